@@ -1,0 +1,63 @@
+// `hafen up` runs the all-in-one cloud in the foreground; `hafen down` stops it by its pid file.
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Command } from 'commander';
+import { loadConfig, type Config } from '../config.ts';
+import { createCloud } from '../main.ts';
+import { ensureLocalEngine, readPid, stopLocalEngine } from '../host/local-engine.ts';
+
+function pidFile(config: Config): string {
+  return path.join(config.dataDir, 'hafen.pid');
+}
+
+export function registerUp(program: Command): void {
+  program
+    .command('up')
+    .description('Run the all-in-one cloud (starting its own Docker engine unless HAFEN_DOCKER_HOSTS is set)')
+    .action(async () => {
+      const config = loadConfig();
+      fs.mkdirSync(config.dataDir, { recursive: true });
+      const running = readPid(pidFile(config));
+      if (running && running !== process.pid) {
+        process.stderr.write(`hafen: already running as pid ${running} (hafen down stops it)\n`);
+        process.exit(1);
+      }
+      const engine = config.dockerHosts.length === 0 ? await ensureLocalEngine(config.dataDir) : undefined;
+      const cloud = await createCloud(config);
+      await cloud.listen();
+      fs.writeFileSync(pidFile(config), String(process.pid));
+      process.stdout.write(
+        `hafen is ready at ${cloud.url}\n` +
+          (engine ? `docker engine: unix://${engine.socket}\n` : '') +
+          `clouds.yaml: ${cloud.cloudsYaml}\n` +
+          `try: OS_CLIENT_CONFIG_FILE=${cloud.cloudsYaml} OS_CLOUD=hafen-demo openstack token issue\n`,
+      );
+      let stopping = false;
+      const stop = async () => {
+        if (stopping) return;
+        stopping = true;
+        process.stdout.write('hafen: stopping\n');
+        await cloud.close();
+        if (engine) await stopLocalEngine(config.dataDir);
+        fs.rmSync(pidFile(config), { force: true });
+        process.exit(0);
+      };
+      process.on('SIGINT', stop);
+      process.on('SIGTERM', stop);
+    });
+
+  program
+    .command('down')
+    .description('Stop the cloud started by hafen up (and the Docker engine it started)')
+    .action(async () => {
+      const config = loadConfig();
+      const pid = readPid(pidFile(config));
+      if (pid) {
+        process.kill(pid, 'SIGTERM');
+        for (let i = 0; i < 300 && readPid(pidFile(config)); i++) await new Promise((r) => setTimeout(r, 100));
+      }
+      // A cloud killed with SIGKILL leaves its engine running: stop that too, by its own pid file.
+      const engineStopped = await stopLocalEngine(config.dataDir);
+      process.stdout.write(pid || engineStopped ? 'hafen: stopped\n' : 'hafen: not running\n');
+    });
+}

@@ -1,0 +1,107 @@
+// Every setting hafen reads, with its environment variable, default and validation.
+// Settings are parsed once into a typed, frozen Config; a bad value stops start-up naming the variable.
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const checkoutDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+export interface Config {
+  dataDir: string;
+  host: string;
+  port: number;
+  publicUrl: string;
+  databaseUrl: string;
+  /** Docker endpoints (unix:///path or tcp://host:port) the all-in-one agent drives; empty means "start our own". */
+  dockerHosts: string[];
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  region: string;
+  adminPassword: string | undefined;
+  demoPassword: string | undefined;
+  tokenTtlMs: number;
+  maxJsonBodyBytes: number;
+  /** scrypt cost parameter N (a power of two); the slow part of a password check. */
+  passwordHashCost: number;
+  lockoutAttempts: number;
+  lockoutDurationMs: number;
+  /** Number of signing keys kept after rotation (the primary plus older ones still accepted). */
+  signingKeysKept: number;
+}
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+  constructor(readonly setting: string, message: string) {
+    super(`${setting}: ${message}`);
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (!/^-?\d+$/.test(raw.trim())) throw new ConfigError(name, `must be a whole number, got "${raw}"`);
+  const value = Number(raw.trim());
+  if (value < min || value > max) throw new ConfigError(name, `must be between ${min} and ${max}, got ${value}`);
+  return value;
+}
+
+function oneOf<T extends string>(env: Env, name: string, fallback: T, allowed: readonly T[]): T {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (!(allowed as readonly string[]).includes(raw)) {
+    throw new ConfigError(name, `must be one of ${allowed.join(', ')}, got "${raw}"`);
+  }
+  return raw as T;
+}
+
+function databaseUrl(env: Env, dataDir: string): string {
+  const raw = env.HAFEN_DATABASE_URL;
+  if (raw === undefined || raw === '') return `sqlite://${path.join(dataDir, 'hafen.db')}`;
+  if (/^postgres(ql)?:\/\/.+/.test(raw) || /^sqlite:\/\/.+/.test(raw) || raw === 'sqlite::memory:') return raw;
+  throw new ConfigError('HAFEN_DATABASE_URL', `must start with sqlite:// or postgres://, got "${raw}"`);
+}
+
+function dockerHosts(env: Env): string[] {
+  const raw = env.HAFEN_DOCKER_HOSTS;
+  if (raw === undefined || raw.trim() === '') return [];
+  const hosts = raw.split(',').map((h) => h.trim()).filter(Boolean);
+  for (const h of hosts) {
+    if (!/^(unix:\/\/\/.+|tcp:\/\/[^/]+:\d+)$/.test(h)) {
+      throw new ConfigError('HAFEN_DOCKER_HOSTS', `"${h}" is not unix:///path or tcp://host:port`);
+    }
+  }
+  return hosts;
+}
+
+export function loadConfig(env: Env = process.env): Config {
+  const dataDir = path.resolve(env.HAFEN_DATA_DIR || path.join(checkoutDir, '.hafen'));
+  const host = env.HAFEN_HOST || '127.0.0.1';
+  if (!/^[\w.:-]+$/.test(host)) throw new ConfigError('HAFEN_HOST', `"${host}" is not a host name or address`);
+  const port = integer(env, 'HAFEN_PORT', 8780, 0, 65535);
+  const publicUrl = (env.HAFEN_PUBLIC_URL || `http://${host.includes(':') ? `[${host}]` : host}:${port}`).replace(/\/+$/, '');
+  if (!/^https?:\/\/[^/]+$/.test(publicUrl)) {
+    throw new ConfigError('HAFEN_PUBLIC_URL', `must be http(s)://host[:port] with no path, got "${publicUrl}"`);
+  }
+  const passwordHashCost = integer(env, 'HAFEN_PASSWORD_HASH_COST', 32768, 1024, 1 << 20);
+  if ((passwordHashCost & (passwordHashCost - 1)) !== 0) {
+    throw new ConfigError('HAFEN_PASSWORD_HASH_COST', `must be a power of two, got ${passwordHashCost}`);
+  }
+  return Object.freeze({
+    dataDir,
+    host,
+    port,
+    publicUrl,
+    databaseUrl: databaseUrl(env, dataDir),
+    dockerHosts: dockerHosts(env),
+    logLevel: oneOf(env, 'HAFEN_LOG_LEVEL', 'info', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const),
+    region: env.HAFEN_REGION || 'RegionOne',
+    adminPassword: env.HAFEN_ADMIN_PASSWORD || undefined,
+    demoPassword: env.HAFEN_DEMO_PASSWORD || undefined,
+    tokenTtlMs: integer(env, 'HAFEN_TOKEN_TTL', 3600, 60, 7 * 24 * 3600) * 1000,
+    maxJsonBodyBytes: integer(env, 'HAFEN_MAX_JSON_BODY', 1 << 20, 1024, 64 << 20),
+    passwordHashCost,
+    lockoutAttempts: integer(env, 'HAFEN_LOCKOUT_ATTEMPTS', 0, 0, 1000),
+    lockoutDurationMs: integer(env, 'HAFEN_LOCKOUT_DURATION', 1800, 1, 7 * 24 * 3600) * 1000,
+    signingKeysKept: integer(env, 'HAFEN_SIGNING_KEYS_KEPT', 3, 2, 100),
+  });
+}

@@ -1,0 +1,418 @@
+// Keystone v3 HTTP routes under /identity: version discovery, tokens, and the identity resources.
+// Routes validate and translate; rules live in service.ts and token-service.ts.
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { HttpServer } from '../platform/http/server.ts';
+import { authenticate, contextOf, type RequestContext } from '../platform/auth/context.ts';
+import { BadRequestError, NotFoundError, UnauthorizedError } from '../platform/errors.ts';
+import type { IdentityService } from './service.ts';
+import { objectBody } from './service.ts';
+import type {
+  ActorType,
+  AssignmentRow,
+  DomainRow,
+  EndpointRow,
+  Filters,
+  ProjectRow,
+  RegionRow,
+  RoleRow,
+  ServiceRow,
+  TargetType,
+  UserRow,
+} from './store.ts';
+import type { AuthRequest } from './token-service.ts';
+import {
+  domainView,
+  endpointView,
+  projectView,
+  regionView,
+  roleView,
+  serviceView,
+  tokenView,
+  userView,
+  type Links,
+} from './views.ts';
+
+type Req = FastifyRequest<{ Params: Record<string, string>; Querystring: Record<string, string>; Body: Record<string, unknown> }>;
+
+const PUBLIC = { config: { public: true } };
+
+export function identityApi(identity: IdentityService, publicUrl: string) {
+  const base = `${publicUrl}/identity/v3`;
+  const links: Links = (path) => ({ self: `${base}${path}` });
+  const listLinks = (request: FastifyRequest) => ({ self: `${publicUrl}${request.url}`, previous: null, next: null });
+
+  return async (app: HttpServer) => {
+    app.addHook('preHandler', authenticate(identity.tokens));
+
+    // ---- version discovery
+    const version = {
+      id: 'v3.14',
+      status: 'stable',
+      updated: '2020-04-07T00:00:00Z',
+      links: [{ rel: 'self', href: `${base}/` }],
+      'media-types': [{ base: 'application/json', type: 'application/vnd.openstack.identity-v3+json' }],
+    };
+    app.get('/', PUBLIC, async (_req, reply) => reply.code(300).send({ versions: { values: [version] } }));
+    app.get('/v3', PUBLIC, async () => ({ version }));
+
+    // ---- tokens
+    app.post('/v3/auth/tokens', PUBLIC, async (request: Req, reply) => {
+      const auth = objectBody(request.body, 'auth') as unknown as AuthRequest;
+      if (!auth.identity || typeof auth.identity !== 'object') {
+        throw new BadRequestError("Invalid input for field 'auth.identity': 'identity' is a required property.");
+      }
+      const { token, claims } = await identity.tokens.issue(auth);
+      const nocatalog = 'nocatalog' in (request.query ?? {});
+      reply.code(201).header('x-subject-token', token);
+      return tokenView(claims, nocatalog ? undefined : await identity.catalog());
+    });
+    app.get('/v3/auth/tokens', async (request: Req) => {
+      const ctx = contextOf(request);
+      identity.enforce(ctx, 'validate_token');
+      const claims = await identity.tokens.claimsOf(subjectToken(request));
+      const nocatalog = 'nocatalog' in (request.query ?? {});
+      return tokenView(claims, nocatalog ? undefined : await identity.catalog());
+    });
+    app.head('/v3/auth/tokens', async (request: Req, reply) => {
+      identity.enforce(contextOf(request), 'validate_token');
+      await identity.tokens.claimsOf(subjectToken(request));
+      reply.code(200).send();
+    });
+    app.delete('/v3/auth/tokens', async (request: Req, reply) => {
+      const ctx = contextOf(request);
+      const subject = subjectToken(request);
+      const claims = await identity.tokens.claimsOf(subject);
+      identity.enforce(ctx, 'revoke_token', { target: { token: { user_id: claims.userId } } });
+      await identity.tokens.revoke(subject);
+      reply.code(204).send();
+    });
+    app.get('/v3/auth/catalog', async (request: Req) => {
+      const ctx = contextOf(request);
+      if (ctx.scope.kind === 'unscoped') throw new UnauthorizedError('The catalog requires a scoped token.');
+      return { catalog: await identity.catalog(), links: listLinks(request) };
+    });
+    app.get('/v3/auth/projects', async (request: Req) => {
+      const ctx = contextOf(request);
+      const projects = await identity.projectsOfUser(ctx.userId);
+      return { projects: projects.map((p) => projectView(p, links)), links: listLinks(request) };
+    });
+    app.get('/v3/auth/domains', async (request: Req) => {
+      const ctx = contextOf(request);
+      const domains = await identity.store.list<DomainRow>('identity_domains', { enabled: 1 }, 'name');
+      const mine: DomainRow[] = [];
+      for (const d of domains) {
+        if ((await identity.tokens.effectiveRoles(ctx.userId, { kind: 'domain', id: d.id, name: d.name })).length > 0) mine.push(d);
+      }
+      return { domains: mine.map((d) => domainView(d, links)), links: listLinks(request) };
+    });
+    app.get('/v3/auth/system', async (request: Req) => {
+      const ctx = contextOf(request);
+      const roles = await identity.tokens.effectiveRoles(ctx.userId, { kind: 'system' });
+      return { system: roles.length > 0 ? [{ all: true }] : [], links: listLinks(request) };
+    });
+
+    // ---- domains
+    app.get('/v3/domains', async (request: Req) => {
+      identity.enforce(contextOf(request), 'list_domains');
+      const rows = await listFiltered<DomainRow>(identity, 'identity_domains', request, ['name', 'enabled']);
+      return { domains: rows.map((r) => domainView(r, links)), links: listLinks(request) };
+    });
+    app.post('/v3/domains', async (request: Req, reply) => {
+      const row = await identity.createDomain(contextOf(request), objectBody(request.body, 'domain'));
+      reply.code(201);
+      return { domain: domainView(row, links) };
+    });
+    app.get('/v3/domains/:id', async (request: Req) => {
+      const ctx = contextOf(request);
+      identity.enforce(ctx, 'get_domain', { target: { domain: { id: request.params.id } } });
+      return { domain: domainView(await identity.domain(request.params.id), links) };
+    });
+    app.patch('/v3/domains/:id', async (request: Req) => {
+      const row = await identity.updateDomain(contextOf(request), request.params.id, objectBody(request.body, 'domain'));
+      return { domain: domainView(row, links) };
+    });
+    app.delete('/v3/domains/:id', async (request: Req, reply) => {
+      await identity.deleteDomain(contextOf(request), request.params.id);
+      reply.code(204).send();
+    });
+
+    // ---- projects
+    app.get('/v3/projects', async (request: Req) => {
+      identity.enforce(contextOf(request), 'list_projects');
+      let rows = await listFiltered<ProjectRow>(identity, 'identity_projects', request, ['name', 'enabled', 'domain_id', 'parent_id']);
+      const tag = request.query.tags;
+      if (tag) rows = rows.filter((r) => tag.split(',').every((t) => (JSON.parse(r.tags) as string[]).includes(t)));
+      return { projects: paginate(rows, request).map((r) => projectView(r, links)), links: listLinks(request) };
+    });
+    app.post('/v3/projects', async (request: Req, reply) => {
+      const row = await identity.createProject(contextOf(request), objectBody(request.body, 'project'));
+      reply.code(201);
+      return { project: projectView(row, links) };
+    });
+    app.get('/v3/projects/:id', async (request: Req) => ({
+      project: projectView(await identity.getProject(contextOf(request), request.params.id), links),
+    }));
+    app.patch('/v3/projects/:id', async (request: Req) => {
+      const row = await identity.updateProject(contextOf(request), request.params.id, objectBody(request.body, 'project'));
+      return { project: projectView(row, links) };
+    });
+    app.delete('/v3/projects/:id', async (request: Req, reply) => {
+      await identity.deleteProject(contextOf(request), request.params.id);
+      reply.code(204).send();
+    });
+
+    // ---- users
+    app.get('/v3/users', async (request: Req) => {
+      identity.enforce(contextOf(request), 'list_users');
+      const rows = await listFiltered<UserRow>(identity, 'identity_users', request, ['name', 'enabled', 'domain_id']);
+      return { users: paginate(rows, request).map((r) => userView(r, links)), links: listLinks(request) };
+    });
+    app.post('/v3/users', async (request: Req, reply) => {
+      const row = await identity.createUser(contextOf(request), objectBody(request.body, 'user'));
+      reply.code(201);
+      return { user: userView(row, links) };
+    });
+    app.get('/v3/users/:id', async (request: Req) => ({
+      user: userView(await identity.getUser(contextOf(request), request.params.id), links),
+    }));
+    app.patch('/v3/users/:id', async (request: Req) => {
+      const row = await identity.updateUser(contextOf(request), request.params.id, objectBody(request.body, 'user'));
+      return { user: userView(row, links) };
+    });
+    app.delete('/v3/users/:id', async (request: Req, reply) => {
+      await identity.deleteUser(contextOf(request), request.params.id);
+      reply.code(204).send();
+    });
+    app.post('/v3/users/:id/password', async (request: Req, reply) => {
+      await identity.changePassword(contextOf(request), request.params.id, request.body);
+      reply.code(204).send();
+    });
+    app.get('/v3/users/:id/projects', async (request: Req) => {
+      const ctx = contextOf(request);
+      identity.enforce(ctx, 'list_user_projects', { user_id: request.params.id });
+      await identity.user(request.params.id);
+      const rows = await identity.projectsOfUser(request.params.id);
+      return { projects: rows.map((r) => projectView(r, links)), links: listLinks(request) };
+    });
+
+    // ---- roles
+    app.get('/v3/roles', async (request: Req) => {
+      identity.enforce(contextOf(request), 'list_roles');
+      const rows = await listFiltered<RoleRow>(identity, 'identity_roles', request, ['name']);
+      const domainId = request.query.domain_id ?? '';
+      return { roles: rows.filter((r) => r.domain_id === domainId).map((r) => roleView(r, links)), links: listLinks(request) };
+    });
+    app.post('/v3/roles', async (request: Req, reply) => {
+      const row = await identity.createRole(contextOf(request), objectBody(request.body, 'role'));
+      reply.code(201);
+      return { role: roleView(row, links) };
+    });
+    app.get('/v3/roles/:id', async (request: Req) => {
+      identity.enforce(contextOf(request), 'get_role');
+      return { role: roleView(await identity.role(request.params.id), links) };
+    });
+    app.patch('/v3/roles/:id', async (request: Req) => {
+      const row = await identity.updateRole(contextOf(request), request.params.id, objectBody(request.body, 'role'));
+      return { role: roleView(row, links) };
+    });
+    app.delete('/v3/roles/:id', async (request: Req, reply) => {
+      await identity.deleteRole(contextOf(request), request.params.id);
+      reply.code(204).send();
+    });
+
+    // ---- grants: /{projects|domains}/{id}/{users|groups}/{id}/roles[/{role}], /system/{users|groups}/{id}/roles
+    const grantTargets: { path: string; type: TargetType }[] = [
+      { path: '/v3/projects/:target', type: 'project' },
+      { path: '/v3/domains/:target', type: 'domain' },
+      { path: '/v3/system', type: 'system' },
+    ];
+    const grantActors: { path: string; type: ActorType }[] = [
+      { path: 'users', type: 'user' },
+      { path: 'groups', type: 'group' },
+    ];
+    for (const t of grantTargets) {
+      for (const a of grantActors) {
+        for (const inherited of t.type === 'system' ? [false] : [false, true]) {
+          const prefix = inherited ? `/v3/OS-INHERIT${t.path.slice(3)}` : t.path;
+          const suffix = inherited ? '/inherited_to_projects' : '';
+          const assignment = (request: Req): AssignmentRow => ({
+            actor_type: a.type,
+            actor_id: request.params.actor,
+            target_type: t.type,
+            target_id: t.type === 'system' ? 'all' : request.params.target,
+            role_id: request.params.role,
+            inherited: inherited ? 1 : 0,
+          });
+          const one = `${prefix}/${a.path}/:actor/roles/:role${suffix}`;
+          app.put(one, async (request: Req, reply) => {
+            await identity.grant(contextOf(request), assignment(request), 'create_grant');
+            reply.code(204).send();
+          });
+          app.head(one, async (request: Req, reply) => {
+            await identity.grant(contextOf(request), assignment(request), 'check_grant');
+            reply.code(204).send();
+          });
+          app.get(one, async (request: Req, reply) => {
+            await identity.grant(contextOf(request), assignment(request), 'check_grant');
+            reply.code(204).send();
+          });
+          app.delete(one, async (request: Req, reply) => {
+            await identity.grant(contextOf(request), assignment(request), 'revoke_grant');
+            reply.code(204).send();
+          });
+          app.get(`${prefix}/${a.path}/:actor/roles${suffix}`, async (request: Req) => {
+            identity.enforce(contextOf(request), 'list_grants');
+            const rows = await identity.store.listAssignments({
+              actor_type: a.type,
+              actor_id: request.params.actor,
+              target_type: t.type,
+              target_id: t.type === 'system' ? 'all' : request.params.target,
+              inherited: inherited ? 1 : 0,
+            });
+            const roles: RoleRow[] = [];
+            for (const r of rows) roles.push(await identity.role(r.role_id));
+            return { roles: roles.map((r) => roleView(r, links)), links: listLinks(request) };
+          });
+        }
+      }
+    }
+
+    app.get('/v3/role_assignments', async (request: Req) => {
+      const ctx = contextOf(request);
+      const q = request.query;
+      identity.enforce(ctx, 'list_role_assignments', { user_id: q['user.id'] });
+      return roleAssignments(identity, q, base, ctx).then((role_assignments) => ({ role_assignments, links: listLinks(request) }));
+    });
+
+    // ---- catalog resources (read; management arrives with the catalog issue work)
+    app.get('/v3/services', async (request: Req) => {
+      identity.enforce(contextOf(request), 'list_services');
+      const rows = await listFiltered<ServiceRow>(identity, 'identity_services', request, ['type', 'name'], 'type');
+      return { services: rows.map((r) => serviceView(r, links)), links: listLinks(request) };
+    });
+    app.get('/v3/services/:id', async (request: Req) => {
+      identity.enforce(contextOf(request), 'get_service');
+      return { service: serviceView(await identity.mustGet<ServiceRow>('identity_services', request.params.id, 'service'), links) };
+    });
+    app.get('/v3/endpoints', async (request: Req) => {
+      identity.enforce(contextOf(request), 'list_endpoints');
+      const rows = await listFiltered<EndpointRow>(identity, 'identity_endpoints', request, ['interface', 'service_id', 'region_id'], 'id');
+      return { endpoints: rows.map((r) => endpointView(r, links)), links: listLinks(request) };
+    });
+    app.get('/v3/endpoints/:id', async (request: Req) => {
+      identity.enforce(contextOf(request), 'get_endpoint');
+      return { endpoint: endpointView(await identity.mustGet<EndpointRow>('identity_endpoints', request.params.id, 'endpoint'), links) };
+    });
+    app.get('/v3/regions', async (request: Req) => {
+      identity.enforce(contextOf(request), 'list_regions');
+      const rows = await listFiltered<RegionRow>(identity, 'identity_regions', request, ['parent_region_id'], 'id');
+      return { regions: rows.map((r) => regionView(r, links)), links: listLinks(request) };
+    });
+    app.get('/v3/regions/:id', async (request: Req) => {
+      identity.enforce(contextOf(request), 'get_region');
+      return { region: regionView(await identity.mustGet<RegionRow>('identity_regions', request.params.id, 'region'), links) };
+    });
+  };
+}
+
+function subjectToken(request: FastifyRequest): string {
+  const h = request.headers['x-subject-token'];
+  const token = Array.isArray(h) ? h[0] : h;
+  if (!token) throw new NotFoundError('Could not find token: X-Subject-Token header is missing.');
+  return token;
+}
+
+/** Equality filters from the query string, with Keystone's boolean spelling for `enabled`. */
+export async function listFiltered<T>(
+  identity: IdentityService,
+  table: Parameters<IdentityService['store']['list']>[0],
+  request: Req,
+  allowed: string[],
+  orderBy = 'name',
+): Promise<T[]> {
+  const filters: Filters = {};
+  for (const f of allowed) {
+    const v = request.query[f];
+    if (v === undefined) continue;
+    if (f === 'enabled') filters.enabled = ['0', 'false', 'False', 'no'].includes(v) ? 0 : 1;
+    else filters[f] = v;
+  }
+  return identity.store.list<T>(table, filters, orderBy);
+}
+
+/** `limit` and `marker` over a list already sorted. */
+export function paginate<T extends { id: string }>(rows: T[], request: Req): T[] {
+  const { marker, limit } = request.query;
+  let out = rows;
+  if (marker) {
+    const i = out.findIndex((r) => r.id === marker);
+    if (i < 0) throw new NotFoundError(`Could not find marker: ${marker}.`);
+    out = out.slice(i + 1);
+  }
+  if (limit !== undefined) {
+    const n = Number(limit);
+    if (!Number.isInteger(n) || n < 0) throw new BadRequestError(`Invalid input for field 'limit': ${limit}.`);
+    out = out.slice(0, n);
+  }
+  return out;
+}
+
+async function roleAssignments(identity: IdentityService, q: Record<string, string>, base: string, _ctx: RequestContext) {
+  const userId = q['user.id'];
+  const groupId = q['group.id'];
+  const projectId = q['scope.project.id'];
+  const domainId = q['scope.domain.id'];
+  const system = q['scope.system'];
+  const effective = 'effective' in q;
+  const includeNames = 'include_names' in q && q.include_names !== 'false' && q.include_names !== '0';
+  let actorIds: string[] | undefined;
+  if (userId) actorIds = effective ? [userId, ...(await identity.store.groupIdsOfUser(userId))] : [userId];
+  else if (groupId) actorIds = [groupId];
+  const rows = await identity.store.listAssignments({
+    ...(actorIds ? { actor_ids: actorIds } : {}),
+    ...(userId && !effective ? { actor_type: 'user' as const } : {}),
+    ...(groupId ? { actor_type: 'group' as const } : {}),
+    ...(projectId ? { target_type: 'project' as const, target_id: projectId } : {}),
+    ...(domainId ? { target_type: 'domain' as const, target_id: domainId } : {}),
+    ...(system ? { target_type: 'system' as const, target_id: 'all' } : {}),
+    ...(q['role.id'] ? { role_id: q['role.id'] } : {}),
+  });
+  const names = new Map<string, { name: string; domain?: { id: string; name: string } }>();
+  const nameOf = async (table: 'identity_users' | 'identity_groups' | 'identity_projects' | 'identity_roles' | 'identity_domains', id: string) => {
+    const key = `${table}:${id}`;
+    if (!names.has(key)) {
+      const row = await identity.store.get<{ name: string; domain_id?: string }>(table, id);
+      const domain = row?.domain_id ? await identity.store.get<DomainRow>('identity_domains', row.domain_id) : undefined;
+      names.set(key, { name: row?.name ?? '', ...(domain ? { domain: { id: domain.id, name: domain.name } } : {}) });
+    }
+    return names.get(key)!;
+  };
+  const out = [];
+  for (const r of rows) {
+    // With `effective`, a group's assignment is reported as the user's own, as Keystone does.
+    const asUser = effective && userId && r.actor_type === 'group';
+    const actorKey = asUser ? 'user' : r.actor_type;
+    const actorId = asUser ? userId : r.actor_id;
+    const actor = { id: actorId, ...(includeNames ? await nameOf(actorKey === 'user' ? 'identity_users' : 'identity_groups', actorId) : {}) };
+    const scope =
+      r.target_type === 'system'
+        ? { system: { all: true } }
+        : {
+            [r.target_type]: {
+              id: r.target_id,
+              ...(includeNames ? await nameOf(r.target_type === 'project' ? 'identity_projects' : 'identity_domains', r.target_id) : {}),
+            },
+            ...(r.inherited ? { 'OS-INHERIT:inherited_to': 'projects' } : {}),
+          };
+    const role = { id: r.role_id, ...(includeNames ? { name: (await nameOf('identity_roles', r.role_id)).name } : {}) };
+    out.push({
+      role,
+      [actorKey]: actor,
+      scope,
+      links: { assignment: `${base}/${r.target_type === 'system' ? 'system' : `${r.target_type}s/${r.target_id}`}/${r.actor_type}s/${r.actor_id}/roles/${r.role_id}` },
+    });
+  }
+  return out;
+}
+
+export type { FastifyReply };

@@ -1,0 +1,34 @@
+// The identity service as the composition root sees it: its store, token service, rules and routes.
+import type { Config } from '../config.ts';
+import type { Database } from '../platform/db/database.ts';
+import type { PolicyEngine } from '../platform/auth/policy.ts';
+import { keystoneError } from '../platform/http/envelopes.ts';
+import type { ServiceMount } from '../platform/http/server.ts';
+import { identityApi } from './api.ts';
+import { bootstrapIdentity, type BootstrapCredentials } from './bootstrap.ts';
+import { identityPolicy } from './policy.ts';
+import { IdentityService } from './service.ts';
+import { IdentityStore } from './store.ts';
+import { TokenService } from './token-service.ts';
+
+export interface Identity {
+  service: IdentityService;
+  tokens: TokenService;
+  mount: ServiceMount;
+  credentials: BootstrapCredentials;
+}
+
+export async function createIdentity(database: Database, policy: PolicyEngine, config: Config): Promise<Identity> {
+  policy.registerDefaults(identityPolicy);
+  const store = await IdentityStore.create(database);
+  const tokens = new TokenService(store, config);
+  const service = new IdentityService(store, tokens, policy, config);
+  const credentials = await bootstrapIdentity(store, config);
+  await tokens.start();
+  return {
+    service,
+    tokens,
+    credentials,
+    mount: { prefix: '/identity', renderError: keystoneError, register: identityApi(service, config.publicUrl) },
+  };
+}

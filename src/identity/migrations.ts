@@ -1,0 +1,145 @@
+// Identity's tables. Portable SQL: ids are text, booleans 0/1 integers, JSON and times as text.
+import type { Kysely } from 'kysely';
+import type { Migration } from '../platform/db/migrations.ts';
+import type { Dialect } from '../platform/db/database.ts';
+
+export const identityMigrations: Migration[] = [
+  {
+    name: '0001-initial',
+    async up(db: Kysely<any>, dialect: Dialect) {
+      await db.schema
+        .createTable('identity_domains')
+        .addColumn('id', 'varchar(64)', (c) => c.primaryKey())
+        .addColumn('name', 'varchar(255)', (c) => c.notNull().unique())
+        .addColumn('description', 'text', (c) => c.notNull().defaultTo(''))
+        .addColumn('enabled', 'integer', (c) => c.notNull().defaultTo(1))
+        .addColumn('tags', 'text', (c) => c.notNull().defaultTo('[]'))
+        .addColumn('created_at', 'varchar(32)', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable('identity_projects')
+        .addColumn('id', 'varchar(64)', (c) => c.primaryKey())
+        .addColumn('name', 'varchar(255)', (c) => c.notNull())
+        .addColumn('domain_id', 'varchar(64)', (c) => c.notNull().references('identity_domains.id'))
+        .addColumn('parent_id', 'varchar(64)', (c) => c.references('identity_projects.id'))
+        .addColumn('description', 'text', (c) => c.notNull().defaultTo(''))
+        .addColumn('enabled', 'integer', (c) => c.notNull().defaultTo(1))
+        .addColumn('tags', 'text', (c) => c.notNull().defaultTo('[]'))
+        .addColumn('created_at', 'varchar(32)', (c) => c.notNull())
+        .addUniqueConstraint('identity_projects_domain_name', ['domain_id', 'name'])
+        .execute();
+      await db.schema
+        .createTable('identity_users')
+        .addColumn('id', 'varchar(64)', (c) => c.primaryKey())
+        .addColumn('name', 'varchar(255)', (c) => c.notNull())
+        .addColumn('domain_id', 'varchar(64)', (c) => c.notNull().references('identity_domains.id'))
+        .addColumn('enabled', 'integer', (c) => c.notNull().defaultTo(1))
+        .addColumn('password_hash', 'text')
+        .addColumn('default_project_id', 'varchar(64)')
+        .addColumn('description', 'text', (c) => c.notNull().defaultTo(''))
+        .addColumn('email', 'text')
+        .addColumn('failed_logins', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('locked_until', 'varchar(32)')
+        .addColumn('password_changed_at', 'varchar(32)')
+        .addColumn('created_at', 'varchar(32)', (c) => c.notNull())
+        .addUniqueConstraint('identity_users_domain_name', ['domain_id', 'name'])
+        .execute();
+      await db.schema
+        .createTable('identity_groups')
+        .addColumn('id', 'varchar(64)', (c) => c.primaryKey())
+        .addColumn('name', 'varchar(255)', (c) => c.notNull())
+        .addColumn('domain_id', 'varchar(64)', (c) => c.notNull().references('identity_domains.id'))
+        .addColumn('description', 'text', (c) => c.notNull().defaultTo(''))
+        .addColumn('created_at', 'varchar(32)', (c) => c.notNull())
+        .addUniqueConstraint('identity_groups_domain_name', ['domain_id', 'name'])
+        .execute();
+      await db.schema
+        .createTable('identity_group_members')
+        .addColumn('group_id', 'varchar(64)', (c) => c.notNull().references('identity_groups.id').onDelete('cascade'))
+        .addColumn('user_id', 'varchar(64)', (c) => c.notNull().references('identity_users.id').onDelete('cascade'))
+        .addPrimaryKeyConstraint('identity_group_members_pk', ['group_id', 'user_id'])
+        .execute();
+      await db.schema
+        .createTable('identity_roles')
+        .addColumn('id', 'varchar(64)', (c) => c.primaryKey())
+        .addColumn('name', 'varchar(255)', (c) => c.notNull())
+        // '' for global roles so the unique constraint works the same on both dialects
+        .addColumn('domain_id', 'varchar(64)', (c) => c.notNull().defaultTo(''))
+        .addColumn('description', 'text', (c) => c.notNull().defaultTo(''))
+        .addColumn('created_at', 'varchar(32)', (c) => c.notNull())
+        .addUniqueConstraint('identity_roles_domain_name', ['domain_id', 'name'])
+        .execute();
+      await db.schema
+        .createTable('identity_implied_roles')
+        .addColumn('prior_role_id', 'varchar(64)', (c) => c.notNull().references('identity_roles.id').onDelete('cascade'))
+        .addColumn('implied_role_id', 'varchar(64)', (c) => c.notNull().references('identity_roles.id').onDelete('cascade'))
+        .addPrimaryKeyConstraint('identity_implied_roles_pk', ['prior_role_id', 'implied_role_id'])
+        .execute();
+      // actor_type: user|group; target_type: project|domain|system (target_id 'all' for system)
+      await db.schema
+        .createTable('identity_assignments')
+        .addColumn('actor_type', 'varchar(16)', (c) => c.notNull())
+        .addColumn('actor_id', 'varchar(64)', (c) => c.notNull())
+        .addColumn('target_type', 'varchar(16)', (c) => c.notNull())
+        .addColumn('target_id', 'varchar(64)', (c) => c.notNull())
+        .addColumn('role_id', 'varchar(64)', (c) => c.notNull().references('identity_roles.id').onDelete('cascade'))
+        .addColumn('inherited', 'integer', (c) => c.notNull().defaultTo(0))
+        .addPrimaryKeyConstraint('identity_assignments_pk', ['actor_type', 'actor_id', 'target_type', 'target_id', 'role_id', 'inherited'])
+        .execute();
+      await db.schema.createIndex('identity_assignments_target').on('identity_assignments').columns(['target_type', 'target_id']).execute();
+      await db.schema
+        .createTable('identity_regions')
+        .addColumn('id', 'varchar(255)', (c) => c.primaryKey())
+        .addColumn('description', 'text', (c) => c.notNull().defaultTo(''))
+        .addColumn('parent_region_id', 'varchar(255)')
+        .execute();
+      await db.schema
+        .createTable('identity_services')
+        .addColumn('id', 'varchar(64)', (c) => c.primaryKey())
+        .addColumn('type', 'varchar(255)', (c) => c.notNull())
+        .addColumn('name', 'varchar(255)', (c) => c.notNull().defaultTo(''))
+        .addColumn('description', 'text', (c) => c.notNull().defaultTo(''))
+        .addColumn('enabled', 'integer', (c) => c.notNull().defaultTo(1))
+        .execute();
+      await db.schema
+        .createTable('identity_endpoints')
+        .addColumn('id', 'varchar(64)', (c) => c.primaryKey())
+        .addColumn('service_id', 'varchar(64)', (c) => c.notNull().references('identity_services.id').onDelete('cascade'))
+        .addColumn('interface', 'varchar(16)', (c) => c.notNull())
+        .addColumn('url', 'text', (c) => c.notNull())
+        .addColumn('region_id', 'varchar(255)')
+        .addColumn('enabled', 'integer', (c) => c.notNull().defaultTo(1))
+        .execute();
+      await db.schema
+        .createTable('identity_app_credentials')
+        .addColumn('id', 'varchar(64)', (c) => c.primaryKey())
+        .addColumn('name', 'varchar(255)', (c) => c.notNull())
+        .addColumn('user_id', 'varchar(64)', (c) => c.notNull().references('identity_users.id').onDelete('cascade'))
+        .addColumn('project_id', 'varchar(64)', (c) => c.notNull())
+        .addColumn('secret_hash', 'text', (c) => c.notNull())
+        .addColumn('description', 'text', (c) => c.notNull().defaultTo(''))
+        .addColumn('expires_at', 'varchar(32)')
+        .addColumn('unrestricted', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('roles', 'text', (c) => c.notNull().defaultTo('[]'))
+        .addColumn('access_rules', 'text', (c) => c.notNull().defaultTo('[]'))
+        .addColumn('created_at', 'varchar(32)', (c) => c.notNull())
+        .addUniqueConstraint('identity_app_credentials_user_name', ['user_id', 'name'])
+        .execute();
+      // A token issued before `issued_before` that matches every non-null column is revoked.
+      await db.schema
+        .createTable('identity_revocations')
+        .addColumn('seq', dialect === 'postgres' ? 'serial' : 'integer', (c) =>
+          dialect === 'postgres' ? c.primaryKey() : c.primaryKey().autoIncrement(),
+        )
+        .addColumn('user_id', 'varchar(64)')
+        .addColumn('project_id', 'varchar(64)')
+        .addColumn('domain_id', 'varchar(64)')
+        .addColumn('role_id', 'varchar(64)')
+        .addColumn('audit_id', 'varchar(64)')
+        .addColumn('app_cred_id', 'varchar(64)')
+        .addColumn('issued_before', 'varchar(32)', (c) => c.notNull())
+        .addColumn('expires_at', 'varchar(32)', (c) => c.notNull())
+        .execute();
+    },
+  },
+];

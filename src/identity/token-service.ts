@@ -1,0 +1,348 @@
+// Authentication and tokens: turns credentials into signed, self-contained tokens and tokens back
+// into request contexts. Validation of a valid token is signature + expiry + in-memory revocation
+// look-ups; no database read.
+import type { Config } from '../config.ts';
+import type { RequestContext, TokenValidator } from '../platform/auth/context.ts';
+import { BadRequestError, ForbiddenError, NotFoundError, UnauthorizedError } from '../platform/errors.ts';
+import { decoyHash, verifyPassword } from './passwords.ts';
+import { RevocationList } from './revocations.ts';
+import type { DomainRow, IdentityStore, ProjectRow, RoleRow, UserRow } from './store.ts';
+import { TokenCodec, newAuditId, type TokenClaims, type TokenRole, type TokenScopeClaims } from './tokens.ts';
+import type { AppCredentialAuthenticator } from './app-credentials.ts';
+
+export interface AuthRequest {
+  identity: {
+    methods: string[];
+    password?: { user?: { id?: string; name?: string; password?: string; domain?: { id?: string; name?: string } } };
+    token?: { id?: string };
+    application_credential?: {
+      id?: string;
+      name?: string;
+      secret?: string;
+      user?: { id?: string; name?: string; domain?: { id?: string; name?: string } };
+    };
+  };
+  scope?:
+    | 'unscoped'
+    | {
+        project?: { id?: string; name?: string; domain?: { id?: string; name?: string } };
+        domain?: { id?: string; name?: string };
+        system?: { all?: boolean };
+      };
+}
+
+/** What authenticating established before scoping. */
+interface Authenticated {
+  user: UserRow;
+  userDomain: DomainRow;
+  methods: string[];
+  /** For re-scoping by token: the original token's expiry and audit chain carry over. */
+  expiresAt?: number;
+  parentAuditId?: string;
+  appCred?: { id: string; projectId: string; roleIds: string[] | null };
+}
+
+const INVALID_CREDENTIALS = 'The request you have made requires authentication.';
+
+export class TokenService implements TokenValidator {
+  readonly revocations: RevocationList;
+  private readonly codec: TokenCodec;
+  private decoy: Promise<string> | undefined;
+  private appCredentials: AppCredentialAuthenticator | undefined;
+
+  constructor(private readonly store: IdentityStore, private readonly config: Config) {
+    this.codec = new TokenCodec(config.dataDir);
+    this.revocations = new RevocationList(store.db, config.tokenTtlMs);
+  }
+
+  /** Application credentials register themselves here (see app-credentials.ts). */
+  useAppCredentials(auth: AppCredentialAuthenticator): void {
+    this.appCredentials = auth;
+  }
+
+  async start(): Promise<void> {
+    await this.revocations.prune();
+    await this.revocations.refresh();
+  }
+
+  // ---- validation
+
+  async validate(token: string): Promise<RequestContext> {
+    const claims = this.codec.decode(token);
+    if (this.revocations.isRevoked(claims)) throw new UnauthorizedError('The token has been revoked.');
+    return contextFromClaims(claims, token);
+  }
+
+  /** Validates a token and returns its claims (for GET /v3/auth/tokens); 404 when invalid, as Keystone does. */
+  async claimsOf(token: string): Promise<TokenClaims> {
+    try {
+      const claims = this.codec.decode(token);
+      if (this.revocations.isRevoked(claims)) throw new UnauthorizedError();
+      return claims;
+    } catch (err) {
+      if (err instanceof UnauthorizedError) throw new NotFoundError('Could not find token.');
+      throw err;
+    }
+  }
+
+  async revoke(token: string): Promise<void> {
+    const claims = await this.claimsOf(token);
+    await this.revocations.revoke({ auditId: claims.auditIds[0] });
+  }
+
+  // ---- issue
+
+  async issue(req: AuthRequest): Promise<{ token: string; claims: TokenClaims }> {
+    const auth = await this.authenticate(req);
+    const claims = await this.scope(auth, req.scope);
+    return { token: this.codec.encode(claims), claims };
+  }
+
+  private async authenticate(req: AuthRequest): Promise<Authenticated> {
+    const methods = req.identity?.methods;
+    if (!Array.isArray(methods) || methods.length === 0) {
+      throw new BadRequestError('Invalid input for field identity/methods: at least one method is required.');
+    }
+    for (const m of methods) {
+      if (!['password', 'token', 'application_credential'].includes(m)) {
+        throw new UnauthorizedError(`Attempted to authenticate with an unsupported method: ${m}.`);
+      }
+    }
+    if (methods.length > 1) throw new UnauthorizedError('Authenticating with more than one method is not supported.');
+    switch (methods[0]) {
+      case 'password':
+        return this.byPassword(req.identity.password);
+      case 'token':
+        return this.byToken(req.identity.token);
+      case 'application_credential': {
+        if (!this.appCredentials) throw new UnauthorizedError('Application credentials are not enabled.');
+        const r = await this.appCredentials.authenticate(req.identity.application_credential);
+        const userDomain = await this.activeDomain(r.user.domain_id);
+        return { user: r.user, userDomain, methods: ['application_credential'], appCred: r.appCred };
+      }
+      default:
+        throw new UnauthorizedError(INVALID_CREDENTIALS);
+    }
+  }
+
+  async resolveDomain(ref: { id?: string; name?: string } | undefined): Promise<DomainRow | undefined> {
+    if (!ref) return undefined;
+    if (ref.id) return this.store.get<DomainRow>('identity_domains', ref.id);
+    if (ref.name) return this.store.domainByName(ref.name);
+    return undefined;
+  }
+
+  /** Finds a user by id or by name within a domain; undefined if there is none. */
+  async resolveUser(ref: { id?: string; name?: string; domain?: { id?: string; name?: string } } | undefined): Promise<UserRow | undefined> {
+    if (!ref || typeof ref !== 'object') throw new BadRequestError('Invalid input for field identity/password/user: a user is required.');
+    if (ref.id) return this.store.get<UserRow>('identity_users', String(ref.id));
+    if (!ref.name) throw new BadRequestError('Invalid input for field identity/password/user: a user id or name is required.');
+    if (!ref.domain || (!ref.domain.id && !ref.domain.name)) {
+      throw new BadRequestError('Invalid input for field user/domain: a user name must be qualified by a domain id or name.');
+    }
+    const domain = await this.resolveDomain(ref.domain);
+    if (!domain) return undefined;
+    return this.store.userByName(domain.id, String(ref.name));
+  }
+
+  private async byPassword(pw: NonNullable<AuthRequest['identity']['password']> | undefined): Promise<Authenticated> {
+    const userRef = pw?.user;
+    if (!userRef || typeof userRef.password !== 'string') {
+      throw new BadRequestError('Invalid input for field identity/password/user/password: a password is required.');
+    }
+    const user = await this.resolveUser(userRef);
+    const locked = user?.locked_until && Date.parse(user.locked_until) > Date.now();
+    // Hash even when the user does not exist so both failures cost (and look) the same.
+    const ok = user?.password_hash
+      ? await verifyPassword(userRef.password, user.password_hash)
+      : (await verifyPassword(userRef.password, await this.decoyHash()), false);
+    if (!user || !ok || locked) {
+      if (user && !ok && this.config.lockoutAttempts > 0) {
+        const failures = user.failed_logins + 1;
+        const lockedUntil =
+          failures >= this.config.lockoutAttempts ? new Date(Date.now() + this.config.lockoutDurationMs).toISOString() : null;
+        await this.store.recordFailedLogin(user.id, lockedUntil);
+      }
+      throw new UnauthorizedError(INVALID_CREDENTIALS);
+    }
+    if (user.failed_logins > 0) await this.store.clearFailedLogins(user.id);
+    if (!user.enabled) throw new UnauthorizedError(INVALID_CREDENTIALS);
+    const userDomain = await this.activeDomain(user.domain_id);
+    return { user, userDomain, methods: ['password'] };
+  }
+
+  private decoyHash(): Promise<string> {
+    this.decoy ??= decoyHash(this.config.passwordHashCost);
+    return this.decoy;
+  }
+
+  private async byToken(ref: { id?: string } | undefined): Promise<Authenticated> {
+    if (!ref?.id || typeof ref.id !== 'string') throw new BadRequestError('Invalid input for field identity/token/id: a token id is required.');
+    let claims: TokenClaims;
+    try {
+      claims = this.codec.decode(ref.id);
+    } catch {
+      throw new UnauthorizedError(INVALID_CREDENTIALS);
+    }
+    if (this.revocations.isRevoked(claims)) throw new UnauthorizedError(INVALID_CREDENTIALS);
+    if (claims.appCredId) throw new ForbiddenError('An application credential token cannot be used to create another token.');
+    const user = await this.store.get<UserRow>('identity_users', claims.userId);
+    if (!user || !user.enabled) throw new UnauthorizedError(INVALID_CREDENTIALS);
+    const userDomain = await this.activeDomain(user.domain_id);
+    return {
+      user,
+      userDomain,
+      methods: [...new Set([...claims.methods, 'token'])],
+      expiresAt: claims.expiresAt,
+      parentAuditId: claims.auditIds[0],
+    };
+  }
+
+  private async activeDomain(domainId: string): Promise<DomainRow> {
+    const domain = await this.store.get<DomainRow>('identity_domains', domainId);
+    if (!domain || !domain.enabled) throw new UnauthorizedError(INVALID_CREDENTIALS);
+    return domain;
+  }
+
+  private async scope(auth: Authenticated, scope: AuthRequest['scope']): Promise<TokenClaims> {
+    const nowSec = Date.now() / 1000;
+    const expiresAt = Math.min(auth.expiresAt ?? Infinity, nowSec + this.config.tokenTtlMs / 1000);
+    const auditId = newAuditId();
+    const base = {
+      userId: auth.user.id,
+      userName: auth.user.name,
+      userDomainId: auth.userDomain.id,
+      userDomainName: auth.userDomain.name,
+      methods: auth.methods,
+      issuedAt: nowSec,
+      expiresAt,
+      auditIds: auth.parentAuditId ? [auditId, auth.parentAuditId] : [auditId],
+      ...(auth.appCred ? { appCredId: auth.appCred.id } : {}),
+    };
+    let target: TokenScopeClaims;
+    if (auth.appCred) {
+      // An application credential is always scoped to the project it was created for.
+      target = await this.projectScope({ id: auth.appCred.projectId });
+    } else if (scope === undefined || scope === 'unscoped') {
+      const defaultProject = scope === undefined && auth.user.default_project_id
+        ? await this.store.get<ProjectRow>('identity_projects', auth.user.default_project_id)
+        : undefined;
+      target = defaultProject && defaultProject.enabled ? await this.projectScope({ id: defaultProject.id }) : { kind: 'unscoped' };
+      if (target.kind === 'project' && (await this.effectiveRoles(auth.user.id, target)).length === 0) target = { kind: 'unscoped' };
+    } else if (typeof scope !== 'object') {
+      throw new BadRequestError('Invalid input for field scope.');
+    } else if (scope.project) {
+      target = await this.projectScope(scope.project);
+    } else if (scope.domain) {
+      const domain = await this.resolveDomain(scope.domain);
+      if (!domain) throw new UnauthorizedError(INVALID_CREDENTIALS);
+      if (!domain.enabled) throw new UnauthorizedError(INVALID_CREDENTIALS);
+      target = { kind: 'domain', id: domain.id, name: domain.name };
+    } else if (scope.system) {
+      if (scope.system.all !== true) throw new BadRequestError('Invalid input for field scope/system: only {"all": true} is supported.');
+      target = { kind: 'system' };
+    } else {
+      throw new BadRequestError('Invalid input for field scope: expected project, domain or system.');
+    }
+    let roles: TokenRole[] = [];
+    if (target.kind !== 'unscoped') {
+      roles = await this.effectiveRoles(auth.user.id, target);
+      if (auth.appCred?.roleIds) {
+        const allowed = new Set(auth.appCred.roleIds);
+        roles = roles.filter((r) => allowed.has(r.id));
+      }
+      if (roles.length === 0) {
+        throw new UnauthorizedError(`User ${auth.user.id} has no access to ${target.kind === 'system' ? 'the system' : `${target.kind} ${target.id}`}.`);
+      }
+    }
+    return { ...base, scope: target, roles };
+  }
+
+  private async projectScope(ref: { id?: string; name?: string; domain?: { id?: string; name?: string } }): Promise<TokenScopeClaims> {
+    let project: ProjectRow | undefined;
+    if (ref.id) {
+      project = await this.store.get<ProjectRow>('identity_projects', ref.id);
+    } else if (ref.name) {
+      if (!ref.domain) throw new BadRequestError('Invalid input for field scope/project/domain: a project name must be qualified by a domain.');
+      const domain = await this.resolveDomain(ref.domain);
+      project = domain ? await this.store.projectByName(domain.id, ref.name) : undefined;
+    } else {
+      throw new BadRequestError('Invalid input for field scope/project: an id or a name is required.');
+    }
+    // Unknown, disabled or foreign projects all answer the same: the caller learns nothing.
+    if (!project || !project.enabled) throw new UnauthorizedError(INVALID_CREDENTIALS);
+    const domain = await this.store.get<DomainRow>('identity_domains', project.domain_id);
+    if (!domain || !domain.enabled) throw new UnauthorizedError(INVALID_CREDENTIALS);
+    return { kind: 'project', id: project.id, name: project.name, domainId: domain.id, domainName: domain.name };
+  }
+
+  /** Roles of a user on a target: direct, through groups, inherited from parents, implied roles expanded. */
+  async effectiveRoles(userId: string, target: TokenScopeClaims): Promise<TokenRole[]> {
+    if (target.kind === 'unscoped') return [];
+    const groupIds = await this.store.groupIdsOfUser(userId);
+    const actorIds = [userId, ...groupIds];
+    const roleIds = new Set<string>();
+    const collect = async (targetType: 'project' | 'domain' | 'system', targetId: string, inheritedOnly: boolean) => {
+      const rows = await this.store.listAssignments({ target_type: targetType, target_id: targetId, actor_ids: actorIds });
+      for (const r of rows) if (Boolean(r.inherited) === inheritedOnly) roleIds.add(r.role_id);
+    };
+    if (target.kind === 'system') {
+      await collect('system', 'all', false);
+    } else if (target.kind === 'domain') {
+      await collect('domain', target.id, false);
+    } else {
+      await collect('project', target.id, false);
+      // Inherited assignments (OS-INHERIT) flow from the domain and every ancestor project.
+      await collect('domain', target.domainId, true);
+      let parent = (await this.store.get<ProjectRow>('identity_projects', target.id))?.parent_id;
+      for (let depth = 0; parent && depth < 32; depth++) {
+        await collect('project', parent, true);
+        parent = (await this.store.get<ProjectRow>('identity_projects', parent))?.parent_id;
+      }
+    }
+    return this.expandImplied(roleIds);
+  }
+
+  async expandImplied(roleIds: Set<string>): Promise<TokenRole[]> {
+    const edges = await this.store.impliedRoleEdges();
+    const queue = [...roleIds];
+    while (queue.length > 0) {
+      const id = queue.pop()!;
+      for (const e of edges) {
+        if (e.prior_role_id === id && !roleIds.has(e.implied_role_id)) {
+          roleIds.add(e.implied_role_id);
+          queue.push(e.implied_role_id);
+        }
+      }
+    }
+    const roles: TokenRole[] = [];
+    for (const id of roleIds) {
+      const role = await this.store.get<RoleRow>('identity_roles', id);
+      if (role) roles.push({ id: role.id, name: role.name });
+    }
+    return roles.sort((a, b) => a.name.localeCompare(b.name));
+  }
+}
+
+export function contextFromClaims(claims: TokenClaims, token: string): RequestContext {
+  const s = claims.scope;
+  return {
+    userId: claims.userId,
+    userName: claims.userName,
+    userDomainId: claims.userDomainId,
+    userDomainName: claims.userDomainName,
+    scope:
+      s.kind === 'project'
+        ? { kind: 'project', projectId: s.id, projectName: s.name, projectDomainId: s.domainId, projectDomainName: s.domainName }
+        : s.kind === 'domain'
+          ? { kind: 'domain', domainId: s.id, domainName: s.name }
+          : s,
+    roles: claims.roles.map((r) => r.name),
+    auditId: claims.auditIds[0],
+    issuedAt: new Date(claims.issuedAt * 1000),
+    expiresAt: new Date(claims.expiresAt * 1000),
+    methods: claims.methods,
+    applicationCredentialId: claims.appCredId,
+    token,
+  };
+}

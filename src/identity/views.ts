@@ -1,0 +1,132 @@
+// Keystone v3 wire shapes for identity rows and tokens (snake_case, as the API reference spells them).
+import type { TokenClaims } from './tokens.ts';
+import type {
+  DomainRow,
+  EndpointRow,
+  GroupRow,
+  ProjectRow,
+  RegionRow,
+  RoleRow,
+  ServiceRow,
+  UserRow,
+} from './store.ts';
+
+export type Links = (path: string) => { self: string };
+
+export function keystoneTime(t: number | string): string {
+  const iso = new Date(typeof t === 'number' ? t * 1000 : t).toISOString();
+  return `${iso.slice(0, 19)}.${iso.slice(20, 23)}000Z`;
+}
+
+export const domainView = (r: DomainRow, links: Links) => ({
+  id: r.id,
+  name: r.name,
+  description: r.description,
+  enabled: Boolean(r.enabled),
+  tags: JSON.parse(r.tags),
+  options: {},
+  links: links(`/domains/${r.id}`),
+});
+
+export const projectView = (r: ProjectRow, links: Links) => ({
+  id: r.id,
+  name: r.name,
+  domain_id: r.domain_id,
+  parent_id: r.parent_id ?? r.domain_id,
+  description: r.description,
+  enabled: Boolean(r.enabled),
+  is_domain: false,
+  tags: JSON.parse(r.tags),
+  options: {},
+  links: links(`/projects/${r.id}`),
+});
+
+export const userView = (r: UserRow, links: Links) => ({
+  id: r.id,
+  name: r.name,
+  domain_id: r.domain_id,
+  enabled: Boolean(r.enabled),
+  ...(r.default_project_id ? { default_project_id: r.default_project_id } : {}),
+  ...(r.description ? { description: r.description } : {}),
+  ...(r.email ? { email: r.email } : {}),
+  password_expires_at: null,
+  options: {},
+  links: links(`/users/${r.id}`),
+});
+
+export const groupView = (r: GroupRow, links: Links) => ({
+  id: r.id,
+  name: r.name,
+  domain_id: r.domain_id,
+  description: r.description,
+  links: links(`/groups/${r.id}`),
+});
+
+export const roleView = (r: RoleRow, links: Links) => ({
+  id: r.id,
+  name: r.name,
+  domain_id: r.domain_id === '' ? null : r.domain_id,
+  description: r.description,
+  options: {},
+  links: links(`/roles/${r.id}`),
+});
+
+export const regionView = (r: RegionRow, links: Links) => ({
+  id: r.id,
+  description: r.description,
+  parent_region_id: r.parent_region_id,
+  links: links(`/regions/${r.id}`),
+});
+
+export const serviceView = (r: ServiceRow, links: Links) => ({
+  id: r.id,
+  type: r.type,
+  name: r.name,
+  description: r.description,
+  enabled: Boolean(r.enabled),
+  links: links(`/services/${r.id}`),
+});
+
+export const endpointView = (r: EndpointRow, links: Links) => ({
+  id: r.id,
+  service_id: r.service_id,
+  interface: r.interface,
+  url: r.url,
+  region: r.region_id,
+  region_id: r.region_id,
+  enabled: Boolean(r.enabled),
+  links: links(`/endpoints/${r.id}`),
+});
+
+export type CatalogEntry = {
+  id: string;
+  type: string;
+  name: string;
+  endpoints: { id: string; interface: string; region: string | null; region_id: string | null; url: string }[];
+};
+
+export function tokenView(claims: TokenClaims, catalog: CatalogEntry[] | undefined) {
+  const s = claims.scope;
+  return {
+    token: {
+      methods: claims.methods,
+      user: {
+        id: claims.userId,
+        name: claims.userName,
+        domain: { id: claims.userDomainId, name: claims.userDomainName },
+        password_expires_at: null,
+      },
+      audit_ids: claims.auditIds,
+      expires_at: keystoneTime(claims.expiresAt),
+      issued_at: keystoneTime(claims.issuedAt),
+      ...(s.kind === 'project'
+        ? { project: { id: s.id, name: s.name, domain: { id: s.domainId, name: s.domainName } }, is_domain: false }
+        : {}),
+      ...(s.kind === 'domain' ? { domain: { id: s.id, name: s.name } } : {}),
+      ...(s.kind === 'system' ? { system: { all: true } } : {}),
+      ...(s.kind !== 'unscoped' ? { roles: claims.roles } : {}),
+      ...(claims.appCredId ? { application_credential: { id: claims.appCredId, restricted: true } } : {}),
+      ...(catalog && s.kind !== 'unscoped' ? { catalog } : {}),
+    },
+  };
+}

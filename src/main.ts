@@ -1,0 +1,52 @@
+// Composition root: config -> database -> policy -> services -> HTTP. Nothing else wires modules.
+import path from 'node:path';
+import type { Config } from './config.ts';
+import { createDatabase, type Database } from './platform/db/database.ts';
+import { PolicyEngine } from './platform/auth/policy.ts';
+import { createHttpServer, mountService, type HttpServer } from './platform/http/server.ts';
+import { createIdentity, type Identity } from './identity/index.ts';
+import { cloudsYamlPath } from './identity/bootstrap.ts';
+
+export interface Cloud {
+  config: Config;
+  app: HttpServer;
+  database: Database;
+  identity: Identity;
+  policy: PolicyEngine;
+  /** Where the cloud listens once started. */
+  url: string;
+  cloudsYaml: string;
+  listen(): Promise<string>;
+  close(): Promise<void>;
+}
+
+export interface CloudOptions {
+  logStream?: NodeJS.WritableStream;
+}
+
+export async function createCloud(config: Config, options: CloudOptions = {}): Promise<Cloud> {
+  const database = await createDatabase(config.databaseUrl);
+  const policy = new PolicyEngine(path.join(config.dataDir, 'policy.yaml'));
+  const app = createHttpServer({ logLevel: config.logLevel, maxJsonBodyBytes: config.maxJsonBodyBytes, logStream: options.logStream });
+  const identity = await createIdentity(database, policy, config);
+  await mountService(app, identity.mount);
+
+  const cloud: Cloud = {
+    config,
+    app,
+    database,
+    identity,
+    policy,
+    url: config.publicUrl,
+    cloudsYaml: cloudsYamlPath(config),
+    async listen() {
+      await app.listen({ host: config.host, port: config.port });
+      return config.publicUrl;
+    },
+    async close() {
+      await app.close();
+      await database.close();
+    },
+  };
+  return cloud;
+}

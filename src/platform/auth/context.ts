@@ -1,0 +1,71 @@
+// Who is asking: the request context every service receives, established once from the token.
+// Tenancy rests on this: services scope every query by `projectId` taken from here, never from input.
+import type { FastifyRequest } from 'fastify';
+import { ForbiddenError, UnauthorizedError } from '../errors.ts';
+
+export type Scope =
+  | { kind: 'project'; projectId: string; projectName: string; projectDomainId: string; projectDomainName: string }
+  | { kind: 'domain'; domainId: string; domainName: string }
+  | { kind: 'system' }
+  | { kind: 'unscoped' };
+
+export interface RequestContext {
+  userId: string;
+  userName: string;
+  userDomainId: string;
+  userDomainName: string;
+  scope: Scope;
+  /** Effective role names (implied roles expanded). */
+  roles: string[];
+  auditId: string;
+  expiresAt: Date;
+  issuedAt: Date;
+  methods: string[];
+  applicationCredentialId?: string;
+  /** The raw token, so that a service calling another on the caller's behalf can pass it on. */
+  token: string;
+}
+
+/** Validates a token string and returns its context; throws UnauthorizedError (401) if it is not valid. */
+export interface TokenValidator {
+  validate(token: string): Promise<RequestContext>;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    hafenContext?: RequestContext;
+  }
+}
+
+export function projectIdOf(ctx: RequestContext): string | undefined {
+  return ctx.scope.kind === 'project' ? ctx.scope.projectId : undefined;
+}
+
+/** The project a project-scoped request acts in; non-project tokens get 403 where a project is required. */
+export function requireProject(ctx: RequestContext): string {
+  if (ctx.scope.kind !== 'project') throw new ForbiddenError('This action requires a project-scoped token.');
+  return ctx.scope.projectId;
+}
+
+export function isCloudAdmin(ctx: RequestContext): boolean {
+  return ctx.roles.includes('admin') && (ctx.scope.kind === 'system' || ctx.scope.kind === 'project' || ctx.scope.kind === 'domain');
+}
+
+/**
+ * Fastify preHandler factory: reads X-Auth-Token, validates it and attaches the context.
+ * Routes with `config: { public: true }` are skipped.
+ */
+export function authenticate(validator: TokenValidator) {
+  return async (request: FastifyRequest): Promise<void> => {
+    if (request.is404 || (request.routeOptions.config as { public?: boolean } | undefined)?.public) return;
+    const header = request.headers['x-auth-token'];
+    const token = Array.isArray(header) ? header[0] : header;
+    if (!token) throw new UnauthorizedError('The request you have made requires authentication.');
+    request.hafenContext = await validator.validate(token);
+  };
+}
+
+export function contextOf(request: FastifyRequest): RequestContext {
+  if (!request.hafenContext) throw new UnauthorizedError();
+  return request.hafenContext;
+}

@@ -1,0 +1,54 @@
+// The one query layer: a Kysely handle on SQLite (embedded default) or PostgreSQL (scale-out).
+// Stores keep SQL portable: booleans as 0/1 integers, JSON as text, times as ISO-8601 text.
+import fs from 'node:fs';
+import path from 'node:path';
+import { Kysely, PostgresDialect, SqliteDialect, sql } from 'kysely';
+import SQLite from 'better-sqlite3';
+import pg from 'pg';
+
+export type Dialect = 'sqlite' | 'postgres';
+
+export interface Database {
+  // Each store narrows this to its own tables with `db.withTables<T>()`-style casts.
+  readonly db: Kysely<any>;
+  readonly dialect: Dialect;
+  close(): Promise<void>;
+}
+
+export async function createDatabase(url: string): Promise<Database> {
+  if (url.startsWith('postgres://') || url.startsWith('postgresql://')) {
+    const pool = new pg.Pool({ connectionString: url, max: 10 });
+    // Surface a wrong URL at start-up rather than on the first request.
+    const client = await pool.connect();
+    client.release();
+    const db = new Kysely<any>({ dialect: new PostgresDialect({ pool }) });
+    return { db, dialect: 'postgres', close: () => db.destroy() };
+  }
+  const file = url === 'sqlite::memory:' ? ':memory:' : url.slice('sqlite://'.length);
+  if (file !== ':memory:') fs.mkdirSync(path.dirname(file), { recursive: true });
+  const handle = new SQLite(file);
+  // WAL + NORMAL survives a SIGKILL of the process (the WAL is in the OS page cache).
+  handle.pragma('journal_mode = WAL');
+  handle.pragma('synchronous = NORMAL');
+  handle.pragma('foreign_keys = ON');
+  handle.pragma('busy_timeout = 5000');
+  const db = new Kysely<any>({ dialect: new SqliteDialect({ database: handle }) });
+  return { db, dialect: 'sqlite', close: () => db.destroy() };
+}
+
+/** Row counts from an UPDATE/DELETE result, the same on both dialects. */
+export function affectedRows(result: { numUpdatedRows?: bigint; numDeletedRows?: bigint }): number {
+  return Number(result.numUpdatedRows ?? result.numDeletedRows ?? 0n);
+}
+
+export function isUniqueViolation(err: unknown): boolean {
+  const e = err as { code?: string; message?: string };
+  return e?.code === '23505' || e?.code === 'SQLITE_CONSTRAINT_UNIQUE' || e?.code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
+}
+
+export function isForeignKeyViolation(err: unknown): boolean {
+  const e = err as { code?: string };
+  return e?.code === '23503' || e?.code === 'SQLITE_CONSTRAINT_FOREIGNKEY';
+}
+
+export { sql };

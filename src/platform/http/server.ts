@@ -1,0 +1,145 @@
+// The one HTTP listener: request ids, logging, body limits, metrics, /healthz, and the mounting of
+// each service under its path prefix with that API's error envelope, 404 and 405 handling.
+import { randomUUID } from 'node:crypto';
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { HafenError, MethodNotAllowedError, NotFoundError } from '../errors.ts';
+import { plainError, type ErrorRenderer } from './envelopes.ts';
+import { createHttpMetrics } from './metrics.ts';
+
+export type HttpServer = FastifyInstance;
+
+export interface HttpServerOptions {
+  logLevel: string;
+  maxJsonBodyBytes: number;
+  /** Replaces pino's destination, e.g. for tests that read the log. */
+  logStream?: NodeJS.WritableStream;
+}
+
+export function createHttpServer(options: HttpServerOptions): HttpServer {
+  const app = Fastify({
+    logger: options.logStream
+      ? { level: options.logLevel, stream: options.logStream }
+      : { level: options.logLevel },
+    bodyLimit: options.maxJsonBodyBytes,
+    genReqId: () => `req-${randomUUID()}`,
+    exposeHeadRoutes: false,
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 1000 },
+    return503OnClosing: true,
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-openstack-request-id', request.id);
+  });
+  const metrics = createHttpMetrics();
+  app.addHook('onResponse', async (request, reply) => {
+    metrics.observe(request.method, request.routeOptions.url ?? 'unmatched', reply.statusCode, reply.elapsedTime / 1000);
+  });
+
+  app.get('/healthz', async () => ({ status: 'ok' }));
+  app.get('/metrics', async (_request, reply) => {
+    reply.header('content-type', metrics.contentType);
+    return metrics.render();
+  });
+
+  app.setErrorHandler(errorHandler(plainError));
+  app.setNotFoundHandler(async (request, reply) => {
+    sendError(reply, plainError, new NotFoundError(`No route for ${request.method} ${request.url.split('?')[0]}`));
+  });
+  return app as unknown as HttpServer;
+}
+
+export interface ServiceMount {
+  prefix: string;
+  renderError: ErrorRenderer;
+  register: (scope: HttpServer) => Promise<void> | void;
+}
+
+/**
+ * Mounts a service's routes under its prefix in an encapsulated scope whose errors, unknown routes
+ * and wrong methods are all answered in that service's own envelope.
+ */
+export async function mountService(app: HttpServer, mount: ServiceMount): Promise<void> {
+  await app.register(
+    async (scope) => {
+      const patterns: { method: string; regex: RegExp }[] = [];
+      scope.addHook('onRoute', (route) => {
+        const methods = Array.isArray(route.method) ? route.method : [route.method];
+        const regex = routeRegex(route.url);
+        for (const method of methods) patterns.push({ method: String(method).toUpperCase(), regex });
+      });
+      scope.setErrorHandler(errorHandler(mount.renderError));
+      scope.setNotFoundHandler(async (request, reply) => {
+        const path = request.url.split('?')[0].replace(/\/+$/, '') || '/';
+        const allowed = [...new Set(patterns.filter((p) => p.regex.test(path)).map((p) => p.method))];
+        if (allowed.length > 0) {
+          reply.header('allow', allowed.join(', '));
+          sendError(reply, mount.renderError, new MethodNotAllowedError(`The method ${request.method} is not allowed for this resource.`));
+          return;
+        }
+        sendError(reply, mount.renderError, new NotFoundError('The resource could not be found.'));
+      });
+      await mount.register(scope as HttpServer);
+    },
+    { prefix: mount.prefix },
+  );
+}
+
+function routeRegex(url: string): RegExp {
+  const body = url
+    .replace(/\/+$/, '')
+    .split('/')
+    .map((part) => (part.startsWith(':') ? '[^/]+' : part === '*' ? '.*' : part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')))
+    .join('/');
+  return new RegExp(`^${body || ''}/?$`);
+}
+
+function errorHandler(render: ErrorRenderer) {
+  return (err: FastifyError | Error, request: FastifyRequest, reply: FastifyReply) => {
+    const hafen = toHafenError(err);
+    if (hafen.status >= 500) request.log.error({ err }, 'request failed');
+    sendError(reply, render, hafen);
+  };
+}
+
+export function sendError(reply: FastifyReply, render: ErrorRenderer, err: HafenError): void {
+  for (const [k, v] of Object.entries(err.headers)) reply.header(k, v);
+  reply
+    .code(err.status)
+    .header('content-type', 'application/json; charset=utf-8')
+    .send(render({ status: err.status, message: err.message, type: err.name }));
+}
+
+class HttpError extends HafenError {
+  override readonly name: string;
+  constructor(readonly status: number, message: string, name: string) {
+    super(message);
+    this.name = name;
+  }
+}
+
+/** Maps framework errors (bad JSON, oversize bodies, schema failures) onto domain errors. */
+export function toHafenError(err: unknown): HafenError {
+  if (err instanceof HafenError) return err;
+  const e = err as FastifyError & { validation?: unknown; validationContext?: string };
+  if (e.validation) {
+    return new HttpError(400, `Invalid input for field/attribute ${e.validationContext ?? 'body'}: ${e.message}`, 'BadRequestError');
+  }
+  switch (e.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return new HttpError(413, 'Request Entity Too Large: the body is larger than the limit.', 'PayloadTooLargeError');
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+      return new HttpError(415, `Unsupported Content-Type: ${e.message}`, 'UnsupportedMediaTypeError');
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return new HttpError(400, 'The request body must not be empty when Content-Type is application/json.', 'BadRequestError');
+    case 'FST_ERR_CTP_INVALID_TYPE':
+      return new HttpError(400, e.message, 'BadRequestError');
+  }
+  if (e instanceof SyntaxError || e.code === 'FST_ERR_CTP_INVALID_JSON_BODY') {
+    return new HttpError(400, `Malformed JSON in request body: ${e.message}`, 'BadRequestError');
+  }
+  const status = typeof e.statusCode === 'number' ? e.statusCode : 500;
+  if (status >= 400 && status < 500) return new HttpError(status, e.message, 'BadRequestError');
+  return new HttpError(500, 'An unexpected error prevented the server from fulfilling your request.', 'InternalError');
+}

@@ -1,0 +1,56 @@
+// The HTTP platform seen from outside: discovery, request ids, envelopes, limits, health, metrics.
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { startTestCloud, type TestCloud } from '../helpers/cloud.ts';
+
+describe('http platform', () => {
+  let t: TestCloud;
+  before(async () => {
+    t = await startTestCloud('platform', { HAFEN_MAX_JSON_BODY: '4096' });
+  });
+  after(async () => t.close());
+
+  it('answers /healthz and carries a request id on every response', async () => {
+    const res = await t.request('GET', '/healthz');
+    assert.equal(res.status, 200);
+    assert.deepEqual(res.body, { status: 'ok' });
+    assert.match(res.headers.get('x-openstack-request-id') ?? '', /^req-[0-9a-f-]{36}$/);
+    const missing = await t.request('GET', '/nowhere');
+    assert.equal(missing.status, 404);
+    assert.match(missing.headers.get('x-openstack-request-id') ?? '', /^req-/);
+  });
+
+  it('serves the identity version document at its root', async () => {
+    const res = await t.request('GET', '/identity/');
+    assert.equal(res.status, 300);
+    assert.equal(res.body.versions.values[0].id, 'v3.14');
+    assert.equal(res.body.versions.values[0].links[0].href, `${t.url}/identity/v3/`);
+  });
+
+  it('answers malformed JSON, wrong content type, oversize bodies, unknown routes and methods in Keystone envelopes', async () => {
+    const bad = await t.request('POST', '/identity/v3/auth/tokens', { body: '{"auth": ' });
+    assert.equal(bad.status, 400);
+    assert.equal(bad.body.error.code, 400);
+    const media = await t.request('POST', '/identity/v3/auth/tokens', { body: 'x', headers: { 'content-type': 'text/csv' } });
+    assert.equal(media.status, 415);
+    assert.equal(media.body.error.code, 415);
+    const big = await t.request('POST', '/identity/v3/auth/tokens', { body: JSON.stringify({ pad: 'x'.repeat(8000) }) });
+    assert.equal(big.status, 413);
+    assert.equal(big.body.error.title, 'Request Entity Too Large');
+    const unknown = await t.request('GET', '/identity/v3/nothing-here');
+    assert.equal(unknown.status, 404);
+    assert.equal(unknown.body.error.title, 'Not Found');
+    const method = await t.request('PUT', '/identity/v3/auth/tokens');
+    assert.equal(method.status, 405);
+    assert.equal(method.body.error.code, 405);
+    assert.match(method.headers.get('allow') ?? '', /POST/);
+  });
+
+  it('exposes Prometheus metrics by route', async () => {
+    await t.request('GET', '/identity/v3');
+    const res = await t.request('GET', '/metrics');
+    assert.equal(res.status, 200);
+    assert.match(res.text, /hafen_http_requests_total\{method="GET",route="\/identity\/v3",status="200"\} \d+/);
+    assert.match(res.text, /hafen_http_request_duration_seconds_bucket\{le="0.005",method="GET",route="\/identity\/v3"\}/);
+  });
+});
