@@ -1,0 +1,39 @@
+// What compute may ask of the network service when it builds, moves or deletes a server, always on
+// behalf of the caller. The network service owns ports, addresses and security groups; compute
+// only passes what a port binding says on to the agent that plugs the container in.
+import type { RequestContext } from '../platform/auth/context.ts';
+
+/** One NIC a server asks for: a network (address from its pool, or a given one) or an existing port. */
+export type NicRequest = { networkId: string; fixedIp?: string } | { portId: string };
+
+export interface PortBinding {
+  portId: string;
+  networkId: string;
+  macAddress: string;
+  fixedIps: { subnetId: string; ipAddress: string }[];
+  /** How the agent realises the network on the engine that runs the server. */
+  engineNetwork: {
+    /** Name of the engine network (carries no tenant data). */
+    name: string;
+    /** CIDR and gateway of the IPv4 subnet. */
+    subnet: string;
+    gateway: string;
+    /** True when no router with an external gateway joins it: no way out. */
+    internal: boolean;
+    mtu: number;
+  };
+  portSecurityEnabled: boolean;
+  securityGroupIds: string[];
+}
+
+export interface NetworkClient {
+  /**
+   * Creates ports (or claims the given ones) for a server on a host. All-or-nothing: if one NIC
+   * fails, the ports made by this call are deleted before the error is thrown.
+   */
+  bindPorts(ctx: RequestContext, serverId: string, hostId: string, nics: NicRequest[]): Promise<PortBinding[]>;
+  /** Deletes the ports compute created for the server and releases the ones it was given. Idempotent. */
+  unbindPorts(ctx: RequestContext, serverId: string): Promise<void>;
+  /** The project's network servers get when they ask for none (created on first use). */
+  defaultNetworkId(ctx: RequestContext): Promise<string>;
+}
