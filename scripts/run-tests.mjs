@@ -29,6 +29,8 @@ if (filter.length === 0) {
 }
 
 fs.mkdirSync('.hafen-test', { recursive: true });
+const services = sharedServices();
+const runMark = registerRun();
 const tap = path.join('.hafen-test', 'report.tap');
 const result = spawnSync(
   process.execPath,
@@ -43,5 +45,76 @@ const result = spawnSync(
 // The closing line CI reads, taken from the TAP summary of the same run.
 const summary = fs.existsSync(tap) ? fs.readFileSync(tap, 'utf8') : '';
 const count = (name) => Number(new RegExp(`^# ${name} (\\d+)$`, 'm').exec(summary)?.[1] ?? 0);
+stopSharedServices(services, runMark);
 console.log(`tests: ${count('pass')} passed, ${count('fail')} failed, ${count('skipped')} skipped`);
 process.exit(result.status ?? 1);
+
+// ---- shared test services (the one test dockerd, the test PostgreSQL cluster)
+// Test helpers start them lazily. A run that found one not running marks it as started within a test
+// run; the last run to finish stops what is so marked, by its pid, and nothing else.
+
+function alivePid(pidFile) {
+  try {
+    const pid = Number(fs.readFileSync(pidFile, 'utf8').split('\n')[0].trim());
+    if (!Number.isInteger(pid) || pid <= 0) return undefined;
+    process.kill(pid, 0);
+    return pid;
+  } catch {
+    return undefined;
+  }
+}
+
+function sharedServices() {
+  const list = [
+    {
+      name: 'test engine',
+      pidFile: path.join('.hafen-test', 'engine-shared', 'engine', 'docker.pid'),
+      stop(pid) {
+        process.kill(pid, 'SIGTERM');
+        for (let i = 0; i < 200 && alivePid(this.pidFile) === pid; i++) spawnSync('sleep', ['0.1']);
+      },
+    },
+    {
+      name: 'test postgres',
+      pidFile: path.join('.hafen-test', 'pg', 'data', 'postmaster.pid'),
+      stop() {
+        const bin = fs.readdirSync('/usr/lib/postgresql').sort().reverse()[0];
+        spawnSync('runuser', ['-u', 'postgres', '--', `/usr/lib/postgresql/${bin}/bin/pg_ctl`, '-D', path.resolve('.hafen-test/pg/data'), '-m', 'fast', '-w', 'stop'], { stdio: 'ignore', cwd: '/' });
+      },
+    },
+  ];
+  for (const s of list) {
+    s.mark = `${s.pidFile}.started-in-test-run`;
+    if (!alivePid(s.pidFile)) {
+      fs.mkdirSync(path.dirname(s.mark), { recursive: true });
+      fs.writeFileSync(s.mark, String(process.pid));
+    }
+  }
+  return list;
+}
+
+function registerRun() {
+  const dir = path.join('.hafen-test', 'runs');
+  fs.mkdirSync(dir, { recursive: true });
+  const mark = path.join(dir, String(process.pid));
+  fs.writeFileSync(mark, String(process.pid));
+  return mark;
+}
+
+function stopSharedServices(list, mark) {
+  fs.rmSync(mark, { force: true });
+  const dir = path.dirname(mark);
+  const others = fs.readdirSync(dir).filter((p) => alivePid(path.join(dir, p)) === undefined ? (fs.rmSync(path.join(dir, p), { force: true }), false) : true);
+  if (others.length > 0 || process.env.HAFEN_TEST_KEEP_SERVICES === '1') return;
+  for (const s of list) {
+    const pid = alivePid(s.pidFile);
+    if (pid && fs.existsSync(s.mark)) {
+      try {
+        s.stop(pid);
+      } catch (err) {
+        console.error(`could not stop the ${s.name}: ${err.message}`);
+      }
+    }
+    if (!alivePid(s.pidFile)) fs.rmSync(s.mark, { force: true });
+  }
+}

@@ -1,0 +1,165 @@
+// The one query layer and the identity migrations on both dialects: SQLite (embedded default) and
+// the project's own PostgreSQL cluster; plus one full cloud on PostgreSQL issuing a token.
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { createDatabase, affectedRows, isForeignKeyViolation, type Database } from '../../src/platform/db/database.ts';
+import { migrate } from '../../src/platform/db/migrations.ts';
+import { IdentityStore, newId, type AssignmentRow, type ProjectRow } from '../../src/identity/store.ts';
+import { RevocationList } from '../../src/identity/revocations.ts';
+import { ConflictError } from '../../src/platform/errors.ts';
+import { startTestCloud, testDataDir, type TestCloud } from '../helpers/cloud.ts';
+import { testPostgresUrl } from '../helpers/postgres.ts';
+
+const dialects: { name: string; url: () => Promise<string> }[] = [
+  { name: 'sqlite', url: async () => `sqlite://${path.join(testDataDir('db-sqlite'), 'hafen.db')}` },
+  { name: 'postgres', url: testPostgresUrl },
+];
+
+for (const d of dialects) {
+  describe(`database on ${d.name}`, () => {
+    let database: Database;
+    let store: IdentityStore;
+    const now = new Date().toISOString();
+
+    before(async () => {
+      database = await createDatabase(await d.url());
+      store = await IdentityStore.create(database);
+    });
+    after(async () => database?.close());
+
+    it('reports its dialect and applies each migration once', async () => {
+      assert.equal(database.dialect, d.name);
+      // A second run (a restart, or a second controller) is a no-op.
+      await IdentityStore.create(database);
+      const rows = await database.db.selectFrom('hafen_migrations').selectAll().where('namespace', '=', 'identity').execute();
+      assert.deepEqual(rows.map((r) => r.name as string), ['0001-initial']);
+    });
+
+    it('runs migrations of several namespaces side by side, each once', async () => {
+      let runs = 0;
+      const probe = [{ name: '0001-probe', up: async (db: any) => { runs++; await db.schema.createTable('probe_rows').addColumn('id', 'varchar(64)', (c: any) => c.primaryKey()).execute(); } }];
+      await Promise.all([migrate(database, 'probe', probe), migrate(database, 'probe', probe)].map((p) => p.catch((e) => e)));
+      await migrate(database, 'probe', probe);
+      assert.equal(runs >= 1 && runs <= 2, true);
+      const names = await database.db.selectFrom('hafen_migrations').select('namespace').where('namespace', '=', 'probe').execute();
+      assert.equal(names.length, 1);
+    });
+
+    it('turns a unique violation into ConflictError and keeps the first row', async () => {
+      const domain = { id: newId(), name: `dom-${d.name}`, description: '', enabled: 1, tags: '[]', created_at: now };
+      await store.insert('identity_domains', domain, 'domain');
+      const project: ProjectRow = { id: newId(), name: 'alpha', domain_id: domain.id, parent_id: null, description: '', enabled: 1, tags: '[]', created_at: now };
+      await store.insert('identity_projects', project, 'project');
+      await assert.rejects(
+        store.insert('identity_projects', { ...project, id: newId() }, 'project'),
+        (err: unknown) => err instanceof ConflictError && /Duplicate entry/.test(err.message),
+      );
+      // Same name in another domain is fine; renaming onto a taken name conflicts too.
+      const other: ProjectRow = { ...project, id: newId(), name: 'beta' };
+      await store.insert('identity_projects', other, 'project');
+      await assert.rejects(store.update('identity_projects', other.id, { name: 'alpha' }, 'project'), ConflictError);
+      const found = await store.projectByName(domain.id, 'alpha');
+      assert.equal(found?.id, project.id);
+      assert.equal(found?.enabled, 1);
+      assert.equal(found?.parent_id, null);
+      const listed = await store.list<ProjectRow>('identity_projects', { domain_id: domain.id, parent_id: null }, 'name');
+      assert.deepEqual(listed.map((p) => p.name), ['alpha', 'beta']);
+      assert.equal(await store.remove('identity_projects', other.id), true);
+      assert.equal(await store.remove('identity_projects', other.id), false);
+    });
+
+    it('enforces foreign keys and counts affected rows the same way', async () => {
+      await assert.rejects(
+        database.db.insertInto('identity_projects').values({ id: newId(), name: 'orphan', domain_id: 'no-such-domain', description: '', enabled: 1, tags: '[]', created_at: now }).execute(),
+        (err: unknown) => isForeignKeyViolation(err),
+      );
+      const r = await database.db.updateTable('identity_projects').set({ description: 'x' }).where('name', '=', 'alpha').executeTakeFirst();
+      assert.equal(affectedRows(r), 1);
+      const none = await database.db.deleteFrom('identity_projects').where('id', '=', 'nothing').executeTakeFirst();
+      assert.equal(affectedRows(none), 0);
+    });
+
+    it('stores, lists and removes role assignments idempotently', async () => {
+      const role = { id: newId(), name: `role-${d.name}`, domain_id: '', description: '', created_at: now };
+      await store.insert('identity_roles', role, 'role');
+      const a: AssignmentRow = { actor_type: 'user', actor_id: 'u1', target_type: 'project', target_id: 'p1', role_id: role.id, inherited: 0 };
+      await store.addAssignment(a);
+      await store.addAssignment(a); // ON CONFLICT DO NOTHING on both dialects
+      await store.addAssignment({ ...a, actor_id: 'u2' });
+      await store.addAssignment({ ...a, target_type: 'system', target_id: 'all' });
+      assert.equal(await store.hasAssignment(a), true);
+      const onP1 = await store.listAssignments({ target_id: 'p1' });
+      assert.deepEqual(onP1.map((x) => x.actor_id), ['u1', 'u2']);
+      assert.equal(onP1[0]!.inherited, 0);
+      assert.deepEqual(await store.listAssignments({ actor_ids: [] }), []);
+      assert.equal((await store.listAssignments({ actor_ids: ['u1'], target_ids: ['p1', 'all'] })).length, 2);
+      assert.equal(await store.removeAssignment(a), true);
+      assert.equal(await store.removeAssignment(a), false);
+      // Deleting the role cascades to its assignments.
+      await store.remove('identity_roles', role.id);
+      assert.deepEqual(await store.listAssignments({ role_id: role.id }), []);
+    });
+
+    it('numbers revocation events with the serial column and shares them between controllers', async () => {
+      const first = new RevocationList(database.db, 3_600_000);
+      const second = new RevocationList(database.db, 3_600_000);
+      await first.refresh();
+      await second.refresh();
+      await first.revoke({ userId: 'user-a' });
+      await first.revoke({ auditId: 'audit-b' });
+      const rows = await database.db.selectFrom('identity_revocations').select(['seq', 'user_id']).orderBy('seq').execute();
+      assert.equal(rows.length, 2);
+      assert.equal(typeof rows[0]!.seq, 'number');
+      assert.ok(rows[1]!.seq > rows[0]!.seq);
+      const claims = (over: object) =>
+        ({ userId: 'user-x', userDomainId: 'default', auditIds: ['audit-x'], roles: [], scope: { kind: 'unscoped' }, issuedAt: Math.floor(Date.now() / 1000) - 5, ...over }) as any;
+      assert.equal(second.isRevoked(claims({ userId: 'user-a' })), false, 'not seen before polling');
+      await second.refresh();
+      assert.equal(second.isRevoked(claims({ userId: 'user-a' })), true);
+      assert.equal(second.isRevoked(claims({ auditIds: ['audit-b'] })), true);
+      assert.equal(second.isRevoked(claims({})), false);
+      // Polling again only reads newer rows and changes nothing.
+      await second.refresh();
+      assert.equal(second.isRevoked(claims({ userId: 'user-a' })), true);
+    });
+  });
+}
+
+describe('a full cloud on PostgreSQL', () => {
+  let t: TestCloud;
+  before(async () => {
+    t = await startTestCloud('pg', { HAFEN_DATABASE_URL: await testPostgresUrl() });
+  });
+  after(async () => t?.close());
+
+  it('serves the real openstack CLI', async () => {
+    const out = await t.openstack(['token', 'issue', '-f', 'json']);
+    assert.match(JSON.parse(out).id, /.+/);
+  });
+
+  it('bootstraps, issues and validates a token, and shares its rows with a second controller', async () => {
+    assert.equal(t.cloud.database.dialect, 'postgres');
+    const admin = await t.token('admin');
+    const created = await t.request('POST', '/identity/v3/projects', { token: admin, body: { project: { name: 'on-postgres' } } });
+    assert.equal(created.status, 201, created.text);
+    const check = await t.request('GET', '/identity/v3/auth/tokens', { token: admin, headers: { 'x-subject-token': admin } });
+    assert.equal(check.status, 200);
+    assert.equal(check.body.token.project.name, 'admin');
+    const dup = await t.request('POST', '/identity/v3/projects', { token: admin, body: { project: { name: 'on-postgres' } } });
+    assert.equal(dup.status, 409);
+    assert.equal(dup.body.error.code, 409);
+
+    // A second controller on the same database (and signing keys; it rewrites clouds.yaml) sees the same rows and accepts the same token.
+    const second = await startTestCloud('pg2', { HAFEN_DATABASE_URL: t.env.HAFEN_DATABASE_URL!, HAFEN_DATA_DIR: t.dataDir });
+    try {
+      const listed = await second.request('GET', '/identity/v3/projects?name=on-postgres', { token: admin });
+      assert.equal(listed.status, 200, listed.text);
+      assert.equal(listed.body.projects.length, 1);
+      assert.equal(listed.body.projects[0].id, created.body.project.id);
+    } finally {
+      await second.close();
+    }
+  });
+
+});
