@@ -106,14 +106,21 @@ export async function stopLocalEngine(dataDir: string, timeoutMs = 20_000): Prom
   if (!pid) return false;
   process.kill(pid, 'SIGTERM');
   const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
+  let exited = false;
+  while (!exited && Date.now() < deadline) {
     try {
       process.kill(pid, 0);
+      await new Promise((r) => setTimeout(r, 100));
     } catch {
-      return true;
+      exited = true;
     }
-    await new Promise((r) => setTimeout(r, 100));
   }
-  process.kill(pid, 'SIGKILL');
+  if (!exited) process.kill(pid, 'SIGKILL');
+  // The exec root lives under /run, outside the data dir: remove it with the engine that used it.
+  try {
+    fs.rmSync(p.execRoot, { recursive: true, force: true });
+  } catch {
+    // still mounted (engine killed hard): harmless, it is reused on the next start
+  }
   return true;
 }
