@@ -5,6 +5,7 @@ import type { Command } from 'commander';
 import { loadConfig, type Config } from '../config.ts';
 import { createCloud } from '../main.ts';
 import { ensureLocalEngine, readPid, stopLocalEngine } from '../host/local-engine.ts';
+import { ensureBusyboxEngineImage } from '../host/test-images.ts';
 
 function pidFile(config: Config): string {
   return path.join(config.dataDir, 'hafen.pid');
@@ -23,6 +24,8 @@ export function registerUp(program: Command): void {
         process.exit(1);
       }
       const engine = config.dockerHosts.length === 0 ? await ensureLocalEngine(config.dataDir) : undefined;
+      // No registry can be reached: the image demos and tests start from is built locally, once.
+      if (engine) await ensureBusyboxEngineImage(engine.socket);
       const cloud = await createCloud(config);
       await cloud.listen();
       fs.writeFileSync(pidFile(config), String(process.pid));

@@ -7,6 +7,8 @@ import path from 'node:path';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { checkoutDir } from '../../src/config.ts';
 import { enginePaths, pingSocket, readPid } from '../../src/host/local-engine.ts';
+import { engineClient } from '../../src/host/engine-client.ts';
+import { BUSYBOX_IMAGE } from '../../src/host/test-images.ts';
 import { freePort, testDataDir } from '../helpers/cloud.ts';
 
 const hafen = path.join(checkoutDir, 'bin', 'hafen.mjs');
@@ -70,6 +72,8 @@ describe('hafen up and down', () => {
     engineDockerdPid = readPid(engine.pidFile);
     assert.ok(engineDockerdPid, 'dockerd pid file written');
     assert.equal(await pingSocket(engine.socket), true);
+    const image = await engineClient(engine.socket).getImage(BUSYBOX_IMAGE).inspect();
+    assert.deepEqual(image.Config.Cmd, ['/bin/sh'], 'hafen up built the busybox image in its engine');
 
     const creds = JSON.parse(fs.readFileSync(path.join(dataDir, 'bootstrap-credentials.json'), 'utf8'));
     assert.equal(fs.statSync(path.join(dataDir, 'bootstrap-credentials.json')).mode & 0o777, 0o600);
