@@ -83,8 +83,10 @@ function sharedServices() {
       },
     },
   ];
+  // Marks live outside the services' own directories (initdb replaces the cluster directory).
+  const marks = path.join('.hafen-test', 'runs-started');
   for (const s of list) {
-    s.mark = `${s.pidFile}.started-in-test-run`;
+    s.mark = path.join(marks, s.name.replace(/ /g, '-'));
     if (!alivePid(s.pidFile)) {
       fs.mkdirSync(path.dirname(s.mark), { recursive: true });
       fs.writeFileSync(s.mark, String(process.pid));

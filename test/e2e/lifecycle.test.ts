@@ -57,6 +57,8 @@ describe('hafen up and down', () => {
     // Whatever happened above, leave no cloud and no dockerd of this data dir behind.
     if (env) down(env);
     if (engineDockerdPid && alive(engineDockerdPid)) process.kill(engineDockerdPid, 'SIGKILL');
+    // The engine's data root (image layers) is the bulk of it: keep .hafen-test small.
+    if (!engineDockerdPid || !alive(engineDockerdPid)) fs.rmSync(dataDir, { recursive: true, force: true });
   });
 
   it('starts its own engine, survives SIGKILL with data and tokens intact, and stops everything on hafen down', async () => {
