@@ -3,7 +3,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { createDatabase, affectedRows, isForeignKeyViolation, type Database } from '../../src/platform/db/database.ts';
+import { createDatabase, affectedRows, isForeignKeyViolation, sql, type Database } from '../../src/platform/db/database.ts';
 import { migrate } from '../../src/platform/db/migrations.ts';
 import { IdentityStore, newId, type AssignmentRow, type ProjectRow } from '../../src/identity/store.ts';
 import { RevocationList } from '../../src/identity/revocations.ts';
@@ -78,6 +78,14 @@ for (const d of dialects) {
       assert.equal(affectedRows(r), 1);
       const none = await database.db.deleteFrom('identity_projects').where('id', '=', 'nothing').executeTakeFirst();
       assert.equal(affectedRows(none), 0);
+    });
+
+    it('reads counts and 64-bit integers as numbers', async () => {
+      const row = await database.db.selectFrom('identity_projects').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow();
+      assert.equal(typeof row.n, 'number');
+      assert.ok((row.n as number) >= 1);
+      const big = await sql<{ v: number }>`select cast(9007199254740991 as bigint) as v`.execute(database.db);
+      assert.equal(big.rows[0]!.v, Number.MAX_SAFE_INTEGER);
     });
 
     it('stores, lists and removes role assignments idempotently', async () => {

@@ -17,7 +17,7 @@ export interface Database {
 
 export async function createDatabase(url: string): Promise<Database> {
   if (url.startsWith('postgres://') || url.startsWith('postgresql://')) {
-    const pool = new pg.Pool({ connectionString: url, max: 10 });
+    const pool = new pg.Pool({ connectionString: url, max: 10, types: { getTypeParser: pgTypeParser } as pg.CustomTypesConfig });
     // Surface a wrong URL at start-up rather than on the first request.
     const client = await pool.connect();
     client.release();
@@ -34,6 +34,15 @@ export async function createDatabase(url: string): Promise<Database> {
   handle.pragma('busy_timeout = 5000');
   const db = new Kysely<any>({ dialect: new SqliteDialect({ database: handle }) });
   return { db, dialect: 'sqlite', close: () => db.destroy() };
+}
+
+/**
+ * PostgreSQL hands 64-bit integers (count(*), bigint, bigserial) back as strings; SQLite gives numbers.
+ * Read them as numbers on both: hafen's counters and serials stay far below 2^53.
+ */
+function pgTypeParser(oid: number, format?: 'text' | 'binary'): (value: string) => unknown {
+  if (oid === pg.types.builtins.INT8) return (value: string) => Number(value);
+  return pg.types.getTypeParser(oid, format ?? 'text') as (value: string) => unknown;
 }
 
 /** Row counts from an UPDATE/DELETE result, the same on both dialects. */
