@@ -3,12 +3,19 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { loadConfig, type Config } from '../config.ts';
-import { createCloud } from '../main.ts';
+import { createCloud, type Cloud } from '../main.ts';
+import { engineClient } from '../host/engine-client.ts';
 import { ensureLocalEngine, readPid, stopLocalEngine } from '../host/local-engine.ts';
 import { ensureBusyboxEngineImage } from '../host/test-images.ts';
 
 function pidFile(config: Config): string {
   return path.join(config.dataDir, 'hafen.pid');
+}
+
+async function engineAnswers(endpoint: string): Promise<boolean> {
+  const timeout = new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 3000).unref());
+  const ping = engineClient(endpoint).ping().then(() => true, () => false);
+  return Promise.race([ping, timeout]);
 }
 
 export function registerUp(program: Command): void {
@@ -24,14 +31,25 @@ export function registerUp(program: Command): void {
         process.exit(1);
       }
       const engine = config.dockerHosts.length === 0 ? await ensureLocalEngine(config.dataDir) : undefined;
-      // No registry can be reached: the image demos and tests start from is built locally, once.
-      if (engine) await ensureBusyboxEngineImage(engine.socket);
-      const cloud = await createCloud(config);
-      await cloud.listen();
+      let cloud: Cloud;
+      try {
+        // No registry can be reached: the image demos and tests start from is built locally, once.
+        if (engine) await ensureBusyboxEngineImage(engine.socket);
+        for (const host of config.dockerHosts) {
+          if (!(await engineAnswers(host))) process.stderr.write(`hafen: warning: HAFEN_DOCKER_HOSTS: ${host} does not answer\n`);
+        }
+        cloud = await createCloud(config);
+        await cloud.listen();
+      } catch (err) {
+        // Leave nothing behind that this start-up began.
+        if (engine?.started) await stopLocalEngine(config.dataDir);
+        process.stderr.write(`hafen: start-up failed: ${(err as Error).message}\n`);
+        process.exit(1);
+      }
       fs.writeFileSync(pidFile(config), String(process.pid));
       process.stdout.write(
         `hafen is ready at ${cloud.url}\n` +
-          (engine ? `docker engine: unix://${engine.socket}\n` : '') +
+          (engine ? `docker engine: unix://${engine.socket}\n` : config.dockerHosts.map((h) => `docker engine: ${h}\n`).join('')) +
           `clouds.yaml: ${cloud.cloudsYaml}\n` +
           `try: OS_CLIENT_CONFIG_FILE=${cloud.cloudsYaml} OS_CLOUD=hafen-demo openstack token issue\n`,
       );

@@ -132,4 +132,17 @@ describe('hafen up and down', () => {
     assert.match(lines[0]!, /HAFEN_PORT/);
     assert.equal(r.stdout, '');
   });
+
+  it('stops on an unreachable database with one line, leaving no engine it started', () => {
+    const badDir = testDataDir('lifecycle-nodb');
+    const r = spawnSync(process.execPath, [hafen, 'up'], {
+      env: { ...process.env, HAFEN_DATA_DIR: badDir, HAFEN_PORT: '0', HAFEN_DATABASE_URL: 'postgres://bob:secret@127.0.0.1:1/none' },
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    assert.equal(r.status, 1);
+    assert.deepEqual(r.stderr.trim().split('\n'), ['hafen: start-up failed: cannot connect to the database postgres://bob:***@127.0.0.1:1/none: connect ECONNREFUSED 127.0.0.1:1']);
+    assert.equal(readPid(enginePaths(badDir).pidFile), undefined, 'the dockerd it started was stopped');
+    fs.rmSync(badDir, { recursive: true, force: true });
+  });
 });
