@@ -1,6 +1,7 @@
 // Extra Docker hosts on this one machine for multi-host tests: nested dockerd containers on an outer
 // engine, each with its own network namespace and address on a bridge the project creates.
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import http from 'node:http';
 import { randomBytes } from 'node:crypto';
@@ -9,7 +10,8 @@ import { engineClient } from './engine-client.ts';
 import { BUSYBOX_IMAGE, ensureBusyboxEngineImage } from './test-images.ts';
 
 export const NESTED_HOSTS_NETWORK = 'hafen-hosts';
-export const NESTED_HOSTS_SUBNET = '172.31.250.0/24';
+/** Tried in order: another engine on this machine (another checkout's tests) may hold the first. */
+export const NESTED_HOSTS_SUBNETS = ['172.31.250.0/24', '172.31.251.0/24', '172.31.252.0/24', '172.31.253.0/24'];
 const LABEL = 'hafen.nested-host';
 const SET_LABEL = 'hafen.nested-host.set';
 const OWNER_LABEL = 'hafen.nested-host.owner-pid';
@@ -17,7 +19,7 @@ const CGROUP_ROOT = '/sys/fs/cgroup';
 
 export interface NestedHost {
   name: string;
-  /** Its address on the hosts bridge. */
+  /** Its address on the hosts bridge (172.31.250.x unless that subnet was taken). */
   address: string;
   /** Where its engine answers: tcp://address:2375 (no TLS; the bridge is private to this machine). */
   endpoint: string;
@@ -73,12 +75,16 @@ async function ensureNetwork(docker: Docker): Promise<void> {
   } catch (err) {
     if (!notFound(err)) throw err;
   }
+  // Docker does not check an explicit subnet against the machine's other bridges: we do.
+  const used = Object.values(os.networkInterfaces()).flat().map((a) => a?.address ?? '');
+  const subnet = NESTED_HOSTS_SUBNETS.find((n) => !used.some((addr) => addr.startsWith(n.replace(/0\/24$/, ''))));
+  if (!subnet) throw new Error(`every subnet for nested hosts is taken on this machine (${NESTED_HOSTS_SUBNETS.join(', ')})`);
   try {
     await docker.createNetwork({
       Name: NESTED_HOSTS_NETWORK,
       Driver: 'bridge',
       CheckDuplicate: true,
-      IPAM: { Driver: 'default', Config: [{ Subnet: NESTED_HOSTS_SUBNET }] },
+      IPAM: { Driver: 'default', Config: [{ Subnet: subnet }] },
       Labels: { [LABEL]: '1' },
     });
   } catch (err) {
