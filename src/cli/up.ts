@@ -25,7 +25,7 @@ export function registerUp(program: Command): void {
     .action(async () => {
       const config = loadConfig();
       fs.mkdirSync(config.dataDir, { recursive: true });
-      const running = readPid(pidFile(config));
+      const running = readPid(pidFile(config), 'hafen');
       if (running && running !== process.pid) {
         process.stderr.write(`hafen: already running as pid ${running} (hafen down stops it)\n`);
         process.exit(1);
@@ -72,10 +72,10 @@ export function registerUp(program: Command): void {
     .description('Stop the cloud started by hafen up (and the Docker engine it started)')
     .action(async () => {
       const config = loadConfig();
-      const pid = readPid(pidFile(config));
+      const pid = readPid(pidFile(config), 'hafen');
       if (pid) {
         process.kill(pid, 'SIGTERM');
-        for (let i = 0; i < 300 && readPid(pidFile(config)); i++) await new Promise((r) => setTimeout(r, 100));
+        for (let i = 0; i < 300 && readPid(pidFile(config), 'hafen'); i++) await new Promise((r) => setTimeout(r, 100));
       }
       // A cloud killed with SIGKILL leaves its engine running: stop that too, by its own pid file.
       const engineStopped = await stopLocalEngine(config.dataDir);

@@ -50,11 +50,19 @@ export function pingSocket(socket: string, timeoutMs = 1000): Promise<boolean> {
   });
 }
 
-export function readPid(pidFile: string): number | undefined {
+/**
+ * The live pid recorded in a pid file, or undefined. With `command`, a pid now used by a process whose
+ * command line does not contain it (the number was reused after a crash) does not count.
+ */
+export function readPid(pidFile: string, command?: string): number | undefined {
   try {
     const pid = Number(fs.readFileSync(pidFile, 'utf8').trim());
     if (!Number.isInteger(pid) || pid <= 0) return undefined;
     process.kill(pid, 0);
+    if (command !== undefined) {
+      const cmdline = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ');
+      if (!cmdline.includes(command)) return undefined;
+    }
     return pid;
   } catch {
     return undefined;
@@ -67,7 +75,7 @@ export async function ensureLocalEngine(dataDir: string, timeoutMs = 60_000): Pr
   if (await pingSocket(p.socket)) return { socket: p.socket, pidFile: p.pidFile, started: false };
   fs.mkdirSync(p.dataRoot, { recursive: true });
   fs.mkdirSync(p.execRoot, { recursive: true });
-  const stale = readPid(p.pidFile);
+  const stale = readPid(p.pidFile, 'dockerd');
   if (stale) {
     // Our dockerd is alive but not answering yet (still starting): wait for it below.
   } else {
@@ -102,7 +110,7 @@ export async function ensureLocalEngine(dataDir: string, timeoutMs = 60_000): Pr
 /** Stops the dockerd recorded in our pid file, if it is still running; waits for it to exit. */
 export async function stopLocalEngine(dataDir: string, timeoutMs = 20_000): Promise<boolean> {
   const p = enginePaths(dataDir);
-  const pid = readPid(p.pidFile);
+  const pid = readPid(p.pidFile, 'dockerd');
   if (!pid) return false;
   process.kill(pid, 'SIGTERM');
   const deadline = Date.now() + timeoutMs;
