@@ -53,11 +53,13 @@ process.exit(result.status ?? 1);
 // Test helpers start them lazily. A run that found one not running marks it as started within a test
 // run; the last run to finish stops what is so marked, by its pid, and nothing else.
 
-function alivePid(pidFile) {
+function alivePid(pidFile, command) {
   try {
     const pid = Number(fs.readFileSync(pidFile, 'utf8').split('\n')[0].trim());
     if (!Number.isInteger(pid) || pid <= 0) return undefined;
     process.kill(pid, 0);
+    // A pid reused by another program after a crash is not ours.
+    if (command && !fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(command)) return undefined;
     return pid;
   } catch {
     return undefined;
@@ -68,14 +70,16 @@ function sharedServices() {
   const list = [
     {
       name: 'test engine',
+      command: 'dockerd',
       pidFile: path.join('.hafen-test', 'engine-shared', 'engine', 'docker.pid'),
       stop(pid) {
         process.kill(pid, 'SIGTERM');
-        for (let i = 0; i < 200 && alivePid(this.pidFile) === pid; i++) spawnSync('sleep', ['0.1']);
+        for (let i = 0; i < 200 && alivePid(this.pidFile, this.command) === pid; i++) spawnSync('sleep', ['0.1']);
       },
     },
     {
       name: 'test postgres',
+      command: 'postgres',
       pidFile: path.join('.hafen-test', 'pg', 'data', 'postmaster.pid'),
       stop() {
         const bin = fs.readdirSync('/usr/lib/postgresql').sort().reverse()[0];
@@ -87,7 +91,7 @@ function sharedServices() {
   const marks = path.join('.hafen-test', 'runs-started');
   for (const s of list) {
     s.mark = path.join(marks, s.name.replace(/ /g, '-'));
-    if (!alivePid(s.pidFile)) {
+    if (!alivePid(s.pidFile, s.command)) {
       fs.mkdirSync(path.dirname(s.mark), { recursive: true });
       fs.writeFileSync(s.mark, String(process.pid));
     }
@@ -106,10 +110,10 @@ function registerRun() {
 function stopSharedServices(list, mark) {
   fs.rmSync(mark, { force: true });
   const dir = path.dirname(mark);
-  const others = fs.readdirSync(dir).filter((p) => alivePid(path.join(dir, p)) === undefined ? (fs.rmSync(path.join(dir, p), { force: true }), false) : true);
+  const others = fs.readdirSync(dir).filter((p) => alivePid(path.join(dir, p), 'run-tests') === undefined ? (fs.rmSync(path.join(dir, p), { force: true }), false) : true);
   if (others.length > 0 || process.env.HAFEN_TEST_KEEP_SERVICES === '1') return;
   for (const s of list) {
-    const pid = alivePid(s.pidFile);
+    const pid = alivePid(s.pidFile, s.command);
     if (pid && fs.existsSync(s.mark)) {
       try {
         s.stop(pid);
@@ -117,6 +121,6 @@ function stopSharedServices(list, mark) {
         console.error(`could not stop the ${s.name}: ${err.message}`);
       }
     }
-    if (!alivePid(s.pidFile)) fs.rmSync(s.mark, { force: true });
+    if (!alivePid(s.pidFile, s.command)) fs.rmSync(s.mark, { force: true });
   }
 }
