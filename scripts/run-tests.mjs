@@ -73,8 +73,12 @@ function sharedServices() {
       command: 'dockerd',
       pidFile: path.join('.hafen-test', 'engine-shared', 'engine', 'docker.pid'),
       stop(pid) {
+        const args = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+        const execRoot = args[args.indexOf('--exec-root') + 1];
         process.kill(pid, 'SIGTERM');
         for (let i = 0; i < 200 && alivePid(this.pidFile, this.command) === pid; i++) spawnSync('sleep', ['0.1']);
+        // Its exec root is under /run, outside the checkout.
+        if (execRoot?.startsWith('/run/hafen-') && alivePid(this.pidFile, this.command) === undefined) fs.rmSync(execRoot, { recursive: true, force: true });
       },
     },
     {
