@@ -1,7 +1,10 @@
 // The HTTP platform seen from outside: discovery, request ids, envelopes, limits, health, metrics.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { startTestCloud, type TestCloud } from '../helpers/cloud.ts';
+import { Writable } from 'node:stream';
+import { loadConfig } from '../../src/config.ts';
+import { createCloud } from '../../src/main.ts';
+import { freePort, startTestCloud, testDataDir, type TestCloud } from '../helpers/cloud.ts';
 
 describe('http platform', () => {
   let t: TestCloud;
@@ -54,3 +57,30 @@ describe('http platform', () => {
     assert.match(res.text, /hafen_http_request_duration_seconds_bucket\{le="0.005",method="GET",route="\/identity\/v3"\}/);
   });
 });
+
+describe('request logging', () => {
+  it('logs every request with the id the response carries', async () => {
+    const lines: string[] = [];
+    const logStream = new Writable({
+      write(chunk, _enc, done) {
+        lines.push(...chunk.toString('utf8').split('\n').filter(Boolean));
+        done();
+      },
+    });
+    const config = loadConfig({ HAFEN_DATA_DIR: testDataDir('platform-log'), HAFEN_PORT: String(await freePort()), HAFEN_LOG_LEVEL: 'info', HAFEN_PASSWORD_HASH_COST: '1024' });
+    const cloud = await createCloud(config, { logStream });
+    await cloud.listen();
+    try {
+      const res = await fetch(`${config.publicUrl}/identity/v3/projects`);
+      assert.equal(res.status, 401);
+      const id = res.headers.get('x-openstack-request-id');
+      assert.match(id ?? '', /^req-/);
+      const mine = lines.map((l) => JSON.parse(l)).filter((l) => l.reqId === id);
+      assert.ok(mine.some((l) => l.req?.url === '/identity/v3/projects' && l.req?.method === 'GET'), 'incoming request logged');
+      assert.ok(mine.some((l) => l.res?.statusCode === 401 && typeof l.responseTime === 'number'), 'completion logged with status and time');
+    } finally {
+      await cloud.close();
+    }
+  });
+});
+
