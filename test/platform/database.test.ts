@@ -2,6 +2,7 @@
 // the project's own PostgreSQL cluster; plus one full cloud on PostgreSQL issuing a token.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import type { Kysely } from 'kysely';
 import path from 'node:path';
 import { createDatabase, affectedRows, isForeignKeyViolation, sql, type Database } from '../../src/platform/db/database.ts';
 import { migrate } from '../../src/platform/db/migrations.ts';
@@ -36,14 +37,30 @@ for (const d of dialects) {
       assert.deepEqual(rows.map((r) => r.name as string), ['0001-initial']);
     });
 
-    it('runs migrations of several namespaces side by side, each once', async () => {
-      let runs = 0;
-      const probe = [{ name: '0001-probe', up: async (db: any) => { runs++; await db.schema.createTable('probe_rows').addColumn('id', 'varchar(64)', (c: any) => c.primaryKey()).execute(); } }];
-      await Promise.all([migrate(database, 'probe', probe), migrate(database, 'probe', probe)].map((p) => p.catch((e) => e)));
-      await migrate(database, 'probe', probe);
-      assert.equal(runs >= 1 && runs <= 2, true);
-      const names = await database.db.selectFrom('hafen_migrations').select('namespace').where('namespace', '=', 'probe').execute();
-      assert.equal(names.length, 1);
+    it('applies a migration once when two controllers start together on a fresh database', async () => {
+      const url = await d.url();
+      // SQLite is embedded (one controller); PostgreSQL serves several, each with its own pool.
+      const first = await createDatabase(url);
+      const second = d.name === 'postgres' ? await createDatabase(url) : first;
+      try {
+        let runs = 0;
+        const probe = [
+          {
+            name: '0001-probe',
+            async up(db: Kysely<any>) {
+              runs++;
+              await db.schema.createTable('probe_rows').addColumn('id', 'varchar(64)', (c) => c.primaryKey()).execute();
+            },
+          },
+        ];
+        await Promise.all([migrate(first, 'probe', probe), migrate(second, 'probe', probe), migrate(first, 'other', [])]);
+        assert.equal(runs, 1);
+        const rows = await first.db.selectFrom('hafen_migrations').select('name').where('namespace', '=', 'probe').execute();
+        assert.deepEqual(rows.map((r) => r.name), ['0001-probe']);
+      } finally {
+        if (second !== first) await second.close();
+        await first.close();
+      }
     });
 
     it('turns a unique violation into ConflictError and keeps the first row', async () => {
