@@ -32,17 +32,28 @@ import {
   type Links,
 } from './views.ts';
 
-type Req = FastifyRequest<{ Params: Record<string, string>; Querystring: Record<string, string>; Body: Record<string, unknown> }>;
+import type { Req, RouteKit } from './route-kit.ts';
+import { groupRoutes } from './api-groups.ts';
+import { roleInferenceRoutes } from './api-role-inferences.ts';
+import { catalogRoutes } from './api-catalog.ts';
+import { appCredentialRoutes } from './api-app-credentials.ts';
+import type { AppCredentials } from './app-credentials.ts';
 
 const PUBLIC = { config: { public: true } };
 
-export function identityApi(identity: IdentityService, publicUrl: string) {
+export function identityApi(identity: IdentityService, publicUrl: string, appCredentials: AppCredentials) {
   const base = `${publicUrl}/identity/v3`;
   const links: Links = (path) => ({ self: `${base}${path}` });
   const listLinks = (request: FastifyRequest) => ({ self: `${publicUrl}${request.url}`, previous: null, next: null });
 
+  const kit: RouteKit = { identity, base, links, listLinks };
+
   return async (app: HttpServer) => {
     app.addHook('preHandler', authenticate(identity.tokens));
+    groupRoutes(app, kit);
+    roleInferenceRoutes(app, kit);
+    catalogRoutes(app, kit);
+    appCredentialRoutes(app, kit, appCredentials);
 
     // ---- version discovery
     const version = {

@@ -1,6 +1,13 @@
 // Application credentials: a user delegates a subset of its roles on one project to a named
 // secret that can log in without the user's password.
-import type { UserRow } from './store.ts';
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import type { Config } from '../config.ts';
+import type { RequestContext } from '../platform/auth/context.ts';
+import { BadRequestError, ForbiddenError, NotFoundError, UnauthorizedError } from '../platform/errors.ts';
+import { hashPassword, verifyPassword } from './passwords.ts';
+import type { IdentityService } from './service.ts';
+import { str } from './service.ts';
+import { newId, type AppCredentialRow, type RoleRow, type UserRow } from './store.ts';
 
 export interface AppCredentialRef {
   id?: string;
@@ -15,4 +22,178 @@ export interface AppCredentialAuthenticator {
     user: UserRow;
     appCred: { id: string; projectId: string; roleIds: string[] | null };
   }>;
+}
+
+export interface AccessRule {
+  id: string;
+  path: string;
+  method: string;
+  service: string;
+}
+
+const INVALID = 'The request you have made requires authentication.';
+
+/*
+ * Secrets hafen generates carry 384 bits of randomness, so a single SHA-256 is as strong as any slow
+ * hash against guessing and keeps app-credential logins fast; a secret the user chose may be weak
+ * and gets the slow password hash.
+ */
+function fastHash(secret: string): string {
+  return `sha256$${createHash('sha256').update(secret).digest('base64')}`;
+}
+
+async function verifySecret(secret: string, stored: string): Promise<boolean> {
+  if (stored.startsWith('sha256$')) {
+    const a = Buffer.from(fastHash(secret));
+    const b = Buffer.from(stored);
+    return a.length === b.length && timingSafeEqual(a, b);
+  }
+  return verifyPassword(secret, stored);
+}
+
+export class AppCredentials implements AppCredentialAuthenticator {
+  constructor(private readonly identity: IdentityService, private readonly config: Config) {}
+
+  async authenticate(ref: AppCredentialRef | undefined): Promise<{
+    user: UserRow;
+    appCred: { id: string; projectId: string; roleIds: string[] | null };
+  }> {
+    if (!ref || typeof ref !== 'object' || typeof ref.secret !== 'string') {
+      throw new BadRequestError("Invalid input for field 'identity.application_credential.secret': a secret is required.");
+    }
+    const store = this.identity.store;
+    let row: AppCredentialRow | undefined;
+    if (ref.id) {
+      row = await store.get<AppCredentialRow>('identity_app_credentials', String(ref.id));
+    } else if (ref.name) {
+      const user = await this.identity.tokens.resolveUser(ref.user);
+      row = user ? (await store.list<AppCredentialRow>('identity_app_credentials', { user_id: user.id, name: String(ref.name) }))[0] : undefined;
+    } else {
+      throw new BadRequestError("Invalid input for field 'identity.application_credential': an id or a name and user are required.");
+    }
+    if (!row || !(await verifySecret(ref.secret, row.secret_hash))) throw new UnauthorizedError(INVALID);
+    if (row.expires_at && Date.parse(row.expires_at) <= Date.now()) throw new UnauthorizedError(INVALID);
+    const user = await store.get<UserRow>('identity_users', row.user_id);
+    if (!user || !user.enabled) throw new UnauthorizedError(INVALID);
+    const roleIds = (JSON.parse(row.roles) as { id: string }[]).map((r) => r.id);
+    return { user, appCred: { id: row.id, projectId: row.project_id, roleIds } };
+  }
+
+  async create(ctx: RequestContext, userId: string, body: Record<string, unknown>): Promise<{ row: AppCredentialRow; secret: string }> {
+    this.identity.enforce(ctx, 'create_application_credential', { user_id: userId });
+    if (ctx.scope.kind !== 'project') throw new ForbiddenError('Application credentials must be created with a project-scoped token.');
+    if (ctx.applicationCredentialId) {
+      const parent = await this.identity.store.get<AppCredentialRow>('identity_app_credentials', ctx.applicationCredentialId);
+      if (!parent?.unrestricted) throw new ForbiddenError('A restricted application credential cannot create another one.');
+    }
+    const projectId = ctx.scope.projectId;
+    const name = str(body, 'name', 'application_credential', { required: true })!;
+    const given = str(body, 'secret', 'application_credential', { max: 4096 });
+    const secret = given ?? randomBytes(48).toString('base64url');
+    const expiresRaw = body.expires_at;
+    let expiresAt: string | null = null;
+    if (expiresRaw !== undefined && expiresRaw !== null) {
+      const t = typeof expiresRaw === 'string' ? Date.parse(expiresRaw.endsWith('Z') || /[+-]\d\d:?\d\d$/.test(expiresRaw) ? expiresRaw : `${expiresRaw}Z`) : NaN;
+      if (Number.isNaN(t)) throw new BadRequestError("Invalid input for field 'application_credential.expires_at': not a date-time.");
+      if (t <= Date.now()) throw new BadRequestError("Invalid input for field 'application_credential.expires_at': must be in the future.");
+      expiresAt = new Date(t).toISOString();
+    }
+    const unrestricted = body.unrestricted === undefined ? false : body.unrestricted;
+    if (typeof unrestricted !== 'boolean') throw new BadRequestError("Invalid input for field 'application_credential.unrestricted': not a boolean.");
+
+    // The delegated roles: what the token has on the project, or a subset of it.
+    const held = await this.identity.tokens.effectiveRoles(userId, {
+      kind: 'project',
+      id: projectId,
+      name: ctx.scope.projectName,
+      domainId: ctx.scope.projectDomainId,
+      domainName: ctx.scope.projectDomainName,
+    });
+    let roles = held;
+    if (body.roles !== undefined) {
+      if (!Array.isArray(body.roles)) throw new BadRequestError("Invalid input for field 'application_credential.roles': not a list.");
+      roles = [];
+      for (const r of body.roles as { id?: string; name?: string }[]) {
+        const match = held.find((h) => (r?.id && h.id === r.id) || (r?.name && h.name === r.name));
+        if (!match) throw new BadRequestError(`Invalid input for field 'application_credential.roles': role ${r?.id ?? r?.name} is not held by the user on project ${projectId}.`);
+        roles.push(match);
+      }
+      // Roles implied by a delegated role come with it.
+      roles = await this.identity.tokens.expandImplied(new Set(roles.map((r) => r.id)));
+    }
+    const accessRules = parseAccessRules(body.access_rules);
+    const row: AppCredentialRow = {
+      id: newId(),
+      name,
+      user_id: userId,
+      project_id: projectId,
+      secret_hash: given === undefined ? fastHash(secret) : await hashPassword(secret, this.config.passwordHashCost),
+      description: str(body, 'description', 'application_credential', { max: 65535 }) ?? '',
+      expires_at: expiresAt,
+      unrestricted: unrestricted ? 1 : 0,
+      roles: JSON.stringify(roles),
+      access_rules: JSON.stringify(accessRules),
+      created_at: this.identity.store.timestamp(),
+    };
+    await this.identity.store.insert('identity_app_credentials', row, 'application credential');
+    return { row, secret };
+  }
+
+  async get(ctx: RequestContext, userId: string, id: string): Promise<AppCredentialRow> {
+    const row = await this.identity.store.get<AppCredentialRow>('identity_app_credentials', id);
+    // Someone else's credential answers like a missing one.
+    if (!row || row.user_id !== userId || !this.identity.authorize(ctx, 'get_application_credential', { target: { user: { id: userId } } })) {
+      throw new NotFoundError(`Could not find application credential: ${id}.`);
+    }
+    return row;
+  }
+
+  async list(ctx: RequestContext, userId: string, name?: string): Promise<AppCredentialRow[]> {
+    this.identity.enforce(ctx, 'list_application_credentials', { user_id: userId });
+    return this.identity.store.list<AppCredentialRow>('identity_app_credentials', { user_id: userId, name }, 'name');
+  }
+
+  async delete(ctx: RequestContext, userId: string, id: string): Promise<void> {
+    await this.get(ctx, userId, id);
+    if (ctx.applicationCredentialId && ctx.applicationCredentialId !== id) {
+      const parent = await this.identity.store.get<AppCredentialRow>('identity_app_credentials', ctx.applicationCredentialId);
+      if (!parent?.unrestricted) throw new ForbiddenError('A restricted application credential cannot delete another one.');
+    }
+    await this.identity.store.remove('identity_app_credentials', id);
+    await this.identity.tokens.revocations.revoke({ appCredId: id });
+  }
+}
+
+function parseAccessRules(raw: unknown): AccessRule[] {
+  if (raw === undefined || raw === null) return [];
+  if (!Array.isArray(raw)) throw new BadRequestError("Invalid input for field 'application_credential.access_rules': not a list.");
+  return raw.map((r, i) => {
+    const rule = r as Record<string, unknown>;
+    for (const f of ['path', 'method', 'service']) {
+      if (typeof rule?.[f] !== 'string' || (rule[f] as string) === '') {
+        throw new BadRequestError(`Invalid input for field 'application_credential.access_rules[${i}].${f}': a string is required.`);
+      }
+    }
+    const method = (rule.method as string).toUpperCase();
+    if (!['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'].includes(method)) {
+      throw new BadRequestError(`Invalid input for field 'application_credential.access_rules[${i}].method': ${rule.method} is not an HTTP method.`);
+    }
+    return { id: newId(), path: rule.path as string, method, service: rule.service as string };
+  });
+}
+
+export function appCredentialView(row: AppCredentialRow, base: string, secret?: string) {
+  return {
+    id: row.id,
+    name: row.name,
+    description: row.description,
+    user_id: row.user_id,
+    project_id: row.project_id,
+    expires_at: row.expires_at,
+    unrestricted: Boolean(row.unrestricted),
+    roles: (JSON.parse(row.roles) as RoleRow[]).map((r) => ({ id: r.id, name: r.name, domain_id: null })),
+    access_rules: JSON.parse(row.access_rules),
+    ...(secret !== undefined ? { secret } : {}),
+    links: { self: `${base}/users/${row.user_id}/application_credentials/${row.id}` },
+  };
 }

@@ -1,10 +1,12 @@
 // The identity service as the composition root sees it: its store, token service, rules and routes.
 import type { Config } from '../config.ts';
 import type { Database } from '../platform/db/database.ts';
+import { exclusively } from '../platform/db/locks.ts';
 import type { PolicyEngine } from '../platform/auth/policy.ts';
 import { keystoneError } from '../platform/http/envelopes.ts';
 import type { ServiceMount } from '../platform/http/server.ts';
 import { identityApi } from './api.ts';
+import { AppCredentials } from './app-credentials.ts';
 import { bootstrapIdentity, type BootstrapCredentials } from './bootstrap.ts';
 import { identityPolicy } from './policy.ts';
 import { IdentityService } from './service.ts';
@@ -23,12 +25,15 @@ export async function createIdentity(database: Database, policy: PolicyEngine, c
   const store = await IdentityStore.create(database);
   const tokens = new TokenService(store, config);
   const service = new IdentityService(store, tokens, policy, config);
+  const appCredentials = new AppCredentials(service, config);
+  tokens.useAppCredentials(appCredentials);
+  // Controllers starting together on a fresh shared database must not both create the admin rows.
   const credentials = await bootstrapIdentity(store, config);
   await tokens.start();
   return {
     service,
     tokens,
     credentials,
-    mount: { prefix: '/identity', renderError: keystoneError, register: identityApi(service, config.publicUrl) },
+    mount: { prefix: '/identity', renderError: keystoneError, register: identityApi(service, config.publicUrl, appCredentials) },
   };
 }

@@ -10,7 +10,9 @@ import {
   type AssignmentRow,
   type DomainRow,
   type EndpointRow,
+  type GroupRow,
   type IdentityStore,
+  type RegionRow,
   type ProjectRow,
   type RoleRow,
   type ServiceRow,
@@ -69,6 +71,10 @@ export class IdentityService {
 
   enforce(ctx: RequestContext, action: string, target: Target = {}): void {
     this.policy.enforce(`identity:${action}`, ctx, target);
+  }
+
+  authorize(ctx: RequestContext, action: string, target: Target = {}): boolean {
+    return this.policy.authorize(`identity:${action}`, ctx, target);
   }
 
   // ---- catalog
@@ -418,6 +424,199 @@ export class IdentityService {
     };
     await kinds[a.target_type]();
   }
+  // ---- groups
+
+  group(id: string) {
+    return this.mustGet<GroupRow>('identity_groups', id, 'group');
+  }
+
+  async createGroup(ctx: RequestContext, body: Body): Promise<GroupRow> {
+    this.enforce(ctx, 'create_group');
+    const domainId = str(body, 'domain_id', 'group') ?? (ctx.scope.kind === 'domain' ? ctx.scope.domainId : 'default');
+    await this.domain(domainId);
+    const row: GroupRow = {
+      id: newId(),
+      name: str(body, 'name', 'group', { required: true, max: 64 })!,
+      domain_id: domainId,
+      description: str(body, 'description', 'group', { max: 65535 }) ?? '',
+      created_at: this.store.timestamp(),
+    };
+    return this.store.insert('identity_groups', row, 'group');
+  }
+
+  async updateGroup(ctx: RequestContext, id: string, body: Body): Promise<GroupRow> {
+    this.enforce(ctx, 'update_group');
+    const before = await this.group(id);
+    if (body.domain_id !== undefined && body.domain_id !== before.domain_id) {
+      throw new BadRequestError("Invalid input for field 'group.domain_id': a group's domain cannot be changed.");
+    }
+    await this.store.update(
+      'identity_groups',
+      id,
+      pruneUndefined({ name: str(body, 'name', 'group', { max: 64 }), description: str(body, 'description', 'group', { max: 65535 }) }),
+      'group',
+    );
+    return this.group(id);
+  }
+
+  async deleteGroup(ctx: RequestContext, id: string): Promise<void> {
+    this.enforce(ctx, 'delete_group');
+    await this.group(id);
+    const members = await this.store.membersOfGroup(id);
+    await this.store.removeAssignmentsOf('actor_id', id);
+    await this.store.remove('identity_groups', id);
+    for (const m of members) await this.tokens.revocations.revoke({ userId: m.id });
+  }
+
+  async groupMembership(ctx: RequestContext, groupId: string, userId: string, action: 'add_user_to_group' | 'remove_user_from_group' | 'check_user_in_group'): Promise<void> {
+    this.enforce(ctx, action);
+    await this.group(groupId);
+    await this.user(userId);
+    if (action === 'add_user_to_group') return this.store.addGroupMember(groupId, userId);
+    if (action === 'check_user_in_group') {
+      if (!(await this.store.isGroupMember(groupId, userId))) throw new NotFoundError(`User ${userId} is not a member of group ${groupId}.`);
+      return;
+    }
+    if (!(await this.store.removeGroupMember(groupId, userId))) throw new NotFoundError(`User ${userId} is not a member of group ${groupId}.`);
+    // Tokens may carry roles the group gave; they go with the membership.
+    await this.tokens.revocations.revoke({ userId });
+  }
+
+  // ---- implied roles
+
+  async implyRole(ctx: RequestContext, priorId: string, impliedId: string, action: 'create_implied_role' | 'delete_implied_role' | 'get_implied_role'): Promise<{ prior: RoleRow; implied: RoleRow }> {
+    this.enforce(ctx, action === 'get_implied_role' ? 'list_implied_roles' : action);
+    const prior = await this.role(priorId);
+    const implied = await this.role(impliedId);
+    const edges = await this.store.impliedRoleEdges();
+    const exists = edges.some((e) => e.prior_role_id === priorId && e.implied_role_id === impliedId);
+    if (action === 'create_implied_role') {
+      if (priorId === impliedId) throw new BadRequestError('A role cannot imply itself.');
+      // Refuse cycles: the implied role must not already (transitively) imply the prior one.
+      const reach = new Set([impliedId]);
+      for (let grew = true; grew; ) {
+        grew = false;
+        for (const e of edges) if (reach.has(e.prior_role_id) && !reach.has(e.implied_role_id)) (reach.add(e.implied_role_id), (grew = true));
+      }
+      if (reach.has(priorId)) throw new BadRequestError(`Role ${impliedId} already implies ${priorId}: the inference would make a cycle.`);
+      await this.store.addImpliedRole(priorId, impliedId);
+    } else if (!exists) {
+      throw new NotFoundError(`${priorId} does not imply ${impliedId}.`);
+    } else if (action === 'delete_implied_role') {
+      await this.store.removeImpliedRole(priorId, impliedId);
+      await this.tokens.revocations.revoke({ roleId: priorId });
+    }
+    return { prior, implied };
+  }
+
+  // ---- catalog management
+
+  async createRegion(ctx: RequestContext, body: Body): Promise<RegionRow> {
+    this.enforce(ctx, 'create_region');
+    const parent = str(body, 'parent_region_id', 'region') ?? null;
+    if (parent) await this.mustGet('identity_regions', parent, 'region');
+    const row: RegionRow = {
+      id: str(body, 'id', 'region') ?? newId(),
+      description: str(body, 'description', 'region', { max: 65535 }) ?? '',
+      parent_region_id: parent,
+    };
+    return this.store.insert('identity_regions', row, 'region');
+  }
+
+  async updateRegion(ctx: RequestContext, id: string, body: Body): Promise<RegionRow> {
+    this.enforce(ctx, 'update_region');
+    await this.mustGet('identity_regions', id, 'region');
+    const parent = str(body, 'parent_region_id', 'region');
+    if (parent) {
+      if (parent === id) throw new BadRequestError('A region cannot be its own parent.');
+      await this.mustGet('identity_regions', parent, 'region');
+    }
+    await this.store.update('identity_regions', id, pruneUndefined({ description: str(body, 'description', 'region', { max: 65535 }), parent_region_id: parent }), 'region');
+    return this.mustGet<RegionRow>('identity_regions', id, 'region');
+  }
+
+  async deleteRegion(ctx: RequestContext, id: string): Promise<void> {
+    this.enforce(ctx, 'delete_region');
+    await this.mustGet('identity_regions', id, 'region');
+    if ((await this.store.list('identity_regions', { parent_region_id: id })).length > 0) {
+      throw new ConflictError(`Cannot delete region ${id}: it has child regions.`);
+    }
+    if ((await this.store.list('identity_endpoints', { region_id: id }, 'id')).length > 0) {
+      throw new ConflictError(`Cannot delete region ${id}: endpoints are in it.`);
+    }
+    await this.store.remove('identity_regions', id);
+  }
+
+  async createService(ctx: RequestContext, body: Body): Promise<ServiceRow> {
+    this.enforce(ctx, 'create_service');
+    const row: ServiceRow = {
+      id: newId(),
+      type: str(body, 'type', 'service', { required: true })!,
+      name: str(body, 'name', 'service') ?? '',
+      description: str(body, 'description', 'service', { max: 65535 }) ?? '',
+      enabled: bool(body, 'enabled', 'service') ?? 1,
+    };
+    return this.store.insert('identity_services', row, 'service');
+  }
+
+  async updateService(ctx: RequestContext, id: string, body: Body): Promise<ServiceRow> {
+    this.enforce(ctx, 'update_service');
+    await this.mustGet('identity_services', id, 'service');
+    await this.store.update(
+      'identity_services',
+      id,
+      pruneUndefined({
+        type: str(body, 'type', 'service'),
+        name: str(body, 'name', 'service'),
+        description: str(body, 'description', 'service', { max: 65535 }),
+        enabled: bool(body, 'enabled', 'service'),
+      }),
+      'service',
+    );
+    return this.mustGet<ServiceRow>('identity_services', id, 'service');
+  }
+
+  async deleteService(ctx: RequestContext, id: string): Promise<void> {
+    this.enforce(ctx, 'delete_service');
+    await this.mustGet('identity_services', id, 'service');
+    await this.store.remove('identity_services', id);
+  }
+
+  private endpointFields(body: Body, required: boolean) {
+    const iface = str(body, 'interface', 'endpoint', { required });
+    if (iface !== undefined && !['public', 'internal', 'admin'].includes(iface)) {
+      throw new BadRequestError(`Invalid input for field 'endpoint.interface': ${iface} is not one of public, internal, admin.`);
+    }
+    const url = str(body, 'url', 'endpoint', { required, max: 2048 });
+    if (url !== undefined && !/^https?:\/\/\S+$/.test(url)) throw new BadRequestError(`Invalid input for field 'endpoint.url': ${url} is not an http(s) URL.`);
+    return { interface: iface, url, service_id: str(body, 'service_id', 'endpoint', { required }), region_id: str(body, 'region_id', 'endpoint') ?? str(body, 'region', 'endpoint'), enabled: bool(body, 'enabled', 'endpoint') };
+  }
+
+  async createEndpoint(ctx: RequestContext, body: Body): Promise<EndpointRow> {
+    this.enforce(ctx, 'create_endpoint');
+    const f = this.endpointFields(body, true);
+    await this.mustGet('identity_services', f.service_id!, 'service');
+    if (f.region_id) await this.mustGet('identity_regions', f.region_id, 'region');
+    const row: EndpointRow = { id: newId(), service_id: f.service_id!, interface: f.interface!, url: f.url!, region_id: f.region_id ?? null, enabled: f.enabled ?? 1 };
+    return this.store.insert('identity_endpoints', row, 'endpoint');
+  }
+
+  async updateEndpoint(ctx: RequestContext, id: string, body: Body): Promise<EndpointRow> {
+    this.enforce(ctx, 'update_endpoint');
+    await this.mustGet('identity_endpoints', id, 'endpoint');
+    const f = this.endpointFields(body, false);
+    if (f.service_id) await this.mustGet('identity_services', f.service_id, 'service');
+    if (f.region_id) await this.mustGet('identity_regions', f.region_id, 'region');
+    await this.store.update('identity_endpoints', id, pruneUndefined(f), 'endpoint');
+    return this.mustGet<EndpointRow>('identity_endpoints', id, 'endpoint');
+  }
+
+  async deleteEndpoint(ctx: RequestContext, id: string): Promise<void> {
+    this.enforce(ctx, 'delete_endpoint');
+    await this.mustGet('identity_endpoints', id, 'endpoint');
+    await this.store.remove('identity_endpoints', id);
+  }
+
 }
 
 export function pruneUndefined<T extends Record<string, unknown>>(o: T): Partial<T> {
