@@ -3,7 +3,7 @@
 import http from 'node:http';
 import { parentPort, workerData } from 'node:worker_threads';
 
-const { url, method, headers, connections, durationMs, warmupMs, expectStatus } = workerData;
+const { url, method, headers, body, connections, durationMs, warmupMs, expectStatus } = workerData;
 const agent = new http.Agent({ keepAlive: true, maxSockets: connections });
 const target = new URL(url);
 
@@ -17,7 +17,7 @@ function once() {
       },
     );
     req.on('error', reject);
-    req.end();
+    req.end(body);
   });
 }
 

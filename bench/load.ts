@@ -5,6 +5,8 @@ import { Worker } from 'node:worker_threads';
 export interface LoadOptions {
   method?: string;
   headers?: Record<string, string>;
+  /** Request body sent with every request (e.g. a JSON document). */
+  body?: string;
   connections: number;
   durationMs: number;
   warmupMs: number;
