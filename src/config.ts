@@ -25,6 +25,9 @@ export interface Config {
   lockoutDurationMs: number;
   /** Number of signing keys kept after rotation (the primary plus older ones still accepted). */
   signingKeysKept: number;
+  /** Per-project image quotas: how many images, and how many bytes of image data. */
+  imageQuotaCount: number;
+  imageQuotaBytes: number;
 }
 
 export class ConfigError extends Error {
@@ -103,5 +106,7 @@ export function loadConfig(env: Env = process.env): Config {
     lockoutAttempts: integer(env, 'HAFEN_LOCKOUT_ATTEMPTS', 0, 0, 1000),
     lockoutDurationMs: integer(env, 'HAFEN_LOCKOUT_DURATION', 1800, 1, 7 * 24 * 3600) * 1000,
     signingKeysKept: integer(env, 'HAFEN_SIGNING_KEYS_KEPT', 3, 2, 100),
+    imageQuotaCount: integer(env, 'HAFEN_IMAGE_QUOTA_COUNT', 100, 0, 1_000_000),
+    imageQuotaBytes: integer(env, 'HAFEN_IMAGE_QUOTA_BYTES', 50 * 2 ** 30, 0, Number.MAX_SAFE_INTEGER),
   });
 }

@@ -6,12 +6,14 @@ import { PolicyEngine } from './platform/auth/policy.ts';
 import { createHttpServer, mountService, type HttpServer } from './platform/http/server.ts';
 import { createIdentity, type Identity } from './identity/index.ts';
 import { cloudsYamlPath } from './identity/bootstrap.ts';
+import { createImage, type Image } from './image/index.ts';
 
 export interface Cloud {
   config: Config;
   app: HttpServer;
   database: Database;
   identity: Identity;
+  image: Image;
   policy: PolicyEngine;
   /** Where the cloud listens once started. */
   url: string;
@@ -30,12 +32,15 @@ export async function createCloud(config: Config, options: CloudOptions = {}): P
   const app = createHttpServer({ logLevel: config.logLevel, maxJsonBodyBytes: config.maxJsonBodyBytes, logStream: options.logStream });
   const identity = await createIdentity(database, policy, config);
   await mountService(app, identity.mount);
+  const image = await createImage(database, policy, identity.tokens, config);
+  await mountService(app, image.mount);
 
   const cloud: Cloud = {
     config,
     app,
     database,
     identity,
+    image,
     policy,
     url: config.publicUrl,
     cloudsYaml: cloudsYamlPath(config),

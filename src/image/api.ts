@@ -1,0 +1,227 @@
+// Glance v2 HTTP routes under /image: version discovery, images, data, tags, actions, members, schemas.
+import type { FastifyRequest } from 'fastify';
+import type { Readable } from 'node:stream';
+import type { HttpServer } from '../platform/http/server.ts';
+import { authenticate, contextOf, type TokenValidator } from '../platform/auth/context.ts';
+import { BadRequestError, UnsupportedMediaTypeError } from '../platform/errors.ts';
+import type { ImageService } from './service.ts';
+import type { ImageRow, MemberRow } from './store.ts';
+import { imageSchema, imagesSchema, memberSchema, membersSchema } from './schemas.ts';
+
+type Req = FastifyRequest<{ Params: Record<string, string>; Querystring: Record<string, string>; Body: unknown }>;
+
+const PUBLIC = { config: { public: true } };
+export const JSON_PATCH = 'application/openstack-images-v2.1-json-patch';
+
+export function imageView(r: ImageRow) {
+  return {
+    ...(JSON.parse(r.properties) as Record<string, string>),
+    id: r.id,
+    name: r.name,
+    status: r.status,
+    visibility: r.visibility,
+    protected: Boolean(r.protected),
+    os_hidden: Boolean(r.os_hidden),
+    checksum: r.checksum,
+    os_hash_algo: r.os_hash_algo,
+    os_hash_value: r.os_hash_value,
+    owner: r.owner,
+    size: r.size,
+    virtual_size: null,
+    min_ram: r.min_ram,
+    min_disk: r.min_disk,
+    container_format: r.container_format,
+    disk_format: r.disk_format,
+    tags: JSON.parse(r.tags) as string[],
+    created_at: r.created_at.replace(/\.\d{3}Z$/, 'Z'),
+    updated_at: r.updated_at.replace(/\.\d{3}Z$/, 'Z'),
+    self: `/v2/images/${r.id}`,
+    file: `/v2/images/${r.id}/file`,
+    schema: '/v2/schemas/image',
+  };
+}
+
+const memberView = (m: MemberRow) => ({
+  image_id: m.image_id,
+  member_id: m.member_id,
+  status: m.status,
+  created_at: m.created_at.replace(/\.\d{3}Z$/, 'Z'),
+  updated_at: m.updated_at.replace(/\.\d{3}Z$/, 'Z'),
+  schema: '/v2/schemas/member',
+});
+
+const SORT_KEYS = ['name', 'status', 'container_format', 'disk_format', 'size', 'id', 'created_at', 'updated_at', 'owner', 'visibility', 'min_ram', 'min_disk'];
+
+function sortImages(rows: ImageRow[], q: Record<string, string>): ImageRow[] {
+  const keys: [string, 'asc' | 'desc'][] = [];
+  if (q.sort) {
+    for (const part of q.sort.split(',')) {
+      const [k, d = 'desc'] = part.split(':');
+      keys.push([k!.trim(), d.trim() as 'asc' | 'desc']);
+    }
+  } else {
+    const ks = (q.sort_key ?? 'created_at').split(',');
+    const ds = (q.sort_dir ?? 'desc').split(',');
+    ks.forEach((k, i) => keys.push([k, (ds[i] ?? ds[0] ?? 'desc') as 'asc' | 'desc']));
+  }
+  for (const [k, d] of keys) {
+    if (!SORT_KEYS.includes(k)) throw new BadRequestError(`Invalid sort key: ${k}. It should be one of the following: ${SORT_KEYS.join(', ')}.`);
+    if (d !== 'asc' && d !== 'desc') throw new BadRequestError(`Invalid sort direction: ${d}`);
+  }
+  if (!keys.some(([k]) => k === 'id')) keys.push(['id', 'desc']);
+  return [...rows].sort((a, b) => {
+    for (const [k, d] of keys) {
+      const av = (a as unknown as Record<string, unknown>)[k] ?? '';
+      const bv = (b as unknown as Record<string, unknown>)[k] ?? '';
+      const c = typeof av === 'number' && typeof bv === 'number' ? av - bv : String(av).localeCompare(String(bv));
+      if (c !== 0) return d === 'asc' ? c : -c;
+    }
+    return 0;
+  });
+}
+
+function parseRange(header: string | undefined): { start: number; end?: number } | undefined {
+  if (!header) return undefined;
+  const m = /^bytes=(\d+)-(\d*)$/.exec(header.trim());
+  if (!m) throw new BadRequestError(`Invalid Range header: ${header}`);
+  return { start: Number(m[1]), ...(m[2] ? { end: Number(m[2]) } : {}) };
+}
+
+export function imageApi(images: ImageService, validator: TokenValidator, publicUrl: string) {
+  return async (app: HttpServer) => {
+    app.addHook('preHandler', authenticate(validator));
+    // Image data is streamed straight through: never parsed, never held in memory.
+    app.addContentTypeParser('application/octet-stream', (_req, payload, done) => done(null, payload));
+    app.addContentTypeParser(JSON_PATCH, { parseAs: 'string' }, (_req, body, done) => {
+      try {
+        done(null, JSON.parse(body as string));
+      } catch (err) {
+        done(new BadRequestError(`Malformed JSON in request body: ${(err as Error).message}`), undefined);
+      }
+    });
+
+    const versions = [
+      { id: 'v2.9', status: 'CURRENT' },
+      ...['2.8', '2.7', '2.6', '2.5', '2.4', '2.3', '2.2', '2.1', '2.0'].map((v) => ({ id: `v${v}`, status: 'SUPPORTED' })),
+    ].map((v) => ({ ...v, links: [{ rel: 'self', href: `${publicUrl}/image/v2/` }] }));
+    app.get('/', PUBLIC, async (_req, reply) => reply.code(300).send({ versions }));
+    app.get('/versions', PUBLIC, async () => ({ versions }));
+
+    app.get('/v2/schemas/image', async () => imageSchema);
+    app.get('/v2/schemas/images', async () => imagesSchema);
+    app.get('/v2/schemas/member', async () => memberSchema);
+    app.get('/v2/schemas/members', async () => membersSchema);
+
+    app.post('/v2/images', async (request: Req, reply) => {
+      const body = request.body;
+      if (!body || typeof body !== 'object' || Array.isArray(body)) throw new BadRequestError('The request body must be a JSON object.');
+      const row = await images.create(contextOf(request), body as Record<string, unknown>);
+      reply.code(201).header('location', `${publicUrl}/image/v2/images/${row.id}`);
+      return imageView(row);
+    });
+
+    app.get('/v2/images', async (request: Req) => {
+      const q = request.query;
+      let rows = sortImages(await images.list(contextOf(request), q), q);
+      if (q.marker) {
+        const i = rows.findIndex((r) => r.id === q.marker);
+        if (i < 0) throw new BadRequestError(`marker ${q.marker} could not be found.`);
+        rows = rows.slice(i + 1);
+      }
+      const limit = q.limit === undefined ? 25 : Number(q.limit);
+      if (!Number.isInteger(limit) || limit < 0) throw new BadRequestError('limit param must be a non-negative integer');
+      const page = rows.slice(0, Math.min(limit, 1000));
+      const next = rows.length > page.length && page.length > 0
+        ? `/v2/images?${new URLSearchParams({ ...q, marker: page[page.length - 1]!.id }).toString()}`
+        : undefined;
+      return { images: page.map(imageView), first: '/v2/images', schema: '/v2/schemas/images', ...(next ? { next } : {}) };
+    });
+
+    app.get('/v2/images/:id', async (request: Req) => imageView(await images.find(contextOf(request), request.params.id)));
+
+    app.patch('/v2/images/:id', async (request: Req, reply) => {
+      const type = String(request.headers['content-type'] ?? '').split(';')[0]!.trim();
+      if (type !== JSON_PATCH) {
+        reply.header('accept-patch', JSON_PATCH);
+        throw new UnsupportedPatch(type);
+      }
+      return imageView(await images.patch(contextOf(request), request.params.id, request.body));
+    });
+
+    app.delete('/v2/images/:id', async (request: Req, reply) => {
+      await images.delete(contextOf(request), request.params.id);
+      reply.code(204).send();
+    });
+
+    app.put('/v2/images/:id/file', async (request: Req, reply) => {
+      const type = String(request.headers['content-type'] ?? '').split(';')[0]!.trim();
+      if (type !== 'application/octet-stream') throw new UnsupportedUpload(type);
+      const length = request.headers['content-length'] ? Number(request.headers['content-length']) : undefined;
+      await images.upload(contextOf(request), request.params.id, request.body as Readable, length);
+      reply.code(204).send();
+    });
+
+    app.get('/v2/images/:id/file', async (request: Req, reply) => {
+      const result = await images.download(contextOf(request), request.params.id, parseRange(request.headers.range));
+      if (!result.stream) return reply.code(204).send();
+      const partial = request.headers.range !== undefined;
+      reply
+        .code(partial ? 206 : 200)
+        .header('content-type', 'application/octet-stream')
+        .header('content-length', String(result.end - result.start + 1));
+      if (result.row.checksum && !partial) reply.header('content-md5', result.row.checksum);
+      if (partial) reply.header('content-range', `bytes ${result.start}-${result.end}/${result.total}`);
+      return reply.send(result.stream);
+    });
+
+    app.put('/v2/images/:id/tags/:tag', async (request: Req, reply) => {
+      await images.setTag(contextOf(request), request.params.id, request.params.tag, true);
+      reply.code(204).send();
+    });
+    app.delete('/v2/images/:id/tags/:tag', async (request: Req, reply) => {
+      await images.setTag(contextOf(request), request.params.id, request.params.tag, false);
+      reply.code(204).send();
+    });
+    app.post('/v2/images/:id/actions/deactivate', async (request: Req, reply) => {
+      await images.setActive(contextOf(request), request.params.id, false);
+      reply.code(204).send();
+    });
+    app.post('/v2/images/:id/actions/reactivate', async (request: Req, reply) => {
+      await images.setActive(contextOf(request), request.params.id, true);
+      reply.code(204).send();
+    });
+
+    app.post('/v2/images/:id/members', async (request: Req) => {
+      const member = (request.body as { member?: unknown } | undefined)?.member;
+      return memberView(await images.addMember(contextOf(request), request.params.id, member));
+    });
+    app.get('/v2/images/:id/members', async (request: Req) => ({
+      members: (await images.members(contextOf(request), request.params.id)).map(memberView),
+      schema: '/v2/schemas/members',
+    }));
+    app.get('/v2/images/:id/members/:member', async (request: Req) =>
+      memberView(await images.member(contextOf(request), request.params.id, request.params.member)),
+    );
+    app.put('/v2/images/:id/members/:member', async (request: Req) => {
+      const status = (request.body as { status?: unknown } | undefined)?.status;
+      return memberView(await images.updateMember(contextOf(request), request.params.id, request.params.member, status));
+    });
+    app.delete('/v2/images/:id/members/:member', async (request: Req, reply) => {
+      await images.removeMember(contextOf(request), request.params.id, request.params.member);
+      reply.code(204).send();
+    });
+  };
+}
+
+
+class UnsupportedPatch extends UnsupportedMediaTypeError {
+  constructor(type: string) {
+    super(`Unsupported Content-Type ${type || '(none)'} for PATCH: use ${JSON_PATCH}.`);
+  }
+}
+
+class UnsupportedUpload extends UnsupportedMediaTypeError {
+  constructor(type: string) {
+    super(`Unsupported Content-Type ${type || '(none)'} for image data: use application/octet-stream.`);
+  }
+}

@@ -1,0 +1,184 @@
+// Streaming validation of a `docker save` archive: a pass-through that reads tar headers as bytes go
+// by, keeps manifest.json and the image config, hashes every layer, and at the end says whether the
+// archive is whole and its layers match its manifest — and what the image config records.
+import { createHash, type Hash } from 'node:crypto';
+import { Transform, type TransformCallback } from 'node:stream';
+import { BadRequestError } from '../platform/errors.ts';
+
+const BLOCK = 512;
+const SMALL_FILE_LIMIT = 4 << 20;
+
+export interface DockerImageFacts {
+  architecture: string;
+  os: string;
+  entrypoint: string[] | null;
+  cmd: string[] | null;
+  env: string[];
+  exposedPorts: string[];
+  workingDir: string;
+  repoTags: string[];
+  layerCount: number;
+}
+
+interface Entry {
+  name: string;
+  size: number;
+  sha256?: string;
+}
+
+export class DockerArchiveValidator extends Transform {
+  private pending = Buffer.alloc(0);
+  private remaining = 0; // bytes of the current entry's data still to come
+  private padding = 0;
+  private current: { name: string; size: number; hash?: Hash; small?: Buffer[] } | undefined;
+  private ended = false;
+  private readonly entries = new Map<string, Entry>();
+  private readonly smallFiles = new Map<string, Buffer>();
+  private malformed: string | undefined;
+
+  override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
+    if (!this.malformed) this.consume(chunk);
+    done(null, chunk);
+  }
+
+  private consume(chunk: Buffer): void {
+    let buf = this.pending.length ? Buffer.concat([this.pending, chunk]) : chunk;
+    this.pending = Buffer.alloc(0);
+    while (buf.length > 0 && !this.malformed) {
+      if (this.remaining > 0) {
+        const take = Math.min(this.remaining, buf.length);
+        const part = buf.subarray(0, take);
+        this.current?.hash?.update(part);
+        this.current?.small?.push(Buffer.from(part));
+        this.remaining -= take;
+        buf = buf.subarray(take);
+        if (this.remaining === 0) this.finishEntry();
+        continue;
+      }
+      if (this.padding > 0) {
+        const take = Math.min(this.padding, buf.length);
+        this.padding -= take;
+        buf = buf.subarray(take);
+        continue;
+      }
+      if (this.ended) return; // trailing zero blocks and slack after the end marker
+      if (buf.length < BLOCK) {
+        this.pending = Buffer.from(buf);
+        return;
+      }
+      const header = buf.subarray(0, BLOCK);
+      buf = buf.subarray(BLOCK);
+      if (header.every((b) => b === 0)) {
+        this.ended = true;
+        continue;
+      }
+      this.startEntry(header);
+    }
+  }
+
+  private startEntry(header: Buffer): void {
+    const str = (from: number, len: number) => header.subarray(from, from + len).toString('utf8').replace(/\0.*$/s, '');
+    let sum = 0;
+    for (let i = 0; i < BLOCK; i++) sum += i >= 148 && i < 156 ? 32 : header[i]!;
+    const stored = parseInt(str(148, 8).trim(), 8);
+    if (stored !== sum) {
+      this.malformed = 'the data is not a tar archive (bad header checksum)';
+      return;
+    }
+    const prefix = str(345, 155);
+    const name = (prefix ? `${prefix}/${str(0, 100)}` : str(0, 100)).replace(/^\.\//, '');
+    const size = parseInt(str(124, 12).trim() || '0', 8);
+    const type = str(156, 1) || '0';
+    if (!Number.isFinite(size) || size < 0) {
+      this.malformed = `tar entry ${name} has a bad size`;
+      return;
+    }
+    this.remaining = size;
+    this.padding = (BLOCK - (size % BLOCK)) % BLOCK;
+    const regular = type === '0' || type === '\0';
+    if (!regular) {
+      this.current = undefined;
+      if (size === 0) this.finishEntry();
+      return;
+    }
+    const small = (name.endsWith('.json') || name === 'repositories') && size <= SMALL_FILE_LIMIT;
+    this.current = { name, size, hash: createHash('sha256'), ...(small ? { small: [] } : {}) };
+    if (size === 0) this.finishEntry();
+  }
+
+  private finishEntry(): void {
+    const c = this.current;
+    this.current = undefined;
+    if (!c) return;
+    this.entries.set(c.name, { name: c.name, size: c.size, sha256: c.hash?.digest('hex') });
+    if (c.small) this.smallFiles.set(c.name, Buffer.concat(c.small));
+  }
+
+  /** Call after the stream ended: the image facts, or a BadRequestError saying what is wrong. */
+  facts(): DockerImageFacts {
+    const bad = (why: string) => new BadRequestError(`The image data is not a valid docker save archive: ${why}.`);
+    if (this.malformed) throw bad(this.malformed);
+    if (this.remaining > 0 || this.pending.length > 0 || (!this.ended && this.entries.size === 0)) throw bad('the archive is truncated');
+    if (!this.ended) throw bad('the archive is truncated (no end-of-archive marker)');
+    const manifestRaw = this.smallFiles.get('manifest.json');
+    if (!manifestRaw) throw bad('manifest.json is missing');
+    let manifest: { Config?: string; Layers?: string[]; RepoTags?: string[] | null }[];
+    try {
+      manifest = JSON.parse(manifestRaw.toString('utf8'));
+    } catch {
+      throw bad('manifest.json is not JSON');
+    }
+    if (!Array.isArray(manifest) || manifest.length !== 1) throw bad('manifest.json must describe exactly one image');
+    const m = manifest[0]!;
+    if (typeof m.Config !== 'string' || !Array.isArray(m.Layers)) throw bad('manifest.json has no Config or Layers');
+    const configRaw = this.smallFiles.get(m.Config);
+    if (!configRaw) throw bad(`the image config ${m.Config} named by manifest.json is missing`);
+    let config: {
+      architecture?: string;
+      os?: string;
+      config?: { Entrypoint?: string[] | null; Cmd?: string[] | null; Env?: string[] | null; ExposedPorts?: Record<string, unknown> | null; WorkingDir?: string };
+      rootfs?: { diff_ids?: string[] };
+    };
+    try {
+      config = JSON.parse(configRaw.toString('utf8'));
+    } catch {
+      throw bad(`the image config ${m.Config} is not JSON`);
+    }
+    const diffIds = config.rootfs?.diff_ids ?? [];
+    if (diffIds.length !== m.Layers.length) throw bad(`the manifest lists ${m.Layers.length} layers but the config ${diffIds.length}`);
+    m.Layers.forEach((layer, i) => {
+      const entry = this.entries.get(layer);
+      if (!entry) throw bad(`layer ${layer} named by manifest.json is missing`);
+      // Uncompressed layers must hash to their diff id; compressed ones (newer savers) are checked by size only.
+      if (entry.sha256 && `sha256:${entry.sha256}` !== diffIds[i] && !layer.startsWith('blobs/')) {
+        throw bad(`layer ${layer} does not match its diff id ${diffIds[i]}`);
+      }
+    });
+    const c = config.config ?? {};
+    return {
+      architecture: config.architecture ?? 'amd64',
+      os: config.os ?? 'linux',
+      entrypoint: c.Entrypoint ?? null,
+      cmd: c.Cmd ?? null,
+      env: c.Env ?? [],
+      exposedPorts: Object.keys(c.ExposedPorts ?? {}),
+      workingDir: c.WorkingDir ?? '',
+      repoTags: m.RepoTags ?? [],
+      layerCount: m.Layers.length,
+    };
+  }
+}
+
+/** Image properties recorded from the docker config, which compute reads to run the image. */
+export function dockerProperties(f: DockerImageFacts): Record<string, string> {
+  return {
+    architecture: f.architecture === 'amd64' ? 'x86_64' : f.architecture,
+    os_type: f.os,
+    docker_entrypoint: JSON.stringify(f.entrypoint),
+    docker_cmd: JSON.stringify(f.cmd),
+    docker_env: JSON.stringify(f.env),
+    docker_exposed_ports: JSON.stringify(f.exposedPorts),
+    docker_workdir: f.workingDir,
+    docker_repo_tags: JSON.stringify(f.repoTags),
+  };
+}

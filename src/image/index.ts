@@ -1,0 +1,29 @@
+// The image service as the composition root sees it: store, file backend, rules and routes.
+import path from 'node:path';
+import type { Config } from '../config.ts';
+import type { Database } from '../platform/db/database.ts';
+import type { PolicyEngine } from '../platform/auth/policy.ts';
+import type { TokenValidator } from '../platform/auth/context.ts';
+import { glanceError } from '../platform/http/envelopes.ts';
+import type { ServiceMount } from '../platform/http/server.ts';
+import { imageApi } from './api.ts';
+import { FileBackend } from './backend.ts';
+import type { ImageClient } from './client.ts';
+import { imagePolicy } from './policy.ts';
+import { ImageService } from './service.ts';
+import { ImageStore } from './store.ts';
+
+export interface Image {
+  service: ImageService;
+  client: ImageClient;
+  mount: ServiceMount;
+}
+
+export async function createImage(database: Database, policy: PolicyEngine, validator: TokenValidator, config: Config): Promise<Image> {
+  policy.registerDefaults(imagePolicy);
+  const store = await ImageStore.create(database);
+  const backend = new FileBackend(path.join(config.dataDir, 'images'));
+  const service = new ImageService(store, backend, policy, config);
+  await service.recover();
+  return { service, client: service, mount: { prefix: '/image', renderError: glanceError, register: imageApi(service, validator, config.publicUrl) } };
+}

@@ -1,0 +1,481 @@
+// The image service's rules: who sees which image (visibility and members), the status machine
+// queued -> saving -> active|killed, deactivation, quotas, and streaming data in and out.
+import { createHash, randomUUID } from 'node:crypto';
+import { Transform, type Readable } from 'node:stream';
+import type { Config } from '../config.ts';
+import type { RequestContext } from '../platform/auth/context.ts';
+import type { PolicyEngine } from '../platform/auth/policy.ts';
+import {
+  BadRequestError,
+  ConflictError,
+  ForbiddenError,
+  HafenError,
+  NotFoundError,
+  OverQuotaError,
+} from '../platform/errors.ts';
+import type { ImageBackend } from './backend.ts';
+import type { ImageClient, ImageRecord, NewImage } from './client.ts';
+import { DockerArchiveValidator, dockerProperties } from './docker-archive.ts';
+import type { ImageRow, ImageStore, MemberRow } from './store.ts';
+
+export const CONTAINER_FORMATS = ['ami', 'ari', 'aki', 'bare', 'ovf', 'ova', 'docker', 'compressed'];
+export const DISK_FORMATS = ['ami', 'ari', 'aki', 'vhd', 'vhdx', 'vmdk', 'raw', 'qcow2', 'vdi', 'iso', 'ploop'];
+export const VISIBILITIES = ['private', 'shared', 'community', 'public'] as const;
+/** Fields the API owns; anything else in a create or patch is an additional property. */
+export const READ_ONLY = ['id', 'status', 'owner', 'size', 'virtual_size', 'checksum', 'os_hash_algo', 'os_hash_value', 'created_at', 'updated_at', 'self', 'file', 'schema', 'locations', 'direct_url'];
+const CORE = ['name', 'container_format', 'disk_format', 'visibility', 'protected', 'os_hidden', 'min_ram', 'min_disk', 'tags'];
+
+type Body = Record<string, unknown>;
+
+export class ImageService implements ImageClient {
+  /** Bytes being uploaded right now, per project, so concurrent uploads share one quota. */
+  private readonly inFlight = new Map<string, number>();
+
+  constructor(
+    private readonly store: ImageStore,
+    private readonly backend: ImageBackend,
+    private readonly policy: PolicyEngine,
+    private readonly config: Config,
+  ) {}
+
+  /** After a crash: uploads that were under way are gone; their images go back to queued. */
+  async recover(): Promise<void> {
+    await this.backend.sweepIncomplete();
+    await this.store.resetSaving();
+  }
+
+  private isAdmin(ctx: RequestContext): boolean {
+    return this.policy.authorize('image:admin', ctx);
+  }
+
+  private projectOf(ctx: RequestContext): string {
+    if (ctx.scope.kind !== 'project') {
+      if (this.isAdmin(ctx)) return '';
+      throw new ForbiddenError('The image service requires a project-scoped token.');
+    }
+    return ctx.scope.projectId;
+  }
+
+  enforce(ctx: RequestContext, action: string, target: Record<string, unknown> = {}): void {
+    this.policy.enforce(`image:${action}`, ctx, target);
+  }
+
+  // ---- visibility
+
+  private async canSee(ctx: RequestContext, row: ImageRow): Promise<boolean> {
+    if (row.status === 'deleted') return false;
+    if (this.isAdmin(ctx)) return true;
+    const project = ctx.scope.kind === 'project' ? ctx.scope.projectId : undefined;
+    if (row.owner === project || row.visibility === 'public' || row.visibility === 'community') return true;
+    if (row.visibility === 'shared' && project) return (await this.store.member(row.id, project)) !== undefined;
+    return false;
+  }
+
+  /** The image if the caller may see it; otherwise 404, exactly as if it did not exist. */
+  async find(ctx: RequestContext, id: string): Promise<ImageRow> {
+    const row = await this.store.get(id);
+    if (!row || !(await this.canSee(ctx, row))) throw new NotFoundError(`No image found with ID ${id}`);
+    return row;
+  }
+
+  private async owned(ctx: RequestContext, id: string): Promise<ImageRow> {
+    const row = await this.find(ctx, id);
+    if (!this.isAdmin(ctx) && row.owner !== this.projectOf(ctx)) {
+      throw new ForbiddenError(`You are not permitted to modify image ${id}.`);
+    }
+    return row;
+  }
+
+  async list(ctx: RequestContext, q: Record<string, string>): Promise<ImageRow[]> {
+    this.enforce(ctx, 'get_images');
+    const project = ctx.scope.kind === 'project' ? ctx.scope.projectId : undefined;
+    let rows = await this.store.visibleTo(project, this.isAdmin(ctx) && q.visibility === 'all');
+    if (this.isAdmin(ctx) && q.visibility !== 'all') rows = await this.store.visibleTo(project, false);
+    // Community images are listed only when asked for (or owned), as Glance does.
+    if (!q.visibility) rows = rows.filter((r) => r.visibility !== 'community' || r.owner === project);
+    else if (q.visibility !== 'all') rows = rows.filter((r) => r.visibility === q.visibility);
+    if (q.member_status) {
+      const keep: ImageRow[] = [];
+      for (const r of rows) if (r.visibility !== 'shared' || r.owner === project || (await this.store.member(r.id, project ?? ''))?.status === q.member_status) keep.push(r);
+      rows = keep;
+    } else if (project) {
+      // Shared images show up once the member accepted them.
+      const keep: ImageRow[] = [];
+      for (const r of rows) {
+        if (r.visibility === 'shared' && r.owner !== project && (await this.store.member(r.id, project))?.status !== 'accepted') continue;
+        keep.push(r);
+      }
+      rows = keep;
+    }
+    for (const f of ['name', 'status', 'container_format', 'disk_format', 'owner', 'id'] as const) {
+      if (q[f] !== undefined) {
+        const wanted = q[f].startsWith('in:') ? q[f].slice(3).split(',') : [q[f]];
+        rows = rows.filter((r) => wanted.includes(String(r[f])));
+      }
+    }
+    if (q.protected !== undefined) rows = rows.filter((r) => Boolean(r.protected) === (q.protected === 'true'));
+    if (q.os_hidden !== 'true') rows = rows.filter((r) => !r.os_hidden);
+    if (q.tag) rows = rows.filter((r) => (JSON.parse(r.tags) as string[]).includes(q.tag));
+    if (q.size_min) rows = rows.filter((r) => (r.size ?? 0) >= Number(q.size_min));
+    if (q.size_max) rows = rows.filter((r) => (r.size ?? 0) <= Number(q.size_max));
+    return rows;
+  }
+
+  // ---- create / update / delete
+
+  async create(ctx: RequestContext, body: Body): Promise<ImageRow> {
+    this.enforce(ctx, 'add_image');
+    const owner = this.projectOf(ctx);
+    for (const f of READ_ONLY) {
+      if (f !== 'id' && body[f] !== undefined) throw new ForbiddenError(`Attribute '${f}' is read-only.`);
+    }
+    const id = body.id === undefined ? randomUUID() : String(body.id);
+    if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(id)) throw new BadRequestError(`Invalid image id ${id}: must be a UUID.`);
+    const usage = await this.store.usage(owner);
+    if (usage.count + 1 > this.config.imageQuotaCount) {
+      throw new OverQuotaError(`Maximum number of images exceeded: the quota is ${this.config.imageQuotaCount}.`, 'images', 413);
+    }
+    const now = new Date().toISOString();
+    const row: ImageRow = {
+      id,
+      name: null,
+      status: 'queued',
+      container_format: null,
+      disk_format: null,
+      owner,
+      visibility: 'shared',
+      protected: 0,
+      os_hidden: 0,
+      size: null,
+      checksum: null,
+      os_hash_algo: null,
+      os_hash_value: null,
+      min_ram: 0,
+      min_disk: 0,
+      properties: '{}',
+      tags: '[]',
+      created_at: now,
+      updated_at: now,
+    };
+    this.apply(ctx, row, body, true);
+    await this.store.insert(row);
+    return row;
+  }
+
+  /** Applies core fields and additional properties from a create body or a patch result. */
+  private apply(ctx: RequestContext, row: ImageRow, body: Body, creating: boolean): void {
+    const props = JSON.parse(row.properties) as Record<string, string>;
+    for (const [k, v] of Object.entries(body)) {
+      if (k === 'id') continue;
+      if (READ_ONLY.includes(k)) throw new ForbiddenError(`Attribute '${k}' is read-only.`);
+      switch (k) {
+        case 'name':
+          if (v !== null && (typeof v !== 'string' || v.length > 255)) throw new BadRequestError(`Invalid value for name: must be a string of at most 255 characters.`);
+          row.name = v as string | null;
+          break;
+        case 'container_format':
+        case 'disk_format': {
+          const allowed = k === 'container_format' ? CONTAINER_FORMATS : DISK_FORMATS;
+          if (v !== null && (typeof v !== 'string' || !allowed.includes(v))) throw new BadRequestError(`Invalid value '${String(v)}' for ${k}: must be one of ${allowed.join(', ')}.`);
+          if (!creating && row.status !== 'queued' && row[k] !== v) throw new ForbiddenError(`Attribute ${k} can be only replaced for a queued image.`);
+          row[k] = v as string | null;
+          break;
+        }
+        case 'visibility':
+          if (!VISIBILITIES.includes(v as (typeof VISIBILITIES)[number])) throw new BadRequestError(`Invalid visibility value: ${String(v)}`);
+          if (v === 'public') this.enforce(ctx, 'publicize_image');
+          if (v === 'community') this.enforce(ctx, 'communitize_image');
+          row.visibility = v as ImageRow['visibility'];
+          break;
+        case 'protected':
+        case 'os_hidden':
+          if (typeof v !== 'boolean') throw new BadRequestError(`Invalid value for ${k}: must be a boolean.`);
+          row[k] = v ? 1 : 0;
+          break;
+        case 'min_ram':
+        case 'min_disk':
+          if (!Number.isInteger(v) || (v as number) < 0) throw new BadRequestError(`Invalid value for ${k}: must be a non-negative integer.`);
+          row[k] = v as number;
+          break;
+        case 'tags':
+          if (!Array.isArray(v) || v.some((t) => typeof t !== 'string' || t.length > 255)) throw new BadRequestError('Invalid value for tags: must be a list of strings.');
+          row.tags = JSON.stringify([...new Set(v)]);
+          break;
+        default:
+          if (v === null || v === undefined) delete props[k];
+          else if (typeof v !== 'string') throw new BadRequestError(`Invalid value for property ${k}: additional properties must be strings.`);
+          else props[k] = v;
+      }
+    }
+    row.properties = JSON.stringify(props);
+  }
+
+  /** Glance's JSON-patch (application/openstack-images-v2.1-json-patch). */
+  async patch(ctx: RequestContext, id: string, ops: unknown): Promise<ImageRow> {
+    this.enforce(ctx, 'modify_image');
+    const row = await this.owned(ctx, id);
+    if (!Array.isArray(ops)) throw new BadRequestError('A JSON-patch body must be a list of operations.');
+    const view: Body = {
+      name: row.name,
+      container_format: row.container_format,
+      disk_format: row.disk_format,
+      visibility: row.visibility,
+      protected: Boolean(row.protected),
+      os_hidden: Boolean(row.os_hidden),
+      min_ram: row.min_ram,
+      min_disk: row.min_disk,
+      tags: JSON.parse(row.tags),
+      ...JSON.parse(row.properties),
+    };
+    const changes: Body = {};
+    for (const op of ops as { op?: string; path?: string; value?: unknown }[]) {
+      if (!op || typeof op.path !== 'string' || !['add', 'replace', 'remove'].includes(String(op.op))) {
+        throw new BadRequestError(`Unable to find '${op?.op}' in JSON Schema change: operations must be add, replace or remove with a path.`);
+      }
+      const key = op.path.replace(/^\//, '').replace(/~1/g, '/').replace(/~0/g, '~');
+      if (!key || key.includes('/')) throw new BadRequestError(`Invalid JSON pointer for this resource: '${op.path}'`);
+      if (READ_ONLY.includes(key)) throw new ForbiddenError(`Attribute '${key}' is read-only.`);
+      if (op.op === 'remove') {
+        if (CORE.includes(key)) throw new ForbiddenError(`Attribute '${key}' is reserved.`);
+        if (!(key in view)) throw new ConflictError(`Property ${key} does not exist.`);
+        changes[key] = null;
+        delete view[key];
+      } else {
+        if (op.op === 'replace' && !(key in view)) throw new ConflictError(`Property ${key} does not exist.`);
+        changes[key] = op.value;
+        view[key] = op.value;
+      }
+    }
+    this.apply(ctx, row, changes, false);
+    await this.store.update(id, {
+      name: row.name,
+      container_format: row.container_format,
+      disk_format: row.disk_format,
+      visibility: row.visibility,
+      protected: row.protected,
+      os_hidden: row.os_hidden,
+      min_ram: row.min_ram,
+      min_disk: row.min_disk,
+      tags: row.tags,
+      properties: row.properties,
+    });
+    return (await this.store.get(id))!;
+  }
+
+  async delete(ctx: RequestContext, id: string): Promise<void> {
+    this.enforce(ctx, 'delete_image');
+    const row = await this.owned(ctx, id);
+    if (row.protected) throw new ForbiddenError(`Image ${id} is protected and cannot be deleted.`);
+    if (row.status === 'saving') throw new ConflictError(`Image ${id} is being uploaded and cannot be deleted now.`);
+    await this.store.update(id, { status: 'deleted' });
+    await this.backend.remove(id);
+    await this.store.remove(id);
+  }
+
+  async setTag(ctx: RequestContext, id: string, tag: string, add: boolean): Promise<void> {
+    this.enforce(ctx, 'modify_image');
+    const row = await this.owned(ctx, id);
+    const tags = new Set(JSON.parse(row.tags) as string[]);
+    if (add) {
+      if (tag.length > 255) throw new BadRequestError('Image tag too long (at most 255 characters).');
+      tags.add(tag);
+    } else if (!tags.delete(tag)) {
+      throw new NotFoundError(`Tag ${tag} not found.`);
+    }
+    await this.store.update(id, { tags: JSON.stringify([...tags]) });
+  }
+
+  async setActive(ctx: RequestContext, id: string, active: boolean): Promise<void> {
+    this.enforce(ctx, active ? 'reactivate' : 'deactivate');
+    const row = await this.owned(ctx, id);
+    if (row.status === (active ? 'active' : 'deactivated')) return;
+    if (!(await this.store.transition(id, [active ? 'deactivated' : 'active'], active ? 'active' : 'deactivated'))) {
+      throw new ForbiddenError(`Not allowed to ${active ? 'reactivate' : 'deactivate'} an image in status '${row.status}'.`);
+    }
+  }
+
+  // ---- data
+
+  async upload(ctx: RequestContext, id: string, data: Readable, contentLength?: number): Promise<ImageRow> {
+    this.enforce(ctx, 'upload_image');
+    const row = await this.owned(ctx, id);
+    if (row.status !== 'queued') throw new ConflictError(`Image status transition from ${row.status} to saving is not allowed`);
+    if (!row.container_format || !row.disk_format) {
+      throw new BadRequestError('Properties container_format and disk_format must be set prior to uploading image data.');
+    }
+    const usage = await this.store.usage(row.owner);
+    const inFlight = this.inFlight.get(row.owner) ?? 0;
+    const allowance = this.config.imageQuotaBytes - usage.bytes - inFlight;
+    if (contentLength !== undefined && contentLength > allowance) {
+      throw new OverQuotaError(`Denying attempt to upload image because it exceeds the quota: the remaining storage is ${Math.max(0, allowance)} bytes.`, 'image_size_total', 413);
+    }
+    if (!(await this.store.transition(id, ['queued'], 'saving'))) {
+      throw new ConflictError(`Image status transition from ${row.status} to saving is not allowed`);
+    }
+    const md5 = createHash('md5');
+    const sha512 = createHash('sha512');
+    let bytes = 0;
+    let overQuota = false;
+    const owner = row.owner;
+    const reserve = (n: number) => this.inFlight.set(owner, (this.inFlight.get(owner) ?? 0) + n);
+    const meter = new Transform({
+      transform(chunk: Buffer, _enc, done) {
+        bytes += chunk.length;
+        reserve(chunk.length);
+        if (bytes > allowance) {
+          overQuota = true;
+          return done(new Error('over quota'));
+        }
+        md5.update(chunk);
+        sha512.update(chunk);
+        done(null, chunk);
+      },
+    });
+    const validator = row.container_format === 'docker' ? new DockerArchiveValidator() : undefined;
+    const chain = validator ? data.pipe(meter).pipe(validator) : data.pipe(meter);
+    data.on('error', (err) => chain.destroy(err));
+    meter.on('error', (err) => chain.destroy(err));
+    try {
+      await this.backend.write(id, chain as Readable);
+      const facts = validator?.facts();
+      const props = { ...(JSON.parse(row.properties) as Record<string, string>), ...(facts ? dockerProperties(facts) : {}) };
+      const ok = await this.store.transition(id, ['saving'], 'active', {
+        size: bytes,
+        checksum: md5.digest('hex'),
+        os_hash_algo: 'sha512',
+        os_hash_value: sha512.digest('hex'),
+        properties: JSON.stringify(props),
+      });
+      if (!ok) {
+        // Deleted while uploading: drop the data.
+        await this.backend.remove(id);
+        throw new ConflictError(`Image ${id} was deleted while its data was being uploaded.`);
+      }
+      return (await this.store.get(id))!;
+    } catch (err) {
+      await this.backend.remove(id);
+      await this.store.transition(id, ['saving'], 'queued');
+      if (overQuota) {
+        throw new OverQuotaError(`Denying attempt to upload image because it exceeds the quota: the remaining storage is ${Math.max(0, allowance)} bytes.`, 'image_size_total', 413);
+      }
+      if (err instanceof BadRequestError || err instanceof ConflictError) throw err;
+      throw new BadRequestError(`The image data could not be stored: ${(err as Error).message}`);
+    } finally {
+      reserve(-bytes);
+    }
+  }
+
+  async download(ctx: RequestContext, id: string, range?: { start: number; end?: number }): Promise<{ row: ImageRow; stream: Readable; start: number; end: number; total: number } | { row: ImageRow; stream: undefined }> {
+    this.enforce(ctx, 'download_image');
+    const row = await this.find(ctx, id);
+    if (row.status === 'deactivated' && !this.isAdmin(ctx)) throw new ForbiddenError('The requested image has been deactivated. Image data download is forbidden.');
+    if (row.status !== 'active' && row.status !== 'deactivated') return { row, stream: undefined };
+    const total = row.size ?? (await this.backend.size(id)) ?? 0;
+    if (range) {
+      const end = Math.min(range.end ?? total - 1, total - 1);
+      if (range.start >= total || range.start > end) throw new RangeNotSatisfiable(total);
+      return { row, stream: this.backend.open(id, { start: range.start, end }), start: range.start, end, total };
+    }
+    return { row, stream: this.backend.open(id), start: 0, end: total - 1, total };
+  }
+
+  // ---- members
+
+  private async sharedImage(ctx: RequestContext, id: string): Promise<ImageRow> {
+    const row = await this.find(ctx, id);
+    if (row.visibility !== 'shared') throw new ForbiddenError(`Only shared images have members.`);
+    return row;
+  }
+
+  async addMember(ctx: RequestContext, id: string, memberId: unknown): Promise<MemberRow> {
+    this.enforce(ctx, 'add_member');
+    const row = await this.owned(ctx, id);
+    if (row.visibility !== 'shared') throw new ForbiddenError(`Only shared images have members.`);
+    if (typeof memberId !== 'string' || !memberId) throw new BadRequestError("Invalid input: 'member' is a required string.");
+    const now = new Date().toISOString();
+    const m: MemberRow = { image_id: id, member_id: memberId, status: 'pending', created_at: now, updated_at: now };
+    await this.store.addMember(m);
+    return m;
+  }
+
+  async members(ctx: RequestContext, id: string): Promise<MemberRow[]> {
+    this.enforce(ctx, 'get_members');
+    const row = await this.sharedImage(ctx, id);
+    const all = await this.store.members(id);
+    if (this.isAdmin(ctx) || row.owner === this.projectOf(ctx)) return all;
+    return all.filter((m) => m.member_id === this.projectOf(ctx));
+  }
+
+  async member(ctx: RequestContext, id: string, memberId: string): Promise<MemberRow> {
+    const visible = await this.members(ctx, id);
+    const m = visible.find((x) => x.member_id === memberId);
+    if (!m) throw new NotFoundError(`Member ${memberId} not found for image ${id}.`);
+    return m;
+  }
+
+  async updateMember(ctx: RequestContext, id: string, memberId: string, status: unknown): Promise<MemberRow> {
+    this.enforce(ctx, 'modify_member');
+    await this.sharedImage(ctx, id);
+    if (memberId !== this.projectOf(ctx)) throw new ForbiddenError('Only the member itself can change its membership status.');
+    if (!['pending', 'accepted', 'rejected'].includes(String(status))) throw new BadRequestError(`Invalid status: ${String(status)}; must be pending, accepted or rejected.`);
+    if (!(await this.store.member(id, memberId))) throw new NotFoundError(`Member ${memberId} not found for image ${id}.`);
+    await this.store.setMemberStatus(id, memberId, status as MemberRow['status']);
+    return (await this.store.member(id, memberId))!;
+  }
+
+  async removeMember(ctx: RequestContext, id: string, memberId: string): Promise<void> {
+    this.enforce(ctx, 'delete_member');
+    await this.owned(ctx, id);
+    if (!(await this.store.removeMember(id, memberId))) throw new NotFoundError(`Member ${memberId} not found for image ${id}.`);
+  }
+
+  // ---- ImageClient, for other services
+
+  async get(ctx: RequestContext, id: string): Promise<ImageRecord> {
+    return toRecord(await this.find(ctx, id));
+  }
+
+  async openData(ctx: RequestContext, id: string): Promise<Readable> {
+    const r = await this.download(ctx, id);
+    if (!r.stream) throw new ConflictError(`Image ${id} has no data (status ${r.row.status}).`);
+    return r.stream;
+  }
+
+  async createFromStream(ctx: RequestContext, image: NewImage, data: Readable): Promise<ImageRecord> {
+    const row = await this.create(ctx, { ...image.properties, name: image.name, container_format: image.container_format, disk_format: image.disk_format, visibility: image.visibility ?? 'private' });
+    try {
+      return toRecord(await this.upload(ctx, row.id, data));
+    } catch (err) {
+      await this.store.update(row.id, { status: 'killed' });
+      throw err;
+    }
+  }
+}
+
+export class RangeNotSatisfiable extends HafenError {
+  override readonly name = 'RangeNotSatisfiableError';
+  readonly status = 416;
+  constructor(readonly total: number) {
+    super('Requested range not satisfiable');
+    this.headers = { 'content-range': `bytes */${total}` };
+  }
+}
+
+export function toRecord(r: ImageRow): ImageRecord {
+  return {
+    id: r.id,
+    name: r.name,
+    status: r.status,
+    container_format: r.container_format,
+    disk_format: r.disk_format,
+    owner: r.owner,
+    visibility: r.visibility,
+    size: r.size,
+    checksum: r.checksum,
+    os_hash_algo: r.os_hash_algo,
+    os_hash_value: r.os_hash_value,
+    min_ram: r.min_ram,
+    min_disk: r.min_disk,
+    properties: JSON.parse(r.properties),
+  };
+}
