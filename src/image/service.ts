@@ -234,6 +234,11 @@ export class ImageService implements ImageClient {
       }
       const key = op.path.replace(/^\//, '').replace(/~1/g, '/').replace(/~0/g, '~');
       if (!key || key.includes('/')) throw new BadRequestError(`Invalid JSON pointer for this resource: '${op.path}'`);
+      if (key === 'owner' && op.op === 'replace' && typeof op.value === 'string' && (op.value === row.owner || this.isAdmin(ctx))) {
+        // Admins may hand an image to another project, as in Glance.
+        row.owner = op.value;
+        continue;
+      }
       if (READ_ONLY.includes(key)) throw new ForbiddenError(`Attribute '${key}' is read-only.`);
       if (op.op === 'remove') {
         if (CORE.includes(key)) throw new ForbiddenError(`Attribute '${key}' is reserved.`);
@@ -248,6 +253,7 @@ export class ImageService implements ImageClient {
     }
     this.apply(ctx, row, changes, false);
     await this.store.update(id, {
+      owner: row.owner,
       name: row.name,
       container_format: row.container_format,
       disk_format: row.disk_format,
