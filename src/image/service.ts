@@ -28,8 +28,20 @@ const CORE = ['name', 'container_format', 'disk_format', 'visibility', 'protecte
 type Body = Record<string, unknown>;
 
 export class ImageService implements ImageClient {
-  /** Bytes being uploaded right now, per project, so concurrent uploads share one quota. */
-  private readonly inFlight = new Map<string, number>();
+  /**
+   * Per project: bytes stored plus bytes being uploaded right now, so concurrent uploads share one
+   * quota. Loaded from the database once per project; this controller is its only writer.
+   */
+  private readonly ledgers = new Map<string, Promise<{ bytes: number }>>();
+
+  private bytesLedger(project: string): Promise<{ bytes: number }> {
+    let ledger = this.ledgers.get(project);
+    if (!ledger) {
+      ledger = this.store.usage(project).then((u) => ({ bytes: u.bytes }));
+      this.ledgers.set(project, ledger);
+    }
+    return ledger;
+  }
 
   constructor(
     private readonly store: ImageStore,
@@ -276,6 +288,7 @@ export class ImageService implements ImageClient {
     await this.store.update(id, { status: 'deleted' });
     await this.backend.remove(id);
     await this.store.remove(id);
+    if (row.size) (await this.bytesLedger(row.owner)).bytes -= row.size;
   }
 
   async setTag(ctx: RequestContext, id: string, tag: string, add: boolean): Promise<void> {
@@ -309,28 +322,34 @@ export class ImageService implements ImageClient {
     if (!row.container_format || !row.disk_format) {
       throw new BadRequestError('Properties container_format and disk_format must be set prior to uploading image data.');
     }
-    const usage = await this.store.usage(row.owner);
-    const inFlight = this.inFlight.get(row.owner) ?? 0;
-    const allowance = this.config.imageQuotaBytes - usage.bytes - inFlight;
-    if (contentLength !== undefined && contentLength > allowance) {
-      throw new OverQuotaError(`Denying attempt to upload image because it exceeds the quota: the remaining storage is ${Math.max(0, allowance)} bytes.`, 'image_size_total', 413);
-    }
+    const owner = row.owner;
+    const quota = this.config.imageQuotaBytes;
+    const overQuotaError = () =>
+      new OverQuotaError(`Denying attempt to upload image because it exceeds the quota of ${quota} bytes.`, 'image_size_total', 413);
+    const ledger = await this.bytesLedger(owner);
+    // Reserve what the client announced before reading anything; grow the reservation if it sends more.
+    let reserved = contentLength ?? 0;
+    if (ledger.bytes + reserved > quota) throw overQuotaError();
+    ledger.bytes += reserved;
     if (!(await this.store.transition(id, ['queued'], 'saving'))) {
+      ledger.bytes -= reserved;
       throw new ConflictError(`Image status transition from ${row.status} to saving is not allowed`);
     }
     const md5 = createHash('md5');
     const sha512 = createHash('sha512');
     let bytes = 0;
     let overQuota = false;
-    const owner = row.owner;
-    const reserve = (n: number) => this.inFlight.set(owner, (this.inFlight.get(owner) ?? 0) + n);
     const meter = new Transform({
       transform(chunk: Buffer, _enc, done) {
         bytes += chunk.length;
-        reserve(chunk.length);
-        if (bytes > allowance) {
-          overQuota = true;
-          return done(new Error('over quota'));
+        if (bytes > reserved) {
+          const extra = bytes - reserved;
+          if (ledger.bytes + extra > quota) {
+            overQuota = true;
+            return done(new Error('over quota'));
+          }
+          ledger.bytes += extra;
+          reserved = bytes;
         }
         md5.update(chunk);
         sha512.update(chunk);
@@ -357,17 +376,16 @@ export class ImageService implements ImageClient {
         await this.backend.remove(id);
         throw new ConflictError(`Image ${id} was deleted while its data was being uploaded.`);
       }
+      // Keep only what was stored in the ledger.
+      ledger.bytes -= reserved - bytes;
       return (await this.store.get(id))!;
     } catch (err) {
+      ledger.bytes -= reserved;
       await this.backend.remove(id);
       await this.store.transition(id, ['saving'], 'queued');
-      if (overQuota) {
-        throw new OverQuotaError(`Denying attempt to upload image because it exceeds the quota: the remaining storage is ${Math.max(0, allowance)} bytes.`, 'image_size_total', 413);
-      }
+      if (overQuota) throw overQuotaError();
       if (err instanceof BadRequestError || err instanceof ConflictError) throw err;
       throw new BadRequestError(`The image data could not be stored: ${(err as Error).message}`);
-    } finally {
-      reserve(-bytes);
     }
   }
 

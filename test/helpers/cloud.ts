@@ -60,12 +60,12 @@ export async function startTestCloud(name: string, env: Record<string, string> =
   const request: TestCloud['request'] = async (method, urlPath, opts = {}) => {
     const headers: Record<string, string> = { ...(opts.headers ?? {}) };
     if (opts.token) headers['x-auth-token'] = opts.token;
-    let body: string | undefined;
+    let body: string | Uint8Array | undefined;
     if (opts.body !== undefined) {
-      body = typeof opts.body === 'string' ? opts.body : JSON.stringify(opts.body);
+      body = typeof opts.body === 'string' || opts.body instanceof Uint8Array ? opts.body : JSON.stringify(opts.body);
       headers['content-type'] ??= 'application/json';
     }
-    const res = await fetch(`${url}${urlPath}`, { method, headers, body });
+    const res = await fetch(`${url}${urlPath}`, { method, headers, body: body as BodyInit | undefined });
     const text = await res.text();
     let parsed: any;
     try {
