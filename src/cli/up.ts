@@ -7,6 +7,7 @@ import { createCloud, type Cloud } from '../main.ts';
 import { engineClient } from '../host/engine-client.ts';
 import { ensureLocalEngine, readPid, stopLocalEngine } from '../host/local-engine.ts';
 import { ensureBusyboxEngineImage } from '../host/test-images.ts';
+import { seedDemoImage } from '../image/seed.ts';
 
 function pidFile(config: Config): string {
   return path.join(config.dataDir, 'hafen.pid');
@@ -40,6 +41,8 @@ export function registerUp(program: Command): void {
         }
         cloud = await createCloud(config);
         await cloud.listen();
+        const adminProject = await cloud.identity.service.store.projectByName('default', cloud.identity.credentials.admin.project);
+        if (adminProject) await seedDemoImage(cloud.image.service, adminProject.id);
       } catch (err) {
         // Leave nothing behind that this start-up began.
         if (engine?.started) await stopLocalEngine(config.dataDir);

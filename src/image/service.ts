@@ -453,6 +453,30 @@ export class ImageService implements ImageClient {
     if (!(await this.store.removeMember(id, memberId))) throw new NotFoundError(`Member ${memberId} not found for image ${id}.`);
   }
 
+  /**
+   * Registers a public image owned by `ownerProject` once (by name), on behalf of the cloud itself
+   * rather than a caller: used at first start to make the demo image available to every project.
+   */
+  async seedPublicImage(ownerProject: string, name: string, data: () => Readable): Promise<ImageRow> {
+    const existing = (await this.store.visibleTo(ownerProject, false)).find((r) => r.name === name && r.owner === ownerProject && r.visibility === 'public');
+    if (existing && existing.status === 'active') return existing;
+    const system: RequestContext = {
+      userId: 'hafen',
+      userName: 'hafen',
+      userDomainId: 'default',
+      userDomainName: 'Default',
+      scope: { kind: 'project', projectId: ownerProject, projectName: 'admin', projectDomainId: 'default', projectDomainName: 'Default' },
+      roles: ['admin', 'member', 'reader'],
+      auditId: 'seed',
+      expiresAt: new Date(Date.now() + 60_000),
+      issuedAt: new Date(),
+      methods: [],
+      token: '',
+    };
+    const row = existing ?? (await this.create(system, { name, container_format: 'docker', disk_format: 'raw', visibility: 'public' }));
+    return this.upload(system, row.id, data());
+  }
+
   // ---- ImageClient, for other services
 
   async get(ctx: RequestContext, id: string): Promise<ImageRecord> {

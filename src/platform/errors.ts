@@ -8,12 +8,12 @@ export abstract class HafenError extends Error {
 }
 
 export class BadRequestError extends HafenError {
-  override readonly name = 'BadRequestError';
+  override readonly name: string = 'BadRequestError';
   readonly status = 400;
 }
 
 export class UnauthorizedError extends HafenError {
-  override readonly name = 'UnauthorizedError';
+  override readonly name: string = 'UnauthorizedError';
   readonly status = 401;
   constructor(message = 'The request you have made requires authentication.') {
     super(message);
@@ -21,7 +21,7 @@ export class UnauthorizedError extends HafenError {
 }
 
 export class ForbiddenError extends HafenError {
-  override readonly name = 'ForbiddenError';
+  override readonly name: string = 'ForbiddenError';
   readonly status = 403;
   constructor(message = 'You are not authorized to perform the requested action.') {
     super(message);
@@ -29,7 +29,7 @@ export class ForbiddenError extends HafenError {
 }
 
 export class OverQuotaError extends HafenError {
-  override readonly name = 'OverQuotaError';
+  override readonly name: string = 'OverQuotaError';
   readonly status: number;
   constructor(message: string, readonly resource: string, status = 403) {
     super(message);
@@ -38,37 +38,37 @@ export class OverQuotaError extends HafenError {
 }
 
 export class NotFoundError extends HafenError {
-  override readonly name = 'NotFoundError';
+  override readonly name: string = 'NotFoundError';
   readonly status = 404;
 }
 
 export class MethodNotAllowedError extends HafenError {
-  override readonly name = 'MethodNotAllowedError';
+  override readonly name: string = 'MethodNotAllowedError';
   readonly status = 405;
 }
 
 export class ConflictError extends HafenError {
-  override readonly name = 'ConflictError';
+  override readonly name: string = 'ConflictError';
   readonly status = 409;
 }
 
 export class PayloadTooLargeError extends HafenError {
-  override readonly name = 'PayloadTooLargeError';
+  override readonly name: string = 'PayloadTooLargeError';
   readonly status = 413;
 }
 
 export class UnsupportedMediaTypeError extends HafenError {
-  override readonly name = 'UnsupportedMediaTypeError';
+  override readonly name: string = 'UnsupportedMediaTypeError';
   readonly status = 415;
 }
 
 export class NotAcceptableError extends HafenError {
-  override readonly name = 'NotAcceptableError';
+  override readonly name: string = 'NotAcceptableError';
   readonly status = 406;
 }
 
 export class ServiceUnavailableError extends HafenError {
-  override readonly name = 'ServiceUnavailableError';
+  override readonly name: string = 'ServiceUnavailableError';
   readonly status = 503;
 }
 
