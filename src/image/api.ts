@@ -5,6 +5,7 @@ import type { HttpServer } from '../platform/http/server.ts';
 import { authenticate, contextOf, type TokenValidator } from '../platform/auth/context.ts';
 import { BadRequestError, UnsupportedMediaTypeError } from '../platform/errors.ts';
 import type { ImageService } from './service.ts';
+import { IMPORT_METHODS, type ImageImporter, type ImportTask } from './import.ts';
 import type { ImageRow, MemberRow } from './store.ts';
 import { imageSchema, imagesSchema, memberSchema, membersSchema } from './schemas.ts';
 
@@ -87,7 +88,7 @@ function parseRange(header: string | undefined): { start: number; end?: number }
   return { start: Number(m[1]), ...(m[2] ? { end: Number(m[2]) } : {}) };
 }
 
-export function imageApi(images: ImageService, validator: TokenValidator, publicUrl: string) {
+export function imageApi(images: ImageService, importer: ImageImporter, validator: TokenValidator, publicUrl: string) {
   return async (app: HttpServer) => {
     app.addHook('preHandler', authenticate(validator));
     // Image data is streamed straight through: never parsed, never held in memory.
@@ -189,6 +190,40 @@ export function imageApi(images: ImageService, validator: TokenValidator, public
     app.post('/v2/images/:id/actions/reactivate', async (request: Req, reply) => {
       await images.setActive(contextOf(request), request.params.id, true);
       reply.code(204).send();
+    });
+
+    const taskView = (t: ImportTask) => ({
+      id: t.id,
+      type: t.type,
+      status: t.status,
+      owner: t.owner,
+      image_id: t.image_id,
+      message: t.message,
+      input: { image_id: t.image_id, import_req: { method: { name: t.method } } },
+      result: { image_id: t.image_id, bytes_done: t.bytes_done, bytes_total: t.bytes_total },
+      created_at: t.created_at,
+      updated_at: t.updated_at,
+      self: `/v2/tasks/${t.id}`,
+      schema: '/v2/schemas/task',
+    });
+    app.get('/v2/info/import', async () => ({
+      'import-methods': { description: 'Import methods available.', type: 'array', value: [...IMPORT_METHODS] },
+    }));
+    app.put('/v2/images/:id/stage', async (request: Req, reply) => {
+      const type = String(request.headers['content-type'] ?? '').split(';')[0]!.trim();
+      if (type !== 'application/octet-stream') throw new UnsupportedUpload(type);
+      await importer.stage(contextOf(request), request.params.id, request.body as Readable);
+      reply.code(204).send();
+    });
+    app.post('/v2/images/:id/import', async (request: Req, reply) => {
+      const task = await importer.start(contextOf(request), request.params.id, request.body);
+      reply.code(202).header('openstack-image-import-task-id', task.id);
+      return {};
+    });
+    app.get('/v2/tasks/:id', async (request: Req) => taskView(importer.task(contextOf(request), request.params.id)));
+    app.get('/v2/images/:id/tasks', async (request: Req) => {
+      await images.find(contextOf(request), request.params.id);
+      return { tasks: importer.tasksOf(contextOf(request), request.params.id).map(taskView) };
     });
 
     app.post('/v2/images/:id/members', async (request: Req) => {

@@ -92,10 +92,15 @@ export class ImageService implements ImageClient {
 
   private async owned(ctx: RequestContext, id: string): Promise<ImageRow> {
     const row = await this.find(ctx, id);
-    if (!this.isAdmin(ctx) && row.owner !== this.projectOf(ctx)) {
-      throw new ForbiddenError(`You are not permitted to modify image ${id}.`);
-    }
+    this.assertOwner(ctx, row);
     return row;
+  }
+
+  /** Only the owning project (or an admin) changes an image it can see. */
+  assertOwner(ctx: RequestContext, row: ImageRow): void {
+    if (!this.isAdmin(ctx) && row.owner !== this.projectOf(ctx)) {
+      throw new ForbiddenError(`You are not permitted to modify image ${row.id}.`);
+    }
   }
 
   async list(ctx: RequestContext, q: Record<string, string>): Promise<ImageRow[]> {

@@ -138,7 +138,7 @@ export class ImageStore {
     const r = await this.db
       .updateTable('image_images')
       .set({ status: 'queued', updated_at: new Date().toISOString() })
-      .where('status', 'in', ['saving', 'importing'])
+      .where('status', 'in', ['saving', 'importing', 'uploading'])
       .executeTakeFirst();
     return Number(r.numUpdatedRows);
   }
