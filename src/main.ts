@@ -7,6 +7,7 @@ import { createHttpServer, mountService, type HttpServer } from './platform/http
 import { createIdentity, type Identity } from './identity/index.ts';
 import { cloudsYamlPath } from './identity/bootstrap.ts';
 import { createImage, type Image } from './image/index.ts';
+import { createNetwork, type Network } from './network/index.ts';
 
 export interface Cloud {
   config: Config;
@@ -14,6 +15,7 @@ export interface Cloud {
   database: Database;
   identity: Identity;
   image: Image;
+  network: Network;
   policy: PolicyEngine;
   /** Where the cloud listens once started. */
   url: string;
@@ -34,6 +36,9 @@ export async function createCloud(config: Config, options: CloudOptions = {}): P
   await mountService(app, identity.mount);
   const image = await createImage(database, policy, identity.tokens, config);
   await mountService(app, image.mount);
+  // The operator owns the all-in-one external network (floating IPs on loopback).
+  const network = await createNetwork(database, identity.tokens, config, 'hafen-operator');
+  await mountService(app, network.mount);
 
   const cloud: Cloud = {
     config,
@@ -41,6 +46,7 @@ export async function createCloud(config: Config, options: CloudOptions = {}): P
     database,
     identity,
     image,
+    network,
     policy,
     url: config.publicUrl,
     cloudsYaml: cloudsYamlPath(config),
