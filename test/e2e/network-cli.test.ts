@@ -115,10 +115,21 @@ describe('networks through the openstack CLI', () => {
     await t.openstack(['port', 'delete', 'server-port']);
   });
 
-  it('shows network quotas', async () => {
-    const q = await json(['quota', 'show', '--network']);
-    const flat = JSON.stringify(q);
-    assert.match(flat, /port/);
+  it('sets, shows and enforces network quotas', async () => {
+    // `quota show` also asks compute and volume; `quota list --network` speaks to the network API only.
+    await t.openstack(['quota', 'set', '--networks', '3', '--ports', '40', 'demo'], 'hafen-admin');
+    const [row] = await json(['quota', 'list', '--network', '--project', 'demo'], 'hafen-admin');
+    assert.equal(row.Networks, 3);
+    assert.equal(row.Ports, 40);
+    const detail = await json(['quota', 'list', '--network', '--detail', '--project', 'demo'], 'hafen-admin');
+    const networks = detail.find((d: { Resource: string }) => d.Resource === 'networks' || d.Resource === 'network');
+    assert.equal(networks.Limit, 3);
+    assert.equal(networks['In Use'], 1);
+    await t.openstack(['network', 'create', 'q1']);
+    await t.openstack(['network', 'create', 'q2']);
+    await assert.rejects(t.openstack(['network', 'create', 'q3']), /Quota exceeded for resources: \['network'\]/);
+    await t.openstack(['network', 'delete', 'q1', 'q2']);
+    await t.openstack(['quota', 'set', '--networks', '100', 'demo'], 'hafen-admin');
   });
 
   it('keeps projects apart', async () => {
