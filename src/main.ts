@@ -7,6 +7,8 @@ import { createHttpServer, mountService, type HttpServer } from './platform/http
 import { createIdentity, type Identity } from './identity/index.ts';
 import { cloudsYamlPath } from './identity/bootstrap.ts';
 import { createImage, type Image } from './image/index.ts';
+import { createCompute, type Compute } from './compute/index.ts';
+import { enginePaths } from './host/local-engine.ts';
 import { createNetwork, type Network } from './network/index.ts';
 
 export interface Cloud {
@@ -36,6 +38,10 @@ export async function createCloud(config: Config, options: CloudOptions = {}): P
   await mountService(app, identity.mount);
   const image = await createImage(database, policy, identity.tokens, config);
   await mountService(app, image.mount);
+  // The all-in-one agents drive the configured engines, or the project's own engine.
+  const engines = config.dockerHosts.length > 0 ? config.dockerHosts : [`unix://${enginePaths(config.dataDir).socket}`];
+  const compute = await createCompute(database, policy, identity.tokens, image.client, engines, config);
+  await mountService(app, compute.mount);
   // The operator owns the all-in-one external network (floating IPs on loopback).
   const network = await createNetwork(database, identity.tokens, config, 'hafen-operator');
   await mountService(app, network.mount);
@@ -55,7 +61,9 @@ export async function createCloud(config: Config, options: CloudOptions = {}): P
       return config.publicUrl;
     },
     async close() {
+      compute.stop();
       await app.close();
+      await compute.service.settle();
       await database.close();
     },
   };

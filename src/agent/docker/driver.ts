@@ -1,0 +1,283 @@
+// The Docker driver: servers are containers on one engine, run with hafen's isolation profile, with
+// their config drive and SSH keys on read-only volumes. Engine ids and names never leave this file.
+import type { Readable } from 'node:stream';
+import type Docker from 'dockerode';
+import { engineClient, followEngineStream } from '../../host/engine-client.ts';
+import { writeTar } from '../../host/tar-writer.ts';
+import type { ComputeDriver, DriverCapabilities, HostCapacity, PowerState, ServerSpec, ServerState } from '../driver.ts';
+
+const LABEL_SERVER = 'hafen.server_id';
+const LABEL_MANAGED = 'hafen.managed';
+
+/** Docker's default capability set without NET_RAW and MKNOD: what a tenant container may hold. */
+export const TENANT_CAPABILITIES = ['CHOWN', 'DAC_OVERRIDE', 'FOWNER', 'FSETID', 'KILL', 'SETGID', 'SETUID', 'SETPCAP', 'NET_BIND_SERVICE', 'SYS_CHROOT', 'AUDIT_WRITE', 'SETFCAP'];
+
+export const containerName = (serverId: string) => `hafen-${serverId}`;
+export const imageTag = (imageId: string) => `hafen/image:${imageId}`;
+const configVolume = (serverId: string) => `hafen-cfg-${serverId}`;
+const keysVolume = (serverId: string) => `hafen-keys-${serverId}`;
+
+function isNotFound(err: unknown): boolean {
+  return (err as { statusCode?: number }).statusCode === 404;
+}
+
+async function ignoreMissing<T>(p: Promise<T>): Promise<T | undefined> {
+  try {
+    return await p;
+  } catch (err) {
+    if (isNotFound(err) || (err as { statusCode?: number }).statusCode === 304) return undefined;
+    throw err;
+  }
+}
+
+export class DockerDriver implements ComputeDriver {
+  readonly capabilities: DriverCapabilities = { pause: true, snapshot: true, liveResize: true, consoleLog: true };
+  private readonly docker: Docker;
+  /** Image loads under way, so that concurrent boots of one image load it once. */
+  private readonly loading = new Map<string, Promise<void>>();
+
+  constructor(readonly endpoint: string) {
+    this.docker = engineClient(endpoint);
+  }
+
+  async capacity(): Promise<HostCapacity> {
+    const info = await this.docker.info();
+    return {
+      vcpus: info.NCPU,
+      memoryMiB: Math.floor(info.MemTotal / 2 ** 20),
+      diskGiB: 100,
+      architecture: info.Architecture === 'aarch64' ? 'aarch64' : 'x86_64',
+      hostname: info.Name,
+    };
+  }
+
+  ensureImage(imageId: string, digest: string, data: () => Promise<Readable>): Promise<void> {
+    const key = `${imageId}@${digest}`;
+    let p = this.loading.get(key);
+    if (!p) {
+      p = this.loadImage(imageId, digest, data).finally(() => this.loading.delete(key));
+      this.loading.set(key, p);
+    }
+    return p;
+  }
+
+  private async loadImage(imageId: string, _digest: string, data: () => Promise<Readable>): Promise<void> {
+    const tag = imageTag(imageId);
+    // An active image's data never changes, so the tag alone says the image is here (the digest
+    // is part of the load key so that two different archives never share one load).
+    if (await ignoreMissing(this.docker.getImage(tag).inspect())) return;
+    const output = await followEngineStream(this.docker, await this.docker.loadImage(await data()));
+    // `docker load` names what it loaded: "Loaded image: repo:tag" or "Loaded image ID: sha256:…".
+    const loaded = output
+      .map((o) => (o as { stream?: string }).stream ?? '')
+      .join('')
+      .match(/Loaded image(?: ID)?: (\S+)/g)
+      ?.map((l) => l.replace(/^Loaded image(?: ID)?: /, ''));
+    if (!loaded?.length) throw new Error('the engine loaded nothing from the image archive');
+    const [repo, t] = tag.split(':');
+    await this.docker.getImage(loaded[loaded.length - 1]!).tag({ repo: repo!, tag: t! });
+  }
+
+  async spawn(spec: ServerSpec): Promise<ServerState> {
+    try {
+      return await this.create(spec);
+    } catch (err) {
+      await this.destroy(spec.serverId);
+      throw err;
+    }
+  }
+
+  private async ensureNetwork(net: NonNullable<ServerSpec['network']>): Promise<void> {
+    if (await ignoreMissing(this.docker.getNetwork(net.name).inspect())) return;
+    try {
+      await this.docker.createNetwork({
+        Name: net.name,
+        Driver: 'bridge',
+        Internal: net.internal,
+        CheckDuplicate: true,
+        IPAM: { Driver: 'default', Config: [{ Subnet: net.subnet, Gateway: net.gateway }] },
+        Labels: { [LABEL_MANAGED]: 'true' },
+        Options: { 'com.docker.network.bridge.enable_icc': 'true' },
+      });
+    } catch (err) {
+      // Another boot created it first.
+      if ((err as { statusCode?: number }).statusCode !== 409) throw err;
+    }
+  }
+
+  private async create(spec: ServerSpec): Promise<ServerState> {
+    const image = imageTag(spec.imageId);
+    if (spec.network) await this.ensureNetwork(spec.network);
+    const binds: string[] = [];
+    const hasConfig = Object.keys(spec.configDrive).length > 0;
+    if (hasConfig || spec.authorizedKeys) {
+      await this.fillVolumes(spec, image);
+      if (hasConfig) binds.push(`${configVolume(spec.serverId)}:/mnt/config:ro`);
+      if (spec.authorizedKeys) binds.push(`${keysVolume(spec.serverId)}:/root/.ssh:ro`);
+    }
+    const container = await this.docker.createContainer({
+      name: containerName(spec.serverId),
+      Image: image,
+      Hostname: spec.hostname,
+      ...(spec.command ? { Cmd: spec.command } : {}),
+      Env: spec.env,
+      Labels: { [LABEL_SERVER]: spec.serverId, [LABEL_MANAGED]: 'true' },
+      Tty: false,
+      OpenStdin: true,
+      ...(spec.network?.mac ? { MacAddress: spec.network.mac } : {}),
+      HostConfig: {
+        Memory: spec.memoryMiB * 2 ** 20,
+        MemorySwap: spec.memoryMiB * 2 ** 20,
+        NanoCpus: spec.vcpus * 1e9,
+        PidsLimit: spec.pidsLimit,
+        ...(spec.cpuset ? { CpusetCpus: spec.cpuset } : {}),
+        ReadonlyRootfs: spec.readOnlyRoot,
+        Privileged: false,
+        CapDrop: ['ALL'],
+        CapAdd: TENANT_CAPABILITIES,
+        SecurityOpt: ['no-new-privileges'],
+        Binds: binds,
+        NetworkMode: spec.network ? spec.network.name : 'none',
+        RestartPolicy: { Name: 'no' },
+        IpcMode: 'private',
+        PidMode: '',
+        UsernsMode: '',
+        Devices: [],
+      },
+      ...(spec.network
+        ? { NetworkingConfig: { EndpointsConfig: { [spec.network.name]: { IPAMConfig: spec.network.ip ? { IPv4Address: spec.network.ip } : {} } } } }
+        : {}),
+    });
+    await container.start();
+    return this.state(spec.serverId);
+  }
+
+  /** Writes the config drive and authorized_keys into two volumes through a short-lived helper container. */
+  private async fillVolumes(spec: ServerSpec, image: string): Promise<void> {
+    const helper = await this.docker.createContainer({
+      Image: image,
+      Cmd: ['true'],
+      Labels: { [LABEL_MANAGED]: 'true', 'hafen.helper_for': spec.serverId },
+      HostConfig: {
+        NetworkMode: 'none',
+        CapDrop: ['ALL'],
+        Binds: [`${configVolume(spec.serverId)}:/mnt/config`, `${keysVolume(spec.serverId)}:/root/.ssh`],
+      },
+    });
+    try {
+      const entries = Object.entries(spec.configDrive).map(([p, content]) => ({ type: 'file' as const, path: `mnt/config/${p.replace(/^\/+/, '')}`, content: Buffer.from(content) }));
+      if (spec.authorizedKeys) entries.push({ type: 'file', path: 'root/.ssh/authorized_keys', content: Buffer.from(spec.authorizedKeys) });
+      await helper.putArchive(writeTar(entries), { path: '/' });
+    } finally {
+      await helper.remove({ force: true });
+    }
+  }
+
+  async destroy(serverId: string): Promise<void> {
+    await ignoreMissing(this.docker.getContainer(containerName(serverId)).remove({ force: true, v: true }));
+    for (const v of [configVolume(serverId), keysVolume(serverId)]) await ignoreMissing(this.docker.getVolume(v).remove());
+  }
+
+  async power(serverId: string, action: 'start' | 'stop' | 'reboot' | 'hard-reboot' | 'pause' | 'unpause'): Promise<ServerState> {
+    const c = this.docker.getContainer(containerName(serverId));
+    switch (action) {
+      case 'start':
+        await ignoreMissing(c.start());
+        break;
+      case 'stop':
+        await ignoreMissing(c.stop({ t: 5 }));
+        break;
+      case 'reboot':
+        await c.restart({ t: 5 });
+        break;
+      case 'hard-reboot':
+        await ignoreMissing(c.kill());
+        await c.start();
+        break;
+      case 'pause':
+        await c.pause();
+        break;
+      case 'unpause':
+        await c.unpause();
+        break;
+      default: {
+        const never: never = action;
+        throw new Error(`unknown power action ${String(never)}`);
+      }
+    }
+    return this.state(serverId);
+  }
+
+  async state(serverId: string): Promise<ServerState> {
+    const info = await ignoreMissing(this.docker.getContainer(containerName(serverId)).inspect());
+    if (!info) return { power: 'missing', ip: null, mac: null, exitCode: null };
+    const net = Object.values(info.NetworkSettings.Networks ?? {})[0];
+    return {
+      power: powerOf(info.State),
+      ip: net?.IPAddress || null,
+      mac: net?.MacAddress || null,
+      exitCode: info.State.Running ? null : info.State.ExitCode,
+    };
+  }
+
+  async resize(serverId: string, limits: { memoryMiB: number; vcpus: number; pidsLimit: number }): Promise<void> {
+    await this.docker.getContainer(containerName(serverId)).update({
+      Memory: limits.memoryMiB * 2 ** 20,
+      MemorySwap: limits.memoryMiB * 2 ** 20,
+      NanoCpus: limits.vcpus * 1e9,
+      PidsLimit: limits.pidsLimit,
+    });
+  }
+
+  async consoleLog(serverId: string, tailLines: number | null): Promise<string> {
+    const raw = (await this.docker.getContainer(containerName(serverId)).logs({
+      stdout: true,
+      stderr: true,
+      follow: false,
+      ...(tailLines !== null ? { tail: tailLines } : {}),
+    })) as unknown as Buffer;
+    return demux(raw);
+  }
+
+  async snapshot(serverId: string, name: string): Promise<Readable> {
+    const c = this.docker.getContainer(containerName(serverId));
+    const repo = `hafen/snapshot-${serverId}`;
+    await c.commit({ repo, tag: name.replace(/[^\w.-]/g, '_').slice(0, 100) || 'latest', pause: true });
+    const ref = `${repo}:${name.replace(/[^\w.-]/g, '_').slice(0, 100) || 'latest'}`;
+    const stream = (await this.docker.getImage(ref).get()) as unknown as Readable;
+    stream.on('end', () => void ignoreMissing(this.docker.getImage(ref).remove()));
+    return stream;
+  }
+
+  async listServers(): Promise<{ serverId: string; power: PowerState }[]> {
+    const list = await this.docker.listContainers({ all: true, filters: { label: [LABEL_SERVER] } });
+    return list.map((c) => ({ serverId: c.Labels[LABEL_SERVER]!, power: powerOfStatus(c.State) }));
+  }
+}
+
+function powerOf(state: { Running: boolean; Paused: boolean; Status: string; ExitCode: number; OOMKilled: boolean }): PowerState {
+  if (state.Paused) return 'paused';
+  if (state.Running) return 'running';
+  if (state.Status === 'dead' || state.OOMKilled) return 'crashed';
+  return 'shutdown';
+}
+
+function powerOfStatus(status: string): PowerState {
+  if (status === 'paused') return 'paused';
+  if (status === 'running') return 'running';
+  if (status === 'dead') return 'crashed';
+  return 'shutdown';
+}
+
+/** Docker's multiplexed log stream (8-byte frame headers) to plain text. */
+function demux(buf: Buffer): string {
+  const out: Buffer[] = [];
+  let i = 0;
+  while (i + 8 <= buf.length && (buf[i] === 1 || buf[i] === 2 || buf[i] === 0) && buf[i + 1] === 0) {
+    const len = buf.readUInt32BE(i + 4);
+    out.push(buf.subarray(i + 8, i + 8 + len));
+    i += 8 + len;
+  }
+  if (i === 0) return buf.toString('utf8');
+  return Buffer.concat(out).toString('utf8');
+}

@@ -1,0 +1,67 @@
+// The one place that knows how a server becomes real on a host (Nova's ComputeDriver, trimmed to
+// what containers need). Every guarantee below is part of the contract each driver keeps.
+import type { Readable } from 'node:stream';
+
+export type PowerState = 'running' | 'paused' | 'shutdown' | 'crashed' | 'missing';
+
+export interface ServerSpec {
+  serverId: string;
+  /** Our image id; the driver loads it once (see ensureImage) and runs it by this id. */
+  imageId: string;
+  /** Command override (`os_command_line`), or null for the image's own. */
+  command: string[] | null;
+  memoryMiB: number;
+  vcpus: number;
+  pidsLimit: number;
+  cpuset: string | null;
+  readOnlyRoot: boolean;
+  hostname: string;
+  env: string[];
+  /** Engine network to attach to (created on demand by the driver), with the address to take. */
+  network: { name: string; subnet: string; gateway: string; internal: boolean; ip: string | null; mac: string | null } | null;
+  /** Files delivered read-only to the server: path inside the container -> content. */
+  configDrive: Record<string, string>;
+  authorizedKeys: string | null;
+}
+
+export interface ServerState {
+  power: PowerState;
+  ip: string | null;
+  mac: string | null;
+  exitCode: number | null;
+}
+
+export interface HostCapacity {
+  vcpus: number;
+  memoryMiB: number;
+  diskGiB: number;
+  architecture: string;
+  hostname: string;
+}
+
+export interface DriverCapabilities {
+  pause: boolean;
+  snapshot: boolean;
+  liveResize: boolean;
+  consoleLog: boolean;
+}
+
+export interface ComputeDriver {
+  readonly capabilities: DriverCapabilities;
+  capacity(): Promise<HostCapacity>;
+  /** Makes the image available to spawn; a second call for the same id and digest is free. */
+  ensureImage(imageId: string, digest: string, data: () => Promise<Readable>): Promise<void>;
+  /** Creates and starts the server. Guarantee: if it fails, nothing of it is left on the host. */
+  spawn(spec: ServerSpec): Promise<ServerState>;
+  /** Removes the server and what was made for it. Guarantee: succeeds when it is already gone. */
+  destroy(serverId: string): Promise<void>;
+  power(serverId: string, action: 'start' | 'stop' | 'reboot' | 'hard-reboot' | 'pause' | 'unpause'): Promise<ServerState>;
+  state(serverId: string): Promise<ServerState>;
+  /** Applies new limits to a server in place. */
+  resize(serverId: string, limits: { memoryMiB: number; vcpus: number; pidsLimit: number }): Promise<void>;
+  consoleLog(serverId: string, tailLines: number | null): Promise<string>;
+  /** The server's file system as a docker save archive (a snapshot). */
+  snapshot(serverId: string, name: string): Promise<Readable>;
+  /** Server ids of everything this driver runs on the host, for reconciliation. */
+  listServers(): Promise<{ serverId: string; power: PowerState }[]>;
+}

@@ -1,0 +1,367 @@
+// Nova v2.1 HTTP routes under /compute: version discovery, microversion negotiation, flavors,
+// servers and their actions, key pairs, server groups, quotas, limits, hypervisors and services.
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { HttpServer } from '../platform/http/server.ts';
+import { authenticate, contextOf, type TokenValidator } from '../platform/auth/context.ts';
+import { BadRequestError, NotAcceptableError, NotFoundError } from '../platform/errors.ts';
+import type { ComputeService } from './service.ts';
+import type { FlavorRow } from './store.ts';
+import { flavorView, hypervisorView, keypairView, serverGroupView, serverView, serviceView } from './views.ts';
+
+type Req = FastifyRequest<{ Params: Record<string, string>; Querystring: Record<string, string>; Body: Record<string, unknown> }>;
+
+const PUBLIC = { config: { public: true } };
+export const MIN_VERSION = '2.1';
+export const MAX_VERSION = '2.1';
+
+/** Reads the requested microversion; hafen speaks 2.1 and says so for anything newer. */
+function negotiate(request: FastifyRequest, reply: FastifyReply): void {
+  const h = request.headers['openstack-api-version'];
+  const legacy = request.headers['x-openstack-nova-api-version'];
+  let wanted: string | undefined;
+  if (typeof h === 'string') {
+    const m = /(?:^|,)\s*compute\s+(\S+)/i.exec(h);
+    if (m) wanted = m[1];
+  } else if (typeof legacy === 'string') {
+    wanted = legacy.trim();
+  }
+  reply.header('openstack-api-version', `compute ${MAX_VERSION}`).header('x-openstack-nova-api-version', MAX_VERSION).header('vary', 'OpenStack-API-Version, X-OpenStack-Nova-API-Version');
+  if (wanted === undefined || wanted === 'latest') return;
+  const m = /^(\d+)\.(\d+)$/.exec(wanted);
+  if (!m) throw new BadRequestError(`Invalid API version request string ${wanted}`);
+  const [maj, min] = [Number(m[1]), Number(m[2])];
+  if (maj !== 2 || min > 1 || min < 0) {
+    throw new NotAcceptableError(`Version ${wanted} is not supported by the API. Minimum is ${MIN_VERSION} and maximum is ${MAX_VERSION}.`);
+  }
+}
+
+export function computeApi(compute: ComputeService, validator: TokenValidator, publicUrl: string) {
+  const base = `${publicUrl}/compute/v2.1`;
+  const version = {
+    id: 'v2.1',
+    status: 'CURRENT',
+    version: MAX_VERSION,
+    min_version: MIN_VERSION,
+    updated: '2013-07-23T11:33:21Z',
+    links: [{ rel: 'self', href: `${base}/` }],
+    'media-types': [{ base: 'application/json', type: 'application/vnd.openstack.compute+json;version=2.1' }],
+  };
+  const serverOpts = async (request: Req) => {
+    const ctx = contextOf(request);
+    return { admin: compute.isAdmin(ctx), detail: true };
+  };
+
+  return async (app: HttpServer) => {
+    app.addHook('onRequest', async (request, reply) => {
+      reply.header('x-compute-request-id', request.id);
+      negotiate(request, reply);
+    });
+    app.addHook('preHandler', authenticate(validator));
+
+    app.get('/', PUBLIC, async (_r, reply) => reply.code(300).send({ versions: [version] }));
+    app.get('/v2.1', PUBLIC, async () => ({ version }));
+    app.get('/v2.1/extensions', async () => ({ extensions: [] }));
+
+    // ---- flavors
+    const visibleFlavors = async (request: Req) => {
+      const ctx = contextOf(request);
+      let rows = (await compute.store.flavors()).filter((f) => f.is_public || compute.isAdmin(ctx));
+      const q = request.query;
+      if (q.minRam) rows = rows.filter((f) => f.ram >= Number(q.minRam));
+      if (q.minDisk) rows = rows.filter((f) => f.disk >= Number(q.minDisk));
+      if (q.is_public === 'false' || q.is_public === 'False') rows = rows.filter((f) => !f.is_public);
+      return rows;
+    };
+    app.get('/v2.1/flavors', async (request: Req) => ({ flavors: (await visibleFlavors(request)).map((f) => flavorView(f, base, false)) }));
+    app.get('/v2.1/flavors/detail', async (request: Req) => ({ flavors: (await visibleFlavors(request)).map((f) => flavorView(f, base)) }));
+    app.get('/v2.1/flavors/:id', async (request: Req) => ({ flavor: flavorView(await compute.flavor(contextOf(request), request.params.id), base) }));
+    app.post('/v2.1/flavors', async (request: Req) => ({ flavor: flavorView(await compute.createFlavor(contextOf(request), request.body ?? {}), base) }));
+    app.delete('/v2.1/flavors/:id', async (request: Req, reply) => {
+      compute.enforce(contextOf(request), 'flavor_manage');
+      if (!(await compute.store.deleteFlavor(request.params.id))) throw new NotFoundError(`Flavor ${request.params.id} could not be found.`);
+      reply.code(202).send();
+    });
+    const specsOf = (f: FlavorRow) => JSON.parse(f.extra_specs) as Record<string, string>;
+    app.get('/v2.1/flavors/:id/os-extra_specs', async (request: Req) => ({ extra_specs: specsOf(await compute.flavor(contextOf(request), request.params.id)) }));
+    app.post('/v2.1/flavors/:id/os-extra_specs', async (request: Req) => ({
+      extra_specs: await compute.setExtraSpecs(contextOf(request), request.params.id, request.body?.extra_specs),
+    }));
+    app.get('/v2.1/flavors/:id/os-extra_specs/:key', async (request: Req) => {
+      const specs = specsOf(await compute.flavor(contextOf(request), request.params.id));
+      if (!(request.params.key in specs)) throw new NotFoundError(`Flavor ${request.params.id} has no extra specs with key ${request.params.key}.`);
+      return { [request.params.key]: specs[request.params.key] };
+    });
+    app.put('/v2.1/flavors/:id/os-extra_specs/:key', async (request: Req) => {
+      const body = request.body ?? {};
+      if (Object.keys(body).length !== 1 || !(request.params.key in body)) throw new BadRequestError('Request body and URI mismatch');
+      const specs = await compute.setExtraSpecs(contextOf(request), request.params.id, body);
+      return { [request.params.key]: specs[request.params.key] };
+    });
+    app.delete('/v2.1/flavors/:id/os-extra_specs/:key', async (request: Req) => {
+      await compute.deleteExtraSpec(contextOf(request), request.params.id, request.params.key);
+      return {};
+    });
+
+    // ---- servers
+    app.post('/v2.1/servers', async (request: Req, reply) => {
+      const rows = await compute.create(contextOf(request), request.body ?? {}, request.id);
+      reply.code(202);
+      const first = rows[0]!;
+      if (request.body?.return_reservation_id === true) return { reservation_id: `r-${first.id.slice(0, 8)}` };
+      return {
+        server: {
+          id: first.id,
+          links: serverView(first, base, { admin: false, detail: false }).links,
+          'OS-DCF:diskConfig': 'MANUAL',
+          security_groups: (JSON.parse(first.security_groups) as string[]).map((name) => ({ name })),
+          adminPass: '',
+        },
+      };
+    });
+    app.get('/v2.1/servers', async (request: Req) => ({
+      servers: (await compute.list(contextOf(request), request.query)).map((s) => serverView(s, base, { admin: false, detail: false })),
+    }));
+    app.get('/v2.1/servers/detail', async (request: Req) => {
+      const opts = await serverOpts(request);
+      return { servers: (await compute.list(contextOf(request), request.query)).map((s) => serverView(s, base, opts)) };
+    });
+    app.get('/v2.1/servers/:id', async (request: Req) => ({
+      server: serverView(await compute.server(contextOf(request), request.params.id), base, await serverOpts(request)),
+    }));
+    app.put('/v2.1/servers/:id', async (request: Req) => ({
+      server: serverView(await compute.update(contextOf(request), request.params.id, request.body ?? {}), base, await serverOpts(request)),
+    }));
+    app.delete('/v2.1/servers/:id', async (request: Req, reply) => {
+      await compute.delete(contextOf(request), request.params.id, request.id);
+      reply.code(204).send();
+    });
+    app.post('/v2.1/servers/:id/action', async (request: Req, reply) => {
+      const result = await compute.action(contextOf(request), request.params.id, request.body ?? {}, request.id);
+      if (result === undefined) return reply.code(202).send();
+      const name = Object.keys(request.body ?? {})[0];
+      if (name === 'createImage') {
+        const imageId = (result as { image_id: string }).image_id;
+        reply.header('location', `${publicUrl}/image/v2/images/${imageId}`);
+        return reply.code(202).send(result);
+      }
+      return reply.code(200).send(result);
+    });
+    app.get('/v2.1/servers/:id/metadata', async (request: Req) => ({
+      metadata: JSON.parse((await compute.server(contextOf(request), request.params.id)).metadata),
+    }));
+    app.post('/v2.1/servers/:id/metadata', async (request: Req) => ({
+      metadata: await compute.setMetadata(contextOf(request), request.params.id, request.body?.metadata, false),
+    }));
+    app.put('/v2.1/servers/:id/metadata', async (request: Req) => ({
+      metadata: await compute.setMetadata(contextOf(request), request.params.id, request.body?.metadata, true),
+    }));
+    app.delete('/v2.1/servers/:id/metadata/:key', async (request: Req, reply) => {
+      await compute.deleteMetadata(contextOf(request), request.params.id, request.params.key);
+      reply.code(204).send();
+    });
+    app.get('/v2.1/servers/:id/os-instance-actions', async (request: Req) => {
+      const s = await compute.server(contextOf(request), request.params.id);
+      const actions = await compute.store.actions(s.id);
+      return {
+        instanceActions: actions.map((a) => ({
+          action: a.action,
+          instance_uuid: a.server_id,
+          request_id: a.request_id,
+          user_id: a.user_id,
+          project_id: a.project_id,
+          start_time: a.start_time,
+          message: a.message,
+        })),
+      };
+    });
+    app.get('/v2.1/servers/:id/os-instance-actions/:req', async (request: Req) => {
+      const s = await compute.server(contextOf(request), request.params.id);
+      const a = (await compute.store.actions(s.id)).find((x) => x.request_id === request.params.req);
+      if (!a) throw new NotFoundError(`Action for request_id ${request.params.req} on instance ${s.id} not found`);
+      return {
+        instanceAction: {
+          action: a.action,
+          instance_uuid: a.server_id,
+          request_id: a.request_id,
+          user_id: a.user_id,
+          project_id: a.project_id,
+          start_time: a.start_time,
+          message: a.message,
+          events: JSON.parse(a.events),
+        },
+      };
+    });
+
+    // ---- key pairs
+    app.get('/v2.1/os-keypairs', async (request: Req) => {
+      const ctx = contextOf(request);
+      compute.enforce(ctx, 'keypairs:index');
+      return { keypairs: (await compute.store.keypairs(ctx.userId)).map((k) => ({ keypair: keypairView(k, false) })) };
+    });
+    app.post('/v2.1/os-keypairs', async (request: Req) => {
+      const { row, privateKey } = await compute.createKeypair(contextOf(request), request.body ?? {});
+      return { keypair: { ...keypairView(row, false), user_id: row.user_id, ...(privateKey ? { private_key: privateKey } : {}) } };
+    });
+    app.get('/v2.1/os-keypairs/:name', async (request: Req) => ({ keypair: keypairView(await compute.keypair(contextOf(request), request.params.name)) }));
+    app.delete('/v2.1/os-keypairs/:name', async (request: Req, reply) => {
+      await compute.deleteKeypair(contextOf(request), request.params.name);
+      reply.code(202).send();
+    });
+
+    // ---- server groups
+    app.get('/v2.1/os-server-groups', async (request: Req) => {
+      const ctx = contextOf(request);
+      compute.enforce(ctx, 'server_groups:index');
+      const all = compute.isAdmin(ctx) && request.query.all_projects !== undefined;
+      const groups = await compute.store.serverGroups(all ? undefined : ctx.scope.kind === 'project' ? ctx.scope.projectId : '');
+      const out = [];
+      for (const g of groups) out.push(serverGroupView(g, await compute.groupMembers(g.id)));
+      return { server_groups: out };
+    });
+    app.post('/v2.1/os-server-groups', async (request: Req) => {
+      const g = await compute.createServerGroup(contextOf(request), request.body ?? {});
+      return { server_group: serverGroupView(g, []) };
+    });
+    app.get('/v2.1/os-server-groups/:id', async (request: Req) => {
+      const g = await compute.serverGroup(contextOf(request), request.params.id);
+      return { server_group: serverGroupView(g, await compute.groupMembers(g.id)) };
+    });
+    app.delete('/v2.1/os-server-groups/:id', async (request: Req, reply) => {
+      const g = await compute.serverGroup(contextOf(request), request.params.id);
+      compute.enforce(contextOf(request), 'server_groups:delete');
+      await compute.store.deleteServerGroup(g.id);
+      reply.code(204).send();
+    });
+
+    // ---- quotas and limits
+    const quotaTarget = (request: Req) => {
+      const ctx = contextOf(request);
+      const projectId = request.params.project;
+      if (!compute.isAdmin(ctx) && (ctx.scope.kind !== 'project' || ctx.scope.projectId !== projectId)) {
+        throw new NotFoundError(`Quota for project ${projectId} could not be found.`);
+      }
+      return projectId!;
+    };
+    app.get('/v2.1/os-quota-sets/:project', async (request: Req) => {
+      const projectId = quotaTarget(request);
+      return { quota_set: { id: projectId, ...(await compute.quotas(projectId)) } };
+    });
+    app.get('/v2.1/os-quota-sets/:project/detail', async (request: Req) => {
+      const projectId = quotaTarget(request);
+      const limits = await compute.quotas(projectId);
+      const used = await compute.usage(projectId);
+      return {
+        quota_set: {
+          id: projectId,
+          ...Object.fromEntries(Object.entries(limits).map(([k, v]) => [k, { limit: v, in_use: used[k] ?? 0, reserved: 0 }])),
+        },
+      };
+    });
+    app.get('/v2.1/os-quota-sets/:project/defaults', async () => {
+      const { DEFAULT_QUOTAS } = await import('./service.ts');
+      return { quota_set: { id: 'defaults', ...DEFAULT_QUOTAS } };
+    });
+    app.put('/v2.1/os-quota-sets/:project', async (request: Req) => ({
+      quota_set: await compute.setQuotas(contextOf(request), request.params.project!, request.body ?? {}),
+    }));
+    app.get('/v2.1/limits', async (request: Req) => {
+      const ctx = contextOf(request);
+      const projectId = compute.isAdmin(ctx) && request.query.tenant_id ? request.query.tenant_id : ctx.scope.kind === 'project' ? ctx.scope.projectId : '';
+      const q = await compute.quotas(projectId);
+      const u = await compute.usage(projectId);
+      return {
+        limits: {
+          rate: [],
+          absolute: {
+            maxTotalInstances: q.instances,
+            maxTotalCores: q.cores,
+            maxTotalRAMSize: q.ram,
+            maxTotalKeypairs: q.key_pairs,
+            maxServerGroups: q.server_groups,
+            maxServerGroupMembers: q.server_group_members,
+            maxServerMeta: q.metadata_items,
+            maxImageMeta: 128,
+            maxPersonality: q.injected_files,
+            maxPersonalitySize: q.injected_file_content_bytes,
+            totalInstancesUsed: u.instances,
+            totalCoresUsed: u.cores,
+            totalRAMUsed: u.ram,
+            totalServerGroupsUsed: u.server_groups,
+            totalFloatingIpsUsed: 0,
+            totalSecurityGroupsUsed: 0,
+            maxTotalFloatingIps: -1,
+            maxSecurityGroups: -1,
+            maxSecurityGroupRules: -1,
+          },
+        },
+      };
+    });
+
+    // ---- hosts: hypervisors, services, availability zones
+    const hostUsage = async () => {
+      const servers = await compute.store.servers();
+      return (hostId: string) => {
+        const mine = servers.filter((s) => s.host_id === hostId);
+        const used = { vcpus: 0, ram: 0, disk: 0, servers: mine.length };
+        for (const s of mine) {
+          const f = JSON.parse(s.flavor) as FlavorRow;
+          used.vcpus += f.vcpus;
+          used.ram += f.ram;
+          used.disk += f.disk;
+        }
+        return used;
+      };
+    };
+    const hypervisors = async (request: Req, detail: boolean) => {
+      compute.enforce(contextOf(request), 'hypervisors');
+      const usage = await hostUsage();
+      return (await compute.store.hosts()).map((h) => hypervisorView(h, compute.hostIsUp(h), usage(h.id), detail));
+    };
+    app.get('/v2.1/os-hypervisors', async (request: Req) => ({ hypervisors: await hypervisors(request, false) }));
+    app.get('/v2.1/os-hypervisors/detail', async (request: Req) => ({ hypervisors: await hypervisors(request, true) }));
+    app.get('/v2.1/os-hypervisors/statistics', async (request: Req) => {
+      const all = (await hypervisors(request, true)) as ReturnType<typeof hypervisorView>[] as { vcpus: number; memory_mb: number; local_gb: number; vcpus_used: number; memory_mb_used: number; local_gb_used: number; running_vms: number }[];
+      const sum = (k: keyof (typeof all)[number]) => all.reduce((n, h) => n + (h[k] as number), 0);
+      return {
+        hypervisor_statistics: {
+          count: all.length,
+          vcpus: sum('vcpus'),
+          memory_mb: sum('memory_mb'),
+          local_gb: sum('local_gb'),
+          vcpus_used: sum('vcpus_used'),
+          memory_mb_used: sum('memory_mb_used'),
+          local_gb_used: sum('local_gb_used'),
+          running_vms: sum('running_vms'),
+        },
+      };
+    });
+    app.get('/v2.1/os-hypervisors/:id', async (request: Req) => {
+      const found = (await hypervisors(request, true)).find((h) => String(h.id) === request.params.id || h.hypervisor_hostname === request.params.id);
+      if (!found) throw new NotFoundError(`Hypervisor with ID ${request.params.id} could not be found.`);
+      return { hypervisor: found };
+    });
+    app.get('/v2.1/os-services', async (request: Req) => {
+      compute.enforce(contextOf(request), 'services');
+      let hosts = await compute.store.hosts();
+      if (request.query.host) hosts = hosts.filter((h) => h.hostname === request.query.host);
+      if (request.query.binary && request.query.binary !== 'nova-compute') hosts = [];
+      return { services: hosts.map((h) => serviceView(h, compute.hostIsUp(h))) };
+    });
+    const setService = (enabled: boolean) => async (request: Req) => {
+      compute.enforce(contextOf(request), 'services');
+      const body = request.body ?? {};
+      const host = (await compute.store.hosts()).find((h) => h.hostname === body.host);
+      if (!host || (body.binary !== undefined && body.binary !== 'nova-compute')) throw new NotFoundError(`Host ${String(body.host)} could not be found.`);
+      const reason = enabled ? null : typeof body.disabled_reason === 'string' ? body.disabled_reason : null;
+      await compute.store.setHostEnabled(host.id, enabled, reason);
+      return { service: { host: host.hostname, binary: 'nova-compute', status: enabled ? 'enabled' : 'disabled', ...(reason ? { disabled_reason: reason } : {}) } };
+    };
+    app.put('/v2.1/os-services/enable', setService(true));
+    app.put('/v2.1/os-services/disable', setService(false));
+    app.put('/v2.1/os-services/disable-log-reason', setService(false));
+    app.get('/v2.1/os-availability-zone', async () => {
+      const zones = [...new Set((await compute.store.hosts()).map((h) => h.availability_zone))];
+      return { availabilityZoneInfo: zones.map((z) => ({ zoneName: z, zoneState: { available: true }, hosts: null })) };
+    });
+  };
+}

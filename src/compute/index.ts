@@ -1,0 +1,56 @@
+// The compute service as the composition root sees it: store, service, in-process agents (one
+// Docker driver per configured engine), the periodic reconcile loop, and the routes.
+import { createHash } from 'node:crypto';
+import type { Config } from '../config.ts';
+import type { Database } from '../platform/db/database.ts';
+import type { PolicyEngine } from '../platform/auth/policy.ts';
+import type { TokenValidator } from '../platform/auth/context.ts';
+import { novaError } from '../platform/http/envelopes.ts';
+import type { ServiceMount } from '../platform/http/server.ts';
+import type { ImageClient } from '../image/client.ts';
+import { DockerDriver } from '../agent/docker/driver.ts';
+import { computeApi } from './api.ts';
+import { computePolicy } from './policy.ts';
+import { ComputeService } from './service.ts';
+import { ComputeStore } from './store.ts';
+
+export interface Compute {
+  service: ComputeService;
+  mount: ServiceMount;
+  stop(): void;
+}
+
+/** A host's id: stable for an endpoint, carrying no tenant data. */
+export function hostIdFor(endpoint: string): string {
+  return `host-${createHash('sha256').update(endpoint).digest('hex').slice(0, 8)}`;
+}
+
+export async function createCompute(
+  database: Database,
+  policy: PolicyEngine,
+  validator: TokenValidator,
+  images: ImageClient,
+  engines: string[],
+  config: Config,
+): Promise<Compute> {
+  policy.registerDefaults(computePolicy);
+  const store = await ComputeStore.create(database);
+  const service = new ComputeService(store, images, policy, database.dialect, { maxAttempts: config.schedulerMaxAttempts, ratios: { cpu: 16, ram: 1.5, disk: 1 } }, config);
+  await service.seedFlavors();
+  for (const endpoint of engines) {
+    try {
+      await service.registerHost(hostIdFor(endpoint), new DockerDriver(endpoint), endpoint);
+    } catch (err) {
+      // An engine that does not answer gets no agent; its host goes down by its stale heartbeat.
+      process.stderr.write(`hafen: compute: engine ${endpoint} does not answer: ${(err as Error).message}\n`);
+    }
+  }
+  await service.reconcile({ afterRestart: true });
+  const timer = setInterval(() => void service.reconcile().catch(() => undefined), config.reconcileIntervalMs);
+  timer.unref();
+  return {
+    service,
+    mount: { prefix: '/compute', renderError: novaError, register: computeApi(service, validator, config.publicUrl) },
+    stop: () => clearInterval(timer),
+  };
+}

@@ -1,0 +1,66 @@
+// Chooses a host: runs the filter chain (logging how many hosts each kept), then the weighers
+// (normalised to 0..1 and multiplied by the operator's multipliers). It only chooses; the ledger
+// it reads is the server rows.
+import { ServiceUnavailableError } from '../../platform/errors.ts';
+import type { HostFilter, HostState, HostWeigher, SchedulingRequest } from './types.ts';
+import { computeFilter } from './filters/compute.ts';
+import { availabilityZoneFilter } from './filters/availability-zone.ts';
+import { ramFilter } from './filters/ram.ts';
+import { vcpuFilter } from './filters/vcpu.ts';
+import { diskFilter } from './filters/disk.ts';
+import { imageArchitectureFilter } from './filters/image-architecture.ts';
+import { affinityFilter } from './filters/affinity.ts';
+import { antiAffinityFilter } from './filters/anti-affinity.ts';
+import { sameHostFilter } from './filters/same-host.ts';
+import { differentHostFilter } from './filters/different-host.ts';
+import { retryFilter } from './filters/retry.ts';
+import { ramWeigher } from './weighers/ram.ts';
+
+export const defaultFilters: HostFilter[] = [
+  retryFilter,
+  computeFilter,
+  availabilityZoneFilter,
+  ramFilter,
+  vcpuFilter,
+  diskFilter,
+  imageArchitectureFilter,
+  affinityFilter,
+  antiAffinityFilter,
+  sameHostFilter,
+  differentHostFilter,
+];
+
+export class NoValidHost extends ServiceUnavailableError {
+  override readonly name: string = 'NoValidHost';
+}
+
+export interface Weighing {
+  weigher: HostWeigher;
+  multiplier: number;
+}
+
+export function chooseHost(
+  hosts: HostState[],
+  request: SchedulingRequest,
+  filters: HostFilter[] = defaultFilters,
+  weighers: Weighing[] = [{ weigher: ramWeigher, multiplier: 1 }],
+  log: (msg: string) => void = () => {},
+): HostState {
+  let candidates = hosts;
+  for (const f of filters) {
+    const kept = candidates.filter((h) => f.passes(h, request));
+    log(`${f.name}: ${candidates.length} -> ${kept.length} hosts`);
+    if (kept.length === 0) {
+      throw new NoValidHost(`No valid host was found. ${f.name} removed the last ${candidates.length} candidate host(s).`);
+    }
+    candidates = kept;
+  }
+  const scores = new Map<HostState, number>(candidates.map((h) => [h, 0]));
+  for (const { weigher, multiplier } of weighers) {
+    const raw = candidates.map((h) => weigher.weigh(h, request));
+    const min = Math.min(...raw);
+    const max = Math.max(...raw);
+    candidates.forEach((h, i) => scores.set(h, scores.get(h)! + multiplier * (max === min ? 0 : (raw[i]! - min) / (max - min))));
+  }
+  return [...candidates].sort((a, b) => scores.get(b)! - scores.get(a)! || a.host.hostname.localeCompare(b.host.hostname))[0]!;
+}

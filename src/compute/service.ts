@@ -1,0 +1,964 @@
+// Compute's rules: booting servers (quota, scheduling, image loading, spawning, rescheduling),
+// their lifecycle actions and states, key pairs, flavors, server groups and quotas. Every change
+// that touches an engine goes: write the intent (task_state) -> act through the host's driver ->
+// record the result, so that a restart can finish or clean up from the rows.
+import { randomUUID } from 'node:crypto';
+import type { Config } from '../config.ts';
+import type { RequestContext } from '../platform/auth/context.ts';
+import type { PolicyEngine } from '../platform/auth/policy.ts';
+import type { Dialect } from '../platform/db/database.ts';
+import { BadRequestError, ConflictError, ForbiddenError, NotFoundError, OverQuotaError } from '../platform/errors.ts';
+import type { ComputeDriver, PowerState, ServerSpec } from '../agent/driver.ts';
+import type { ImageClient, ImageRecord } from '../image/client.ts';
+import { chooseHost } from './scheduler/scheduler.ts';
+import type { HostState, SchedulingRequest } from './scheduler/types.ts';
+import { fingerprint, generateKeypair } from './keypairs.ts';
+import type { ComputeStore, FlavorRow, HostRow, KeypairRow, ServerGroupRow, ServerRow, VmState } from './store.ts';
+
+type Body = Record<string, unknown>;
+
+export const POWER = { NOSTATE: 0, RUNNING: 1, PAUSED: 3, SHUTDOWN: 4, CRASHED: 6, SUSPENDED: 7 } as const;
+
+export const DEFAULT_QUOTAS: Record<string, number> = {
+  instances: 10,
+  cores: 20,
+  ram: 51200,
+  key_pairs: 100,
+  server_groups: 10,
+  server_group_members: 10,
+  metadata_items: 128,
+  injected_files: 5,
+  injected_file_content_bytes: 10240,
+  injected_file_path_bytes: 255,
+};
+
+const HEARTBEAT_STALE_MS = 30_000;
+
+export interface ComputeOptions {
+  maxAttempts: number;
+  ratios: { cpu: number; ram: number; disk: number };
+}
+
+export class ComputeService {
+  /** The in-process agents' drivers, by host id. */
+  private readonly drivers = new Map<string, ComputeDriver>();
+  /** Builds in flight, so that tests and shutdown can wait for them. */
+  private readonly inFlight = new Set<Promise<void>>();
+  private scheduling: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    readonly store: ComputeStore,
+    private readonly images: ImageClient,
+    private readonly policy: PolicyEngine,
+    private readonly dialect: Dialect,
+    private readonly options: ComputeOptions,
+    private readonly config: Config,
+  ) {}
+
+  enforce(ctx: RequestContext, action: string, target: Record<string, unknown> = {}): void {
+    this.policy.enforce(`compute:${action}`, ctx, target);
+  }
+
+  isAdmin(ctx: RequestContext): boolean {
+    return this.policy.authorize('compute:admin', ctx);
+  }
+
+  private project(ctx: RequestContext): string {
+    if (ctx.scope.kind !== 'project') throw new ForbiddenError('Compute requires a project-scoped token.');
+    return ctx.scope.projectId;
+  }
+
+  // ---- hosts
+
+  async registerHost(hostId: string, driver: ComputeDriver, endpoint: string, availabilityZone = 'nova'): Promise<HostRow> {
+    const cap = await driver.capacity();
+    const now = new Date().toISOString();
+    const row: HostRow = {
+      id: hostId,
+      hostname: hostId,
+      endpoint,
+      vcpus: cap.vcpus,
+      memory_mib: cap.memoryMiB,
+      disk_gib: cap.diskGiB,
+      architecture: cap.architecture,
+      availability_zone: availabilityZone,
+      enabled: 1,
+      disabled_reason: null,
+      heartbeat_at: now,
+      created_at: now,
+    };
+    await this.store.upsertHost(row);
+    this.drivers.set(hostId, driver);
+    return (await this.store.host(hostId))!;
+  }
+
+  hostIsUp(h: HostRow): boolean {
+    return Date.now() - Date.parse(h.heartbeat_at) < HEARTBEAT_STALE_MS;
+  }
+
+  private driverOf(hostId: string | null): ComputeDriver {
+    const d = hostId ? this.drivers.get(hostId) : undefined;
+    if (!d) throw new ConflictError(`The host of this server (${hostId ?? 'none'}) has no agent connected.`);
+    return d;
+  }
+
+  // ---- flavors
+
+  async flavor(ctx: RequestContext, id: string): Promise<FlavorRow> {
+    const f = await this.store.flavor(id);
+    if (!f || (!f.is_public && !this.isAdmin(ctx))) throw new NotFoundError(`Flavor ${id} could not be found.`);
+    return f;
+  }
+
+  async createFlavor(ctx: RequestContext, body: Body): Promise<FlavorRow> {
+    this.enforce(ctx, 'flavor_manage');
+    const f = (body.flavor ?? {}) as Body;
+    const int = (k: string, min: number, def?: number) => {
+      const v = f[k] ?? def;
+      const n = typeof v === 'string' && /^\d+$/.test(v) ? Number(v) : v;
+      if (!Number.isInteger(n) || (n as number) < min) throw new BadRequestError(`Invalid input for field/attribute ${k}. Value: ${String(v)}. must be an integer >= ${min}`);
+      return n as number;
+    };
+    if (typeof f.name !== 'string' || !f.name.trim() || f.name.length > 255) throw new BadRequestError("Invalid input for field/attribute name. Value: None. 'name' is a required property");
+    const row: FlavorRow = {
+      id: f.id === undefined || f.id === null || f.id === 'auto' ? randomUUID() : String(f.id),
+      name: f.name,
+      ram: int('ram', 1),
+      vcpus: int('vcpus', 1),
+      disk: int('disk', 0),
+      ephemeral: int('OS-FLV-EXT-DATA:ephemeral', 0, 0),
+      swap: f.swap === '' || f.swap === undefined ? 0 : int('swap', 0),
+      is_public: f['os-flavor-access:is_public'] === false ? 0 : 1,
+      description: typeof f.description === 'string' ? f.description : null,
+      extra_specs: '{}',
+      created_at: new Date().toISOString(),
+    };
+    await this.store.insertFlavor(row);
+    return row;
+  }
+
+  async setExtraSpecs(ctx: RequestContext, flavorId: string, specs: unknown, replace = false): Promise<Record<string, string>> {
+    this.enforce(ctx, 'flavor_manage');
+    const f = await this.flavor(ctx, flavorId);
+    if (!specs || typeof specs !== 'object' || Array.isArray(specs)) throw new BadRequestError("Invalid input for field/attribute extra_specs: must be an object.");
+    for (const [k, v] of Object.entries(specs)) {
+      if (typeof v !== 'string' && typeof v !== 'number' && typeof v !== 'boolean') throw new BadRequestError(`Invalid extra spec ${k}: values must be strings.`);
+    }
+    const merged = { ...(replace ? {} : JSON.parse(f.extra_specs)), ...Object.fromEntries(Object.entries(specs).map(([k, v]) => [k, String(v)])) };
+    await this.store.updateFlavor(flavorId, { extra_specs: JSON.stringify(merged) });
+    return merged;
+  }
+
+  async deleteExtraSpec(ctx: RequestContext, flavorId: string, key: string): Promise<void> {
+    this.enforce(ctx, 'flavor_manage');
+    const f = await this.flavor(ctx, flavorId);
+    const specs = JSON.parse(f.extra_specs) as Record<string, string>;
+    if (!(key in specs)) throw new NotFoundError(`Flavor ${flavorId} has no extra specs with key ${key}.`);
+    delete specs[key];
+    await this.store.updateFlavor(flavorId, { extra_specs: JSON.stringify(specs) });
+  }
+
+  async seedFlavors(): Promise<void> {
+    const defaults: [string, string, number, number, number][] = [
+      ['1', 'm1.tiny', 64, 1, 1],
+      ['2', 'm1.small', 256, 1, 5],
+      ['3', 'm1.medium', 512, 2, 10],
+      ['4', 'm1.large', 1024, 4, 20],
+    ];
+    const existing = new Set((await this.store.flavors()).map((f) => f.name));
+    for (const [id, name, ram, vcpus, disk] of defaults) {
+      if (existing.has(name)) continue;
+      await this.store
+        .insertFlavor({ id, name, ram, vcpus, disk, ephemeral: 0, swap: 0, is_public: 1, description: null, extra_specs: '{}', created_at: new Date().toISOString() })
+        .catch((err) => {
+          if (!(err instanceof ConflictError)) throw err;
+        });
+    }
+  }
+
+  // ---- key pairs
+
+  async createKeypair(ctx: RequestContext, body: Body): Promise<{ row: KeypairRow; privateKey?: string }> {
+    this.enforce(ctx, 'keypairs:create');
+    const k = (body.keypair ?? {}) as Body;
+    const name = k.name;
+    if (typeof name !== 'string' || !/^[\w .@-]{1,255}$/.test(name)) {
+      throw new BadRequestError("Invalid input for field/attribute name. Keypair name must be 1-255 characters of letters, digits, spaces, '.', '_', '-', '@'.");
+    }
+    const quota = (await this.quotas(this.project(ctx))).key_pairs!;
+    if (quota >= 0 && (await this.store.keypairs(ctx.userId)).length >= quota) {
+      throw new OverQuotaError('Quota exceeded, too many key pairs.', 'key_pairs');
+    }
+    let publicKey: string;
+    let privateKey: string | undefined;
+    if (k.public_key !== undefined) {
+      if (typeof k.public_key !== 'string') throw new BadRequestError('Keypair data is invalid: public_key must be a string');
+      publicKey = k.public_key.trim();
+    } else {
+      ({ publicKey, privateKey } = generateKeypair(`Generated-by-hafen`));
+    }
+    const row: KeypairRow = { user_id: ctx.userId, name, public_key: publicKey, fingerprint: fingerprint(publicKey), type: 'ssh', created_at: new Date().toISOString() };
+    await this.store.insertKeypair(row);
+    return { row, ...(privateKey ? { privateKey } : {}) };
+  }
+
+  async keypair(ctx: RequestContext, name: string): Promise<KeypairRow> {
+    this.enforce(ctx, 'keypairs:show');
+    const k = await this.store.keypair(ctx.userId, name);
+    if (!k) throw new NotFoundError(`Keypair ${name} not found for user ${ctx.userId}`);
+    return k;
+  }
+
+  async deleteKeypair(ctx: RequestContext, name: string): Promise<void> {
+    this.enforce(ctx, 'keypairs:delete');
+    if (!(await this.store.deleteKeypair(ctx.userId, name))) throw new NotFoundError(`Keypair ${name} not found for user ${ctx.userId}`);
+  }
+
+  // ---- quotas
+
+  async quotas(projectId: string): Promise<Record<string, number>> {
+    return { ...DEFAULT_QUOTAS, ...(await this.store.quotaOverrides(projectId)) };
+  }
+
+  async setQuotas(ctx: RequestContext, projectId: string, body: Body): Promise<Record<string, number>> {
+    this.enforce(ctx, 'quotas:update');
+    const q = (body.quota_set ?? {}) as Body;
+    for (const [k, v] of Object.entries(q)) {
+      if (k === 'force' || k === 'id') continue;
+      if (!(k in DEFAULT_QUOTAS)) throw new BadRequestError(`Bad key(s) ${k} in quota_set`);
+      const n = typeof v === 'string' && /^-?\d+$/.test(v) ? Number(v) : v;
+      if (!Number.isInteger(n) || (n as number) < -1) throw new BadRequestError(`Invalid input for field/attribute ${k}. Value: ${String(v)}. must be an integer >= -1`);
+      await this.store.setQuota(projectId, k, n as number);
+    }
+    return this.quotas(projectId);
+  }
+
+  async usage(projectId: string): Promise<Record<string, number>> {
+    const servers = await this.store.servers({ projectId });
+    let cores = 0;
+    let ram = 0;
+    for (const s of servers) {
+      const f = JSON.parse(s.flavor) as { vcpus: number; ram: number };
+      cores += f.vcpus;
+      ram += f.ram;
+    }
+    return { instances: servers.length, cores, ram, server_groups: (await this.store.serverGroups(projectId)).length };
+  }
+
+  // ---- server groups
+
+  async createServerGroup(ctx: RequestContext, body: Body): Promise<ServerGroupRow> {
+    this.enforce(ctx, 'server_groups:create');
+    const g = (body.server_group ?? {}) as Body;
+    const policies = Array.isArray(g.policies) ? g.policies : g.policy !== undefined ? [g.policy] : [];
+    const policy = policies[0];
+    if (typeof g.name !== 'string' || !g.name) throw new BadRequestError("Invalid input for field/attribute name. 'name' is a required property");
+    if (policies.length !== 1 || !['affinity', 'anti-affinity', 'soft-affinity', 'soft-anti-affinity'].includes(String(policy))) {
+      throw new BadRequestError('Invalid input for field/attribute policies: one of affinity, anti-affinity, soft-affinity, soft-anti-affinity.');
+    }
+    const projectId = this.project(ctx);
+    const quota = (await this.quotas(projectId)).server_groups!;
+    if (quota >= 0 && (await this.store.serverGroups(projectId)).length >= quota) throw new OverQuotaError('Quota exceeded, too many server groups.', 'server_groups');
+    const row: ServerGroupRow = { id: randomUUID(), name: g.name, project_id: projectId, user_id: ctx.userId, policy: String(policy), created_at: new Date().toISOString() };
+    await this.store.insertServerGroup(row);
+    return row;
+  }
+
+  async serverGroup(ctx: RequestContext, id: string): Promise<ServerGroupRow> {
+    const g = await this.store.serverGroup(id);
+    if (!g || (g.project_id !== ctx.scope.kind && g.project_id !== (ctx.scope.kind === 'project' ? ctx.scope.projectId : '') && !this.isAdmin(ctx))) {
+      throw new NotFoundError(`Server group ${id} could not be found.`);
+    }
+    return g;
+  }
+
+  async groupMembers(groupId: string): Promise<string[]> {
+    return (await this.store.servers()).filter((s) => s.server_group_id === groupId).map((s) => s.id);
+  }
+
+  // ---- servers: reading
+
+  /** The server if the caller may see it; 404 otherwise, whether it exists or not. */
+  async server(ctx: RequestContext, id: string): Promise<ServerRow> {
+    const s = await this.store.server(id);
+    if (!s || (s.project_id !== (ctx.scope.kind === 'project' ? ctx.scope.projectId : undefined) && !this.isAdmin(ctx))) {
+      throw new NotFoundError(`Instance ${id} could not be found.`);
+    }
+    return s;
+  }
+
+  async list(ctx: RequestContext, q: Record<string, string>): Promise<ServerRow[]> {
+    this.enforce(ctx, 'servers:index');
+    const all = this.isAdmin(ctx) && (q.all_tenants === '1' || q.all_tenants === 'true' || q.all_tenants === 'True' || q.all_tenants === '');
+    let rows = await this.store.servers(all ? {} : { projectId: q.project_id && this.isAdmin(ctx) ? q.project_id : this.project(ctx) });
+    if (q.project_id && all) rows = rows.filter((r) => r.project_id === q.project_id);
+    if (q.name) {
+      let re: RegExp;
+      try {
+        re = new RegExp(q.name);
+      } catch {
+        throw new BadRequestError(`Invalid name filter: ${q.name}`);
+      }
+      rows = rows.filter((r) => re.test(r.name));
+    }
+    if (q.status) rows = rows.filter((r) => novaStatus(r) === q.status.toUpperCase());
+    if (q.image) rows = rows.filter((r) => r.image_id === q.image);
+    if (q.flavor) rows = rows.filter((r) => r.flavor_id === q.flavor);
+    if (q.host && this.isAdmin(ctx)) rows = rows.filter((r) => r.host_id === q.host);
+    if (q['changes-since']) rows = rows.filter((r) => r.updated_at >= new Date(q['changes-since']).toISOString());
+    if (q.marker) {
+      const i = rows.findIndex((r) => r.id === q.marker);
+      if (i < 0) throw new BadRequestError(`marker [${q.marker}] not found`);
+      rows = rows.slice(i + 1);
+    }
+    if (q.limit !== undefined) {
+      const n = Number(q.limit);
+      if (!Number.isInteger(n) || n < 0) throw new BadRequestError("Invalid input for query parameters limit. Value: " + q.limit);
+      rows = rows.slice(0, n);
+    }
+    return rows;
+  }
+
+  // ---- servers: boot
+
+  async create(ctx: RequestContext, body: Body, requestId: string): Promise<ServerRow[]> {
+    this.enforce(ctx, 'servers:create');
+    const projectId = this.project(ctx);
+    const s = body.server as Body | undefined;
+    if (!s || typeof s !== 'object') throw new BadRequestError("Invalid input for field/attribute server. 'server' is a required property");
+    const hints = (body['os:scheduler_hints'] ?? body['OS-SCH-HNT:scheduler_hints'] ?? {}) as Body;
+    if (typeof s.name !== 'string' || !s.name.trim() || s.name.length > 255) throw new BadRequestError("Invalid input for field/attribute name. Value: None. 'name' is a required property");
+    if (typeof s.imageRef !== 'string' || !s.imageRef) throw new BadRequestError('Block Device Mapping is Invalid: Boot sequence for the instance and image/block device mapping combination is not valid. (imageRef is required)');
+    if (typeof s.flavorRef !== 'string' && typeof s.flavorRef !== 'number') throw new BadRequestError("Invalid input for field/attribute flavorRef. 'flavorRef' is a required property");
+    const minCount = intField(s.min_count, 'min_count', 1);
+    const maxCount = intField(s.max_count, 'max_count', minCount);
+    if (maxCount < minCount) throw new BadRequestError('min_count must be <= max_count');
+    const flavorId = String(s.flavorRef).replace(/^.*\/flavors\//, '');
+    const flavor = await this.store.flavor(flavorId);
+    if (!flavor || (!flavor.is_public && !this.isAdmin(ctx))) throw new BadRequestError(`Flavor ${flavorId} could not be found.`);
+    const imageId = s.imageRef.replace(/^.*\/images\//, '');
+    let image: ImageRecord;
+    try {
+      image = await this.images.get(ctx, imageId);
+    } catch (err) {
+      if (err instanceof NotFoundError) throw new BadRequestError(`Image ${imageId} could not be found.`);
+      throw err;
+    }
+    if (image.container_format !== 'docker') throw new BadRequestError(`Image ${imageId} is not a docker image (container_format=${image.container_format}); hafen servers are containers.`);
+    if (image.status !== 'active') throw new BadRequestError(`Image ${imageId} is not active.`);
+    if (flavor.ram < image.min_ram) throw new BadRequestError(`Flavor's memory is too small for requested image.`);
+    let keyName: string | null = null;
+    if (s.key_name !== undefined && s.key_name !== null) {
+      if (typeof s.key_name !== 'string' || !(await this.store.keypair(ctx.userId, s.key_name))) throw new BadRequestError(`Invalid key_name provided.`);
+      keyName = s.key_name;
+    }
+    const metadata = s.metadata ?? {};
+    if (typeof metadata !== 'object' || Array.isArray(metadata) || Object.values(metadata as object).some((v) => typeof v !== 'string')) {
+      throw new BadRequestError('Invalid input for field/attribute metadata: must be an object of strings.');
+    }
+    let userData: string | null = null;
+    if (s.user_data !== undefined && s.user_data !== null) {
+      if (typeof s.user_data !== 'string' || !/^[A-Za-z0-9+/]*={0,2}$/.test(s.user_data.replace(/\s/g, ''))) throw new BadRequestError('Invalid input for field/attribute user_data: must be base64.');
+      userData = s.user_data;
+    }
+    const networks = s.networks ?? 'auto';
+    if (networks !== 'auto' && networks !== 'none' && !Array.isArray(networks)) throw new BadRequestError('Invalid input for field/attribute networks.');
+    if (Array.isArray(networks) && networks.length > 0) {
+      throw new BadRequestError('Choosing networks needs the network service; hafen attaches servers to their project network for now.');
+    }
+    const groupId = typeof hints.group === 'string' ? hints.group : null;
+    if (groupId) await this.serverGroup(ctx, groupId);
+    const securityGroups = Array.isArray(s.security_groups) ? (s.security_groups as { name?: string }[]).map((g) => String(g?.name ?? 'default')) : ['default'];
+    const az = typeof s.availability_zone === 'string' && s.availability_zone ? s.availability_zone : null;
+    const now = new Date().toISOString();
+    const rows: ServerRow[] = [];
+    for (let i = 0; i < maxCount; i++) {
+      rows.push({
+        id: randomUUID(),
+        name: maxCount > 1 ? `${s.name}-${i + 1}` : s.name,
+        project_id: projectId,
+        user_id: ctx.userId,
+        image_id: imageId,
+        flavor_id: flavor.id,
+        flavor: JSON.stringify(flavor),
+        old_flavor: null,
+        host_id: null,
+        vm_state: 'building',
+        task_state: 'scheduling',
+        power_state: POWER.NOSTATE,
+        fault: null,
+        metadata: JSON.stringify(metadata),
+        key_name: keyName,
+        user_data: userData,
+        availability_zone: az,
+        locked: 0,
+        networks: JSON.stringify(networks),
+        addresses: '{}',
+        security_groups: JSON.stringify(securityGroups),
+        server_group_id: groupId,
+        description: typeof s.description === 'string' ? s.description : null,
+        created_at: now,
+        updated_at: now,
+        launched_at: null,
+        deleted: 0,
+      });
+    }
+    const quotas = await this.quotas(projectId);
+    let over = await this.store.insertServersWithinQuota(projectId, rows, { instances: quotas.instances!, cores: quotas.cores!, ram: quotas.ram! }, this.dialect === 'postgres');
+    if (over && minCount < maxCount) {
+      // Boot as many as fit, down to min_count.
+      for (let n = maxCount - 1; n >= minCount && over; n--) {
+        rows.length = n;
+        over = await this.store.insertServersWithinQuota(projectId, rows, { instances: quotas.instances!, cores: quotas.cores!, ram: quotas.ram! }, this.dialect === 'postgres');
+      }
+    }
+    if (over) {
+      throw new OverQuotaError(
+        `Quota exceeded for ${over.over}: Requested ${over.requested}, but already used ${over.used} of ${over.limit} ${over.over}`,
+        over.over,
+      );
+    }
+    for (const row of rows) {
+      await this.recordAction(row, 'create', requestId, ctx);
+      this.track(this.build(ctx, row, image, flavor, hints));
+    }
+    return rows;
+  }
+
+  private track(p: Promise<void>): void {
+    this.inFlight.add(p);
+    void p.finally(() => this.inFlight.delete(p));
+  }
+
+  /** Waits for every build and action under way (tests, shutdown). */
+  async settle(): Promise<void> {
+    while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
+  }
+
+  private async hostStates(): Promise<HostState[]> {
+    const hosts = await this.store.hosts();
+    const servers = await this.store.servers();
+    return hosts
+      .filter((h) => this.drivers.has(h.id))
+      .map((h) => {
+        const mine = servers.filter((s) => s.host_id === h.id);
+        let usedVcpus = 0;
+        let usedRamMiB = 0;
+        let usedDiskGiB = 0;
+        for (const s of mine) {
+          const f = JSON.parse(s.flavor) as FlavorRow;
+          usedVcpus += f.vcpus;
+          usedRamMiB += f.ram;
+          usedDiskGiB += f.disk;
+        }
+        return {
+          host: h,
+          up: this.hostIsUp(h),
+          usedVcpus,
+          usedRamMiB,
+          usedDiskGiB,
+          serverIds: new Set(mine.map((s) => s.id)),
+          groupIds: new Set(mine.map((s) => s.server_group_id).filter((g): g is string => !!g)),
+        };
+      });
+  }
+
+  /** Scheduling decisions are serialised so that two boots never both take a host's last room. */
+  private schedule(row: ServerRow, request: SchedulingRequest): Promise<HostState> {
+    const decision = this.scheduling.then(async () => {
+      const chosen = chooseHost(await this.hostStates(), request);
+      await this.store.updateServer(row.id, { host_id: chosen.host.id, task_state: 'spawning' });
+      return chosen;
+    });
+    this.scheduling = decision.catch(() => undefined);
+    return decision;
+  }
+
+  private async build(ctx: RequestContext, row: ServerRow, image: ImageRecord, flavor: FlavorRow, hints: Body): Promise<void> {
+    const tried: string[] = [];
+    const group = row.server_group_id ? await this.store.serverGroup(row.server_group_id) : undefined;
+    const listOf = (v: unknown) => (Array.isArray(v) ? v.map(String) : typeof v === 'string' ? [v] : []);
+    let lastError: Error | undefined;
+    for (let attempt = 0; attempt < this.options.maxAttempts; attempt++) {
+      let hostId: string | undefined;
+      try {
+        const members = group ? (await this.groupMembers(group.id)).filter((id) => id !== row.id) : [];
+        const hostsWithMembers = (await this.store.servers()).filter((s) => members.includes(s.id) && s.host_id);
+        const chosen = await this.schedule(row, {
+          vcpus: flavor.vcpus,
+          ramMiB: flavor.ram,
+          diskGiB: flavor.disk,
+          availabilityZone: row.availability_zone,
+          imageArchitecture: image.properties.architecture ?? null,
+          group: group ? { id: group.id, policy: group.policy as 'affinity' } : null,
+          groupHasMembers: hostsWithMembers.length > 0,
+          sameHost: listOf(hints.same_host),
+          differentHost: listOf(hints.different_host),
+          ignoreHosts: tried,
+          ratios: this.options.ratios,
+        });
+        hostId = chosen.host.id;
+        tried.push(hostId);
+        const driver = this.driverOf(hostId);
+        await driver.ensureImage(image.id, image.checksum ?? image.id, () => this.images.openData(ctx, image.id));
+        if (!(await this.store.server(row.id))) return; // deleted meanwhile
+        const state = await driver.spawn(await this.specFor(row, image, flavor));
+        const ok = await this.store.updateServer(
+          row.id,
+          {
+            vm_state: 'active',
+            task_state: null,
+            power_state: powerCode(state.power),
+            launched_at: new Date().toISOString(),
+            addresses: JSON.stringify(state.ip ? { private: [{ version: 4, addr: state.ip, 'OS-EXT-IPS:type': 'fixed', 'OS-EXT-IPS-MAC:mac_addr': state.mac }] } : {}),
+          },
+          { task_state: 'spawning' },
+        );
+        // A delete that came in during the build owns the server now; it removes the container.
+        if (!ok) await driver.destroy(row.id);
+        await this.finishAction(row.id, 'create', 'Success');
+        return;
+      } catch (err) {
+        lastError = err as Error;
+        if ((err as Error).name === 'NoValidHost') break;
+        if (hostId) await this.driverOf(hostId).destroy(row.id).catch(() => undefined);
+        await this.store.updateServer(row.id, { host_id: null, task_state: 'scheduling' });
+      }
+    }
+    await this.store.updateServer(row.id, {
+      vm_state: 'error',
+      task_state: null,
+      power_state: POWER.NOSTATE,
+      host_id: null,
+      fault: JSON.stringify({ code: 500, message: lastError?.message ?? 'Build failed', created: new Date().toISOString() }),
+    });
+    await this.finishAction(row.id, 'create', 'Error');
+  }
+
+  private async specFor(row: ServerRow, image: ImageRecord, flavor: FlavorRow): Promise<ServerSpec> {
+    const specs = JSON.parse(flavor.extra_specs) as Record<string, string>;
+    const key = row.key_name ? await this.store.keypair(row.user_id, row.key_name) : undefined;
+    const commandLine = image.properties.os_command_line;
+    const slot = await this.store.projectNetworkSlot(row.project_id);
+    const metaData = {
+      uuid: row.id,
+      name: row.name,
+      hostname: row.name,
+      availability_zone: row.availability_zone ?? 'nova',
+      project_id: row.project_id,
+      meta: JSON.parse(row.metadata),
+      public_keys: key ? { [key.name]: key.public_key } : {},
+      keys: key ? [{ name: key.name, type: key.type, data: key.public_key }] : [],
+      launch_index: 0,
+    };
+    const configDrive: Record<string, string> = { 'openstack/latest/meta_data.json': JSON.stringify(metaData) };
+    if (row.user_data) configDrive['openstack/latest/user_data'] = Buffer.from(row.user_data, 'base64').toString('utf8');
+    const networks = JSON.parse(row.networks) as unknown;
+    return {
+      serverId: row.id,
+      imageId: image.id,
+      command: commandLine ? splitCommandLine(commandLine) : null,
+      memoryMiB: flavor.ram,
+      vcpus: flavor.vcpus,
+      pidsLimit: Number(specs['hafen:pids_limit'] ?? 1024),
+      cpuset: specs['hafen:cpuset'] ?? null,
+      readOnlyRoot: specs['hafen:read_only_root'] === 'true',
+      hostname: row.name.replace(/[^A-Za-z0-9-]/g, '-').slice(0, 63) || 'server',
+      env: (JSON.parse(image.properties.docker_env ?? '[]') as string[]),
+      network:
+        networks === 'none'
+          ? null
+          : {
+              // Engine network names carry a slot number, never a project id.
+              name: `hafen-p${slot}`,
+              subnet: `10.${200 + Math.floor(slot / 256)}.${slot % 256}.0/24`,
+              gateway: `10.${200 + Math.floor(slot / 256)}.${slot % 256}.1`,
+              internal: true,
+              ip: null,
+              mac: null,
+            },
+      configDrive,
+      authorizedKeys: key ? `${key.public_key}\n` : null,
+    };
+  }
+
+  // ---- servers: changes and actions
+
+  async update(ctx: RequestContext, id: string, body: Body): Promise<ServerRow> {
+    this.enforce(ctx, 'servers:update');
+    const row = await this.server(ctx, id);
+    this.assertUnlocked(ctx, row);
+    const s = (body.server ?? {}) as Body;
+    const changes: Partial<ServerRow> = {};
+    if (s.name !== undefined) {
+      if (typeof s.name !== 'string' || !s.name.trim() || s.name.length > 255) throw new BadRequestError('Invalid input for field/attribute name.');
+      changes.name = s.name;
+    }
+    if (s.description !== undefined) changes.description = s.description === null ? null : String(s.description);
+    await this.store.updateServer(id, changes);
+    return (await this.store.server(id))!;
+  }
+
+  async setMetadata(ctx: RequestContext, id: string, metadata: unknown, replace: boolean): Promise<Record<string, string>> {
+    this.enforce(ctx, 'servers:update');
+    const row = await this.server(ctx, id);
+    this.assertUnlocked(ctx, row);
+    if (!metadata || typeof metadata !== 'object' || Array.isArray(metadata) || Object.values(metadata).some((v) => typeof v !== 'string')) {
+      throw new BadRequestError('Invalid input for field/attribute metadata: must be an object of strings.');
+    }
+    const merged = { ...(replace ? {} : JSON.parse(row.metadata)), ...(metadata as Record<string, string>) };
+    await this.store.updateServer(id, { metadata: JSON.stringify(merged) });
+    return merged;
+  }
+
+  async deleteMetadata(ctx: RequestContext, id: string, key: string): Promise<void> {
+    const row = await this.server(ctx, id);
+    this.assertUnlocked(ctx, row);
+    const md = JSON.parse(row.metadata) as Record<string, string>;
+    if (!(key in md)) throw new NotFoundError(`Metadata item was not found`);
+    delete md[key];
+    await this.store.updateServer(id, { metadata: JSON.stringify(md) });
+  }
+
+  private assertUnlocked(ctx: RequestContext, row: ServerRow): void {
+    if (row.locked && !this.isAdmin(ctx)) throw new ConflictError(`Instance ${row.id} is locked`);
+  }
+
+  async delete(ctx: RequestContext, id: string, requestId: string, force = false): Promise<void> {
+    this.enforce(ctx, force ? 'servers:force_delete' : 'servers:delete');
+    const row = await this.server(ctx, id);
+    this.assertUnlocked(ctx, row);
+    await this.store.updateServer(id, { task_state: 'deleting' });
+    await this.recordAction(row, 'delete', requestId, ctx);
+    this.track(this.finishDelete(row));
+  }
+
+  private async finishDelete(row: ServerRow): Promise<void> {
+    try {
+      if (row.host_id && this.drivers.has(row.host_id)) await this.driverOf(row.host_id).destroy(row.id);
+      await this.store.markDeleted(row.id);
+    } catch (err) {
+      await this.store.updateServer(row.id, {
+        vm_state: 'error',
+        task_state: null,
+        fault: JSON.stringify({ code: 500, message: `Delete failed: ${(err as Error).message}`, created: new Date().toISOString() }),
+      });
+    }
+  }
+
+  /** One server action (POST /servers/{id}/action); returns a body for actions that answer one. */
+  async action(ctx: RequestContext, id: string, body: Body, requestId: string): Promise<unknown> {
+    const keys = Object.keys(body ?? {});
+    if (keys.length !== 1) throw new BadRequestError('There is either no action or more than one action in the request body.');
+    const name = keys[0]!;
+    const arg = (body as Record<string, unknown>)[name];
+    const row = await this.server(ctx, id);
+    const st = novaStatus(row);
+    const conflict = (action: string) => new ConflictError(`Cannot '${action}' instance ${id} while it is in vm_state ${row.vm_state}`);
+    const need = (action: string, states: VmState[]) => {
+      if (!states.includes(row.vm_state)) throw conflict(action);
+      if (row.task_state) throw new ConflictError(`Cannot '${action}' instance ${id} while it is in task_state ${row.task_state}`);
+    };
+    const power = async (action: string, states: VmState[], task: string, op: Parameters<ComputeDriver['power']>[1], to: VmState) => {
+      this.enforce(ctx, `servers:${action}`);
+      this.assertUnlocked(ctx, row);
+      need(action, states);
+      if (!(await this.store.updateServer(id, { task_state: task }, { task_state: null }))) throw conflict(action);
+      await this.recordAction(row, action, requestId, ctx);
+      this.track(
+        (async () => {
+          try {
+            const state = await this.driverOf(row.host_id).power(id, op);
+            await this.store.updateServer(id, { vm_state: to, task_state: null, power_state: to === 'suspended' ? POWER.SUSPENDED : powerCode(state.power) });
+            await this.finishAction(id, action, 'Success');
+          } catch (err) {
+            await this.store.updateServer(id, { task_state: null, fault: JSON.stringify({ code: 500, message: (err as Error).message, created: new Date().toISOString() }) });
+            await this.finishAction(id, action, 'Error');
+          }
+        })(),
+      );
+    };
+    switch (name) {
+      case 'os-start':
+        return power('start', ['stopped'], 'powering-on', 'start', 'active');
+      case 'os-stop':
+        return power('stop', ['active', 'error'], 'powering-off', 'stop', 'stopped');
+      case 'reboot': {
+        const type = (arg as { type?: string } | null)?.type;
+        if (type !== 'SOFT' && type !== 'HARD') throw new BadRequestError("Invalid input for field/attribute type. Value: " + String(type) + ". 'SOFT' or 'HARD' expected");
+        return power('reboot', type === 'HARD' ? ['active', 'stopped', 'error'] : ['active'], type === 'HARD' ? 'rebooting_hard' : 'rebooting', type === 'HARD' ? 'hard-reboot' : 'reboot', 'active');
+      }
+      case 'pause':
+        return power('pause', ['active'], 'pausing', 'pause', 'paused');
+      case 'unpause':
+        return power('unpause', ['paused'], 'unpausing', 'unpause', 'active');
+      // A suspended container is frozen like a paused one (cgroup freezer), shown as SUSPENDED.
+      case 'suspend':
+        return power('suspend', ['active'], 'suspending', 'pause', 'suspended');
+      case 'resume':
+        return power('resume', ['suspended'], 'resuming', 'unpause', 'active');
+      case 'lock':
+        this.enforce(ctx, 'servers:lock');
+        await this.store.updateServer(id, { locked: 1 });
+        await this.recordAction(row, 'lock', requestId, ctx, true);
+        return undefined;
+      case 'unlock':
+        this.enforce(ctx, 'servers:lock');
+        await this.store.updateServer(id, { locked: 0 });
+        await this.recordAction(row, 'unlock', requestId, ctx, true);
+        return undefined;
+      case 'os-getConsoleOutput': {
+        this.enforce(ctx, 'servers:console_output');
+        if (!row.host_id || st === 'BUILD' || st === 'ERROR') throw new ConflictError(`Cannot 'get_console_output' instance ${id} while it is in vm_state ${row.vm_state}`);
+        const length = (arg as { length?: unknown } | null)?.length;
+        let tail: number | null = null;
+        if (length !== undefined && length !== null) {
+          const n = typeof length === 'string' ? Number(length) : length;
+          if (!Number.isInteger(n) || (n as number) < -1) throw new BadRequestError('Invalid input for field/attribute length.');
+          tail = (n as number) < 0 ? null : (n as number);
+        }
+        return { output: await this.driverOf(row.host_id).consoleLog(id, tail) };
+      }
+      case 'forceDelete':
+        await this.delete(ctx, id, requestId, true);
+        return undefined;
+      case 'createImage': {
+        this.enforce(ctx, 'servers:create_image');
+        need('createImage', ['active', 'stopped', 'paused', 'suspended']);
+        const a = (arg ?? {}) as Body;
+        if (typeof a.name !== 'string' || !a.name) throw new BadRequestError("Invalid input for field/attribute name. 'name' is a required property");
+        await this.store.updateServer(id, { task_state: 'image_snapshot' });
+        await this.recordAction(row, 'createImage', requestId, ctx);
+        try {
+          const data = await this.driverOf(row.host_id).snapshot(id, a.name);
+          const image = await this.images.createFromStream(ctx, { name: a.name, container_format: 'docker', disk_format: 'raw', properties: { ...(a.metadata as Record<string, string> | undefined), image_type: 'snapshot', instance_uuid: id } }, data);
+          await this.finishAction(id, 'createImage', 'Success');
+          return { image_id: image.id };
+        } finally {
+          await this.store.updateServer(id, { task_state: null });
+        }
+      }
+      case 'rebuild': {
+        this.enforce(ctx, 'servers:rebuild');
+        this.assertUnlocked(ctx, row);
+        need('rebuild', ['active', 'stopped', 'error']);
+        const a = (arg ?? {}) as Body;
+        const imageId = String(a.imageRef ?? '').replace(/^.*\/images\//, '');
+        if (!imageId) throw new BadRequestError("Invalid input for field/attribute imageRef. 'imageRef' is a required property");
+        let image: ImageRecord;
+        try {
+          image = await this.images.get(ctx, imageId);
+        } catch (err) {
+          if (err instanceof NotFoundError) throw new BadRequestError(`Image ${imageId} could not be found.`);
+          throw err;
+        }
+        if (image.container_format !== 'docker') throw new BadRequestError(`Image ${imageId} is not a docker image.`);
+        const flavor = JSON.parse(row.flavor) as FlavorRow;
+        if (!(await this.store.updateServer(id, { task_state: 'rebuilding', image_id: imageId, ...(typeof a.name === 'string' ? { name: a.name } : {}) }, { task_state: null }))) throw conflict('rebuild');
+        await this.recordAction(row, 'rebuild', requestId, ctx);
+        this.track(
+          (async () => {
+            try {
+              const driver = this.driverOf(row.host_id);
+              await driver.ensureImage(image.id, image.checksum ?? image.id, () => this.images.openData(ctx, image.id));
+              await driver.destroy(id);
+              const state = await driver.spawn(await this.specFor((await this.store.server(id))!, image, flavor));
+              await this.store.updateServer(id, { vm_state: 'active', task_state: null, power_state: powerCode(state.power), fault: null });
+              await this.finishAction(id, 'rebuild', 'Success');
+            } catch (err) {
+              await this.store.updateServer(id, { vm_state: 'error', task_state: null, fault: JSON.stringify({ code: 500, message: (err as Error).message, created: new Date().toISOString() }) });
+              await this.finishAction(id, 'rebuild', 'Error');
+            }
+          })(),
+        );
+        return undefined;
+      }
+      case 'resize': {
+        this.enforce(ctx, 'servers:resize');
+        this.assertUnlocked(ctx, row);
+        need('resize', ['active', 'stopped']);
+        const flavorId = String((arg as Body | null)?.flavorRef ?? '').replace(/^.*\/flavors\//, '');
+        const flavor = await this.store.flavor(flavorId);
+        if (!flavor) throw new BadRequestError(`Flavor ${flavorId} could not be found.`);
+        const old = JSON.parse(row.flavor) as FlavorRow;
+        if (old.id === flavor.id) throw new BadRequestError('When resizing, instances must change flavor!');
+        const quotas = await this.quotas(row.project_id);
+        const usage = await this.usage(row.project_id);
+        for (const [k, delta] of [['cores', flavor.vcpus - old.vcpus], ['ram', flavor.ram - old.ram]] as const) {
+          if (delta > 0 && quotas[k]! >= 0 && usage[k]! + delta > quotas[k]!) throw new OverQuotaError(`Quota exceeded for ${k}: Requested ${delta}, but already used ${usage[k]} of ${quotas[k]} ${k}`, k);
+        }
+        const host = (await this.hostStates()).find((h) => h.host.id === row.host_id);
+        if (host && (host.host.memory_mib * this.options.ratios.ram - host.usedRamMiB < flavor.ram - old.ram || host.host.vcpus * this.options.ratios.cpu - host.usedVcpus < flavor.vcpus - old.vcpus)) {
+          throw new ConflictError('No valid host was found: the server\'s host has no room for the new flavor.');
+        }
+        await this.driverOf(row.host_id).resize(id, { memoryMiB: flavor.ram, vcpus: flavor.vcpus, pidsLimit: Number(JSON.parse(flavor.extra_specs)['hafen:pids_limit'] ?? 1024) });
+        await this.store.updateServer(id, { vm_state: 'resized', task_state: null, flavor: JSON.stringify(flavor), flavor_id: flavor.id, old_flavor: JSON.stringify({ ...old, _vm_state: row.vm_state }) });
+        await this.recordAction(row, 'resize', requestId, ctx, true);
+        return undefined;
+      }
+      case 'confirmResize': {
+        this.enforce(ctx, 'servers:resize');
+        if (row.vm_state !== 'resized') throw new ConflictError(`Cannot 'confirmResize' instance ${id} while it is in vm_state ${row.vm_state}`);
+        const old = JSON.parse(row.old_flavor ?? '{}') as { _vm_state?: VmState };
+        await this.store.updateServer(id, { vm_state: old._vm_state ?? 'active', old_flavor: null });
+        await this.recordAction(row, 'confirmResize', requestId, ctx, true);
+        return undefined;
+      }
+      case 'revertResize': {
+        this.enforce(ctx, 'servers:resize');
+        if (row.vm_state !== 'resized') throw new ConflictError(`Cannot 'revertResize' instance ${id} while it is in vm_state ${row.vm_state}`);
+        const old = JSON.parse(row.old_flavor ?? '{}') as FlavorRow & { _vm_state?: VmState };
+        const { _vm_state, ...flavor } = old;
+        await this.driverOf(row.host_id).resize(id, { memoryMiB: flavor.ram, vcpus: flavor.vcpus, pidsLimit: Number(JSON.parse(flavor.extra_specs ?? '{}')['hafen:pids_limit'] ?? 1024) });
+        await this.store.updateServer(id, { vm_state: _vm_state ?? 'active', flavor: JSON.stringify(flavor), flavor_id: flavor.id, old_flavor: null });
+        await this.recordAction(row, 'revertResize', requestId, ctx, true);
+        return undefined;
+      }
+      default:
+        throw new BadRequestError(`There is no such action: ${name}`);
+    }
+  }
+
+  // ---- instance actions
+
+  private async recordAction(row: ServerRow, action: string, requestId: string, ctx: RequestContext, done = false): Promise<void> {
+    const now = new Date().toISOString();
+    await this.store.addAction({
+      id: randomUUID(),
+      server_id: row.id,
+      action,
+      request_id: requestId,
+      user_id: ctx.userId,
+      project_id: row.project_id,
+      start_time: now,
+      message: null,
+      events: JSON.stringify([{ event: `compute_${action}`, start_time: now, finish_time: done ? now : null, result: done ? 'Success' : null }]),
+    });
+  }
+
+  private async finishAction(serverId: string, action: string, result: 'Success' | 'Error'): Promise<void> {
+    const a = (await this.store.actions(serverId)).find((x) => x.action === action);
+    if (!a) return;
+    const events = (JSON.parse(a.events) as { finish_time: string | null; result: string | null }[]).map((e) => (e.finish_time ? e : { ...e, finish_time: new Date().toISOString(), result }));
+    await this.store.setActionEvents(a.id, JSON.stringify(events), result === 'Error' ? 'Error' : null);
+  }
+
+  // ---- reconciliation
+
+  /**
+   * Level-triggered: compares the rows with what each connected engine runs and converges. A dead
+   * container shows SHUTOFF, a missing one ERROR with a fault, a labelled container without a row
+   * is removed. Builds and deletes cut short by a restart are finished or failed cleanly.
+   */
+  async reconcile(opts: { afterRestart?: boolean } = {}): Promise<void> {
+    const servers = await this.store.servers();
+    if (opts.afterRestart) {
+      for (const s of servers) {
+        if (s.task_state === 'deleting') {
+          await this.finishDelete(s);
+        } else if (s.vm_state === 'building') {
+          if (s.host_id && this.drivers.has(s.host_id)) await this.driverOf(s.host_id).destroy(s.id);
+          await this.store.updateServer(s.id, { vm_state: 'error', task_state: null, host_id: null, fault: JSON.stringify({ code: 500, message: 'The build was interrupted by a restart of the controller.', created: new Date().toISOString() }) });
+        } else if (s.task_state) {
+          await this.store.updateServer(s.id, { task_state: null });
+        }
+      }
+    }
+    for (const [hostId, driver] of this.drivers) {
+      let running: { serverId: string; power: PowerState }[];
+      try {
+        running = await driver.listServers();
+        await this.store.heartbeat(hostId);
+      } catch {
+        continue; // engine unreachable: the stale heartbeat marks the host down
+      }
+      const rows = new Map((await this.store.servers({ hostId })).map((s) => [s.id, s]));
+      const seen = new Set<string>();
+      for (const c of running) {
+        seen.add(c.serverId);
+        const row = rows.get(c.serverId) ?? (await this.store.server(c.serverId));
+        if (!row) {
+          await driver.destroy(c.serverId);
+          continue;
+        }
+        if (row.task_state || row.vm_state === 'building') continue;
+        const want = powerCode(c.power);
+        if (c.power === 'shutdown' || c.power === 'crashed') {
+          if (row.vm_state !== 'stopped' || row.power_state !== want) await this.store.updateServer(row.id, { vm_state: 'stopped', power_state: want }, { task_state: null });
+        } else if (c.power === 'running' && row.vm_state === 'stopped') {
+          await this.store.updateServer(row.id, { vm_state: 'active', power_state: want }, { task_state: null });
+        }
+      }
+      for (const row of rows.values()) {
+        if (seen.has(row.id) || row.task_state || row.vm_state === 'building' || row.vm_state === 'error') continue;
+        await this.store.updateServer(
+          row.id,
+          { vm_state: 'error', power_state: POWER.NOSTATE, fault: JSON.stringify({ code: 500, message: 'The container of this server disappeared from its host.', created: new Date().toISOString() }) },
+          { task_state: null },
+        );
+      }
+    }
+  }
+}
+
+function intField(v: unknown, name: string, def: number): number {
+  if (v === undefined || v === null) return def;
+  const n = typeof v === 'string' && /^\d+$/.test(v) ? Number(v) : v;
+  if (!Number.isInteger(n) || (n as number) < 1) throw new BadRequestError(`Invalid input for field/attribute ${name}. Value: ${String(v)}. must be an integer >= 1`);
+  return n as number;
+}
+
+export function powerCode(p: PowerState): number {
+  switch (p) {
+    case 'running':
+      return POWER.RUNNING;
+    case 'paused':
+      return POWER.PAUSED;
+    case 'shutdown':
+      return POWER.SHUTDOWN;
+    case 'crashed':
+      return POWER.CRASHED;
+    case 'missing':
+      return POWER.NOSTATE;
+    default: {
+      const never: never = p;
+      return never;
+    }
+  }
+}
+
+export function novaStatus(r: ServerRow): string {
+  switch (r.vm_state) {
+    case 'building':
+      return 'BUILD';
+    case 'active':
+      if (r.task_state === 'rebooting') return 'REBOOT';
+      if (r.task_state === 'rebooting_hard') return 'HARD_REBOOT';
+      if (r.task_state === 'rebuilding') return 'REBUILD';
+      return 'ACTIVE';
+    case 'stopped':
+      return 'SHUTOFF';
+    case 'paused':
+      return 'PAUSED';
+    case 'suspended':
+      return 'SUSPENDED';
+    case 'error':
+      return 'ERROR';
+    case 'deleted':
+      return 'DELETED';
+    case 'resized':
+      return 'VERIFY_RESIZE';
+    default: {
+      const never: never = r.vm_state;
+      return never;
+    }
+  }
+}
+
+/** Splits `os_command_line` as a shell would for plain words and quotes (no expansion). */
+export function splitCommandLine(line: string): string[] {
+  const out: string[] = [];
+  const re = /"([^"]*)"|'([^']*)'|(\S+)/g;
+  for (let m = re.exec(line); m; m = re.exec(line)) out.push(m[1] ?? m[2] ?? m[3]!);
+  return out;
+}
