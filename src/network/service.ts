@@ -884,6 +884,10 @@ export class NetworkService implements NetworkClient {
     await this.store.releaseAddresses(id);
   }
 
+  async boundPorts(): Promise<{ portId: string; serverId: string }[]> {
+    return (await this.store.list('port')).filter((p) => p.device_owner === 'compute:nova' && p.device_id).map((p) => ({ portId: p.id, serverId: p.device_id as string }));
+  }
+
   async floatingIpMappings(): Promise<FloatingIpMapping[]> {
     return (await this.store.list('floatingip'))
       .filter((f) => f.port_id)

@@ -1,0 +1,106 @@
+// All-in-one data-plane sync: applies each port's compiled firewall inside the namespace of the
+// container that holds it, and floating-IP NAT on the host, on every network event and on a slow resync.
+import type Docker from 'dockerode';
+import type { FloatingIpMapping, NetworkService, PortFirewall } from '../../network/service.ts';
+import { applyFirewall, firewallRuleset } from './firewall.ts';
+import { addFloatingIp, removeFloatingIp } from './floating-ip.ts';
+
+const LABEL_SERVER = 'hafen.server_id';
+
+export interface DataplaneSource {
+  events: NetworkService['events'];
+  portFirewall(portId: string): Promise<PortFirewall | undefined>;
+  floatingIpMappings(): Promise<FloatingIpMapping[]>;
+  /** Port ids bound to servers, with the server each belongs to. */
+  boundPorts(): Promise<{ portId: string; serverId: string }[]>;
+}
+
+export class Dataplane {
+  private readonly applied = new Map<string, string>();
+  private readonly floating = new Map<string, string>();
+  private timer: NodeJS.Timeout | undefined;
+  private queue: Promise<void> = Promise.resolve();
+  private readonly onFirewall = (ids: string[]) => this.enqueue(() => this.syncPorts(ids));
+  private readonly onFloating = () => this.enqueue(() => this.syncFloatingIps());
+  private readonly onResync = () => this.enqueue(() => this.resync());
+
+  constructor(private readonly source: DataplaneSource, private readonly docker: Docker, private readonly log: (msg: string) => void = () => {}) {}
+
+  start(resyncMs = 5000): void {
+    this.source.events.on('firewall', this.onFirewall);
+    this.source.events.on('floatingip', this.onFloating);
+    this.source.events.on('port-deleted', this.onFloating);
+    this.timer = setInterval(this.onResync, resyncMs);
+    this.timer.unref();
+    this.onResync();
+  }
+
+  async stop(): Promise<void> {
+    this.source.events.off('firewall', this.onFirewall);
+    this.source.events.off('floatingip', this.onFloating);
+    this.source.events.off('port-deleted', this.onFloating);
+    clearInterval(this.timer);
+    await this.queue;
+  }
+
+  /** Resolves once every change queued so far is in force. */
+  settled(): Promise<void> {
+    return this.queue;
+  }
+
+  /** Removes every floating IP this dataplane installed (shutdown of a test cloud). */
+  async removeAllFloatingIps(): Promise<void> {
+    for (const fip of this.floating.keys()) await removeFloatingIp(fip);
+    this.floating.clear();
+  }
+
+  private enqueue(work: () => Promise<void>): void {
+    this.queue = this.queue.then(work).catch((err: Error) => this.log(`dataplane: ${err.message}`));
+  }
+
+  private async resync(): Promise<void> {
+    await this.syncPorts((await this.source.boundPorts()).map((p) => p.portId));
+    await this.syncFloatingIps();
+  }
+
+  private async pidOf(serverId: string): Promise<number | undefined> {
+    const list = await this.docker.listContainers({ filters: { label: [`${LABEL_SERVER}=${serverId}`], status: ['running'] } });
+    if (!list[0]) return undefined;
+    const info = await this.docker.getContainer(list[0].Id).inspect();
+    return info.State.Pid || undefined;
+  }
+
+  private async syncPorts(portIds: string[]): Promise<void> {
+    const bound = new Map((await this.source.boundPorts()).map((p) => [p.portId, p.serverId]));
+    for (const portId of new Set(portIds)) {
+      const serverId = bound.get(portId);
+      const fw = await this.source.portFirewall(portId);
+      if (!serverId || !fw) {
+        this.applied.delete(portId);
+        continue;
+      }
+      const pid = await this.pidOf(serverId);
+      if (!pid) continue;
+      const rules = firewallRuleset(fw);
+      const key = `${pid}\n${rules}`;
+      if (this.applied.get(portId) === key) continue;
+      await applyFirewall(pid, fw);
+      this.applied.set(portId, key);
+    }
+  }
+
+  private async syncFloatingIps(): Promise<void> {
+    const wanted = new Map((await this.source.floatingIpMappings()).map((m) => [m.floatingIpAddress, m.fixedIpAddress]));
+    for (const [fip, fixed] of this.floating) {
+      if (wanted.get(fip) !== fixed) {
+        await removeFloatingIp(fip);
+        this.floating.delete(fip);
+      }
+    }
+    for (const [fip, fixed] of wanted) {
+      if (this.floating.get(fip) === fixed) continue;
+      await addFloatingIp(fip, fixed);
+      this.floating.set(fip, fixed);
+    }
+  }
+}

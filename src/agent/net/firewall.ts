@@ -1,0 +1,40 @@
+// Security groups enforced inside a container's network namespace: the whole filter table is
+// replaced atomically with iptables-restore via nsenter; the tenant lacks CAP_NET_ADMIN to undo it.
+import type { FirewallRule, PortFirewall } from '../../network/service.ts';
+import { runTool } from './run.ts';
+
+const PROTO_NUMBERS: Record<string, string> = { tcp: 'tcp', udp: 'udp', icmp: 'icmp', sctp: 'sctp', '6': 'tcp', '17': 'udp', '1': 'icmp', '132': 'sctp' };
+
+function ruleLines(chain: 'INPUT' | 'OUTPUT', r: FirewallRule): string[] {
+  const peer = chain === 'INPUT' ? '-s' : '-d';
+  const proto = r.protocol === null ? null : (PROTO_NUMBERS[r.protocol] ?? r.protocol);
+  const match: string[] = [];
+  if (proto !== null) match.push('-p', proto);
+  if ((proto === 'tcp' || proto === 'udp' || proto === 'sctp') && r.portMin !== null) {
+    match.push('--dport', r.portMin === r.portMax || r.portMax === null ? String(r.portMin) : `${r.portMin}:${r.portMax}`);
+  }
+  if (proto === 'icmp' && r.portMin !== null) match.push('--icmp-type', r.portMax === null ? String(r.portMin) : `${r.portMin}/${r.portMax}`);
+  return r.remoteCidrs.map((cidr) => ['-A', chain, ...(cidr === '0.0.0.0/0' ? [] : [peer, cidr]), ...match, '-j', 'ACCEPT'].join(' '));
+}
+
+/** The iptables-restore text for a port: default drop both ways, stateful, one ACCEPT per rule and peer. */
+export function firewallRuleset(fw: PortFirewall): string {
+  if (!fw.portSecurityEnabled) return ['*filter', ':INPUT ACCEPT [0:0]', ':FORWARD ACCEPT [0:0]', ':OUTPUT ACCEPT [0:0]', 'COMMIT', ''].join('\n');
+  const lines = ['*filter', ':INPUT DROP [0:0]', ':FORWARD DROP [0:0]', ':OUTPUT DROP [0:0]'];
+  for (const chain of ['INPUT', 'OUTPUT'] as const) {
+    lines.push(`-A ${chain} -${chain === 'INPUT' ? 'i' : 'o'} lo -j ACCEPT`);
+    lines.push(`-A ${chain} -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT`);
+    lines.push(`-A ${chain} -m conntrack --ctstate INVALID -j DROP`);
+  }
+  // ARP is not IP and passes; DHCP is not used (addresses are static).
+  for (const r of fw.rules) lines.push(...ruleLines(r.direction === 'ingress' ? 'INPUT' : 'OUTPUT', r));
+  lines.push('COMMIT', '');
+  return lines.join('\n');
+}
+
+/** Installs the port's firewall in the namespace of process `pid` (the container's init). */
+export async function applyFirewall(pid: number, fw: PortFirewall): Promise<void> {
+  await runTool('nsenter', ['-t', String(pid), '-n', 'iptables-restore'], firewallRuleset(fw));
+  // New rules must also cut flows that were allowed before: drop their conntrack entries.
+  await runTool('nsenter', ['-t', String(pid), '-n', 'conntrack', '-F']).catch(() => {});
+}
