@@ -40,11 +40,12 @@ export async function createCloud(config: Config, options: CloudOptions = {}): P
   await mountService(app, image.mount);
   // The all-in-one agents drive the configured engines, or the project's own engine.
   const engines = config.dockerHosts.length > 0 ? config.dockerHosts : [`unix://${enginePaths(config.dataDir).socket}`];
+  // The operator owns the all-in-one external network (floating IPs on loopback); the network service
+  // comes before compute so that compute can bind ports through network.client.
+  const network = await createNetwork(database, identity.tokens, config, 'hafen-operator', engines);
+  await mountService(app, network.mount);
   const compute = await createCompute(database, policy, identity.tokens, image.client, engines, config);
   await mountService(app, compute.mount);
-  // The operator owns the all-in-one external network (floating IPs on loopback).
-  const network = await createNetwork(database, identity.tokens, config, 'hafen-operator');
-  await mountService(app, network.mount);
 
   const cloud: Cloud = {
     config,
@@ -62,6 +63,7 @@ export async function createCloud(config: Config, options: CloudOptions = {}): P
     },
     async close() {
       compute.stop();
+      await network.close();
       await app.close();
       await compute.service.settle();
       await database.close();

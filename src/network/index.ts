@@ -9,6 +9,8 @@ import { networkApi } from './api.ts';
 import type { NetworkClient } from './client.ts';
 import { NetworkService } from './service.ts';
 import { NetworkStore } from './store.ts';
+import { engineClient } from '../host/engine-client.ts';
+import { Dataplane } from '../agent/net/dataplane.ts';
 
 export interface Network {
   service: NetworkService;
@@ -16,15 +18,36 @@ export interface Network {
   mount: ServiceMount;
   /** Id of the all-in-one external network (floating IPs on loopback), when bootstrapped. */
   externalNetworkId?: string;
+  /** All-in-one: keeps firewalls and floating-IP NAT of local containers in step with the rows. */
+  dataplane?: Dataplane;
+  /** Stops the dataplane and takes its floating IPs off the host. */
+  close(): Promise<void>;
 }
 
 export const EXTERNAL_NETWORK_NAME = 'public';
 export const EXTERNAL_NETWORK_CIDR = '127.64.0.0/16';
 
-export async function createNetwork(database: Database, validator: TokenValidator, config: Config, adminProjectId?: string): Promise<Network> {
+/**
+ * `localEngines`: engine endpoints on this host; the in-process dataplane enforces security groups
+ * and floating IPs for containers on them (unix sockets only: nsenter reaches local namespaces only).
+ */
+export async function createNetwork(database: Database, validator: TokenValidator, config: Config, adminProjectId?: string, localEngines: string[] = []): Promise<Network> {
   const store = await NetworkStore.create(database);
   const service = new NetworkService(store);
-  const network: Network = { service, client: service, mount: { prefix: '/network', renderError: neutronError, register: networkApi(service, validator, config.publicUrl) } };
+  const unix = localEngines.filter((e) => e.startsWith('unix://'));
+  const dataplane = unix.length ? new Dataplane(service, unix.map((e) => engineClient(e))) : undefined;
+  const network: Network = {
+    service,
+    client: service,
+    dataplane,
+    mount: { prefix: '/network', renderError: neutronError, register: networkApi(service, validator, config.publicUrl) },
+    async close() {
+      if (!dataplane) return;
+      await dataplane.stop();
+      await dataplane.removeAllFloatingIps();
+    },
+  };
   if (adminProjectId) network.externalNetworkId = await service.ensureExternalNetwork(adminProjectId, EXTERNAL_NETWORK_NAME, EXTERNAL_NETWORK_CIDR);
+  dataplane?.start();
   return network;
 }

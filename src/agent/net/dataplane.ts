@@ -24,7 +24,8 @@ export class Dataplane {
   private readonly onFloating = () => this.enqueue(() => this.syncFloatingIps());
   private readonly onResync = () => this.enqueue(() => this.resync());
 
-  constructor(private readonly source: DataplaneSource, private readonly docker: Docker, private readonly log: (msg: string) => void = () => {}) {}
+  /** `engines`: the engines on this host (nsenter reaches only local namespaces). */
+  constructor(private readonly source: DataplaneSource, private readonly engines: Docker[], private readonly log: (msg: string) => void = () => {}) {}
 
   start(resyncMs = 5000): void {
     this.source.events.on('firewall', this.onFirewall);
@@ -64,10 +65,13 @@ export class Dataplane {
   }
 
   private async pidOf(serverId: string): Promise<number | undefined> {
-    const list = await this.docker.listContainers({ filters: { label: [`${LABEL_SERVER}=${serverId}`], status: ['running'] } });
-    if (!list[0]) return undefined;
-    const info = await this.docker.getContainer(list[0].Id).inspect();
-    return info.State.Pid || undefined;
+    for (const docker of this.engines) {
+      const list = await docker.listContainers({ filters: { label: [`${LABEL_SERVER}=${serverId}`], status: ['running'] } });
+      if (!list[0]) continue;
+      const info = await docker.getContainer(list[0].Id).inspect();
+      return info.State.Pid || undefined;
+    }
+    return undefined;
   }
 
   private async syncPorts(portIds: string[]): Promise<void> {
@@ -90,7 +94,9 @@ export class Dataplane {
   }
 
   private async syncFloatingIps(): Promise<void> {
-    const wanted = new Map((await this.source.floatingIpMappings()).map((m) => [m.floatingIpAddress, m.fixedIpAddress]));
+    // Only ports bound to servers get NAT: a floating IP on an unbound port has nowhere to go.
+    const bound = new Set((await this.source.boundPorts()).map((p) => p.portId));
+    const wanted = new Map((await this.source.floatingIpMappings()).filter((m) => bound.has(m.portId)).map((m) => [m.floatingIpAddress, m.fixedIpAddress]));
     for (const [fip, fixed] of this.floating) {
       if (wanted.get(fip) !== fixed) {
         await removeFloatingIp(fip);
