@@ -36,4 +36,15 @@ export interface NetworkClient {
   unbindPorts(ctx: RequestContext, serverId: string): Promise<void>;
   /** The project's network servers get when they ask for none (created on first use). */
   defaultNetworkId(ctx: RequestContext): Promise<string>;
+  /** The server's addresses as Nova shows them: network name -> fixed and floating IPv4 addresses. */
+  serverAddresses(serverId: string): Promise<Record<string, NovaAddress[]>>;
+  /** Tells the network side the server's container now runs: its ports' firewalls are applied at once. */
+  serverRunning(serverId: string): Promise<void>;
+}
+
+export interface NovaAddress {
+  version: 4;
+  addr: string;
+  'OS-EXT-IPS:type': 'fixed' | 'floating';
+  'OS-EXT-IPS-MAC:mac_addr': string;
 }

@@ -4,7 +4,7 @@ import { EventEmitter } from 'node:events';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { isCloudAdmin, requireProject, type RequestContext } from '../platform/auth/context.ts';
 import { ForbiddenError } from '../platform/errors.ts';
-import type { NetworkClient, NicRequest, PortBinding } from './client.ts';
+import type { NetworkClient, NicRequest, NovaAddress, PortBinding } from './client.ts';
 import { InvalidInput, NeutronBadRequest, NeutronConflict, NeutronNotFound, NeutronOverQuota } from './errors.ts';
 import { contains, freeAddresses, inPools, ipToInt, layoutSubnet, overlaps, parseCidr, type AllocationPool } from './ipam.ts';
 import type { NetworkStore, ResourceDoc, ResourceKind } from './store.ts';
@@ -1037,6 +1037,29 @@ export class NetworkService implements NetworkClient {
       } else await this.releasePort(port.id);
     }
     void ctx;
+  }
+
+  async serverAddresses(serverId: string): Promise<Record<string, NovaAddress[]>> {
+    const out: Record<string, NovaAddress[]> = {};
+    const fips = await this.store.list('floatingip');
+    for (const port of (await this.store.list('port')).filter((p) => p.device_id === serverId && p.device_owner === 'compute:nova')) {
+      const net = await this.store.get('network', port.network_id as string);
+      const name = (net?.name as string) || (port.network_id as string);
+      const list = (out[name] ??= []);
+      for (const f of port.fixed_ips as { ip_address: string }[]) {
+        list.push({ version: 4, addr: f.ip_address, 'OS-EXT-IPS:type': 'fixed', 'OS-EXT-IPS-MAC:mac_addr': port.mac_address as string });
+        for (const fip of fips.filter((x) => x.port_id === port.id && x.fixed_ip_address === f.ip_address)) {
+          list.push({ version: 4, addr: fip.floating_ip_address as string, 'OS-EXT-IPS:type': 'floating', 'OS-EXT-IPS-MAC:mac_addr': port.mac_address as string });
+        }
+      }
+    }
+    return out;
+  }
+
+  async serverRunning(serverId: string): Promise<void> {
+    const ids = (await this.store.list('port')).filter((p) => p.device_id === serverId).map((p) => p.id);
+    if (ids.length) this.events.emit('firewall', ids);
+    this.events.emit('floatingip');
   }
 
   async bindingOf(port: ResourceDoc): Promise<PortBinding> {
