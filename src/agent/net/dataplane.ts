@@ -1,5 +1,6 @@
 // All-in-one data-plane sync: applies each port's compiled firewall inside the namespace of the
 // container that holds it, and floating-IP NAT on the host, on every network event and on a slow resync.
+import fs from 'node:fs';
 import type Docker from 'dockerode';
 import type { FloatingIpMapping, NetworkService, PortFirewall } from '../../network/service.ts';
 import { applyFirewall, firewallRuleset } from './firewall.ts';
@@ -18,6 +19,7 @@ export interface DataplaneSource {
 export class Dataplane {
   private readonly applied = new Map<string, string>();
   private readonly floating = new Map<string, string>();
+  private readonly pids = new Map<string, number>();
   private timer: NodeJS.Timeout | undefined;
   private queue: Promise<void> = Promise.resolve();
   private readonly onFirewall = (ids: string[]) => this.enqueue(() => this.syncPorts(ids));
@@ -65,10 +67,14 @@ export class Dataplane {
   }
 
   private async pidOf(serverId: string): Promise<number | undefined> {
+    const cached = this.pids.get(serverId);
+    if (cached && fs.existsSync(`/proc/${cached}/ns/net`)) return cached;
+    this.pids.delete(serverId);
     for (const docker of this.engines) {
       const list = await docker.listContainers({ filters: { label: [`${LABEL_SERVER}=${serverId}`], status: ['running'] } });
       if (!list[0]) continue;
       const info = await docker.getContainer(list[0].Id).inspect();
+      if (info.State.Pid) this.pids.set(serverId, info.State.Pid);
       return info.State.Pid || undefined;
     }
     return undefined;
@@ -76,21 +82,27 @@ export class Dataplane {
 
   private async syncPorts(portIds: string[]): Promise<void> {
     const bound = new Map((await this.source.boundPorts()).map((p) => [p.portId, p.serverId]));
-    for (const portId of new Set(portIds)) {
-      const serverId = bound.get(portId);
-      const fw = await this.source.portFirewall(portId);
-      if (!serverId || !fw) {
-        this.applied.delete(portId);
-        continue;
-      }
-      const pid = await this.pidOf(serverId);
-      if (!pid) continue;
-      const rules = firewallRuleset(fw);
-      const key = `${pid}\n${rules}`;
-      if (this.applied.get(portId) === key) continue;
-      await applyFirewall(pid, fw);
-      this.applied.set(portId, key);
+    const work = [...new Set(portIds)];
+    // A few namespaces at a time: each apply is a process spawn, bounded by the host's cores.
+    const worker = async () => {
+      for (let portId = work.shift(); portId !== undefined; portId = work.shift()) await this.syncPort(portId, bound.get(portId));
+    };
+    await Promise.all(Array.from({ length: 8 }, worker));
+  }
+
+  private async syncPort(portId: string, serverId: string | undefined): Promise<void> {
+    const fw = serverId ? await this.source.portFirewall(portId) : undefined;
+    if (!serverId || !fw) {
+      this.applied.delete(portId);
+      return;
     }
+    const pid = await this.pidOf(serverId);
+    if (!pid) return;
+    const rules = firewallRuleset(fw);
+    const key = `${pid}\n${rules}`;
+    if (this.applied.get(portId) === key) return;
+    await applyFirewall(pid, fw);
+    this.applied.set(portId, key);
   }
 
   private async syncFloatingIps(): Promise<void> {

@@ -1,7 +1,10 @@
 // Security groups enforced inside a container's network namespace: the whole filter table is
 // replaced atomically with iptables-restore via nsenter; the tenant lacks CAP_NET_ADMIN to undo it.
 import type { FirewallRule, PortFirewall } from '../../network/service.ts';
+import fs from 'node:fs';
 import { runTool } from './run.ts';
+
+const CONNTRACK = ['/usr/sbin/conntrack', '/sbin/conntrack'].find((p) => fs.existsSync(p));
 
 const PROTO_NUMBERS: Record<string, string> = { tcp: 'tcp', udp: 'udp', icmp: 'icmp', sctp: 'sctp', '6': 'tcp', '17': 'udp', '1': 'icmp', '132': 'sctp' };
 
@@ -35,6 +38,6 @@ export function firewallRuleset(fw: PortFirewall): string {
 /** Installs the port's firewall in the namespace of process `pid` (the container's init). */
 export async function applyFirewall(pid: number, fw: PortFirewall): Promise<void> {
   await runTool('nsenter', ['-t', String(pid), '-n', 'iptables-restore'], firewallRuleset(fw));
-  // New rules must also cut flows that were allowed before: drop their conntrack entries.
-  await runTool('nsenter', ['-t', String(pid), '-n', 'conntrack', '-F']).catch(() => {});
+  // New rules must also cut flows that were allowed before: drop their conntrack entries (when the tool exists).
+  if (CONNTRACK) await runTool('nsenter', ['-t', String(pid), '-n', CONNTRACK, '-F']).catch(() => {});
 }
