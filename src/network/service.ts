@@ -314,16 +314,17 @@ export class NetworkService implements NetworkClient {
       }
       return wanted;
     }
-    for (let attempt = 0; attempt < 20; attempt++) {
+    // A lost race moves on to the next candidate; a fresh read only when a whole pass was lost
+    // (addresses may have been freed meanwhile).
+    for (let pass = 0; pass < 3; pass++) {
       const taken = await this.store.addressesIn(subnet.id);
       if (subnet.gateway_ip) taken.add(subnet.gateway_ip as string);
-      let lost = false;
+      let candidates = 0;
       for (const ip of freeAddresses(subnet.allocation_pools as AllocationPool[], taken)) {
+        candidates++;
         if (await this.store.claimAddress(subnet.id, ip, ownerId)) return ip;
-        lost = true;
-        break;
       }
-      if (!lost) break;
+      if (candidates === 0) break;
     }
     throw new NeutronConflict('IpAddressGenerationFailure', `No more IP addresses available on network ${subnet.network_id as string}.`);
   }

@@ -3,12 +3,15 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestCloud, type TestCloud } from '../helpers/cloud.ts';
+import { testPostgresUrl } from '../helpers/postgres.ts';
 
-describe('network IPAM', () => {
+// PostgreSQL runs the creates on ten connections at once: the ledger's key, not luck, keeps them apart.
+for (const dialect of ['sqlite', 'postgres'] as const)
+describe(`network IPAM on ${dialect}`, () => {
   let t: TestCloud;
   let token: string;
   before(async () => {
-    t = await startTestCloud('network-ipam');
+    t = await startTestCloud(`network-ipam-${dialect}`, dialect === 'postgres' ? { HAFEN_DATABASE_URL: await testPostgresUrl() } : {});
     token = await t.token('demo');
   });
   after(async () => t.close());
