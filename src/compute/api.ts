@@ -1,5 +1,6 @@
 // Nova v2.1 HTTP routes under /compute: version discovery, microversion negotiation, flavors,
 // servers and their actions, key pairs, server groups, quotas, limits, hypervisors and services.
+import os from 'node:os';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { HttpServer } from '../platform/http/server.ts';
 import { authenticate, contextOf, type TokenValidator } from '../platform/auth/context.ts';
@@ -139,6 +140,10 @@ export function computeApi(compute: ComputeService, validator: TokenValidator, p
       const result = await compute.action(contextOf(request), request.params.id, request.body ?? {}, request.id);
       if (result === undefined) return reply.code(202).send();
       const name = Object.keys(request.body ?? {})[0];
+      if (name === 'rebuild') {
+        const server = await compute.server(contextOf(request), request.params.id);
+        return reply.code(202).send({ server: serverView(server, base, await serverOpts(request)) });
+      }
       if (name === 'createImage') {
         const imageId = (result as { image_id: string }).image_id;
         reply.header('location', `${publicUrl}/image/v2/images/${imageId}`);
@@ -334,6 +339,25 @@ export function computeApi(compute: ComputeService, validator: TokenValidator, p
           running_vms: sum('running_vms'),
         },
       };
+    });
+    app.get('/v2.1/os-hypervisors/:pattern/search', async (request: Req) => {
+      const found = (await hypervisors(request, false)).filter((h) => h.hypervisor_hostname.includes(request.params.pattern!));
+      if (found.length === 0) throw new NotFoundError(`No hypervisor matching '${request.params.pattern}' could be found.`);
+      return { hypervisors: found };
+    });
+    app.get('/v2.1/os-hypervisors/:id/uptime', async (request: Req) => {
+      const found = (await hypervisors(request, false)).find((h) => String(h.id) === request.params.id);
+      if (!found) throw new NotFoundError(`Hypervisor with ID ${request.params.id} could not be found.`);
+      // The engines of the all-in-one cloud share this machine's clock and load.
+      const up = os.uptime();
+      const load = os.loadavg().map((l) => l.toFixed(2)).join(', ');
+      const uptime = ` ${new Date().toTimeString().slice(0, 8)} up ${Math.floor(up / 3600)}:${String(Math.floor((up % 3600) / 60)).padStart(2, '0')},  0 users,  load average: ${load}`;
+      return { hypervisor: { ...found, uptime } };
+    });
+    // Host aggregates are not modelled; clients that list them (hypervisor show) get none.
+    app.get('/v2.1/os-aggregates', async (request: Req) => {
+      compute.enforce(contextOf(request), 'hypervisors');
+      return { aggregates: [] };
     });
     app.get('/v2.1/os-hypervisors/:id', async (request: Req) => {
       const found = (await hypervisors(request, true)).find((h) => String(h.id) === request.params.id || h.hypervisor_hostname === request.params.id);

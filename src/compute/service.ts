@@ -771,7 +771,7 @@ export class ComputeService {
             }
           })(),
         );
-        return undefined;
+        return { rebuilt: id };
       }
       case 'resize': {
         this.enforce(ctx, 'servers:resize');

@@ -1,0 +1,25 @@
+// A cloud whose in-process agent drives the shared test engine, with a busybox image registered
+// in the image service whose command keeps the container running.
+import fs from 'node:fs';
+import path from 'node:path';
+import { startTestCloud, type TestCloud } from './cloud.ts';
+import { testEngineSocket } from './engine.ts';
+import { busyboxDockerArchive } from '../../src/host/busybox-image.ts';
+
+export async function startComputeCloud(name: string, env: Record<string, string> = {}): Promise<{ t: TestCloud; socket: string; imageTar: string }> {
+  const socket = await testEngineSocket();
+  const t = await startTestCloud(name, { HAFEN_DOCKER_HOSTS: `unix://${socket}`, HAFEN_RECONCILE_INTERVAL: '1', ...env });
+  const imageTar = path.join(t.dataDir, 'busybox.tar');
+  fs.writeFileSync(imageTar, busyboxDockerArchive({ cmd: ['sh', '-c', 'echo booted; exec sleep 3600'] }));
+  return { t, socket, imageTar };
+}
+
+export async function waitFor<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
