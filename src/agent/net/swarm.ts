@@ -1,0 +1,41 @@
+// Multi-host tenant networks: the hosts form one Docker swarm (first host manages), and a Neutron
+// network becomes an attachable overlay network (Docker's own VXLAN) that plain containers on any host join.
+import type Docker from 'dockerode';
+import type { PortBinding } from '../../network/client.ts';
+
+export interface SwarmMember {
+  docker: Docker;
+  /** The address the host advertises to the others (its address on the hosts' network). */
+  address: string;
+}
+
+/** Makes the first member a manager and joins the rest as workers; members already in the swarm stay. */
+export async function formSwarm(members: SwarmMember[]): Promise<void> {
+  const [manager, ...workers] = members;
+  if (!manager) return;
+  const state = async (m: SwarmMember) => ((await m.docker.info()) as { Swarm: { LocalNodeState: string } }).Swarm.LocalNodeState;
+  if ((await state(manager)) !== 'active') {
+    await manager.docker.swarmInit({ ListenAddr: `${manager.address}:2377`, AdvertiseAddr: `${manager.address}:2377` });
+  }
+  const swarm = (await manager.docker.swarmInspect()) as { JoinTokens: { Worker: string } };
+  for (const w of workers) {
+    if ((await state(w)) === 'active') continue;
+    await w.docker.swarmJoin({ ListenAddr: `${w.address}:2377`, AdvertiseAddr: `${w.address}:2377`, RemoteAddrs: [`${manager.address}:2377`], JoinToken: swarm.JoinTokens.Worker });
+  }
+}
+
+/** Creates the overlay network for a binding on the manager if it does not exist. */
+export async function ensureOverlayNetwork(manager: Docker, net: PortBinding['engineNetwork']): Promise<void> {
+  const existing = await manager.listNetworks({ filters: { name: [net.name] } });
+  if (existing.some((n: { Name: string }) => n.Name === net.name)) return;
+  await manager.createNetwork({
+    Name: net.name,
+    Driver: 'overlay',
+    Attachable: true,
+    Internal: net.internal,
+    CheckDuplicate: true,
+    IPAM: { Driver: 'default', Config: [{ Subnet: net.subnet, ...(net.gateway ? { Gateway: net.gateway } : {}) }] },
+    Options: { 'com.docker.network.driver.mtu': String(Math.min(net.mtu, 1450)) },
+    Labels: { 'hafen.network': 'true', 'hafen.managed': 'true' },
+  });
+}
