@@ -7,6 +7,7 @@ import { startTestHosts, type NestedHostSet } from '../helpers/hosts.ts';
 import { engineClient } from '../../src/host/engine-client.ts';
 import { BUSYBOX_IMAGE, ensureBusyboxEngineImage } from '../../src/host/test-images.ts';
 import { ensureOverlayNetwork, formSwarm } from '../../src/agent/net/swarm.ts';
+import { applyFirewallViaEngine } from '../../src/agent/net/firewall.ts';
 
 describe('tenant networks across two hosts (swarm overlay)', () => {
   let hosts: NestedHostSet;
@@ -53,6 +54,23 @@ describe('tenant networks across two hosts (swarm overlay)', () => {
   it('carries TCP between servers of one network on different hosts', async () => {
     assert.equal(await reaches('a1', 'a2'), true);
     assert.equal(await reaches('a2', 'a1'), true);
+  });
+
+  it('opens and closes a port on a server of another host through its engine', async () => {
+    const a2 = servers.a2!;
+    const closed = { portId: 'a2', portSecurityEnabled: true, rules: [] };
+    await applyFirewallViaEngine(a2.docker, a2.id, closed, BUSYBOX_IMAGE);
+    assert.equal(await reaches('a1', 'a2'), false);
+    const open = { portId: 'a2', portSecurityEnabled: true, rules: [{ direction: 'ingress' as const, protocol: 'tcp', portMin: 80, portMax: 80, remoteCidrs: ['10.233.1.10/32'] }] };
+    await applyFirewallViaEngine(a2.docker, a2.id, open, BUSYBOX_IMAGE);
+    assert.equal(await reaches('a1', 'a2'), true);
+    await applyFirewallViaEngine(a2.docker, a2.id, closed, BUSYBOX_IMAGE);
+    assert.equal(await reaches('a1', 'a2'), false);
+    // The server itself cannot undo it: no CAP_NET_ADMIN inside.
+    const exec = await a2.docker.getContainer(a2.id).exec({ Cmd: ['ip', 'link', 'set', 'lo', 'down'], AttachStdout: true, AttachStderr: true });
+    const stream = await exec.start({ hijack: true, stdin: false });
+    await new Promise((resolve) => stream.on('end', resolve).on('close', resolve).resume());
+    assert.notEqual((await exec.inspect()).ExitCode, 0);
   });
 
   it('keeps another network on the same hosts out', async () => {

@@ -41,3 +41,33 @@ export async function applyFirewall(pid: number, fw: PortFirewall): Promise<void
   // New rules must also cut flows that were allowed before: drop their conntrack entries (when the tool exists).
   if (CONNTRACK) await runTool('nsenter', ['-t', String(pid), '-n', CONNTRACK, '-F']).catch(() => {});
 }
+
+/**
+ * The same firewall installed through an engine's API (for engines on other hosts, where nsenter
+ * cannot reach): a short-lived helper joins the container's network namespace with CAP_NET_ADMIN
+ * and runs the host's own iptables-restore (the host's /usr and /lib mounted read-only).
+ */
+export async function applyFirewallViaEngine(docker: import('dockerode'), containerId: string, fw: PortFirewall, image: string): Promise<void> {
+  const helper = await docker.createContainer({
+    Image: image,
+    Cmd: ['/bin/sh', '-c', 'printf "%s" "$RULES" | /usr/sbin/iptables-restore'],
+    Env: [`RULES=${firewallRuleset(fw)}`],
+    Labels: { 'hafen.managed': 'true', 'hafen.firewall_for': containerId },
+    HostConfig: {
+      NetworkMode: `container:${containerId}`,
+      CapAdd: ['NET_ADMIN', 'NET_RAW'],
+      Binds: ['/usr:/usr:ro', '/lib:/lib:ro', '/lib64:/lib64:ro', '/etc/alternatives:/etc/alternatives:ro'],
+      AutoRemove: false,
+    },
+  });
+  try {
+    await helper.start();
+    const { StatusCode } = (await helper.wait()) as { StatusCode: number };
+    if (StatusCode !== 0) {
+      const logs = ((await helper.logs({ stdout: true, stderr: true })) as unknown as Buffer).toString('utf8');
+      throw new Error(`iptables-restore in ${containerId.slice(0, 12)} failed (${StatusCode}): ${logs.trim()}`);
+    }
+  } finally {
+    await helper.remove({ force: true }).catch(() => {});
+  }
+}
