@@ -519,8 +519,13 @@ export class ComputeService {
         await this.finishAction(row.id, 'create', 'Success');
         return;
       } catch (err) {
+        if ((err as Error).name === 'NoValidHost') {
+          // After failed attempts, the failure that made us retry is the one worth showing.
+          if (lastError) lastError = new Error(`Exceeded maximum number of retries: no other host can take the server. Last error: ${lastError.message}`);
+          else lastError = err as Error;
+          break;
+        }
         lastError = err as Error;
-        if ((err as Error).name === 'NoValidHost') break;
         if (hostId) await this.driverOf(hostId).destroy(row.id).catch(() => undefined);
         await this.store.updateServer(row.id, { host_id: null, task_state: 'scheduling' });
       }

@@ -175,6 +175,9 @@ export class DockerDriver implements ComputeDriver {
 
   async destroy(serverId: string): Promise<void> {
     await ignoreMissing(this.docker.getContainer(containerName(serverId)).remove({ force: true, v: true }));
+    // Anything else labelled for this server (a helper, or a container made behind our back).
+    const labelled = await this.docker.listContainers({ all: true, filters: { label: [`${LABEL_SERVER}=${serverId}`] } });
+    for (const c of labelled) await ignoreMissing(this.docker.getContainer(c.Id).remove({ force: true, v: true }));
     for (const v of [configVolume(serverId), keysVolume(serverId)]) await ignoreMissing(this.docker.getVolume(v).remove());
   }
 
