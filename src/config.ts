@@ -32,6 +32,8 @@ export interface Config {
   schedulerMaxAttempts: number;
   /** How often compute compares its rows with what the engines run. */
   reconcileIntervalMs: number;
+  /** A host whose agent has not reported for this long is down and gets no new servers. */
+  hostDownAfterMs: number;
 }
 
 export class ConfigError extends Error {
@@ -114,5 +116,6 @@ export function loadConfig(env: Env = process.env): Config {
     imageQuotaBytes: integer(env, 'HAFEN_IMAGE_QUOTA_BYTES', 50 * 2 ** 30, 0, Number.MAX_SAFE_INTEGER),
     schedulerMaxAttempts: integer(env, 'HAFEN_SCHEDULER_MAX_ATTEMPTS', 3, 1, 100),
     reconcileIntervalMs: integer(env, 'HAFEN_RECONCILE_INTERVAL', 5, 1, 3600) * 1000,
+    hostDownAfterMs: integer(env, 'HAFEN_HOST_DOWN_AFTER', 30, 2, 3600) * 1000,
   });
 }

@@ -6,7 +6,7 @@ import type { HttpServer } from '../platform/http/server.ts';
 import { authenticate, contextOf, type TokenValidator } from '../platform/auth/context.ts';
 import { BadRequestError, NotAcceptableError, NotFoundError } from '../platform/errors.ts';
 import type { ComputeService } from './service.ts';
-import type { FlavorRow } from './store.ts';
+import type { FlavorRow, ServerRow } from './store.ts';
 import { flavorView, hypervisorView, keypairView, serverGroupView, serverView, serviceView } from './views.ts';
 
 type Req = FastifyRequest<{ Params: Record<string, string>; Querystring: Record<string, string>; Body: Record<string, unknown> }>;
@@ -47,9 +47,13 @@ export function computeApi(compute: ComputeService, validator: TokenValidator, p
     links: [{ rel: 'self', href: `${base}/` }],
     'media-types': [{ base: 'application/json', type: 'application/vnd.openstack.compute+json;version=2.1' }],
   };
-  const serverOpts = async (request: Req) => {
-    const ctx = contextOf(request);
-    return { admin: compute.isAdmin(ctx), detail: true };
+  const viewOf = async (request: Req) => {
+    const admin = compute.isAdmin(contextOf(request));
+    const hosts = new Map((await compute.store.hosts()).map((h) => [h.id, h]));
+    return (s: ServerRow) => {
+      const host = s.host_id ? hosts.get(s.host_id) : undefined;
+      return serverView(s, base, { admin, detail: true, ...(host ? { host, hostUp: compute.hostIsUp(host) } : {}) });
+    };
   };
 
   return async (app: HttpServer) => {
@@ -123,14 +127,14 @@ export function computeApi(compute: ComputeService, validator: TokenValidator, p
       servers: (await compute.list(contextOf(request), request.query)).map((s) => serverView(s, base, { admin: false, detail: false })),
     }));
     app.get('/v2.1/servers/detail', async (request: Req) => {
-      const opts = await serverOpts(request);
-      return { servers: (await compute.list(contextOf(request), request.query)).map((s) => serverView(s, base, opts)) };
+      const view = await viewOf(request);
+      return { servers: (await compute.list(contextOf(request), request.query)).map(view) };
     });
     app.get('/v2.1/servers/:id', async (request: Req) => ({
-      server: serverView(await compute.server(contextOf(request), request.params.id), base, await serverOpts(request)),
+      server: (await viewOf(request))(await compute.server(contextOf(request), request.params.id)),
     }));
     app.put('/v2.1/servers/:id', async (request: Req) => ({
-      server: serverView(await compute.update(contextOf(request), request.params.id, request.body ?? {}), base, await serverOpts(request)),
+      server: (await viewOf(request))(await compute.update(contextOf(request), request.params.id, request.body ?? {})),
     }));
     app.delete('/v2.1/servers/:id', async (request: Req, reply) => {
       await compute.delete(contextOf(request), request.params.id, request.id);
@@ -142,7 +146,7 @@ export function computeApi(compute: ComputeService, validator: TokenValidator, p
       const name = Object.keys(request.body ?? {})[0];
       if (name === 'rebuild') {
         const server = await compute.server(contextOf(request), request.params.id);
-        return reply.code(202).send({ server: serverView(server, base, await serverOpts(request)) });
+        return reply.code(202).send({ server: (await viewOf(request))(server) });
       }
       if (name === 'createImage') {
         const imageId = (result as { image_id: string }).image_id;

@@ -32,8 +32,6 @@ export const DEFAULT_QUOTAS: Record<string, number> = {
   injected_file_path_bytes: 255,
 };
 
-const HEARTBEAT_STALE_MS = 30_000;
-
 export interface ComputeOptions {
   maxAttempts: number;
   ratios: { cpu: number; ram: number; disk: number };
@@ -93,7 +91,7 @@ export class ComputeService {
   }
 
   hostIsUp(h: HostRow): boolean {
-    return Date.now() - Date.parse(h.heartbeat_at) < HEARTBEAT_STALE_MS;
+    return Date.now() - Date.parse(h.heartbeat_at) < this.config.hostDownAfterMs;
   }
 
   private driverOf(hostId: string | null): ComputeDriver {
@@ -869,41 +867,55 @@ export class ComputeService {
         }
       }
     }
-    for (const [hostId, driver] of this.drivers) {
-      let running: { serverId: string; power: PowerState }[];
-      try {
-        running = await driver.listServers();
-        await this.store.heartbeat(hostId);
-      } catch {
-        continue; // engine unreachable: the stale heartbeat marks the host down
+    // Hosts are checked side by side, each with a deadline: one engine that hangs must not keep
+    // the others from reporting.
+    await Promise.all([...this.drivers].map(([hostId, driver]) => this.reconcileHost(hostId, driver)));
+  }
+
+  private async reconcileHost(hostId: string, driver: ComputeDriver): Promise<void> {
+    let running: { serverId: string; power: PowerState }[];
+    try {
+      running = await withDeadline(driver.listServers(), Math.max(1000, this.config.hostDownAfterMs / 2));
+      await this.store.heartbeat(hostId);
+    } catch {
+      return; // engine unreachable: the stale heartbeat marks the host down
+    }
+    const rows = new Map((await this.store.servers({ hostId })).map((s) => [s.id, s]));
+    const seen = new Set<string>();
+    for (const c of running) {
+      seen.add(c.serverId);
+      const row = rows.get(c.serverId) ?? (await this.store.server(c.serverId));
+      if (!row) {
+        await driver.destroy(c.serverId);
+        continue;
       }
-      const rows = new Map((await this.store.servers({ hostId })).map((s) => [s.id, s]));
-      const seen = new Set<string>();
-      for (const c of running) {
-        seen.add(c.serverId);
-        const row = rows.get(c.serverId) ?? (await this.store.server(c.serverId));
-        if (!row) {
-          await driver.destroy(c.serverId);
-          continue;
-        }
-        if (row.task_state || row.vm_state === 'building') continue;
-        const want = powerCode(c.power);
-        if (c.power === 'shutdown' || c.power === 'crashed') {
-          if (row.vm_state !== 'stopped' || row.power_state !== want) await this.store.updateServer(row.id, { vm_state: 'stopped', power_state: want }, { task_state: null });
-        } else if (c.power === 'running' && row.vm_state === 'stopped') {
-          await this.store.updateServer(row.id, { vm_state: 'active', power_state: want }, { task_state: null });
-        }
-      }
-      for (const row of rows.values()) {
-        if (seen.has(row.id) || row.task_state || row.vm_state === 'building' || row.vm_state === 'error') continue;
-        await this.store.updateServer(
-          row.id,
-          { vm_state: 'error', power_state: POWER.NOSTATE, fault: JSON.stringify({ code: 500, message: 'The container of this server disappeared from its host.', created: new Date().toISOString() }) },
-          { task_state: null },
-        );
+      if (row.task_state || row.vm_state === 'building') continue;
+      const want = powerCode(c.power);
+      if (c.power === 'shutdown' || c.power === 'crashed') {
+        if (row.vm_state !== 'stopped' || row.power_state !== want) await this.store.updateServer(row.id, { vm_state: 'stopped', power_state: want }, { task_state: null });
+      } else if (c.power === 'running' && row.vm_state === 'stopped') {
+        await this.store.updateServer(row.id, { vm_state: 'active', power_state: want }, { task_state: null });
       }
     }
+    for (const row of rows.values()) {
+      if (seen.has(row.id) || row.task_state || row.vm_state === 'building' || row.vm_state === 'error') continue;
+      await this.store.updateServer(
+        row.id,
+        { vm_state: 'error', power_state: POWER.NOSTATE, fault: JSON.stringify({ code: 500, message: 'The container of this server disappeared from its host.', created: new Date().toISOString() }) },
+        { task_state: null },
+      );
+    }
   }
+}
+
+function withDeadline<T>(p: Promise<T>, ms: number): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+    p.then(
+      (v) => (clearTimeout(timer), resolve(v)),
+      (e) => (clearTimeout(timer), reject(e)),
+    );
+  });
 }
 
 function intField(v: unknown, name: string, def: number): number {

@@ -26,7 +26,7 @@ export function flavorView(f: FlavorRow, base: string, detail = true) {
   };
 }
 
-export function serverView(s: ServerRow, base: string, opts: { admin: boolean; host?: HostRow; detail: boolean }) {
+export function serverView(s: ServerRow, base: string, opts: { admin: boolean; host?: HostRow; hostUp?: boolean; detail: boolean }) {
   const links = [
     { rel: 'self', href: `${base}/servers/${s.id}` },
     { rel: 'bookmark', href: `${base.replace(/\/v2\.1$/, '')}/servers/${s.id}` },
@@ -64,6 +64,7 @@ export function serverView(s: ServerRow, base: string, opts: { admin: boolean; h
     security_groups: (JSON.parse(s.security_groups) as string[]).map((name) => ({ name })),
     locked: Boolean(s.locked),
     ...(fault ? { fault } : {}),
+    ...(opts.host ? { host_status: opts.hostUp ? (opts.host.enabled ? 'UP' : 'MAINTENANCE') : 'DOWN' } : {}),
     ...(opts.admin
       ? {
           'OS-EXT-SRV-ATTR:host': s.host_id,
