@@ -28,14 +28,13 @@ export const EXTERNAL_NETWORK_NAME = 'public';
 export const EXTERNAL_NETWORK_CIDR = '127.64.0.0/16';
 
 /**
- * `localEngines`: engine endpoints on this host; the in-process dataplane enforces security groups
- * and floating IPs for containers on them (unix sockets only: nsenter reaches local namespaces only).
+ * `engines`: the engines servers run on; the in-process dataplane enforces security groups for their
+ * containers (nsenter on unix-socket engines, a helper container on tcp ones) and floating IPs here.
  */
-export async function createNetwork(database: Database, validator: TokenValidator, config: Config, adminProjectId?: string, localEngines: string[] = []): Promise<Network> {
+export async function createNetwork(database: Database, validator: TokenValidator, config: Config, adminProjectId?: string, engines: string[] = []): Promise<Network> {
   const store = await NetworkStore.create(database);
   const service = new NetworkService(store);
-  const unix = localEngines.filter((e) => e.startsWith('unix://'));
-  const dataplane = unix.length ? new Dataplane(service, unix.map((e) => engineClient(e))) : undefined;
+  const dataplane = engines.length ? new Dataplane(service, engines.map((e) => ({ docker: engineClient(e), local: e.startsWith('unix://') }))) : undefined;
   const network: Network = {
     service,
     client: service,

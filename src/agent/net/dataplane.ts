@@ -3,7 +3,7 @@
 import fs from 'node:fs';
 import type Docker from 'dockerode';
 import type { FloatingIpMapping, NetworkService, PortFirewall } from '../../network/service.ts';
-import { applyFirewall, firewallRuleset } from './firewall.ts';
+import { applyFirewall, applyFirewallViaEngine, firewallRuleset } from './firewall.ts';
 import { addFloatingIp, removeFloatingIp } from './floating-ip.ts';
 
 const LABEL_SERVER = 'hafen.server_id';
@@ -19,15 +19,27 @@ export interface DataplaneSource {
 export class Dataplane {
   private readonly applied = new Map<string, string>();
   private readonly floating = new Map<string, string>();
-  private readonly pids = new Map<string, number>();
+  private readonly located = new Map<string, { docker: Docker; local: boolean; id: string; pid: number }>();
   private timer: NodeJS.Timeout | undefined;
   private queue: Promise<void> = Promise.resolve();
   private readonly onFirewall = (ids: string[]) => this.enqueue(() => this.syncPorts(ids));
   private readonly onFloating = () => this.enqueue(() => this.syncFloatingIps());
   private readonly onResync = () => this.enqueue(() => this.resync());
 
-  /** `engines`: the engines on this host (nsenter reaches only local namespaces). */
-  constructor(private readonly source: DataplaneSource, private readonly engines: Docker[], private readonly log: (msg: string) => void = () => {}) {}
+  /**
+   * `engines`: the engines whose containers it guards. Local ones (on this host) get rules through
+   * nsenter; others through a helper container run by that engine (`helperImage`, on every host).
+   */
+  constructor(
+    private readonly source: DataplaneSource,
+    private readonly engines: (Docker | { docker: Docker; local: boolean })[],
+    private readonly log: (msg: string) => void = () => {},
+    private readonly helperImage = 'hafen/busybox:latest',
+  ) {}
+
+  private get engineList(): { docker: Docker; local: boolean }[] {
+    return this.engines.map((e) => ('docker' in e && 'local' in e ? e : { docker: e as Docker, local: true }));
+  }
 
   start(resyncMs = 5000): void {
     this.source.events.on('firewall', this.onFirewall);
@@ -66,16 +78,19 @@ export class Dataplane {
     await this.syncFloatingIps();
   }
 
-  private async pidOf(serverId: string): Promise<number | undefined> {
-    const cached = this.pids.get(serverId);
-    if (cached && fs.existsSync(`/proc/${cached}/ns/net`)) return cached;
-    this.pids.delete(serverId);
-    for (const docker of this.engines) {
+  /** Where the server's container runs: its engine, id, and (local engines) its init pid. */
+  private async locate(serverId: string): Promise<{ docker: Docker; local: boolean; id: string; pid: number } | undefined> {
+    const cached = this.located.get(serverId);
+    if (cached && (!cached.local || fs.existsSync(`/proc/${cached.pid}/ns/net`))) return cached;
+    this.located.delete(serverId);
+    for (const { docker, local } of this.engineList) {
       const list = await docker.listContainers({ filters: { label: [`${LABEL_SERVER}=${serverId}`], status: ['running'] } });
       if (!list[0]) continue;
       const info = await docker.getContainer(list[0].Id).inspect();
-      if (info.State.Pid) this.pids.set(serverId, info.State.Pid);
-      return info.State.Pid || undefined;
+      if (!info.State.Pid) return undefined;
+      const found = { docker, local, id: list[0].Id, pid: info.State.Pid };
+      this.located.set(serverId, found);
+      return found;
     }
     return undefined;
   }
@@ -96,12 +111,19 @@ export class Dataplane {
       this.applied.delete(portId);
       return;
     }
-    const pid = await this.pidOf(serverId);
-    if (!pid) return;
+    const where = await this.locate(serverId);
+    if (!where) return;
     const rules = firewallRuleset(fw);
-    const key = `${pid}\n${rules}`;
+    const key = `${where.id}:${where.pid}\n${rules}`;
     if (this.applied.get(portId) === key) return;
-    await applyFirewall(pid, fw);
+    try {
+      if (where.local) await applyFirewall(where.pid, fw);
+      else await applyFirewallViaEngine(where.docker, where.id, fw, this.helperImage);
+    } catch (err) {
+      // The container may have stopped or moved: look it up afresh next time.
+      this.located.delete(serverId);
+      throw err;
+    }
     this.applied.set(portId, key);
   }
 
