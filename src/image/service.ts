@@ -1,6 +1,7 @@
 // The image service's rules: who sees which image (visibility and members), the status machine
 // queued -> saving -> active|killed, deactivation, quotas, and streaming data in and out.
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
+import { ParallelHasher } from './hasher.ts';
 import { Transform, type Readable } from 'node:stream';
 import type { Config } from '../config.ts';
 import type { RequestContext } from '../platform/auth/context.ts';
@@ -340,8 +341,7 @@ export class ImageService implements ImageClient {
       ledger.bytes -= reserved;
       throw new ConflictError(`Image status transition from ${row.status} to saving is not allowed`);
     }
-    const md5 = createHash('md5');
-    const sha512 = createHash('sha512');
+    const hasher = new ParallelHasher();
     let bytes = 0;
     let overQuota = false;
     const meter = new Transform({
@@ -356,9 +356,7 @@ export class ImageService implements ImageClient {
           ledger.bytes += extra;
           reserved = bytes;
         }
-        md5.update(chunk);
-        sha512.update(chunk);
-        done(null, chunk);
+        hasher.update(chunk).then(() => done(null, chunk), done);
       },
     });
     const validator = row.container_format === 'docker' ? new DockerArchiveValidator() : undefined;
@@ -368,12 +366,13 @@ export class ImageService implements ImageClient {
     try {
       await this.backend.write(id, chain as Readable);
       const facts = validator?.facts();
+      const digests = await hasher.digests();
       const props = { ...(JSON.parse(row.properties) as Record<string, string>), ...(facts ? dockerProperties(facts) : {}) };
       const ok = await this.store.transition(id, ['saving'], 'active', {
         size: bytes,
-        checksum: md5.digest('hex'),
+        checksum: digests.md5,
         os_hash_algo: 'sha512',
-        os_hash_value: sha512.digest('hex'),
+        os_hash_value: digests.sha512,
         properties: JSON.stringify(props),
       });
       if (!ok) {
@@ -391,6 +390,8 @@ export class ImageService implements ImageClient {
       if (overQuota) throw overQuotaError();
       if (err instanceof BadRequestError || err instanceof ConflictError) throw err;
       throw new BadRequestError(`The image data could not be stored: ${(err as Error).message}`);
+    } finally {
+      await hasher.close();
     }
   }
 
