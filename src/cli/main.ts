@@ -3,11 +3,13 @@ import { Command } from 'commander';
 import { ConfigError } from '../config.ts';
 import { registerUp } from './up.ts';
 import { registerKeys } from './keys.ts';
+import { registerImage } from './image.ts';
 
 export async function main(argv: string[]): Promise<void> {
   const program = new Command('hafen').description('A multi-tenant container cloud that speaks OpenStack APIs on Docker engines');
   registerUp(program);
   registerKeys(program);
+  registerImage(program);
   try {
     await program.parseAsync(argv);
   } catch (err) {
