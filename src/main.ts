@@ -18,6 +18,7 @@ export interface Cloud {
   identity: Identity;
   image: Image;
   network: Network;
+  compute: Compute;
   policy: PolicyEngine;
   /** Where the cloud listens once started. */
   url: string;
@@ -54,6 +55,7 @@ export async function createCloud(config: Config, options: CloudOptions = {}): P
     identity,
     image,
     network,
+    compute,
     policy,
     url: config.publicUrl,
     cloudsYaml: cloudsYamlPath(config),
