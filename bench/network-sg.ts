@@ -44,7 +44,7 @@ export async function run(_options: BenchOptions): Promise<void> {
   let engineNet = '';
   await cloud.network.dataplane?.stop();
   const service = cloud.network.service;
-  const dataplane = new Dataplane(service, [docker]);
+  const dataplane = new Dataplane(service, [docker], () => {}, undefined, 'hafen.bench_server_id');
   try {
     const t0 = performance.now();
     const net = (await api('POST', '/networks', { network: { name: 'bench' } })).network.id;
@@ -61,7 +61,7 @@ export async function run(_options: BenchOptions): Promise<void> {
         engineNet = binding.engineNetwork.name;
       }
       const c = await docker.createContainer({
-        Image: BUSYBOX_IMAGE, Cmd: ['sleep', '3600'], Labels: { 'hafen.server_id': `bench-${i}`, 'hafen.managed': 'true' },
+        Image: BUSYBOX_IMAGE, Cmd: ['sleep', '3600'], Labels: { 'hafen.bench_server_id': `bench-${i}` },
         HostConfig: { NetworkMode: engineNet }, NetworkingConfig: { EndpointsConfig: { [engineNet]: { IPAMConfig: { IPv4Address: binding.fixedIps[0]!.ipAddress } } } },
       });
       containers.push(c.id);

@@ -47,7 +47,8 @@ describe('network data plane on a real engine', () => {
     const c = await docker.createContainer({
       Image: BUSYBOX_IMAGE,
       Cmd: ['sh', '-c', `mkdir -p /www && echo hello-${name} > /www/index.html && exec httpd -f -p 80 -h /www`],
-      Labels: { 'hafen.server_id': serverId, 'hafen.managed': 'true' },
+      // Not compute's label: compute's reconciler removes hafen.server_id containers it has no row for.
+      Labels: { 'hafen.test_server_id': serverId },
       MacAddress: binding.macAddress,
       HostConfig: { NetworkMode: binding.engineNetwork.name },
       NetworkingConfig: { EndpointsConfig: { [binding.engineNetwork.name]: { IPAMConfig: { IPv4Address: binding.fixedIps[0]!.ipAddress } } } },
@@ -83,7 +84,7 @@ describe('network data plane on a real engine', () => {
     admin = await t.token('admin');
     // The cloud's own dataplane drives its (absent) engine; this one drives the shared test engine.
     await t.cloud.network.dataplane?.stop();
-    dataplane = new Dataplane({ events: t.cloud.network.service.events, portFirewall: (id) => t.cloud.network.service.portFirewall(id), floatingIpMappings: () => t.cloud.network.service.floatingIpMappings(), boundPorts: () => t.cloud.network.service.boundPorts() }, [docker]);
+    dataplane = new Dataplane({ events: t.cloud.network.service.events, portFirewall: (id) => t.cloud.network.service.portFirewall(id), floatingIpMappings: () => t.cloud.network.service.floatingIpMappings(), boundPorts: () => t.cloud.network.service.boundPorts() }, [docker], () => {}, undefined, 'hafen.test_server_id');
     const a = await network(demo, 'dp-a', '10.231.1.0/24');
     const b = await network(demo, 'dp-b', '10.231.2.0/24');
     const other = await network(admin, 'dp-other', '10.231.3.0/24');

@@ -35,6 +35,8 @@ export class Dataplane {
     private readonly engines: (Docker | { docker: Docker; local: boolean })[],
     private readonly log: (msg: string) => void = () => {},
     private readonly helperImage = 'hafen/busybox:latest',
+    /** The container label that names the server (compute's driver sets hafen.server_id). */
+    private readonly serverLabel = LABEL_SERVER,
   ) {}
 
   private get engineList(): { docker: Docker; local: boolean }[] {
@@ -84,7 +86,7 @@ export class Dataplane {
     if (cached && (!cached.local || fs.existsSync(`/proc/${cached.pid}/ns/net`))) return cached;
     this.located.delete(serverId);
     for (const { docker, local } of this.engineList) {
-      const list = await docker.listContainers({ filters: { label: [`${LABEL_SERVER}=${serverId}`], status: ['running'] } });
+      const list = await docker.listContainers({ filters: { label: [`${this.serverLabel}=${serverId}`], status: ['running'] } });
       if (!list[0]) continue;
       const info = await docker.getContainer(list[0].Id).inspect();
       if (!info.State.Pid) return undefined;
