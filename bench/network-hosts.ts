@@ -1,5 +1,5 @@
 // Benchmark: a Neutron network with a subnet (HTTP) made real on 3 hosts (swarm overlay, one container
-// attached per host) against the same by hand (overlay network + 3 containers via the Engine API), same run.
+// attached per host, one host after another) against the same by hand (overlay network + 3 containers via the Engine API), same run.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -17,7 +17,11 @@ export const description = 'network + subnet attached on 3 hosts (overlay) vs th
 
 async function attachOne(docker: Docker, net: string, ip: string): Promise<string> {
   const c = await docker.createContainer({ Image: BUSYBOX_IMAGE, Cmd: ['sleep', '600'], HostConfig: { NetworkMode: net }, NetworkingConfig: { EndpointsConfig: { [net]: { IPAMConfig: { IPv4Address: ip } } } } });
-  await c.start();
+  try {
+    await c.start();
+  } catch (err) {
+    throw new Error(`attach to ${net} at ${ip}: ${(err as Error).message}`);
+  }
   return c.id;
 }
 
@@ -44,17 +48,18 @@ export async function run(_options: BenchOptions): Promise<void> {
     for (let round = 0; round < 3; round++) {
       let s = performance.now();
       const net = (await post('/networks', { network: { name: `bench-${round}` } })).network.id;
-      await post('/subnets', { subnet: { network_id: net, ip_version: 4, cidr: `10.234.${round}.0/24` } });
+      // The pool starts at .10: swarm gives each node's load balancer an address from the low end of the subnet.
+      await post('/subnets', { subnet: { network_id: net, ip_version: 4, cidr: `10.234.${round}.0/24`, allocation_pools: [{ start: `10.234.${round}.10`, end: `10.234.${round}.250` }] } });
       const ports: { fixed_ips: { ip_address: string }[] }[] = [];
       for (let i = 0; i < 3; i++) ports.push((await post('/ports', { port: { network_id: net } })).port);
       const binding = await cloud.network.service.bindingOf(ports[0] as unknown as Parameters<typeof cloud.network.service.bindingOf>[0]);
       await ensureOverlayNetwork(engines[0]!, binding.engineNetwork);
-      await Promise.all(engines.map((d, i) => attachOne(d, binding.engineNetwork.name, ports[i].fixed_ips[0].ip_address)));
+      for (const [i, d] of engines.entries()) await attachOne(d, binding.engineNetwork.name, ports[i]!.fixed_ips[0]!.ip_address);
       hafen.push(performance.now() - s);
       s = performance.now();
       const name = `byhand-${round}`;
       await engines[0]!.createNetwork({ Name: name, Driver: 'overlay', Attachable: true, Internal: true, IPAM: { Config: [{ Subnet: `10.235.${round}.0/24` }] } });
-      await Promise.all(engines.map((d, i) => attachOne(d, name, `10.235.${round}.${10 + i}`)));
+      for (const [i, d] of engines.entries()) await attachOne(d, name, `10.235.${round}.${10 + i}`);
       byHand.push(performance.now() - s);
     }
     const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[1]!;

@@ -22,6 +22,14 @@ export async function formSwarm(members: SwarmMember[]): Promise<void> {
     if ((await state(w)) === 'active') continue;
     await w.docker.swarmJoin({ ListenAddr: `${w.address}:2377`, AdvertiseAddr: `${w.address}:2377`, RemoteAddrs: [`${manager.address}:2377`], JoinToken: swarm.JoinTokens.Worker });
   }
+  // Attaching to an overlay on a node the manager does not yet see as ready times out: wait for all.
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const nodes = (await manager.docker.listNodes()) as { Status: { State: string } }[];
+    if (nodes.length >= members.length && nodes.every((n) => n.Status.State === 'ready')) return;
+    if (Date.now() > deadline) throw new Error(`swarm: ${nodes.filter((n) => n.Status.State === 'ready').length} of ${members.length} nodes ready after 30 s`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
 }
 
 /** Creates the overlay network for a binding on the manager if it does not exist. */
