@@ -34,6 +34,10 @@ export interface NetworkClient {
   bindPorts(ctx: RequestContext, serverId: string, hostId: string, nics: NicRequest[]): Promise<PortBinding[]>;
   /** Deletes the ports compute created for the server and releases the ones it was given. Idempotent. */
   unbindPorts(ctx: RequestContext, serverId: string): Promise<void>;
+  /** Interface detach: like unbindPorts for one port of the server (deleted if made for it, else released). */
+  unbindPort(ctx: RequestContext, serverId: string, portId: string): Promise<void>;
+  /** The server's current bindings (os-interface list, rebuilding a container). */
+  bindingsOf(serverId: string): Promise<PortBinding[]>;
   /** The project's network servers get when they ask for none (created on first use). */
   defaultNetworkId(ctx: RequestContext): Promise<string>;
   /** The server's addresses as Nova shows them: network name -> fixed and floating IPv4 addresses. */

@@ -1027,8 +1027,21 @@ export class NetworkService implements NetworkClient {
     await this.touch(port);
   }
 
+  async unbindPort(ctx: RequestContext, serverId: string, portId: string): Promise<void> {
+    await this.unbindWhere(ctx, serverId, portId);
+  }
+
+  async bindingsOf(serverId: string): Promise<PortBinding[]> {
+    const ports = (await this.store.list('port')).filter((p) => p.device_id === serverId && p.device_owner === 'compute:nova');
+    return Promise.all(ports.map((p) => this.bindingOf(p)));
+  }
+
   async unbindPorts(ctx: RequestContext, serverId: string): Promise<void> {
-    for (const port of (await this.store.list('port')).filter((p) => p.device_id === serverId && p.device_owner === 'compute:nova')) {
+    await this.unbindWhere(ctx, serverId);
+  }
+
+  private async unbindWhere(ctx: RequestContext, serverId: string, onlyPort?: string): Promise<void> {
+    for (const port of (await this.store.list('port')).filter((p) => p.device_id === serverId && p.device_owner === 'compute:nova' && (!onlyPort || p.id === onlyPort))) {
       if (port.created_for_server) {
         for (const f of (await this.store.list('floatingip')).filter((f) => f.port_id === port.id)) await this.setFloatingPort(f, null, null, null);
         await this.store.remove(port.id);

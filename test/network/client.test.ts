@@ -34,6 +34,10 @@ describe('network client for compute', () => {
     const before = (await t.request('GET', '/network/v2.0/ports', { token })).body.ports.length;
     await assert.rejects(client.bindPorts(ctx, 'server-2', 'host-a', [{ networkId: netId }, { portId: own.id }]), /PortInUse|already has an attached device/);
     assert.equal((await t.request('GET', '/network/v2.0/ports', { token })).body.ports.length, before);
+    // Interface detach of the given port releases it; the made one stays bound.
+    await client.unbindPort(ctx, 'server-1', own.id);
+    assert.deepEqual((await client.bindingsOf('server-1')).map((b) => b.portId), [bindings[0]!.portId]);
+    await client.bindPorts(ctx, 'server-1', 'host-a', [{ portId: own.id }]);
     await client.unbindPorts(ctx, 'server-1');
     const ports = (await t.request('GET', '/network/v2.0/ports', { token })).body.ports;
     assert.deepEqual(ports.map((p: { id: string }) => p.id), [own.id], 'the port compute made is gone, the given one stays');
