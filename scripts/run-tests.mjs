@@ -36,6 +36,8 @@ const result = spawnSync(
   process.execPath,
   [
     '--import', 'tsx', '--test', '--test-concurrency=1',
+    // A test that leaves a handle open (a server, a timer) must not hang the run; none may run forever.
+    '--test-force-exit', '--test-timeout=600000',
     '--test-reporter=spec', '--test-reporter-destination=stdout',
     '--test-reporter=tap', `--test-reporter-destination=${tap}`,
     ...files,
