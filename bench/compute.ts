@@ -37,6 +37,8 @@ export async function run(_options: BenchOptions): Promise<void> {
     HAFEN_LOG_LEVEL: 'warn',
     HAFEN_PASSWORD_HASH_COST: '1024',
     HAFEN_DOCKER_HOSTS: `unix://${engine.socket}`,
+    // A burst of 100 one-vCPU servers on a 2-core machine needs the overcommit to allow it.
+    HAFEN_CPU_ALLOCATION_RATIO: '100',
   });
   const cloud = await createCloud(config, { logStream: new Writable({ write: (_c, _e, d) => d() }) });
   await cloud.app.listen({ host: '127.0.0.1', port: 0 });

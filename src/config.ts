@@ -34,6 +34,9 @@ export interface Config {
   reconcileIntervalMs: number;
   /** A host whose agent has not reported for this long is down and gets no new servers. */
   hostDownAfterMs: number;
+  /** Overcommit: how many vCPUs and MiB of RAM the scheduler places per physical one. */
+  cpuAllocationRatio: number;
+  ramAllocationRatio: number;
 }
 
 export class ConfigError extends Error {
@@ -117,5 +120,7 @@ export function loadConfig(env: Env = process.env): Config {
     schedulerMaxAttempts: integer(env, 'HAFEN_SCHEDULER_MAX_ATTEMPTS', 3, 1, 100),
     reconcileIntervalMs: integer(env, 'HAFEN_RECONCILE_INTERVAL', 5, 1, 3600) * 1000,
     hostDownAfterMs: integer(env, 'HAFEN_HOST_DOWN_AFTER', 30, 2, 3600) * 1000,
+    cpuAllocationRatio: integer(env, 'HAFEN_CPU_ALLOCATION_RATIO', 16, 1, 1000),
+    ramAllocationRatio: integer(env, 'HAFEN_RAM_ALLOCATION_RATIO_PERCENT', 150, 10, 10_000) / 100,
   });
 }

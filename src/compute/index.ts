@@ -35,7 +35,7 @@ export async function createCompute(
 ): Promise<Compute> {
   policy.registerDefaults(computePolicy);
   const store = await ComputeStore.create(database);
-  const service = new ComputeService(store, images, policy, database.dialect, { maxAttempts: config.schedulerMaxAttempts, ratios: { cpu: 16, ram: 1.5, disk: 1 } }, config);
+  const service = new ComputeService(store, images, policy, database.dialect, { maxAttempts: config.schedulerMaxAttempts, ratios: { cpu: config.cpuAllocationRatio, ram: config.ramAllocationRatio, disk: 1 } }, config);
   await service.seedFlavors();
   for (const endpoint of engines) {
     try {

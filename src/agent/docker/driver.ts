@@ -110,11 +110,15 @@ export class DockerDriver implements ComputeDriver {
     if (spec.network) await this.ensureNetwork(spec.network);
     const binds: string[] = [];
     const hasConfig = Object.keys(spec.configDrive).length > 0;
+    // The volumes are filled by a helper while the server's container is being created.
+    let filling: Promise<void> = Promise.resolve();
     if (hasConfig || spec.authorizedKeys) {
-      await this.fillVolumes(spec, image);
+      filling = this.fillVolumes(spec, image);
       if (hasConfig) binds.push(`${configVolume(spec.serverId)}:/mnt/config:ro`);
       if (spec.authorizedKeys) binds.push(`${keysVolume(spec.serverId)}:/root/.ssh:ro`);
     }
+    // Settled either way, so a failed create never leaves the helper's promise unobserved.
+    const filled = filling.then(() => undefined, (err: unknown) => err);
     const container = await this.docker.createContainer({
       name: containerName(spec.serverId),
       Image: image,
@@ -147,7 +151,12 @@ export class DockerDriver implements ComputeDriver {
       ...(spec.network
         ? { NetworkingConfig: { EndpointsConfig: { [spec.network.name]: { IPAMConfig: spec.network.ip ? { IPv4Address: spec.network.ip } : {} } } } }
         : {}),
+    }).catch(async (err) => {
+      await filled;
+      throw err;
     });
+    const fillError = await filled;
+    if (fillError) throw fillError;
     await container.start();
     return this.state(spec.serverId);
   }
