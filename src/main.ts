@@ -45,7 +45,7 @@ export async function createCloud(config: Config, options: CloudOptions = {}): P
   // comes before compute so that compute can bind ports through network.client.
   const network = await createNetwork(database, identity.tokens, config, 'hafen-operator', engines);
   await mountService(app, network.mount);
-  const compute = await createCompute(database, policy, identity.tokens, image.client, engines, config);
+  const compute = await createCompute(database, policy, identity.tokens, image.client, engines, config, network.client);
   await mountService(app, compute.mount);
 
   const cloud: Cloud = {

@@ -8,6 +8,7 @@ import type { TokenValidator } from '../platform/auth/context.ts';
 import { novaError } from '../platform/http/envelopes.ts';
 import type { ServiceMount } from '../platform/http/server.ts';
 import type { ImageClient } from '../image/client.ts';
+import type { NetworkClient } from '../network/client.ts';
 import { DockerDriver } from '../agent/docker/driver.ts';
 import { computeApi } from './api.ts';
 import { computePolicy } from './policy.ts';
@@ -32,10 +33,11 @@ export async function createCompute(
   images: ImageClient,
   engines: string[],
   config: Config,
+  network?: NetworkClient,
 ): Promise<Compute> {
   policy.registerDefaults(computePolicy);
   const store = await ComputeStore.create(database);
-  const service = new ComputeService(store, images, policy, database.dialect, { maxAttempts: config.schedulerMaxAttempts, ratios: { cpu: config.cpuAllocationRatio, ram: config.ramAllocationRatio, disk: 1 } }, config);
+  const service = new ComputeService(store, images, policy, database.dialect, { maxAttempts: config.schedulerMaxAttempts, ratios: { cpu: config.cpuAllocationRatio, ram: config.ramAllocationRatio, disk: 1 } }, config, network);
   await service.seedFlavors();
   for (const endpoint of engines) {
     try {

@@ -10,6 +10,7 @@ import type { Dialect } from '../platform/db/database.ts';
 import { BadRequestError, ConflictError, ForbiddenError, NotFoundError, OverQuotaError } from '../platform/errors.ts';
 import type { ComputeDriver, PowerState, ServerSpec } from '../agent/driver.ts';
 import type { ImageClient, ImageRecord } from '../image/client.ts';
+import type { NetworkClient, NicRequest, PortBinding } from '../network/client.ts';
 import { chooseHost } from './scheduler/scheduler.ts';
 import type { HostState, SchedulingRequest } from './scheduler/types.ts';
 import { fingerprint, generateKeypair } from './keypairs.ts';
@@ -51,6 +52,8 @@ export class ComputeService {
     private readonly dialect: Dialect,
     private readonly options: ComputeOptions,
     private readonly config: Config,
+    /** Ports, addresses and security groups; without it servers join a per-project engine network. */
+    private readonly network?: NetworkClient,
   ) {}
 
   enforce(ctx: RequestContext, action: string, target: Record<string, unknown> = {}): void {
@@ -361,8 +364,15 @@ export class ComputeService {
     }
     const networks = s.networks ?? 'auto';
     if (networks !== 'auto' && networks !== 'none' && !Array.isArray(networks)) throw new BadRequestError('Invalid input for field/attribute networks.');
-    if (Array.isArray(networks) && networks.length > 0) {
-      throw new BadRequestError('Choosing networks needs the network service; hafen attaches servers to their project network for now.');
+    if (Array.isArray(networks)) {
+      if (!this.network && networks.length > 0) throw new BadRequestError('Choosing networks needs the network service.');
+      for (const n of networks as Record<string, unknown>[]) {
+        if (!n || typeof n !== 'object' || (typeof n.uuid !== 'string' && typeof n.port !== 'string')) {
+          throw new BadRequestError('Invalid input for field/attribute networks: each needs a uuid or a port.');
+        }
+        if (n.fixed_ip !== undefined && !/^\d+\.\d+\.\d+\.\d+$/.test(String(n.fixed_ip))) throw new BadRequestError(`Invalid fixed IP address ${String(n.fixed_ip)}.`);
+      }
+      if (networks.length > 1) throw new BadRequestError('hafen servers have one network interface at boot; attach more later.');
     }
     const groupId = typeof hints.group === 'string' ? hints.group : null;
     if (groupId) await this.serverGroup(ctx, groupId);
@@ -500,7 +510,9 @@ export class ComputeService {
         const driver = this.driverOf(hostId);
         await driver.ensureImage(image.id, image.checksum ?? image.id, () => this.images.openData(ctx, image.id));
         if (!(await this.store.server(row.id))) return; // deleted meanwhile
-        const state = await driver.spawn(await this.specFor(row, image, flavor));
+        const bindings = await this.bindNics(ctx, row, hostId);
+        const state = await driver.spawn(await this.specFor(row, image, flavor, bindings[0]));
+        if (this.network) await this.network.serverRunning(row.id);
         const ok = await this.store.updateServer(
           row.id,
           {
@@ -508,7 +520,13 @@ export class ComputeService {
             task_state: null,
             power_state: powerCode(state.power),
             launched_at: new Date().toISOString(),
-            addresses: JSON.stringify(state.ip ? { private: [{ version: 4, addr: state.ip, 'OS-EXT-IPS:type': 'fixed', 'OS-EXT-IPS-MAC:mac_addr': state.mac }] } : {}),
+            addresses: JSON.stringify(
+              this.network
+                ? await this.network.serverAddresses(row.id)
+                : state.ip
+                  ? { private: [{ version: 4, addr: state.ip, 'OS-EXT-IPS:type': 'fixed', 'OS-EXT-IPS-MAC:mac_addr': state.mac }] }
+                  : {},
+            ),
           },
           { task_state: 'spawning' },
         );
@@ -525,6 +543,7 @@ export class ComputeService {
         }
         lastError = err as Error;
         if (hostId) await this.driverOf(hostId).destroy(row.id).catch(() => undefined);
+        await this.network?.unbindPorts(ctx, row.id).catch(() => undefined);
         await this.store.updateServer(row.id, { host_id: null, task_state: 'scheduling' });
       }
     }
@@ -538,7 +557,30 @@ export class ComputeService {
     await this.finishAction(row.id, 'create', 'Error');
   }
 
-  private async specFor(row: ServerRow, image: ImageRecord, flavor: FlavorRow): Promise<ServerSpec> {
+  /** One default-network look-up per project at a time, so concurrent first boots make one network. */
+  private readonly defaultNetworks = new Map<string, Promise<string>>();
+  private defaultNetwork(ctx: RequestContext, projectId: string): Promise<string> {
+    let p = this.defaultNetworks.get(projectId);
+    if (!p) {
+      p = this.network!.defaultNetworkId(ctx).finally(() => this.defaultNetworks.delete(projectId));
+      this.defaultNetworks.set(projectId, p);
+    }
+    return p;
+  }
+
+  /** Ports for the server on its host: what it asked for, its project's default network, or none. */
+  private async bindNics(ctx: RequestContext, row: ServerRow, hostId: string): Promise<PortBinding[]> {
+    if (!this.network) return [];
+    const asked = JSON.parse(row.networks) as 'auto' | 'none' | { uuid?: string; port?: string; fixed_ip?: string }[];
+    if (asked === 'none') return [];
+    const nics: NicRequest[] =
+      asked === 'auto' || asked.length === 0
+        ? [{ networkId: await this.defaultNetwork(ctx, row.project_id) }]
+        : asked.map((n) => (n.port ? { portId: n.port } : { networkId: n.uuid!, ...(n.fixed_ip ? { fixedIp: n.fixed_ip } : {}) }));
+    return this.network.bindPorts(ctx, row.id, hostId, nics);
+  }
+
+  private async specFor(row: ServerRow, image: ImageRecord, flavor: FlavorRow, binding?: PortBinding): Promise<ServerSpec> {
     const specs = JSON.parse(flavor.extra_specs) as Record<string, string>;
     const key = row.key_name ? await this.store.keypair(row.user_id, row.key_name) : undefined;
     const commandLine = image.properties.os_command_line;
@@ -568,8 +610,16 @@ export class ComputeService {
       readOnlyRoot: specs['hafen:read_only_root'] === 'true',
       hostname: row.name.replace(/[^A-Za-z0-9-]/g, '-').slice(0, 63) || 'server',
       env: (JSON.parse(image.properties.docker_env ?? '[]') as string[]),
-      network:
-        networks === 'none'
+      network: binding
+        ? {
+            name: binding.engineNetwork.name,
+            subnet: binding.engineNetwork.subnet,
+            gateway: binding.engineNetwork.gateway,
+            internal: binding.engineNetwork.internal,
+            ip: binding.fixedIps[0]?.ipAddress ?? null,
+            mac: binding.macAddress,
+          }
+        : networks === 'none' || this.network
           ? null
           : {
               // Engine network names carry a slot number, never a project id.
@@ -633,12 +683,13 @@ export class ComputeService {
     this.assertUnlocked(ctx, row);
     await this.store.updateServer(id, { task_state: 'deleting' });
     await this.recordAction(row, 'delete', requestId, ctx);
-    this.track(this.finishDelete(row));
+    this.track(this.finishDelete(row, ctx));
   }
 
-  private async finishDelete(row: ServerRow): Promise<void> {
+  private async finishDelete(row: ServerRow, ctx?: RequestContext): Promise<void> {
     try {
       if (row.host_id && this.drivers.has(row.host_id)) await this.driverOf(row.host_id).destroy(row.id);
+      if (this.network && ctx) await this.network.unbindPorts(ctx, row.id);
       await this.store.markDeleted(row.id);
     } catch (err) {
       await this.store.updateServer(row.id, {
@@ -765,7 +816,9 @@ export class ComputeService {
               const driver = this.driverOf(row.host_id);
               await driver.ensureImage(image.id, image.checksum ?? image.id, () => this.images.openData(ctx, image.id));
               await driver.destroy(id);
-              const state = await driver.spawn(await this.specFor((await this.store.server(id))!, image, flavor));
+              const binding = this.network ? (await this.network.bindingsOf(id))[0] : undefined;
+              const state = await driver.spawn(await this.specFor((await this.store.server(id))!, image, flavor, binding));
+              if (this.network) await this.network.serverRunning(id);
               await this.store.updateServer(id, { vm_state: 'active', task_state: null, power_state: powerCode(state.power), fault: null });
               await this.finishAction(id, 'rebuild', 'Success');
             } catch (err) {
@@ -858,7 +911,7 @@ export class ComputeService {
     if (opts.afterRestart) {
       for (const s of servers) {
         if (s.task_state === 'deleting') {
-          await this.finishDelete(s);
+          await this.finishDelete(s, ownerContext(s));
         } else if (s.vm_state === 'building') {
           if (s.host_id && this.drivers.has(s.host_id)) await this.driverOf(s.host_id).destroy(s.id);
           await this.store.updateServer(s.id, { vm_state: 'error', task_state: null, host_id: null, fault: JSON.stringify({ code: 500, message: 'The build was interrupted by a restart of the controller.', created: new Date().toISOString() }) });
@@ -906,6 +959,23 @@ export class ComputeService {
       );
     }
   }
+}
+
+/** The server's owner as a request context, for clean-up the controller does on its own after a restart. */
+function ownerContext(s: ServerRow): RequestContext {
+  return {
+    userId: s.user_id,
+    userName: '',
+    userDomainId: 'default',
+    userDomainName: 'Default',
+    scope: { kind: 'project', projectId: s.project_id, projectName: '', projectDomainId: 'default', projectDomainName: 'Default' },
+    roles: ['member', 'reader'],
+    auditId: 'reconcile',
+    issuedAt: new Date(),
+    expiresAt: new Date(Date.now() + 60_000),
+    methods: [],
+    token: '',
+  };
 }
 
 function withDeadline<T>(p: Promise<T>, ms: number): Promise<T> {

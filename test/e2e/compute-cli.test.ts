@@ -32,7 +32,7 @@ describe('compute through the openstack CLI', () => {
     assert.deepEqual((await json(['keypair', 'list'])).map((k: { Name: string }) => k.Name), ['k']);
     const s = await json(['server', 'create', '--image', 'busybox', '--flavor', 'm1.tiny', '--key-name', 'k', '--wait', 'demo']);
     assert.equal(s.status, 'ACTIVE');
-    assert.match(s.addresses.private[0], /^10\.\d+\.\d+\.\d+$/);
+    assert.match((Object.values(s.addresses)[0] as string[])[0]!, /^10\.\d+\.\d+\.\d+$/);
     const list = await json(['server', 'list']);
     assert.deepEqual(list.map((x: { Name: string; Status: string }) => [x.Name, x.Status]), [['demo', 'ACTIVE']]);
     const log = await os(['console', 'log', 'show', 'demo']);

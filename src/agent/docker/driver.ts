@@ -4,6 +4,7 @@ import type { Readable } from 'node:stream';
 import type Docker from 'dockerode';
 import { engineClient, followEngineStream } from '../../host/engine-client.ts';
 import { writeTar } from '../../host/tar-writer.ts';
+import { ensureEngineNetwork } from '../net/engine-network.ts';
 import type { ComputeDriver, DriverCapabilities, HostCapacity, PowerState, ServerSpec, ServerState } from '../driver.ts';
 
 const LABEL_SERVER = 'hafen.server_id';
@@ -87,27 +88,9 @@ export class DockerDriver implements ComputeDriver {
     }
   }
 
-  private async ensureNetwork(net: NonNullable<ServerSpec['network']>): Promise<void> {
-    if (await ignoreMissing(this.docker.getNetwork(net.name).inspect())) return;
-    try {
-      await this.docker.createNetwork({
-        Name: net.name,
-        Driver: 'bridge',
-        Internal: net.internal,
-        CheckDuplicate: true,
-        IPAM: { Driver: 'default', Config: [{ Subnet: net.subnet, Gateway: net.gateway }] },
-        Labels: { [LABEL_MANAGED]: 'true' },
-        Options: { 'com.docker.network.bridge.enable_icc': 'true' },
-      });
-    } catch (err) {
-      // Another boot created it first.
-      if ((err as { statusCode?: number }).statusCode !== 409) throw err;
-    }
-  }
-
   private async create(spec: ServerSpec): Promise<ServerState> {
     const image = imageTag(spec.imageId);
-    if (spec.network) await this.ensureNetwork(spec.network);
+    if (spec.network) await ensureEngineNetwork(this.docker, { ...spec.network, mtu: 1500 });
     const binds: string[] = [];
     const hasConfig = Object.keys(spec.configDrive).length > 0;
     // The volumes are filled by a helper while the server's container is being created.

@@ -5,8 +5,44 @@ import type { PortBinding } from '../../network/client.ts';
 
 const LABEL_NETWORK = 'hafen.network';
 
-/** Creates the engine network for a binding if it does not exist; recreates it if `internal` changed and it is unused. */
-export async function ensureEngineNetwork(docker: Docker, net: PortBinding['engineNetwork']): Promise<void> {
+/**
+ * Creates the engine network for a binding if it does not exist; recreates it if `internal` changed
+ * and it is unused. If its address range is held by hafen networks no container uses any more
+ * (left by a deleted network or an earlier cloud on a shared engine), those are removed first.
+ */
+export function ensureEngineNetwork(docker: Docker, net: PortBinding['engineNetwork']): Promise<void> {
+  // One creation at a time per engine: concurrent creates of one network race inside the engine.
+  const key = docker as unknown as object;
+  const previous = ensuring.get(key) ?? Promise.resolve();
+  const next = previous.then(() => ensureNow(docker, net));
+  ensuring.set(key, next.catch(() => undefined));
+  return next;
+}
+
+const ensuring = new WeakMap<object, Promise<void>>();
+
+async function ensureNow(docker: Docker, net: PortBinding['engineNetwork']): Promise<void> {
+  try {
+    await createOrKeep(docker, net);
+  } catch (err) {
+    if ((err as { statusCode?: number }).statusCode !== 403 || !/overlap/i.test(String((err as Error).message))) throw err;
+    await pruneUnusedNetworks(docker);
+    await createOrKeep(docker, net);
+  }
+}
+
+async function pruneUnusedNetworks(docker: Docker): Promise<void> {
+  const ours = await docker.listNetworks({ filters: { label: ['hafen.managed=true'] } });
+  for (const n of ours) {
+    const info = (await docker.getNetwork(n.Id).inspect().catch(() => undefined)) as { Containers?: object; Scope?: string; Created?: string } | undefined;
+    if (!info || info.Scope === 'swarm' || Object.keys(info.Containers ?? {}).length > 0) continue;
+    // A network made moments ago is about to get its first container.
+    if (info.Created && Date.now() - Date.parse(info.Created) < 10_000) continue;
+    await docker.getNetwork(n.Id).remove().catch(() => undefined);
+  }
+}
+
+async function createOrKeep(docker: Docker, net: PortBinding['engineNetwork']): Promise<void> {
   const existing = await docker.getNetwork(net.name).inspect().catch((e: { statusCode?: number }) => (e.statusCode === 404 ? undefined : Promise.reject(e)));
   if (existing) {
     const used = Object.keys((existing as { Containers?: object }).Containers ?? {}).length > 0;
