@@ -50,9 +50,9 @@ export function computeApi(compute: ComputeService, validator: TokenValidator, p
   const viewOf = async (request: Req) => {
     const admin = compute.isAdmin(contextOf(request));
     const hosts = new Map((await compute.store.hosts()).map((h) => [h.id, h]));
-    return (s: ServerRow) => {
+    return async (s: ServerRow) => {
       const host = s.host_id ? hosts.get(s.host_id) : undefined;
-      return serverView(s, base, { admin, detail: true, ...(host ? { host, hostUp: compute.hostIsUp(host) } : {}) });
+      return serverView(s, base, { admin, detail: true, addresses: await compute.addresses(s), ...(host ? { host, hostUp: compute.hostIsUp(host) } : {}) });
     };
   };
 
@@ -128,13 +128,13 @@ export function computeApi(compute: ComputeService, validator: TokenValidator, p
     }));
     app.get('/v2.1/servers/detail', async (request: Req) => {
       const view = await viewOf(request);
-      return { servers: (await compute.list(contextOf(request), request.query)).map(view) };
+      return { servers: await Promise.all((await compute.list(contextOf(request), request.query)).map(view)) };
     });
     app.get('/v2.1/servers/:id', async (request: Req) => ({
-      server: (await viewOf(request))(await compute.server(contextOf(request), request.params.id)),
+      server: await (await viewOf(request))(await compute.server(contextOf(request), request.params.id)),
     }));
     app.put('/v2.1/servers/:id', async (request: Req) => ({
-      server: (await viewOf(request))(await compute.update(contextOf(request), request.params.id, request.body ?? {})),
+      server: await (await viewOf(request))(await compute.update(contextOf(request), request.params.id, request.body ?? {})),
     }));
     app.delete('/v2.1/servers/:id', async (request: Req, reply) => {
       await compute.delete(contextOf(request), request.params.id, request.id);
@@ -146,7 +146,7 @@ export function computeApi(compute: ComputeService, validator: TokenValidator, p
       const name = Object.keys(request.body ?? {})[0];
       if (name === 'rebuild') {
         const server = await compute.server(contextOf(request), request.params.id);
-        return reply.code(202).send({ server: (await viewOf(request))(server) });
+        return reply.code(202).send({ server: await (await viewOf(request))(server) });
       }
       if (name === 'createImage') {
         const imageId = (result as { image_id: string }).image_id;

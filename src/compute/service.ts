@@ -557,6 +557,12 @@ export class ComputeService {
     await this.finishAction(row.id, 'create', 'Error');
   }
 
+  /** The server's addresses now (floating IPs come and go), as Nova shows them. */
+  async addresses(row: ServerRow): Promise<unknown> {
+    if (this.network && row.vm_state !== 'building' && row.vm_state !== 'error') return this.network.serverAddresses(row.id);
+    return JSON.parse(row.addresses);
+  }
+
   /** One default-network look-up per project at a time, so concurrent first boots make one network. */
   private readonly defaultNetworks = new Map<string, Promise<string>>();
   private defaultNetwork(ctx: RequestContext, projectId: string): Promise<string> {

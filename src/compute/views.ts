@@ -26,7 +26,7 @@ export function flavorView(f: FlavorRow, base: string, detail = true) {
   };
 }
 
-export function serverView(s: ServerRow, base: string, opts: { admin: boolean; host?: HostRow; hostUp?: boolean; detail: boolean }) {
+export function serverView(s: ServerRow, base: string, opts: { admin: boolean; host?: HostRow; hostUp?: boolean; detail: boolean; addresses?: unknown }) {
   const links = [
     { rel: 'self', href: `${base}/servers/${s.id}` },
     { rel: 'bookmark', href: `${base.replace(/\/v2\.1$/, '')}/servers/${s.id}` },
@@ -46,7 +46,7 @@ export function serverView(s: ServerRow, base: string, opts: { admin: boolean; h
     flavor: { id: s.flavor_id, links: [{ rel: 'bookmark', href: `${base.replace(/\/v2\.1$/, '')}/flavors/${s.flavor_id}` }] },
     created: novaTime(s.created_at),
     updated: novaTime(s.updated_at),
-    addresses: JSON.parse(s.addresses),
+    addresses: opts.addresses ?? JSON.parse(s.addresses),
     accessIPv4: '',
     accessIPv6: '',
     links,

@@ -39,6 +39,28 @@ describe('compute through the openstack CLI', () => {
     assert.match(log, /booted/);
   });
 
+  it('boots on a chosen network and port, with Neutron addresses and a floating IP', async () => {
+    await os(['network', 'create', 'appnet']);
+    await os(['subnet', 'create', '--network', 'appnet', '--subnet-range', '10.77.0.0/24', 'appsub']);
+    await os(['router', 'create', 'approuter']);
+    await os(['router', 'set', '--external-gateway', 'public', 'approuter']);
+    await os(['router', 'add', 'subnet', 'approuter', 'appsub']);
+    const s = await json(['server', 'create', '--image', 'busybox', '--flavor', 'm1.tiny', '--network', 'appnet', '--wait', 'onnet']);
+    assert.match(s.addresses.appnet[0], /^10\.77\.0\.\d+$/);
+    const port = await json(['port', 'create', '--network', 'appnet', '--fixed-ip', 'subnet=appsub,ip-address=10.77.0.50', 'myport']);
+    const p = await json(['server', 'create', '--image', 'busybox', '--flavor', 'm1.tiny', '--nic', `port-id=${port.id}`, '--wait', 'onport']);
+    assert.deepEqual(p.addresses.appnet, ['10.77.0.50']);
+    const fip = await json(['floating', 'ip', 'create', 'public']);
+    await os(['server', 'add', 'floating', 'ip', 'onport', fip.floating_ip_address]);
+    const shown = await json(['server', 'show', 'onport']);
+    assert.ok(shown.addresses.appnet.includes(fip.floating_ip_address), JSON.stringify(shown.addresses));
+    for (const name of ['onnet', 'onport']) await os(['server', 'delete', '--wait', name]);
+    // The port made for onnet went with it; the port given to onport is free again.
+    assert.deepEqual(await json(['port', 'list', '--network', 'appnet', '--device-owner', 'compute:nova']), []);
+    const mine = await json(['port', 'show', 'myport']);
+    assert.equal(mine.device_id, '');
+  });
+
   it('runs the container with the isolation profile and delivers keys and metadata read-only', async () => {
     const id = (await json(['server', 'show', 'demo'])).id;
     const info = await docker.getContainer(`hafen-${id}`).inspect();
