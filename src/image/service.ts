@@ -1,7 +1,6 @@
 // The image service's rules: who sees which image (visibility and members), the status machine
 // queued -> saving -> active|killed, deactivation, quotas, and streaming data in and out.
-import { randomUUID } from 'node:crypto';
-import { ParallelHasher } from './hasher.ts';
+import { createHash, randomUUID } from 'node:crypto';
 import { Transform, type Readable } from 'node:stream';
 import type { Config } from '../config.ts';
 import type { RequestContext } from '../platform/auth/context.ts';
@@ -341,7 +340,8 @@ export class ImageService implements ImageClient {
       ledger.bytes -= reserved;
       throw new ConflictError(`Image status transition from ${row.status} to saving is not allowed`);
     }
-    const hasher = new ParallelHasher();
+    const md5 = createHash('md5');
+    const sha512 = createHash('sha512');
     let bytes = 0;
     let overQuota = false;
     const meter = new Transform({
@@ -356,7 +356,9 @@ export class ImageService implements ImageClient {
           ledger.bytes += extra;
           reserved = bytes;
         }
-        hasher.update(chunk).then(() => done(null, chunk), done);
+        md5.update(chunk);
+        sha512.update(chunk);
+        done(null, chunk);
       },
     });
     const validator = row.container_format === 'docker' ? new DockerArchiveValidator() : undefined;
@@ -366,7 +368,7 @@ export class ImageService implements ImageClient {
     try {
       await this.backend.write(id, chain as Readable);
       const facts = validator?.facts();
-      const digests = await hasher.digests();
+      const digests = { md5: md5.digest('hex'), sha512: sha512.digest('hex') };
       const props = { ...(JSON.parse(row.properties) as Record<string, string>), ...(facts ? dockerProperties(facts) : {}) };
       const ok = await this.store.transition(id, ['saving'], 'active', {
         size: bytes,
@@ -390,8 +392,6 @@ export class ImageService implements ImageClient {
       if (overQuota) throw overQuotaError();
       if (err instanceof BadRequestError || err instanceof ConflictError) throw err;
       throw new BadRequestError(`The image data could not be stored: ${(err as Error).message}`);
-    } finally {
-      await hasher.close();
     }
   }
 
