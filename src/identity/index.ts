@@ -28,7 +28,7 @@ export async function createIdentity(database: Database, policy: PolicyEngine, c
   const appCredentials = new AppCredentials(service, config);
   tokens.useAppCredentials(appCredentials);
   // Controllers starting together on a fresh shared database must not both create the admin rows.
-  const credentials = await bootstrapIdentity(store, config);
+  const credentials = await exclusively(database, 'identity-bootstrap', () => bootstrapIdentity(store, config));
   await tokens.start();
   return {
     service,

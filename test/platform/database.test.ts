@@ -6,6 +6,7 @@ import type { Kysely } from 'kysely';
 import path from 'node:path';
 import { createDatabase, affectedRows, isForeignKeyViolation, sql, type Database } from '../../src/platform/db/database.ts';
 import { migrate } from '../../src/platform/db/migrations.ts';
+import { exclusively } from '../../src/platform/db/locks.ts';
 import { IdentityStore, newId, type AssignmentRow, type ProjectRow } from '../../src/identity/store.ts';
 import { RevocationList } from '../../src/identity/revocations.ts';
 import { ConflictError } from '../../src/platform/errors.ts';
@@ -23,8 +24,12 @@ for (const d of dialects) {
     let store: IdentityStore;
     const now = new Date().toISOString();
 
+    const urls = new WeakMap<Database, string>();
+    const urlOf = async (db: Database) => urls.get(db)!;
     before(async () => {
-      database = await createDatabase(await d.url());
+      const url = await d.url();
+      database = await createDatabase(url);
+      urls.set(database, url);
       store = await IdentityStore.create(database);
     });
     after(async () => database?.close());
@@ -60,6 +65,27 @@ for (const d of dialects) {
       } finally {
         if (second !== first) await second.close();
         await first.close();
+      }
+    });
+
+    it('runs work under a named lock one caller at a time, across controllers', async () => {
+      const other = d.name === 'postgres' ? await createDatabase(await urlOf(database)) : database;
+      try {
+        const events: string[] = [];
+        const work = (who: string) => async () => {
+          events.push(`${who}+`);
+          await new Promise((r) => setTimeout(r, 50));
+          events.push(`${who}-`);
+          return who;
+        };
+        const results = await Promise.all([exclusively(database, 'probe', work('a')), exclusively(other, 'probe', work('b')), exclusively(database, 'probe', work('c'))]);
+        assert.deepEqual(results, ['a', 'b', 'c']);
+        for (let i = 0; i < events.length; i += 2) assert.equal(events[i]!.slice(0, 1), events[i + 1]!.slice(0, 1), events.join(' '));
+        // A failing holder releases the lock.
+        await assert.rejects(exclusively(database, 'probe', async () => { throw new Error('boom'); }), /boom/);
+        assert.equal(await exclusively(other, 'probe', async () => 'after'), 'after');
+      } finally {
+        if (other !== database) await other.close();
       }
     });
 
@@ -161,6 +187,19 @@ describe('a full cloud on PostgreSQL', () => {
   it('serves the real openstack CLI', async () => {
     const out = await t.openstack(['token', 'issue', '-f', 'json']);
     assert.match(JSON.parse(out).id, /.+/);
+  });
+
+  it('bootstraps once when two controllers start together on a fresh database', async () => {
+    const url = await testPostgresUrl();
+    const dataDir = testDataDir('pg-together');
+    const clouds = await Promise.all([startTestCloud('pg-a', { HAFEN_DATABASE_URL: url, HAFEN_DATA_DIR: dataDir }), startTestCloud('pg-b', { HAFEN_DATABASE_URL: url, HAFEN_DATA_DIR: dataDir })]);
+    try {
+      for (const c of clouds) assert.ok(await c.token('admin'));
+      const users = await clouds[0]!.request('GET', '/identity/v3/users?name=admin', { token: await clouds[0]!.token('admin') });
+      assert.equal(users.body.users.length, 1);
+    } finally {
+      await Promise.all(clouds.map((c) => c.close()));
+    }
   });
 
   it('bootstraps, issues and validates a token, and shares its rows with a second controller', async () => {
