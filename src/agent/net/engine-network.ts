@@ -20,6 +20,8 @@ export function ensureEngineNetwork(docker: Docker, net: PortBinding['engineNetw
 }
 
 const ensuring = new WeakMap<object, Promise<void>>();
+/** Engine networks this process created, by name, with when. */
+const madeHere = new Map<string, number>();
 
 async function ensureNow(docker: Docker, net: PortBinding['engineNetwork']): Promise<void> {
   try {
@@ -34,15 +36,17 @@ async function ensureNow(docker: Docker, net: PortBinding['engineNetwork']): Pro
 async function pruneUnusedNetworks(docker: Docker): Promise<void> {
   const ours = await docker.listNetworks({ filters: { label: ['hafen.managed=true'] } });
   for (const n of ours) {
-    const info = (await docker.getNetwork(n.Id).inspect().catch(() => undefined)) as { Containers?: object; Scope?: string; Created?: string } | undefined;
+    const info = (await docker.getNetwork(n.Id).inspect().catch(() => undefined)) as { Name?: string; Containers?: object; Scope?: string } | undefined;
     if (!info || info.Scope === 'swarm' || Object.keys(info.Containers ?? {}).length > 0) continue;
-    // A network made moments ago is about to get its first container.
-    if (info.Created && Date.now() - Date.parse(info.Created) < 10_000) continue;
+    // A network this process made moments ago is about to get its first container.
+    const made = madeHere.get(info.Name ?? '');
+    if (made !== undefined && Date.now() - made < 30_000) continue;
     await docker.getNetwork(n.Id).remove().catch(() => undefined);
   }
 }
 
 async function createOrKeep(docker: Docker, net: PortBinding['engineNetwork']): Promise<void> {
+  madeHere.set(net.name, Date.now());
   const existing = await docker.getNetwork(net.name).inspect().catch((e: { statusCode?: number }) => (e.statusCode === 404 ? undefined : Promise.reject(e)));
   if (existing) {
     const used = Object.keys((existing as { Containers?: object }).Containers ?? {}).length > 0;
