@@ -18,10 +18,21 @@ export interface ServerSpec {
   hostname: string;
   env: string[];
   /** Engine network to attach to (created on demand by the driver), with the address to take. */
-  network: { name: string; subnet: string; gateway: string; internal: boolean; ip: string | null; mac: string | null } | null;
+  network: InterfaceSpec | null;
   /** Files delivered read-only to the server: path inside the container -> content. */
   configDrive: Record<string, string>;
   authorizedKeys: string | null;
+}
+
+/** One network interface as a host realises it: the engine network (made on demand) and the address. */
+export interface InterfaceSpec {
+  /** Engine network name (carries no tenant data). */
+  name: string;
+  subnet: string;
+  gateway: string;
+  internal: boolean;
+  ip: string | null;
+  mac: string | null;
 }
 
 export interface ServerState {
@@ -44,6 +55,8 @@ export interface DriverCapabilities {
   snapshot: boolean;
   liveResize: boolean;
   consoleLog: boolean;
+  /** Interfaces can be plugged into and out of an existing server (os-interface). */
+  interfaceHotplug: boolean;
 }
 
 export interface ComputeDriver {
@@ -62,6 +75,15 @@ export interface ComputeDriver {
   consoleLog(serverId: string, tailLines: number | null): Promise<string>;
   /** The server's file system as a docker save archive (a snapshot). */
   snapshot(serverId: string, name: string): Promise<Readable>;
+  /**
+   * Plugs one more interface into an existing server (running or stopped), on the spec's network
+   * with its address. Guarantees: if it fails, the server has no interface on that network and is
+   * otherwise as before (the engine network itself may stay: it is shared); a server has at most one
+   * interface per network, and a second one on the same network fails without touching the first.
+   */
+  attachInterface(serverId: string, nic: InterfaceSpec): Promise<void>;
+  /** Unplugs the server from the network. Guarantee: succeeds when the interface or the server is already gone. */
+  detachInterface(serverId: string, networkName: string): Promise<void>;
   /** Server ids of everything this driver runs on the host, for reconciliation. */
   listServers(): Promise<{ serverId: string; power: PowerState }[]>;
 }

@@ -7,7 +7,7 @@ import { authenticate, contextOf, type TokenValidator } from '../platform/auth/c
 import { BadRequestError, NotAcceptableError, NotFoundError } from '../platform/errors.ts';
 import type { ComputeService } from './service.ts';
 import type { FlavorRow, ServerRow } from './store.ts';
-import { flavorView, hypervisorView, keypairView, serverGroupView, serverView, serviceView } from './views.ts';
+import { flavorView, hypervisorView, interfaceAttachmentView, keypairView, serverGroupView, serverView, serviceView } from './views.ts';
 
 type Req = FastifyRequest<{ Params: Record<string, string>; Querystring: Record<string, string>; Body: Record<string, unknown> }>;
 
@@ -199,6 +199,21 @@ export function computeApi(compute: ComputeService, validator: TokenValidator, p
           events: JSON.parse(a.events),
         },
       };
+    });
+
+    // ---- interfaces
+    app.get('/v2.1/servers/:id/os-interface', async (request: Req) => ({
+      interfaceAttachments: (await compute.interfaces(contextOf(request), request.params.id!)).map(interfaceAttachmentView),
+    }));
+    app.get('/v2.1/servers/:id/os-interface/:port', async (request: Req) => ({
+      interfaceAttachment: interfaceAttachmentView(await compute.interfaceOf(contextOf(request), request.params.id!, request.params.port!)),
+    }));
+    app.post('/v2.1/servers/:id/os-interface', async (request: Req) => ({
+      interfaceAttachment: interfaceAttachmentView(await compute.attachInterface(contextOf(request), request.params.id!, request.body ?? {}, request.id)),
+    }));
+    app.delete('/v2.1/servers/:id/os-interface/:port', async (request: Req, reply) => {
+      await compute.detachInterface(contextOf(request), request.params.id!, request.params.port!, request.id);
+      reply.code(202).send();
     });
 
     // ---- key pairs

@@ -1,5 +1,6 @@
 // Nova v2.1 wire shapes for servers, flavors, key pairs, server groups, hypervisors and services.
 import { createHash } from 'node:crypto';
+import type { PortBinding } from '../network/client.ts';
 import type { FlavorRow, HostRow, KeypairRow, ServerGroupRow, ServerRow } from './store.ts';
 import { novaStatus } from './service.ts';
 
@@ -78,6 +79,17 @@ export function serverView(s: ServerRow, base: string, opts: { admin: boolean; h
 /** Nova's hostId: a per-project hash of the host, so tenants can compare hosts without naming them. */
 function hostHash(projectId: string, hostId: string): string {
   return createHash('sha224').update(`${projectId}${hostId}`).digest('hex');
+}
+
+/** Nova's interfaceAttachment; a port bound to a server by compute is ACTIVE. */
+export function interfaceAttachmentView(b: PortBinding) {
+  return {
+    port_state: 'ACTIVE',
+    fixed_ips: b.fixedIps.map((f) => ({ subnet_id: f.subnetId, ip_address: f.ipAddress })),
+    port_id: b.portId,
+    net_id: b.networkId,
+    mac_addr: b.macAddress,
+  };
 }
 
 export function keypairView(k: KeypairRow, withKey = true) {

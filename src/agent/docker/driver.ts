@@ -5,7 +5,8 @@ import type Docker from 'dockerode';
 import { engineClient, followEngineStream } from '../../host/engine-client.ts';
 import { writeTar } from '../../host/tar-writer.ts';
 import { ensureEngineNetwork } from '../net/engine-network.ts';
-import type { ComputeDriver, DriverCapabilities, HostCapacity, PowerState, ServerSpec, ServerState } from '../driver.ts';
+import { ConflictError } from '../../platform/errors.ts';
+import type { ComputeDriver, DriverCapabilities, HostCapacity, InterfaceSpec, PowerState, ServerSpec, ServerState } from '../driver.ts';
 
 const LABEL_SERVER = 'hafen.server_id';
 const LABEL_MANAGED = 'hafen.managed';
@@ -32,7 +33,7 @@ async function ignoreMissing<T>(p: Promise<T>): Promise<T | undefined> {
 }
 
 export class DockerDriver implements ComputeDriver {
-  readonly capabilities: DriverCapabilities = { pause: true, snapshot: true, liveResize: true, consoleLog: true };
+  readonly capabilities: DriverCapabilities = { pause: true, snapshot: true, liveResize: true, consoleLog: true, interfaceHotplug: true };
   private readonly docker: Docker;
   /** Image loads under way, so that concurrent boots of one image load it once. */
   private readonly loading = new Map<string, Promise<void>>();
@@ -242,6 +243,32 @@ export class DockerDriver implements ComputeDriver {
     const stream = (await this.docker.getImage(ref).get()) as unknown as Readable;
     stream.on('end', () => void ignoreMissing(this.docker.getImage(ref).remove()));
     return stream;
+  }
+
+  async attachInterface(serverId: string, nic: InterfaceSpec): Promise<void> {
+    const c = this.docker.getContainer(containerName(serverId));
+    const info = await c.inspect();
+    // The engine refuses a second network next to `none`, and one endpoint per network per container.
+    if (info.HostConfig.NetworkMode === 'none') throw new ConflictError(`Server ${serverId} was booted without networking (networks: none) and cannot take interfaces.`);
+    if (info.NetworkSettings.Networks?.[nic.name]) throw new ConflictError(`Server ${serverId} already has an interface on this network; hafen servers take one interface per network.`);
+    await ensureEngineNetwork(this.docker, { name: nic.name, subnet: nic.subnet, gateway: nic.gateway, internal: nic.internal, mtu: 1500 });
+    try {
+      // Engine API 1.41 sets a MAC only when the container is created: an attached interface gets the engine's.
+      await this.docker.getNetwork(nic.name).connect({ Container: info.Id, EndpointConfig: { IPAMConfig: nic.ip ? { IPv4Address: nic.ip } : {} } });
+    } catch (err) {
+      await this.detachInterface(serverId, nic.name).catch(() => undefined);
+      throw err;
+    }
+  }
+
+  async detachInterface(serverId: string, networkName: string): Promise<void> {
+    try {
+      await this.docker.getNetwork(networkName).disconnect({ Container: containerName(serverId), Force: true });
+    } catch (err) {
+      // Gone already: the container, the network, or the container's endpoint on it.
+      if (isNotFound(err) || /is not connected to (the )?network/i.test(String((err as Error).message))) return;
+      throw err;
+    }
   }
 
   async listServers(): Promise<{ serverId: string; power: PowerState }[]> {
