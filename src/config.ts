@@ -37,6 +37,11 @@ export interface Config {
   /** Overcommit: how many vCPUs and MiB of RAM the scheduler places per physical one. */
   cpuAllocationRatio: number;
   ramAllocationRatio: number;
+  /** Simulated compute hosts (the fake driver) for control-plane scale tests; 0 (never) unless set. */
+  fakeHosts: number;
+  /** Size of each simulated host. */
+  fakeHostVcpus: number;
+  fakeHostRamMiB: number;
 }
 
 export class ConfigError extends Error {
@@ -122,5 +127,8 @@ export function loadConfig(env: Env = process.env): Config {
     hostDownAfterMs: integer(env, 'HAFEN_HOST_DOWN_AFTER', 30, 2, 3600) * 1000,
     cpuAllocationRatio: integer(env, 'HAFEN_CPU_ALLOCATION_RATIO', 16, 1, 1000),
     ramAllocationRatio: integer(env, 'HAFEN_RAM_ALLOCATION_RATIO_PERCENT', 150, 10, 10_000) / 100,
+    fakeHosts: integer(env, 'HAFEN_FAKE_HOSTS', 0, 0, 100_000),
+    fakeHostVcpus: integer(env, 'HAFEN_FAKE_HOST_VCPUS', 16, 1, 4096),
+    fakeHostRamMiB: integer(env, 'HAFEN_FAKE_HOST_RAM_MIB', 65536, 64, 64 * 2 ** 20),
   });
 }

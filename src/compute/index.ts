@@ -10,6 +10,7 @@ import type { ServiceMount } from '../platform/http/server.ts';
 import type { ImageClient } from '../image/client.ts';
 import type { NetworkClient } from '../network/client.ts';
 import { DockerDriver } from '../agent/docker/driver.ts';
+import { FakeDriver } from '../agent/fake/driver.ts';
 import { computeApi } from './api.ts';
 import { computePolicy } from './policy.ts';
 import { ComputeService } from './service.ts';
@@ -26,6 +27,8 @@ export function hostIdFor(endpoint: string): string {
   return `host-${createHash('sha256').update(endpoint).digest('hex').slice(0, 8)}`;
 }
 
+export const fakeHostName = (i: number) => `fake-${String(i).padStart(5, '0')}`;
+
 export async function createCompute(
   database: Database,
   policy: PolicyEngine,
@@ -39,6 +42,12 @@ export async function createCompute(
   const store = await ComputeStore.create(database);
   const service = new ComputeService(store, images, policy, database.dialect, { maxAttempts: config.schedulerMaxAttempts, ratios: { cpu: config.cpuAllocationRatio, ram: config.ramAllocationRatio, disk: 1 } }, config, network);
   await service.seedFlavors();
+  // Simulated hosts exist only when configured; alone (no HAFEN_DOCKER_HOSTS) they are the whole cloud.
+  if (config.fakeHosts > 0 && config.dockerHosts.length === 0) engines = [];
+  for (let i = 1; i <= config.fakeHosts; i++) {
+    const name = fakeHostName(i);
+    await service.registerHost(name, new FakeDriver({ hostname: name, vcpus: config.fakeHostVcpus, memoryMiB: config.fakeHostRamMiB }), `fake://${name}`);
+  }
   for (const endpoint of engines) {
     try {
       await service.registerHost(hostIdFor(endpoint), new DockerDriver(endpoint), endpoint);

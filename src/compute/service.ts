@@ -868,6 +868,7 @@ export class ComputeService {
       case 'createImage': {
         this.enforce(ctx, 'servers:create_image');
         need('createImage', ['active', 'stopped', 'paused', 'suspended']);
+        if (!this.driverOf(row.host_id).capabilities.snapshot) throw new ConflictError(`The host of instance ${id} cannot snapshot servers.`);
         const a = (arg ?? {}) as Body;
         if (typeof a.name !== 'string' || !a.name) throw new BadRequestError("Invalid input for field/attribute name. 'name' is a required property");
         await this.store.updateServer(id, { task_state: 'image_snapshot' });
