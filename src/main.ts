@@ -10,6 +10,7 @@ import { createImage, type Image } from './image/index.ts';
 import { createCompute, type Compute } from './compute/index.ts';
 import { enginePaths } from './host/local-engine.ts';
 import { createNetwork, type Network } from './network/index.ts';
+import { createOrchestration, type Orchestration } from './orchestration/index.ts';
 
 export interface Cloud {
   config: Config;
@@ -19,6 +20,7 @@ export interface Cloud {
   image: Image;
   network: Network;
   compute: Compute;
+  orchestration: Orchestration;
   policy: PolicyEngine;
   /** Where the cloud listens once started. */
   url: string;
@@ -47,6 +49,8 @@ export async function createCloud(config: Config, options: CloudOptions = {}): P
   await mountService(app, network.mount);
   const compute = await createCompute(database, policy, identity.tokens, image.client, engines, config, network.client);
   await mountService(app, compute.mount);
+  const orchestration = await createOrchestration(database, policy, identity.tokens, { compute: compute.service, network: network.service, image: Object.assign(Object.create(image.service) as typeof image.service, { importer: image.importer }) }, config);
+  await mountService(app, orchestration.mount);
 
   const cloud: Cloud = {
     config,
@@ -56,6 +60,7 @@ export async function createCloud(config: Config, options: CloudOptions = {}): P
     image,
     network,
     compute,
+    orchestration,
     policy,
     url: config.publicUrl,
     cloudsYaml: cloudsYamlPath(config),
@@ -64,6 +69,7 @@ export async function createCloud(config: Config, options: CloudOptions = {}): P
       return config.publicUrl;
     },
     async close() {
+      await orchestration.stop();
       compute.stop();
       await network.close();
       await app.close();

@@ -17,6 +17,8 @@ import { ImageStore } from './store.ts';
 export interface Image {
   service: ImageService;
   client: ImageClient;
+  /** The interoperable import workflow (web-download, docker-registry ...), for orchestration. */
+  importer: ImageImporter;
   mount: ServiceMount;
 }
 
@@ -27,5 +29,5 @@ export async function createImage(database: Database, policy: PolicyEngine, vali
   const service = new ImageService(store, backend, policy, config);
   await service.recover();
   const importer = new ImageImporter(service, store, config.dataDir);
-  return { service, client: service, mount: { prefix: '/image', renderError: glanceError, register: imageApi(service, importer, validator, config.publicUrl) } };
+  return { service, client: service, importer, mount: { prefix: '/image', renderError: glanceError, register: imageApi(service, importer, validator, config.publicUrl) } };
 }

@@ -1,0 +1,39 @@
+// The orchestration service as the composition root sees it: store, resource registry, engine,
+// rules and routes. At start it recovers stacks a stop or crash left in progress.
+import type { Config } from '../config.ts';
+import type { Database } from '../platform/db/database.ts';
+import type { PolicyEngine } from '../platform/auth/policy.ts';
+import type { TokenValidator } from '../platform/auth/context.ts';
+import { heatError } from '../platform/http/envelopes.ts';
+import type { ServiceMount } from '../platform/http/server.ts';
+import type { Clients } from './clients.ts';
+import { orchestrationApi } from './api.ts';
+import { StackEngine } from './engine/stack-engine.ts';
+import { orchestrationPolicy } from './policy.ts';
+import { ResourceRegistry } from './resources/registry.ts';
+import { OrchestrationService } from './service.ts';
+import { OrchestrationStore } from './store.ts';
+
+export interface Orchestration {
+  service: OrchestrationService;
+  engine: StackEngine;
+  mount: ServiceMount;
+  /** Stops the operations under way; their stacks are recovered at the next start. */
+  stop(): Promise<void>;
+}
+
+export async function createOrchestration(database: Database, policy: PolicyEngine, validator: TokenValidator, clients: Clients, config: Config): Promise<Orchestration> {
+  policy.registerDefaults(orchestrationPolicy);
+  const store = await OrchestrationStore.create(database);
+  const engine = new StackEngine(store, new ResourceRegistry(), clients, { concurrency: 32, publicUrl: config.publicUrl, region: config.region, pollMs: 20 }, (msg) => {
+    if (config.logLevel !== 'silent') process.stderr.write(`${msg}\n`);
+  });
+  const service = new OrchestrationService(store, engine, policy, clients, config.region);
+  await engine.recover();
+  return {
+    service,
+    engine,
+    mount: { prefix: '/orchestration', renderError: heatError, register: orchestrationApi(service, validator, config.publicUrl) },
+    stop: () => engine.stop(),
+  };
+}

@@ -1,0 +1,53 @@
+// Every resource type hafen's orchestration knows, by name: adding one is a file in this folder and
+// a line here. Template files (provider templates) become types on demand.
+import { TemplateError } from '../template/model.ts';
+import { isTemplateFile } from '../template/environment.ts';
+import { templateResourceType } from './template-resource.ts';
+import type { ResourceType } from './types.ts';
+import { heatNone } from './heat/none.ts';
+import { heatValue } from './heat/value.ts';
+import { heatRandomString } from './heat/random-string.ts';
+import { heatTestResource } from './heat/test-resource.ts';
+import { heatResourceGroup } from './heat/resource-group.ts';
+import { heatWaitConditionHandle } from './heat/wait-condition-handle.ts';
+import { heatWaitCondition } from './heat/wait-condition.ts';
+import { heatSoftwareConfig } from './heat/software-config.ts';
+
+const BUILT_IN: ResourceType[] = [
+  heatNone,
+  heatValue,
+  heatRandomString,
+  heatTestResource,
+  heatResourceGroup,
+  heatWaitConditionHandle,
+  heatWaitCondition,
+  heatSoftwareConfig,
+];
+
+export class ResourceRegistry {
+  private readonly types = new Map<string, ResourceType>();
+
+  constructor(types: ResourceType[] = BUILT_IN) {
+    for (const t of types) this.register(t);
+  }
+
+  register(type: ResourceType): void {
+    this.types.set(type.type, type);
+  }
+
+  get(name: string): ResourceType | undefined {
+    return this.types.get(name);
+  }
+
+  names(): string[] {
+    return [...this.types.keys()].sort();
+  }
+
+  /** The type for a (registry-mapped) type name: a registered one, or a provider template file. */
+  typeFor(name: string, files: Record<string, string>, at: string): ResourceType {
+    const t = this.types.get(name);
+    if (t) return t;
+    if (isTemplateFile(name)) return templateResourceType(name, files, at);
+    throw new TemplateError(`${at}: The Resource Type (${name}) could not be found.`);
+  }
+}
