@@ -22,6 +22,28 @@ export interface ServerSpec {
   /** Files delivered read-only to the server: path inside the container -> content. */
   configDrive: Record<string, string>;
   authorizedKeys: string | null;
+  /** Docker settings beyond the flavor (orchestration's containers); never anything that breaks isolation. */
+  container?: ContainerOptions | null;
+}
+
+/** What a tenant may set on its container: process, environment, restart, shares. */
+export interface ContainerOptions {
+  command?: string[];
+  entrypoint?: string[];
+  env?: string[];
+  user?: string;
+  workingDir?: string;
+  hostname?: string;
+  tty?: boolean;
+  openStdin?: boolean;
+  restartPolicy?: { name: 'no' | 'always' | 'on-failure' | 'unless-stopped'; maximumRetryCount?: number };
+  cpuShares?: number;
+  cpuset?: string;
+  readOnly?: boolean;
+  labels?: Record<string, string>;
+  /** Capabilities to drop beyond hafen's own profile (adding any is refused). */
+  capDrop?: string[];
+  healthcheck?: { test: string[]; intervalS?: number; timeoutS?: number; retries?: number; startPeriodS?: number };
 }
 
 /** One network interface as a host realises it: the engine network (made on demand) and the address. */
