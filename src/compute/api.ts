@@ -47,14 +47,17 @@ export function computeApi(compute: ComputeService, validator: TokenValidator, p
     links: [{ rel: 'self', href: `${base}/` }],
     'media-types': [{ base: 'application/json', type: 'application/vnd.openstack.compute+json;version=2.1' }],
   };
-  const viewOf = async (request: Req) => {
+  /** Detailed views of servers: hosts read once, addresses asked of the network service once for all. */
+  const viewsOf = async (request: Req, rows: ServerRow[]) => {
     const admin = compute.isAdmin(contextOf(request));
-    const hosts = new Map((await compute.store.hosts()).map((h) => [h.id, h]));
-    return async (s: ServerRow) => {
+    const hosts = new Map((await compute.store.hostsRecent()).map((h) => [h.id, h]));
+    const addresses = await compute.addressesOf(rows);
+    return rows.map((s) => {
       const host = s.host_id ? hosts.get(s.host_id) : undefined;
-      return serverView(s, base, { admin, detail: true, addresses: await compute.addresses(s), ...(host ? { host, hostUp: compute.hostIsUp(host) } : {}) });
-    };
+      return serverView(s, base, { admin, detail: true, addresses: addresses.get(s.id), ...(host ? { host, hostUp: compute.hostIsUp(host) } : {}) });
+    });
   };
+  const viewOf = (request: Req) => async (s: ServerRow) => (await viewsOf(request, [s]))[0]!;
 
   return async (app: HttpServer) => {
     app.addHook('onRequest', async (request, reply) => {
@@ -127,14 +130,13 @@ export function computeApi(compute: ComputeService, validator: TokenValidator, p
       servers: (await compute.list(contextOf(request), request.query)).map((s) => serverView(s, base, { admin: false, detail: false })),
     }));
     app.get('/v2.1/servers/detail', async (request: Req) => {
-      const view = await viewOf(request);
-      return { servers: await Promise.all((await compute.list(contextOf(request), request.query)).map(view)) };
+      return { servers: await viewsOf(request, await compute.list(contextOf(request), request.query)) };
     });
     app.get('/v2.1/servers/:id', async (request: Req) => ({
-      server: await (await viewOf(request))(await compute.server(contextOf(request), request.params.id)),
+      server: await viewOf(request)(await compute.server(contextOf(request), request.params.id)),
     }));
     app.put('/v2.1/servers/:id', async (request: Req) => ({
-      server: await (await viewOf(request))(await compute.update(contextOf(request), request.params.id, request.body ?? {})),
+      server: await viewOf(request)(await compute.update(contextOf(request), request.params.id, request.body ?? {})),
     }));
     app.delete('/v2.1/servers/:id', async (request: Req, reply) => {
       await compute.delete(contextOf(request), request.params.id, request.id);
@@ -146,7 +148,7 @@ export function computeApi(compute: ComputeService, validator: TokenValidator, p
       const name = Object.keys(request.body ?? {})[0];
       if (name === 'rebuild') {
         const server = await compute.server(contextOf(request), request.params.id);
-        return reply.code(202).send({ server: await (await viewOf(request))(server) });
+        return reply.code(202).send({ server: await viewOf(request)(server) });
       }
       if (name === 'createImage') {
         const imageId = (result as { image_id: string }).image_id;
@@ -323,17 +325,10 @@ export function computeApi(compute: ComputeService, validator: TokenValidator, p
 
     // ---- hosts: hypervisors, services, availability zones
     const hostUsage = async () => {
-      const servers = await compute.store.servers();
+      const allocations = compute.store.hostAllocations();
       return (hostId: string) => {
-        const mine = servers.filter((s) => s.host_id === hostId);
-        const used = { vcpus: 0, ram: 0, disk: 0, servers: mine.length };
-        for (const s of mine) {
-          const f = JSON.parse(s.flavor) as FlavorRow;
-          used.vcpus += f.vcpus;
-          used.ram += f.ram;
-          used.disk += f.disk;
-        }
-        return used;
+        const a = allocations.get(hostId);
+        return { vcpus: a?.vcpus ?? 0, ram: a?.ramMiB ?? 0, disk: a?.diskGiB ?? 0, servers: a?.servers ?? 0 };
       };
     };
     const hypervisors = async (request: Req, detail: boolean) => {

@@ -14,7 +14,7 @@ import type { NetworkClient, NicRequest, PortBinding } from '../network/client.t
 import { chooseHost } from './scheduler/scheduler.ts';
 import type { HostState, SchedulingRequest } from './scheduler/types.ts';
 import { fingerprint, generateKeypair } from './keypairs.ts';
-import type { ComputeStore, FlavorRow, HostRow, KeypairRow, ServerGroupRow, ServerRow, VmState } from './store.ts';
+import type { ComputeStore, FlavorRow, HostRow, KeypairRow, ServerGroupRow, ServerRow, ServerStateRow, VmState } from './store.ts';
 
 type Body = Record<string, unknown>;
 
@@ -44,6 +44,8 @@ export class ComputeService {
   /** Builds in flight, so that tests and shutdown can wait for them. */
   private readonly inFlight = new Set<Promise<void>>();
   private scheduling: Promise<unknown> = Promise.resolve();
+  /** Observer of each scheduling decision: its time (host states and filters/weighers, ms) and the hosts considered. */
+  onSchedulingDecision: ((ms: number, hosts: number) => void) | undefined;
 
   constructor(
     readonly store: ComputeStore,
@@ -235,15 +237,8 @@ export class ComputeService {
   }
 
   async usage(projectId: string): Promise<Record<string, number>> {
-    const servers = await this.store.servers({ projectId });
-    let cores = 0;
-    let ram = 0;
-    for (const s of servers) {
-      const f = JSON.parse(s.flavor) as { vcpus: number; ram: number };
-      cores += f.vcpus;
-      ram += f.ram;
-    }
-    return { instances: servers.length, cores, ram, server_groups: (await this.store.serverGroups(projectId)).length };
+    const used = await this.store.projectUsage(projectId);
+    return { ...used, server_groups: (await this.store.serverGroups(projectId)).length };
   }
 
   // ---- server groups
@@ -274,7 +269,7 @@ export class ComputeService {
   }
 
   async groupMembers(groupId: string): Promise<string[]> {
-    return (await this.store.servers()).filter((s) => s.server_group_id === groupId).map((s) => s.id);
+    return this.store.groupMemberIds(groupId);
   }
 
   // ---- servers: reading
@@ -291,8 +286,34 @@ export class ComputeService {
   async list(ctx: RequestContext, q: Record<string, string>): Promise<ServerRow[]> {
     this.enforce(ctx, 'servers:index');
     const all = this.isAdmin(ctx) && (q.all_tenants === '1' || q.all_tenants === 'true' || q.all_tenants === 'True' || q.all_tenants === '');
-    let rows = await this.store.servers(all ? {} : { projectId: q.project_id && this.isAdmin(ctx) ? q.project_id : this.project(ctx) });
-    if (q.project_id && all) rows = rows.filter((r) => r.project_id === q.project_id);
+    const projectId = all ? (q.project_id || undefined) : q.project_id && this.isAdmin(ctx) ? q.project_id : this.project(ctx);
+    let changesSince: string | undefined;
+    if (q['changes-since']) {
+      const t = new Date(q['changes-since']);
+      if (Number.isNaN(t.getTime())) throw new BadRequestError(`Invalid changes-since value: ${q['changes-since']}`);
+      changesSince = t.toISOString();
+    }
+    let limit: number | undefined;
+    if (q.limit !== undefined) {
+      limit = Number(q.limit);
+      if (!Number.isInteger(limit) || limit < 0) throw new BadRequestError('Invalid input for query parameters limit. Value: ' + q.limit);
+    }
+    let after: ServerRow | undefined;
+    if (q.marker) {
+      after = await this.store.server(q.marker);
+      if (!after || (projectId !== undefined && after.project_id !== projectId)) throw new BadRequestError(`marker [${q.marker}] not found`);
+    }
+    const sqlFilter = {
+      ...(projectId !== undefined ? { projectId } : {}),
+      ...(q.image ? { imageId: q.image } : {}),
+      ...(q.flavor ? { flavorId: q.flavor } : {}),
+      ...(q.host && this.isAdmin(ctx) ? { hostId: q.host } : {}),
+      ...(changesSince ? { changesSince } : {}),
+      ...(after ? { after } : {}),
+    };
+    // Name (a regex) and status are matched here; without them the page is cut in SQL.
+    if (!q.name && !q.status) return this.store.serversPage({ ...sqlFilter, ...(limit !== undefined ? { limit } : {}) });
+    let rows = await this.store.serversPage(sqlFilter);
     if (q.name) {
       let re: RegExp;
       try {
@@ -302,22 +323,8 @@ export class ComputeService {
       }
       rows = rows.filter((r) => re.test(r.name));
     }
-    if (q.status) rows = rows.filter((r) => novaStatus(r) === q.status.toUpperCase());
-    if (q.image) rows = rows.filter((r) => r.image_id === q.image);
-    if (q.flavor) rows = rows.filter((r) => r.flavor_id === q.flavor);
-    if (q.host && this.isAdmin(ctx)) rows = rows.filter((r) => r.host_id === q.host);
-    if (q['changes-since']) rows = rows.filter((r) => r.updated_at >= new Date(q['changes-since']).toISOString());
-    if (q.marker) {
-      const i = rows.findIndex((r) => r.id === q.marker);
-      if (i < 0) throw new BadRequestError(`marker [${q.marker}] not found`);
-      rows = rows.slice(i + 1);
-    }
-    if (q.limit !== undefined) {
-      const n = Number(q.limit);
-      if (!Number.isInteger(n) || n < 0) throw new BadRequestError("Invalid input for query parameters limit. Value: " + q.limit);
-      rows = rows.slice(0, n);
-    }
-    return rows;
+    if (q.status) rows = rows.filter((r) => novaStatus(r) === q.status!.toUpperCase());
+    return limit !== undefined ? rows.slice(0, limit) : rows;
   }
 
   // ---- servers: boot
@@ -409,6 +416,9 @@ export class ComputeService {
         updated_at: now,
         launched_at: null,
         deleted: 0,
+        vcpus: flavor.vcpus,
+        memory_mib: flavor.ram,
+        disk_gib: flavor.disk,
       });
     }
     const quotas = await this.quotas(projectId);
@@ -443,38 +453,34 @@ export class ComputeService {
     while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
   }
 
+  /** Every schedulable host (one with an agent here) with its allocations, from the ledger. */
   private async hostStates(): Promise<HostState[]> {
-    const hosts = await this.store.hosts();
-    const servers = await this.store.servers();
-    return hosts
-      .filter((h) => this.drivers.has(h.id))
-      .map((h) => {
-        const mine = servers.filter((s) => s.host_id === h.id);
-        let usedVcpus = 0;
-        let usedRamMiB = 0;
-        let usedDiskGiB = 0;
-        for (const s of mine) {
-          const f = JSON.parse(s.flavor) as FlavorRow;
-          usedVcpus += f.vcpus;
-          usedRamMiB += f.ram;
-          usedDiskGiB += f.disk;
-        }
-        return {
-          host: h,
-          up: this.hostIsUp(h),
-          usedVcpus,
-          usedRamMiB,
-          usedDiskGiB,
-          serverIds: new Set(mine.map((s) => s.id)),
-          groupIds: new Set(mine.map((s) => s.server_group_id).filter((g): g is string => !!g)),
-        };
+    const hosts = await this.store.hostsRecent();
+    const allocations = this.store.hostAllocations();
+    const states: HostState[] = [];
+    for (const h of hosts) {
+      if (!this.drivers.has(h.id)) continue;
+      const a = allocations.get(h.id);
+      states.push({
+        host: h,
+        up: this.hostIsUp(h),
+        usedVcpus: a?.vcpus ?? 0,
+        usedRamMiB: a?.ramMiB ?? 0,
+        usedDiskGiB: a?.diskGiB ?? 0,
+        serverIds: a?.serverIds ?? NONE,
+        groupIds: a?.groupIds ?? NONE,
       });
+    }
+    return states;
   }
 
   /** Scheduling decisions are serialised so that two boots never both take a host's last room. */
   private schedule(row: ServerRow, request: SchedulingRequest): Promise<HostState> {
     const decision = this.scheduling.then(async () => {
-      const chosen = chooseHost(await this.hostStates(), request);
+      const t0 = performance.now();
+      const states = await this.hostStates();
+      const chosen = chooseHost(states, request);
+      this.onSchedulingDecision?.(performance.now() - t0, states.length);
       await this.store.updateServer(row.id, { host_id: chosen.host.id, task_state: 'spawning' });
       return chosen;
     });
@@ -490,8 +496,7 @@ export class ComputeService {
     for (let attempt = 0; attempt < this.options.maxAttempts; attempt++) {
       let hostId: string | undefined;
       try {
-        const members = group ? (await this.groupMembers(group.id)).filter((id) => id !== row.id) : [];
-        const hostsWithMembers = (await this.store.servers()).filter((s) => members.includes(s.id) && s.host_id);
+        const placedMembers = group ? (await this.store.groupMemberIds(group.id, true)).filter((id) => id !== row.id) : [];
         const chosen = await this.schedule(row, {
           vcpus: flavor.vcpus,
           ramMiB: flavor.ram,
@@ -499,7 +504,7 @@ export class ComputeService {
           availabilityZone: row.availability_zone,
           imageArchitecture: image.properties.architecture ?? null,
           group: group ? { id: group.id, policy: group.policy as 'affinity' } : null,
-          groupHasMembers: hostsWithMembers.length > 0,
+          groupHasMembers: placedMembers.length > 0,
           sameHost: listOf(hints.same_host),
           differentHost: listOf(hints.different_host),
           ignoreHosts: tried,
@@ -559,8 +564,16 @@ export class ComputeService {
 
   /** The server's addresses now (floating IPs come and go), as Nova shows them. */
   async addresses(row: ServerRow): Promise<unknown> {
-    if (this.network && row.vm_state !== 'building' && row.vm_state !== 'error') return this.network.serverAddresses(row.id);
-    return JSON.parse(row.addresses);
+    return (await this.addressesOf([row])).get(row.id);
+  }
+
+  /** addresses() for many servers: one read of the network service for all. */
+  async addressesOf(rows: ServerRow[]): Promise<Map<string, unknown>> {
+    const out = new Map<string, unknown>();
+    const live = this.network ? rows.filter((r) => r.vm_state !== 'building' && r.vm_state !== 'error') : [];
+    const fromNetwork = live.length ? await this.network!.serversAddresses(live.map((r) => r.id)) : new Map();
+    for (const r of rows) out.set(r.id, fromNetwork.get(r.id) ?? JSON.parse(r.addresses));
+    return out;
   }
 
   /** One default-network look-up per project at a time, so concurrent first boots make one network. */
@@ -775,7 +788,7 @@ export class ComputeService {
     this.track(this.finishDelete(row, ctx));
   }
 
-  private async finishDelete(row: ServerRow, ctx?: RequestContext): Promise<void> {
+  private async finishDelete(row: Pick<ServerRow, 'id' | 'host_id'>, ctx?: RequestContext): Promise<void> {
     try {
       if (row.host_id && this.drivers.has(row.host_id)) await this.driverOf(row.host_id).destroy(row.id);
       if (this.network && ctx) await this.network.unbindPorts(ctx, row.id);
@@ -999,9 +1012,17 @@ export class ComputeService {
    * is removed. Builds and deletes cut short by a restart are finished or failed cleanly.
    */
   async reconcile(opts: { afterRestart?: boolean } = {}): Promise<void> {
-    const servers = await this.store.servers();
+    // One pass at a time: a slow pass makes the next tick wait for it rather than overlap.
+    if (this.reconciling) return this.reconciling;
+    this.reconciling = this.reconcileOnce(opts).finally(() => (this.reconciling = undefined));
+    return this.reconciling;
+  }
+
+  private reconciling: Promise<void> | undefined;
+
+  private async reconcileOnce(opts: { afterRestart?: boolean }): Promise<void> {
     if (opts.afterRestart) {
-      for (const s of servers) {
+      for (const s of await this.store.serverStates()) {
         if (s.task_state === 'deleting') {
           await this.finishDelete(s, ownerContext(s));
         } else if (s.vm_state === 'building') {
@@ -1012,20 +1033,34 @@ export class ComputeService {
         }
       }
     }
-    // Hosts are checked side by side, each with a deadline: one engine that hangs must not keep
-    // the others from reporting.
-    await Promise.all([...this.drivers].map(([hostId, driver]) => this.reconcileHost(hostId, driver)));
+    // Hosts are asked side by side, each with a deadline: one engine that hangs must not keep the
+    // others from reporting. Those that answer get one heartbeat; then the rows are read once.
+    const reports = await Promise.all(
+      [...this.drivers].map(async ([hostId, driver]) => {
+        try {
+          return { hostId, driver, running: await withDeadline(driver.listServers(), Math.max(1000, this.config.hostDownAfterMs / 2)) };
+        } catch {
+          return undefined; // engine unreachable: the stale heartbeat marks the host down
+        }
+      }),
+    );
+    const answered = reports.filter((r): r is NonNullable<typeof r> => r !== undefined);
+    await this.store.heartbeats(answered.map((r) => r.hostId));
+    const since = this.store.allocationVersion();
+    const rows = await this.store.serverStates();
+    this.store.refreshAllocations(rows, since);
+    const byHost = new Map<string, ServerStateRow[]>();
+    for (const r of rows) {
+      if (!r.host_id) continue;
+      let list = byHost.get(r.host_id);
+      if (!list) byHost.set(r.host_id, (list = []));
+      list.push(r);
+    }
+    await Promise.all(answered.map((r) => this.reconcileHost(r.driver, r.running, byHost.get(r.hostId) ?? [])));
   }
 
-  private async reconcileHost(hostId: string, driver: ComputeDriver): Promise<void> {
-    let running: { serverId: string; power: PowerState }[];
-    try {
-      running = await withDeadline(driver.listServers(), Math.max(1000, this.config.hostDownAfterMs / 2));
-      await this.store.heartbeat(hostId);
-    } catch {
-      return; // engine unreachable: the stale heartbeat marks the host down
-    }
-    const rows = new Map((await this.store.servers({ hostId })).map((s) => [s.id, s]));
+  private async reconcileHost(driver: ComputeDriver, running: { serverId: string; power: PowerState }[], hostRows: ServerStateRow[]): Promise<void> {
+    const rows = new Map(hostRows.map((s) => [s.id, s]));
     const seen = new Set<string>();
     for (const c of running) {
       seen.add(c.serverId);
@@ -1044,6 +1079,8 @@ export class ComputeService {
     }
     for (const row of rows.values()) {
       if (seen.has(row.id) || row.task_state || row.vm_state === 'building' || row.vm_state === 'error') continue;
+      // The host was asked before the rows were read: a server that became ACTIVE in between is not missing.
+      if ((await driver.state(row.id).catch(() => undefined))?.power !== 'missing') continue;
       await this.store.updateServer(
         row.id,
         { vm_state: 'error', power_state: POWER.NOSTATE, fault: JSON.stringify({ code: 500, message: 'The container of this server disappeared from its host.', created: new Date().toISOString() }) },
@@ -1054,7 +1091,7 @@ export class ComputeService {
 }
 
 /** The server's owner as a request context, for clean-up the controller does on its own after a restart. */
-function ownerContext(s: ServerRow): RequestContext {
+function ownerContext(s: Pick<ServerRow, 'user_id' | 'project_id'>): RequestContext {
   return {
     userId: s.user_id,
     userName: '',
@@ -1141,6 +1178,8 @@ function isIpv4(s: string): boolean {
   const parts = s.split('.');
   return parts.length === 4 && parts.every((p) => /^\d{1,3}$/.test(p) && Number(p) <= 255);
 }
+
+const NONE: ReadonlySet<string> = new Set();
 
 function intField(v: unknown, name: string, def: number): number {
   if (v === undefined || v === null) return def;

@@ -66,6 +66,40 @@ export interface ServerRow {
   updated_at: string;
   launched_at: string | null;
   deleted: number;
+  /** What the ledger charges (the flavor's, kept in step with `flavor` by the store). */
+  vcpus: number;
+  memory_mib: number;
+  disk_gib: number;
+}
+
+/** What one host has allocated: sums of its servers' flavors, the servers and their groups. */
+export interface HostAllocation {
+  vcpus: number;
+  ramMiB: number;
+  diskGiB: number;
+  servers: number;
+  serverIds: ReadonlySet<string>;
+  groupIds: ReadonlySet<string>;
+}
+
+/** The columns reconciliation reads, for every live server. */
+export type ServerStateRow = Pick<ServerRow, 'id' | 'project_id' | 'user_id' | 'host_id' | 'vm_state' | 'task_state' | 'power_state' | 'server_group_id' | 'vcpus' | 'memory_mib' | 'disk_gib'>;
+
+type AllocationRow = Pick<ServerRow, 'id' | 'host_id' | 'server_group_id' | 'vcpus' | 'memory_mib' | 'disk_gib'>;
+
+interface MutableHostAllocation {
+  vcpus: number;
+  ramMiB: number;
+  diskGiB: number;
+  servers: number;
+  serverIds: Set<string>;
+  groupIds: Set<string>;
+  groupCounts: Map<string, number>;
+}
+
+function allocationOf(flavorJson: string): { vcpus: number; memory_mib: number; disk_gib: number } {
+  const f = JSON.parse(flavorJson) as { vcpus?: number; ram?: number; disk?: number };
+  return { vcpus: Number(f.vcpus ?? 0), memory_mib: Number(f.ram ?? 0), disk_gib: Number(f.disk ?? 0) };
 }
 
 export interface KeypairRow {
@@ -210,14 +244,121 @@ const migrations: Migration[] = [
         .execute();
     },
   },
+  {
+    // The ledger's figures as columns, so that quotas and host usage are sums in SQL (an index-only
+    // scan per project) instead of parsing every server's flavor on every boot.
+    name: '0002-server-allocation-columns',
+    async up(db: Kysely<any>) {
+      for (const col of ['vcpus', 'memory_mib', 'disk_gib']) {
+        await db.schema.alterTable('compute_servers').addColumn(col, 'integer', (c) => c.notNull().defaultTo(0)).execute();
+      }
+      const rows = (await db.selectFrom('compute_servers').select(['id', 'flavor']).execute()) as { id: string; flavor: string }[];
+      for (const r of rows) await db.updateTable('compute_servers').set(allocationOf(r.flavor)).where('id', '=', r.id).execute();
+      await db.schema.createIndex('compute_servers_project_usage').on('compute_servers').columns(['project_id', 'deleted', 'vcpus', 'memory_mib']).execute();
+      await db.schema.createIndex('compute_servers_group').on('compute_servers').columns(['server_group_id', 'deleted']).execute();
+      await db.schema.createIndex('compute_servers_listing').on('compute_servers').columns(['project_id', 'deleted', 'created_at', 'id']).execute();
+    },
+  },
 ];
 
 export class ComputeStore {
+  /**
+   * The ledger in memory: what each host has allocated, from the server rows. Every write this store
+   * makes to a server's host, flavor or group updates it; `refreshAllocations` rebuilds it from the
+   * rows (reconciliation does, so other controllers' writes show within one pass).
+   */
+  private readonly allocations = new Map<string, AllocationRow>();
+  private readonly byHost = new Map<string, MutableHostAllocation>();
+  private writes = 0;
+  private readonly lastWrite = new Map<string, number>();
+  /** Host rows, re-read at most every HOSTS_MAX_AGE_MS or after this store changed one. */
+  private hostsCache: { rows: HostRow[]; at: number } | undefined;
+
   private constructor(readonly db: Kysely<any>) {}
 
   static async create(database: Database): Promise<ComputeStore> {
     await migrate(database, 'compute', migrations);
-    return new ComputeStore(database.db);
+    const store = new ComputeStore(database.db);
+    const since = store.allocationVersion();
+    store.refreshAllocations(await store.serverStates(), since);
+    return store;
+  }
+
+  // ---- the ledger in memory
+
+  hostAllocations(): ReadonlyMap<string, HostAllocation> {
+    return this.byHost;
+  }
+
+  /** A mark to pass to refreshAllocations: writes after it win over the rows read after it. */
+  allocationVersion(): number {
+    return this.writes;
+  }
+
+  /** Rebuilds the ledger from live rows read after `since`; servers written since then keep their newer entry. */
+  refreshAllocations(rows: AllocationRow[], since: number): void {
+    const kept = new Map<string, AllocationRow | undefined>();
+    for (const [id, v] of this.lastWrite) if (v > since) kept.set(id, this.allocations.get(id));
+    this.allocations.clear();
+    this.byHost.clear();
+    for (const r of rows) if (!kept.has(r.id)) this.place(r);
+    for (const r of kept.values()) if (r) this.place(r);
+    for (const [id, v] of this.lastWrite) if (v <= since) this.lastWrite.delete(id);
+  }
+
+  private place(r: AllocationRow): void {
+    if (!r.host_id) return;
+    this.allocations.set(r.id, r);
+    let h = this.byHost.get(r.host_id);
+    if (!h) this.byHost.set(r.host_id, (h = { vcpus: 0, ramMiB: 0, diskGiB: 0, servers: 0, serverIds: new Set(), groupIds: new Set(), groupCounts: new Map() }));
+    h.vcpus += Number(r.vcpus);
+    h.ramMiB += Number(r.memory_mib);
+    h.diskGiB += Number(r.disk_gib);
+    h.servers++;
+    h.serverIds.add(r.id);
+    if (r.server_group_id) {
+      h.groupCounts.set(r.server_group_id, (h.groupCounts.get(r.server_group_id) ?? 0) + 1);
+      h.groupIds.add(r.server_group_id);
+    }
+  }
+
+  private unplace(id: string): void {
+    const r = this.allocations.get(id);
+    if (!r) return;
+    this.allocations.delete(id);
+    const h = this.byHost.get(r.host_id!);
+    if (!h) return;
+    h.vcpus -= Number(r.vcpus);
+    h.ramMiB -= Number(r.memory_mib);
+    h.diskGiB -= Number(r.disk_gib);
+    h.servers--;
+    h.serverIds.delete(id);
+    if (r.server_group_id) {
+      const n = (h.groupCounts.get(r.server_group_id) ?? 1) - 1;
+      if (n > 0) h.groupCounts.set(r.server_group_id, n);
+      else {
+        h.groupCounts.delete(r.server_group_id);
+        h.groupIds.delete(r.server_group_id);
+      }
+    }
+    if (h.servers === 0) this.byHost.delete(r.host_id!);
+  }
+
+  /** Records a server's allocation as it now is (undefined: it is gone). */
+  private setAllocation(id: string, r: AllocationRow | undefined): void {
+    this.lastWrite.set(id, ++this.writes);
+    this.unplace(id);
+    if (r) this.place(r);
+  }
+
+  private async reloadAllocation(id: string): Promise<void> {
+    const r = (await this.db
+      .selectFrom('compute_servers')
+      .select(['id', 'host_id', 'server_group_id', 'vcpus', 'memory_mib', 'disk_gib'])
+      .where('id', '=', id)
+      .where('deleted', '=', 0)
+      .executeTakeFirst()) as AllocationRow | undefined;
+    this.setAllocation(id, r);
   }
 
   // ---- flavors
@@ -246,6 +387,14 @@ export class ComputeStore {
   async hosts(): Promise<HostRow[]> {
     return (await this.db.selectFrom('compute_hosts').selectAll().orderBy('hostname').execute()) as HostRow[];
   }
+  /** The host rows as of at most `maxAgeMs` ago (or this store's last change to one): the scheduler's view. */
+  async hostsRecent(maxAgeMs = 1000): Promise<HostRow[]> {
+    if (this.hostsCache && Date.now() - this.hostsCache.at < maxAgeMs) return this.hostsCache.rows;
+    const at = Date.now();
+    const rows = await this.hosts();
+    this.hostsCache = { rows, at };
+    return rows;
+  }
   async host(id: string): Promise<HostRow | undefined> {
     return (await this.db.selectFrom('compute_hosts').selectAll().where('id', '=', id).executeTakeFirst()) as HostRow | undefined;
   }
@@ -257,12 +406,22 @@ export class ComputeStore {
     } else {
       await this.db.insertInto('compute_hosts').values(row).execute();
     }
+    this.hostsCache = undefined;
   }
   async heartbeat(id: string): Promise<void> {
-    await this.db.updateTable('compute_hosts').set({ heartbeat_at: new Date().toISOString() }).where('id', '=', id).execute();
+    await this.heartbeats([id]);
+  }
+  /** One heartbeat for many hosts (a reconcile pass), a few hundred ids per statement. */
+  async heartbeats(ids: string[]): Promise<void> {
+    const now = new Date().toISOString();
+    for (let i = 0; i < ids.length; i += 500) {
+      await this.db.updateTable('compute_hosts').set({ heartbeat_at: now }).where('id', 'in', ids.slice(i, i + 500)).execute();
+    }
+    this.hostsCache = undefined;
   }
   async setHostEnabled(id: string, enabled: boolean, reason: string | null): Promise<void> {
     await this.db.updateTable('compute_hosts').set({ enabled: enabled ? 1 : 0, disabled_reason: reason }).where('id', '=', id).execute();
+    this.hostsCache = undefined;
   }
 
   // ---- servers
@@ -276,11 +435,52 @@ export class ComputeStore {
     if (!filter.includeDeleted) q = q.where('deleted', '=', 0);
     return (await q.orderBy('created_at', 'desc').orderBy('id', 'desc').execute()) as ServerRow[];
   }
+  /** Live servers, newest first, narrowed in SQL; `after` continues a listing after that server (keyset). */
+  async serversPage(filter: { projectId?: string; hostId?: string; imageId?: string; flavorId?: string; changesSince?: string; after?: { created_at: string; id: string }; limit?: number }): Promise<ServerRow[]> {
+    let q = this.db.selectFrom('compute_servers').selectAll().where('deleted', '=', 0);
+    if (filter.projectId !== undefined) q = q.where('project_id', '=', filter.projectId);
+    if (filter.hostId !== undefined) q = q.where('host_id', '=', filter.hostId);
+    if (filter.imageId !== undefined) q = q.where('image_id', '=', filter.imageId);
+    if (filter.flavorId !== undefined) q = q.where('flavor_id', '=', filter.flavorId);
+    if (filter.changesSince !== undefined) q = q.where('updated_at', '>=', filter.changesSince);
+    const after = filter.after;
+    if (after) q = q.where((eb) => eb.or([eb('created_at', '<', after.created_at), eb.and([eb('created_at', '=', after.created_at), eb('id', '<', after.id)])]));
+    q = q.orderBy('created_at', 'desc').orderBy('id', 'desc');
+    if (filter.limit !== undefined) q = q.limit(filter.limit);
+    return (await q.execute()) as ServerRow[];
+  }
+  /** What reconciliation compares with the engines, for every live server. */
+  async serverStates(): Promise<ServerStateRow[]> {
+    return (await this.db
+      .selectFrom('compute_servers')
+      .select(['id', 'project_id', 'user_id', 'host_id', 'vm_state', 'task_state', 'power_state', 'server_group_id', 'vcpus', 'memory_mib', 'disk_gib'])
+      .where('deleted', '=', 0)
+      .execute()) as ServerStateRow[];
+  }
+  /** Live servers of a group; `placed` only those with a host. */
+  async groupMemberIds(groupId: string, placed = false): Promise<string[]> {
+    let q = this.db.selectFrom('compute_servers').select('id').where('server_group_id', '=', groupId).where('deleted', '=', 0);
+    if (placed) q = q.where('host_id', 'is not', null);
+    return ((await q.orderBy('created_at').execute()) as { id: string }[]).map((r) => r.id);
+  }
+  /** A project's instances, cores and RAM in use (the ledger's sums). */
+  async projectUsage(projectId: string, db: Kysely<any> = this.db): Promise<{ instances: number; cores: number; ram: number }> {
+    const r = (await db
+      .selectFrom('compute_servers')
+      .select((eb) => [eb.fn.countAll().as('n'), eb.fn.sum('vcpus').as('cores'), eb.fn.sum('memory_mib').as('ram')])
+      .where('project_id', '=', projectId)
+      .where('deleted', '=', 0)
+      .executeTakeFirst()) as { n: number | string; cores: number | string | null; ram: number | string | null };
+    return { instances: Number(r.n), cores: Number(r.cores ?? 0), ram: Number(r.ram ?? 0) };
+  }
   async updateServer(id: string, changes: Partial<ServerRow>, onlyIf?: { task_state?: string | null; vm_state?: VmState[] }): Promise<boolean> {
-    let q = this.db.updateTable('compute_servers').set({ ...changes, updated_at: new Date().toISOString() }).where('id', '=', id).where('deleted', '=', 0);
+    const set: Partial<ServerRow> = { ...changes, ...(changes.flavor !== undefined ? allocationOf(changes.flavor) : {}), updated_at: new Date().toISOString() };
+    let q = this.db.updateTable('compute_servers').set(set).where('id', '=', id).where('deleted', '=', 0);
     if (onlyIf?.task_state !== undefined) q = onlyIf.task_state === null ? q.where('task_state', 'is', null) : q.where('task_state', '=', onlyIf.task_state);
     if (onlyIf?.vm_state) q = q.where('vm_state', 'in', onlyIf.vm_state);
-    return Number((await q.executeTakeFirst()).numUpdatedRows) > 0;
+    const updated = Number((await q.executeTakeFirst()).numUpdatedRows) > 0;
+    if (updated && ('host_id' in changes || 'flavor' in changes || 'server_group_id' in changes)) await this.reloadAllocation(id);
+    return updated;
   }
 
   /**
@@ -293,35 +493,33 @@ export class ComputeStore {
     limits: { instances: number; cores: number; ram: number },
     dialectIsPostgres: boolean,
   ): Promise<{ over: 'instances' | 'cores' | 'ram'; used: number; limit: number; requested: number } | undefined> {
-    return this.db.transaction().execute(async (trx) => {
+    const over = await this.db.transaction().execute(async (trx) => {
       if (dialectIsPostgres) {
         await trx.selectFrom('compute_quotas').select('project_id').where('project_id', '=', projectId).forUpdate().execute();
         await trx.insertInto('compute_quotas').values({ project_id: projectId, resource: '_lock', hard_limit: 0 }).onConflict((oc) => oc.doNothing()).execute();
         await trx.selectFrom('compute_quotas').select('project_id').where('project_id', '=', projectId).where('resource', '=', '_lock').forUpdate().execute();
       }
-      const live = (await trx.selectFrom('compute_servers').select('flavor').where('project_id', '=', projectId).where('deleted', '=', 0).execute()) as { flavor: string }[];
-      const used = { instances: live.length, cores: 0, ram: 0 };
-      for (const r of live) {
-        const f = JSON.parse(r.flavor) as { vcpus: number; ram: number };
-        used.cores += f.vcpus;
-        used.ram += f.ram;
-      }
+      const used = await this.projectUsage(projectId, trx);
+      const charged = rows.map((r) => ({ ...r, ...allocationOf(r.flavor) }));
       const want = { instances: rows.length, cores: 0, ram: 0 };
-      for (const r of rows) {
-        const f = JSON.parse(r.flavor) as { vcpus: number; ram: number };
-        want.cores += f.vcpus;
-        want.ram += f.ram;
+      for (const r of charged) {
+        want.cores += r.vcpus;
+        want.ram += r.memory_mib;
       }
       for (const k of ['instances', 'cores', 'ram'] as const) {
         if (limits[k] >= 0 && used[k] + want[k] > limits[k]) return { over: k, used: used[k], limit: limits[k], requested: want[k] };
       }
-      for (const r of rows) await trx.insertInto('compute_servers').values(r).execute();
+      // A few rows per statement keeps under SQLite's bound-parameter limit.
+      for (let i = 0; i < charged.length; i += 25) await trx.insertInto('compute_servers').values(charged.slice(i, i + 25)).execute();
       return undefined;
     });
+    if (!over) for (const r of rows) if (r.host_id) await this.reloadAllocation(r.id);
+    return over;
   }
 
   async markDeleted(id: string): Promise<void> {
     await this.db.updateTable('compute_servers').set({ deleted: 1, vm_state: 'deleted', task_state: null, updated_at: new Date().toISOString() }).where('id', '=', id).execute();
+    this.setAllocation(id, undefined);
   }
 
   // ---- key pairs

@@ -42,6 +42,8 @@ export interface NetworkClient {
   defaultNetworkId(ctx: RequestContext): Promise<string>;
   /** The server's addresses as Nova shows them: network name -> fixed and floating IPv4 addresses. */
   serverAddresses(serverId: string): Promise<Record<string, NovaAddress[]>>;
+  /** serverAddresses for many servers at once (server lists): one read of the ports and floating IPs. */
+  serversAddresses(serverIds: string[]): Promise<Map<string, Record<string, NovaAddress[]>>>;
   /** Tells the network side the server's container now runs: its ports' firewalls are applied at once. */
   serverRunning(serverId: string): Promise<void>;
 }

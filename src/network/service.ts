@@ -1054,12 +1054,20 @@ export class NetworkService implements NetworkClient {
   }
 
   async serverAddresses(serverId: string): Promise<Record<string, NovaAddress[]>> {
-    const out: Record<string, NovaAddress[]> = {};
+    return (await this.serversAddresses([serverId])).get(serverId)!;
+  }
+
+  async serversAddresses(serverIds: string[]): Promise<Map<string, Record<string, NovaAddress[]>>> {
+    const out = new Map<string, Record<string, NovaAddress[]>>(serverIds.map((id) => [id, {}]));
+    const ports = (await this.store.list('port')).filter((p) => out.has(p.device_id as string) && p.device_owner === 'compute:nova');
+    if (ports.length === 0) return out;
     const fips = await this.store.list('floatingip');
-    for (const port of (await this.store.list('port')).filter((p) => p.device_id === serverId && p.device_owner === 'compute:nova')) {
-      const net = await this.store.get('network', port.network_id as string);
-      const name = (net?.name as string) || (port.network_id as string);
-      const list = (out[name] ??= []);
+    const names = new Map<string, string>();
+    for (const port of ports) {
+      const netId = port.network_id as string;
+      if (!names.has(netId)) names.set(netId, ((await this.store.get('network', netId))?.name as string) || netId);
+      const addresses = out.get(port.device_id as string)!;
+      const list = (addresses[names.get(netId)!] ??= []);
       for (const f of port.fixed_ips as { ip_address: string }[]) {
         list.push({ version: 4, addr: f.ip_address, 'OS-EXT-IPS:type': 'fixed', 'OS-EXT-IPS-MAC:mac_addr': port.mac_address as string });
         for (const fip of fips.filter((x) => x.port_id === port.id && x.fixed_ip_address === f.ip_address)) {

@@ -55,12 +55,22 @@ export function chooseHost(
     }
     candidates = kept;
   }
-  const scores = new Map<HostState, number>(candidates.map((h) => [h, 0]));
+  const scores = new Float64Array(candidates.length);
   for (const { weigher, multiplier } of weighers) {
     const raw = candidates.map((h) => weigher.weigh(h, request));
-    const min = Math.min(...raw);
-    const max = Math.max(...raw);
-    candidates.forEach((h, i) => scores.set(h, scores.get(h)! + multiplier * (max === min ? 0 : (raw[i]! - min) / (max - min))));
+    let min = Infinity;
+    let max = -Infinity;
+    for (const r of raw) {
+      if (r < min) min = r;
+      if (r > max) max = r;
+    }
+    if (max === min) continue;
+    for (let i = 0; i < raw.length; i++) scores[i]! += multiplier * ((raw[i]! - min) / (max - min));
   }
-  return [...candidates].sort((a, b) => scores.get(b)! - scores.get(a)! || a.host.hostname.localeCompare(b.host.hostname))[0]!;
+  // The best score wins; ties go to the first host name (one pass, no sort: thousands of hosts).
+  let best = 0;
+  for (let i = 1; i < candidates.length; i++) {
+    if (scores[i]! > scores[best]! || (scores[i] === scores[best] && candidates[i]!.host.hostname < candidates[best]!.host.hostname)) best = i;
+  }
+  return candidates[best]!;
 }

@@ -9,8 +9,8 @@ export interface HostState {
   usedRamMiB: number;
   usedDiskGiB: number;
   /** Server ids on the host, and the server groups they belong to. */
-  serverIds: Set<string>;
-  groupIds: Set<string>;
+  serverIds: ReadonlySet<string>;
+  groupIds: ReadonlySet<string>;
 }
 
 export interface SchedulingRequest {

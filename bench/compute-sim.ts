@@ -1,0 +1,94 @@
+// Benchmark: compute's control plane at scale on simulated hosts (the fake driver). Boots
+// HAFEN_SIM_SERVERS (10,000) servers through the API onto HAFEN_SIM_HOSTS (1,000) fake hosts from a
+// request thread, and reports boots/s to ACTIVE, the scheduling decision's p50/p99 (timed inside the
+// scheduler call), and GET /servers/detail?limit=1000 latency. Targets: >= 200 boots/s, p99 < 20 ms, p99 < 50 ms.
+import { Writable } from 'node:stream';
+import { Worker } from 'node:worker_threads';
+import fs from 'node:fs';
+import path from 'node:path';
+import { checkoutDir, loadConfig } from '../src/config.ts';
+import { createCloud } from '../src/main.ts';
+import { busyboxDockerArchive } from '../src/host/busybox-image.ts';
+import { measure } from './load.ts';
+import type { BenchOptions } from './run.ts';
+
+export const description = 'control plane on 1,000 fake hosts: 10,000 boots/s to ACTIVE, scheduling p99, list 1,000 with detail';
+
+const pct = (xs: ArrayLike<number>, p: number) => {
+  const sorted = Float64Array.from(xs).sort();
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
+};
+
+/** Sends `count` identical requests from a worker thread; resolves with the elapsed time and latencies. */
+export function sendCount(url: string, o: { method: string; headers: Record<string, string>; body?: string; count: number; connections: number; expectStatus: number }): Promise<{ elapsedMs: number; latencies: Float64Array }> {
+  return new Promise((resolve, reject) => {
+    const worker = new Worker(new URL('./count-worker.mjs', import.meta.url), { workerData: { url, ...o }, execArgv: [] });
+    worker.once('error', reject);
+    worker.once('message', (m: { elapsedMs: number; latencies: Float64Array; unexpected: string[]; unexpectedCount: number }) => {
+      if (m.unexpectedCount > 0) return reject(new Error(`${m.unexpectedCount} answers were not ${o.expectStatus}: ${m.unexpected.join(' | ')}`));
+      resolve(m);
+    });
+  });
+}
+
+export async function run(options: BenchOptions): Promise<void> {
+  const hosts = Number(process.env.HAFEN_SIM_HOSTS ?? 1000);
+  const servers = Number(process.env.HAFEN_SIM_SERVERS ?? 10_000);
+  const connections = Number(process.env.HAFEN_SIM_CONNECTIONS ?? 32);
+  const work = fs.mkdtempSync(path.join(checkoutDir, '.hafen-test', 'bench-compute-sim-'));
+  const config = loadConfig({
+    HAFEN_DATA_DIR: work,
+    HAFEN_PORT: '0',
+    HAFEN_LOG_LEVEL: 'warn',
+    HAFEN_PASSWORD_HASH_COST: '1024',
+    HAFEN_FAKE_HOSTS: String(hosts),
+  });
+  let t0 = performance.now();
+  const cloud = await createCloud(config, { logStream: new Writable({ write: (_c, _e, d) => d() }) });
+  console.log(`cloud with ${hosts} fake hosts up in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  await cloud.app.listen({ host: '127.0.0.1', port: 0 });
+  const url = `http://127.0.0.1:${(cloud.app.server.address() as { port: number }).port}`;
+  const decisions: number[] = [];
+  cloud.compute.service.onSchedulingDecision = (ms) => decisions.push(ms);
+  try {
+    const token = async (who: 'admin' | 'demo') => {
+      const c = cloud.identity.credentials[who];
+      const r = await fetch(`${url}/identity/v3/auth/tokens`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ auth: { identity: { methods: ['password'], password: { user: { name: c.username, domain: { id: 'default' }, password: c.password } } }, scope: { project: { name: c.project, domain: { id: 'default' } } } } }),
+      });
+      return r.headers.get('x-subject-token')!;
+    };
+    const [admin, demo] = [await token('admin'), await token('demo')];
+    const demoProject = (await cloud.identity.service.store.projectByName('default', 'demo'))!.id;
+    const q = await fetch(`${url}/compute/v2.1/os-quota-sets/${demoProject}`, {
+      method: 'PUT',
+      headers: { 'x-auth-token': admin, 'content-type': 'application/json' },
+      body: JSON.stringify({ quota_set: { instances: servers, cores: servers, ram: servers * 64 } }),
+    });
+    if (q.status !== 200) throw new Error(`quota update: ${q.status} ${await q.text()}`);
+    const h = { 'x-auth-token': demo, 'content-type': 'application/json' };
+    const img = (await (await fetch(`${url}/image/v2/images`, { method: 'POST', headers: h, body: JSON.stringify({ name: 'bb', container_format: 'docker', disk_format: 'raw' }) })).json()) as { id: string };
+    await fetch(`${url}/image/v2/images/${img.id}/file`, { method: 'PUT', headers: { 'x-auth-token': demo, 'content-type': 'application/octet-stream' }, body: busyboxDockerArchive({ cmd: ['sleep', '3600'] }) as unknown as BodyInit });
+
+    // Boots: every POST from the request thread; ACTIVE when the last build has finished.
+    const body = JSON.stringify({ server: { name: 'sim', imageRef: img.id, flavorRef: '1', networks: 'none' } });
+    t0 = performance.now();
+    const posts = await sendCount(`${url}/compute/v2.1/servers`, { method: 'POST', headers: h, body, count: servers, connections, expectStatus: 202 });
+    await cloud.compute.service.settle();
+    const bootMs = performance.now() - t0;
+    const rows = await cloud.compute.service.store.servers({ projectId: demoProject });
+    const active = rows.filter((r) => r.vm_state === 'active').length;
+    const used = new Set(rows.map((r) => r.host_id)).size;
+    console.log(`boot ${servers} servers (${connections} connections): ${(bootMs / 1000).toFixed(1)} s, ${((servers * 1000) / bootMs).toFixed(0)} boots/s to ACTIVE (target 200); POST p50 ${pct(posts.latencies, 50).toFixed(1)} ms p99 ${pct(posts.latencies, 99).toFixed(1)} ms; ${active} ACTIVE on ${used} hosts`);
+    console.log(`scheduling decision over ${hosts} hosts: p50 ${pct(decisions, 50).toFixed(2)} ms, p99 ${pct(decisions, 99).toFixed(2)} ms, max ${pct(decisions, 100).toFixed(2)} ms (target p99 20 ms; ${decisions.length} decisions)`);
+    if (active !== servers) throw new Error(`only ${active} of ${servers} servers are ACTIVE`);
+
+    const list = await measure(`${url}/compute/v2.1/servers/detail?limit=1000`, { headers: { 'x-auth-token': demo }, connections: 1, durationMs: options.durationMs, warmupMs: options.warmupMs, expectStatus: 200 });
+    console.log(`list 1,000 servers with detail (of ${servers}), 1 connection: p50 ${list.p50Ms.toFixed(1)} ms, p99 ${list.p99Ms.toFixed(1)} ms, ${list.requestsPerSecond.toFixed(0)} req/s (target p99 50 ms)`);
+  } finally {
+    await cloud.close();
+    fs.rmSync(work, { recursive: true, force: true });
+  }
+}
