@@ -12,6 +12,21 @@ import { heatResourceGroup } from './heat/resource-group.ts';
 import { heatWaitConditionHandle } from './heat/wait-condition-handle.ts';
 import { heatWaitCondition } from './heat/wait-condition.ts';
 import { heatSoftwareConfig } from './heat/software-config.ts';
+import { dockerContainer } from './docker/container.ts';
+import { novaServer } from './nova/server.ts';
+import { novaKeyPair } from './nova/key-pair.ts';
+import { novaServerGroup } from './nova/server-group.ts';
+import { novaFlavor } from './nova/flavor.ts';
+import { neutronNet } from './neutron/net.ts';
+import { neutronSubnet } from './neutron/subnet.ts';
+import { neutronPort } from './neutron/port.ts';
+import { neutronSecurityGroup } from './neutron/security-group.ts';
+import { neutronSecurityGroupRule } from './neutron/security-group-rule.ts';
+import { neutronRouter } from './neutron/router.ts';
+import { neutronRouterInterface } from './neutron/router-interface.ts';
+import { neutronFloatingIP } from './neutron/floating-ip.ts';
+import { neutronFloatingIPAssociation } from './neutron/floating-ip-association.ts';
+import { glanceWebImage } from './glance/web-image.ts';
 
 const BUILT_IN: ResourceType[] = [
   heatNone,
@@ -22,6 +37,21 @@ const BUILT_IN: ResourceType[] = [
   heatWaitConditionHandle,
   heatWaitCondition,
   heatSoftwareConfig,
+  dockerContainer,
+  novaServer,
+  novaKeyPair,
+  novaServerGroup,
+  novaFlavor,
+  neutronNet,
+  neutronSubnet,
+  neutronPort,
+  neutronSecurityGroup,
+  neutronSecurityGroupRule,
+  neutronRouter,
+  neutronRouterInterface,
+  neutronFloatingIP,
+  neutronFloatingIPAssociation,
+  glanceWebImage,
 ];
 
 export class ResourceRegistry {

@@ -2,6 +2,7 @@
 // (by name or id); name, addresses, groups, device and port security change in place.
 import type { RequestContext } from '../../../platform/auth/context.ts';
 import type { Clients } from '../../clients.ts';
+import { TemplateError } from '../../template/model.ts';
 import type { ResourceType } from '../types.ts';
 import { compact, gone, neutronId } from '../lookup.ts';
 
@@ -68,7 +69,7 @@ export const neutronPort: ResourceType = {
     network: { description: 'The attributes of the network owning the port.', type: 'map' },
   },
   validate(props, _ctx, at) {
-    if (props.network === undefined && props.network_id === undefined) throw new Error(`${at}: Property network not assigned`);
+    if (props.network === undefined && props.network_id === undefined) throw new TemplateError(`${at}: Property network not assigned`);
   },
   async create(h, props) {
     const networkId = await neutronId(h.clients, h.ctx, 'network', String(props.network ?? props.network_id));
