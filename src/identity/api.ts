@@ -27,6 +27,7 @@ import {
   regionView,
   roleView,
   serviceView,
+  catalogFor,
   tokenView,
   userView,
   type Links,
@@ -100,7 +101,7 @@ export function identityApi(identity: IdentityService, publicUrl: string, appCre
     app.get('/v3/auth/catalog', async (request: Req) => {
       const ctx = contextOf(request);
       if (ctx.scope.kind === 'unscoped') throw new UnauthorizedError('The catalog requires a scoped token.');
-      return { catalog: await identity.catalog(), links: listLinks(request) };
+      return { catalog: catalogFor(await identity.catalog(), ctx.scope.kind === 'project' ? ctx.scope.projectId : undefined), links: listLinks(request) };
     });
     app.get('/v3/auth/projects', async (request: Req) => {
       const ctx = contextOf(request);

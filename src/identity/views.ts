@@ -105,8 +105,24 @@ export type CatalogEntry = {
   endpoints: { id: string; interface: string; region: string | null; region_id: string | null; url: string }[];
 };
 
+/**
+ * The catalog as a token of `projectId` sees it: Keystone fills `$(project_id)s` / `$(tenant_id)s`
+ * (and the `%(...)s` spellings) in endpoint URLs, and leaves out endpoints it cannot fill.
+ */
+export function catalogFor(catalog: CatalogEntry[], projectId: string | undefined): CatalogEntry[] {
+  const templated = /[$%]\((project_id|tenant_id)\)s/g;
+  return catalog.map((c) => ({
+    ...c,
+    endpoints: c.endpoints.flatMap((e) => {
+      if (!e.url.match(templated)) return [e];
+      return projectId ? [{ ...e, url: e.url.replace(templated, projectId) }] : [];
+    }),
+  }));
+}
+
 export function tokenView(claims: TokenClaims, catalog: CatalogEntry[] | undefined) {
   const s = claims.scope;
+  if (catalog) catalog = catalogFor(catalog, s.kind === 'project' ? s.id : undefined);
   return {
     token: {
       methods: claims.methods,

@@ -27,6 +27,17 @@ export function orchestrationApi(service: OrchestrationService, validator: Token
   return async (app: HttpServer) => {
     app.addHook('preHandler', authenticate(validator));
     // heatclient sends JSON bodies on DELETE/GET sometimes; and template bodies may be large.
+    // It also sends `Content-Type: application/json` with an empty body (stack delete): no body, not a 400.
+    app.removeContentTypeParser('application/json');
+    app.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => {
+      const text = String(body);
+      if (text.trim() === '') return done(null, undefined);
+      try {
+        done(null, JSON.parse(text));
+      } catch (err) {
+        done(new BadRequestError(`Malformed JSON in request body: ${(err as Error).message}`), undefined);
+      }
+    });
     app.get('/', PUBLIC, async (_r, reply) =>
       reply.code(300).send({ versions: [{ id: 'v1.0', status: 'CURRENT', links: [{ href: `${root}/v1/`, rel: 'self' }] }] }),
     );
