@@ -50,7 +50,7 @@ export async function createCompute(
   }
   for (const endpoint of engines) {
     try {
-      await service.registerHost(hostIdFor(endpoint), new DockerDriver(endpoint), endpoint);
+      await service.registerHost(hostIdFor(endpoint), new DockerDriver(endpoint, { cloudId: store.cloudId }), endpoint);
     } catch (err) {
       // An engine that does not answer gets no agent; its host goes down by its stale heartbeat.
       process.stderr.write(`hafen: compute: engine ${endpoint} does not answer: ${(err as Error).message}\n`);

@@ -95,6 +95,11 @@ export class ComputeService {
     return (await this.store.host(hostId))!;
   }
 
+  /** The driver of an in-process host (tests look at fake hosts through it). */
+  hostDriver(hostId: string): ComputeDriver | undefined {
+    return this.drivers.get(hostId);
+  }
+
   hostIsUp(h: HostRow): boolean {
     return Date.now() - Date.parse(h.heartbeat_at) < this.config.hostDownAfterMs;
   }

@@ -1,5 +1,6 @@
 // Compute's rows: flavors, hosts, servers (which are also the capacity ledger), key pairs, server
 // groups, quotas and instance actions. The store owns its SQL and migrations.
+import { randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { Database } from '../platform/db/database.ts';
 import { isUniqueViolation } from '../platform/db/database.ts';
@@ -259,9 +260,21 @@ const migrations: Migration[] = [
       await db.schema.createIndex('compute_servers_listing').on('compute_servers').columns(['project_id', 'deleted', 'created_at', 'id']).execute();
     },
   },
+  {
+    // A random id of this cloud, stamped on its containers so that clouds sharing an engine (tests,
+    // benches, a second cloud) never take each other's servers for strays.
+    name: '0004-cloud-identity',
+    async up(db: Kysely<any>) {
+      await db.schema.createTable('compute_cloud').addColumn('id', 'varchar(64)', (c) => c.primaryKey()).execute();
+      await db.insertInto('compute_cloud').values({ id: randomUUID() }).execute();
+    },
+  },
 ];
 
 export class ComputeStore {
+  /** This cloud's id (shared by every controller of one database). */
+  cloudId = '';
+
   /**
    * The ledger in memory: what each host has allocated, from the server rows. Every write this store
    * makes to a server's host, flavor or group updates it; `refreshAllocations` rebuilds it from the
@@ -279,6 +292,7 @@ export class ComputeStore {
   static async create(database: Database): Promise<ComputeStore> {
     await migrate(database, 'compute', migrations);
     const store = new ComputeStore(database.db);
+    store.cloudId = ((await database.db.selectFrom('compute_cloud').select('id').executeTakeFirstOrThrow()) as { id: string }).id;
     const since = store.allocationVersion();
     store.refreshAllocations(await store.serverStates(), since);
     return store;

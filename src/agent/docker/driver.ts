@@ -10,6 +10,8 @@ import type { ComputeDriver, DriverCapabilities, HostCapacity, InterfaceSpec, Po
 
 const LABEL_SERVER = 'hafen.server_id';
 const LABEL_MANAGED = 'hafen.managed';
+/** Which cloud made the container: clouds sharing an engine leave each other's servers alone. */
+const LABEL_CLOUD = 'hafen.cloud';
 
 /** Docker's default capability set without NET_RAW and MKNOD: what a tenant container may hold. */
 export const TENANT_CAPABILITIES = ['CHOWN', 'DAC_OVERRIDE', 'FOWNER', 'FSETID', 'KILL', 'SETGID', 'SETUID', 'SETPCAP', 'NET_BIND_SERVICE', 'SYS_CHROOT', 'AUDIT_WRITE', 'SETFCAP'];
@@ -38,8 +40,13 @@ export class DockerDriver implements ComputeDriver {
   /** Image loads under way, so that concurrent boots of one image load it once. */
   private readonly loading = new Map<string, Promise<void>>();
 
-  constructor(readonly endpoint: string) {
+  /** `cloudId`: this cloud's mark on its containers; listServers reports only those (and unmarked ones, made before marks). */
+  constructor(readonly endpoint: string, private readonly options: { cloudId?: string } = {}) {
     this.docker = engineClient(endpoint);
+  }
+
+  private get cloudLabel(): Record<string, string> {
+    return this.options.cloudId ? { [LABEL_CLOUD]: this.options.cloudId } : {};
   }
 
   async capacity(): Promise<HostCapacity> {
@@ -115,7 +122,7 @@ export class DockerDriver implements ComputeDriver {
       ...(c?.healthcheck ? { Healthcheck: { Test: c.healthcheck.test, ...(c.healthcheck.intervalS ? { Interval: c.healthcheck.intervalS * 1e9 } : {}), ...(c.healthcheck.timeoutS ? { Timeout: c.healthcheck.timeoutS * 1e9 } : {}), ...(c.healthcheck.retries ? { Retries: c.healthcheck.retries } : {}), ...(c.healthcheck.startPeriodS ? { StartPeriod: c.healthcheck.startPeriodS * 1e9 } : {}) } } : {}),
       Env: [...spec.env, ...(c?.env ?? [])],
       // hafen's own labels come last: a tenant's labels never rename or hide a container.
-      Labels: { ...Object.fromEntries(Object.entries(c?.labels ?? {}).filter(([k]) => !k.startsWith('hafen.'))), [LABEL_SERVER]: spec.serverId, [LABEL_MANAGED]: 'true' },
+      Labels: { ...Object.fromEntries(Object.entries(c?.labels ?? {}).filter(([k]) => !k.startsWith('hafen.'))), [LABEL_SERVER]: spec.serverId, [LABEL_MANAGED]: 'true', ...this.cloudLabel },
       Tty: c?.tty ?? false,
       OpenStdin: c?.openStdin ?? true,
       ...(spec.network?.mac ? { MacAddress: spec.network.mac } : {}),
@@ -157,7 +164,7 @@ export class DockerDriver implements ComputeDriver {
     const helper = await this.docker.createContainer({
       Image: image,
       Cmd: ['true'],
-      Labels: { [LABEL_MANAGED]: 'true', 'hafen.helper_for': spec.serverId },
+      Labels: { [LABEL_MANAGED]: 'true', 'hafen.helper_for': spec.serverId, ...this.cloudLabel },
       HostConfig: {
         NetworkMode: 'none',
         CapDrop: ['ALL'],
@@ -279,7 +286,8 @@ export class DockerDriver implements ComputeDriver {
   }
 
   async listServers(): Promise<{ serverId: string; power: PowerState }[]> {
-    const list = await this.docker.listContainers({ all: true, filters: { label: [LABEL_SERVER] } });
+    const mine = (c: { Labels: Record<string, string> }) => !this.options.cloudId || c.Labels[LABEL_CLOUD] === undefined || c.Labels[LABEL_CLOUD] === this.options.cloudId;
+    const list = (await this.docker.listContainers({ all: true, filters: { label: [LABEL_SERVER] } })).filter(mine);
     return list.map((c) => ({ serverId: c.Labels[LABEL_SERVER]!, power: powerOfStatus(c.State) }));
   }
 }
