@@ -41,6 +41,8 @@ export interface ContainerOptions {
   cpuset?: string;
   readOnly?: boolean;
   labels?: Record<string, string>;
+  /** Mount points that get an anonymous engine volume of their own (removed with the container). */
+  volumes?: string[];
   /** Capabilities to drop beyond hafen's own profile (adding any is refused). */
   capDrop?: string[];
   healthcheck?: { test: string[]; intervalS?: number; timeoutS?: number; retries?: number; startPeriodS?: number };

@@ -8,7 +8,8 @@ import type { RequestContext } from '../platform/auth/context.ts';
 import type { PolicyEngine } from '../platform/auth/policy.ts';
 import type { Dialect } from '../platform/db/database.ts';
 import { BadRequestError, ConflictError, ForbiddenError, HafenError, NotFoundError, OverQuotaError } from '../platform/errors.ts';
-import type { ComputeDriver, InterfaceSpec, PowerState, ServerSpec } from '../agent/driver.ts';
+import type { ComputeDriver, ContainerOptions, InterfaceSpec, PowerState, ServerSpec } from '../agent/driver.ts';
+import { parseContainerOptions } from './container-options.ts';
 import type { ImageClient, ImageRecord } from '../image/client.ts';
 import type { NetworkClient, NicRequest, PortBinding } from '../network/client.ts';
 import { chooseHost } from './scheduler/scheduler.ts';
@@ -386,6 +387,7 @@ export class ComputeService {
       }
       if (networks.length > 1) throw new BadRequestError('hafen servers have one network interface at boot; attach more later.');
     }
+    const container = parseContainerOptions(s['hafen:container']);
     const groupId = typeof hints.group === 'string' ? hints.group : null;
     if (groupId) await this.serverGroup(ctx, groupId);
     const securityGroups = Array.isArray(s.security_groups) ? (s.security_groups as { name?: string }[]).map((g) => String(g?.name ?? 'default')) : ['default'];
@@ -442,6 +444,7 @@ export class ComputeService {
       );
     }
     for (const row of rows) {
+      if (container) await this.store.setContainerOptions(row.id, JSON.stringify(container));
       await this.recordAction(row, 'create', requestId, ctx);
       this.track(this.build(ctx, row, image, flavor, hints));
     }
@@ -649,6 +652,7 @@ export class ComputeService {
             },
       configDrive,
       authorizedKeys: key ? `${key.public_key}\n` : null,
+      container: await this.store.containerOptions(row.id).then((o) => (o ? (JSON.parse(o) as ContainerOptions) : null)),
     };
   }
 
@@ -798,6 +802,7 @@ export class ComputeService {
       if (row.host_id && this.drivers.has(row.host_id)) await this.driverOf(row.host_id).destroy(row.id);
       if (this.network && ctx) await this.network.unbindPorts(ctx, row.id);
       await this.store.markDeleted(row.id);
+      await this.store.deleteContainerOptions(row.id);
     } catch (err) {
       await this.store.updateServer(row.id, {
         vm_state: 'error',

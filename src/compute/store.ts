@@ -259,6 +259,16 @@ const migrations: Migration[] = [
       await db.schema.createIndex('compute_servers_group').on('compute_servers').columns(['server_group_id', 'deleted']).execute();
       await db.schema.createIndex('compute_servers_listing').on('compute_servers').columns(['project_id', 'deleted', 'created_at', 'id']).execute();
     },
+  },  {
+    // Container settings a server was booted with (orchestration's Docker containers, Compose services).
+    name: '0003-container-options',
+    async up(db: Kysely<any>) {
+      await db.schema
+        .createTable('compute_container_options')
+        .addColumn('server_id', 'varchar(64)', (c) => c.primaryKey())
+        .addColumn('options', 'text', (c) => c.notNull())
+        .execute();
+    },
   },
   {
     // A random id of this cloud, stamped on its containers so that clouds sharing an engine (tests,
@@ -540,6 +550,19 @@ export class ComputeStore {
   async keypairs(userId: string): Promise<KeypairRow[]> {
     return (await this.db.selectFrom('compute_keypairs').selectAll().where('user_id', '=', userId).orderBy('name').execute()) as KeypairRow[];
   }
+  async setContainerOptions(serverId: string, options: string): Promise<void> {
+    await this.db.insertInto('compute_container_options').values({ server_id: serverId, options }).execute();
+  }
+
+  async containerOptions(serverId: string): Promise<string | undefined> {
+    const row = (await this.db.selectFrom('compute_container_options').select('options').where('server_id', '=', serverId).executeTakeFirst()) as { options: string } | undefined;
+    return row?.options;
+  }
+
+  async deleteContainerOptions(serverId: string): Promise<void> {
+    await this.db.deleteFrom('compute_container_options').where('server_id', '=', serverId).execute();
+  }
+
   async keypair(userId: string, name: string): Promise<KeypairRow | undefined> {
     return (await this.db.selectFrom('compute_keypairs').selectAll().where('user_id', '=', userId).where('name', '=', name).executeTakeFirst()) as KeypairRow | undefined;
   }

@@ -118,6 +118,7 @@ export class DockerDriver implements ComputeDriver {
       ...(c?.command ? { Cmd: c.command } : spec.command ? { Cmd: spec.command } : {}),
       ...(c?.entrypoint ? { Entrypoint: c.entrypoint } : {}),
       ...(c?.user ? { User: c.user } : {}),
+      ...(c?.volumes?.length ? { Volumes: Object.fromEntries(c.volumes.map((v) => [v, {}])) } : {}),
       ...(c?.workingDir ? { WorkingDir: c.workingDir } : {}),
       ...(c?.healthcheck ? { Healthcheck: { Test: c.healthcheck.test, ...(c.healthcheck.intervalS ? { Interval: c.healthcheck.intervalS * 1e9 } : {}), ...(c.healthcheck.timeoutS ? { Timeout: c.healthcheck.timeoutS * 1e9 } : {}), ...(c.healthcheck.retries ? { Retries: c.healthcheck.retries } : {}), ...(c.healthcheck.startPeriodS ? { StartPeriod: c.healthcheck.startPeriodS * 1e9 } : {}) } } : {}),
       Env: [...spec.env, ...(c?.env ?? [])],

@@ -1,0 +1,161 @@
+// Docker containers as Heat resources on a real engine through the real openstack CLI: the classic
+// two-container example (the app's env joined from the database's network_ip and logs_head, a
+// published port answering from the host), the isolation refusals, and a Compose file deployed as a
+// stack and deleted without leaving a container.
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import type Docker from 'dockerode';
+import { startComputeCloud, waitFor } from '../helpers/compute.ts';
+import type { TestCloud } from '../helpers/cloud.ts';
+import { engineClient } from '../../src/host/engine-client.ts';
+
+const CLASSIC = `heat_template_version: 2013-05-23
+description: A web app and its database, each a Docker container
+parameters:
+  image: {type: string, default: bb}
+resources:
+  database:
+    type: DockerInc::Docker::Container
+    properties:
+      image: {get_param: image}
+      cmd: [sh, -c, "echo db-ready-v1; exec sleep 3600"]
+      port_specs: ["3306"]
+  web:
+    type: DockerInc::Docker::Container
+    properties:
+      image: {get_param: image}
+      env:
+        - Fn::Join: ["", ["DB_HOST=", {get_attr: [database, network_ip]}]]
+        - Fn::Join: ["", ["DB_SAYS=", {get_attr: [database, logs_head]}]]
+      cmd: [sh, -c, "mkdir -p /www && echo \\"db=$DB_HOST says=$DB_SAYS\\" > /www/index.html && exec httpd -f -p 80 -h /www"]
+      port_specs: ["80/tcp"]
+      port_bindings: {"80/tcp": 80}
+outputs:
+  db_ip: {value: {get_attr: [database, network_ip]}}
+  url: {value: {get_attr: [web, published_address]}}
+`;
+
+describe('Docker containers in stacks', () => {
+  let t: TestCloud;
+  let docker: Docker;
+  let dir: string;
+  const os = (args: string[]) => t.openstack(args);
+  const json = async (args: string[]) => JSON.parse(await os([...args, '-f', 'json']));
+  const containersOf = async (serverIds: string[]) => (await docker.listContainers({ all: true })).filter((c) => serverIds.includes(c.Labels['hafen.server_id'] ?? ''));
+
+  before(async () => {
+    const c = await startComputeCloud('orchestration-docker');
+    t = c.t;
+    docker = engineClient(c.socket);
+    dir = t.dataDir;
+    await os(['image', 'create', '--container-format', 'docker', '--disk-format', 'raw', '--file', c.imageTar, 'bb']);
+  });
+  after(async () => {
+    await t?.close();
+  });
+
+  it('runs the classic web app and database, and the app answers at its published address', async () => {
+    fs.writeFileSync(path.join(dir, 'classic.yaml'), CLASSIC);
+    await os(['stack', 'create', '-t', path.join(dir, 'classic.yaml'), '--wait', '--poll', '1', 'classic']);
+    const created = await json(['stack', 'show', 'classic']);
+    assert.equal(created.stack_status, 'CREATE_COMPLETE', created.stack_status_reason);
+    const outputs = Object.fromEntries((await json(['stack', 'output', 'list', 'classic'])).map((o: any) => [o.output_key, true]));
+    assert.ok(outputs.db_ip && outputs.url);
+    const dbIp = (await json(['stack', 'output', 'show', 'classic', 'db_ip'])).output_value;
+    const url = (await json(['stack', 'output', 'show', 'classic', 'url'])).output_value as string;
+    assert.match(dbIp, /^\d+\.\d+\.\d+\.\d+$/);
+    assert.match(url, /^127\.64\.\d+\.\d+:80$/);
+    const body = await waitFor('web answers', async () => {
+      try {
+        const r = await fetch(`http://${url}/`, { signal: AbortSignal.timeout(2000) });
+        return r.ok ? await r.text() : undefined;
+      } catch {
+        return undefined;
+      }
+    });
+    assert.equal(body.trim(), `db=${dbIp} says=db-ready-v1`);
+    // The containers are servers of the project, with the isolation profile.
+    const resources = await json(['stack', 'resource', 'list', 'classic']);
+    const ids = resources.map((r: any) => r.physical_resource_id);
+    const servers = await json(['server', 'list']);
+    for (const id of ids) assert.ok(servers.some((s: any) => s.ID === id), `server ${id} listed`);
+    const running = await containersOf(ids);
+    assert.equal(running.length, 2);
+    for (const c of running) {
+      const info = await docker.getContainer(c.Id).inspect();
+      assert.equal(info.HostConfig.Privileged, false);
+      assert.ok(!(info.HostConfig.CapAdd ?? []).some((cap: string) => ['SYS_ADMIN', 'NET_ADMIN', 'MKNOD'].includes(cap)));
+      assert.deepEqual(info.HostConfig.Binds?.filter((b: string) => b.startsWith('/')) ?? [], []);
+    }
+    await os(['stack', 'delete', '--yes', '--wait', 'classic']);
+    await waitFor('containers removed', async () => ((await containersOf(ids)).length === 0 ? true : undefined));
+    await assert.rejects(fetch(`http://${url}/`, { signal: AbortSignal.timeout(1500) }));
+  });
+
+  it('refuses what would break isolation, before anything is made', async () => {
+    for (const [prop, value, pattern] of [
+      ['privileged', 'true', /privileged/],
+      ['devices', '["/dev/sda"]', /devices/],
+      ['cap_add', '["SYS_ADMIN"]', /SYS_ADMIN is refused/],
+      ['volumes', '{"/data": "/etc"}', /host paths are never mounted/],
+    ] as const) {
+      const file = path.join(dir, `bad-${prop}.yaml`);
+      fs.writeFileSync(file, `heat_template_version: 2021-04-16\nresources:\n  c:\n    type: DockerInc::Docker::Container\n    properties:\n      image: bb\n      ${prop}: ${value}\n`);
+      await assert.rejects(os(['stack', 'create', '-t', file, `bad-${prop}`]), pattern);
+    }
+    assert.deepEqual((await json(['stack', 'list'])).filter((s: any) => s['Stack Name'].startsWith('bad-')), []);
+  });
+
+  it('deploys a Compose file as a stack', async () => {
+    const compose = `version: "3.8"
+services:
+  cache:
+    image: bb
+    command: sh -c "echo cache-up; exec sleep 3600"
+    environment:
+      ROLE: cache
+    restart: unless-stopped
+  app:
+    image: bb
+    command: ["sh", "-c", "echo app-up; exec sleep 3600"]
+    depends_on: [cache]
+    labels:
+      tier: front
+    volumes: ["data:/data"]
+volumes:
+  data: {}
+`;
+    const file = path.join(dir, 'docker-compose.yml');
+    fs.writeFileSync(file, compose);
+    // Through the API with the Compose marker, as `hafen stack create --compose` sends it.
+    const token = await t.token('demo');
+    const project = (await t.request('GET', '/identity/v3/auth/tokens', { token, headers: { 'x-subject-token': token } })).body.token.project.id;
+    const r = await t.request('POST', `/orchestration/v1/${project}/stacks`, { token, body: { stack_name: 'composed', template: compose, template_format: 'compose' } });
+    assert.equal(r.status, 201, r.text);
+    const shown = await waitFor('compose stack', async () => {
+      const s = await json(['stack', 'show', 'composed']);
+      return s.stack_status.endsWith('IN_PROGRESS') ? undefined : s;
+    }, 60_000);
+    assert.equal(shown.stack_status, 'CREATE_COMPLETE', shown.stack_status_reason);
+    const resources = await json(['stack', 'resource', 'list', 'composed']);
+    assert.deepEqual(resources.map((x: any) => x.resource_name).sort(), ['app', 'cache']);
+    const ids = resources.map((x: any) => x.physical_resource_id);
+    const cs = await containersOf(ids);
+    assert.equal(cs.length, 2, `${JSON.stringify(await Promise.all(ids.map((id: string) => json(['server', 'show', id]))))}`);
+    const app = await docker.getContainer(cs.find((c) => c.Labels.tier === 'front')!.Id).inspect();
+    assert.ok(Object.keys(app.Config.Volumes ?? {}).includes('/data'));
+    const cache = await docker.getContainer(cs.find((c) => !c.Labels.tier)!.Id).inspect();
+    assert.ok(cache.Config.Env.includes('ROLE=cache'));
+    assert.equal(cache.HostConfig.RestartPolicy.Name, 'unless-stopped');
+    const events = await json(['stack', 'event', 'list', 'composed']);
+    const order = events.filter((e: any) => e.resource_status === 'CREATE_COMPLETE').map((e: any) => e.resource_name);
+    assert.ok(order.indexOf('cache') < order.indexOf('app'), 'depends_on is honoured');
+    const bad = await t.request('POST', `/orchestration/v1/${project}/stacks`, { token, body: { stack_name: 'badcompose', template: 'services:\n  x:\n    image: bb\n    volumes: ["/etc:/host"]\n', template_format: 'compose' } });
+    assert.equal(bad.status, 400);
+    assert.match(bad.body.error.message, /host paths are refused/);
+    await os(['stack', 'delete', '--yes', '--wait', 'composed']);
+    await waitFor('compose containers removed', async () => ((await containersOf(ids)).length === 0 ? true : undefined));
+  });
+});
