@@ -78,8 +78,16 @@ export function serverView(s: ServerRow, base: string, opts: { admin: boolean; h
 
 /** Nova's hostId: a per-project hash of the host, so tenants can compare hosts without naming them. */
 function hostHash(projectId: string, hostId: string): string {
-  return createHash('sha224').update(`${projectId}${hostId}`).digest('hex');
+  const key = `${projectId}${hostId}`;
+  let h = hostHashes.get(key);
+  if (!h) {
+    // Bounded: a list of thousands of servers hashes each (project, host) pair once.
+    if (hostHashes.size > 100_000) hostHashes.clear();
+    hostHashes.set(key, (h = createHash('sha224').update(key).digest('hex')));
+  }
+  return h;
 }
+const hostHashes = new Map<string, string>();
 
 /** Nova's interfaceAttachment; a port bound to a server by compute is ACTIVE. */
 export function interfaceAttachmentView(b: PortBinding) {

@@ -123,6 +123,8 @@ export class FakeDriver implements ComputeDriver {
   async attachInterface(serverId: string, nic: InterfaceSpec): Promise<void> {
     const s = this.servers.get(serverId);
     if (!s) throw new Error(`No server ${serverId} on ${this.cap.hostname}.`);
+    // As on an engine: a server booted without networking (networks: none) takes no interfaces.
+    if (s.spec.network === null) throw new ConflictError(`Server ${serverId} was booted without networking (networks: none) and cannot take interfaces.`);
     if (s.interfaces.has(nic.name)) throw new ConflictError(`Server ${serverId} already has an interface on this network; hafen servers take one interface per network.`);
     s.interfaces.set(nic.name, nic);
   }
