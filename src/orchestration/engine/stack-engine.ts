@@ -96,6 +96,8 @@ interface Operation {
 
 export class StackEngine {
   private readonly operations = new Map<string, Operation>();
+  /** Set by stop(): from then on no state is written, so the rows say IN_PROGRESS for recovery. */
+  private stopping = false;
 
   constructor(
     private readonly store: OrchestrationStore,
@@ -119,6 +121,7 @@ export class StackEngine {
 
   /** Stops every operation (shutdown); their stacks stay IN_PROGRESS for recovery at the next start. */
   async stop(): Promise<void> {
+    this.stopping = true;
     for (const op of this.operations.values()) op.controller.abort(new Error('Engine stopped'));
     await this.settle();
   }
@@ -175,6 +178,7 @@ export class StackEngine {
   // ---- state
 
   private async stackState(stack: StackRow, action: StackAction, status: Status, reason: string): Promise<void> {
+    if (this.stopping) return;
     stack.action = action;
     stack.status = status;
     stack.status_reason = reason;
@@ -186,6 +190,7 @@ export class StackEngine {
   }
 
   private async resourceState(run: Run, row: ResourceRow, action: StackAction, status: Status, reason: string, extra: Partial<ResourceRow> = {}): Promise<void> {
+    if (this.stopping) return;
     Object.assign(row, extra, { action, status, status_reason: reason, updated_at: now() });
     await Promise.all([
       this.store.updateResource(row.id, { ...extra, action, status, status_reason: reason, updated_at: row.updated_at }),
@@ -435,6 +440,7 @@ export class StackEngine {
         }
       }
       await this.resourceState(run, row, action, 'COMPLETE', 'state changed');
+      if (this.stopping) return; // interrupted: the delete is done again at the next start
       await this.store.deleteResource(row.id);
       run.all = run.all.filter((r) => r.id !== row.id);
       if (run.rows.get(row.name)?.id === row.id) run.rows.delete(row.name);
@@ -509,7 +515,7 @@ export class StackEngine {
       await this.stackState(stack, 'DELETE', 'FAILED', err.message);
       throw new OperationFailed(err.message);
     }
-    await this.store.deleteStack(stack.id);
+    if (!this.stopping) await this.store.deleteStack(stack.id);
   }
 
   private async runUpdate(stack: StackRow, previous: StackSpec, signal: AbortSignal, depth: number): Promise<void> {

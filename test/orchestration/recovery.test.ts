@@ -1,0 +1,219 @@
+// Orchestration after a restart: a create interrupted by a stop (t.close()) or a crash (SIGKILL of
+// the process serving the cloud) ends CREATE_FAILED, or ROLLBACK_COMPLETE when rollback is
+// enabled, with no resource left IN_PROGRESS; an interrupted delete is finished.
+//
+// Run with HAFEN_RECOVERY_CHILD=1 this file is the crashing process instead: it serves a cloud on
+// HAFEN_DATA_DIR/HAFEN_PORT and prints READY.
+import { after, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { startComputeCloud, waitFor } from '../helpers/compute.ts';
+import type { TestCloud } from '../helpers/cloud.ts';
+
+if (process.env.HAFEN_RECOVERY_CHILD) {
+  await startComputeCloud('orchestration-recovery-child', { HAFEN_DATA_DIR: process.env.HAFEN_DATA_DIR!, HAFEN_PORT: process.env.HAFEN_PORT! });
+  process.stdout.write('READY\n');
+  setInterval(() => undefined, 1 << 30);
+} else {
+  describe('orchestration recovery after a restart', () => {
+    let t: TestCloud;
+    let child: ChildProcess | undefined;
+    after(async () => {
+      child?.kill('SIGKILL');
+      await t?.close();
+    });
+
+    const slowTemplate = (deleteWait = 0) => ({
+      heat_template_version: '2021-04-16',
+      resources: {
+        fast1: { type: 'OS::Heat::None' },
+        fast2: { type: 'OS::Heat::Value', properties: { value: 'quick' } },
+        fast3: { type: 'OS::Heat::RandomString', properties: { length: 6 } },
+        slow: { type: 'OS::Heat::TestResource', properties: { value: 'slow', action_wait_secs: { create: 30, delete: deleteWait } } },
+        later: { type: 'OS::Heat::None', depends_on: ['slow'] },
+      },
+    });
+
+    const api = (cloud: TestCloud) => {
+      let project: string | undefined;
+      const call = async (method: string, p: string, body?: unknown) => {
+        const token = await cloud.token('demo');
+        if (!project) {
+          const tok = await cloud.request('GET', '/identity/v3/auth/tokens', { token, headers: { 'x-subject-token': token } });
+          project = tok.body.token.project.id as string;
+        }
+        return cloud.request(method, `/orchestration/v1/${project}${p}`, { token, body });
+      };
+      const stack = async (name: string) => {
+        const r = await call('GET', `/stacks/${name}`);
+        return r.status === 404 ? undefined : (r.body.stack as Record<string, any>);
+      };
+      const resources = async (name: string) => {
+        const r = await call('GET', `/stacks/${name}/resources`);
+        return r.body.resources as Record<string, any>[];
+      };
+      const statusOf = async (name: string) => (await resources(name)).map((r) => [r.resource_name as string, r.resource_status as string]).sort();
+      const settled = (name: string, timeoutMs = 60_000) =>
+        waitFor(`${name} settled`, async () => {
+          const s = await stack(name);
+          if (!s) return { stack_status: 'GONE' } as Record<string, any>;
+          return s.stack_status.endsWith('IN_PROGRESS') ? undefined : s;
+        }, timeoutMs);
+      const create = async (name: string, template: unknown, disableRollback: boolean) => {
+        const r = await call('POST', '/stacks', { stack_name: name, template, disable_rollback: disableRollback });
+        assert.equal(r.status, 201, r.text);
+      };
+      /** Until the fast resources are done and `slow` is creating. */
+      const midCreate = (name: string) =>
+        waitFor(`${name} mid-create`, async () => {
+          const st = Object.fromEntries(await statusOf(name));
+          return st.slow === 'CREATE_IN_PROGRESS' && st.fast1 === 'CREATE_COMPLETE' && st.fast2 === 'CREATE_COMPLETE' && st.fast3 === 'CREATE_COMPLETE' ? st : undefined;
+        });
+      return { call, stack, resources, statusOf, settled, create, midCreate };
+    };
+
+    const restart = async (old: TestCloud) => {
+      const { t: fresh } = await startComputeCloud('orchestration-recovery', { HAFEN_DATA_DIR: old.dataDir, HAFEN_PORT: old.env.HAFEN_PORT! });
+      return fresh;
+    };
+
+    it('fails an interrupted create after a stop, or rolls it back, leaving nothing in progress', async () => {
+      ({ t } = await startComputeCloud('orchestration-recovery'));
+      const a = api(t);
+      await a.create('norollback', slowTemplate(), true);
+      await a.create('withrollback', slowTemplate(), false);
+      await a.midCreate('norollback');
+      await a.midCreate('withrollback');
+      const started = Date.now();
+      await t.close();
+      assert.ok(Date.now() - started < 10_000, 'the stop does not wait for the slow create');
+
+      t = await restart(t);
+      const b = api(t);
+      const failed = await b.settled('norollback');
+      assert.equal(failed.stack_status, 'CREATE_FAILED');
+      assert.match(failed.stack_status_reason, /restart/i);
+      const rows = await b.statusOf('norollback');
+      assert.ok(!rows.some(([, s]) => s.endsWith('IN_PROGRESS')), JSON.stringify(rows));
+      assert.deepEqual(Object.fromEntries(rows).fast1, 'CREATE_COMPLETE', 'what was made stays');
+      assert.equal(Object.fromEntries(rows).slow, 'CREATE_FAILED');
+
+      const rolled = await b.settled('withrollback');
+      assert.equal(rolled.stack_status, 'ROLLBACK_COMPLETE', rolled.stack_status_reason);
+      assert.deepEqual(await b.resources('withrollback'), []);
+
+      // The failed stack can be deleted as usual.
+      assert.equal((await b.call('DELETE', `/stacks/norollback/${failed.id}`)).status, 204);
+      assert.equal((await b.settled('norollback')).stack_status, 'GONE');
+    });
+
+    it('finishes a delete interrupted by a stop', async () => {
+      const a = api(t);
+      const template = { heat_template_version: '2021-04-16', resources: { fast: { type: 'OS::Heat::None' }, slowdel: { type: 'OS::Heat::TestResource', properties: { action_wait_secs: { delete: 3 } } } } };
+      await a.create('deleting', template, true);
+      const s = await a.settled('deleting');
+      assert.equal(s.stack_status, 'CREATE_COMPLETE');
+      assert.equal((await a.call('DELETE', `/stacks/deleting/${s.id}`)).status, 204);
+      await waitFor('slowdel deleting', async () => (Object.fromEntries(await a.statusOf('deleting')).slowdel === 'DELETE_IN_PROGRESS' ? true : undefined));
+      assert.equal((await a.stack('deleting'))?.stack_status, 'DELETE_IN_PROGRESS');
+      await t.close();
+
+      t = await restart(t);
+      const b = api(t);
+      assert.equal((await b.settled('deleting')).stack_status, 'GONE');
+    });
+
+    it('recovers the same way after a crash (SIGKILL) mid-create and mid-delete', async () => {
+      // The cloud of the earlier tests closes; a child process serves the same data dir and is killed.
+      const dataDir = t.dataDir;
+      const port = t.env.HAFEN_PORT!;
+      await t.close();
+      const startChild = async () => {
+        const c = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url)], {
+          env: { ...process.env, HAFEN_RECOVERY_CHILD: '1', HAFEN_DATA_DIR: dataDir, HAFEN_PORT: port },
+          stdio: ['ignore', 'pipe', 'pipe'],
+        });
+        let out = '';
+        c.stdout!.on('data', (b) => (out += b));
+        c.stderr!.on('data', (b) => (out += b));
+        await waitFor('child cloud READY', async () => {
+          if (c.exitCode !== null) throw new Error(`child exited ${c.exitCode}: ${out}`);
+          return out.includes('READY') ? true : undefined;
+        }, 60_000);
+        return c;
+      };
+      const kill = async (c: ChildProcess) => {
+        const exited = new Promise((r) => c.once('exit', r));
+        c.kill('SIGKILL');
+        await exited;
+      };
+      child = await startChild();
+      // A TestCloud-like client of the child: requests and tokens through the same helper shape.
+      const remote = remoteCloud(`http://127.0.0.1:${port}`, dataDir);
+      const a = api(remote);
+      await a.create('crash-norb', slowTemplate(), true);
+      await a.create('crash-rb', slowTemplate(), false);
+      await a.create('crash-del', { heat_template_version: '2021-04-16', resources: { fast: { type: 'OS::Heat::None' }, slowdel: { type: 'OS::Heat::TestResource', properties: { action_wait_secs: { delete: 5 } } } } }, true);
+      await a.midCreate('crash-norb');
+      await a.midCreate('crash-rb');
+      const d = await a.settled('crash-del');
+      assert.equal(d.stack_status, 'CREATE_COMPLETE');
+      assert.equal((await a.call('DELETE', `/stacks/crash-del/${d.id}`)).status, 204);
+      await waitFor('slowdel deleting', async () => (Object.fromEntries(await a.statusOf('crash-del')).slowdel === 'DELETE_IN_PROGRESS' ? true : undefined));
+      await kill(child);
+      child = undefined;
+
+      t = await startComputeCloud('orchestration-recovery', { HAFEN_DATA_DIR: dataDir, HAFEN_PORT: port }).then((c) => c.t);
+      const b = api(t);
+      const failed = await b.settled('crash-norb');
+      assert.equal(failed.stack_status, 'CREATE_FAILED');
+      const rows = await b.statusOf('crash-norb');
+      assert.ok(!rows.some(([, s]) => s.endsWith('IN_PROGRESS')), JSON.stringify(rows));
+      assert.equal(Object.fromEntries(rows).slow, 'CREATE_FAILED');
+      const rolled = await b.settled('crash-rb');
+      assert.equal(rolled.stack_status, 'ROLLBACK_COMPLETE', rolled.stack_status_reason);
+      assert.deepEqual(await b.resources('crash-rb'), []);
+      // The delete is finished (the TestResource's delete wait runs again).
+      assert.equal((await b.settled('crash-del')).stack_status, 'GONE');
+    });
+  });
+}
+
+/** Requests and tokens against a cloud served by another process on the same data dir. */
+function remoteCloud(url: string, dataDir: string): TestCloud {
+  let token: string | undefined;
+  const request: TestCloud['request'] = async (method, urlPath, opts = {}) => {
+    const headers: Record<string, string> = { ...(opts.headers ?? {}) };
+    if (opts.token) headers['x-auth-token'] = opts.token;
+    if (opts.body !== undefined) headers['content-type'] = 'application/json';
+    const res = await fetch(`${url}${urlPath}`, { method, headers, body: opts.body === undefined ? undefined : JSON.stringify(opts.body) });
+    const text = await res.text();
+    let body: any;
+    try {
+      body = text ? JSON.parse(text) : undefined;
+    } catch {
+      body = undefined;
+    }
+    return { status: res.status, headers: res.headers, body, text };
+  };
+  return {
+    url,
+    dataDir,
+    env: {},
+    cloud: undefined as never,
+    request,
+    async token() {
+      if (token) return token;
+      const { readFileSync } = await import('node:fs');
+      const creds = JSON.parse(readFileSync(`${dataDir}/bootstrap-credentials.json`, 'utf8'));
+      const r = await request('POST', '/identity/v3/auth/tokens', {
+        body: { auth: { identity: { methods: ['password'], password: { user: { name: creds.demo.username, domain: { id: 'default' }, password: creds.demo.password } } }, scope: { project: { name: creds.demo.project, domain: { id: 'default' } } } } },
+      });
+      token = r.headers.get('x-subject-token')!;
+      return token;
+    },
+    openstack: () => Promise.reject(new Error('not available')),
+    close: async () => undefined,
+  };
+}
