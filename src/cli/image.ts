@@ -4,33 +4,10 @@ import fs from 'node:fs';
 import http from 'node:http';
 import type { Readable } from 'node:stream';
 import type { Command } from 'commander';
-import YAML from 'yaml';
 import { loadConfig } from '../config.ts';
 import { engineClient } from '../host/engine-client.ts';
 import { enginePaths } from '../host/local-engine.ts';
-
-interface CloudAuth {
-  auth: { auth_url: string; username: string; password: string; project_name: string; user_domain_name: string; project_domain_name: string };
-}
-
-async function tokenFor(cloud: CloudAuth): Promise<{ token: string; imageUrl: string }> {
-  const a = cloud.auth;
-  const res = await fetch(`${a.auth_url.replace(/\/+$/, '')}/auth/tokens`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({
-      auth: {
-        identity: { methods: ['password'], password: { user: { name: a.username, domain: { name: a.user_domain_name }, password: a.password } } },
-        scope: { project: { name: a.project_name, domain: { name: a.project_domain_name } } },
-      },
-    }),
-  });
-  if (res.status !== 201) throw new Error(`authentication failed: ${res.status} ${await res.text()}`);
-  const body = (await res.json()) as { token: { catalog: { type: string; endpoints: { interface: string; url: string }[] }[] } };
-  const image = body.token.catalog.find((c) => c.type === 'image')?.endpoints.find((e) => e.interface === 'public');
-  if (!image) throw new Error('the catalog has no image service');
-  return { token: res.headers.get('x-subject-token')!, imageUrl: image.url.replace(/\/+$/, '') };
-}
+import { logIn } from './cloud-auth.ts';
 
 function progressBar(total: number | undefined): (n: number) => void {
   let done = 0;
@@ -62,9 +39,7 @@ export function registerImage(program: Command): void {
     .option('--visibility <visibility>', 'private, shared, community or public', 'private')
     .action(async (source: string, opts: { name?: string; cloud: string; docker?: string; visibility: string }) => {
       const config = loadConfig();
-      const clouds = YAML.parse(fs.readFileSync(`${config.dataDir}/clouds.yaml`, 'utf8')) as { clouds: Record<string, CloudAuth> };
-      const cloud = clouds.clouds[opts.cloud];
-      if (!cloud) throw new Error(`no cloud ${opts.cloud} in ${config.dataDir}/clouds.yaml`);
+      const session = await logIn(config, opts.cloud);
       let data: Readable;
       let size: number | undefined;
       if (fs.existsSync(source)) {
@@ -76,7 +51,8 @@ export function registerImage(program: Command): void {
         size = undefined;
         data = (await docker.getImage(source).get()) as unknown as Readable;
       }
-      const { token, imageUrl } = await tokenFor(cloud);
+      const token = session.token;
+      const imageUrl = session.endpoint('image');
       const created = await fetch(`${imageUrl}/v2/images`, {
         method: 'POST',
         headers: { 'content-type': 'application/json', 'x-auth-token': token },

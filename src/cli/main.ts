@@ -4,12 +4,14 @@ import { ConfigError } from '../config.ts';
 import { registerUp } from './up.ts';
 import { registerKeys } from './keys.ts';
 import { registerImage } from './image.ts';
+import { registerStack } from './stack.ts';
 
 export async function main(argv: string[]): Promise<void> {
   const program = new Command('hafen').description('A multi-tenant container cloud that speaks OpenStack APIs on Docker engines');
   registerUp(program);
   registerKeys(program);
   registerImage(program);
+  registerStack(program);
   try {
     await program.parseAsync(argv);
   } catch (err) {
