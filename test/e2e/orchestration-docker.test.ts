@@ -9,7 +9,12 @@ import path from 'node:path';
 import type Docker from 'dockerode';
 import { startComputeCloud, waitFor } from '../helpers/compute.ts';
 import type { TestCloud } from '../helpers/cloud.ts';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { engineClient } from '../../src/host/engine-client.ts';
+import { checkoutDir } from '../../src/config.ts';
+
+const exec = promisify(execFile);
 
 const CLASSIC = `heat_template_version: 2013-05-23
 description: A web app and its database, each a Docker container
@@ -116,6 +121,7 @@ services:
     command: sh -c "echo cache-up; exec sleep 3600"
     environment:
       ROLE: cache
+    env_file: cache.env
     restart: unless-stopped
   app:
     image: bb
@@ -129,15 +135,10 @@ volumes:
 `;
     const file = path.join(dir, 'docker-compose.yml');
     fs.writeFileSync(file, compose);
-    // Through the API with the Compose marker, as `hafen stack create --compose` sends it.
-    const token = await t.token('demo');
-    const project = (await t.request('GET', '/identity/v3/auth/tokens', { token, headers: { 'x-subject-token': token } })).body.token.project.id;
-    const r = await t.request('POST', `/orchestration/v1/${project}/stacks`, { token, body: { stack_name: 'composed', template: compose, template_format: 'compose' } });
-    assert.equal(r.status, 201, r.text);
-    const shown = await waitFor('compose stack', async () => {
-      const s = await json(['stack', 'show', 'composed']);
-      return s.stack_status.endsWith('IN_PROGRESS') ? undefined : s;
-    }, 60_000);
+    fs.writeFileSync(path.join(dir, 'cache.env'), '# from a file\nTIER=backend\n');
+    const hafen = await exec(process.execPath, [path.join(checkoutDir, 'bin/hafen.mjs'), 'stack', 'create', '--compose', file, '--wait', 'composed'], { env: { ...process.env, ...t.env }, timeout: 120_000 });
+    assert.match(hafen.stdout, /CREATE_COMPLETE/);
+    const shown = await json(['stack', 'show', 'composed']);
     assert.equal(shown.stack_status, 'CREATE_COMPLETE', shown.stack_status_reason);
     const resources = await json(['stack', 'resource', 'list', 'composed']);
     assert.deepEqual(resources.map((x: any) => x.resource_name).sort(), ['app', 'cache']);
@@ -148,10 +149,13 @@ volumes:
     assert.ok(Object.keys(app.Config.Volumes ?? {}).includes('/data'));
     const cache = await docker.getContainer(cs.find((c) => !c.Labels.tier)!.Id).inspect();
     assert.ok(cache.Config.Env.includes('ROLE=cache'));
-    assert.equal(cache.HostConfig.RestartPolicy.Name, 'unless-stopped');
+    assert.ok(cache.Config.Env.includes('TIER=backend'));
+    assert.equal(cache.HostConfig.RestartPolicy?.Name, 'unless-stopped');
     const events = await json(['stack', 'event', 'list', 'composed']);
     const order = events.filter((e: any) => e.resource_status === 'CREATE_COMPLETE').map((e: any) => e.resource_name);
     assert.ok(order.indexOf('cache') < order.indexOf('app'), 'depends_on is honoured');
+    const token = await t.token('demo');
+    const project = (await t.request('GET', '/identity/v3/auth/tokens', { token, headers: { 'x-subject-token': token } })).body.token.project.id;
     const bad = await t.request('POST', `/orchestration/v1/${project}/stacks`, { token, body: { stack_name: 'badcompose', template: 'services:\n  x:\n    image: bb\n    volumes: ["/etc:/host"]\n', template_format: 'compose' } });
     assert.equal(bad.status, 400);
     assert.match(bad.body.error.message, /host paths are refused/);
