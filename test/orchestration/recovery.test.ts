@@ -32,6 +32,8 @@ if (process.env.HAFEN_RECOVERY_CHILD) {
         fast3: { type: 'OS::Heat::RandomString', properties: { length: 6 } },
         slow: { type: 'OS::Heat::TestResource', properties: { value: 'slow', action_wait_secs: { create: 30, delete: deleteWait } } },
         later: { type: 'OS::Heat::None', depends_on: ['slow'] },
+        // A nested stack creating when the engine goes.
+        grp: { type: 'OS::Heat::ResourceGroup', properties: { count: 2, resource_def: { type: 'OS::Heat::TestResource', properties: { action_wait_secs: { create: 30 } } } } },
       },
     });
 
@@ -53,7 +55,15 @@ if (process.env.HAFEN_RECOVERY_CHILD) {
         const r = await call('GET', `/stacks/${name}/resources`);
         return r.body.resources as Record<string, any>[];
       };
-      const statusOf = async (name: string) => (await resources(name)).map((r) => [r.resource_name as string, r.resource_status as string]).sort();
+      const statusOf = async (name: string, depth = 0) => {
+        const r = await call('GET', `/stacks/${name}/resources?nested_depth=${depth}`);
+        return (r.body.resources as Record<string, any>[]).map((x) => [`${x.parent_resource ? `${x.parent_resource}.` : ''}${x.resource_name}`, x.resource_status as string]).sort();
+      };
+      const nestedOf = async (name: string) => {
+        const id = (await stack(name))?.id;
+        const r = await call('GET', '/stacks?show_nested=true');
+        return (r.body.stacks as Record<string, any>[]).filter((x) => x.parent === id);
+      };
       const settled = (name: string, timeoutMs = 60_000) =>
         waitFor(`${name} settled`, async () => {
           const s = await stack(name);
@@ -68,9 +78,10 @@ if (process.env.HAFEN_RECOVERY_CHILD) {
       const midCreate = (name: string) =>
         waitFor(`${name} mid-create`, async () => {
           const st = Object.fromEntries(await statusOf(name));
-          return st.slow === 'CREATE_IN_PROGRESS' && st.fast1 === 'CREATE_COMPLETE' && st.fast2 === 'CREATE_COMPLETE' && st.fast3 === 'CREATE_COMPLETE' ? st : undefined;
+          const ready = st.slow === 'CREATE_IN_PROGRESS' && st.grp === 'CREATE_IN_PROGRESS' && st.fast1 === 'CREATE_COMPLETE' && st.fast2 === 'CREATE_COMPLETE' && st.fast3 === 'CREATE_COMPLETE';
+          return ready && (await nestedOf(name)).length === 1 ? st : undefined;
         });
-      return { call, stack, resources, statusOf, settled, create, midCreate };
+      return { call, stack, resources, statusOf, nestedOf, settled, create, midCreate };
     };
 
     const restart = async (old: TestCloud) => {
@@ -94,14 +105,19 @@ if (process.env.HAFEN_RECOVERY_CHILD) {
       const failed = await b.settled('norollback');
       assert.equal(failed.stack_status, 'CREATE_FAILED');
       assert.match(failed.stack_status_reason, /restart/i);
-      const rows = await b.statusOf('norollback');
+      const rows = await b.statusOf('norollback', 1);
       assert.ok(!rows.some(([, s]) => s.endsWith('IN_PROGRESS')), JSON.stringify(rows));
       assert.deepEqual(Object.fromEntries(rows).fast1, 'CREATE_COMPLETE', 'what was made stays');
       assert.equal(Object.fromEntries(rows).slow, 'CREATE_FAILED');
+      assert.equal(Object.fromEntries(rows).grp, 'CREATE_FAILED');
+      assert.equal(Object.fromEntries(rows)['grp.0'], 'CREATE_FAILED', 'in the nested stack too');
+      const nested = await b.nestedOf('norollback');
+      assert.deepEqual(nested.map((n) => n.stack_status), ['CREATE_FAILED']);
 
       const rolled = await b.settled('withrollback');
       assert.equal(rolled.stack_status, 'ROLLBACK_COMPLETE', rolled.stack_status_reason);
       assert.deepEqual(await b.resources('withrollback'), []);
+      assert.deepEqual(await b.nestedOf('withrollback'), [], 'the nested stack is rolled back with it');
 
       // The failed stack can be deleted as usual.
       assert.equal((await b.call('DELETE', `/stacks/norollback/${failed.id}`)).status, 204);
@@ -168,12 +184,14 @@ if (process.env.HAFEN_RECOVERY_CHILD) {
       const b = api(t);
       const failed = await b.settled('crash-norb');
       assert.equal(failed.stack_status, 'CREATE_FAILED');
-      const rows = await b.statusOf('crash-norb');
+      const rows = await b.statusOf('crash-norb', 1);
       assert.ok(!rows.some(([, s]) => s.endsWith('IN_PROGRESS')), JSON.stringify(rows));
       assert.equal(Object.fromEntries(rows).slow, 'CREATE_FAILED');
+      assert.deepEqual((await b.nestedOf('crash-norb')).map((n) => n.stack_status), ['CREATE_FAILED']);
       const rolled = await b.settled('crash-rb');
       assert.equal(rolled.stack_status, 'ROLLBACK_COMPLETE', rolled.stack_status_reason);
       assert.deepEqual(await b.resources('crash-rb'), []);
+      assert.deepEqual(await b.nestedOf('crash-rb'), []);
       // The delete is finished (the TestResource's delete wait runs again).
       assert.equal((await b.settled('crash-del')).stack_status, 'GONE');
     });
