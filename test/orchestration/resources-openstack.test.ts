@@ -1,0 +1,202 @@
+// The OpenStack resource types through the Heat API on a real cloud and engine: a stack with a
+// network, subnet, security group, port, router, router interface, floating IP, key pair and two
+// servers (one on the port, one on the network with the stack's group); the real objects checked
+// through the Neutron and Nova APIs and on the engine, attributes through outputs, the group's
+// rules and the server's name updated in place, suspend/resume, and everything gone after delete.
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import type Docker from 'dockerode';
+import { startComputeCloud, waitFor } from '../helpers/compute.ts';
+import type { TestCloud } from '../helpers/cloud.ts';
+import { engineClient } from '../../src/host/engine-client.ts';
+
+const CIDR_PREFIX = '10.79.41';
+
+function template(opts: { rules: unknown[]; serverName: string; metadata: Record<string, string> }) {
+  return {
+    heat_template_version: '2021-04-16',
+    parameters: { image: { type: 'string', default: 'busybox', constraints: [{ custom_constraint: 'glance.image' }] } },
+    resources: {
+      net: { type: 'OS::Neutron::Net', properties: { name: 'stacknet' } },
+      subnet: { type: 'OS::Neutron::Subnet', properties: { network: { get_resource: 'net' }, cidr: `${CIDR_PREFIX}.0/24`, name: 'stacksub' } },
+      sg: { type: 'OS::Neutron::SecurityGroup', properties: { name: 'stacksg', rules: opts.rules } },
+      port: {
+        type: 'OS::Neutron::Port',
+        properties: { network: { get_resource: 'net' }, fixed_ips: [{ subnet: { get_resource: 'subnet' }, ip_address: `${CIDR_PREFIX}.50` }], security_groups: [{ get_resource: 'sg' }] },
+      },
+      router: { type: 'OS::Neutron::Router', properties: { external_gateway_info: { network: 'public' } } },
+      ri: { type: 'OS::Neutron::RouterInterface', properties: { router: { get_resource: 'router' }, subnet: { get_resource: 'subnet' } } },
+      fip: { type: 'OS::Neutron::FloatingIP', depends_on: ['ri'], properties: { floating_network: 'public', port_id: { get_resource: 'port' } } },
+      key: { type: 'OS::Nova::KeyPair', properties: { name: 'stackkey', save_private_key: true } },
+      server: {
+        type: 'OS::Nova::Server',
+        properties: { name: opts.serverName, image: { get_param: 'image' }, flavor: 'm1.tiny', key_name: { get_resource: 'key' }, metadata: opts.metadata, networks: [{ port: { get_resource: 'port' } }] },
+      },
+      server2: {
+        type: 'OS::Nova::Server',
+        depends_on: ['subnet'],
+        properties: { image: 'busybox', flavor: '1', networks: [{ network: { get_resource: 'net' } }], security_groups: [{ get_resource: 'sg' }], user_data: 'hello', user_data_format: 'RAW' },
+      },
+    },
+    outputs: {
+      first_address: { value: { get_attr: ['server', 'first_address'] } },
+      floating_ip: { value: { get_attr: ['fip', 'floating_ip_address'] } },
+      networks: { value: { get_attr: ['server', 'networks'] } },
+      private_key: { value: { get_attr: ['key', 'private_key'] } },
+      server2_address: { value: { get_attr: ['server2', 'first_address'] } },
+      server_name: { value: { get_attr: ['server', 'name'] } },
+      subnet_cidr: { value: { get_attr: ['subnet', 'cidr'] } },
+    },
+  };
+}
+
+const SSH = { protocol: 'tcp', port_range_min: 22, port_range_max: 22, remote_ip_prefix: '0.0.0.0/0' };
+const HTTP = { protocol: 'tcp', port_range_min: 80, port_range_max: 80, remote_ip_prefix: '0.0.0.0/0' };
+const HTTPS_OUT = { direction: 'egress', protocol: 'tcp', port_range_min: 443, remote_ip_prefix: '0.0.0.0/0' };
+
+describe('OpenStack resource types', () => {
+  let t: TestCloud;
+  let docker: Docker;
+  let demo: string;
+  let project: string;
+  let stackId = '';
+  let ids: Record<string, string> = {};
+  const H = () => `/orchestration/v1/${project}`;
+  const get = (path: string) => t.request('GET', path, { token: demo });
+  const settled = (name: string) =>
+    waitFor(
+      `${name} settled`,
+      async () => {
+        const r = await get(`${H()}/stacks/${name}`);
+        if (r.status === 404) return { stack_status: 'GONE' } as Record<string, any>;
+        return r.body.stack.stack_status.endsWith('IN_PROGRESS') ? undefined : r.body.stack;
+      },
+      180_000,
+    );
+  const outputs = (s: Record<string, any>) => Object.fromEntries((s.outputs as { output_key: string; output_value: unknown }[]).map((o) => [o.output_key, o.output_value])) as Record<string, any>;
+  const rulesOf = async (sg: string) => (await get(`/network/v2.0/security-group-rules?security_group_id=${sg}`)).body.security_group_rules as Record<string, any>[];
+  const ruleKeys = (rules: Record<string, any>[]) => rules.map((r) => `${r.direction} ${r.ethertype} ${r.protocol ?? 'any'} ${r.port_range_min ?? ''}-${r.port_range_max ?? ''} ${r.remote_ip_prefix ?? ''}`).sort();
+
+  before(async () => {
+    const c = await startComputeCloud('resources-openstack');
+    t = c.t;
+    docker = engineClient(c.socket);
+    demo = await t.token('demo');
+    const tok = await t.request('GET', '/identity/v3/auth/tokens', { token: demo, headers: { 'x-subject-token': demo } });
+    project = tok.body.token.project.id;
+    const img = await t.request('POST', '/image/v2/images', { token: demo, body: { name: 'busybox', container_format: 'docker', disk_format: 'raw' } });
+    assert.equal(img.status, 201, img.text);
+    const up = await t.request('PUT', `/image/v2/images/${img.body.id}/file`, { token: demo, body: new Uint8Array(fs.readFileSync(c.imageTar)), headers: { 'content-type': 'application/octet-stream' } });
+    assert.equal(up.status, 204, up.text);
+  });
+  after(async () => {
+    if (stackId) await t.request('DELETE', `${H()}/stacks/net/${stackId}`, { token: demo }).catch(() => undefined);
+    await t?.close();
+  });
+
+  it('creates the network, the servers on it and their addresses', async () => {
+    const r = await t.request('POST', `${H()}/stacks`, { token: demo, body: { stack_name: 'net', template: template({ rules: [SSH], serverName: 'web', metadata: { role: 'web' } }) } });
+    assert.equal(r.status, 201, r.text);
+    stackId = r.body.stack.id;
+    const s = await settled('net');
+    assert.equal(s.stack_status, 'CREATE_COMPLETE', s.stack_status_reason);
+    const res = (await get(`${H()}/stacks/net/${stackId}/resources`)).body.resources as { resource_name: string; physical_resource_id: string }[];
+    ids = Object.fromEntries(res.map((x) => [x.resource_name, x.physical_resource_id]));
+
+    // The real objects, through the services' own APIs.
+    const net = (await get(`/network/v2.0/networks/${ids.net}`)).body.network;
+    assert.equal(net.name, 'stacknet');
+    assert.deepEqual(net.subnets, [ids.subnet]);
+    const port = (await get(`/network/v2.0/ports/${ids.port}`)).body.port;
+    assert.deepEqual(port.fixed_ips, [{ subnet_id: ids.subnet, ip_address: `${CIDR_PREFIX}.50` }]);
+    assert.deepEqual(port.security_groups, [ids.sg]);
+    assert.equal(port.device_id, ids.server);
+    const router = (await get(`/network/v2.0/routers/${ids.router}`)).body.router;
+    assert.ok(router.external_gateway_info?.network_id);
+    assert.equal(ids.ri, `${ids.router}:subnet_id=${ids.subnet}`);
+    const fip = (await get(`/network/v2.0/floatingips/${ids.fip}`)).body.floatingip;
+    assert.equal(fip.port_id, ids.port);
+    assert.equal(ids.key, 'stackkey');
+
+    const server = (await get(`/compute/v2.1/servers/${ids.server}`)).body.server;
+    assert.equal(server.status, 'ACTIVE');
+    assert.equal(server.name, 'web');
+    assert.equal(server.key_name, 'stackkey');
+    assert.deepEqual(server.metadata, { role: 'web' });
+    assert.deepEqual(server.addresses.stacknet.map((a: { addr: string }) => a.addr).sort(), [`${CIDR_PREFIX}.50`, fip.floating_ip_address].sort());
+    for (const id of [ids.server, ids.server2]) assert.equal((await docker.getContainer(`hafen-${id}`).inspect()).State.Running, true);
+
+    // The second server's port was made by the resource, with the stack's group on it.
+    const ports2 = (await get(`/network/v2.0/ports?device_id=${ids.server2}`)).body.ports;
+    assert.equal(ports2.length, 1);
+    assert.deepEqual(ports2[0].security_groups, [ids.sg]);
+    assert.equal(ports2[0].network_id, ids.net);
+
+    // Attributes through outputs.
+    const out = outputs(s);
+    assert.equal(out.first_address, `${CIDR_PREFIX}.50`);
+    assert.equal(out.floating_ip, fip.floating_ip_address);
+    assert.ok(out.networks.stacknet.includes(`${CIDR_PREFIX}.50`), JSON.stringify(out.networks));
+    assert.deepEqual(out.networks[ids.net], out.networks.stacknet);
+    assert.match(out.private_key, /PRIVATE KEY/);
+    assert.equal(out.server2_address, ports2[0].fixed_ips[0].ip_address);
+    assert.equal(out.server_name, 'web');
+    assert.equal(out.subnet_cidr, `${CIDR_PREFIX}.0/24`);
+
+    // The group's rules: the template's, plus Neutron's "all egress" when none is listed.
+    assert.deepEqual(ruleKeys(await rulesOf(ids.sg)), ['egress IPv4 any - ', 'egress IPv6 any - ', 'ingress IPv4 tcp 22-22 0.0.0.0/0']);
+
+    // Attributes as resource show gives them.
+    const shown = (await get(`${H()}/stacks/net/${stackId}/resources/server`)).body.resource;
+    assert.equal(shown.attributes.first_address, `${CIDR_PREFIX}.50`);
+    assert.equal(shown.attributes.addresses.stacknet[0].port, ids.port);
+  });
+
+  it('updates security group rules, server name and metadata in place', async () => {
+    const r = await t.request('PUT', `${H()}/stacks/net/${stackId}`, { token: demo, body: { template: template({ rules: [HTTP, HTTPS_OUT], serverName: 'web2', metadata: { role: 'api' } }) } });
+    assert.equal(r.status, 202, r.text);
+    const s = await settled('net');
+    assert.equal(s.stack_status, 'UPDATE_COMPLETE', s.stack_status_reason);
+    const res = (await get(`${H()}/stacks/net/${stackId}/resources`)).body.resources as { resource_name: string; physical_resource_id: string }[];
+    const now = Object.fromEntries(res.map((x) => [x.resource_name, x.physical_resource_id]));
+    assert.deepEqual(now, ids, 'nothing replaced');
+    assert.deepEqual(ruleKeys(await rulesOf(ids.sg)), ['egress IPv4 tcp 443-443 0.0.0.0/0', 'ingress IPv4 tcp 80-80 0.0.0.0/0']);
+    const server = (await get(`/compute/v2.1/servers/${ids.server}`)).body.server;
+    assert.equal(server.name, 'web2');
+    assert.deepEqual(server.metadata, { role: 'api' });
+    assert.equal(outputs(s).server_name, 'web2');
+  });
+
+  it('suspends and resumes the servers', async () => {
+    const act = (body: unknown) => t.request('POST', `${H()}/stacks/net/${stackId}/actions`, { token: demo, body });
+    assert.equal((await act({ suspend: null })).status, 200);
+    let s = await settled('net');
+    assert.equal(s.stack_status, 'SUSPEND_COMPLETE', s.stack_status_reason);
+    assert.equal((await get(`/compute/v2.1/servers/${ids.server}`)).body.server.status, 'SUSPENDED');
+    assert.equal((await act({ resume: null })).status, 200);
+    s = await settled('net');
+    assert.equal(s.stack_status, 'RESUME_COMPLETE', s.stack_status_reason);
+    assert.equal((await get(`/compute/v2.1/servers/${ids.server}`)).body.server.status, 'ACTIVE');
+    assert.equal((await act({ check: null })).status, 200);
+    s = await settled('net');
+    assert.equal(s.stack_status, 'CHECK_COMPLETE', s.stack_status_reason);
+  });
+
+  it('deletes everything it made, containers included', async () => {
+    const r = await t.request('DELETE', `${H()}/stacks/net/${stackId}`, { token: demo });
+    assert.equal(r.status, 204, r.text);
+    const s = await settled('net');
+    assert.equal(s.stack_status, 'GONE', s.stack_status_reason);
+    stackId = '';
+    for (const [kind, id] of [['networks', ids.net], ['subnets', ids.subnet], ['ports', ids.port], ['security-groups', ids.sg], ['routers', ids.router], ['floatingips', ids.fip]] as const) {
+      assert.equal((await get(`/network/v2.0/${kind}/${id}`)).status, 404, `${kind} ${id}`);
+    }
+    assert.deepEqual((await get(`/network/v2.0/ports?network_id=${ids.net}`)).body.ports, []);
+    for (const id of [ids.server, ids.server2]) {
+      assert.equal((await get(`/compute/v2.1/servers/${id}`)).status, 404);
+      await assert.rejects(docker.getContainer(`hafen-${id}`).inspect(), /404|no such container/i);
+    }
+    assert.equal((await get('/compute/v2.1/os-keypairs/stackkey')).status, 404);
+  });
+});
