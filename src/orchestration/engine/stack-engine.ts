@@ -136,6 +136,7 @@ export class StackEngine {
 
   private begin(stack: StackRow, action: StackAction, work: (signal: AbortSignal) => Promise<void>): void {
     if (this.operations.has(stack.id)) throw new ConflictError(`Stack ${stack.name} already has an action (${this.operations.get(stack.id)!.action}) in progress.`);
+    if (this.stopping) return; // asked for during shutdown: the stack is IN_PROGRESS and recovered at the next start
     const controller = new AbortController();
     const timer = stack.timeout_mins ? setTimeout(() => controller.abort(new OperationFailed(`${action === 'CREATE' ? 'Create' : action === 'UPDATE' ? 'Update' : action} timed out`)), stack.timeout_mins * 60_000) : undefined;
     timer?.unref();
