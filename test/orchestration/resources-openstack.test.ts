@@ -6,6 +6,8 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import type Docker from 'dockerode';
 import { startComputeCloud, waitFor } from '../helpers/compute.ts';
 import type { TestCloud } from '../helpers/cloud.ts';
@@ -28,6 +30,12 @@ function template(opts: { rules: unknown[]; serverName: string; metadata: Record
       router: { type: 'OS::Neutron::Router', properties: { external_gateway_info: { network: 'public' } } },
       ri: { type: 'OS::Neutron::RouterInterface', properties: { router: { get_resource: 'router' }, subnet: { get_resource: 'subnet' } } },
       fip: { type: 'OS::Neutron::FloatingIP', depends_on: ['ri'], properties: { floating_network: 'public', port_id: { get_resource: 'port' } } },
+      fip2: { type: 'OS::Neutron::FloatingIP', properties: { floating_network: 'public' } },
+      assoc: {
+        type: 'OS::Neutron::FloatingIPAssociation',
+        depends_on: ['ri'],
+        properties: { floatingip_id: { get_resource: 'fip2' }, port_id: { get_attr: ['server2', 'addresses', 'stacknet', 0, 'port'] } },
+      },
       key: { type: 'OS::Nova::KeyPair', properties: { name: 'stackkey', save_private_key: true } },
       server: {
         type: 'OS::Nova::Server',
@@ -62,6 +70,10 @@ describe('OpenStack resource types', () => {
   let project: string;
   let stackId = '';
   let ids: Record<string, string> = {};
+  let admin: string;
+  let adminProject: string;
+  let files: http.Server;
+  let imageUrl: string;
   const H = () => `/orchestration/v1/${project}`;
   const get = (path: string) => t.request('GET', path, { token: demo });
   const settled = (name: string) =>
@@ -89,9 +101,20 @@ describe('OpenStack resource types', () => {
     assert.equal(img.status, 201, img.text);
     const up = await t.request('PUT', `/image/v2/images/${img.body.id}/file`, { token: demo, body: new Uint8Array(fs.readFileSync(c.imageTar)), headers: { 'content-type': 'application/octet-stream' } });
     assert.equal(up.status, 204, up.text);
+    admin = await t.token('admin');
+    adminProject = (await t.request('GET', '/identity/v3/auth/tokens', { token: admin, headers: { 'x-subject-token': admin } })).body.token.project.id;
+    // What OS::Glance::WebImage fetches: the busybox archive from a web server on loopback.
+    const tar = fs.readFileSync(c.imageTar);
+    files = http.createServer((req, res) => {
+      if (req.url !== '/busybox.tar') return void res.writeHead(404).end();
+      res.writeHead(200, { 'content-type': 'application/x-tar', 'content-length': tar.length }).end(tar);
+    });
+    await new Promise<void>((resolve) => files.listen(0, '127.0.0.1', resolve));
+    imageUrl = `http://127.0.0.1:${(files.address() as AddressInfo).port}/busybox.tar`;
   });
   after(async () => {
     if (stackId) await t.request('DELETE', `${H()}/stacks/net/${stackId}`, { token: demo }).catch(() => undefined);
+    files?.close();
     await t?.close();
   });
 
@@ -132,6 +155,8 @@ describe('OpenStack resource types', () => {
     assert.equal(ports2.length, 1);
     assert.deepEqual(ports2[0].security_groups, [ids.sg]);
     assert.equal(ports2[0].network_id, ids.net);
+    assert.equal((await get(`/network/v2.0/floatingips/${ids.fip2}`)).body.floatingip.port_id, ports2[0].id);
+    assert.equal(ids.assoc, `${ids.fip2}:${ports2[0].id}`);
 
     // Attributes through outputs.
     const out = outputs(s);
@@ -183,13 +208,14 @@ describe('OpenStack resource types', () => {
     assert.equal(s.stack_status, 'CHECK_COMPLETE', s.stack_status_reason);
   });
 
-  it('deletes everything it made, containers included', async () => {
+  it('deletes everything it made, containers included, also what went away behind its back', async () => {
+    assert.equal((await t.request('DELETE', `/network/v2.0/floatingips/${ids.fip2}`, { token: demo })).status, 204);
     const r = await t.request('DELETE', `${H()}/stacks/net/${stackId}`, { token: demo });
     assert.equal(r.status, 204, r.text);
     const s = await settled('net');
     assert.equal(s.stack_status, 'GONE', s.stack_status_reason);
     stackId = '';
-    for (const [kind, id] of [['networks', ids.net], ['subnets', ids.subnet], ['ports', ids.port], ['security-groups', ids.sg], ['routers', ids.router], ['floatingips', ids.fip]] as const) {
+    for (const [kind, id] of [['networks', ids.net], ['subnets', ids.subnet], ['ports', ids.port], ['security-groups', ids.sg], ['routers', ids.router], ['floatingips', ids.fip], ['floatingips', ids.fip2]] as const) {
       assert.equal((await get(`/network/v2.0/${kind}/${id}`)).status, 404, `${kind} ${id}`);
     }
     assert.deepEqual((await get(`/network/v2.0/ports?network_id=${ids.net}`)).body.ports, []);
@@ -198,5 +224,121 @@ describe('OpenStack resource types', () => {
       await assert.rejects(docker.getContainer(`hafen-${id}`).inspect(), /404|no such container/i);
     }
     assert.equal((await get('/compute/v2.1/os-keypairs/stackkey')).status, 404);
+  });
+
+  const A = () => `/orchestration/v1/${adminProject}`;
+  const adminGet = (path: string) => t.request('GET', path, { token: admin });
+  const adminSettled = (name: string) =>
+    waitFor(
+      `${name} settled`,
+      async () => {
+        const r = await adminGet(`${A()}/stacks/${name}`);
+        if (r.status === 404) return { stack_status: 'GONE' } as Record<string, any>;
+        return r.body.stack.stack_status.endsWith('IN_PROGRESS') ? undefined : r.body.stack;
+      },
+      180_000,
+    );
+
+  function adminTemplate() {
+    return {
+      heat_template_version: '2021-04-16',
+      parameters: { image: { type: 'string', default: 'a' }, flavor: { type: 'string', default: 'm1.tiny' }, specs: { type: 'json', default: { 'hafen:pids_limit': '512' } } },
+      conditions: { on_a: { equals: [{ get_param: 'image' }, 'a'] }, tiny: { equals: [{ get_param: 'flavor' }, 'm1.tiny'] } },
+      resources: {
+        flavor: { type: 'OS::Nova::Flavor', properties: { name: 'stack.small', ram: 128, vcpus: 1, disk: 1, extra_specs: { get_param: 'specs' } } },
+        group: { type: 'OS::Nova::ServerGroup', properties: { policies: ['affinity'] } },
+        image_a: { type: 'OS::Glance::WebImage', properties: { name: 'webbox-a', location: imageUrl, container_format: 'docker', disk_format: 'raw' } },
+        image_b: { type: 'OS::Glance::WebImage', properties: { name: 'webbox-b', location: imageUrl, container_format: 'docker', disk_format: 'raw', tags: ['b'] } },
+        net: { type: 'OS::Neutron::Net' },
+        subnet: { type: 'OS::Neutron::Subnet', properties: { network: { get_resource: 'net' }, cidr: '10.79.42.0/24' } },
+        sg: { type: 'OS::Neutron::SecurityGroup', properties: { description: 'ping only' } },
+        ping: { type: 'OS::Neutron::SecurityGroupRule', properties: { security_group: { get_resource: 'sg' }, protocol: 'icmp', remote_ip_prefix: '10.0.0.0/8' } },
+        server: {
+          type: 'OS::Nova::Server',
+          properties: {
+            image: { if: ['on_a', { get_resource: 'image_a' }, { get_resource: 'image_b' }] },
+            flavor: { if: ['tiny', 'm1.tiny', { get_resource: 'flavor' }] },
+            scheduler_hints: { group: { get_resource: 'group' } },
+            networks: [{ subnet: { get_resource: 'subnet' } }],
+          },
+        },
+      },
+      outputs: { specs: { value: { get_attr: ['flavor', 'extra_specs'] } }, address: { value: { get_attr: ['server', 'first_address'] } } },
+    };
+  }
+
+  it('makes flavors, server groups, web images and rules; resizes and rebuilds a server in place', async () => {
+    const r = await t.request('POST', `${A()}/stacks`, { token: admin, body: { stack_name: 'infra', template: adminTemplate() } });
+    assert.equal(r.status, 201, r.text);
+    const id = r.body.stack.id;
+    let s = await adminSettled('infra');
+    assert.equal(s.stack_status, 'CREATE_COMPLETE', s.stack_status_reason);
+    const res = Object.fromEntries(((await adminGet(`${A()}/stacks/infra/${id}/resources`)).body.resources as { resource_name: string; physical_resource_id: string }[]).map((x) => [x.resource_name, x.physical_resource_id]));
+    const flavor = (await adminGet(`/compute/v2.1/flavors/${res.flavor}`)).body.flavor;
+    assert.deepEqual([flavor.name, flavor.ram, flavor.vcpus, flavor.disk], ['stack.small', 128, 1, 1]);
+    assert.deepEqual(outputs(s).specs, { 'hafen:pids_limit': '512' });
+    const group = (await adminGet(`/compute/v2.1/os-server-groups/${res.group}`)).body.server_group;
+    assert.deepEqual(group.policies, ['affinity']);
+    assert.deepEqual(group.members, [res.server]);
+    for (const img of [res.image_a, res.image_b]) assert.equal((await adminGet(`/image/v2/images/${img}`)).body.status, 'active');
+    assert.deepEqual((await adminGet(`/image/v2/images/${res.image_b}`)).body.tags, ['b']);
+    const rule = (await adminGet(`/network/v2.0/security-group-rules/${res.ping}`)).body.security_group_rule;
+    assert.deepEqual([rule.security_group_id, rule.protocol, rule.remote_ip_prefix, rule.direction], [res.sg, 'icmp', '10.0.0.0/8', 'ingress']);
+    let server = (await adminGet(`/compute/v2.1/servers/${res.server}`)).body.server;
+    assert.deepEqual([server.status, server.image.id, server.flavor.id], ['ACTIVE', res.image_a, '1']);
+    assert.match(outputs(s).address, /^\d+\.\d+\.\d+\.\d+$/);
+
+    // A new flavor resizes (and confirms), a new image rebuilds; extra specs change in place.
+    const u = await t.request('PATCH', `${A()}/stacks/infra/${id}`, { token: admin, body: { parameters: { image: 'b', flavor: 'small', specs: { 'hafen:pids_limit': '256' } } } });
+    assert.equal(u.status, 202, u.text);
+    s = await adminSettled('infra');
+    assert.equal(s.stack_status, 'UPDATE_COMPLETE', s.stack_status_reason);
+    const after = Object.fromEntries(((await adminGet(`${A()}/stacks/infra/${id}/resources`)).body.resources as { resource_name: string; physical_resource_id: string }[]).map((x) => [x.resource_name, x.physical_resource_id]));
+    assert.deepEqual(after, res, 'nothing replaced');
+    server = (await adminGet(`/compute/v2.1/servers/${res.server}`)).body.server;
+    assert.deepEqual([server.status, server.image.id, server.flavor.id], ['ACTIVE', res.image_b, res.flavor]);
+    const info = await docker.getContainer(`hafen-${res.server}`).inspect();
+    assert.equal(info.HostConfig.Memory, 128 * 2 ** 20);
+    assert.equal(info.State.Running, true);
+    assert.deepEqual(outputs(s).specs, { 'hafen:pids_limit': '256' });
+
+    assert.equal((await t.request('DELETE', `${A()}/stacks/infra/${id}`, { token: admin })).status, 204);
+    assert.equal((await adminSettled('infra')).stack_status, 'GONE');
+    assert.equal((await adminGet(`/compute/v2.1/flavors/${res.flavor}`)).status, 404);
+    assert.equal((await adminGet(`/compute/v2.1/os-server-groups/${res.group}`)).status, 404);
+    for (const img of [res.image_a, res.image_b]) assert.equal((await adminGet(`/image/v2/images/${img}`)).status, 404);
+    assert.equal((await adminGet(`/network/v2.0/security-groups/${res.sg}`)).status, 404);
+    assert.equal((await adminGet(`/compute/v2.1/servers/${res.server}`)).status, 404);
+    await assert.rejects(docker.getContainer(`hafen-${res.server}`).inspect(), /404|no such container/i);
+  });
+
+  it('fails with the fault of a server that went to ERROR, and refuses flavors to non-admins', async () => {
+    const tpl = {
+      heat_template_version: '2021-04-16',
+      resources: {
+        server: { type: 'OS::Nova::Server', properties: { image: 'webbox-none', flavor: 'm1.tiny', availability_zone: 'nowhere', networks: [{ allocate_network: 'none' }] } },
+      },
+    };
+    // An unknown image is caught before anything is made.
+    const bad = await t.request('POST', `${A()}/stacks`, { token: admin, body: { stack_name: 'nohost', template: tpl } });
+    assert.equal(bad.status, 400, bad.text);
+    assert.match(bad.text, /webbox-none/);
+    const img = await t.request('POST', '/image/v2/images', { token: admin, body: { name: 'adminbox', container_format: 'docker', disk_format: 'raw' } });
+    const data = await (await fetch(imageUrl)).arrayBuffer();
+    assert.equal((await t.request('PUT', `/image/v2/images/${img.body.id}/file`, { token: admin, body: new Uint8Array(data), headers: { 'content-type': 'application/octet-stream' } })).status, 204);
+    tpl.resources.server.properties.image = 'adminbox';
+    const r = await t.request('POST', `${A()}/stacks`, { token: admin, body: { stack_name: 'nohost', template: tpl, disable_rollback: true } });
+    assert.equal(r.status, 201, r.text);
+    const s = await adminSettled('nohost');
+    assert.equal(s.stack_status, 'CREATE_FAILED');
+    assert.match(s.stack_status_reason, /ResourceInError: resources\.server: Went to status ERROR due to "Message: .*No valid host/);
+    assert.equal((await t.request('DELETE', `${A()}/stacks/nohost/${s.id}`, { token: admin })).status, 204);
+    assert.equal((await adminSettled('nohost')).stack_status, 'GONE');
+
+    const mine = await t.request('POST', `${H()}/stacks`, { token: demo, body: { stack_name: 'flv', template: { heat_template_version: '2021-04-16', resources: { f: { type: 'OS::Nova::Flavor', properties: { ram: 64, vcpus: 1 } } } } } });
+    assert.equal(mine.status, 201, mine.text);
+    const f = await settled('flv');
+    assert.equal(f.stack_status, 'CREATE_FAILED');
+    assert.match(f.stack_status_reason, /resources\.f: .*(not|disallowed|permit)/i);
   });
 });
