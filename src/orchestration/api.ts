@@ -103,7 +103,9 @@ export function orchestrationApi(service: OrchestrationService, validator: Token
     });
     app.get('/v1/:tenant/stacks/:sname/:sid', async (request: Req) => {
       const stack = await stackOf(request);
-      const resolve = String(request.query.resolve_outputs ?? 'true').toLowerCase() !== 'false';
+      // The lookup redirect keeps the query and heatclient sends its params again: the last one counts.
+      const rq = request.query.resolve_outputs;
+      const resolve = String((Array.isArray(rq) ? rq.at(-1) : rq) ?? 'true').toLowerCase() !== 'false';
       let model;
       try {
         model = buildModel(specOf(stack), service.engine.identityOf(stack), service.engine.registry);
@@ -160,7 +162,7 @@ export function orchestrationApi(service: OrchestrationService, validator: Token
       for (const r of rows) {
         const child = r.physical_id ? await service.store.stack(r.physical_id) : undefined;
         const nestedId = child && child.parent_id === stack.id ? child.id : undefined;
-        out.push(resourceView(base, stack, r, { requiredBy: req.get(r.name), nestedId, ...(depth >= 0 && parentResource !== null ? { parentResource } : {}) }));
+        out.push(resourceView(base, stack, r, { requiredBy: req.get(r.name), nestedId, nestedName: child?.name, ...(depth >= 0 && parentResource !== null ? { parentResource } : {}) }));
         if (nestedId && depth > 0) out.push(...(await resourcesOf(child!, depth - 1, base, r.name)));
       }
       return out;
@@ -195,7 +197,9 @@ export function orchestrationApi(service: OrchestrationService, validator: Token
       }
       const attributes = await service.engine.attributesOf(stack, row.name);
       const desc = model?.resources.get(row.name)?.type.description ?? '';
-      return { resource: resourceView(baseOf(request.params.tenant!), stack, row, { requiredBy: requiredBy(model).get(row.name), attributes, description: desc }) };
+      const child = row.physical_id ? await service.store.stack(row.physical_id) : undefined;
+      const nested = child && child.parent_id === stack.id ? { nestedId: child.id, nestedName: child.name } : {};
+      return { resource: resourceView(baseOf(request.params.tenant!), stack, row, { requiredBy: requiredBy(model).get(row.name), attributes, description: desc, ...nested }) };
     });
     both('get', '/resources/:res/metadata', async (request, _r, stack) => ({ metadata: JSON.parse((await resourceRow(stack, request.params.res!)).metadata) }));
     both('post', '/resources/:res/signal', async (request, reply, stack) => {

@@ -50,10 +50,10 @@ export function requiredBy(model: StackModel | undefined): Map<string, string[]>
   return new Map([...reverse(model.graph)].map(([k, v]) => [k, [...v].sort()]));
 }
 
-export function resourceView(base: string, stack: StackRow, r: ResourceRow, opts: { requiredBy?: string[]; attributes?: Record<string, unknown>; description?: string; nestedId?: string; parentResource?: string | null }): Record<string, unknown> {
+export function resourceView(base: string, stack: StackRow, r: ResourceRow, opts: { requiredBy?: string[]; attributes?: Record<string, unknown>; description?: string; nestedId?: string; nestedName?: string; parentResource?: string | null }): Record<string, unknown> {
   const link = `${stackLink(base, stack)}/resources/${encodeURIComponent(r.name)}`;
   const links = [{ href: link, rel: 'self' }, { href: stackLink(base, stack), rel: 'stack' }];
-  if (opts.nestedId) links.push({ href: `${base}/stacks/${encodeURIComponent(`${stack.name}-${r.name}`)}/${opts.nestedId}`, rel: 'nested' });
+  if (opts.nestedId) links.push({ href: `${base}/stacks/${encodeURIComponent(opts.nestedName ?? `${stack.name}-${r.name}`)}/${opts.nestedId}`, rel: 'nested' });
   return {
     resource_name: r.name,
     logical_resource_id: r.name,

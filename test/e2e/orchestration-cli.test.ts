@@ -143,6 +143,7 @@ describe('orchestration through the openstack CLI', () => {
     assert.equal(s.parameters.greeting, 'hi');
     assert.equal(s.parameters.count, '3');
     assert.equal(s.parameters.secret, '******');
+    assert.equal((await json(['stack', 'show', '--no-resolve-outputs', 'cli'])).outputs, undefined);
     const out2 = await outputs('cli');
     assert.equal(out2.phrase, 'hi world');
     assert.deepEqual(out2.items, ['item-0', 'item-1', 'item-2']);
@@ -177,6 +178,12 @@ describe('orchestration through the openstack CLI', () => {
     assert.equal(a.resource_status, 'CREATE_COMPLETE');
     assert.deepEqual(a.attributes, { value: 'hi' });
     assert.deepEqual(a.required_by, ['test']);
+    // A nested stack's resource links to it by the nested stack's own name and id.
+    const grp = await json(['stack', 'resource', 'show', 'cli', 'grp']);
+    const nestedHref = grp.links.find((l: { rel: string }) => l.rel === 'nested').href as string;
+    const nestedStack = await json(['stack', 'show', nestedHref.split('/stacks/')[1]!]);
+    assert.equal(nestedStack.id, grp.physical_resource_id);
+    assert.match(nestedStack.stack_name, /^cli-grp-/);
 
     const events = await json(['stack', 'event', 'list', 'cli']);
     assert.deepEqual([events[0].resource_name, events[0].resource_status], ['cli', 'CREATE_IN_PROGRESS']);
@@ -241,6 +248,7 @@ describe('orchestration through the openstack CLI', () => {
     assert.match(b.stack_status_reason, /resources\.bad: Test Resource failed/);
     const failed = await json(['stack', 'resource', 'list', '--filter', 'status=FAILED', 'broken']);
     assert.deepEqual(failed.map((r: Record<string, string>) => r.resource_name), ['bad']);
+    assert.match(await os(['stack', 'failures', 'list', 'broken']), /broken\.bad:[\s\S]*status: CREATE_FAILED/);
 
     for (const name of ['cli', 'cfn', 'broken']) await os(['stack', 'delete', '--yes', '--wait', name]);
     assert.deepEqual(await json(['stack', 'list']), []);
