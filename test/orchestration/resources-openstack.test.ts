@@ -3,6 +3,7 @@
 // servers (one on the port, one on the network with the stack's group); the real objects checked
 // through the Neutron and Nova APIs and on the engine, attributes through outputs, the group's
 // rules and the server's name updated in place, suspend/resume, and everything gone after delete.
+// The template has no depends_on: ports, servers and floating IPs wait for what Heat orders implicitly.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -29,11 +30,10 @@ function template(opts: { rules: unknown[]; serverName: string; metadata: Record
       },
       router: { type: 'OS::Neutron::Router', properties: { external_gateway_info: { network: 'public' } } },
       ri: { type: 'OS::Neutron::RouterInterface', properties: { router: { get_resource: 'router' }, subnet: { get_resource: 'subnet' } } },
-      fip: { type: 'OS::Neutron::FloatingIP', depends_on: ['ri'], properties: { floating_network: 'public', port_id: { get_resource: 'port' } } },
+      fip: { type: 'OS::Neutron::FloatingIP', properties: { floating_network: 'public', port_id: { get_resource: 'port' } } },
       fip2: { type: 'OS::Neutron::FloatingIP', properties: { floating_network: 'public' } },
       assoc: {
         type: 'OS::Neutron::FloatingIPAssociation',
-        depends_on: ['ri'],
         properties: { floatingip_id: { get_resource: 'fip2' }, port_id: { get_attr: ['server2', 'addresses', 'stacknet', 0, 'port'] } },
       },
       key: { type: 'OS::Nova::KeyPair', properties: { name: 'stackkey', save_private_key: true } },
@@ -43,7 +43,6 @@ function template(opts: { rules: unknown[]; serverName: string; metadata: Record
       },
       server2: {
         type: 'OS::Nova::Server',
-        depends_on: ['subnet'],
         properties: { image: 'busybox', flavor: '1', networks: [{ network: { get_resource: 'net' } }], security_groups: [{ get_resource: 'sg' }], user_data: 'hello', user_data_format: 'RAW' },
       },
     },

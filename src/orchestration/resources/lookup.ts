@@ -88,3 +88,28 @@ export async function deleteRetryingConflict(h: { data: Record<string, unknown> 
 export function compact(body: Record<string, unknown>): Record<string, unknown> {
   return Object.fromEntries(Object.entries(body).filter(([, v]) => v !== undefined && v !== null));
 }
+
+type Definition = { type?: string; Type?: string; properties?: Record<string, unknown>; Properties?: Record<string, unknown> };
+
+/** The resource definitions of the handle's template, by name (HOT or CFN spelling). */
+export function definitions(h: { spec: { template: Record<string, unknown> } }): Record<string, { type: string; properties: Record<string, unknown> }> {
+  const raw = (h.spec.template.resources ?? h.spec.template.Resources ?? {}) as Record<string, Definition>;
+  return Object.fromEntries(Object.entries(raw).map(([k, d]) => [k, { type: String(d?.type ?? d?.Type ?? ''), properties: (d?.properties ?? d?.Properties ?? {}) as Record<string, unknown> }]));
+}
+
+/**
+ * Heat's implicit dependency of ports and servers on the subnets of their network: the engine
+ * orders only explicit references, so when a subnet of the same stack names the same network (the
+ * same template expression) and the network has no subnet yet, this waits for it (up to `ms`).
+ */
+export async function awaitStackSubnet(h: { clients: Clients; ctx: RequestContext; signal: AbortSignal; spec: { template: Record<string, unknown> } }, networkId: string, networkExpr: unknown, ms = 60_000): Promise<void> {
+  if (networkExpr === undefined) return;
+  const key = JSON.stringify(networkExpr);
+  const pending = Object.values(definitions(h)).some((d) => d.type === 'OS::Neutron::Subnet' && [d.properties.network, d.properties.network_id].some((v) => v !== undefined && JSON.stringify(v) === key));
+  if (!pending) return;
+  const deadline = Date.now() + ms;
+  while (((await h.clients.network.find(h.ctx, 'network', networkId)).subnets as string[]).length === 0) {
+    if (h.signal.aborted || Date.now() > deadline) return;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}

@@ -16,8 +16,24 @@ export const neutronFloatingIPAssociation: ResourceType = {
   async create(h, props) {
     const port = await neutronId(h.clients, h.ctx, 'port', String(props.port_id));
     const fip = String(props.floatingip_id);
-    await h.clients.network.updateFloatingIp(h.ctx, fip, { port_id: port, ...(props.fixed_ip_address ? { fixed_ip_address: props.fixed_ip_address } : {}) });
+    h.data.pending = { port_id: port, ...(props.fixed_ip_address ? { fixed_ip_address: props.fixed_ip_address } : {}) };
+    h.data.deadline = Date.now() + 60_000;
     return `${fip}:${port}`;
+  },
+  // Retried while the router interface that makes the port reachable is still being added (an
+  // implicit dependency in Heat, which the engine does not order).
+  async checkCreateComplete(h, id) {
+    const body = h.data.pending as Record<string, unknown> | undefined;
+    if (!body) return true;
+    try {
+      await h.clients.network.updateFloatingIp(h.ctx, id.split(':')[0]!, body);
+    } catch (err) {
+      if ((err as Error).name !== 'ExternalGatewayForFloatingIPNotFound' || Date.now() > Number(h.data.deadline)) throw err;
+      return false;
+    }
+    delete h.data.pending;
+    delete h.data.deadline;
+    return true;
   },
   async update(h, id, props, old) {
     const port = await neutronId(h.clients, h.ctx, 'port', String(props.port_id));

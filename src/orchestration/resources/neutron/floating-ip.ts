@@ -31,17 +31,35 @@ export const neutronFloatingIP: ResourceType = {
   },
   async create(h, props) {
     const network = await neutronId(h.clients, h.ctx, 'network', String(props.floating_network ?? props.floating_network_id));
+    // Made without its port; the association follows in checkCreateComplete, retried while the
+    // router interface that makes the port reachable is still being added (Heat orders that by an
+    // implicit dependency the engine does not have).
     const fip = await h.clients.network.createFloatingIp(h.ctx, compact({
       floating_network_id: network,
       subnet_id: props.floating_subnet ? await neutronId(h.clients, h.ctx, 'subnet', String(props.floating_subnet)) : undefined,
-      port_id: props.port_id ? await neutronId(h.clients, h.ctx, 'port', String(props.port_id)) : undefined,
-      fixed_ip_address: props.fixed_ip_address,
       floating_ip_address: props.floating_ip_address,
       dns_name: props.dns_name,
       dns_domain: props.dns_domain,
       ...(props.value_specs as Record<string, unknown>),
     }));
+    if (props.port_id) {
+      h.data.associate = { port_id: await neutronId(h.clients, h.ctx, 'port', String(props.port_id)), ...(props.fixed_ip_address ? { fixed_ip_address: props.fixed_ip_address } : {}) };
+      h.data.associateDeadline = Date.now() + 60_000;
+    }
     return fip.id;
+  },
+  async checkCreateComplete(h, id) {
+    const body = h.data.associate as Record<string, unknown> | undefined;
+    if (!body) return true;
+    try {
+      await h.clients.network.updateFloatingIp(h.ctx, id, body);
+    } catch (err) {
+      if ((err as Error).name !== 'ExternalGatewayForFloatingIPNotFound' || Date.now() > Number(h.data.associateDeadline)) throw err;
+      return false;
+    }
+    delete h.data.associate;
+    delete h.data.associateDeadline;
+    return true;
   },
   async update(h, id, props) {
     const port = props.port_id ? await neutronId(h.clients, h.ctx, 'port', String(props.port_id)) : null;

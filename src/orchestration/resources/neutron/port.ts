@@ -4,7 +4,7 @@ import type { RequestContext } from '../../../platform/auth/context.ts';
 import type { Clients } from '../../clients.ts';
 import { TemplateError } from '../../template/model.ts';
 import type { ResourceType } from '../types.ts';
-import { compact, gone, neutronId } from '../lookup.ts';
+import { awaitStackSubnet, compact, definitions, gone, neutronId } from '../lookup.ts';
 
 const fixedIp = {
   subnet_id: { type: 'string' as const, description: 'Deprecated: use subnet.', constraints: [{ custom_constraint: 'neutron.subnet' }] },
@@ -73,6 +73,11 @@ export const neutronPort: ResourceType = {
   },
   async create(h, props) {
     const networkId = await neutronId(h.clients, h.ctx, 'network', String(props.network ?? props.network_id));
+    const fixed = props.fixed_ips as { subnet?: string; subnet_id?: string }[] | undefined;
+    if (!fixed || fixed.some((f) => !f.subnet && !f.subnet_id)) {
+      const own = definitions(h)[h.name]?.properties;
+      await awaitStackSubnet(h, networkId, own?.network ?? own?.network_id);
+    }
     const port = await h.clients.network.createPort(h.ctx, compact({
       network_id: networkId,
       name: props.name ?? h.physicalName,

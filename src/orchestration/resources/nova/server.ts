@@ -13,7 +13,7 @@ import { isNotFound } from '../../../platform/errors.ts';
 import { TemplateError } from '../../template/model.ts';
 import type { ResourceHandle, ResourceType } from '../types.ts';
 import { ReplaceRequired } from '../heat/test-resource.ts';
-import { flavorId, gone, imageId, neutronId } from '../lookup.ts';
+import { awaitStackSubnet, definitions, flavorId, gone, imageId, neutronId } from '../lookup.ts';
 import { securityGroupIds } from '../neutron/port.ts';
 
 interface NetworkProps {
@@ -134,7 +134,8 @@ export const novaServer: ResourceType = {
     };
     try {
       let networks: 'auto' | 'none' | Nic[] = [];
-      for (const n of (props.networks as NetworkProps[] | undefined) ?? []) {
+      const raw = definitions(h)[h.name]?.properties.networks;
+      for (const [i, n] of ((props.networks as NetworkProps[] | undefined) ?? []).entries()) {
         if (n.allocate_network) {
           networks = n.allocate_network;
           break;
@@ -145,6 +146,10 @@ export const novaServer: ResourceType = {
         }
         const ref = n.network ?? n.uuid;
         const networkId = ref ? await neutronId(h.clients, h.ctx, 'network', ref) : ((await h.clients.network.find(h.ctx, 'subnet', await neutronId(h.clients, h.ctx, 'subnet', n.subnet!))).network_id as string);
+        if (!n.subnet && Array.isArray(raw)) {
+          const item = raw[i] as Record<string, unknown> | undefined;
+          await awaitStackSubnet(h, networkId, item?.network ?? item?.uuid);
+        }
         if (groups.length || n.subnet) networks.push({ port: await makePort(networkId, n.subnet, n.fixed_ip), ...(n.floating_ip ? { floatingIp: n.floating_ip } : {}) });
         else networks.push({ uuid: networkId, ...(n.fixed_ip ? { fixed_ip: n.fixed_ip } : {}), ...(n.floating_ip ? { floatingIp: n.floating_ip } : {}) });
       }
@@ -198,12 +203,21 @@ export const novaServer: ResourceType = {
       pending.shift();
     }
     const fips = (h.data.floatingIps as { port?: string; uuid?: string; floatingIp: string }[] | undefined) ?? [];
-    for (const f of fips) {
+    h.data.fipDeadline ??= Date.now() + 60_000;
+    while (fips.length) {
+      const f = fips[0]!;
       let port = f.port;
       if (!port) port = (await h.clients.network.bindingsOf(id)).find((b) => b.networkId === f.uuid)?.portId;
-      if (port) await h.clients.network.updateFloatingIp(h.ctx, f.floatingIp, { port_id: port });
+      try {
+        if (port) await h.clients.network.updateFloatingIp(h.ctx, f.floatingIp, { port_id: port });
+      } catch (err) {
+        // The router interface that makes the port reachable may still be on its way.
+        if ((err as Error).name === 'ExternalGatewayForFloatingIPNotFound' && Date.now() < Number(h.data.fipDeadline)) return false;
+        throw err;
+      }
+      fips.shift();
     }
-    h.data.floatingIps = [];
+    delete h.data.fipDeadline;
     return true;
   },
   async update(h, id, props, old, changed) {
