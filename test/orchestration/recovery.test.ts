@@ -1,6 +1,7 @@
 // Orchestration after a restart: a create interrupted by a stop (t.close()) or a crash (SIGKILL of
 // the process serving the cloud) ends CREATE_FAILED, or ROLLBACK_COMPLETE when rollback is
-// enabled, with no resource left IN_PROGRESS; an interrupted delete is finished.
+// enabled, with no resource left IN_PROGRESS (nested stacks too); an interrupted update fails or
+// rolls back to the previous template; an interrupted delete is finished.
 //
 // Run with HAFEN_RECOVERY_CHILD=1 this file is the crashing process instead: it serves a cloud on
 // HAFEN_DATA_DIR/HAFEN_PORT and prints READY.
@@ -70,6 +71,14 @@ if (process.env.HAFEN_RECOVERY_CHILD) {
           if (!s) return { stack_status: 'GONE' } as Record<string, any>;
           return s.stack_status.endsWith('IN_PROGRESS') ? undefined : s;
         }, timeoutMs);
+      /** A stack recovery rolls back: it may say X_FAILED for a moment before ROLLBACK_IN_PROGRESS. */
+      const rolledBack = (name: string) =>
+        waitFor(`${name} rolled back`, async () => {
+          const s = await stack(name);
+          return s && /^ROLLBACK_(COMPLETE|FAILED)$/.test(s.stack_status) ? s : undefined;
+        }).catch(async (err: Error) => {
+          throw new Error(`${err.message}: ${JSON.stringify(await stack(name))}`);
+        });
       const create = async (name: string, template: unknown, disableRollback: boolean) => {
         const r = await call('POST', '/stacks', { stack_name: name, template, disable_rollback: disableRollback });
         assert.equal(r.status, 201, r.text);
@@ -81,7 +90,7 @@ if (process.env.HAFEN_RECOVERY_CHILD) {
           const ready = st.slow === 'CREATE_IN_PROGRESS' && st.grp === 'CREATE_IN_PROGRESS' && st.fast1 === 'CREATE_COMPLETE' && st.fast2 === 'CREATE_COMPLETE' && st.fast3 === 'CREATE_COMPLETE';
           return ready && (await nestedOf(name)).length === 1 ? st : undefined;
         });
-      return { call, stack, resources, statusOf, nestedOf, settled, create, midCreate };
+      return { call, stack, resources, statusOf, nestedOf, settled, rolledBack, create, midCreate };
     };
 
     const restart = async (old: TestCloud) => {
@@ -114,7 +123,7 @@ if (process.env.HAFEN_RECOVERY_CHILD) {
       const nested = await b.nestedOf('norollback');
       assert.deepEqual(nested.map((n) => n.stack_status), ['CREATE_FAILED']);
 
-      const rolled = await b.settled('withrollback');
+      const rolled = await b.rolledBack('withrollback');
       assert.equal(rolled.stack_status, 'ROLLBACK_COMPLETE', rolled.stack_status_reason);
       assert.deepEqual(await b.resources('withrollback'), []);
       assert.deepEqual(await b.nestedOf('withrollback'), [], 'the nested stack is rolled back with it');
@@ -138,6 +147,43 @@ if (process.env.HAFEN_RECOVERY_CHILD) {
       t = await restart(t);
       const b = api(t);
       assert.equal((await b.settled('deleting')).stack_status, 'GONE');
+    });
+
+    it('fails an interrupted update, or rolls it back to the previous template', async () => {
+      const a = api(t);
+      const tpl = (value: string) => ({
+        heat_template_version: '2021-04-16',
+        resources: { keep: { type: 'OS::Heat::TestResource', properties: { value, action_wait_secs: { update: 30 } } }, other: { type: 'OS::Heat::None' } },
+        outputs: { v: { value: { get_attr: ['keep', 'output'] } } },
+      });
+      const ids: Record<string, string> = {};
+      for (const [name, disable] of [['upd-norb', true], ['upd-rb', false]] as const) {
+        await a.create(name, tpl('one'), disable);
+        const s = await a.settled(name);
+        assert.equal(s.stack_status, 'CREATE_COMPLETE');
+        ids[name] = s.id;
+        const r = await a.call('PUT', `/stacks/${name}/${s.id}`, { template: tpl('two') });
+        assert.equal(r.status, 202, r.text);
+      }
+      for (const name of ['upd-norb', 'upd-rb']) {
+        await waitFor(`${name} updating`, async () => (Object.fromEntries(await a.statusOf(name)).keep === 'UPDATE_IN_PROGRESS' ? true : undefined));
+      }
+      await t.close();
+
+      t = await restart(t);
+      const b = api(t);
+      const failed = await b.settled('upd-norb');
+      assert.equal(failed.stack_status, 'UPDATE_FAILED');
+      const rows = await b.statusOf('upd-norb');
+      assert.ok(!rows.some(([, s]) => s.endsWith('IN_PROGRESS')), JSON.stringify(rows));
+      const rolled = await b.rolledBack('upd-rb');
+      assert.equal(rolled.stack_status, 'ROLLBACK_COMPLETE', rolled.stack_status_reason);
+      const rows2 = await b.statusOf('upd-rb');
+      assert.ok(!rows2.some(([, s]) => s.endsWith('IN_PROGRESS')), JSON.stringify(rows2));
+      assert.deepEqual(rows2.map(([n]) => n), ['keep', 'other']);
+      assert.equal(rolled.outputs.find((o: { output_key: string }) => o.output_key === 'v').output_value, 'one', 'back to the previous template');
+      const tplNow = await b.call('GET', `/stacks/upd-rb/${ids['upd-rb']}/template`);
+      assert.equal(tplNow.body.resources.keep.properties.value, 'one');
     });
 
     it('recovers the same way after a crash (SIGKILL) mid-create and mid-delete', async () => {
@@ -188,7 +234,7 @@ if (process.env.HAFEN_RECOVERY_CHILD) {
       assert.ok(!rows.some(([, s]) => s.endsWith('IN_PROGRESS')), JSON.stringify(rows));
       assert.equal(Object.fromEntries(rows).slow, 'CREATE_FAILED');
       assert.deepEqual((await b.nestedOf('crash-norb')).map((n) => n.stack_status), ['CREATE_FAILED']);
-      const rolled = await b.settled('crash-rb');
+      const rolled = await b.rolledBack('crash-rb');
       assert.equal(rolled.stack_status, 'ROLLBACK_COMPLETE', rolled.stack_status_reason);
       assert.deepEqual(await b.resources('crash-rb'), []);
       assert.deepEqual(await b.nestedOf('crash-rb'), []);

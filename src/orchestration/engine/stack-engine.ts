@@ -528,6 +528,7 @@ export class StackEngine {
       failure = err as Error;
     }
     if (!failure) {
+      if (this.stopping) return; // interrupted: recovery needs `previous` to roll back
       stack.previous = null;
       await this.store.updateStack(stack.id, { previous: null });
       await this.stackState(stack, 'UPDATE', 'COMPLETE', 'Stack UPDATE completed successfully');
