@@ -117,6 +117,29 @@ describe('OpenStack resource types', () => {
     await t?.close();
   });
 
+  it('lists the types and checks templates before anything is made', async () => {
+    const types = (await get(`${H()}/resource_types`)).body.resource_types as string[];
+    for (const ty of ['OS::Nova::Server', 'OS::Nova::KeyPair', 'OS::Nova::ServerGroup', 'OS::Nova::Flavor', 'OS::Neutron::Net', 'OS::Neutron::Subnet', 'OS::Neutron::Port', 'OS::Neutron::SecurityGroup', 'OS::Neutron::SecurityGroupRule', 'OS::Neutron::Router', 'OS::Neutron::RouterInterface', 'OS::Neutron::FloatingIP', 'OS::Neutron::FloatingIPAssociation', 'OS::Glance::WebImage']) {
+      assert.ok(types.includes(ty), ty);
+    }
+    const schema = (await get(`${H()}/resource_types/OS::Nova::Server`)).body;
+    assert.equal(schema.properties.flavor.update_allowed, true);
+    assert.deepEqual(schema.properties.flavor.constraints, [{ custom_constraint: 'nova.flavor' }]);
+    assert.ok(schema.attributes.first_address);
+    const refused = async (resources: Record<string, unknown>, pattern: RegExp) => {
+      const r = await t.request('POST', `${H()}/stacks`, { token: demo, body: { stack_name: 'bad', template: { heat_template_version: '2021-04-16', resources } } });
+      assert.equal(r.status, 400, r.text);
+      assert.match(r.body.error.message, pattern);
+    };
+    await refused({ s: { type: 'OS::Neutron::Subnet', properties: { network: 'nonet', cidr: '10.1.2.0/24' } } }, /The Network \(nonet\) could not be found/);
+    await refused({ s: { type: 'OS::Nova::Server', properties: { image: 'busybox', flavor: 'm1.huge' } } }, /The Flavor \(m1\.huge\) could not be found/);
+    await refused({ s: { type: 'OS::Nova::Server', properties: { image: 'nobox', flavor: 'm1.tiny' } } }, /The Image \(nobox\) could not be found/);
+    await refused({ s: { type: 'OS::Nova::Server', properties: { image: 'busybox', flavor: 'm1.tiny', networks: [{ port: 'p', fixed_ip: '10.0.0.9' }] } } }, /cannot be used with "port"/);
+    await refused({ n: { type: 'OS::Neutron::Net' }, r: { type: 'OS::Neutron::RouterInterface', properties: { router: 'x', subnet: 'y', port: 'z' } } }, /Cannot define the following properties at the same time: subnet, port/);
+    await refused({ g: { type: 'OS::Neutron::SecurityGroup', properties: { rules: [{ direction: 'sideways' }] } } }, /sideways/);
+    assert.equal((await get(`${H()}/stacks/bad`)).status, 404);
+  });
+
   it('creates the network, the servers on it and their addresses', async () => {
     const r = await t.request('POST', `${H()}/stacks`, { token: demo, body: { stack_name: 'net', template: template({ rules: [SSH], serverName: 'web', metadata: { role: 'web' } }) } });
     assert.equal(r.status, 201, r.text);

@@ -11,7 +11,7 @@ import { novaStatus } from '../../../compute/service.ts';
 import { serverView } from '../../../compute/views.ts';
 import { isNotFound } from '../../../platform/errors.ts';
 import { TemplateError } from '../../template/model.ts';
-import type { ResourceHandle, ResourceType } from '../types.ts';
+import { isDeferred, type ResourceHandle, type ResourceType } from '../types.ts';
 import { ReplaceRequired } from '../heat/test-resource.ts';
 import { awaitStackSubnet, definitions, flavorId, gone, imageId, neutronId } from '../lookup.ts';
 import { securityGroupIds } from '../neutron/port.ts';
@@ -111,7 +111,9 @@ export const novaServer: ResourceType = {
   },
   validate(props, _ctx, at) {
     if (props.image === undefined) throw new TemplateError(`${at}: Property image not assigned (servers here boot from images; block devices are not supported)`);
-    for (const [i, n] of ((props.networks as NetworkProps[] | undefined) ?? []).entries()) {
+    const nets = Array.isArray(props.networks) ? (props.networks as NetworkProps[]) : [];
+    for (const [i, n] of nets.entries()) {
+      if (isDeferred(n)) continue;
       const given = ['network', 'uuid', 'port', 'allocate_network'].filter((k) => n[k as keyof NetworkProps] !== undefined);
       if (n.network !== undefined && n.uuid !== undefined) throw new TemplateError(`${at}.networks[${i}]: Cannot define the following properties at the same time: network, uuid`);
       if (given.length === 0 && n.subnet === undefined) throw new TemplateError(`${at}.networks[${i}]: One of the properties "network", "port", "allocate_network" or "subnet" should be set.`);
