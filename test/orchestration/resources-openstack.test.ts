@@ -16,19 +16,20 @@ import { engineClient } from '../../src/host/engine-client.ts';
 
 const CIDR_PREFIX = '10.79.41';
 
-function template(opts: { rules: unknown[]; serverName: string; metadata: Record<string, string> }) {
+function template(opts: { rules: unknown[]; serverName: string; metadata: Record<string, string>; suffix?: string }) {
+  const sfx = opts.suffix ?? '';
   return {
     heat_template_version: '2021-04-16',
     parameters: { image: { type: 'string', default: 'busybox', constraints: [{ custom_constraint: 'glance.image' }] } },
     resources: {
       net: { type: 'OS::Neutron::Net', properties: { name: 'stacknet' } },
-      subnet: { type: 'OS::Neutron::Subnet', properties: { network: { get_resource: 'net' }, cidr: `${CIDR_PREFIX}.0/24`, name: 'stacksub' } },
+      subnet: { type: 'OS::Neutron::Subnet', properties: { network: { get_resource: 'net' }, cidr: `${CIDR_PREFIX}.0/24`, name: `stacksub${sfx}`, dns_nameservers: sfx ? ['10.0.0.53'] : [] } },
       sg: { type: 'OS::Neutron::SecurityGroup', properties: { name: 'stacksg', rules: opts.rules } },
       port: {
         type: 'OS::Neutron::Port',
-        properties: { network: { get_resource: 'net' }, fixed_ips: [{ subnet: { get_resource: 'subnet' }, ip_address: `${CIDR_PREFIX}.50` }], security_groups: [{ get_resource: 'sg' }] },
+        properties: { name: `stackport${sfx}`, network: { get_resource: 'net' }, fixed_ips: [{ subnet: { get_resource: 'subnet' }, ip_address: `${CIDR_PREFIX}.50` }], security_groups: [{ get_resource: 'sg' }] },
       },
-      router: { type: 'OS::Neutron::Router', properties: { external_gateway_info: { network: 'public' } } },
+      router: { type: 'OS::Neutron::Router', properties: { name: `stackrouter${sfx}`, external_gateway_info: { network: 'public' } } },
       ri: { type: 'OS::Neutron::RouterInterface', properties: { router: { get_resource: 'router' }, subnet: { get_resource: 'subnet' } } },
       fip: { type: 'OS::Neutron::FloatingIP', properties: { floating_network: 'public', port_id: { get_resource: 'port' } } },
       fip2: { type: 'OS::Neutron::FloatingIP', properties: { floating_network: 'public' } },
@@ -200,8 +201,8 @@ describe('OpenStack resource types', () => {
     assert.equal(shown.attributes.addresses.stacknet[0].port, ids.port);
   });
 
-  it('updates security group rules, server name and metadata in place', async () => {
-    const r = await t.request('PUT', `${H()}/stacks/net/${stackId}`, { token: demo, body: { template: template({ rules: [HTTP, HTTPS_OUT], serverName: 'web2', metadata: { role: 'api' } }) } });
+  it('updates security group rules, server name and metadata, and subnet, port and router in place', async () => {
+    const r = await t.request('PUT', `${H()}/stacks/net/${stackId}`, { token: demo, body: { template: template({ rules: [HTTP, HTTPS_OUT], serverName: 'web2', metadata: { role: 'api' }, suffix: '-2' }) } });
     assert.equal(r.status, 202, r.text);
     const s = await settled('net');
     assert.equal(s.stack_status, 'UPDATE_COMPLETE', s.stack_status_reason);
@@ -213,6 +214,10 @@ describe('OpenStack resource types', () => {
     assert.equal(server.name, 'web2');
     assert.deepEqual(server.metadata, { role: 'api' });
     assert.equal(outputs(s).server_name, 'web2');
+    const subnet = (await get(`/network/v2.0/subnets/${ids.subnet}`)).body.subnet;
+    assert.deepEqual([subnet.name, subnet.dns_nameservers], ['stacksub-2', ['10.0.0.53']]);
+    assert.equal((await get(`/network/v2.0/ports/${ids.port}`)).body.port.name, 'stackport-2');
+    assert.equal((await get(`/network/v2.0/routers/${ids.router}`)).body.router.name, 'stackrouter-2');
   });
 
   it('suspends and resumes the servers', async () => {
@@ -273,6 +278,8 @@ describe('OpenStack resource types', () => {
         image_b: { type: 'OS::Glance::WebImage', properties: { name: 'webbox-b', location: imageUrl, container_format: 'docker', disk_format: 'raw', tags: ['b'] } },
         net: { type: 'OS::Neutron::Net' },
         subnet: { type: 'OS::Neutron::Subnet', properties: { network: { get_resource: 'net' }, cidr: '10.79.42.0/24' } },
+        net2: { type: 'OS::Neutron::Net', properties: { name: 'second' } },
+        subnet2: { type: 'OS::Neutron::Subnet', properties: { network: { get_resource: 'net2' }, cidr: '10.79.43.0/24' } },
         sg: { type: 'OS::Neutron::SecurityGroup', properties: { description: 'ping only' } },
         ping: { type: 'OS::Neutron::SecurityGroupRule', properties: { security_group: { get_resource: 'sg' }, protocol: 'icmp', remote_ip_prefix: '10.0.0.0/8' } },
         server: {
@@ -281,7 +288,7 @@ describe('OpenStack resource types', () => {
             image: { if: ['on_a', { get_resource: 'image_a' }, { get_resource: 'image_b' }] },
             flavor: { if: ['tiny', 'm1.tiny', { get_resource: 'flavor' }] },
             scheduler_hints: { group: { get_resource: 'group' } },
-            networks: [{ subnet: { get_resource: 'subnet' } }],
+            networks: [{ subnet: { get_resource: 'subnet' } }, { network: { get_resource: 'net2' }, fixed_ip: '10.79.43.7' }],
           },
         },
       },
@@ -308,7 +315,9 @@ describe('OpenStack resource types', () => {
     assert.deepEqual([rule.security_group_id, rule.protocol, rule.remote_ip_prefix, rule.direction], [res.sg, 'icmp', '10.0.0.0/8', 'ingress']);
     let server = (await adminGet(`/compute/v2.1/servers/${res.server}`)).body.server;
     assert.deepEqual([server.status, server.image.id, server.flavor.id], ['ACTIVE', res.image_a, '1']);
-    assert.match(outputs(s).address, /^\d+\.\d+\.\d+\.\d+$/);
+    assert.match(outputs(s).address, /^10\.79\.42\.\d+$/);
+    // The second network is attached once the server runs.
+    assert.deepEqual(server.addresses.second.map((a: { addr: string }) => a.addr), ['10.79.43.7']);
 
     // A new flavor resizes (and confirms), a new image rebuilds; extra specs change in place.
     const u = await t.request('PATCH', `${A()}/stacks/infra/${id}`, { token: admin, body: { parameters: { image: 'b', flavor: 'small', specs: { 'hafen:pids_limit': '256' } } } });
