@@ -46,6 +46,8 @@ export interface ContainerOptions {
   /** Capabilities to drop beyond hafen's own profile (adding any is refused). */
   capDrop?: string[];
   healthcheck?: { test: string[]; intervalS?: number; timeoutS?: number; retries?: number; startPeriodS?: number };
+  /** Nova's config_drive=false: no metadata volume when no key or user data needs one. */
+  configDrive?: boolean;
 }
 
 /** One network interface as a host realises it: the engine network (made on demand) and the address. */

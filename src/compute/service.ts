@@ -8,7 +8,7 @@ import type { RequestContext } from '../platform/auth/context.ts';
 import type { PolicyEngine } from '../platform/auth/policy.ts';
 import type { Dialect } from '../platform/db/database.ts';
 import { BadRequestError, ConflictError, ForbiddenError, HafenError, NotFoundError, OverQuotaError } from '../platform/errors.ts';
-import type { ComputeDriver, ContainerOptions, InterfaceSpec, PowerState, ServerSpec } from '../agent/driver.ts';
+import type { ComputeDriver, ContainerOptions, HostCapacity, InterfaceSpec, PowerState, ServerSpec } from '../agent/driver.ts';
 import { parseContainerOptions } from './container-options.ts';
 import type { ImageClient, ImageRecord } from '../image/client.ts';
 import type { NetworkClient, NicRequest, PortBinding } from '../network/client.ts';
@@ -74,8 +74,9 @@ export class ComputeService {
 
   // ---- hosts
 
-  async registerHost(hostId: string, driver: ComputeDriver, endpoint: string, availabilityZone = 'nova'): Promise<HostRow> {
-    const cap = await driver.capacity();
+  /** `capacity`: as the host's agent reported it (remote agents register with it); else asked of the driver. */
+  async registerHost(hostId: string, driver: ComputeDriver, endpoint: string, availabilityZone = 'nova', capacity?: HostCapacity): Promise<HostRow> {
+    const cap = capacity ?? (await driver.capacity());
     const now = new Date().toISOString();
     const row: HostRow = {
       id: hostId,
@@ -387,7 +388,10 @@ export class ComputeService {
       }
       if (networks.length > 1) throw new BadRequestError('hafen servers have one network interface at boot; attach more later.');
     }
-    const container = parseContainerOptions(s['hafen:container']);
+    let container = parseContainerOptions(s['hafen:container']);
+    if (s.config_drive !== undefined && typeof s.config_drive !== 'boolean' && s.config_drive !== 'True' && s.config_drive !== 'False') throw new BadRequestError('Invalid input for field/attribute config_drive: must be a boolean.');
+    // Nova's config_drive=false: no metadata volume unless keys or user data need one.
+    if (s.config_drive === false || s.config_drive === 'False') container = { ...(container ?? {}), configDrive: false };
     const groupId = typeof hints.group === 'string' ? hints.group : null;
     if (groupId) await this.serverGroup(ctx, groupId);
     const securityGroups = Array.isArray(s.security_groups) ? (s.security_groups as { name?: string }[]).map((g) => String(g?.name ?? 'default')) : ['default'];
@@ -623,7 +627,8 @@ export class ComputeService {
       keys: key ? [{ name: key.name, type: key.type, data: key.public_key }] : [],
       launch_index: 0,
     };
-    const configDrive: Record<string, string> = { 'openstack/latest/meta_data.json': JSON.stringify(metaData) };
+    const options = await this.store.containerOptions(row.id).then((o) => (o ? (JSON.parse(o) as ContainerOptions) : null));
+    const configDrive: Record<string, string> = options?.configDrive === false && !row.user_data && !key ? {} : { 'openstack/latest/meta_data.json': JSON.stringify(metaData) };
     if (row.user_data) configDrive['openstack/latest/user_data'] = Buffer.from(row.user_data, 'base64').toString('utf8');
     const networks = JSON.parse(row.networks) as unknown;
     return {
@@ -652,7 +657,7 @@ export class ComputeService {
             },
       configDrive,
       authorizedKeys: key ? `${key.public_key}\n` : null,
-      container: await this.store.containerOptions(row.id).then((o) => (o ? (JSON.parse(o) as ContainerOptions) : null)),
+      container: options,
     };
   }
 

@@ -381,11 +381,13 @@ export class StackEngine {
 
   private async poll(run: Run, check: () => Promise<boolean>): Promise<void> {
     let delay = this.options.pollMs;
+    const started = Date.now();
     while (!(await check())) {
       if (run.signal.aborted) throw abortReason(run.signal);
       await sleep(delay, undefined, { signal: run.signal }).catch(() => undefined);
       if (run.signal.aborted) throw abortReason(run.signal);
-      delay = Math.min(delay * 1.5, 1000);
+      // Reading a row is cheap: poll often while a server boots, back off for long waits.
+      delay = Math.min(delay * 1.5, Date.now() - started < 10_000 ? 50 : 1000);
     }
   }
 

@@ -184,7 +184,7 @@ export const dockerContainer: ResourceType = {
       ...(hc ? { healthcheck: hc } : {}),
     };
     const name = props.name ? String(props.name) : h.physicalName;
-    const [server] = await h.clients.compute.create(h.ctx, { server: { name, imageRef, flavorRef, ...(networks.length ? { networks } : {}), metadata: { 'heat:stack_id': h.stack.id, 'heat:resource': h.name }, 'hafen:container': container } }, h.requestId);
+    const [server] = await h.clients.compute.create(h.ctx, { server: { name, imageRef, flavorRef, ...(networks.length ? { networks } : {}), metadata: { 'heat:stack_id': h.stack.id, 'heat:resource': h.name }, config_drive: false, 'hafen:container': container } }, h.requestId);
     await h.setPhysicalId(server!.id);
     h.data.ports = portSpecs(props);
     h.data.publish = published(props);
