@@ -46,6 +46,10 @@ export interface ContainerOptions {
   /** Capabilities to drop beyond hafen's own profile (adding any is refused). */
   capDrop?: string[];
   healthcheck?: { test: string[]; intervalS?: number; timeoutS?: number; retries?: number; startPeriodS?: number };
+  /** Names other containers on the boot network resolve to this one (the engine's DNS). */
+  aliases?: string[];
+  /** Search domains of the container's resolver (so `db` finds `db.<stack>`). */
+  dnsSearch?: string[];
   /** Nova's config_drive=false: no metadata volume when no key or user data needs one. */
   configDrive?: boolean;
 }

@@ -15,7 +15,7 @@ export function parseContainerOptions(v: unknown): ContainerOptions | null {
   if (v === undefined || v === null) return null;
   if (typeof v !== 'object' || Array.isArray(v)) throw bad('', 'must be an object');
   const o = v as Record<string, unknown>;
-  const known = ['command', 'entrypoint', 'env', 'user', 'working_dir', 'hostname', 'tty', 'open_stdin', 'restart_policy', 'cpu_shares', 'cpuset', 'read_only', 'labels', 'cap_drop', 'healthcheck', 'volumes'];
+  const known = ['command', 'entrypoint', 'env', 'user', 'working_dir', 'hostname', 'tty', 'open_stdin', 'restart_policy', 'cpu_shares', 'cpuset', 'read_only', 'labels', 'cap_drop', 'healthcheck', 'volumes', 'aliases', 'dns_search'];
   for (const k of Object.keys(o)) if (!known.includes(k)) throw bad(k, `unknown setting (one of ${known.join(', ')})`);
   const out: ContainerOptions = {};
   if (o.command !== undefined) out.command = strings(o.command, 'command');
@@ -50,6 +50,11 @@ export function parseContainerOptions(v: unknown): ContainerOptions | null {
     out.labels = o.labels as Record<string, string>;
   }
   if (o.cap_drop !== undefined) out.capDrop = strings(o.cap_drop, 'cap_drop');
+  for (const [k, key] of [['aliases', 'aliases'], ['dns_search', 'dnsSearch']] as const) {
+    if (o[k] === undefined) continue;
+    out[key] = strings(o[k], k);
+    if (out[key]!.some((n) => !/^[A-Za-z0-9_]([A-Za-z0-9_.-]{0,252})$/.test(n))) throw bad(k, 'each is a DNS name');
+  }
   if (o.volumes !== undefined) {
     out.volumes = strings(o.volumes, 'volumes');
     if (out.volumes.some((v) => !v.startsWith('/') || v.includes(':'))) throw bad('volumes', 'each is an absolute mount point inside the container (host paths are never mounted)');

@@ -133,7 +133,9 @@ export function composeToTemplate(doc: Doc, files: Record<string, string>): Doc 
     for (const key of Object.keys(d)) if (!SERVICE_KEYS.has(key)) throw new TemplateError(`${at}.${key}: unsupported service key.`);
     if (d.build !== undefined) throw new TemplateError(`${at}.build: building images is not supported; upload the image to the image service and name it in "image".`);
     if (typeof d.image !== 'string' || !d.image) throw new TemplateError(`${at}.image: a service needs an image.`);
-    const props: Doc = { image: d.image };
+    // Services find each other by name as in Compose: `<service>.<stack>` on the network, the stack
+    // name as the resolver's search domain (stack names are unique in a project).
+    const props: Doc = { image: d.image, aliases: [{ list_join: ['.', [svc, { get_param: 'OS::stack_name' }]] }], dns_search: [{ get_param: 'OS::stack_name' }] };
     if (d.container_name !== undefined) props.name = String(d.container_name);
     if (d.hostname !== undefined) props.hostname = String(d.hostname);
     if (d.user !== undefined) props.user = String(d.user);

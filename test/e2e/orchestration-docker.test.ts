@@ -151,6 +151,18 @@ volumes:
     assert.ok(cache.Config.Env.includes('ROLE=cache'));
     assert.ok(cache.Config.Env.includes('TIER=backend'));
     assert.equal(cache.HostConfig.RestartPolicy?.Name, 'unless-stopped');
+    // Services find each other by name, as in Compose.
+    const cacheIp = Object.values(cache.NetworkSettings.Networks)[0]!.IPAddress;
+    const probe = await docker.getContainer(app.Id).exec({ Cmd: ['nslookup', 'cache'], AttachStdout: true, AttachStderr: true });
+    const out = await new Promise<string>((resolve, reject) => {
+      probe.start({}, (err, stream) => {
+        if (err || !stream) return reject(err);
+        let text = '';
+        stream.on('data', (c: Buffer) => (text += c.toString('latin1')));
+        stream.on('end', () => resolve(text));
+      });
+    });
+    assert.ok(out.includes(cacheIp), `nslookup cache from app: ${out}`);
     const events = await json(['stack', 'event', 'list', 'composed']);
     const order = events.filter((e: any) => e.resource_status === 'CREATE_COMPLETE').map((e: any) => e.resource_name);
     assert.ok(order.indexOf('cache') < order.indexOf('app'), 'depends_on is honoured');

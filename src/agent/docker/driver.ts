@@ -134,6 +134,7 @@ export class DockerDriver implements ComputeDriver {
         PidsLimit: spec.pidsLimit,
         ...(spec.cpuset || c?.cpuset ? { CpusetCpus: spec.cpuset ?? c!.cpuset } : {}),
         ...(c?.cpuShares ? { CpuShares: c.cpuShares } : {}),
+        ...(c?.dnsSearch?.length ? { DnsSearch: c.dnsSearch } : {}),
         ReadonlyRootfs: spec.readOnlyRoot || c?.readOnly === true,
         Privileged: false,
         CapDrop: ['ALL'],
@@ -148,7 +149,7 @@ export class DockerDriver implements ComputeDriver {
         Devices: [],
       },
       ...(spec.network
-        ? { NetworkingConfig: { EndpointsConfig: { [spec.network.name]: { IPAMConfig: spec.network.ip ? { IPv4Address: spec.network.ip } : {} } } } }
+        ? { NetworkingConfig: { EndpointsConfig: { [spec.network.name]: { IPAMConfig: spec.network.ip ? { IPv4Address: spec.network.ip } : {}, ...(c?.aliases?.length ? { Aliases: c.aliases } : {}) } } } }
         : {}),
     }).catch(async (err) => {
       await filled;

@@ -108,6 +108,8 @@ export const dockerContainer: ResourceType = {
     working_dir: { type: 'string', description: 'Working directory inside the container.' },
     labels: { type: 'map', description: 'Labels on the container (hafen.* keys are hafen\'s own).' },
     healthcheck: { type: 'map', description: 'Docker healthcheck: test, interval, timeout, retries, start_period (seconds).' },
+    aliases: { type: 'list', description: 'DNS names other containers on the network resolve to this one.' },
+    dns_search: { type: 'list', description: 'Search domains of the container\'s resolver.' },
     flavor: { type: 'string', description: 'A flavor to use instead of the one chosen from memory.', constraints: [{ custom_constraint: 'nova.flavor' }] },
     networks: {
       type: 'list',
@@ -182,6 +184,8 @@ export const dockerContainer: ResourceType = {
       ...((props.cap_drop as string[]).length ? { cap_drop: (props.cap_drop as string[]).map(String) } : {}),
       ...(Object.keys(props.volumes as object).length ? { volumes: Object.keys(props.volumes as object) } : {}),
       ...(hc ? { healthcheck: hc } : {}),
+      ...((props.aliases as unknown[] | undefined)?.length ? { aliases: (props.aliases as unknown[]).map(String) } : {}),
+      ...((props.dns_search as unknown[] | undefined)?.length ? { dns_search: (props.dns_search as unknown[]).map(String) } : {}),
     };
     const name = props.name ? String(props.name) : h.physicalName;
     const [server] = await h.clients.compute.create(h.ctx, { server: { name, imageRef, flavorRef, ...(networks.length ? { networks } : {}), metadata: { 'heat:stack_id': h.stack.id, 'heat:resource': h.name }, config_drive: false, 'hafen:container': container } }, h.requestId);
