@@ -11,6 +11,7 @@ import type { RequestContext } from '../platform/auth/context.ts';
 import { BadRequestError, ConflictError, NotFoundError } from '../platform/errors.ts';
 import type { ImageService } from './service.ts';
 import type { ImageStore } from './store.ts';
+import { assertLoopbackUrl } from '../platform/http/loopback-url.ts';
 
 export const IMPORT_METHODS = ['glance-direct', 'web-download', 'docker-registry'] as const;
 
@@ -30,20 +31,7 @@ export interface ImportTask {
 }
 
 /** Loopback only: an import never reaches beyond this machine. */
-export function assertLoopbackUrl(raw: string): URL {
-  let u: URL;
-  try {
-    u = new URL(raw);
-  } catch {
-    throw new BadRequestError(`Invalid URI: ${raw}`);
-  }
-  if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new BadRequestError(`URI scheme ${u.protocol} is not allowed; use http or https.`);
-  const host = u.hostname.replace(/^\[|\]$/g, '');
-  if (!(host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host))) {
-    throw new BadRequestError(`URI host ${host} is not allowed: imports only reach loopback addresses.`);
-  }
-  return u;
-}
+export { assertLoopbackUrl };
 
 export class ImageImporter {
   private readonly tasks = new Map<string, ImportTask>();

@@ -263,7 +263,7 @@ export function orchestrationApi(service: OrchestrationService, validator: Token
       const ctx = contextOf(request);
       service.enforce(ctx, 'stacks:validate');
       const project = service.project(ctx, request.params.tenant!);
-      const spec = service.specFrom(request.body ?? {});
+      const spec = await service.specFrom(request.body ?? {});
       const model = await service.validateSpec(ctx, spec, { id: 'None', name: 'validate', projectId: project });
       const t = model.template;
       const cfn = t.format === 'cfn';

@@ -13,6 +13,23 @@ import { TemplateError } from './template/model.ts';
 import { parseDocument } from './template/parse.ts';
 import type { CustomCheck } from './template/parameters.ts';
 import { composeToTemplate, isComposeDocument } from './compose.ts';
+import { assertLoopbackUrl } from '../platform/http/loopback-url.ts';
+import { MAX_TEMPLATE_BYTES } from './template/model.ts';
+
+/** template_url: fetched from loopback only, size-limited, without following redirects. */
+async function fetchTemplate(raw: string): Promise<string> {
+  const url = assertLoopbackUrl(raw);
+  let res: Response;
+  try {
+    res = await fetch(url, { redirect: 'error', signal: AbortSignal.timeout(10_000) });
+  } catch (err) {
+    throw new TemplateError(`Could not retrieve template from ${raw}: ${(err as Error).message}`);
+  }
+  if (!res.ok) throw new TemplateError(`Could not retrieve template from ${raw}: HTTP ${res.status}`);
+  const text = await res.text();
+  if (Buffer.byteLength(text) > MAX_TEMPLATE_BYTES) throw new TemplateError(`Template size (${Buffer.byteLength(text)} bytes) exceeds maximum allowed size (${MAX_TEMPLATE_BYTES} bytes).`);
+  return text;
+}
 
 type Body = Record<string, unknown>;
 
@@ -96,14 +113,14 @@ export class OrchestrationService {
   // ---- specs and validation
 
   /** The spec a create/update/validate/preview body asks for. */
-  specFrom(body: Body, base?: StackSpec): StackSpec {
+  async specFrom(body: Body, base?: StackSpec): Promise<StackSpec> {
     let template: Record<string, unknown> | undefined;
     const files = { ...(base?.files ?? {}), ...this.filesOf(body) };
-    if (body.template !== undefined && body.template !== null) {
-      const doc = parseDocument(body.template);
+    let source = body.template;
+    if ((source === undefined || source === null) && typeof body.template_url === 'string') source = await fetchTemplate(body.template_url);
+    if (source !== undefined && source !== null) {
+      const doc = parseDocument(source);
       template = body.template_format === 'compose' || isComposeDocument(doc) ? composeToTemplate(doc, files) : doc;
-    } else if (typeof body.template_url === 'string') {
-      throw new BadRequestError('template_url is fetched by the client in hafen: send the template itself (heatclient does so for local files).');
     }
     template ??= base?.template;
     if (!template) throw new BadRequestError('Need more arguments: a template (or template_url) is required.');
@@ -210,7 +227,7 @@ export class OrchestrationService {
       throw new BadRequestError(`Invalid stack name ${JSON.stringify(name ?? null)} must contain only alphanumeric or "_-." characters, must start with alpha and must be 255 characters or less.`);
     }
     if (await this.store.stackByName(project, name)) throw new ConflictError(`The Stack (${name}) already exists.`);
-    const spec = this.specFrom(body);
+    const spec = await this.specFrom(body);
     const id = randomUUID();
     await this.validateSpec(ctx, spec, { id, name, projectId: project });
     const timeout = body.timeout_mins === undefined || body.timeout_mins === null ? null : Number(body.timeout_mins);
@@ -250,7 +267,7 @@ export class OrchestrationService {
     const project = this.project(ctx, tenant);
     const name = String(body.stack_name ?? '');
     if (!STACK_NAME.test(name)) throw new BadRequestError(`Invalid stack name ${name}`);
-    const spec = this.specFrom(body);
+    const spec = await this.specFrom(body);
     const id = randomUUID();
     const model = await this.validateSpec(ctx, spec, { id, name, projectId: project });
     const row = {
@@ -269,7 +286,7 @@ export class OrchestrationService {
     this.enforce(ctx, 'stacks:update');
     this.assertIdle(stack);
     const previous = specOf(stack);
-    const spec = existing ? this.specFrom(body, previous) : this.specFrom(body);
+    const spec = existing ? await this.specFrom(body, previous) : await this.specFrom(body);
     await this.validateSpec(ctx, spec, { id: stack.id, name: stack.name, projectId: stack.project_id });
     const fields: Partial<StackRow> = { ...specColumns(spec), previous: JSON.stringify(previous), action: 'UPDATE', status: 'IN_PROGRESS', status_reason: 'Stack UPDATE started', updated_at: new Date().toISOString() };
     if (body.disable_rollback !== undefined) fields.disable_rollback = body.disable_rollback === true || body.disable_rollback === 'true' ? 1 : 0;
@@ -283,7 +300,7 @@ export class OrchestrationService {
   /** What an update would do, resource by resource, without doing it. */
   async previewUpdate(ctx: RequestContext, stack: StackRow, body: Body, existing: boolean): Promise<Record<string, unknown[]>> {
     this.enforce(ctx, 'stacks:preview_update');
-    const spec = existing ? this.specFrom(body, specOf(stack)) : this.specFrom(body);
+    const spec = existing ? await this.specFrom(body, specOf(stack)) : await this.specFrom(body);
     const model = await this.validateSpec(ctx, spec, { id: stack.id, name: stack.name, projectId: stack.project_id });
     const rows = (await this.store.resources(stack.id)).filter((r) => r.current === 1);
     const byName = new Map(rows.map((r) => [r.name, r]));

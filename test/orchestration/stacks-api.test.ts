@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { startComputeCloud, waitFor } from '../helpers/compute.ts';
 import type { TestCloud } from '../helpers/cloud.ts';
 import { memberOfNewProject } from '../helpers/projects.ts';
+import http from 'node:http';
 
 describe('orchestration API', () => {
   let t: TestCloud;
@@ -156,6 +157,22 @@ describe('orchestration API', () => {
     assert.equal((await settled('nest')).stack_status, 'GONE');
     const all = await t.request('GET', `${H()}/stacks?show_nested=true`, { token: demo });
     assert.ok(!all.body.stacks.some((x: any) => x.stack_name.startsWith('nest')), 'nested stacks deleted with the parent');
+  });
+
+  it('fetches template_url from loopback only', async () => {
+    const server = http.createServer((_req, res) => res.end('heat_template_version: 2021-04-16\nresources:\n  v: {type: OS::Heat::Value, properties: {value: fetched}}\noutputs:\n  v: {value: {get_attr: [v, value]}}\n'));
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    try {
+      const port = (server.address() as { port: number }).port;
+      assert.equal((await create({ stack_name: 'byurl', template_url: `http://127.0.0.1:${port}/t.yaml` })).status, 201);
+      const s = await settled('byurl');
+      assert.equal(s.outputs[0].output_value, 'fetched');
+      const far = await create({ stack_name: 'far', template_url: 'http://192.0.2.1/t.yaml' });
+      assert.equal(far.status, 400);
+      assert.match(far.body.error.message, /only loopback addresses/);
+    } finally {
+      server.close();
+    }
   });
 
   it('suspends, resumes and checks', async () => {
