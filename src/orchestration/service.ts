@@ -33,6 +33,8 @@ async function fetchTemplate(raw: string): Promise<string> {
 
 type Body = Record<string, unknown>;
 
+const NEUTRON_NAMES = { network: 'Network', subnet: 'Subnet', port: 'Port', security_group: 'Security Group', router: 'Router' } as const;
+
 const STACK_NAME = /^[a-zA-Z][a-zA-Z0-9_.-]{0,254}$/;
 
 export class OrchestrationService {
@@ -180,20 +182,14 @@ export class OrchestrationService {
         }
         return;
       case 'neutron.network':
-        if (!(await this.clients.network.list(ctx, 'network')).some((n) => n.id === value || n.name === value)) throw fail('Network');
-        return;
       case 'neutron.subnet':
-        if (!(await this.clients.network.list(ctx, 'subnet')).some((n) => n.id === value || n.name === value)) throw fail('Subnet');
-        return;
       case 'neutron.port':
-        if (!(await this.clients.network.list(ctx, 'port')).some((n) => n.id === value || n.name === value)) throw fail('Port');
-        return;
       case 'neutron.security_group':
-        if (!(await this.clients.network.list(ctx, 'security_group')).some((n) => n.id === value || n.name === value)) throw fail('Security Group');
+      case 'neutron.router': {
+        const kind = c.constraint.slice('neutron.'.length) as 'network' | 'subnet' | 'port' | 'security_group' | 'router';
+        if (!(await this.clients.network.list(ctx, kind)).some((n) => n.id === value || n.name === value)) throw fail(NEUTRON_NAMES[kind]);
         return;
-      case 'neutron.router':
-        if (!(await this.clients.network.list(ctx, 'router')).some((n) => n.id === value || n.name === value)) throw fail('Router');
-        return;
+      }
       default:
         // Constraints hafen does not know (cinder.volume ...) are not checked, as Heat skips unknown ones.
         return;

@@ -4,7 +4,7 @@
 import { TemplateError, type ParameterType } from '../template/model.ts';
 import { parseDocument, parseTemplate } from '../template/parse.ts';
 import type { StackSpec } from '../engine/model.ts';
-import type { PropertySchema, PropertyType, ResourceHandle, ResourceType } from './types.ts';
+import { nestedStackHooks, type PropertySchema, type PropertyType, type ResourceHandle, type ResourceType } from './types.ts';
 
 const propertyTypes: Record<ParameterType, PropertyType> = { string: 'string', number: 'number', boolean: 'boolean', json: 'map', comma_delimited_list: 'list' };
 
@@ -29,25 +29,7 @@ export function templateResourceType(typeName: string, files: Record<string, str
     properties,
     attributes: Object.fromEntries(Object.entries(child.outputs).map(([name, o]) => [name, { description: o.description ?? '' }])),
     dynamicAttributes: true,
-    nested: true,
-    childSpec(_props, parent) {
-      return { template: doc, environment: parent.environment, files: parent.files, parameters: _props };
-    },
-    async create(h, props) {
-      return h.nested.create(this.childSpec!(props, h.spec));
-    },
-    async update(h, id, props) {
-      await h.nested.update(id, this.childSpec!(props, h.spec));
-    },
-    async delete(h, id) {
-      await h.nested.delete(id);
-    },
-    async suspend(h, id) {
-      await h.nested.suspend(id);
-    },
-    async resume(h, id) {
-      await h.nested.resume(id);
-    },
+    ...nestedStackHooks((props, parent) => ({ template: doc, environment: parent.environment, files: parent.files, parameters: props })),
     async attribute(h: ResourceHandle, id, name) {
       if (!id) return null;
       if (name === 'OS::stack_id') return id;

@@ -240,3 +240,19 @@ export function typeSchema(type: ResourceType): Record<string, unknown> {
     support_status: { status: 'SUPPORTED', version: null, message: null, previous_status: null },
   };
 }
+
+/**
+ * The lifecycle of a nested-stack type: its child stack made, updated, deleted, suspended and resumed
+ * from `childSpec`. Provider templates and ResourceGroup spread these into their definitions.
+ */
+export function nestedStackHooks(childSpec: NonNullable<ResourceType['childSpec']>): Pick<ResourceType, 'nested' | 'childSpec' | 'create' | 'update' | 'delete' | 'suspend' | 'resume'> {
+  return {
+    nested: true,
+    childSpec,
+    create: (h, props) => h.nested.create(childSpec(props, h.spec)),
+    update: (h, id, props) => h.nested.update(id, childSpec(props, h.spec)),
+    delete: (h, id) => h.nested.delete(id),
+    suspend: (h, id) => h.nested.suspend(id),
+    resume: (h, id) => h.nested.resume(id),
+  };
+}

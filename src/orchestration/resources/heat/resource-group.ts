@@ -1,7 +1,7 @@
 // OS::Heat::ResourceGroup: `count` copies of one resource definition in a nested stack, named
 // 0..count-1, with `%index%` replaced by each copy's index.
 import type { StackSpec } from '../../engine/model.ts';
-import type { ResourceType } from '../types.ts';
+import { nestedStackHooks, type ResourceType } from '../types.ts';
 
 function replaceIndex(v: unknown, indexVar: string, i: number): unknown {
   if (typeof v === 'string') return v.split(indexVar).join(String(i));
@@ -14,6 +14,17 @@ function members(count: number, removed: string[]): string[] {
   const out: string[] = [];
   for (let i = 0; out.length < count; i++) if (!removed.includes(String(i))) out.push(String(i));
   return out;
+}
+
+function groupSpec(props: Record<string, unknown>, parent: StackSpec): StackSpec {
+  const def = props.resource_def as { type: string; properties?: Record<string, unknown>; metadata?: Record<string, unknown> };
+  const removed = ((props.removal_policies as { resource_list?: string[] }[] | undefined) ?? []).flatMap((p) => (p.resource_list ?? []).map(String));
+  const resources: Record<string, unknown> = {};
+  for (const name of members(Number(props.count), removed)) {
+    const i = Number(name);
+    resources[name] = { type: def.type, ...(def.properties ? { properties: replaceIndex(def.properties, String(props.index_var), i) } : {}), ...(def.metadata ? { metadata: def.metadata } : {}) };
+  }
+  return { template: { heat_template_version: '2015-04-30', resources }, environment: parent.environment, files: parent.files, parameters: {} };
 }
 
 export const heatResourceGroup: ResourceType = {
@@ -44,33 +55,7 @@ export const heatResourceGroup: ResourceType = {
     removed_rsrc_list: { description: 'A list of removed resource names.', type: 'list' },
   },
   dynamicAttributes: true,
-  nested: true,
-  childSpec(props, parent): StackSpec {
-    const def = props.resource_def as { type: string; properties?: Record<string, unknown>; metadata?: Record<string, unknown> };
-    const removed = ((props.removal_policies as { resource_list?: string[] }[] | undefined) ?? []).flatMap((p) => (p.resource_list ?? []).map(String));
-    const resources: Record<string, unknown> = {};
-    for (const name of members(Number(props.count), removed)) {
-      const i = Number(name);
-      resources[name] = { type: def.type, ...(def.properties ? { properties: replaceIndex(def.properties, String(props.index_var), i) } : {}), ...(def.metadata ? { metadata: def.metadata } : {}) };
-    }
-    return { template: { heat_template_version: '2015-04-30', resources }, environment: parent.environment, files: parent.files, parameters: {} };
-  },
-  async create(h, props) {
-    h.data.removed = [];
-    return h.nested.create(heatResourceGroup.childSpec!(props, h.spec));
-  },
-  async update(h, id, props) {
-    await h.nested.update(id, heatResourceGroup.childSpec!(props, h.spec));
-  },
-  async delete(h, id) {
-    await h.nested.delete(id);
-  },
-  async suspend(h, id) {
-    await h.nested.suspend(id);
-  },
-  async resume(h, id) {
-    await h.nested.resume(id);
-  },
+  ...nestedStackHooks(groupSpec),
   async attribute(h, id, name) {
     if (!id) return null;
     const refs = await h.nested.references(id);
