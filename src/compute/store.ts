@@ -519,7 +519,8 @@ export class ComputeStore {
   ): Promise<{ over: 'instances' | 'cores' | 'ram'; used: number; limit: number; requested: number } | undefined> {
     const over = await this.db.transaction().execute(async (trx) => {
       if (dialectIsPostgres) {
-        await trx.selectFrom('compute_quotas').select('project_id').where('project_id', '=', projectId).forUpdate().execute();
+        // One row per project is the lock (locking the quota rows too deadlocked: a statement that
+        // saw the lock row locked it first, in key order, one that did not locked it last).
         await trx.insertInto('compute_quotas').values({ project_id: projectId, resource: '_lock', hard_limit: 0 }).onConflict((oc) => oc.doNothing()).execute();
         await trx.selectFrom('compute_quotas').select('project_id').where('project_id', '=', projectId).where('resource', '=', '_lock').forUpdate().execute();
       }
