@@ -13,6 +13,8 @@ export interface Config {
   databaseUrl: string;
   /** Docker endpoints (unix:///path or tcp://host:port) the all-in-one agent drives; empty means "start our own". */
   dockerHosts: string[];
+  /** HAFEN_DOCKER_HOSTS=none: no engine is driven in-process; hosts come only from remote agents (`hafen agent`). */
+  agentsOnly: boolean;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   region: string;
   adminPassword: string | undefined;
@@ -80,7 +82,7 @@ function databaseUrl(env: Env, dataDir: string): string {
 
 function dockerHosts(env: Env): string[] {
   const raw = env.HAFEN_DOCKER_HOSTS;
-  if (raw === undefined || raw.trim() === '') return [];
+  if (raw === undefined || raw.trim() === '' || raw.trim() === 'none') return [];
   const hosts = raw.split(',').map((h) => h.trim()).filter(Boolean);
   for (const h of hosts) {
     if (!/^(unix:\/\/\/.+|tcp:\/\/[^/]+:\d+)$/.test(h)) {
@@ -110,6 +112,7 @@ export function loadConfig(env: Env = process.env): Config {
     publicUrl,
     databaseUrl: databaseUrl(env, dataDir),
     dockerHosts: dockerHosts(env),
+    agentsOnly: env.HAFEN_DOCKER_HOSTS?.trim() === 'none',
     logLevel: oneOf(env, 'HAFEN_LOG_LEVEL', 'info', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const),
     region: env.HAFEN_REGION || 'RegionOne',
     adminPassword: env.HAFEN_ADMIN_PASSWORD || undefined,

@@ -42,13 +42,15 @@ export async function createCloud(config: Config, options: CloudOptions = {}): P
   const image = await createImage(database, policy, identity.tokens, config);
   await mountService(app, image.mount);
   // The all-in-one agents drive the configured engines, or the project's own engine.
-  const engines = config.dockerHosts.length > 0 ? config.dockerHosts : [`unix://${enginePaths(config.dataDir).socket}`];
+  // With HAFEN_DOCKER_HOSTS=none there are none: every host is a remote agent's (`hafen agent`).
+  const engines = config.agentsOnly ? [] : config.dockerHosts.length > 0 ? config.dockerHosts : [`unix://${enginePaths(config.dataDir).socket}`];
   // The operator owns the all-in-one external network (floating IPs on loopback); the network service
   // comes before compute so that compute can bind ports through network.client.
   const network = await createNetwork(database, identity.tokens, config, 'hafen-operator', engines);
   await mountService(app, network.mount);
   const compute = await createCompute(database, policy, identity.tokens, image.client, engines, config, network.client);
   await mountService(app, compute.mount);
+  await mountService(app, compute.agents);
   const orchestration = await createOrchestration(database, policy, identity.tokens, { compute: compute.service, network: network.service, image: Object.assign(Object.create(image.service) as typeof image.service, { importer: image.importer }) }, config);
   await mountService(app, orchestration.mount);
 

@@ -5,6 +5,7 @@ import { registerUp } from './up.ts';
 import { registerKeys } from './keys.ts';
 import { registerImage } from './image.ts';
 import { registerStack } from './stack.ts';
+import { registerAgent } from './agent.ts';
 
 export async function main(argv: string[]): Promise<void> {
   const program = new Command('hafen').description('A multi-tenant container cloud that speaks OpenStack APIs on Docker engines');
@@ -12,6 +13,7 @@ export async function main(argv: string[]): Promise<void> {
   registerKeys(program);
   registerImage(program);
   registerStack(program);
+  registerAgent(program);
   try {
     await program.parseAsync(argv);
   } catch (err) {

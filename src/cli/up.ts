@@ -31,7 +31,7 @@ export function registerUp(program: Command): void {
         process.stderr.write(`hafen: already running as pid ${running} (hafen down stops it)\n`);
         process.exit(1);
       }
-      const engine = config.dockerHosts.length === 0 ? await ensureLocalEngine(config.dataDir) : undefined;
+      const engine = config.dockerHosts.length === 0 && !config.agentsOnly ? await ensureLocalEngine(config.dataDir) : undefined;
       let cloud: Cloud;
       try {
         // No registry can be reached: the image demos and tests start from is built locally, once.
@@ -52,7 +52,7 @@ export function registerUp(program: Command): void {
       fs.writeFileSync(pidFile(config), String(process.pid));
       process.stdout.write(
         `hafen is ready at ${cloud.url}\n` +
-          (engine ? `docker engine: unix://${engine.socket}\n` : config.dockerHosts.map((h) => `docker engine: ${h}\n`).join('')) +
+          (engine ? `docker engine: unix://${engine.socket}\n` : config.agentsOnly ? `docker engines: none in-process; waiting for agents (hafen agent --controller ${cloud.url} ...)\n` : config.dockerHosts.map((h) => `docker engine: ${h}\n`).join('')) +
           `clouds.yaml: ${cloud.cloudsYaml}\n` +
           `try: OS_CLIENT_CONFIG_FILE=${cloud.cloudsYaml} OS_CLOUD=hafen-demo openstack token issue\n`,
       );

@@ -1,5 +1,6 @@
 // The compute service as the composition root sees it: store, service, in-process agents (one
-// Docker driver per configured engine), the periodic reconcile loop, and the routes.
+// Docker driver per configured engine), the endpoint remote agents connect to, the periodic
+// reconcile loop, and the routes.
 import { createHash } from 'node:crypto';
 import type { Config } from '../config.ts';
 import type { Database } from '../platform/db/database.ts';
@@ -11,6 +12,7 @@ import type { ImageClient } from '../image/client.ts';
 import type { NetworkClient } from '../network/client.ts';
 import { DockerDriver } from '../agent/docker/driver.ts';
 import { FakeDriver } from '../agent/fake/driver.ts';
+import { AgentHub, agentMount } from '../agent/remote/endpoint.ts';
 import { computeApi } from './api.ts';
 import { computePolicy } from './policy.ts';
 import { ComputeService } from './service.ts';
@@ -19,6 +21,8 @@ import { ComputeStore } from './store.ts';
 export interface Compute {
   service: ComputeService;
   mount: ServiceMount;
+  /** /agent: where remote agents (`hafen agent`) register their hosts and take the driver calls. */
+  agents: ServiceMount;
   stop(): void;
 }
 
@@ -56,12 +60,17 @@ export async function createCompute(
       process.stderr.write(`hafen: compute: engine ${endpoint} does not answer: ${(err as Error).message}\n`);
     }
   }
+  const hub = new AgentHub(service, { lostAfterMs: config.hostDownAfterMs });
   await service.reconcile({ afterRestart: true });
   const timer = setInterval(() => void service.reconcile().catch(() => undefined), config.reconcileIntervalMs);
   timer.unref();
   return {
     service,
     mount: { prefix: '/compute', renderError: novaError, register: computeApi(service, validator, config.publicUrl) },
-    stop: () => clearInterval(timer),
+    agents: agentMount(hub, service, validator),
+    stop: () => {
+      clearInterval(timer);
+      hub.stop();
+    },
   };
 }

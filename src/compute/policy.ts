@@ -34,4 +34,6 @@ export const computePolicy: Record<string, string> = {
   'compute:quotas:update': 'role:admin',
   'compute:hypervisors': 'role:admin',
   'compute:services': 'role:admin',
+  // Remote agents (/agent): only an admin's credentials may register a host and serve its calls.
+  'compute:agent': 'role:admin',
 };

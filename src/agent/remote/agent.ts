@@ -1,0 +1,309 @@
+// A remote agent: the one process that talks to its Docker engine. It logs in to the controller's
+// identity service, registers its host, heart-beats, and runs the controller's driver calls on the
+// local Docker driver (long-polling /agent/v1 for them, streaming images in and snapshots out).
+import { createHash } from 'node:crypto';
+import http from 'node:http';
+import https from 'node:https';
+import { Readable } from 'node:stream';
+import { DockerDriver } from '../docker/driver.ts';
+import { engineClient } from '../../host/engine-client.ts';
+import { AGENT_API, asDriverSpec, CallSchema, checked, SessionSchema, type Call, type Registration, type Result, type Session } from './protocol.ts';
+
+export type AgentCredential =
+  | { kind: 'application_credential'; id: string; secret: string }
+  | { kind: 'password'; username: string; password: string; userDomainName: string; projectName: string; projectDomainName: string };
+
+export interface AgentOptions {
+  /** The controller's base URL (http(s)://host:port). */
+  controller: string;
+  /** The engine this agent drives: unix:///path or tcp://host:port. */
+  docker: string;
+  credential: AgentCredential;
+  /** Keystone's URL; by default the controller's /identity/v3. */
+  authUrl?: string;
+  /** By default derived from the engine's own id, so that it is stable across restarts and unique per engine. */
+  hostId?: string;
+  availabilityZone?: string;
+  log?: (line: string) => void;
+}
+
+/** An HTTP failure of the controller, with its status. */
+class ControllerError extends Error {
+  override readonly name = 'ControllerError';
+  constructor(readonly status: number, message: string) {
+    super(message);
+  }
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export async function defaultHostId(docker: string): Promise<string> {
+  const info = await engineClient(docker).info();
+  return `host-${createHash('sha256').update(`engine:${info.ID}`).digest('hex').slice(0, 8)}`;
+}
+
+export class Agent {
+  private readonly controller: string;
+  private token: { value: string; expiresAt: number; imageUrl: string } | undefined;
+  private session: Session | undefined;
+  private driver: DockerDriver | undefined;
+  private connecting: Promise<Session> | undefined;
+  private stopping = false;
+  private readonly polling = new AbortController();
+  private readonly running = new Set<Promise<void>>();
+  private loops: Promise<void>[] = [];
+  private readonly log: (line: string) => void;
+
+  constructor(private readonly options: AgentOptions) {
+    this.controller = options.controller.replace(/\/+$/, '');
+    this.log = options.log ?? ((line) => process.stderr.write(`hafen agent: ${line}\n`));
+  }
+
+  get hostId(): string | undefined {
+    return this.session?.hostId;
+  }
+
+  /** Logs in and registers; resolves once the host is registered, then serves calls until stop(). */
+  async start(): Promise<Session> {
+    const session = await this.connect();
+    this.loops = [this.pollLoop(), this.heartbeatLoop()];
+    return session;
+  }
+
+  /** Stops taking calls, lets the running ones finish (up to 10 s) and leaves the controller. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    this.polling.abort();
+    await Promise.race([Promise.allSettled([...this.running]), sleep(10_000)]);
+    const s = this.session;
+    if (s) await this.request('DELETE', `${AGENT_API}/sessions/${s.sessionId}`, undefined, AbortSignal.timeout(2000)).catch(() => undefined);
+    await Promise.allSettled(this.loops);
+  }
+
+  // ---- identity
+
+  private async login(): Promise<string> {
+    if (this.token && this.token.expiresAt - Date.now() > 60_000) return this.token.value;
+    const authUrl = (this.options.authUrl ?? `${this.controller}/identity/v3`).replace(/\/+$/, '');
+    const c = this.options.credential;
+    const identity =
+      c.kind === 'application_credential'
+        ? { methods: ['application_credential'], application_credential: { id: c.id, secret: c.secret } }
+        : { methods: ['password'], password: { user: { name: c.username, domain: { name: c.userDomainName }, password: c.password } } };
+    const scope = c.kind === 'password' ? { scope: { project: { name: c.projectName, domain: { name: c.projectDomainName } } } } : {};
+    const res = await fetch(`${authUrl}/auth/tokens`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ auth: { identity, ...scope } }) });
+    if (res.status !== 201) throw new ControllerError(res.status, `the controller refused the agent's credentials: ${res.status} ${(await res.text()).slice(0, 300)}`);
+    const body = (await res.json()) as { token: { expires_at: string; catalog?: { type: string; endpoints: { interface: string; url: string }[] }[] } };
+    const image = body.token.catalog?.find((s) => s.type === 'image')?.endpoints.find((e) => e.interface === 'public')?.url;
+    this.token = { value: res.headers.get('x-subject-token')!, expiresAt: Date.parse(body.token.expires_at), imageUrl: (image ?? `${this.controller}/image`).replace(/\/+$/, '') };
+    return this.token.value;
+  }
+
+  /** A JSON request to the controller with the agent's token (logging in again once on 401). */
+  private async request(method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<unknown> {
+    for (let attempt = 0; ; attempt++) {
+      const token = await this.login();
+      const res = await fetch(`${this.controller}${path}`, {
+        method,
+        headers: { 'x-auth-token': token, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+        ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+        ...(signal ? { signal } : {}),
+      });
+      if (res.status === 401 && attempt === 0) {
+        this.token = undefined;
+        continue;
+      }
+      const text = await res.text();
+      if (res.status >= 400) throw new ControllerError(res.status, `${method} ${path}: ${res.status} ${text.slice(0, 300)}`);
+      return text ? JSON.parse(text) : undefined;
+    }
+  }
+
+  // ---- registration
+
+  /** Registers the host (again, after the session was lost); one attempt at a time. */
+  private connect(): Promise<Session> {
+    if (!this.connecting) {
+      this.connecting = this.register().finally(() => (this.connecting = undefined));
+    }
+    return this.connecting;
+  }
+
+  private async register(): Promise<Session> {
+    const local = this.driver ?? new DockerDriver(this.options.docker);
+    const registration: Registration = {
+      hostId: this.options.hostId ?? (await defaultHostId(this.options.docker)),
+      endpoint: this.options.docker,
+      capacity: await local.capacity(),
+      capabilities: local.capabilities,
+      ...(this.options.availabilityZone ? { availabilityZone: this.options.availabilityZone } : {}),
+    };
+    const session = checked(SessionSchema, await this.request('POST', `${AGENT_API}/sessions`, registration), 'session');
+    if (!this.driver || this.session?.cloudId !== session.cloudId) this.driver = new DockerDriver(this.options.docker, { cloudId: session.cloudId });
+    this.session = session;
+    this.log(`registered ${session.hostId} (${this.options.docker}: ${registration.capacity.vcpus} vCPUs, ${registration.capacity.memoryMiB} MiB) with ${this.controller}`);
+    return session;
+  }
+
+  /** After a failure: the session is registered again if the controller no longer knows it. */
+  private async recover(err: unknown, session: Session): Promise<void> {
+    if (this.stopping) return;
+    if (err instanceof ControllerError && err.status === 404 && this.session === session) {
+      this.log(`session lost; registering ${session.hostId} again`);
+      this.session = undefined;
+    } else {
+      this.log(`controller unreachable (${(err as Error).message}); retrying`);
+      await sleep(1000);
+    }
+    if (!this.session) {
+      try {
+        await this.connect();
+      } catch (e) {
+        this.log(`registration failed: ${(e as Error).message}`);
+        await sleep(1000);
+      }
+    }
+  }
+
+  private async pollLoop(): Promise<void> {
+    while (!this.stopping) {
+      const session = this.session ?? (await this.connect().catch(() => undefined));
+      if (!session) {
+        await sleep(1000);
+        continue;
+      }
+      try {
+        const answer = (await this.request('GET', `${AGENT_API}/sessions/${session.sessionId}/calls?wait_ms=${session.pollTimeoutMs}`, undefined, this.polling.signal)) as { calls?: unknown[] };
+        for (const raw of answer.calls ?? []) this.track(this.serve(session, raw));
+      } catch (err) {
+        await this.recover(err, session);
+      }
+    }
+  }
+
+  private async heartbeatLoop(): Promise<void> {
+    while (!this.stopping) {
+      const session = this.session;
+      if (session) {
+        await this.request('POST', `${AGENT_API}/sessions/${session.sessionId}/heartbeat`, undefined, AbortSignal.timeout(session.heartbeatIntervalMs * 2)).catch((err: unknown) => {
+          if (err instanceof ControllerError && err.status === 404 && this.session === session) this.session = undefined;
+        });
+      }
+      await sleep(session?.heartbeatIntervalMs ?? 1000);
+    }
+  }
+
+  private track(p: Promise<void>): void {
+    this.running.add(p);
+    void p.finally(() => this.running.delete(p));
+  }
+
+  // ---- calls
+
+  private async serve(session: Session, raw: unknown): Promise<void> {
+    const id = typeof (raw as { id?: unknown })?.id === 'string' ? (raw as { id: string }).id : undefined;
+    let result: Result;
+    try {
+      const call = checked(CallSchema, raw, 'call');
+      if (call.method === 'snapshot') {
+        await this.snapshot(session, call);
+        return;
+      }
+      result = { ok: true, value: (await this.run(call)) ?? null };
+    } catch (err) {
+      const e = err as Error & { statusCode?: unknown };
+      result = { ok: false, error: { name: e.name || 'Error', message: e.message || String(err), ...(typeof e.statusCode === 'number' ? { statusCode: e.statusCode } : {}) } };
+    }
+    if (id) await this.answer(session, id, result);
+  }
+
+  private async answer(session: Session, id: string, result: Result): Promise<void> {
+    for (let attempt = 0; attempt < 5 && this.session === session; attempt++) {
+      try {
+        await this.request('POST', `${AGENT_API}/sessions/${session.sessionId}/calls/${id}/result`, result);
+        return;
+      } catch (err) {
+        // A 4xx means the controller no longer waits for this call (lost session, or already failed).
+        if (err instanceof ControllerError && err.status < 500) return;
+        await sleep(500);
+      }
+    }
+  }
+
+  private async run(call: Exclude<Call, { method: 'snapshot' }>): Promise<unknown> {
+    const d = this.driver!;
+    switch (call.method) {
+      case 'capacity':
+        return d.capacity();
+      case 'ensureImage':
+        return d.ensureImage(call.args.imageId, call.args.digest, () => this.imageData(call.args.imageId));
+      case 'spawn':
+        return d.spawn(asDriverSpec(call.args.spec));
+      case 'destroy':
+        return d.destroy(call.args.serverId);
+      case 'power':
+        return d.power(call.args.serverId, call.args.action);
+      case 'state':
+        return d.state(call.args.serverId);
+      case 'resize':
+        return d.resize(call.args.serverId, call.args.limits);
+      case 'consoleLog':
+        return d.consoleLog(call.args.serverId, call.args.tailLines);
+      case 'attachInterface':
+        return d.attachInterface(call.args.serverId, call.args.nic);
+      case 'detachInterface':
+        return d.detachInterface(call.args.serverId, call.args.networkName);
+      case 'listServers':
+        return d.listServers();
+      default: {
+        const never: never = call;
+        throw new Error(`unknown call ${String((never as { method: string }).method)}`);
+      }
+    }
+  }
+
+  /** The image's data, streamed from the controller's image API. */
+  private async imageData(imageId: string): Promise<Readable> {
+    for (let attempt = 0; ; attempt++) {
+      const token = await this.login();
+      const res = await fetch(`${this.token!.imageUrl}/v2/images/${encodeURIComponent(imageId)}/file`, { headers: { 'x-auth-token': token } });
+      if (res.status === 401 && attempt === 0) {
+        this.token = undefined;
+        continue;
+      }
+      if (res.status !== 200 || !res.body) throw new Error(`the image service gave no data for image ${imageId}: ${res.status} ${(await res.text()).slice(0, 200)}`);
+      return Readable.fromWeb(res.body as import('node:stream/web').ReadableStream);
+    }
+  }
+
+  /** Commits the server and streams the archive to the controller as the call's answer. */
+  private async snapshot(session: Session, call: Extract<Call, { method: 'snapshot' }>): Promise<void> {
+    let data: Readable;
+    try {
+      data = await this.driver!.snapshot(call.args.serverId, call.args.name);
+    } catch (err) {
+      const e = err as Error;
+      await this.answer(session, call.id, { ok: false, error: { name: e.name || 'Error', message: e.message } });
+      return;
+    }
+    const token = await this.login();
+    const url = new URL(`${this.controller}${AGENT_API}/sessions/${session.sessionId}/calls/${call.id}/stream`);
+    await new Promise<void>((resolve) => {
+      const req = (url.protocol === 'https:' ? https : http).request(url, { method: 'PUT', headers: { 'content-type': 'application/octet-stream', 'x-auth-token': token } }, (res) => {
+        res.resume();
+        res.on('end', () => {
+          if ((res.statusCode ?? 0) >= 400) this.log(`snapshot of ${call.args.serverId}: the controller answered ${res.statusCode}`);
+          resolve();
+        });
+      });
+      req.on('error', (err) => {
+        this.log(`snapshot of ${call.args.serverId} not delivered: ${err.message}`);
+        data.destroy();
+        // Fails the call if the controller never got the archive (a 404 when it did: ignored).
+        void this.answer(session, call.id, { ok: false, error: { name: 'Error', message: `the snapshot archive was cut off: ${err.message}` } }).finally(resolve);
+      });
+      data.on('error', (err) => req.destroy(err));
+      data.pipe(req);
+    });
+  }
+}

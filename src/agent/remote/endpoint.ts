@@ -1,0 +1,152 @@
+// The controller's agent endpoint (/agent/v1): remote agents register their host, heartbeat, poll
+// for driver calls and send back results and snapshot archives. Every request carries a Keystone
+// token with the admin role (policy `compute:agent`); a session belongs to the user who opened it.
+import type { FastifyRequest } from 'fastify';
+import type { Readable } from 'node:stream';
+import { authenticate, contextOf, type TokenValidator } from '../../platform/auth/context.ts';
+import { ConflictError, NotFoundError } from '../../platform/errors.ts';
+import { plainError } from '../../platform/http/envelopes.ts';
+import type { HttpServer, ServiceMount } from '../../platform/http/server.ts';
+import type { ComputeService } from '../../compute/service.ts';
+import { AgentSession, completeCall, RemoteDriver, streamCall } from './driver.ts';
+import { AGENT_PREFIX, checked, ProtocolError, RegistrationSchema, ResultSchema, type Session } from './protocol.ts';
+import { BadRequestError } from '../../platform/errors.ts';
+import type { TSchema, Static } from '@sinclair/typebox';
+
+/** A message from an agent, checked: one that does not match its schema is a 400 naming the field. */
+function received<T extends TSchema>(schema: T, body: unknown, what: string): Static<T> {
+  try {
+    return checked(schema, body, what);
+  } catch (err) {
+    if (err instanceof ProtocolError) throw new BadRequestError(err.message);
+    throw err;
+  }
+}
+
+type Req = FastifyRequest<{ Params: Record<string, string>; Querystring: Record<string, string>; Body: unknown }>;
+
+export interface AgentHubOptions {
+  /** An agent not heard from for this long is lost (its open calls fail); its host goes down by the same rule. */
+  lostAfterMs: number;
+}
+
+/** The remote drivers by host, and the live sessions by id. */
+export class AgentHub {
+  private readonly drivers = new Map<string, RemoteDriver>();
+  private readonly sessions = new Map<string, AgentSession>();
+  private readonly timer: NodeJS.Timeout;
+  readonly heartbeatIntervalMs: number;
+  readonly pollTimeoutMs: number;
+
+  constructor(private readonly compute: ComputeService, private readonly options: AgentHubOptions) {
+    this.heartbeatIntervalMs = Math.max(250, Math.floor(options.lostAfterMs / 4));
+    this.pollTimeoutMs = Math.min(25_000, Math.max(250, Math.floor(options.lostAfterMs / 2)));
+    this.timer = setInterval(() => this.sweep(), Math.min(1000, this.heartbeatIntervalMs));
+    this.timer.unref();
+  }
+
+  private sweep(): void {
+    const now = Date.now();
+    for (const s of this.sessions.values()) {
+      if (now - s.lastSeen > this.options.lostAfterMs) this.end(s, 'stopped answering');
+    }
+  }
+
+  private end(s: AgentSession, reason: string): void {
+    this.sessions.delete(s.id);
+    const driver = this.drivers.get(s.hostId);
+    if (driver?.current === s) driver.lose(reason);
+    else s.close(reason);
+  }
+
+  async register(userId: string, body: unknown): Promise<Session> {
+    const reg = received(RegistrationSchema, body, 'registration');
+    let driver = this.drivers.get(reg.hostId);
+    if (!driver) {
+      if (this.compute.hostDriver(reg.hostId)) throw new ConflictError(`Host ${reg.hostId} is driven by the controller itself; an agent cannot take it over.`);
+      driver = new RemoteDriver(reg.hostId, reg.capabilities);
+      this.drivers.set(reg.hostId, driver);
+    }
+    const session = new AgentSession(reg.hostId, userId);
+    const previous = driver.current;
+    if (previous) this.sessions.delete(previous.id);
+    driver.attach(session, reg.capabilities);
+    this.sessions.set(session.id, session);
+    await this.compute.registerHost(reg.hostId, driver, reg.endpoint, reg.availabilityZone ?? 'nova', reg.capacity);
+    return { sessionId: session.id, hostId: reg.hostId, cloudId: this.compute.store.cloudId, heartbeatIntervalMs: this.heartbeatIntervalMs, pollTimeoutMs: this.pollTimeoutMs };
+  }
+
+  session(userId: string, id: string): AgentSession {
+    const s = this.sessions.get(id);
+    // Another user's session is as unknown as a lost one: the agent registers again.
+    if (!s || s.userId !== userId) throw new NotFoundError('No such agent session (lost or replaced): register again.');
+    s.seen();
+    return s;
+  }
+
+  async heartbeat(s: AgentSession): Promise<void> {
+    await this.compute.store.heartbeat(s.hostId);
+  }
+
+  leave(s: AgentSession): void {
+    this.end(s, 'disconnected');
+  }
+
+  /** Ends every session (the controller stops): waiting polls are answered, open calls fail. */
+  stop(): void {
+    clearInterval(this.timer);
+    for (const s of [...this.sessions.values()]) this.end(s, 'was cut off by the controller stopping');
+  }
+}
+
+export function agentMount(hub: AgentHub, compute: ComputeService, validator: TokenValidator): ServiceMount {
+  return {
+    prefix: AGENT_PREFIX,
+    renderError: plainError,
+    register: async (app: HttpServer) => {
+      app.addHook('preHandler', authenticate(validator));
+      app.addHook('preHandler', async (request) => {
+        if (request.is404) return;
+        compute.enforce(contextOf(request), 'agent');
+      });
+      // Snapshot archives arrive as a raw stream, consumed by the image service as it comes.
+      app.addContentTypeParser('application/octet-stream', (_req, payload, done) => done(null, payload));
+      const sessionOf = (request: Req) => hub.session(contextOf(request).userId, request.params.session!);
+
+      app.post('/v1/sessions', async (request: Req, reply) => {
+        reply.code(201).send(await hub.register(contextOf(request).userId, request.body));
+      });
+      app.delete('/v1/sessions/:session', async (request: Req, reply) => {
+        hub.leave(sessionOf(request));
+        reply.code(204).send();
+      });
+      app.post('/v1/sessions/:session/heartbeat', async (request: Req, reply) => {
+        await hub.heartbeat(sessionOf(request));
+        reply.code(204).send();
+      });
+      app.get('/v1/sessions/:session/calls', async (request: Req, reply) => {
+        const s = sessionOf(request);
+        const wait = request.query.wait_ms === undefined ? hub.pollTimeoutMs : Math.min(hub.pollTimeoutMs, Math.max(0, Number(request.query.wait_ms) || 0));
+        const calls = await s.take(wait, () => reply.raw.destroyed || request.raw.socket.destroyed);
+        if (s.closed && calls.length === 0) throw new NotFoundError('The agent session ended: register again.');
+        return { calls };
+      });
+      app.post('/v1/sessions/:session/calls/:call/result', async (request: Req, reply) => {
+        const s = sessionOf(request);
+        if (!completeCall(s, request.params.call!, received(ResultSchema, request.body, 'result'))) throw new NotFoundError(`No open call ${request.params.call}.`);
+        reply.code(204).send();
+      });
+      app.put('/v1/sessions/:session/calls/:call/stream', async (request: Req, reply) => {
+        const s = sessionOf(request);
+        const type = String(request.headers['content-type'] ?? '').split(';')[0]!.trim();
+        if (type !== 'application/octet-stream') throw new BadRequestError('A call stream is application/octet-stream.');
+        const data = request.body as Readable;
+        const done = new Promise<void>((resolve) => data.once('close', () => resolve()));
+        if (!streamCall(s, request.params.call!, data)) throw new NotFoundError(`No open snapshot call ${request.params.call}.`);
+        // Answered once the consumer has read (or dropped) the archive, while the agent keeps heart-beating.
+        await done;
+        reply.code(204).send();
+      });
+    },
+  };
+}

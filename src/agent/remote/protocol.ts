@@ -1,0 +1,199 @@
+// The agent protocol: the few messages between the controller and a remote agent, as TypeBox schemas
+// checked on both sides. Additive only: new fields are optional, unknown fields are ignored.
+import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import { Value } from '@sinclair/typebox/value';
+import type { ComputeDriver, ContainerOptions, HostCapacity, InterfaceSpec, ServerSpec, ServerState } from '../driver.ts';
+
+/** Path prefix of the agent endpoint on the controller. */
+export const AGENT_PREFIX = '/agent';
+export const AGENT_API = `${AGENT_PREFIX}/v1`;
+
+const Nullable = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()]);
+
+export const PowerStateSchema = Type.Union([Type.Literal('running'), Type.Literal('paused'), Type.Literal('shutdown'), Type.Literal('crashed'), Type.Literal('missing')]);
+
+export const HostCapacitySchema = Type.Object({
+  vcpus: Type.Integer({ minimum: 1 }),
+  memoryMiB: Type.Integer({ minimum: 1 }),
+  diskGiB: Type.Integer({ minimum: 0 }),
+  architecture: Type.String({ minLength: 1, maxLength: 32 }),
+  hostname: Type.String({ maxLength: 255 }),
+});
+
+export const CapabilitiesSchema = Type.Object({
+  pause: Type.Boolean(),
+  snapshot: Type.Boolean(),
+  liveResize: Type.Boolean(),
+  consoleLog: Type.Boolean(),
+  interfaceHotplug: Type.Boolean(),
+});
+
+export const ServerStateSchema = Type.Object({
+  power: PowerStateSchema,
+  ip: Nullable(Type.String()),
+  mac: Nullable(Type.String()),
+  exitCode: Nullable(Type.Integer()),
+});
+
+export const InterfaceSpecSchema = Type.Object({
+  name: Type.String({ minLength: 1 }),
+  subnet: Type.String(),
+  gateway: Type.String(),
+  internal: Type.Boolean(),
+  ip: Nullable(Type.String()),
+  mac: Nullable(Type.String()),
+});
+
+const Strings = Type.Array(Type.String());
+export const ContainerOptionsSchema = Type.Object({
+  command: Type.Optional(Strings),
+  entrypoint: Type.Optional(Strings),
+  env: Type.Optional(Strings),
+  user: Type.Optional(Type.String()),
+  workingDir: Type.Optional(Type.String()),
+  hostname: Type.Optional(Type.String()),
+  tty: Type.Optional(Type.Boolean()),
+  openStdin: Type.Optional(Type.Boolean()),
+  restartPolicy: Type.Optional(Type.Object({
+    name: Type.Union([Type.Literal('no'), Type.Literal('always'), Type.Literal('on-failure'), Type.Literal('unless-stopped')]),
+    maximumRetryCount: Type.Optional(Type.Integer({ minimum: 0 })),
+  })),
+  cpuShares: Type.Optional(Type.Integer({ minimum: 0 })),
+  cpuset: Type.Optional(Type.String()),
+  readOnly: Type.Optional(Type.Boolean()),
+  labels: Type.Optional(Type.Record(Type.String(), Type.String())),
+  volumes: Type.Optional(Strings),
+  namedVolumes: Type.Optional(Type.Array(Type.Object({ name: Type.String(), target: Type.String(), volume: Type.Optional(Type.String()) }))),
+  capDrop: Type.Optional(Strings),
+  healthcheck: Type.Optional(Type.Object({
+    test: Strings,
+    intervalS: Type.Optional(Type.Number()),
+    timeoutS: Type.Optional(Type.Number()),
+    retries: Type.Optional(Type.Integer()),
+    startPeriodS: Type.Optional(Type.Number()),
+  })),
+  aliases: Type.Optional(Strings),
+  dnsSearch: Type.Optional(Strings),
+  configDrive: Type.Optional(Type.Boolean()),
+});
+
+export const ServerSpecSchema = Type.Object({
+  serverId: Type.String({ minLength: 1 }),
+  imageId: Type.String({ minLength: 1 }),
+  command: Nullable(Strings),
+  memoryMiB: Type.Integer({ minimum: 1 }),
+  vcpus: Type.Integer({ minimum: 1 }),
+  pidsLimit: Type.Integer(),
+  cpuset: Nullable(Type.String()),
+  readOnlyRoot: Type.Boolean(),
+  hostname: Type.String(),
+  env: Strings,
+  network: Nullable(InterfaceSpecSchema),
+  configDrive: Type.Record(Type.String(), Type.String()),
+  authorizedKeys: Nullable(Type.String()),
+  container: Type.Optional(Nullable(ContainerOptionsSchema)),
+});
+
+// ---- agent -> controller: registration, heartbeat
+
+export const RegistrationSchema = Type.Object({
+  hostId: Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$' }),
+  /** How the agent reaches its engine (shown to admins as the host's endpoint). */
+  endpoint: Type.String({ maxLength: 1000 }),
+  capacity: HostCapacitySchema,
+  capabilities: CapabilitiesSchema,
+  availabilityZone: Type.Optional(Type.String({ minLength: 1, maxLength: 255 })),
+});
+export type Registration = Static<typeof RegistrationSchema>;
+
+export const SessionSchema = Type.Object({
+  sessionId: Type.String(),
+  hostId: Type.String(),
+  /** The controller's mark for its containers (the Docker driver's cloudId). */
+  cloudId: Type.String(),
+  heartbeatIntervalMs: Type.Integer({ minimum: 100 }),
+  pollTimeoutMs: Type.Integer({ minimum: 100 }),
+});
+export type Session = Static<typeof SessionSchema>;
+
+// ---- controller -> agent: calls (one per ComputeDriver method)
+
+const Id = Type.String({ minLength: 1 });
+const call = <M extends string, A extends TSchema>(method: M, args: A) => Type.Object({ id: Id, method: Type.Literal(method), args });
+const ServerArg = Type.Object({ serverId: Id });
+
+export const CallSchema = Type.Union([
+  call('capacity', Type.Object({})),
+  call('ensureImage', Type.Object({ imageId: Id, digest: Type.String() })),
+  call('spawn', Type.Object({ spec: ServerSpecSchema })),
+  call('destroy', ServerArg),
+  call('power', Type.Object({ serverId: Id, action: Type.Union([Type.Literal('start'), Type.Literal('stop'), Type.Literal('reboot'), Type.Literal('hard-reboot'), Type.Literal('pause'), Type.Literal('unpause')]) })),
+  call('state', ServerArg),
+  call('resize', Type.Object({ serverId: Id, limits: Type.Object({ memoryMiB: Type.Integer({ minimum: 1 }), vcpus: Type.Integer({ minimum: 1 }), pidsLimit: Type.Integer() }) })),
+  call('consoleLog', Type.Object({ serverId: Id, tailLines: Nullable(Type.Integer({ minimum: 0 })) })),
+  /** The archive comes back as the body of PUT .../calls/{id}/stream, not as a result. */
+  call('snapshot', Type.Object({ serverId: Id, name: Type.String() })),
+  call('attachInterface', Type.Object({ serverId: Id, nic: InterfaceSpecSchema })),
+  call('detachInterface', Type.Object({ serverId: Id, networkName: Id })),
+  call('listServers', Type.Object({})),
+]);
+export type Call = Static<typeof CallSchema>;
+export type CallMethod = Call['method'];
+
+export const CallsSchema = Type.Object({ calls: Type.Array(Type.Unknown()) });
+
+/** What each call answers with (`value` of a successful result). */
+export const ResultValueSchemas: Record<CallMethod, TSchema> = {
+  capacity: HostCapacitySchema,
+  ensureImage: Type.Null(),
+  spawn: ServerStateSchema,
+  destroy: Type.Null(),
+  power: ServerStateSchema,
+  state: ServerStateSchema,
+  resize: Type.Null(),
+  consoleLog: Type.String(),
+  snapshot: Type.Null(),
+  attachInterface: Type.Null(),
+  detachInterface: Type.Null(),
+  listServers: Type.Array(Type.Object({ serverId: Type.String(), power: PowerStateSchema })),
+};
+
+export const ResultSchema = Type.Union([
+  Type.Object({ ok: Type.Literal(true), value: Type.Unknown() }),
+  Type.Object({
+    ok: Type.Literal(false),
+    /** `name` is the error's class on the agent: ConflictError, NotFoundError and BadRequestError keep their meaning. */
+    error: Type.Object({ name: Type.String(), message: Type.String(), statusCode: Type.Optional(Type.Integer()) }),
+  }),
+]);
+export type Result = Static<typeof ResultSchema>;
+
+/** Checks a message against its schema; throws a one-line error naming the first problem. */
+export function checked<T extends TSchema>(schema: T, value: unknown, what: string): Static<T> {
+  if (Value.Check(schema, value)) return value;
+  const first = Value.Errors(schema, value).First();
+  throw new ProtocolError(`${what}: ${first ? `${first.path || '/'} ${first.message}` : 'does not match its schema'}`);
+}
+
+export class ProtocolError extends Error {
+  override readonly name = 'ProtocolError';
+}
+
+// Compile-time checks that the wire types and the driver's types agree.
+type Mutual<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+/** Same type and same keys (optional fields included, which assignability alone would miss). */
+type Same<A, B> = Mutual<A, B> extends true ? Mutual<keyof A, keyof B> : false;
+// A field added to ServerSpec or ContainerOptions must be added to its schema above too (optional:
+// additive); until it is, this line fails to compile.
+const agree: [
+  Same<Static<typeof HostCapacitySchema>, HostCapacity>,
+  Same<Static<typeof ServerStateSchema>, ServerState>,
+  Same<Static<typeof CapabilitiesSchema>, ComputeDriver['capabilities']>,
+  Same<Static<typeof InterfaceSpecSchema>, InterfaceSpec>,
+  Same<Static<typeof ContainerOptionsSchema>, ContainerOptions>,
+  Same<Omit<Static<typeof ServerSpecSchema>, 'container'>, Omit<ServerSpec, 'container'>>,
+] = [true, true, true, true, true, true];
+void agree;
+/** A spec from the driver's callers is always a valid wire spec (and the agent hands the wire spec to its driver). */
+export const asWireSpec = (spec: ServerSpec): Static<typeof ServerSpecSchema> => spec;
+export const asDriverSpec = (spec: Static<typeof ServerSpecSchema>): ServerSpec => spec;

@@ -1,0 +1,175 @@
+// Remote agents: a cloud with no engine of its own (HAFEN_DOCKER_HOSTS=none) and two nested Docker
+// hosts, each driven only by its own `hafen agent` process logged in with an admin's application
+// credential. Servers are booted through the real openstack CLI and land on both hosts; an agent
+// that stops takes its host down, and one that comes back brings it up again.
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { spawn, type ChildProcess } from 'node:child_process';
+import type Docker from 'dockerode';
+import { startTestCloud, type TestCloud } from '../helpers/cloud.ts';
+import { startTestHosts, type NestedHostSet } from '../helpers/hosts.ts';
+import { testEngineSocket } from '../helpers/engine.ts';
+import { waitFor } from '../helpers/compute.ts';
+import { busyboxDockerArchive } from '../../src/host/busybox-image.ts';
+import { engineClient } from '../../src/host/engine-client.ts';
+import { checkoutDir } from '../../src/config.ts';
+import { defaultHostId } from '../../src/agent/remote/agent.ts';
+
+interface AgentProcess {
+  child: ChildProcess;
+  log: () => string;
+  exited: Promise<number | null>;
+}
+
+describe('compute on hosts driven by remote agents', () => {
+  let hosts: NestedHostSet;
+  let t: TestCloud;
+  let engines: Docker[];
+  let hostIds: string[];
+  let credential: string;
+  const agents: (AgentProcess | undefined)[] = [];
+  const os = (args: string[], cloud = 'hafen-demo') => t.openstack(args, cloud);
+  const json = async (args: string[], cloud = 'hafen-demo') => JSON.parse(await os([...args, '-f', 'json'], cloud));
+  const ids = new Map<string, string>();
+  /** The server's host, as an admin sees it (by id: an admin's name look-up is in its own project). */
+  const hostOf = async (name: string) => (await adminShow(name))['OS-EXT-SRV-ATTR:host'] as string;
+  const adminShow = async (name: string) => json(['server', 'show', ids.get(name)!], 'hafen-admin');
+  const hypervisors = async () => (await t.request('GET', '/compute/v2.1/os-hypervisors/detail', { token: await t.token('admin') })).body.hypervisors as { hypervisor_hostname: string; id: string; state: string; vcpus: number; memory_mb: number }[];
+  const stateOf = async (hostId: string) => (await hypervisors()).find((h) => h.id === hostId)?.state;
+  /** The server's container on a nested engine (running or not), by hafen's label. */
+  const containersOf = async (engine: Docker, serverId: string) => engine.listContainers({ all: true, filters: { label: [`hafen.server_id=${serverId}`] } });
+
+  const startAgent = (endpoint: string, env: Record<string, string> = { HAFEN_AGENT_CREDENTIAL: credential }): AgentProcess => {
+    const child = spawn(process.execPath, [path.join(checkoutDir, 'bin/hafen.mjs'), 'agent', '--controller', t.url, '--docker', endpoint], {
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/root', HAFEN_DATA_DIR: t.dataDir, ...env },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let log = '';
+    child.stderr!.on('data', (c: Buffer) => (log += c.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    return { child, log: () => log, exited };
+  };
+  const registered = (a: AgentProcess) => waitFor('agent registered', async () => (/registered host-/.test(a.log()) ? true : a.child.exitCode !== null ? Promise.reject(new Error(`agent exited: ${a.log()}`)) : undefined), 30_000);
+
+  before(async () => {
+    await testEngineSocket();
+    hosts = await startTestHosts(2);
+    engines = hosts.hosts.map((h) => engineClient(h.endpoint));
+    hostIds = await Promise.all(hosts.hosts.map((h) => defaultHostId(h.endpoint)));
+    t = await startTestCloud('compute-agent', { HAFEN_DOCKER_HOSTS: 'none', HAFEN_RECONCILE_INTERVAL: '1', HAFEN_HOST_DOWN_AFTER: '4' });
+    const tar = path.join(t.dataDir, 'bb.tar');
+    fs.writeFileSync(tar, busyboxDockerArchive({ cmd: ['sh', '-c', 'echo booted; exec sleep 3600'] }));
+    await os(['image', 'create', '--container-format', 'docker', '--disk-format', 'raw', '--file', tar, 'bb']);
+    const cred = await json(['application', 'credential', 'create', 'hafen-agents'], 'hafen-admin');
+    credential = `${cred.id}:${cred.secret}`;
+  });
+  after(async () => {
+    for (const a of agents) {
+      if (a && a.child.exitCode === null) {
+        a.child.kill('SIGKILL');
+        await a.exited;
+      }
+    }
+    await t?.close();
+    await hosts?.teardown();
+  });
+
+  it('refuses agents without valid admin credentials', async () => {
+    assert.equal((await t.request('POST', '/agent/v1/sessions', { body: {} })).status, 401);
+    const demo = await t.request('POST', '/agent/v1/sessions', { token: await t.token('demo'), body: {} });
+    assert.equal(demo.status, 403, demo.text);
+    const badRegistration = await t.request('POST', '/agent/v1/sessions', { token: await t.token('admin'), body: { hostId: 'x' } });
+    assert.equal(badRegistration.status, 400, badRegistration.text);
+    assert.match(badRegistration.body.error.message, /registration/);
+    // A wrong secret, and a member's (non-admin) credential: the agent process gives up and says why.
+    const wrong = startAgent(hosts.hosts[0]!.endpoint, { HAFEN_AGENT_CREDENTIAL: `${credential.split(':')[0]}:not-the-secret` });
+    assert.equal(await wrong.exited, 1);
+    assert.match(wrong.log(), /refused the agent's credentials: 401/);
+    const member = await json(['application', 'credential', 'create', 'not-an-agent']);
+    const demoAgent = startAgent(hosts.hosts[0]!.endpoint, { HAFEN_AGENT_CREDENTIAL: `${member.id}:${member.secret}` });
+    assert.equal(await demoAgent.exited, 1);
+    assert.match(demoAgent.log(), /403/);
+    assert.deepEqual(await hypervisors(), []);
+  });
+
+  it('registers each host with its capacity when its agent connects', async () => {
+    agents[0] = startAgent(hosts.hosts[0]!.endpoint);
+    agents[1] = startAgent(hosts.hosts[1]!.endpoint);
+    await Promise.all([registered(agents[0]), registered(agents[1])]);
+    const hv = await hypervisors();
+    assert.deepEqual(hv.map((h) => h.id).sort(), [...hostIds].sort());
+    for (const [i, engine] of engines.entries()) {
+      const info = await engine.info();
+      const h = hv.find((x) => x.id === hostIds[i])!;
+      assert.equal(h.state, 'up');
+      assert.equal(h.vcpus, info.NCPU);
+      assert.equal(h.memory_mb, Math.floor(info.MemTotal / 2 ** 20));
+    }
+    const services = await json(['compute', 'service', 'list'], 'hafen-admin');
+    assert.deepEqual(services.map((s: { Host: string; State: string }) => [s.Host, s.State]).sort(), hostIds.map((h) => [h, 'up']).sort());
+  });
+
+  it('boots servers through the openstack CLI on both hosts and runs their actions there', async () => {
+    for (const name of ['s1', 's2']) {
+      const s = await json(['server', 'create', '--image', 'bb', '--flavor', 'm1.tiny', '--wait', name]);
+      assert.equal(s.status, 'ACTIVE');
+      ids.set(name, s.id);
+    }
+    const placed = [await hostOf('s1'), await hostOf('s2')];
+    assert.deepEqual([...placed].sort(), [...hostIds].sort(), 'one server on each host');
+    for (const name of ['s1', 's2']) {
+      const id = ids.get(name)!;
+      const i = hostIds.indexOf(await hostOf(name));
+      const [c] = await containersOf(engines[i]!, id);
+      assert.equal(c?.State, 'running', `${name}'s container runs on its host's engine`);
+      assert.equal((await containersOf(engines[1 - i]!, id)).length, 0, `and not on the other`);
+    }
+    // Console, power and snapshot go through the agent of s1's host.
+    assert.match(await waitFor('console', async () => { const log = await os(['console', 'log', 'show', 's1']); return /booted/.test(log) ? log : undefined; }), /booted/);
+    await os(['server', 'stop', 's1']);
+    await waitFor('s1 SHUTOFF', async () => ((await json(['server', 'show', 's1'])).status === 'SHUTOFF' ? true : undefined));
+    await os(['server', 'start', 's1']);
+    await waitFor('s1 ACTIVE', async () => ((await json(['server', 'show', 's1'])).status === 'ACTIVE' ? true : undefined));
+    await os(['server', 'image', 'create', '--name', 's1-snap', '--wait', 's1']);
+    const snap = await json(['image', 'show', 's1-snap']);
+    assert.equal(snap.status, 'active');
+    assert.ok(snap.size > 100_000, `the snapshot archive streamed back (${snap.size} bytes)`);
+  });
+
+  it('marks the host of a stopped agent down, boots on the other, and brings it up when the agent is back', async () => {
+    const victim = hostIds.indexOf(await hostOf('s1'));
+    const survivor = 1 - victim;
+    agents[victim]!.child.kill('SIGTERM');
+    assert.equal(await agents[victim]!.exited, 0);
+    await waitFor('host down', async () => ((await stateOf(hostIds[victim]!)) === 'down' ? true : undefined), 15_000);
+    const services = await json(['compute', 'service', 'list'], 'hafen-admin');
+    assert.equal(services.find((s: { Host: string }) => s.Host === hostIds[victim]).State, 'down');
+    assert.equal((await adminShow('s1')).host_status, 'DOWN');
+    // The server still runs: only its agent went away.
+    const s1 = ids.get('s1')!;
+    assert.equal((await containersOf(engines[victim]!, s1))[0]?.State, 'running');
+    for (const name of ['s3', 's4']) {
+      const s = await json(['server', 'create', '--image', 'bb', '--flavor', 'm1.tiny', '--wait', name]);
+      assert.equal(s.status, 'ACTIVE');
+      ids.set(name, s.id);
+      assert.equal(await hostOf(name), hostIds[survivor]);
+    }
+    // Without its agent the host takes no calls.
+    await assert.rejects(os(['console', 'log', 'show', 's1']), /agent of host .* is not connected/);
+
+    agents[victim] = startAgent(hosts.hosts[victim]!.endpoint);
+    await registered(agents[victim]!);
+    assert.equal(await stateOf(hostIds[victim]!), 'up');
+    assert.equal((await adminShow('s1')).host_status, 'UP');
+  });
+
+  it('deletes the servers from both hosts', async () => {
+    await os(['server', 'delete', '--wait', 's1', 's2', 's3', 's4']);
+    assert.deepEqual(await json(['server', 'list']), []);
+    for (const engine of engines) {
+      for (const id of ids.values()) assert.equal((await containersOf(engine, id)).length, 0);
+    }
+  });
+});
