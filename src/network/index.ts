@@ -27,14 +27,22 @@ export interface Network {
 export const EXTERNAL_NETWORK_NAME = 'public';
 export const EXTERNAL_NETWORK_CIDR = '127.64.0.0/16';
 
+/** The IPv4 address of a tcp:// engine's host: floating IPs of its servers are routed there. */
+function engineHostAddress(endpoint: string): string | undefined {
+  if (!/^(tcp|https?):\/\//.test(endpoint)) return undefined;
+  const host = new URL(endpoint.replace(/^tcp:/, 'http:')).hostname;
+  return /^\d+\.\d+\.\d+\.\d+$/.test(host) ? host : undefined;
+}
+
 /**
  * `engines`: the engines servers run on; the in-process dataplane enforces security groups for their
- * containers (nsenter on unix-socket engines, a helper container on tcp ones) and floating IPs here.
+ * containers (nsenter on unix-socket engines, a helper container on tcp ones) and floating IPs: NAT here
+ * for local servers, a route to the server's host and NAT there (through its engine) for remote ones.
  */
 export async function createNetwork(database: Database, validator: TokenValidator, config: Config, adminProjectId?: string, engines: string[] = []): Promise<Network> {
   const store = await NetworkStore.create(database);
   const service = new NetworkService(store);
-  const dataplane = engines.length ? new Dataplane(service, engines.map((e) => ({ docker: engineClient(e), local: e.startsWith('unix://') }))) : undefined;
+  const dataplane = engines.length ? new Dataplane(service, engines.map((e) => ({ docker: engineClient(e), local: e.startsWith('unix://'), address: engineHostAddress(e) }))) : undefined;
   const network: Network = {
     service,
     client: service,

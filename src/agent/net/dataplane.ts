@@ -1,10 +1,11 @@
 // All-in-one data-plane sync: applies each port's compiled firewall inside the namespace of the
 // container that holds it, and floating-IP NAT on the host, on every network event and on a slow resync.
+// A floating IP of a server on a remote engine is routed to that host and NATed there through its engine.
 import fs from 'node:fs';
 import type Docker from 'dockerode';
 import type { FloatingIpMapping, NetworkService, PortFirewall } from '../../network/service.ts';
 import { applyFirewall, applyFirewallViaEngine, firewallRuleset } from './firewall.ts';
-import { addFloatingIp, removeFloatingIp } from './floating-ip.ts';
+import { addFloatingIp, addFloatingIpRoute, applyRemoteFloatingIps, removeFloatingIp, removeFloatingIpRoute, type RemoteFloatingIp } from './floating-ip.ts';
 
 const LABEL_SERVER = 'hafen.server_id';
 
@@ -16,10 +17,32 @@ export interface DataplaneSource {
   boundPorts(): Promise<{ portId: string; serverId: string }[]>;
 }
 
+/** An engine the dataplane guards; `address`: its host's address, where floating IPs of its servers are routed. */
+export interface DataplaneEngine {
+  docker: Docker;
+  local: boolean;
+  address?: string;
+}
+
+interface Located {
+  docker: Docker;
+  local: boolean;
+  address?: string;
+  id: string;
+  pid: number;
+}
+
+/** Where a floating IP is answered: here (local NAT to the fixed IP) or by a remote host (NAT to `target` there). */
+type FloatingPlacement = { local: true; fixed: string } | { local: false; engine: DataplaneEngine; via: string; target: string };
+
+const placementKey = (p: FloatingPlacement) => (p.local ? `local ${p.fixed}` : `${p.via} ${p.target}`);
+
 export class Dataplane {
   private readonly applied = new Map<string, string>();
-  private readonly floating = new Map<string, string>();
-  private readonly located = new Map<string, { docker: Docker; local: boolean; id: string; pid: number }>();
+  private readonly floating = new Map<string, FloatingPlacement>();
+  /** Per remote engine: the floating-IP ruleset last installed there. */
+  private readonly remoteApplied = new Map<Docker, string>();
+  private readonly located = new Map<string, Located>();
   private timer: NodeJS.Timeout | undefined;
   private queue: Promise<void> = Promise.resolve();
   private readonly onFirewall = (ids: string[]) => this.enqueue(() => this.syncPorts(ids));
@@ -32,14 +55,14 @@ export class Dataplane {
    */
   constructor(
     private readonly source: DataplaneSource,
-    private readonly engines: (Docker | { docker: Docker; local: boolean })[],
+    private readonly engines: (Docker | DataplaneEngine)[],
     private readonly log: (msg: string) => void = () => {},
     private readonly helperImage = 'hafen/busybox:latest',
     /** The container label that names the server (compute's driver sets hafen.server_id). */
     private readonly serverLabel = LABEL_SERVER,
   ) {}
 
-  private get engineList(): { docker: Docker; local: boolean }[] {
+  private get engineList(): DataplaneEngine[] {
     return this.engines.map((e) => ('docker' in e && 'local' in e ? e : { docker: e as Docker, local: true }));
   }
 
@@ -65,10 +88,14 @@ export class Dataplane {
     return this.queue;
   }
 
-  /** Removes every floating IP this dataplane installed (shutdown of a test cloud). */
+  /** Removes every floating IP this dataplane installed, here and on remote hosts (shutdown). */
   async removeAllFloatingIps(): Promise<void> {
-    for (const fip of this.floating.keys()) await removeFloatingIp(fip);
+    for (const [fip, p] of this.floating) await (p.local ? removeFloatingIp(fip) : removeFloatingIpRoute(fip));
     this.floating.clear();
+    for (const e of this.engineList.filter((e) => this.remoteApplied.has(e.docker))) {
+      await applyRemoteFloatingIps(e.docker, [], this.helperImage).catch((err: Error) => this.log(`dataplane: floating IPs on a remote host: ${err.message}`));
+    }
+    this.remoteApplied.clear();
   }
 
   private enqueue(work: () => Promise<void>): void {
@@ -81,16 +108,16 @@ export class Dataplane {
   }
 
   /** Where the server's container runs: its engine, id, and (local engines) its init pid. */
-  private async locate(serverId: string): Promise<{ docker: Docker; local: boolean; id: string; pid: number } | undefined> {
+  private async locate(serverId: string): Promise<Located | undefined> {
     const cached = this.located.get(serverId);
     if (cached && (!cached.local || fs.existsSync(`/proc/${cached.pid}/ns/net`))) return cached;
     this.located.delete(serverId);
-    for (const { docker, local } of this.engineList) {
+    for (const { docker, local, address } of this.engineList) {
       const list = await docker.listContainers({ filters: { label: [`${this.serverLabel}=${serverId}`], status: ['running'] } });
       if (!list[0]) continue;
       const info = await docker.getContainer(list[0].Id).inspect();
       if (!info.State.Pid) return undefined;
-      const found = { docker, local, id: list[0].Id, pid: info.State.Pid };
+      const found = { docker, local, address, id: list[0].Id, pid: info.State.Pid };
       this.located.set(serverId, found);
       return found;
     }
@@ -131,18 +158,80 @@ export class Dataplane {
 
   private async syncFloatingIps(): Promise<void> {
     // Only ports bound to servers get NAT: a floating IP on an unbound port has nowhere to go.
-    const bound = new Set((await this.source.boundPorts()).map((p) => p.portId));
-    const wanted = new Map((await this.source.floatingIpMappings()).filter((m) => bound.has(m.portId)).map((m) => [m.floatingIpAddress, m.fixedIpAddress]));
-    for (const [fip, fixed] of this.floating) {
-      if (wanted.get(fip) !== fixed) {
-        await removeFloatingIp(fip);
-        this.floating.delete(fip);
+    const bound = new Map((await this.source.boundPorts()).map((p) => [p.portId, p.serverId]));
+    const wanted = new Map<string, FloatingPlacement>();
+    for (const m of await this.source.floatingIpMappings()) {
+      const serverId = bound.get(m.portId);
+      if (!serverId) continue;
+      const placement = await this.placeFloatingIp(m.floatingIpAddress, m.fixedIpAddress, serverId);
+      if (placement) wanted.set(m.floatingIpAddress, placement);
+    }
+    for (const [fip, p] of this.floating) {
+      const next = wanted.get(fip);
+      if (next && placementKey(next) === placementKey(p)) continue;
+      await (p.local ? removeFloatingIp(fip) : removeFloatingIpRoute(fip));
+      this.floating.delete(fip);
+    }
+    // Remote hosts first, then the routes that send traffic to them.
+    for (const engine of this.engineList.filter((e) => !e.local)) {
+      const fips: RemoteFloatingIp[] = [];
+      for (const [floatingIp, p] of wanted) if (!p.local && p.engine.docker === engine.docker) fips.push({ floatingIp, target: p.target });
+      const key = JSON.stringify(fips.sort((a, b) => a.floatingIp.localeCompare(b.floatingIp)));
+      if ((this.remoteApplied.get(engine.docker) ?? '[]') === key) continue;
+      try {
+        await applyRemoteFloatingIps(engine.docker, fips, this.helperImage);
+        this.remoteApplied.set(engine.docker, key);
+      } catch (err) {
+        this.log(`dataplane: floating IPs on ${engine.address ?? 'a remote host'}: ${(err as Error).message}`);
+        for (const f of fips) wanted.delete(f.floatingIp);
       }
     }
-    for (const [fip, fixed] of wanted) {
-      if (this.floating.get(fip) === fixed) continue;
-      await addFloatingIp(fip, fixed);
-      this.floating.set(fip, fixed);
+    for (const [fip, p] of wanted) {
+      const current = this.floating.get(fip);
+      if (current && placementKey(current) === placementKey(p)) continue;
+      if (p.local) await addFloatingIp(fip, p.fixed);
+      else await addFloatingIpRoute(fip, p.via);
+      this.floating.set(fip, p);
     }
+  }
+
+  /**
+   * Where a floating IP is answered. A server on a local engine (or not found, when every engine is
+   * local): here. A server on a remote engine: its host, which DNATs to an address of the server's
+   * it can reach: the fixed IP on a bridge network of that host, or on an overlay network the
+   * server's docker_gwbridge address (an internal overlay has none: not reachable, logged).
+   */
+  private async placeFloatingIp(fip: string, fixed: string, serverId: string): Promise<FloatingPlacement | undefined> {
+    const where = await this.locate(serverId);
+    if (!where) {
+      if (this.engineList.every((e) => e.local)) return { local: true, fixed };
+      // Stopped or moving: keep what is installed until it is found again.
+      return this.floating.get(fip);
+    }
+    if (where.local) return { local: true, fixed };
+    const engine = this.engineList.find((e) => e.docker === where.docker)!;
+    if (!where.address) {
+      this.log(`dataplane: floating IP ${fip}: the server's host has no address to route to`);
+      return undefined;
+    }
+    const target = await this.remoteTarget(where, fixed).catch((err: Error) => {
+      this.located.delete(serverId);
+      this.log(`dataplane: floating IP ${fip}: ${err.message}`);
+      return undefined;
+    });
+    if (!target) return this.floating.get(fip);
+    return { local: false, engine, via: where.address, target };
+  }
+
+  private async remoteTarget(where: Located, fixed: string): Promise<string | undefined> {
+    const info = (await where.docker.getContainer(where.id).inspect()) as { NetworkSettings: { Networks: Record<string, { IPAddress: string; NetworkID: string }> } };
+    const endpoint = Object.values(info.NetworkSettings.Networks).find((n) => n.IPAddress === fixed);
+    if (!endpoint) throw new Error(`no interface with ${fixed} in container ${where.id.slice(0, 12)}`);
+    const net = (await where.docker.getNetwork(endpoint.NetworkID).inspect()) as { Driver: string; Name: string };
+    if (net.Driver === 'bridge') return fixed;
+    const gw = (await where.docker.getNetwork('docker_gwbridge').inspect().catch(() => undefined)) as { Containers?: Record<string, { IPv4Address: string }> } | undefined;
+    const gwAddress = gw?.Containers?.[where.id]?.IPv4Address?.split('/')[0];
+    if (!gwAddress) throw new Error(`${net.Name} (${net.Driver}) is not reachable from the server's host (an internal overlay network has no docker_gwbridge address)`);
+    return gwAddress;
   }
 }

@@ -1,6 +1,9 @@
 // Floating IPs on the host: the address goes on loopback and the nat table's HAFEN-FIP chain DNATs it
 // to the server's fixed IP; HAFEN-FIP-SNAT masquerades host-originated (127/8) traffic so replies return.
+// A server on another host: a route here sends the address to that host, whose own NAT (below) answers.
+import type Docker from 'dockerode';
 import { runTool } from './run.ts';
+import { runEngineHelper } from './engine-helper.ts';
 
 const DNAT_CHAIN = 'HAFEN-FIP';
 const SNAT_CHAIN = 'HAFEN-FIP-SNAT';
@@ -53,4 +56,71 @@ export async function removeFloatingIp(floatingIp: string): Promise<void> {
     }
   }
   await runTool('ip', ['addr', 'del', `${floatingIp}/32`, 'dev', 'lo']).catch(() => {});
+}
+
+// ----- floating IPs answered by another host ---------------------------------------------------
+
+/** A floating IP and the address its host DNATs it to (the server's, reachable from that host). */
+export interface RemoteFloatingIp {
+  floatingIp: string;
+  target: string;
+}
+
+const FORWARD_CHAIN = 'HAFEN-FIP-FWD';
+
+/**
+ * The iptables-restore --noflush text that makes a host's floating-IP chains exactly `fips`
+ * (declaring a chain flushes it): DNAT to the target, masquerade towards it (the target sees its
+ * host's bridge address, so internal networks without a default route answer too), and accept the
+ * forwarded flow both ways ahead of Docker's own isolation rules (DOCKER-USER comes first).
+ */
+export function remoteFloatingIpRuleset(fips: RemoteFloatingIp[]): string {
+  const sorted = [...fips].sort((a, b) => a.floatingIp.localeCompare(b.floatingIp));
+  const comment = (f: RemoteFloatingIp) => `-m comment --comment "hafen-fip ${f.floatingIp}"`;
+  const lines = ['*nat', `:${DNAT_CHAIN} - [0:0]`, `:${SNAT_CHAIN} - [0:0]`];
+  for (const f of sorted) lines.push(`-A ${DNAT_CHAIN} -d ${f.floatingIp}/32 ${comment(f)} -j DNAT --to-destination ${f.target}`);
+  for (const f of sorted) lines.push(`-A ${SNAT_CHAIN} -m conntrack --ctstate DNAT --ctorigdst ${f.floatingIp}/32 ${comment(f)} -j MASQUERADE`);
+  lines.push('COMMIT', '*filter', `:${FORWARD_CHAIN} - [0:0]`);
+  for (const f of sorted) lines.push(`-A ${FORWARD_CHAIN} -m conntrack --ctstate DNAT --ctorigdst ${f.floatingIp}/32 ${comment(f)} -j ACCEPT`);
+  lines.push('COMMIT', '');
+  return lines.join('\n');
+}
+
+// Runs in the remote host's own network namespace. The jumps go in once; DOCKER-USER exists where
+// dockerd manages iptables (else FORWARD). 127/8 destinations arrive from outside only with route_localnet.
+const REMOTE_SCRIPT = `set -e
+I="/usr/sbin/iptables -w 5"
+printf "%s" "$RULES" | /usr/sbin/iptables-restore -w 5 --noflush
+$I -t nat -C PREROUTING -j ${DNAT_CHAIN} 2>/dev/null || $I -t nat -I PREROUTING 1 -j ${DNAT_CHAIN}
+$I -t nat -C POSTROUTING -j ${SNAT_CHAIN} 2>/dev/null || $I -t nat -I POSTROUTING 1 -j ${SNAT_CHAIN}
+F=DOCKER-USER; $I -n -L DOCKER-USER >/dev/null 2>&1 || F=FORWARD
+$I -C $F -j ${FORWARD_CHAIN} 2>/dev/null || $I -I $F 1 -j ${FORWARD_CHAIN}
+for k in route_localnet forwarding; do
+  f=/proc/sys/net/ipv4/conf/all/$k
+  [ "$(cat $f)" = 1 ] || echo 1 > $f
+done
+`;
+
+/**
+ * Makes the floating-IP NAT of a host reached through its engine exactly `fips` (empty: none),
+ * with a helper container in the host's network namespace.
+ */
+export async function applyRemoteFloatingIps(docker: Docker, fips: RemoteFloatingIp[], image: string): Promise<void> {
+  await runEngineHelper(docker, image, { networkMode: 'host', script: REMOTE_SCRIPT, env: { RULES: remoteFloatingIpRuleset(fips) }, labels: { 'hafen.floating_ips': 'true' }, writableProcSys: true });
+}
+
+/**
+ * Sends the floating IP to the host that answers it: a /32 route via that host's address in the
+ * local table (its 127.0.0.0/8 route would otherwise deliver the address to loopback here).
+ */
+export async function addFloatingIpRoute(floatingIp: string, via: string): Promise<void> {
+  await runTool('sysctl', ['-qw', 'net.ipv4.conf.all.route_localnet=1']);
+  await runTool('ip', ['route', 'replace', `${floatingIp}/32`, 'via', via, 'table', 'local']);
+}
+
+/** Removes the route; succeeds when it is already gone. */
+export async function removeFloatingIpRoute(floatingIp: string): Promise<void> {
+  const listing = await runTool('ip', ['-4', 'route', 'show', 'table', 'local', `${floatingIp}/32`]).catch(() => '');
+  // Only ours (a gateway route): a local address of the same value belongs to removeFloatingIp.
+  if (listing.includes(' via ')) await runTool('ip', ['route', 'del', `${floatingIp}/32`, 'table', 'local']).catch(() => {});
 }

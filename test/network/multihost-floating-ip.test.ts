@@ -1,0 +1,160 @@
+// Floating IPs of servers on other hosts, answered from this machine: a route sends the address to the
+// server's nested host, whose NAT (installed through its engine) reaches the server there; on a bridge
+// network (a server booted through compute) and on a swarm overlay network (via docker_gwbridge).
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import type Docker from 'dockerode';
+import { startTestCloud, type TestCloud } from '../helpers/cloud.ts';
+import { startTestHosts, type NestedHostSet } from '../helpers/hosts.ts';
+import { testEngineSocket } from '../helpers/engine.ts';
+import { waitFor } from '../helpers/compute.ts';
+import { busyboxDockerArchive } from '../../src/host/busybox-image.ts';
+import { engineClient } from '../../src/host/engine-client.ts';
+import { BUSYBOX_IMAGE, ensureBusyboxEngineImage } from '../../src/host/test-images.ts';
+import { hostIdFor } from '../../src/compute/index.ts';
+import { ensureOverlayNetwork, formSwarm } from '../../src/agent/net/swarm.ts';
+import { Dataplane } from '../../src/agent/net/dataplane.ts';
+import { runTool } from '../../src/agent/net/run.ts';
+
+const HTTPD = 'mkdir -p /www && echo hello-$(hostname) > /www/index.html && exec httpd -f -p 80 -h /www';
+
+/** The page at the address, or undefined when nothing answers within 2 s. */
+async function page(address: string): Promise<string | undefined> {
+  try {
+    const res = await fetch(`http://${address}/`, { signal: AbortSignal.timeout(2000) });
+    return (await res.text()).trim();
+  } catch {
+    return undefined;
+  }
+}
+
+async function routeOf(address: string): Promise<string> {
+  return (await runTool('ip', ['-4', 'route', 'show', 'table', 'local', `${address}/32`])).trim();
+}
+
+describe('floating IPs of servers on other hosts', () => {
+  let hosts: NestedHostSet;
+  let engines: Docker[];
+  let t: TestCloud;
+  let demo: string;
+  const C = '/compute/v2.1';
+  const N = '/network/v2.0';
+
+  const api = async (method: string, urlPath: string, body?: unknown) => {
+    const r = await t.request(method, urlPath, { token: demo, body });
+    if (r.status >= 300) throw new Error(`${method} ${urlPath}: ${r.status} ${r.text}`);
+    return r.body;
+  };
+
+  /** A network whose subnet starts at .10 (overlay load balancers take the low addresses) behind a router to `public`. */
+  async function routedNetwork(name: string, cidr: string): Promise<string> {
+    const net = (await api('POST', `${N}/networks`, { network: { name } })).network.id;
+    const prefix = cidr.replace(/0\/24$/, '');
+    const subnet = (await api('POST', `${N}/subnets`, { subnet: { network_id: net, ip_version: 4, cidr, allocation_pools: [{ start: `${prefix}10`, end: `${prefix}200` }] } })).subnet.id;
+    const router = (await api('POST', `${N}/routers`, { router: { name: `${name}-r`, external_gateway_info: { network_id: t.cloud.network.externalNetworkId } } })).router.id;
+    await api('PUT', `${N}/routers/${router}/add_router_interface`, { subnet_id: subnet });
+    return net;
+  }
+
+  before(async () => {
+    await testEngineSocket();
+    hosts = await startTestHosts(2);
+    engines = hosts.hosts.map((h) => engineClient(h.endpoint));
+    // The helper containers that install NAT on each host run this image.
+    for (const h of hosts.hosts) await ensureBusyboxEngineImage(h.endpoint);
+    t = await startTestCloud('multihost-fip', { HAFEN_DOCKER_HOSTS: hosts.hosts.map((h) => h.endpoint).join(','), HAFEN_RECONCILE_INTERVAL: '1' });
+    demo = await t.token('demo');
+    // The default group admits only its members: open HTTP to everyone.
+    const group = (await api('GET', `${N}/security-groups?name=default`)).security_groups[0].id;
+    await api('POST', `${N}/security-group-rules`, { security_group_rule: { security_group_id: group, direction: 'ingress', protocol: 'tcp', port_range_min: 80, port_range_max: 80, remote_ip_prefix: '0.0.0.0/0' } });
+  });
+
+  after(async () => {
+    await t?.close();
+    await hosts?.teardown();
+  });
+
+  it('answers the floating IP of a server booted on a nested host, and stops after disassociation', async () => {
+    const tar = path.join(t.dataDir, 'httpd.tar');
+    fs.writeFileSync(tar, busyboxDockerArchive({ cmd: ['sh', '-c', HTTPD] }));
+    const imageId = (await api('POST', '/image/v2/images', { name: 'httpd', container_format: 'docker', disk_format: 'raw' })).id;
+    const up = await t.request('PUT', `/image/v2/images/${imageId}/file`, { token: demo, body: fs.readFileSync(tar), headers: { 'content-type': 'application/octet-stream' } });
+    assert.equal(up.status, 204, up.text);
+    const net = await routedNetwork('fipnet', '10.236.1.0/24');
+    const host = hosts.hosts[1]!;
+    const created = await api('POST', `${C}/servers`, { server: { name: 'web', imageRef: imageId, flavorRef: '1', networks: [{ uuid: net }], availability_zone: `nova:${hostIdFor(host.endpoint)}` } });
+    const serverId = created.server.id as string;
+    const server = await waitFor('server ACTIVE', async () => {
+      const s = (await api('GET', `${C}/servers/${serverId}`)).server;
+      if (s.status === 'ERROR') throw new Error(JSON.stringify(s.fault));
+      return s.status === 'ACTIVE' ? s : undefined;
+    }, 60_000);
+    assert.deepEqual(Object.keys(server.addresses), ['fipnet']);
+
+    const fip = (await api('POST', `${N}/floatingips`, { floatingip: { floating_network_id: t.cloud.network.externalNetworkId } })).floatingip;
+    const address = fip.floating_ip_address as string;
+    assert.equal(await page(address), undefined, 'nothing answers before association');
+    // Associated the way a user does it: through Nova, with the real client.
+    await t.openstack(['server', 'add', 'floating', 'ip', 'web', address]);
+    const body = await waitFor('floating IP answers', () => page(address), 20_000);
+    assert.match(body, /^hello-/);
+    assert.match(await routeOf(address), new RegExp(`via ${host.address.replace(/\./g, '\\.')} `), 'routed to the server\'s host');
+    // The server sees the request coming from its host's bridge, not from this machine.
+    await t.openstack(['server', 'remove', 'floating', 'ip', 'web', address]);
+    await waitFor('floating IP silent', async () => ((await page(address)) === undefined ? true : undefined), 20_000);
+    assert.equal(await routeOf(address), '', 'route removed');
+    await api('DELETE', `${C}/servers/${serverId}`);
+  });
+
+  it('answers the floating IP of a server on a swarm overlay network, through its docker_gwbridge address', async () => {
+    await formSwarm(hosts.hosts.map((h, i) => ({ docker: engines[i]!, address: h.address })));
+    const net = await routedNetwork('ovlnet', '10.236.2.0/24');
+    const port = (await api('POST', `${N}/ports`, { port: { network_id: net, name: 'ovl', device_id: `ovl-${Date.now()}`, device_owner: 'compute:nova' } })).port;
+    const binding = await t.cloud.network.service.bindingOf(port);
+    assert.equal(binding.engineNetwork.internal, false, 'a routed network is not internal');
+    await ensureOverlayNetwork(engines[0]!, binding.engineNetwork);
+    // A hand-made server (not compute's: its reconciler removes containers it has no row for) on the
+    // second host, guarded by a dataplane of its own that knows the test label.
+    const docker = engines[1]!;
+    const c = await docker.createContainer({
+      Image: BUSYBOX_IMAGE,
+      Hostname: 'ovl',
+      Cmd: ['sh', '-c', HTTPD],
+      Labels: { 'hafen.test_server_id': port.device_id },
+      HostConfig: { NetworkMode: binding.engineNetwork.name },
+      NetworkingConfig: { EndpointsConfig: { [binding.engineNetwork.name]: { IPAMConfig: { IPv4Address: binding.fixedIps[0]!.ipAddress } } } },
+    });
+    await c.start();
+    const svc = t.cloud.network.service;
+    const logs: string[] = [];
+    const dataplane = new Dataplane(
+      { events: svc.events, portFirewall: (id) => svc.portFirewall(id), floatingIpMappings: () => svc.floatingIpMappings(), boundPorts: () => svc.boundPorts() },
+      hosts.hosts.map((h, i) => ({ docker: engines[i]!, local: false, address: h.address })),
+      (m) => logs.push(m),
+      undefined,
+      'hafen.test_server_id',
+    );
+    // The cloud's own dataplane installs every floating IP on these hosts: one owner at a time.
+    await t.cloud.network.dataplane?.stop();
+    await t.cloud.network.dataplane?.removeAllFloatingIps();
+    dataplane.start(60_000);
+    try {
+      const fip = (await api('POST', `${N}/floatingips`, { floatingip: { floating_network_id: t.cloud.network.externalNetworkId, port_id: port.id } })).floatingip;
+      const address = fip.floating_ip_address as string;
+      await new Promise((r) => setTimeout(r, 50));
+      await dataplane.settled();
+      assert.equal(await page(address), 'hello-ovl', logs.join('\n'));
+      await api('PUT', `${N}/floatingips/${fip.id}`, { floatingip: { port_id: null } });
+      await new Promise((r) => setTimeout(r, 50));
+      await dataplane.settled();
+      assert.equal(await page(address), undefined);
+      assert.equal(await routeOf(address), '');
+    } finally {
+      await dataplane.stop();
+      await dataplane.removeAllFloatingIps();
+      await c.remove({ force: true }).catch(() => {});
+    }
+  });
+});
