@@ -1,7 +1,7 @@
 // The network service's rules: tenancy, validation and lifecycles of networks, subnets, ports,
 // security groups, routers, floating IPs and quotas, and the NetworkClient compute binds ports through.
 import { EventEmitter } from 'node:events';
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes, randomInt, randomUUID } from 'node:crypto';
 import { isCloudAdmin, requireProject, type RequestContext } from '../platform/auth/context.ts';
 import { ForbiddenError } from '../platform/errors.ts';
 import type { NetworkClient, NicRequest, NovaAddress, PortBinding } from './client.ts';
@@ -1121,9 +1121,12 @@ export class NetworkService implements NetworkClient {
     const existing = (await this.store.list('network')).find((n) => n.project_id === project && n.name === 'default' && !n['router:external']);
     if (existing) return existing.id;
     const net = await this.createNetwork(ctx, { name: 'default' });
-    // A /24 no other subnet uses: engine bridge networks on one engine may not overlap.
+    // A /24 no other subnet uses: engine bridge networks on one engine may not overlap. The search
+    // starts at a random /24 so that clouds sharing an engine (tests, benches) rarely pick the same.
     const used = (await this.store.list('subnet')).map((s) => parseCidr(s.cidr as string)!);
-    for (let i = 0; i < 4096; i++) {
+    const start = randomInt(4096);
+    for (let n = 0; n < 4096; n++) {
+      const i = (start + n) % 4096;
       const cidr = parseCidr(`10.${96 + (i >> 8)}.${i & 255}.0/24`)!;
       if (!used.some((u) => overlaps(u, cidr))) {
         await this.createSubnet(ctx, { network_id: net.id, name: 'default', cidr: cidr.text, ip_version: 4 });

@@ -136,6 +136,17 @@ describe('server interfaces through the openstack CLI', () => {
     assert.equal((await t.request('GET', `${C}/servers/${serverId}/os-interface`, { token: stranger.token })).status, 404);
     assert.equal((await t.request('POST', `${C}/servers/${serverId}/os-interface`, { token: stranger.token, body: { interfaceAttachment: { net_id: nets.netb } } })).status, 404);
     await os(['server', 'delete', '--wait', 'other']);
+    // A server booted without networking takes no interfaces (the engine's rule), and keeps no port.
+    // (the CLI says `--nic none` only from microversion 2.37; hafen's 2.1 takes networks "none" from the API)
+    const booted = await t.request('POST', `${C}/servers`, { token, body: { server: { name: 'bare', imageRef: (await json(['image', 'show', 'busybox'])).id, flavorRef: '1', networks: 'none' } } });
+    assert.equal(booted.status, 202, booted.text);
+    const bare = booted.body.server as { id: string };
+    await waitFor('bare ACTIVE', async () => ((await json(['server', 'show', bare.id])).status === 'ACTIVE' ? true : undefined));
+    const refused = await t.request('POST', `${C}/servers/${bare.id}/os-interface`, { token, body: { interfaceAttachment: { net_id: nets.netb } } });
+    assert.equal(refused.status, 409, refused.text);
+    assert.match(refused.body.conflictingRequest.message, /without networking/);
+    assert.deepEqual(await json(['port', 'list', '--server', bare.id]), []);
+    await os(['server', 'delete', '--wait', 'bare']);
 
     assert.equal((await portsOn('neta')).length, portsA);
     assert.deepEqual(await endpoints(), eps);
