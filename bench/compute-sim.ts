@@ -12,7 +12,7 @@ import { busyboxDockerArchive } from '../src/host/busybox-image.ts';
 import { measure } from './load.ts';
 import type { BenchOptions } from './run.ts';
 
-export const description = 'control plane on 1,000 fake hosts: 10,000 boots/s to ACTIVE, scheduling p99, list 1,000 with detail';
+export const description = 'control plane on 1,000 fake hosts: 10,000 servers booted (boots/s to ACTIVE), scheduling p99, list 1,000 with detail';
 
 const pct = (xs: ArrayLike<number>, p: number) => {
   const sorted = Float64Array.from(xs).sort();
