@@ -17,6 +17,7 @@ import { hostIdFor } from '../../src/compute/index.ts';
 import { ensureOverlayNetwork, formSwarm } from '../../src/agent/net/swarm.ts';
 import { Dataplane } from '../../src/agent/net/dataplane.ts';
 import { runTool } from '../../src/agent/net/run.ts';
+import { runEngineHelper } from '../../src/agent/net/engine-helper.ts';
 
 const HTTPD = 'mkdir -p /www && echo hello-$(hostname) > /www/index.html && exec httpd -f -p 80 -h /www';
 
@@ -58,6 +59,10 @@ describe('floating IPs of servers on other hosts', () => {
     return net;
   }
 
+  const viaHost = (i: number) => new RegExp(`via ${hosts.hosts[i]!.address.replace(/\./g, '\\.')} `);
+  /** The floating-IP DNAT chain of a nested host, read with a helper in its namespace. */
+  const natOf = (i: number) => runEngineHelper(engines[i]!, BUSYBOX_IMAGE, { networkMode: 'host', script: '/usr/sbin/iptables -w 5 -t nat -S HAFEN-FIP' });
+
   before(async () => {
     await testEngineSocket();
     hosts = await startTestHosts(2);
@@ -76,36 +81,51 @@ describe('floating IPs of servers on other hosts', () => {
     await hosts?.teardown();
   });
 
-  it('answers the floating IP of a server booted on a nested host, and stops after disassociation', async () => {
+  it('answers the floating IP of a server booted on a nested host, follows it to another host, and stops after disassociation', async () => {
     const tar = path.join(t.dataDir, 'httpd.tar');
     fs.writeFileSync(tar, busyboxDockerArchive({ cmd: ['sh', '-c', HTTPD] }));
     const imageId = (await api('POST', '/image/v2/images', { name: 'httpd', container_format: 'docker', disk_format: 'raw' })).id;
     const up = await t.request('PUT', `/image/v2/images/${imageId}/file`, { token: demo, body: fs.readFileSync(tar), headers: { 'content-type': 'application/octet-stream' } });
     assert.equal(up.status, 204, up.text);
     const net = await routedNetwork('fipnet', '10.236.1.0/24');
-    const host = hosts.hosts[1]!;
-    const created = await api('POST', `${C}/servers`, { server: { name: 'web', imageRef: imageId, flavorRef: '1', networks: [{ uuid: net }], availability_zone: `nova:${hostIdFor(host.endpoint)}` } });
-    const serverId = created.server.id as string;
-    const server = await waitFor('server ACTIVE', async () => {
-      const s = (await api('GET', `${C}/servers/${serverId}`)).server;
-      if (s.status === 'ERROR') throw new Error(JSON.stringify(s.fault));
-      return s.status === 'ACTIVE' ? s : undefined;
-    }, 60_000);
-    assert.deepEqual(Object.keys(server.addresses), ['fipnet']);
+    const boot = async (name: string, host: number) => {
+      const body = { server: { name, imageRef: imageId, flavorRef: '1', networks: [{ uuid: net }], availability_zone: `nova:${hostIdFor(hosts.hosts[host]!.endpoint)}` } };
+      const id = (await api('POST', `${C}/servers`, body)).server.id as string;
+      return waitFor(`${name} ACTIVE`, async () => {
+        const s = (await api('GET', `${C}/servers/${id}`)).server;
+        if (s.status === 'ERROR') throw new Error(JSON.stringify(s.fault));
+        return s.status === 'ACTIVE' ? s : undefined;
+      }, 60_000);
+    };
+    const [web0, web1] = await Promise.all([boot('web0', 0), boot('web1', 1)]);
+    assert.deepEqual(Object.keys(web1.addresses), ['fipnet']);
 
     const fip = (await api('POST', `${N}/floatingips`, { floatingip: { floating_network_id: t.cloud.network.externalNetworkId } })).floatingip;
     const address = fip.floating_ip_address as string;
     assert.equal(await page(address), undefined, 'nothing answers before association');
     // Associated the way a user does it: through Nova, with the real client.
-    await t.openstack(['server', 'add', 'floating', 'ip', 'web', address]);
-    const body = await waitFor('floating IP answers', () => page(address), 20_000);
-    assert.match(body, /^hello-/);
-    assert.match(await routeOf(address), new RegExp(`via ${host.address.replace(/\./g, '\\.')} `), 'routed to the server\'s host');
-    // The server sees the request coming from its host's bridge, not from this machine.
-    await t.openstack(['server', 'remove', 'floating', 'ip', 'web', address]);
+    await t.openstack(['server', 'add', 'floating', 'ip', 'web1', address]);
+    const onHost1 = await waitFor('floating IP answers', () => page(address), 20_000);
+    assert.match(onHost1, /^hello-/);
+    assert.match(await routeOf(address), viaHost(1), "routed to the server's host");
+    assert.match(await natOf(1), new RegExp(`-d ${address}/32 .*-j DNAT --to-destination ${web1.addresses.fipnet[0].addr}`));
+
+    // Moved to the server on the other host (Neutron's port_id update): answered there, gone here.
+    const port0 = (await api('GET', `${N}/ports?device_id=${web0.id}`)).ports[0].id;
+    await api('PUT', `${N}/floatingips/${fip.id}`, { floatingip: { port_id: port0 } });
+    const onHost0 = await waitFor('floating IP moved', async () => {
+      const p = await page(address);
+      return p && p !== onHost1 ? p : undefined;
+    }, 20_000);
+    assert.match(onHost0, /^hello-/);
+    assert.match(await routeOf(address), viaHost(0));
+    assert.doesNotMatch(await natOf(1), new RegExp(address.replace(/\./g, '\\.')), 'the first host forgot it');
+
+    await t.openstack(['server', 'remove', 'floating', 'ip', 'web0', address]);
     await waitFor('floating IP silent', async () => ((await page(address)) === undefined ? true : undefined), 20_000);
     assert.equal(await routeOf(address), '', 'route removed');
-    await api('DELETE', `${C}/servers/${serverId}`);
+    assert.doesNotMatch(await natOf(0), new RegExp(address.replace(/\./g, '\\.')));
+    for (const s of [web0, web1]) await api('DELETE', `${C}/servers/${s.id}`);
   });
 
   it('answers the floating IP of a server on a swarm overlay network, through its docker_gwbridge address', async () => {

@@ -40,7 +40,7 @@ const placementKey = (p: FloatingPlacement) => (p.local ? `local ${p.fixed}` : `
 export class Dataplane {
   private readonly applied = new Map<string, string>();
   private readonly floating = new Map<string, FloatingPlacement>();
-  /** Per remote engine: the floating-IP ruleset last installed there. */
+  /** Per remote engine: the floating IPs last installed there (none yet: its chains are made exact once, clearing an earlier run's). */
   private readonly remoteApplied = new Map<Docker, string>();
   private readonly located = new Map<string, Located>();
   private timer: NodeJS.Timeout | undefined;
@@ -92,7 +92,7 @@ export class Dataplane {
   async removeAllFloatingIps(): Promise<void> {
     for (const [fip, p] of this.floating) await (p.local ? removeFloatingIp(fip) : removeFloatingIpRoute(fip));
     this.floating.clear();
-    for (const e of this.engineList.filter((e) => this.remoteApplied.has(e.docker))) {
+    for (const e of this.engineList.filter((e) => (this.remoteApplied.get(e.docker) ?? '[]') !== '[]')) {
       await applyRemoteFloatingIps(e.docker, [], this.helperImage).catch((err: Error) => this.log(`dataplane: floating IPs on a remote host: ${err.message}`));
     }
     this.remoteApplied.clear();
@@ -177,13 +177,15 @@ export class Dataplane {
       const fips: RemoteFloatingIp[] = [];
       for (const [floatingIp, p] of wanted) if (!p.local && p.engine.docker === engine.docker) fips.push({ floatingIp, target: p.target });
       const key = JSON.stringify(fips.sort((a, b) => a.floatingIp.localeCompare(b.floatingIp)));
-      if ((this.remoteApplied.get(engine.docker) ?? '[]') === key) continue;
+      if (this.remoteApplied.get(engine.docker) === key) continue;
       try {
         await applyRemoteFloatingIps(engine.docker, fips, this.helperImage);
         this.remoteApplied.set(engine.docker, key);
       } catch (err) {
         this.log(`dataplane: floating IPs on ${engine.address ?? 'a remote host'}: ${(err as Error).message}`);
         for (const f of fips) wanted.delete(f.floatingIp);
+        // Nothing to install there: the first clean-up is not retried on every resync.
+        if (!fips.length) this.remoteApplied.set(engine.docker, key);
       }
     }
     for (const [fip, p] of wanted) {
