@@ -43,6 +43,12 @@ export interface ContainerOptions {
   labels?: Record<string, string>;
   /** Mount points that get an anonymous engine volume of their own (removed with the container). */
   volumes?: string[];
+  /**
+   * Named engine volumes shared by the servers that mount them (compute derives `volume` from the
+   * project and the tenant's name, so a project only ever reaches its own); removed with the last
+   * server that uses them.
+   */
+  namedVolumes?: { name: string; target: string; volume?: string }[];
   /** Capabilities to drop beyond hafen's own profile (adding any is refused). */
   capDrop?: string[];
   healthcheck?: { test: string[]; intervalS?: number; timeoutS?: number; retries?: number; startPeriodS?: number };

@@ -1,6 +1,7 @@
 // The `hafen:container` extension of a server create body: Docker settings beyond the flavor
 // (command, entrypoint, environment, restart policy ...) that orchestration's Docker containers and
 // Compose services need. Checked here once; nothing in it can widen a container's privileges.
+import { createHash } from 'node:crypto';
 import { BadRequestError } from '../platform/errors.ts';
 import type { ContainerOptions } from '../agent/driver.ts';
 
@@ -15,7 +16,7 @@ export function parseContainerOptions(v: unknown): ContainerOptions | null {
   if (v === undefined || v === null) return null;
   if (typeof v !== 'object' || Array.isArray(v)) throw bad('', 'must be an object');
   const o = v as Record<string, unknown>;
-  const known = ['command', 'entrypoint', 'env', 'user', 'working_dir', 'hostname', 'tty', 'open_stdin', 'restart_policy', 'cpu_shares', 'cpuset', 'read_only', 'labels', 'cap_drop', 'healthcheck', 'volumes', 'aliases', 'dns_search'];
+  const known = ['command', 'entrypoint', 'env', 'user', 'working_dir', 'hostname', 'tty', 'open_stdin', 'restart_policy', 'cpu_shares', 'cpuset', 'read_only', 'labels', 'cap_drop', 'healthcheck', 'volumes', 'aliases', 'dns_search', 'named_volumes'];
   for (const k of Object.keys(o)) if (!known.includes(k)) throw bad(k, `unknown setting (one of ${known.join(', ')})`);
   const out: ContainerOptions = {};
   if (o.command !== undefined) out.command = strings(o.command, 'command');
@@ -55,6 +56,15 @@ export function parseContainerOptions(v: unknown): ContainerOptions | null {
     out[key] = strings(o[k], k);
     if (out[key]!.some((n) => !/^[A-Za-z0-9_]([A-Za-z0-9_.-]{0,252})$/.test(n))) throw bad(k, 'each is a DNS name');
   }
+  if (o.named_volumes !== undefined) {
+    if (!Array.isArray(o.named_volumes)) throw bad('named_volumes', 'must be a list of {name, target}');
+    out.namedVolumes = o.named_volumes.map((v, i) => {
+      const x = v as { name?: unknown; target?: unknown };
+      if (!x || typeof x.name !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/.test(x.name)) throw bad(`named_volumes[${i}].name`, 'a volume name of letters, digits, _ . -');
+      if (typeof x.target !== 'string' || !x.target.startsWith('/') || x.target.includes(':')) throw bad(`named_volumes[${i}].target`, 'an absolute mount point inside the container');
+      return { name: x.name, target: x.target };
+    });
+  }
   if (o.volumes !== undefined) {
     out.volumes = strings(o.volumes, 'volumes');
     if (out.volumes.some((v) => !v.startsWith('/') || v.includes(':'))) throw bad('volumes', 'each is an absolute mount point inside the container (host paths are never mounted)');
@@ -71,4 +81,9 @@ export function parseContainerOptions(v: unknown): ContainerOptions | null {
     };
   }
   return out;
+}
+
+/** The engine volume of a project's named volume: no tenant data in the name, and per project. */
+export function engineVolumeName(projectId: string, name: string): string {
+  return `hafen-vol-${createHash('sha256').update(`${projectId}\u0000${name}`).digest('hex').slice(0, 32)}`;
 }

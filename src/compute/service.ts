@@ -9,7 +9,7 @@ import type { PolicyEngine } from '../platform/auth/policy.ts';
 import type { Dialect } from '../platform/db/database.ts';
 import { BadRequestError, ConflictError, ForbiddenError, HafenError, NotFoundError, OverQuotaError } from '../platform/errors.ts';
 import type { ComputeDriver, ContainerOptions, HostCapacity, InterfaceSpec, PowerState, ServerSpec } from '../agent/driver.ts';
-import { parseContainerOptions } from './container-options.ts';
+import { engineVolumeName, parseContainerOptions } from './container-options.ts';
 import type { ImageClient, ImageRecord } from '../image/client.ts';
 import type { NetworkClient, NicRequest, PortBinding } from '../network/client.ts';
 import { chooseHost } from './scheduler/scheduler.ts';
@@ -628,6 +628,7 @@ export class ComputeService {
       launch_index: 0,
     };
     const options = await this.store.containerOptions(row.id).then((o) => (o ? (JSON.parse(o) as ContainerOptions) : null));
+    for (const v of options?.namedVolumes ?? []) v.volume = engineVolumeName(row.project_id, v.name);
     const configDrive: Record<string, string> = options?.configDrive === false && !row.user_data && !key ? {} : { 'openstack/latest/meta_data.json': JSON.stringify(metaData) };
     if (row.user_data) configDrive['openstack/latest/user_data'] = Buffer.from(row.user_data, 'base64').toString('utf8');
     const networks = JSON.parse(row.networks) as unknown;

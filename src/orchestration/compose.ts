@@ -155,6 +155,7 @@ export function composeToTemplate(doc: Doc, files: Record<string, string>): Doc 
     if (p.specs.length || exposed.length) props.port_specs = [...new Set([...p.specs, ...exposed])];
     if (Object.keys(p.bindings).length) props.port_bindings = p.bindings;
     const vols: Doc = {};
+    const named: Doc[] = [];
     (Array.isArray(d.volumes) ? d.volumes : d.volumes === undefined ? [] : [d.volumes]).forEach((v, i) => {
       const spec = typeof v === 'object' && v ? `${String((v as Doc).source ?? '')}:${String((v as Doc).target ?? '')}` : String(v);
       const parts = spec.split(':');
@@ -162,9 +163,12 @@ export function composeToTemplate(doc: Doc, files: Record<string, string>): Doc 
       if (source.startsWith('/') || source.startsWith('.') || source.startsWith('~')) throw new TemplateError(`${at}.volumes[${i}]: host paths are refused (tenant containers never get host mounts); use a named volume.`);
       if (source && !(source in volumes)) throw new TemplateError(`${at}.volumes[${i}]: named volume "${source}" is not declared in the top-level volumes.`);
       if (!target.startsWith('/')) throw new TemplateError(`${at}.volumes[${i}]: the mount point must be an absolute path.`);
-      vols[target] = {};
+      // A named volume is the stack's own, shared by its services; an unnamed one is the container's.
+      if (source) named.push({ name: { list_join: ['_', [{ get_param: 'OS::stack_id' }, source]] }, target });
+      else vols[target] = {};
     });
     if (Object.keys(vols).length) props.volumes = vols;
+    if (named.length) props.named_volumes = named;
     const restart = d.restart ?? (d.deploy as Doc | undefined)?.restart_policy;
     if (restart !== undefined) {
       const name = typeof restart === 'object' ? String((restart as Doc).condition ?? 'any').replace('any', 'always') : String(restart).split(':')[0]!;

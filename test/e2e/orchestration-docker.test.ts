@@ -122,6 +122,7 @@ services:
     environment:
       ROLE: cache
     env_file: cache.env
+    volumes: ["data:/shared"]
     restart: unless-stopped
   app:
     image: bb
@@ -146,23 +147,31 @@ volumes:
     const cs = await containersOf(ids);
     assert.equal(cs.length, 2, `${JSON.stringify(await Promise.all(ids.map((id: string) => json(['server', 'show', id]))))}`);
     const app = await docker.getContainer(cs.find((c) => c.Labels.tier === 'front')!.Id).inspect();
-    assert.ok(Object.keys(app.Config.Volumes ?? {}).includes('/data'));
+    assert.ok(app.Mounts.some((m) => m.Destination === '/data' && m.Type === 'volume'));
     const cache = await docker.getContainer(cs.find((c) => !c.Labels.tier)!.Id).inspect();
     assert.ok(cache.Config.Env.includes('ROLE=cache'));
     assert.ok(cache.Config.Env.includes('TIER=backend'));
     assert.equal(cache.HostConfig.RestartPolicy?.Name, 'unless-stopped');
     // Services find each other by name, as in Compose.
     const cacheIp = Object.values(cache.NetworkSettings.Networks)[0]!.IPAddress;
-    const probe = await docker.getContainer(app.Id).exec({ Cmd: ['nslookup', 'cache'], AttachStdout: true, AttachStderr: true });
-    const out = await new Promise<string>((resolve, reject) => {
-      probe.start({}, (err, stream) => {
-        if (err || !stream) return reject(err);
-        let text = '';
-        stream.on('data', (c: Buffer) => (text += c.toString('latin1')));
-        stream.on('end', () => resolve(text));
+    const run = async (id: string, cmd: string[]) => {
+      const probe = await docker.getContainer(id).exec({ Cmd: cmd, AttachStdout: true, AttachStderr: true });
+      return new Promise<string>((resolve, reject) => {
+        probe.start({}, (err, stream) => {
+          if (err || !stream) return reject(err);
+          let text = '';
+          stream.on('data', (c: Buffer) => (text += c.toString('latin1')));
+          stream.on('end', () => resolve(text));
+        });
       });
-    });
+    };
+    const out = await run(app.Id, ['nslookup', 'cache']);
     assert.ok(out.includes(cacheIp), `nslookup cache from app: ${out}`);
+    // The named volume is the stack's, shared by the services that mount it.
+    const wrote = await run(app.Id, ['sh', '-c', 'echo from-app > /data/note && cat /data/note']);
+    assert.match(await run(cache.Id, ['cat', '/shared/note']), /from-app/, `${wrote} ${JSON.stringify(app.Mounts)} ${JSON.stringify(cache.Mounts)}`);
+    const volume = app.Mounts.find((m) => m.Destination === '/data')!.Name!;
+    assert.match(volume, /^hafen-vol-[0-9a-f]{32}$/);
     const events = await json(['stack', 'event', 'list', 'composed']);
     const order = events.filter((e: any) => e.resource_status === 'CREATE_COMPLETE').map((e: any) => e.resource_name);
     assert.ok(order.indexOf('cache') < order.indexOf('app'), 'depends_on is honoured');
@@ -173,5 +182,6 @@ volumes:
     assert.match(bad.body.error.message, /host paths are refused/);
     await os(['stack', 'delete', '--yes', '--wait', 'composed']);
     await waitFor('compose containers removed', async () => ((await containersOf(ids)).length === 0 ? true : undefined));
+    await waitFor('named volume removed with the last container', async () => ((await docker.listVolumes()).Volumes?.some((v) => v.Name === volume) ? undefined : true));
   });
 });

@@ -12,6 +12,8 @@ const LABEL_SERVER = 'hafen.server_id';
 const LABEL_MANAGED = 'hafen.managed';
 /** Which cloud made the container: clouds sharing an engine leave each other's servers alone. */
 const LABEL_CLOUD = 'hafen.cloud';
+/** Engine names of tenants' shared volumes: a prefix and a hash of project and name, no tenant data. */
+export const NAMED_VOLUME_PREFIX = 'hafen-vol-';
 
 /** Docker's default capability set without NET_RAW and MKNOD: what a tenant container may hold. */
 export const TENANT_CAPABILITIES = ['CHOWN', 'DAC_OVERRIDE', 'FOWNER', 'FSETID', 'KILL', 'SETGID', 'SETUID', 'SETPCAP', 'NET_BIND_SERVICE', 'SYS_CHROOT', 'AUDIT_WRITE', 'SETFCAP'];
@@ -100,6 +102,11 @@ export class DockerDriver implements ComputeDriver {
     const image = imageTag(spec.imageId);
     if (spec.network) await ensureEngineNetwork(this.docker, { ...spec.network, mtu: 1500 });
     const binds: string[] = [];
+    for (const v of spec.container?.namedVolumes ?? []) {
+      if (!v.volume?.startsWith(NAMED_VOLUME_PREFIX)) throw new Error(`named volume ${v.name} has no engine volume`);
+      await this.docker.createVolume({ Name: v.volume, Labels: { [LABEL_MANAGED]: 'true', ...this.cloudLabel } });
+      binds.push(`${v.volume}:${v.target}`);
+    }
     const hasConfig = Object.keys(spec.configDrive).length > 0;
     // The volumes are filled by a helper while the server's container is being created.
     let filling: Promise<void> = Promise.resolve();
@@ -183,7 +190,15 @@ export class DockerDriver implements ComputeDriver {
   }
 
   async destroy(serverId: string): Promise<void> {
+    const info = await ignoreMissing(this.docker.getContainer(containerName(serverId)).inspect());
     await ignoreMissing(this.docker.getContainer(containerName(serverId)).remove({ force: true, v: true }));
+    // Shared named volumes go with the last server that mounts them: the engine refuses (409) while one does.
+    for (const m of info?.Mounts ?? []) {
+      if (m.Type !== 'volume' || !m.Name?.startsWith(NAMED_VOLUME_PREFIX)) continue;
+      await ignoreMissing(this.docker.getVolume(m.Name).remove()).catch((err: { statusCode?: number }) => {
+        if (err.statusCode !== 409) throw err;
+      });
+    }
     // Anything else labelled for this server (a helper, or a container made behind our back).
     const labelled = await this.docker.listContainers({ all: true, filters: { label: [`${LABEL_SERVER}=${serverId}`] } });
     for (const c of labelled) await ignoreMissing(this.docker.getContainer(c.Id).remove({ force: true, v: true }));

@@ -109,6 +109,11 @@ export const dockerContainer: ResourceType = {
     labels: { type: 'map', description: 'Labels on the container (hafen.* keys are hafen\'s own).' },
     healthcheck: { type: 'map', description: 'Docker healthcheck: test, interval, timeout, retries, start_period (seconds).' },
     aliases: { type: 'list', description: 'DNS names other containers on the network resolve to this one.' },
+    named_volumes: {
+      type: 'list',
+      description: 'Named volumes of the project, shared by the containers that mount them and removed with the last of them.',
+      schema: { name: { type: 'string', required: true }, target: { type: 'string', required: true } },
+    },
     dns_search: { type: 'list', description: 'Search domains of the container\'s resolver.' },
     flavor: { type: 'string', description: 'A flavor to use instead of the one chosen from memory.', constraints: [{ custom_constraint: 'nova.flavor' }] },
     networks: {
@@ -183,6 +188,7 @@ export const dockerContainer: ResourceType = {
       ...(props.labels ? { labels: Object.fromEntries(Object.entries(props.labels as Record<string, unknown>).map(([k, v]) => [k, String(v)])) } : {}),
       ...((props.cap_drop as string[]).length ? { cap_drop: (props.cap_drop as string[]).map(String) } : {}),
       ...(Object.keys(props.volumes as object).length ? { volumes: Object.keys(props.volumes as object) } : {}),
+      ...((props.named_volumes as unknown[] | undefined)?.length ? { named_volumes: props.named_volumes } : {}),
       ...(hc ? { healthcheck: hc } : {}),
       ...((props.aliases as unknown[] | undefined)?.length ? { aliases: (props.aliases as unknown[]).map(String) } : {}),
       ...((props.dns_search as unknown[] | undefined)?.length ? { dns_search: (props.dns_search as unknown[]).map(String) } : {}),
