@@ -40,6 +40,7 @@ function snatRule(floatingIp: string, fixedIp: string): string[] {
 
 export async function addFloatingIp(floatingIp: string, fixedIp: string): Promise<void> {
   await ensureFloatingIpChains();
+  await removeFloatingIpRoute(floatingIp); // left by a run that routed it to another host
   await runTool('ip', ['addr', 'replace', `${floatingIp}/32`, 'dev', 'lo']);
   await ensureRule('nat', DNAT_CHAIN, dnatRule(floatingIp, fixedIp));
   await ensureRule('nat', SNAT_CHAIN, snatRule(floatingIp, fixedIp));
@@ -115,6 +116,8 @@ export async function applyRemoteFloatingIps(docker: Docker, fips: RemoteFloatin
  */
 export async function addFloatingIpRoute(floatingIp: string, via: string): Promise<void> {
   await runTool('sysctl', ['-qw', 'net.ipv4.conf.all.route_localnet=1']);
+  // Local NAT of the same address (from a run that answered it here) would rewrite it before routing.
+  await removeFloatingIp(floatingIp);
   await runTool('ip', ['route', 'replace', `${floatingIp}/32`, 'via', via, 'table', 'local']);
 }
 
