@@ -51,6 +51,18 @@ describe('compute on hosts driven by remote agents', () => {
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
     return { child, log: () => log, exited };
   };
+  /** Boots through the CLI and waits (polling the API: the CLI's --wait sleeps 5 s a round). */
+  const boot = async (name: string) => {
+    const id = (await json(['server', 'create', '--image', 'bb', '--flavor', 'm1.tiny', name])).id as string;
+    ids.set(name, id);
+    assert.equal(await statusBecomes(name, ['ACTIVE', 'ERROR']), 'ACTIVE', JSON.stringify((await adminShow(name)).fault));
+    return id;
+  };
+  const statusBecomes = (name: string, want: string[]) =>
+    waitFor(`${name} ${want.join('/')}`, async () => {
+      const s = (await t.request('GET', `/compute/v2.1/servers/${ids.get(name)}`, { token: await t.token('demo') })).body?.server;
+      return s && want.includes(s.status) ? (s.status as string) : undefined;
+    }, 60_000);
   const registered = (a: AgentProcess) => waitFor('agent registered', async () => (/registered host-/.test(a.log()) ? true : a.child.exitCode !== null ? Promise.reject(new Error(`agent exited: ${a.log()}`)) : undefined), 30_000);
 
   before(async () => {
@@ -112,11 +124,7 @@ describe('compute on hosts driven by remote agents', () => {
   });
 
   it('boots servers through the openstack CLI on both hosts and runs their actions there', async () => {
-    for (const name of ['s1', 's2']) {
-      const s = await json(['server', 'create', '--image', 'bb', '--flavor', 'm1.tiny', '--wait', name]);
-      assert.equal(s.status, 'ACTIVE');
-      ids.set(name, s.id);
-    }
+    for (const name of ['s1', 's2']) await boot(name);
     const placed = [await hostOf('s1'), await hostOf('s2')];
     assert.deepEqual([...placed].sort(), [...hostIds].sort(), 'one server on each host');
     for (const name of ['s1', 's2']) {
@@ -128,14 +136,35 @@ describe('compute on hosts driven by remote agents', () => {
     }
     // Console, power and snapshot go through the agent of s1's host.
     assert.match(await waitFor('console', async () => { const log = await os(['console', 'log', 'show', 's1']); return /booted/.test(log) ? log : undefined; }), /booted/);
+    const s1Host = engines[hostIds.indexOf(await hostOf('s1'))]!;
     await os(['server', 'stop', 's1']);
-    await waitFor('s1 SHUTOFF', async () => ((await json(['server', 'show', 's1'])).status === 'SHUTOFF' ? true : undefined));
+    await statusBecomes('s1', ['SHUTOFF']);
+    assert.equal((await containersOf(s1Host, ids.get('s1')!))[0]?.State, 'exited');
     await os(['server', 'start', 's1']);
-    await waitFor('s1 ACTIVE', async () => ((await json(['server', 'show', 's1'])).status === 'ACTIVE' ? true : undefined));
+    await statusBecomes('s1', ['ACTIVE']);
     await os(['server', 'image', 'create', '--name', 's1-snap', '--wait', 's1']);
     const snap = await json(['image', 'show', 's1-snap']);
     assert.equal(snap.status, 'active');
     assert.ok(snap.size > 100_000, `the snapshot archive streamed back (${snap.size} bytes)`);
+  });
+
+  it('resizes and plugs interfaces through the agent of the server\'s host', async () => {
+    const host = engines[hostIds.indexOf(await hostOf('s2'))]!;
+    const container = () => host.getContainer(`hafen-${ids.get('s2')}`).inspect();
+    await os(['server', 'resize', '--flavor', 'm1.small', 's2']);
+    await statusBecomes('s2', ['VERIFY_RESIZE']);
+    assert.equal((await container()).HostConfig.Memory, 256 * 2 ** 20);
+    await os(['server', 'resize', 'confirm', 's2']);
+    await statusBecomes('s2', ['ACTIVE']);
+    const net = (await json(['network', 'create', 'agentnet'])).id as string;
+    await os(['subnet', 'create', '--network', 'agentnet', '--subnet-range', '10.77.0.0/24', 'agentnet-sub']);
+    await os(['server', 'add', 'network', 's2', 'agentnet']);
+    const attached = Object.values((await container()).NetworkSettings.Networks).map((n) => n.IPAddress);
+    assert.ok(attached.some((ip) => /^10\.77\.0\.\d+$/.test(ip)), JSON.stringify(attached));
+    assert.equal((await json(['server', 'show', 's2'])).addresses.agentnet?.length, 1);
+    await os(['server', 'remove', 'network', 's2', 'agentnet']);
+    assert.ok(!Object.values((await container()).NetworkSettings.Networks).some((n) => n.IPAddress.startsWith('10.77.0.')));
+    await os(['network', 'delete', net]);
   });
 
   it('marks the host of a stopped agent down, boots on the other, and brings it up when the agent is back', async () => {
@@ -151,9 +180,7 @@ describe('compute on hosts driven by remote agents', () => {
     const s1 = ids.get('s1')!;
     assert.equal((await containersOf(engines[victim]!, s1))[0]?.State, 'running');
     for (const name of ['s3', 's4']) {
-      const s = await json(['server', 'create', '--image', 'bb', '--flavor', 'm1.tiny', '--wait', name]);
-      assert.equal(s.status, 'ACTIVE');
-      ids.set(name, s.id);
+      await boot(name);
       assert.equal(await hostOf(name), hostIds[survivor]);
     }
     // Without its agent the host takes no calls.
@@ -165,9 +192,19 @@ describe('compute on hosts driven by remote agents', () => {
     assert.equal((await adminShow('s1')).host_status, 'UP');
   });
 
+  it('has the agents register again by themselves when the controller restarts', async () => {
+    const logged = agents.map((a) => a!.log().match(/registered host-/g)!.length);
+    await t.close();
+    t = await startTestCloud('compute-agent', t.env);
+    await waitFor('both agents back', async () => (agents.every((a, i) => a!.log().match(/registered host-/g)!.length > logged[i]!) ? true : undefined), 30_000);
+    assert.deepEqual((await hypervisors()).map((h) => [h.id, h.state]).sort(), hostIds.map((h) => [h, 'up']).sort());
+    assert.equal(await statusBecomes('s2', ['ACTIVE']), 'ACTIVE');
+    assert.match(await os(['console', 'log', 'show', 's2']), /booted/);
+  });
+
   it('deletes the servers from both hosts', async () => {
-    await os(['server', 'delete', '--wait', 's1', 's2', 's3', 's4']);
-    assert.deepEqual(await json(['server', 'list']), []);
+    await os(['server', 'delete', 's1', 's2', 's3', 's4']);
+    await waitFor('servers gone', async () => ((await json(['server', 'list'])).length === 0 ? true : undefined), 30_000);
     for (const engine of engines) {
       for (const id of ids.values()) assert.equal((await containersOf(engine, id)).length, 0);
     }

@@ -65,7 +65,18 @@ export class Agent {
 
   /** Logs in and registers; resolves once the host is registered, then serves calls until stop(). */
   async start(): Promise<Session> {
-    const session = await this.connect();
+    let session: Session;
+    for (;;) {
+      try {
+        session = await this.connect();
+        break;
+      } catch (err) {
+        // A controller that is not up yet is waited for; refused credentials or a dead engine end the start.
+        if (!(err instanceof TypeError) || this.stopping) throw err;
+        this.log(`controller ${this.controller} unreachable (${(err as Error & { cause?: Error }).cause?.message ?? (err as Error).message}); retrying`);
+        await sleep(2000);
+      }
+    }
     this.loops = [this.pollLoop(), this.heartbeatLoop()];
     return session;
   }
