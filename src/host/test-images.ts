@@ -3,6 +3,7 @@
 import fs from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { Readable } from 'node:stream';
+import type Docker from 'dockerode';
 import { engineClient, followEngineStream } from './engine-client.ts';
 import { writeTar, type TarEntry } from './tar-writer.ts';
 
@@ -32,7 +33,11 @@ export function busyboxRootfsTar(busybox = BUSYBOX_BINARY): Buffer {
  * imports it when missing. Resolves with true when it imported, false when the image was there.
  */
 export async function ensureBusyboxEngineImage(endpoint: string, name = BUSYBOX_IMAGE): Promise<boolean> {
-  const docker = engineClient(endpoint);
+  return ensureBusyboxImageIn(engineClient(endpoint), name);
+}
+
+/** The same, for an engine client at hand. */
+export async function ensureBusyboxImageIn(docker: Docker, name = BUSYBOX_IMAGE): Promise<boolean> {
   try {
     await docker.getImage(name).inspect();
     return false;

@@ -67,8 +67,7 @@ describe('floating IPs of servers on other hosts', () => {
     await testEngineSocket();
     hosts = await startTestHosts(2);
     engines = hosts.hosts.map((h) => engineClient(h.endpoint));
-    // The helper containers that install NAT on each host run this image.
-    for (const h of hosts.hosts) await ensureBusyboxEngineImage(h.endpoint);
+    // No busybox image on the hosts: the dataplane's helpers import it where it is missing.
     t = await startTestCloud('multihost-fip', { HAFEN_DOCKER_HOSTS: hosts.hosts.map((h) => h.endpoint).join(','), HAFEN_RECONCILE_INTERVAL: '1' });
     demo = await t.token('demo');
     // The default group admits only its members: open HTTP to everyone.
@@ -138,6 +137,7 @@ describe('floating IPs of servers on other hosts', () => {
     // A hand-made server (not compute's: its reconciler removes containers it has no row for) on the
     // second host, guarded by a dataplane of its own that knows the test label.
     const docker = engines[1]!;
+    await ensureBusyboxEngineImage(hosts.hosts[1]!.endpoint);
     const c = await docker.createContainer({
       Image: BUSYBOX_IMAGE,
       Hostname: 'ovl',

@@ -2,6 +2,7 @@
 // helper container with NET_ADMIN and the host's /usr and /lib mounted read-only, removed afterwards.
 import fs from 'node:fs';
 import type Docker from 'dockerode';
+import { BUSYBOX_IMAGE, ensureBusyboxImageIn } from '../../host/test-images.ts';
 
 export interface EngineHelperOptions {
   /** Whose network namespace: `host` (the engine's host) or `container:<id>`. */
@@ -17,8 +18,21 @@ export interface EngineHelperOptions {
 /** The host's tool directories, as the firewall helper mounts them. */
 const HOST_TOOL_MOUNTS = ['/usr', '/lib', '/lib64', '/etc/alternatives'].filter((p) => fs.existsSync(p)).map((p) => `${p}:${p}:ro`);
 
-/** Runs the script to completion; rejects with its output when it exits non-zero. */
+/**
+ * Runs the script to completion; rejects with its output when it exits non-zero. The busybox image
+ * is imported into the engine the first time it is missing (a new host starts without it).
+ */
 export async function runEngineHelper(docker: Docker, image: string, options: EngineHelperOptions): Promise<string> {
+  try {
+    return await runOnce(docker, image, options);
+  } catch (err) {
+    if ((err as { statusCode?: number }).statusCode !== 404 || image !== BUSYBOX_IMAGE) throw err;
+    await ensureBusyboxImageIn(docker, image);
+    return runOnce(docker, image, options);
+  }
+}
+
+async function runOnce(docker: Docker, image: string, options: EngineHelperOptions): Promise<string> {
   const helper = await docker.createContainer({
     Image: image,
     Cmd: ['/bin/sh', '-c', options.script],

@@ -3,6 +3,7 @@
 import type { FirewallRule, PortFirewall } from '../../network/service.ts';
 import fs from 'node:fs';
 import { runTool } from './run.ts';
+import { runEngineHelper } from './engine-helper.ts';
 
 const CONNTRACK = ['/usr/sbin/conntrack', '/sbin/conntrack'].find((p) => fs.existsSync(p));
 
@@ -48,26 +49,12 @@ export async function applyFirewall(pid: number, fw: PortFirewall): Promise<void
  * and runs the host's own iptables-restore (the host's /usr and /lib mounted read-only).
  */
 export async function applyFirewallViaEngine(docker: import('dockerode'), containerId: string, fw: PortFirewall, image: string): Promise<void> {
-  const helper = await docker.createContainer({
-    Image: image,
-    Cmd: ['/bin/sh', '-c', 'printf "%s" "$RULES" | /usr/sbin/iptables-restore'],
-    Env: [`RULES=${firewallRuleset(fw)}`],
-    Labels: { 'hafen.managed': 'true', 'hafen.firewall_for': containerId },
-    HostConfig: {
-      NetworkMode: `container:${containerId}`,
-      CapAdd: ['NET_ADMIN', 'NET_RAW'],
-      Binds: ['/usr:/usr:ro', '/lib:/lib:ro', '/lib64:/lib64:ro', '/etc/alternatives:/etc/alternatives:ro'],
-      AutoRemove: false,
-    },
+  await runEngineHelper(docker, image, {
+    networkMode: `container:${containerId}`,
+    script: 'printf "%s" "$RULES" | /usr/sbin/iptables-restore',
+    env: { RULES: firewallRuleset(fw) },
+    labels: { 'hafen.firewall_for': containerId },
+  }).catch((err: Error) => {
+    throw new Error(`iptables-restore in ${containerId.slice(0, 12)}: ${err.message}`);
   });
-  try {
-    await helper.start();
-    const { StatusCode } = (await helper.wait()) as { StatusCode: number };
-    if (StatusCode !== 0) {
-      const logs = ((await helper.logs({ stdout: true, stderr: true })) as unknown as Buffer).toString('utf8');
-      throw new Error(`iptables-restore in ${containerId.slice(0, 12)} failed (${StatusCode}): ${logs.trim()}`);
-    }
-  } finally {
-    await helper.remove({ force: true }).catch(() => {});
-  }
 }
