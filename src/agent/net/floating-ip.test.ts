@@ -1,0 +1,30 @@
+// The ruleset a remote host's floating-IP chains are replaced with: exact chains, one DNAT,
+// masquerade and accept per address, and empty chains when none are left.
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { remoteFloatingIpRuleset } from './floating-ip.ts';
+
+describe('remote floating-IP ruleset', () => {
+  it('declares (so flushes) the three chains and writes each address once per chain, sorted', () => {
+    const text = remoteFloatingIpRuleset([
+      { floatingIp: '127.64.0.9', target: '172.18.0.3' },
+      { floatingIp: '127.64.0.5', target: '10.236.1.10' },
+    ]);
+    const lines = text.trim().split('\n');
+    assert.deepEqual(lines.filter((l) => l.startsWith('*') || l.startsWith(':') || l === 'COMMIT'), ['*nat', ':HAFEN-FIP - [0:0]', ':HAFEN-FIP-SNAT - [0:0]', 'COMMIT', '*filter', ':HAFEN-FIP-FWD - [0:0]', 'COMMIT']);
+    const dnat = lines.filter((l) => l.startsWith('-A HAFEN-FIP '));
+    assert.deepEqual(dnat, [
+      '-A HAFEN-FIP -d 127.64.0.5/32 -m comment --comment "hafen-fip 127.64.0.5" -j DNAT --to-destination 10.236.1.10',
+      '-A HAFEN-FIP -d 127.64.0.9/32 -m comment --comment "hafen-fip 127.64.0.9" -j DNAT --to-destination 172.18.0.3',
+    ]);
+    for (const chain of ['HAFEN-FIP-SNAT', 'HAFEN-FIP-FWD']) {
+      const rules = lines.filter((l) => l.startsWith(`-A ${chain} `));
+      assert.equal(rules.length, 2);
+      assert.ok(rules.every((r) => r.includes('--ctstate DNAT --ctorigdst 127.64.0.')), rules.join('\n'));
+    }
+  });
+
+  it('empties the chains when no floating IP is left', () => {
+    assert.equal(remoteFloatingIpRuleset([]).split('\n').filter((l) => l.startsWith('-A')).length, 0);
+  });
+});
