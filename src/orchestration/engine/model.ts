@@ -44,6 +44,20 @@ export interface StackIdentity {
   region: string;
 }
 
+/** Whether `from` already needs `to`, directly or not (an edge to -> from would close a cycle). */
+function reaches(graph: Graph, from: string, to: string): boolean {
+  const seen = new Set<string>();
+  const stack = [from];
+  while (stack.length) {
+    const n = stack.pop()!;
+    if (n === to) return true;
+    if (seen.has(n)) continue;
+    seen.add(n);
+    stack.push(...(graph.get(n) ?? []));
+  }
+  return false;
+}
+
 /** Placeholder for what only exists once resources do (validation before create). */
 const deferred = (what: string) => ({ __deferred: true, what });
 const containsDeferred = (v: unknown): boolean =>
@@ -88,6 +102,11 @@ export function buildModel(spec: StackSpec, stack: StackIdentity, registry: Reso
     graph.set(name, deps);
   }
   assertAcyclic(graph);
+  for (const [name, r] of resources) {
+    for (const dep of r.type.implicitDependencies?.(r.definition, resources) ?? []) {
+      if (dep !== name && resources.has(dep) && !reaches(graph, dep, name)) graph.get(name)!.add(dep);
+    }
+  }
   const attrCheck = (value: unknown, at: string) => {
     for (const ref of attributeReferences(value, at)) {
       const target = resources.get(ref.resource);

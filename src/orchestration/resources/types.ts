@@ -2,7 +2,8 @@
 // (Heat's handle_create / check_create_complete / handle_delete ...), plus the property checks the
 // engine applies before any hook runs. Each resource type is one file that exports one of these.
 import type { RequestContext } from '../../platform/auth/context.ts';
-import { TemplateError } from '../template/model.ts';
+import { TemplateError, type ResourceDefinition } from '../template/model.ts';
+import type { Siblings } from './implicit.ts';
 import type { Clients } from '../clients.ts';
 import type { StackSpec } from '../engine/model.ts';
 
@@ -93,6 +94,11 @@ export interface ResourceType {
   nested?: boolean;
   /** For nested types: the child stack a resource with these properties stands for. */
   childSpec?(props: Record<string, unknown>, parent: StackSpec): StackSpec;
+  /**
+   * Resources of the same stack this one needs although its properties do not name them (Heat's
+   * implicit dependencies); the engine adds those that make no cycle.
+   */
+  implicitDependencies?(definition: ResourceDefinition, others: Siblings): string[];
   /** Extra checks of the resolved properties at validation (beyond the schema). */
   validate?(props: Record<string, unknown>, ctx: RequestContext, at: string): void | Promise<void>;
   /** Makes the thing; returns its physical id (or null when there is none, like OS::Heat::None). */

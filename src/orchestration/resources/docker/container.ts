@@ -5,6 +5,7 @@
 import { BadRequestError, NotFoundError, ignoreNotFound, isNotFound } from '../../../platform/errors.ts';
 import { TemplateError } from '../../template/model.ts';
 import type { ResourceHandle, ResourceType } from '../types.ts';
+import { subnetsOfNics } from '../implicit.ts';
 
 /** What tenant containers already hold (compute's profile); asking for more is refused. */
 const GRANTED = ['CHOWN', 'DAC_OVERRIDE', 'FOWNER', 'FSETID', 'KILL', 'SETGID', 'SETUID', 'SETPCAP', 'NET_BIND_SERVICE', 'SYS_CHROOT', 'AUDIT_WRITE', 'SETFCAP'];
@@ -135,6 +136,7 @@ export const dockerContainer: ResourceType = {
     published_ip: { description: 'The floating IP the published ports answer on (hafen).', type: 'string' },
     published_address: { description: 'ip:port of the first published port (hafen).', type: 'string' },
   },
+  implicitDependencies: (d, others) => subnetsOfNics(d.properties.networks, others),
   validate(props, _ctx, at) {
     if (props.docker_endpoint) throw new TemplateError(`${at}.docker_endpoint: hafen's scheduler chooses the Docker host; leave docker_endpoint unset.`);
     if (props.privileged === true) throw new TemplateError(`${at}.privileged: tenant containers never run privileged.`);

@@ -3,6 +3,7 @@
 import type { ResourceType } from '../types.ts';
 import { isNotFound } from '../../../platform/errors.ts';
 import { neutronId } from '../lookup.ts';
+import { routesOf } from '../implicit.ts';
 
 export const neutronFloatingIPAssociation: ResourceType = {
   type: 'OS::Neutron::FloatingIPAssociation',
@@ -13,6 +14,7 @@ export const neutronFloatingIPAssociation: ResourceType = {
     fixed_ip_address: { type: 'string', update_allowed: true, description: 'IP address to use if the port has multiple addresses.' },
   },
   attributes: {},
+  implicitDependencies: (_d, others) => routesOf(others),
   async create(h, props) {
     const port = await neutronId(h.clients, h.ctx, 'port', String(props.port_id));
     const fip = String(props.floatingip_id);

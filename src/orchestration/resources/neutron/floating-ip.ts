@@ -3,6 +3,7 @@
 import { TemplateError } from '../../template/model.ts';
 import type { ResourceType } from '../types.ts';
 import { compact, gone, neutronId } from '../lookup.ts';
+import { routesOf } from '../implicit.ts';
 
 export const neutronFloatingIP: ResourceType = {
   type: 'OS::Neutron::FloatingIP',
@@ -26,6 +27,7 @@ export const neutronFloatingIP: ResourceType = {
     floating_ip_address: { description: 'The allocated address of this IP.', type: 'string' },
     port_id: { description: 'ID of the port associated with this IP.', type: 'string' },
   },
+  implicitDependencies: (d, others) => (d.properties.port_id !== undefined ? routesOf(others) : []),
   validate(props, _ctx, at) {
     if (props.floating_network === undefined && props.floating_network_id === undefined) throw new TemplateError(`${at}: Property floating_network not assigned`);
   },

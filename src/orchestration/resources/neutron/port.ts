@@ -5,6 +5,7 @@ import type { Clients } from '../../clients.ts';
 import { TemplateError } from '../../template/model.ts';
 import type { ResourceType } from '../types.ts';
 import { awaitStackSubnet, compact, definitions, gone, neutronId } from '../lookup.ts';
+import { subnetsOfNetwork } from '../implicit.ts';
 
 const fixedIp = {
   subnet_id: { type: 'string' as const, description: 'Deprecated: use subnet.', constraints: [{ custom_constraint: 'neutron.subnet' }] },
@@ -68,6 +69,7 @@ export const neutronPort: ResourceType = {
     port_security_enabled: { description: 'Port security enabled of the port.', type: 'boolean' },
     network: { description: 'The attributes of the network owning the port.', type: 'map' },
   },
+  implicitDependencies: (d, others) => subnetsOfNetwork(d.properties.network ?? d.properties.network_id, others),
   validate(props, _ctx, at) {
     if (props.network === undefined && props.network_id === undefined) throw new TemplateError(`${at}: Property network not assigned`);
   },

@@ -15,6 +15,7 @@ import { isDeferred, type ResourceHandle, type ResourceType } from '../types.ts'
 import { ReplaceRequired } from '../heat/test-resource.ts';
 import { awaitStackSubnet, definitions, flavorId, gone, imageId, neutronId } from '../lookup.ts';
 import { securityGroupIds } from '../neutron/port.ts';
+import { subnetsOfNics } from '../implicit.ts';
 
 interface NetworkProps {
   uuid?: string;
@@ -109,6 +110,7 @@ export const novaServer: ResourceType = {
     accessIPv4: { description: 'The manually assigned alternative public IPv4 address of the server.', type: 'string' },
     accessIPv6: { description: 'The manually assigned alternative public IPv6 address of the server.', type: 'string' },
   },
+  implicitDependencies: (d, others) => subnetsOfNics(d.properties.networks, others),
   validate(props, _ctx, at) {
     if (props.image === undefined) throw new TemplateError(`${at}: Property image not assigned (servers here boot from images; block devices are not supported)`);
     const nets = Array.isArray(props.networks) ? (props.networks as NetworkProps[]) : [];
