@@ -2,6 +2,7 @@
 // HAFEN_SIM_SERVERS (10,000) servers through the API onto HAFEN_SIM_HOSTS (1,000) fake hosts from a
 // request thread, and reports boots/s to ACTIVE, the scheduling decision's p50/p99 (timed inside the
 // scheduler call), and GET /servers/detail?limit=1000 latency. Targets: >= 200 boots/s, p99 < 20 ms, p99 < 50 ms.
+// Servers have no network (networks: none) unless HAFEN_SIM_NETWORK=1.
 import { Writable } from 'node:stream';
 import { Worker } from 'node:worker_threads';
 import fs from 'node:fs';
@@ -72,8 +73,18 @@ export async function run(options: BenchOptions): Promise<void> {
     const img = (await (await fetch(`${url}/image/v2/images`, { method: 'POST', headers: h, body: JSON.stringify({ name: 'bb', container_format: 'docker', disk_format: 'raw' }) })).json()) as { id: string };
     await fetch(`${url}/image/v2/images/${img.id}/file`, { method: 'PUT', headers: { 'x-auth-token': demo, 'content-type': 'application/octet-stream' }, body: busyboxDockerArchive({ cmd: ['sleep', '3600'] }) as unknown as BodyInit });
 
+    // HAFEN_SIM_NETWORK=1: every server gets a port on one /16 network (the network service's cost too).
+    let networks: unknown = 'none';
+    if (process.env.HAFEN_SIM_NETWORK === '1') {
+      const net = (await (await fetch(`${url}/network/v2.0/networks`, { method: 'POST', headers: h, body: JSON.stringify({ network: { name: 'simnet' } }) })).json()) as { network: { id: string } };
+      const sub = await fetch(`${url}/network/v2.0/subnets`, { method: 'POST', headers: h, body: JSON.stringify({ subnet: { network_id: net.network.id, ip_version: 4, cidr: '10.200.0.0/16' } }) });
+      if (sub.status !== 201) throw new Error(`subnet: ${sub.status} ${await sub.text()}`);
+      const nq = await fetch(`${url}/network/v2.0/quotas/${demoProject}`, { method: 'PUT', headers: { 'x-auth-token': admin, 'content-type': 'application/json' }, body: JSON.stringify({ quota: { port: -1 } }) });
+      if (nq.status !== 200) throw new Error(`port quota: ${nq.status} ${await nq.text()}`);
+      networks = [{ uuid: net.network.id }];
+    }
     // Boots: every POST from the request thread; ACTIVE when the last build has finished.
-    const body = JSON.stringify({ server: { name: 'sim', imageRef: img.id, flavorRef: '1', networks: 'none' } });
+    const body = JSON.stringify({ server: { name: 'sim', imageRef: img.id, flavorRef: '1', networks } });
     t0 = performance.now();
     const posts = await sendCount(`${url}/compute/v2.1/servers`, { method: 'POST', headers: h, body, count: servers, connections, expectStatus: 202 });
     await cloud.compute.service.settle();
