@@ -525,7 +525,7 @@ export class StackEngine {
     await this.stackState(stack, 'UPDATE', 'IN_PROGRESS', 'Stack UPDATE started');
     let failure: Error | undefined;
     try {
-      failure = await this.converge(await this.open(stack, signal, depth), 'UPDATE');
+      failure = await this.converge(await this.open(stack, signal, depth));
     } catch (err) {
       failure = err as Error;
     }
@@ -539,13 +539,18 @@ export class StackEngine {
     await this.stackState(stack, 'UPDATE', 'FAILED', failure.message);
     const op = this.operations.get(stack.id);
     if (stack.disable_rollback || op?.noRollback || (signal.reason as Error | undefined)?.message === 'Engine stopped') throw new OperationFailed(failure.message);
+    await this.rollbackUpdate(stack, previous, new AbortController().signal, depth);
+    throw new OperationFailed(failure.message);
+  }
+
+  /** Converges a failed update back to the template it replaced: ROLLBACK_COMPLETE or ROLLBACK_FAILED. */
+  private async rollbackUpdate(stack: StackRow, previous: StackSpec, signal: AbortSignal, depth: number): Promise<void> {
     await this.stackState(stack, 'ROLLBACK', 'IN_PROGRESS', 'Stack ROLLBACK started');
     Object.assign(stack, specColumns(previous), { previous: null });
     await this.store.updateStack(stack.id, { ...specColumns(previous), previous: null });
-    const err = await this.converge(await this.open(stack, new AbortController().signal, depth, previous), 'ROLLBACK').catch((e: Error) => e);
+    const err = await this.converge(await this.open(stack, signal, depth, previous)).catch((e: Error) => e);
     if (err) await this.stackState(stack, 'ROLLBACK', 'FAILED', err.message);
     else await this.stackState(stack, 'ROLLBACK', 'COMPLETE', 'Stack ROLLBACK completed successfully');
-    throw new OperationFailed(failure.message);
   }
 
   /**
@@ -553,7 +558,7 @@ export class StackEngine {
    * be, replaces (new first) what must be, then deletes what the model no longer has and what was
    * replaced. A row kept from before that matches exactly is taken back (rollback).
    */
-  private async converge(run: Run, action: 'UPDATE' | 'ROLLBACK'): Promise<Error | undefined> {
+  private async converge(run: Run): Promise<Error | undefined> {
     const oldGraph = new Map<string, Set<string>>();
     try {
       const prevRun = run.stack.previous ? buildModel(JSON.parse(run.stack.previous) as StackSpec, run.identity, this.registry, run.depth) : undefined;
@@ -614,7 +619,6 @@ export class StackEngine {
     if (result.failed) return result.failed.error;
     for (const r of run.all) if (!run.model.resources.has(r.name) && !obsolete.includes(r)) obsolete.push(r);
     for (const r of run.all) if (run.model.resources.has(r.name) && run.rows.get(r.name)?.id !== r.id && !obsolete.includes(r)) obsolete.push(r);
-    void action;
     return this.deleteRows(run, obsolete, oldGraph.size ? oldGraph : run.model.graph);
   }
 
@@ -785,14 +789,7 @@ export class StackEngine {
       } else if (action === 'UPDATE' && stack.previous && !stack.disable_rollback) {
         await this.stackState(stack, 'UPDATE', 'FAILED', reason);
         const previous = JSON.parse(stack.previous) as StackSpec;
-        this.begin(stack, 'ROLLBACK', async (signal) => {
-          await this.stackState(stack, 'ROLLBACK', 'IN_PROGRESS', 'Stack ROLLBACK started');
-          Object.assign(stack, specColumns(previous), { previous: null });
-          await this.store.updateStack(stack.id, { ...specColumns(previous), previous: null });
-          const err = await this.converge(await this.open(stack, signal, 0, previous), 'ROLLBACK').catch((e: Error) => e);
-          if (err) await this.stackState(stack, 'ROLLBACK', 'FAILED', err.message);
-          else await this.stackState(stack, 'ROLLBACK', 'COMPLETE', 'Stack ROLLBACK completed successfully');
-        });
+        this.begin(stack, 'ROLLBACK', (signal) => this.rollbackUpdate(stack, previous, signal, 0));
       } else {
         await this.stackState(stack, action, 'FAILED', reason);
       }
