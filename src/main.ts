@@ -48,7 +48,7 @@ export async function createCloud(config: Config, options: CloudOptions = {}): P
   // comes before compute so that compute can bind ports through network.client.
   const network = await createNetwork(database, identity.tokens, config, 'hafen-operator', engines);
   await mountService(app, network.mount);
-  const compute = await createCompute(database, policy, identity.tokens, image.client, engines, config, network.client);
+  const compute = await createCompute(database, policy, identity.tokens, image.client, engines, config, network.client, network.service);
   await mountService(app, compute.mount);
   await mountService(app, compute.agents);
   const orchestration = await createOrchestration(database, policy, identity.tokens, { compute: compute.service, network: network.service, image: Object.assign(Object.create(image.service) as typeof image.service, { importer: image.importer }) }, config);

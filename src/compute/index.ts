@@ -13,6 +13,7 @@ import type { NetworkClient } from '../network/client.ts';
 import { DockerDriver } from '../agent/docker/driver.ts';
 import { FakeDriver } from '../agent/fake/driver.ts';
 import { AgentHub, agentMount } from '../agent/remote/endpoint.ts';
+import type { DataplaneSource } from '../agent/net/dataplane.ts';
 import { computeApi } from './api.ts';
 import { computePolicy } from './policy.ts';
 import { ComputeService } from './service.ts';
@@ -41,6 +42,8 @@ export async function createCompute(
   engines: string[],
   config: Config,
   network?: NetworkClient,
+  /** The network service's view for dataplanes, which remote agents read their ports' firewalls from. */
+  firewalls?: DataplaneSource,
 ): Promise<Compute> {
   policy.registerDefaults(computePolicy);
   const store = await ComputeStore.create(database);
@@ -60,7 +63,7 @@ export async function createCompute(
       process.stderr.write(`hafen: compute: engine ${endpoint} does not answer: ${(err as Error).message}\n`);
     }
   }
-  const hub = new AgentHub(service, { lostAfterMs: config.hostDownAfterMs });
+  const hub = new AgentHub(service, { lostAfterMs: config.hostDownAfterMs, ...(firewalls ? { network: firewalls } : {}) });
   await service.reconcile({ afterRestart: true });
   const timer = setInterval(() => void service.reconcile().catch(() => undefined), config.reconcileIntervalMs);
   timer.unref();

@@ -52,8 +52,8 @@ describe('compute on hosts driven by remote agents', () => {
     return { child, log: () => log, exited };
   };
   /** Boots through the CLI and waits (polling the API: the CLI's --wait sleeps 5 s a round). */
-  const boot = async (name: string) => {
-    const id = (await json(['server', 'create', '--image', 'bb', '--flavor', 'm1.tiny', name])).id as string;
+  const boot = async (name: string, extra: string[] = []) => {
+    const id = (await json(['server', 'create', '--image', 'bb', '--flavor', 'm1.tiny', ...extra, name])).id as string;
     ids.set(name, id);
     assert.equal(await statusBecomes(name, ['ACTIVE', 'ERROR']), 'ACTIVE', JSON.stringify((await adminShow(name)).fault));
     return id;
@@ -74,10 +74,15 @@ describe('compute on hosts driven by remote agents', () => {
     const tar = path.join(t.dataDir, 'bb.tar');
     fs.writeFileSync(tar, busyboxDockerArchive({ cmd: ['sh', '-c', 'echo booted; exec sleep 3600'] }));
     await os(['image', 'create', '--container-format', 'docker', '--disk-format', 'raw', '--file', tar, 'bb']);
+    const web = path.join(t.dataDir, 'web.tar');
+    fs.writeFileSync(web, busyboxDockerArchive({ cmd: ['sh', '-c', 'mkdir -p /tmp/www && echo hello-web > /tmp/www/index.html && exec httpd -f -p 8080 -h /tmp/www'] }));
+    await os(['image', 'create', '--container-format', 'docker', '--disk-format', 'raw', '--file', web, 'web']);
     const cred = await json(['application', 'credential', 'create', 'hafen-agents'], 'hafen-admin');
     credential = `${cred.id}:${cred.secret}`;
   });
   after(async () => {
+    // The agents' own words, for a failed run: .hafen-test/compute-agent-*/agent-N.log.
+    for (const [i, a] of agents.entries()) if (a) fs.writeFileSync(path.join(t.dataDir, `agent-${i}.log`), a.log());
     for (const a of agents) {
       if (a && a.child.exitCode === null) {
         a.child.kill('SIGKILL');
@@ -167,6 +172,36 @@ describe('compute on hosts driven by remote agents', () => {
     await os(['network', 'delete', net]);
   });
 
+  it('enforces security groups on an agent\'s host: rules come and go through the agent', async () => {
+    const hostId = await hostOf('s2');
+    const engine = engines[hostIds.indexOf(hostId)]!;
+    await os(['security', 'group', 'create', 'closed']);
+    const extra = ['--availability-zone', `nova:${hostId}`];
+    await boot('web', ['--image', 'web', ...extra]);
+    await boot('client', extra);
+    const webIp = ((await json(['server', 'show', 'web'])).addresses.default as string[])[0]!;
+    const reaches = async () => {
+      const exec = await engine.getContainer(`hafen-${ids.get('client')}`).exec({ Cmd: ['sh', '-c', `printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc -w 1 ${webIp} 8080`], AttachStdout: true, AttachStderr: true });
+      const stream = await exec.start({ hijack: true, stdin: false });
+      let out = '';
+      await new Promise((resolve) => stream.on('data', (d: Buffer) => (out += d.toString())).on('end', resolve).on('close', resolve));
+      return (await exec.inspect()).ExitCode === 0 && out.includes('hello-web');
+    };
+    // In the default group, the client (a member too) gets in; in a group with no ingress rule, not.
+    await waitFor('port 8080 open to the default group', async () => ((await reaches()) ? true : undefined), 20_000);
+    const [port] = await json(['port', 'list', '--server', ids.get('web')!]);
+    await os(['port', 'set', '--no-security-group', '--security-group', 'closed', port.ID]);
+    await waitFor('port 8080 closed', async () => ((await reaches()) ? undefined : true), 20_000);
+    const rule = await json(['security', 'group', 'rule', 'create', '--protocol', 'tcp', '--dst-port', '8080', '--ingress', 'closed']);
+    await waitFor('port 8080 open by the rule', async () => ((await reaches()) ? true : undefined), 20_000);
+    await os(['security', 'group', 'rule', 'delete', rule.id]);
+    await waitFor('port 8080 closed', async () => ((await reaches()) ? undefined : true), 20_000);
+    assert.equal(await reaches(), false);
+    await os(['server', 'delete', 'web', 'client']);
+    ids.delete('web');
+    ids.delete('client');
+  });
+
   it('marks the host of a stopped agent down, boots on the other, and brings it up when the agent is back', async () => {
     const victim = hostIds.indexOf(await hostOf('s1'));
     const survivor = 1 - victim;
@@ -203,7 +238,11 @@ describe('compute on hosts driven by remote agents', () => {
   });
 
   it('deletes the servers from both hosts', async () => {
-    await os(['server', 'delete', 's1', 's2', 's3', 's4']);
+    // Whatever is left (s1-s4; more if a test before failed half-way).
+    const left = (await json(['server', 'list'])).map((x: { ID: string }) => x.ID) as string[];
+    assert.ok(left.length >= 4);
+    for (const id of left) if (![...ids.values()].includes(id)) ids.set(id, id);
+    await os(['server', 'delete', ...left]);
     await waitFor('servers gone', async () => ((await json(['server', 'list'])).length === 0 ? true : undefined), 30_000);
     for (const engine of engines) {
       for (const id of ids.values()) assert.equal((await containersOf(engine, id)).length, 0);

@@ -1,13 +1,17 @@
 // A remote agent: the one process that talks to its Docker engine. It logs in to the controller's
-// identity service, registers its host, heart-beats, and runs the controller's driver calls on the
-// local Docker driver (long-polling /agent/v1 for them, streaming images in and snapshots out).
+// identity service, registers its host, heart-beats, runs the controller's driver calls on the
+// local Docker driver (long-polling /agent/v1 for them, streaming images in and snapshots out), and
+// enforces the security groups of its host's ports with the dataplane.
 import { createHash } from 'node:crypto';
 import http from 'node:http';
 import https from 'node:https';
 import { Readable } from 'node:stream';
+import { EventEmitter } from 'node:events';
 import { DockerDriver } from '../docker/driver.ts';
+import { Dataplane, type DataplaneSource } from '../net/dataplane.ts';
 import { engineClient } from '../../host/engine-client.ts';
-import { AGENT_API, asDriverSpec, CallSchema, checked, SessionSchema, type Call, type Registration, type Result, type Session } from './protocol.ts';
+import type { PortFirewall } from '../../network/service.ts';
+import { AGENT_API, asDriverSpec, CallSchema, checked, HostFirewallsSchema, SessionSchema, type Call, type HostFirewalls, type Registration, type Result, type Session } from './protocol.ts';
 
 export type AgentCredential =
   | { kind: 'application_credential'; id: string; secret: string }
@@ -42,6 +46,38 @@ export async function defaultHostId(docker: string): Promise<string> {
   return `host-${createHash('sha256').update(`engine:${info.ID}`).digest('hex').slice(0, 8)}`;
 }
 
+/**
+ * The dataplane's view of the network, read from the controller: the ports of this host's servers
+ * with their firewalls (one request serves a whole sync), changes announced by the controller.
+ * Floating IPs are not answered by agent hosts yet.
+ */
+class ControllerFirewalls implements DataplaneSource {
+  readonly events = new EventEmitter();
+  private cache: { at: number; ports: Map<string, HostFirewalls['ports'][number]> } | undefined;
+
+  constructor(private readonly fetchAll: () => Promise<unknown>) {}
+
+  private async read(maxAgeMs: number): Promise<Map<string, HostFirewalls['ports'][number]>> {
+    if (this.cache && Date.now() - this.cache.at <= maxAgeMs) return this.cache.ports;
+    const at = Date.now();
+    const answer = checked(HostFirewallsSchema, await this.fetchAll(), 'firewalls');
+    this.cache = { at, ports: new Map(answer.ports.map((p) => [p.portId, p])) };
+    return this.cache.ports;
+  }
+
+  async boundPorts(): Promise<{ portId: string; serverId: string }[]> {
+    return [...(await this.read(200)).values()].map((p) => ({ portId: p.portId, serverId: p.serverId }));
+  }
+
+  async portFirewall(portId: string): Promise<PortFirewall | undefined> {
+    return (await this.read(2000)).get(portId)?.firewall ?? undefined;
+  }
+
+  async floatingIpMappings(): Promise<[]> {
+    return [];
+  }
+}
+
 export class Agent {
   private readonly controller: string;
   private token: { value: string; expiresAt: number; imageUrl: string } | undefined;
@@ -53,6 +89,9 @@ export class Agent {
   private readonly running = new Set<Promise<void>>();
   private loops: Promise<void>[] = [];
   private readonly log: (line: string) => void;
+  /** Enforces the security groups of this host's ports (rules read from the controller). */
+  private readonly firewalls = new ControllerFirewalls(() => this.request('GET', `${AGENT_API}/sessions/${this.session?.sessionId ?? '-'}/network/firewalls`));
+  private dataplane: Dataplane | undefined;
 
   constructor(private readonly options: AgentOptions) {
     this.controller = options.controller.replace(/\/+$/, '');
@@ -78,6 +117,9 @@ export class Agent {
       }
     }
     this.loops = [this.pollLoop(), this.heartbeatLoop()];
+    // Engines on this machine get rules through nsenter; others through a helper container they run.
+    this.dataplane = new Dataplane(this.firewalls, [{ docker: engineClient(this.options.docker), local: this.options.docker.startsWith('unix://') }], (msg) => this.log(msg));
+    this.dataplane.start();
     return session;
   }
 
@@ -85,6 +127,7 @@ export class Agent {
   async stop(): Promise<void> {
     this.stopping = true;
     this.polling.abort();
+    await this.dataplane?.stop();
     await Promise.race([Promise.allSettled([...this.running]), sleep(10_000)]);
     const s = this.session;
     if (s) await this.request('DELETE', `${AGENT_API}/sessions/${s.sessionId}`, undefined, AbortSignal.timeout(2000)).catch(() => undefined);
@@ -266,6 +309,9 @@ export class Agent {
         return d.detachInterface(call.args.serverId, call.args.networkName);
       case 'listServers':
         return d.listServers();
+      case 'firewallsChanged':
+        this.firewalls.events.emit('firewall', call.args.portIds);
+        return null;
       default: {
         const never: never = call;
         throw new Error(`unknown call ${String((never as { method: string }).method)}`);

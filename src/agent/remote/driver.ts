@@ -180,6 +180,11 @@ export class RemoteDriver implements ComputeDriver {
   listServers(): Promise<{ serverId: string; power: PowerState }[]> {
     return this.call('listServers', {}) as Promise<{ serverId: string; power: PowerState }[]>;
   }
+
+  /** Not a driver call: tells the agent's dataplane that these ports' firewalls changed. */
+  async firewallsChanged(portIds: string[]): Promise<void> {
+    await this.call('firewallsChanged', { portIds });
+  }
 }
 
 /** Settles a call with the agent's result (schema-checked); false when the call is unknown. */

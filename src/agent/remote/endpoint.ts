@@ -1,5 +1,5 @@
 // The controller's agent endpoint (/agent/v1): remote agents register their host, heartbeat, poll
-// for driver calls and send back results and snapshot archives. Every request carries a Keystone
+// for driver calls, send back results and snapshot archives, and read their ports' firewalls. Every request carries a Keystone
 // token with the admin role (policy `compute:agent`); a session belongs to the user who opened it.
 import type { FastifyRequest } from 'fastify';
 import type { Readable } from 'node:stream';
@@ -9,7 +9,8 @@ import { plainError } from '../../platform/http/envelopes.ts';
 import type { HttpServer, ServiceMount } from '../../platform/http/server.ts';
 import type { ComputeService } from '../../compute/service.ts';
 import { AgentSession, completeCall, RemoteDriver, streamCall } from './driver.ts';
-import { AGENT_PREFIX, checked, ProtocolError, RegistrationSchema, ResultSchema, type Session } from './protocol.ts';
+import { AGENT_PREFIX, checked, ProtocolError, RegistrationSchema, ResultSchema, type HostFirewalls, type Session } from './protocol.ts';
+import type { DataplaneSource } from '../net/dataplane.ts';
 import { BadRequestError } from '../../platform/errors.ts';
 import type { TSchema, Static } from '@sinclair/typebox';
 
@@ -28,6 +29,8 @@ type Req = FastifyRequest<{ Params: Record<string, string>; Querystring: Record<
 export interface AgentHubOptions {
   /** An agent not heard from for this long is lost (its open calls fail); its host goes down by the same rule. */
   lostAfterMs: number;
+  /** The network service's view for dataplanes: agents enforce the security groups of their host's ports. */
+  network?: DataplaneSource;
 }
 
 /** The remote drivers by host, and the live sessions by id. */
@@ -43,6 +46,37 @@ export class AgentHub {
     this.pollTimeoutMs = Math.min(25_000, Math.max(250, Math.floor(options.lostAfterMs / 2)));
     this.timer = setInterval(() => this.sweep(), Math.min(1000, this.heartbeatIntervalMs));
     this.timer.unref();
+    options.network?.events.on('firewall', this.onFirewall);
+  }
+
+  private readonly onFirewall = (portIds: string[]) => void this.firewallsChanged(portIds).catch(() => undefined);
+
+  /** Each connected agent hears of the changed ports of its own host's servers. */
+  private async firewallsChanged(portIds: string[]): Promise<void> {
+    const network = this.options.network;
+    if (!network || this.sessions.size === 0) return;
+    const serverOf = new Map((await network.boundPorts()).map((p) => [p.portId, p.serverId]));
+    const hostOf = new Map((await this.compute.store.serverStates()).map((r) => [r.id, r.host_id]));
+    const byHost = new Map<string, string[]>();
+    for (const portId of new Set(portIds)) {
+      const serverId = serverOf.get(portId);
+      const hostId = serverId ? hostOf.get(serverId) : undefined;
+      if (!hostId) continue;
+      let list = byHost.get(hostId);
+      if (!list) byHost.set(hostId, (list = []));
+      list.push(portId);
+    }
+    // A lost agent misses nothing: its dataplane re-reads every firewall when it starts and every few seconds.
+    for (const [hostId, ids] of byHost) void this.drivers.get(hostId)?.firewallsChanged(ids).catch(() => undefined);
+  }
+
+  /** The ports bound to servers of the session's host, each with its compiled firewall. */
+  async firewalls(s: AgentSession): Promise<HostFirewalls> {
+    const network = this.options.network;
+    if (!network) return { ports: [] };
+    const servers = new Set((await this.compute.store.serverStates()).filter((r) => r.host_id === s.hostId).map((r) => r.id));
+    const ports = (await network.boundPorts()).filter((p) => servers.has(p.serverId));
+    return { ports: await Promise.all(ports.map(async (p) => ({ ...p, firewall: (await network.portFirewall(p.portId)) ?? null }))) };
   }
 
   private sweep(): void {
@@ -95,6 +129,7 @@ export class AgentHub {
   /** Ends every session (the controller stops): waiting polls are answered, open calls fail. */
   stop(): void {
     clearInterval(this.timer);
+    this.options.network?.events.off('firewall', this.onFirewall);
     for (const s of [...this.sessions.values()]) this.end(s, 'was cut off by the controller stopping');
   }
 }
@@ -124,6 +159,7 @@ export function agentMount(hub: AgentHub, compute: ComputeService, validator: To
         await hub.heartbeat(sessionOf(request));
         reply.code(204).send();
       });
+      app.get('/v1/sessions/:session/network/firewalls', async (request: Req) => hub.firewalls(sessionOf(request)));
       app.get('/v1/sessions/:session/calls', async (request: Req, reply) => {
         const s = sessionOf(request);
         const wait = request.query.wait_ms === undefined ? hub.pollTimeoutMs : Math.min(hub.pollTimeoutMs, Math.max(0, Number(request.query.wait_ms) || 0));

@@ -3,6 +3,7 @@
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import type { ComputeDriver, ContainerOptions, HostCapacity, InterfaceSpec, ServerSpec, ServerState } from '../driver.ts';
+import type { PortFirewall } from '../../network/service.ts';
 
 /** Path prefix of the agent endpoint on the controller. */
 export const AGENT_PREFIX = '/agent';
@@ -122,6 +123,12 @@ const Id = Type.String({ minLength: 1 });
 const call = <M extends string, A extends TSchema>(method: M, args: A) => Type.Object({ id: Id, method: Type.Literal(method), args });
 const ServerArg = Type.Object({ serverId: Id });
 
+/**
+ * Not a driver call: the controller tells the agent that these ports' firewalls changed (the agent's
+ * dataplane then reads them from .../network/firewalls). Answered with null.
+ */
+export const FirewallsChangedSchema = call('firewallsChanged', Type.Object({ portIds: Type.Array(Id) }));
+
 export const CallSchema = Type.Union([
   call('capacity', Type.Object({})),
   call('ensureImage', Type.Object({ imageId: Id, digest: Type.String() })),
@@ -136,6 +143,7 @@ export const CallSchema = Type.Union([
   call('attachInterface', Type.Object({ serverId: Id, nic: InterfaceSpecSchema })),
   call('detachInterface', Type.Object({ serverId: Id, networkName: Id })),
   call('listServers', Type.Object({})),
+  FirewallsChangedSchema,
 ]);
 export type Call = Static<typeof CallSchema>;
 export type CallMethod = Call['method'];
@@ -156,7 +164,26 @@ export const ResultValueSchemas: Record<CallMethod, TSchema> = {
   attachInterface: Type.Null(),
   detachInterface: Type.Null(),
   listServers: Type.Array(Type.Object({ serverId: Type.String(), power: PowerStateSchema })),
+  firewallsChanged: Type.Null(),
 };
+
+// ---- agent -> controller: the security groups of the ports on the agent's host
+
+export const FirewallRuleSchema = Type.Object({
+  direction: Type.Union([Type.Literal('ingress'), Type.Literal('egress')]),
+  protocol: Nullable(Type.String()),
+  portMin: Nullable(Type.Integer()),
+  portMax: Nullable(Type.Integer()),
+  remoteCidrs: Strings,
+});
+
+export const PortFirewallSchema = Type.Object({ portId: Id, portSecurityEnabled: Type.Boolean(), rules: Type.Array(FirewallRuleSchema) });
+
+/** GET .../network/firewalls: every port bound to a server of the agent's host, with its compiled firewall. */
+export const HostFirewallsSchema = Type.Object({
+  ports: Type.Array(Type.Object({ portId: Id, serverId: Id, firewall: Nullable(PortFirewallSchema) })),
+});
+export type HostFirewalls = Static<typeof HostFirewallsSchema>;
 
 export const ResultSchema = Type.Union([
   Type.Object({ ok: Type.Literal(true), value: Type.Unknown() }),
@@ -192,7 +219,8 @@ const agree: [
   Same<Static<typeof InterfaceSpecSchema>, InterfaceSpec>,
   Same<Static<typeof ContainerOptionsSchema>, ContainerOptions>,
   Same<Omit<Static<typeof ServerSpecSchema>, 'container'>, Omit<ServerSpec, 'container'>>,
-] = [true, true, true, true, true, true];
+  Same<Static<typeof PortFirewallSchema>, PortFirewall>,
+] = [true, true, true, true, true, true, true];
 void agree;
 /** A spec from the driver's callers is always a valid wire spec (and the agent hands the wire spec to its driver). */
 export const asWireSpec = (spec: ServerSpec): Static<typeof ServerSpecSchema> => spec;
