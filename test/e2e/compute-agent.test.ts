@@ -237,6 +237,20 @@ describe('compute on hosts driven by remote agents', () => {
     assert.match(await os(['console', 'log', 'show', 's2']), /booted/);
   });
 
+  it('takes a host down when its engine stops answering, though its agent runs, and up when it answers again', async () => {
+    const outer = engineClient(await testEngineSocket());
+    const victim = hosts.hosts[0]!;
+    await outer.getContainer(victim.containerId).pause();
+    try {
+      await waitFor('host down', async () => ((await stateOf(hostIds[0]!)) === 'down' ? true : undefined), 15_000);
+      assert.equal(agents[0]!.child.exitCode, null);
+      assert.match(agents[0]!.log(), /does not answer; no heartbeat/);
+    } finally {
+      await outer.getContainer(victim.containerId).unpause();
+    }
+    await waitFor('host up', async () => ((await stateOf(hostIds[0]!)) === 'up' ? true : undefined), 15_000);
+  });
+
   it('deletes the servers from both hosts', async () => {
     // Whatever is left (s1-s4; more if a test before failed half-way).
     const left = (await json(['server', 'list'])).map((x: { ID: string }) => x.ID) as string[];

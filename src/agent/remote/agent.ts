@@ -92,9 +92,11 @@ export class Agent {
   /** Enforces the security groups of this host's ports (rules read from the controller). */
   private readonly firewalls = new ControllerFirewalls(() => this.request('GET', `${AGENT_API}/sessions/${this.session?.sessionId ?? '-'}/network/firewalls`));
   private dataplane: Dataplane | undefined;
+  private readonly engine: ReturnType<typeof engineClient>;
 
   constructor(private readonly options: AgentOptions) {
     this.controller = options.controller.replace(/\/+$/, '');
+    this.engine = engineClient(options.docker);
     this.log = options.log ?? ((line) => process.stderr.write(`hafen agent: ${line}\n`));
   }
 
@@ -118,7 +120,7 @@ export class Agent {
     }
     this.loops = [this.pollLoop(), this.heartbeatLoop()];
     // Engines on this machine get rules through nsenter; others through a helper container they run.
-    this.dataplane = new Dataplane(this.firewalls, [{ docker: engineClient(this.options.docker), local: this.options.docker.startsWith('unix://') }], (msg) => this.log(msg));
+    this.dataplane = new Dataplane(this.firewalls, [{ docker: this.engine, local: this.options.docker.startsWith('unix://') }], (msg) => this.log(msg));
     this.dataplane.start();
     return session;
   }
@@ -235,10 +237,18 @@ export class Agent {
     }
   }
 
+  /** Whether the engine answers a ping in time: a host whose engine is dead is not kept up by its agent. */
+  private async engineAnswers(ms: number): Promise<boolean> {
+    const timeout = new Promise<boolean>((resolve) => setTimeout(() => resolve(false), ms).unref());
+    return Promise.race([this.engine.ping().then(() => true, () => false), timeout]);
+  }
+
   private async heartbeatLoop(): Promise<void> {
     while (!this.stopping) {
       const session = this.session;
-      if (session) {
+      if (session && !(await this.engineAnswers(session.heartbeatIntervalMs))) {
+        this.log(`engine ${this.options.docker} does not answer; no heartbeat`);
+      } else if (session) {
         await this.request('POST', `${AGENT_API}/sessions/${session.sessionId}/heartbeat`, undefined, AbortSignal.timeout(session.heartbeatIntervalMs * 2)).catch((err: unknown) => {
           if (err instanceof ControllerError && err.status === 404 && this.session === session) this.session = undefined;
         });

@@ -180,7 +180,15 @@ export function agentMount(hub: AgentHub, compute: ComputeService, validator: To
         const done = new Promise<void>((resolve) => data.once('close', () => resolve()));
         if (!streamCall(s, request.params.call!, data)) throw new NotFoundError(`No open snapshot call ${request.params.call}.`);
         // Answered once the consumer has read (or dropped) the archive, while the agent keeps heart-beating.
-        await done;
+        // A consumer that gave up without destroying the stream (it failed before reading) must not
+        // hold the request forever: no progress for a minute ends it.
+        let last = -1;
+        const watchdog = setInterval(() => {
+          const read = request.raw.socket?.bytesRead ?? 0;
+          if (read === last) data.destroy(new Error('the snapshot archive was not read for 60 s'));
+          last = read;
+        }, 60_000);
+        await done.finally(() => clearInterval(watchdog));
         reply.code(204).send();
       });
     },
