@@ -41,8 +41,8 @@ describe('compute on hosts driven by remote agents', () => {
   /** The server's container on a nested engine (running or not), by hafen's label. */
   const containersOf = async (engine: Docker, serverId: string) => engine.listContainers({ all: true, filters: { label: [`hafen.server_id=${serverId}`] } });
 
-  const startAgent = (endpoint: string, env: Record<string, string> = { HAFEN_AGENT_CREDENTIAL: credential }): AgentProcess => {
-    const child = spawn(process.execPath, [path.join(checkoutDir, 'bin/hafen.mjs'), 'agent', '--controller', t.url, '--docker', endpoint], {
+  const startAgent = (endpoint: string, env: Record<string, string> = { HAFEN_AGENT_CREDENTIAL: credential }, args: string[] = []): AgentProcess => {
+    const child = spawn(process.execPath, [path.join(checkoutDir, 'bin/hafen.mjs'), 'agent', '--controller', t.url, '--docker', endpoint, ...args], {
       env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/root', HAFEN_DATA_DIR: t.dataDir, ...env },
       stdio: ['ignore', 'ignore', 'pipe'],
     });
@@ -112,8 +112,9 @@ describe('compute on hosts driven by remote agents', () => {
   });
 
   it('registers each host with its capacity when its agent connects', async () => {
+    // One logs in with the application credential, the other as the admin cloud of clouds.yaml (a password).
     agents[0] = startAgent(hosts.hosts[0]!.endpoint);
-    agents[1] = startAgent(hosts.hosts[1]!.endpoint);
+    agents[1] = startAgent(hosts.hosts[1]!.endpoint, {}, ['--cloud', 'hafen-admin', '--clouds-yaml', t.cloud.cloudsYaml]);
     await Promise.all([registered(agents[0]), registered(agents[1])]);
     const hv = await hypervisors();
     assert.deepEqual(hv.map((h) => h.id).sort(), [...hostIds].sort());

@@ -83,6 +83,7 @@ export class Agent {
   private token: { value: string; expiresAt: number; imageUrl: string } | undefined;
   private session: Session | undefined;
   private driver: DockerDriver | undefined;
+  private cloudId: string | undefined;
   private connecting: Promise<Session> | undefined;
   private stopping = false;
   private readonly polling = new AbortController();
@@ -195,7 +196,9 @@ export class Agent {
       ...(this.options.availabilityZone ? { availabilityZone: this.options.availabilityZone } : {}),
     };
     const session = checked(SessionSchema, await this.request('POST', `${AGENT_API}/sessions`, registration), 'session');
-    if (!this.driver || this.session?.cloudId !== session.cloudId) this.driver = new DockerDriver(this.options.docker, { cloudId: session.cloudId });
+    // The driver marks containers with the controller's cloud id (the same after a reconnect; kept with its image loads).
+    if (!this.driver || this.cloudId !== session.cloudId) this.driver = new DockerDriver(this.options.docker, { cloudId: session.cloudId });
+    this.cloudId = session.cloudId;
     this.session = session;
     this.log(`registered ${session.hostId} (${this.options.docker}: ${registration.capacity.vcpus} vCPUs, ${registration.capacity.memoryMiB} MiB) with ${this.controller}`);
     return session;
