@@ -1,7 +1,9 @@
 // Remote agents: a cloud with no engine of its own (HAFEN_DOCKER_HOSTS=none) and two nested Docker
-// hosts, each driven only by its own `hafen agent` process logged in with an admin's application
-// credential. Servers are booted through the real openstack CLI and land on both hosts; an agent
-// that stops takes its host down, and one that comes back brings it up again.
+// hosts, each driven only by its own `hafen agent` child process (logged in with an admin's
+// application credential, or as the admin cloud of clouds.yaml). Servers are booted through the
+// real openstack CLI and land on both hosts, their actions and security groups go through the
+// agents; an agent that stops, or whose engine stops answering, takes its host down, and one that
+// comes back brings it up again.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
