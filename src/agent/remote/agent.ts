@@ -281,20 +281,35 @@ export class Agent {
       const e = err as Error & { statusCode?: unknown };
       result = { ok: false, error: { name: e.name || 'Error', message: e.message || String(err), ...(typeof e.statusCode === 'number' ? { statusCode: e.statusCode } : {}) } };
     }
-    if (id) await this.answer(session, id, result);
+    if (!id || (await this.answer(session, id, result))) return;
+    // A server made for a controller that gave up on the call (the session was lost meanwhile) is
+    // undone here: the controller counts it as failed, and spawn leaves nothing behind when it fails.
+    const call = raw as Call;
+    if (call.method === 'spawn' && result.ok) {
+      this.log(`spawn of ${call.args.spec.serverId} finished after its session was lost; removing it`);
+      await this.driver!.destroy(call.args.spec.serverId).catch((err: Error) => this.log(`removing ${call.args.spec.serverId}: ${err.message}`));
+    }
   }
 
-  private async answer(session: Session, id: string, result: Result): Promise<void> {
+  /** Sends a call's result; false when the controller no longer waits for it. */
+  private async answer(session: Session, id: string, answer: Result): Promise<boolean> {
+    let result = answer;
     for (let attempt = 0; attempt < 5 && this.session === session; attempt++) {
       try {
         await this.request('POST', `${AGENT_API}/sessions/${session.sessionId}/calls/${id}/result`, result);
-        return;
+        return true;
       } catch (err) {
-        // A 4xx means the controller no longer waits for this call (lost session, or already failed).
-        if (err instanceof ControllerError && err.status < 500) return;
+        // A result the controller cannot take fails the call rather than leaving it open.
+        if (err instanceof ControllerError && (err.status === 413 || err.status === 400) && result.ok) {
+          result = { ok: false, error: { name: 'Error', message: `the agent's answer was refused: ${err.message}` } };
+          continue;
+        }
+        // Otherwise a 4xx means the controller no longer waits for this call (lost session, or already failed).
+        if (err instanceof ControllerError && err.status < 500) return false;
         await sleep(500);
       }
     }
+    return false;
   }
 
   private async run(call: Exclude<Call, { method: 'snapshot' }>): Promise<unknown> {

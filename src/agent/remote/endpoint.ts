@@ -24,6 +24,9 @@ function received<T extends TSchema>(schema: T, body: unknown, what: string): St
   }
 }
 
+/** The largest result an agent may send (a console log, a list of servers). */
+export const MAX_RESULT_BYTES = 64 << 20;
+
 type Req = FastifyRequest<{ Params: Record<string, string>; Querystring: Record<string, string>; Body: unknown }>;
 
 export interface AgentHubOptions {
@@ -167,7 +170,8 @@ export function agentMount(hub: AgentHub, compute: ComputeService, validator: To
         if (s.closed && calls.length === 0) throw new NotFoundError('The agent session ended: register again.');
         return { calls };
       });
-      app.post('/v1/sessions/:session/calls/:call/result', async (request: Req, reply) => {
+      // Results can be larger than API bodies (a whole console log).
+      app.post('/v1/sessions/:session/calls/:call/result', { bodyLimit: MAX_RESULT_BYTES }, async (request: Req, reply) => {
         const s = sessionOf(request);
         if (!completeCall(s, request.params.call!, received(ResultSchema, request.body, 'result'))) throw new NotFoundError(`No open call ${request.params.call}.`);
         reply.code(204).send();
