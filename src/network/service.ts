@@ -885,6 +885,11 @@ export class NetworkService implements NetworkClient {
     await this.store.releaseAddresses(id);
   }
 
+  /** Every subnet's gateway address (where a host may answer its servers, e.g. wait-condition signals). */
+  async gatewayAddresses(): Promise<string[]> {
+    return (await this.store.list('subnet')).map((s) => s.gateway_ip).filter((ip): ip is string => typeof ip === 'string' && ip !== '');
+  }
+
   async boundPorts(): Promise<{ portId: string; serverId: string }[]> {
     return (await this.store.list('port')).filter((p) => p.device_owner === 'compute:nova' && p.device_id).map((p) => ({ portId: p.id, serverId: p.device_id as string }));
   }

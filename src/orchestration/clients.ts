@@ -17,7 +17,7 @@ export type NetworkClient = Pick<
   | 'createPort' | 'updatePort' | 'deletePort' | 'createSecurityGroup' | 'updateSecurityGroup' | 'deleteSecurityGroup'
   | 'createSecurityGroupRule' | 'deleteSecurityGroupRule' | 'createRouter' | 'updateRouter' | 'deleteRouter'
   | 'addRouterInterface' | 'removeRouterInterface' | 'createFloatingIp' | 'updateFloatingIp' | 'deleteFloatingIp'
-  | 'defaultNetworkId' | 'serverAddresses' | 'bindingsOf' | 'listSecurityGroups'
+  | 'defaultNetworkId' | 'serverAddresses' | 'bindingsOf' | 'gatewayAddresses' | 'listSecurityGroups'
 >;
 
 export type ImageClient = Pick<ImageService, 'find' | 'list' | 'create' | 'delete' | 'get'> & { importer: Pick<ImageImporter, 'start' | 'task'> };

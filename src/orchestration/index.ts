@@ -13,6 +13,7 @@ import { orchestrationPolicy } from './policy.ts';
 import { ResourceRegistry } from './resources/registry.ts';
 import { OrchestrationService } from './service.ts';
 import { OrchestrationStore } from './store.ts';
+import { SignalListeners } from './signal-listeners.ts';
 
 export interface Orchestration {
   service: OrchestrationService;
@@ -30,10 +31,23 @@ export async function createOrchestration(database: Database, policy: PolicyEngi
   });
   const service = new OrchestrationService(store, engine, policy, clients, config.region);
   await engine.recover();
+  // Servers on this host's engines reach the signal endpoint at their network's gateway.
+  const signals = new SignalListeners({
+    port: config.port,
+    gateways: () => clients.network.gatewayAddresses(),
+    forward: async (path, headers, body) => {
+      const res = await fetch(`${config.publicUrl}${path}`, { method: 'POST', headers, body });
+      return { status: res.status, body: await res.text() };
+    },
+  });
+  if (config.port) signals.start();
   return {
     service,
     engine,
     mount: { prefix: '/orchestration', renderError: heatError, register: orchestrationApi(service, validator, config.publicUrl) },
-    stop: () => engine.stop(),
+    async stop() {
+      await signals.stop();
+      await engine.stop();
+    },
   };
 }

@@ -113,6 +113,48 @@ describe('Docker containers in stacks', () => {
     assert.deepEqual((await json(['stack', 'list'])).filter((s: any) => s['Stack Name'].startsWith('bad-')), []);
   });
 
+  it('lets a container signal its wait condition through the handle it is given', async () => {
+    const script = [
+      'H=${ENDPOINT#http://}; HP=${H%%/*}; P=/${H#*/}; HOST=${HP%:*}; PORT=${HP#*:}',
+      `B='{"status":"SUCCESS","reason":"box is up","data":"hello from the box","id":"box"}'`,
+      'until printf "POST $P HTTP/1.0\\r\\nX-Auth-Token: $TOKEN\\r\\nContent-Type: application/json\\r\\nContent-Length: ${#B}\\r\\n\\r\\n$B" | nc -w 5 $HOST $PORT | grep -q " 200 "; do sleep 1; done',
+      'echo signalled; exec sleep 3600',
+    ].join('\n');
+    const template = {
+      heat_template_version: '2021-04-16',
+      resources: {
+        handle: { type: 'OS::Heat::WaitConditionHandle' },
+        waiter: { type: 'OS::Heat::WaitCondition', properties: { handle: { get_resource: 'handle' }, timeout: 90 } },
+        box: {
+          type: 'DockerInc::Docker::Container',
+          properties: {
+            image: 'bb',
+            env: [{ list_join: ['', ['ENDPOINT=', { get_attr: ['handle', 'endpoint'] }]] }, { list_join: ['', ['TOKEN=', { get_attr: ['handle', 'token'] }]] }],
+            cmd: ['sh', '-c', script],
+          },
+        },
+      },
+      outputs: { data: { value: { get_attr: ['waiter', 'data'] } }, endpoint: { value: { get_attr: ['handle', 'endpoint'] } } },
+    };
+    const token = await t.token('demo');
+    const project = (await t.request('GET', '/identity/v3/auth/tokens', { token, headers: { 'x-subject-token': token } })).body.token.project.id;
+    const r = await t.request('POST', `/orchestration/v1/${project}/stacks`, { token, body: { stack_name: 'signalled', template } });
+    assert.equal(r.status, 201, r.text);
+    const shown = await waitFor('wait condition', async () => {
+      const s = await json(['stack', 'show', 'signalled']);
+      return s.stack_status.endsWith('IN_PROGRESS') ? undefined : s;
+    }, 90_000);
+    assert.equal(shown.stack_status, 'CREATE_COMPLETE', shown.stack_status_reason);
+    const data = (await json(['stack', 'output', 'show', 'signalled', 'data'])).output_value;
+    assert.deepEqual(JSON.parse(data), { box: 'hello from the box' });
+    const endpoint = (await json(['stack', 'output', 'show', 'signalled', 'endpoint'])).output_value as string;
+    assert.match(endpoint, /^http:\/\/hafen-api:\d+\/orchestration\/v1\/signal\/[0-9a-f-]{36}$/);
+    // The handle's token, not any other, is taken.
+    const bad = await t.request('POST', new URL(endpoint).pathname, { headers: { 'x-auth-token': 'not-the-token' }, body: { status: 'FAILURE' } });
+    assert.equal(bad.status, 401);
+    await os(['stack', 'delete', '--yes', '--wait', 'signalled']);
+  });
+
   it('deploys a Compose file as a stack', async () => {
     const compose = `version: "3.8"
 services:

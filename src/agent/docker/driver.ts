@@ -7,6 +7,7 @@ import { writeTar } from '../../host/tar-writer.ts';
 import { ensureEngineNetwork } from '../net/engine-network.ts';
 import { ConflictError } from '../../platform/errors.ts';
 import type { ComputeDriver, DriverCapabilities, HostCapacity, InterfaceSpec, PowerState, ServerSpec, ServerState } from '../driver.ts';
+import { API_HOST_ALIAS } from '../../platform/http/api-host.ts';
 
 const LABEL_SERVER = 'hafen.server_id';
 const LABEL_MANAGED = 'hafen.managed';
@@ -149,6 +150,9 @@ export class DockerDriver implements ComputeDriver {
         SecurityOpt: ['no-new-privileges'],
         Binds: binds,
         NetworkMode: spec.network ? spec.network.name : 'none',
+        // The cloud's API as the server sees it: its network's gateway, where the controller answers
+        // wait-condition signals for the engines on its own host.
+        ...(spec.network ? { ExtraHosts: [`${API_HOST_ALIAS}:${spec.network.gateway}`] } : {}),
         RestartPolicy: c?.restartPolicy ? { Name: c.restartPolicy.name, ...(c.restartPolicy.name === 'on-failure' && c.restartPolicy.maximumRetryCount ? { MaximumRetryCount: c.restartPolicy.maximumRetryCount } : {}) } : { Name: 'no' },
         IpcMode: 'private',
         PidMode: '',

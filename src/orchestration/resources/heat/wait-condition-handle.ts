@@ -3,6 +3,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { BadRequestError } from '../../../platform/errors.ts';
 import type { ResourceType } from '../types.ts';
+import { API_HOST_ALIAS } from '../../../platform/http/api-host.ts';
 
 export interface WaitSignal {
   id: string;
@@ -11,8 +12,13 @@ export interface WaitSignal {
   data: unknown;
 }
 
+/**
+ * Where a server posts its signal: the cloud's API under the name every server has for it (its
+ * network's gateway, where the controller answers signals for its own engines), on the API's port.
+ */
 export function signalUrl(publicUrl: string, handleId: string): string {
-  return `${publicUrl}/orchestration/v1/signal/${handleId}`;
+  const u = new URL(publicUrl);
+  return `${u.protocol}//${API_HOST_ALIAS}:${u.port || (u.protocol === 'https:' ? 443 : 80)}/orchestration/v1/signal/${handleId}`;
 }
 
 export const heatWaitConditionHandle: ResourceType = {
