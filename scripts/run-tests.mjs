@@ -31,7 +31,8 @@ if (filter.length === 0) {
 fs.mkdirSync('.hafen-test', { recursive: true });
 const services = sharedServices();
 const runMark = registerRun();
-const tap = path.join('.hafen-test', 'report.tap');
+// One report per run: runs side by side (several developers on one machine) must not share it.
+const tap = path.join('.hafen-test', `report-${process.pid}.tap`);
 const result = spawnSync(
   process.execPath,
   [
@@ -64,6 +65,8 @@ for (let i = 0; i < summary.length; i++) {
   else if (m[3]) skipped++;
   else passed++;
 }
+fs.rmSync(tap, { force: true });
+stopSharedServices(services, runMark);
 console.log(`tests: ${passed} passed, ${failed} failed, ${skipped} skipped`);
 process.exit(result.status ?? 1);
 
