@@ -49,6 +49,8 @@ export async function createCloud(config: Config, options: CloudOptions = {}): P
   const network = await createNetwork(database, identity.tokens, config, 'hafen-operator', engines);
   await mountService(app, network.mount);
   const compute = await createCompute(database, policy, identity.tokens, image.client, engines, config, network.client, network.service);
+  // Floating IPs of servers on remote agents' hosts are routed there by the agent endpoint, not NATed here.
+  network.dataplane?.ignoreFloatingIpsOf(() => compute.serversOffEngines());
   await mountService(app, compute.mount);
   await mountService(app, compute.agents);
   const orchestration = await createOrchestration(database, policy, identity.tokens, { compute: compute.service, network: network.service, image: Object.assign(Object.create(image.service) as typeof image.service, { importer: image.importer }) }, config);
@@ -72,7 +74,7 @@ export async function createCloud(config: Config, options: CloudOptions = {}): P
     },
     async close() {
       await orchestration.stop();
-      compute.stop();
+      await compute.stop();
       await network.close();
       await app.close();
       await compute.service.settle();

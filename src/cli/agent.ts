@@ -54,9 +54,11 @@ export function registerAgent(program: Command): void {
     .option('--clouds-yaml <file>', 'clouds.yaml for --cloud (default: $OS_CLIENT_CONFIG_FILE, else $HAFEN_DATA_DIR/clouds.yaml)')
     .option('--host-id <id>', "the host's id (default: derived from the engine's own id)")
     .option('--availability-zone <zone>', 'availability zone of the host', 'nova')
-    .action(async (opts: { controller: string; docker: string; credential?: string; cloud?: string; cloudsYaml?: string; hostId?: string; availabilityZone: string }) => {
+    .option('--address <ipv4>', "the host's address, where the controller routes its servers' floating IPs (default: the host of a tcp:// --docker URL)")
+    .action(async (opts: { controller: string; docker: string; credential?: string; cloud?: string; cloudsYaml?: string; hostId?: string; availabilityZone: string; address?: string }) => {
       if (!/^https?:\/\/[^/]+\/?$/.test(opts.controller)) fail('--controller must be http(s)://host[:port]');
       if (!/^(unix:\/\/\/.+|tcp:\/\/[^/]+:\d+)$/.test(opts.docker)) fail('--docker must be unix:///path or tcp://host:port');
+      if (opts.address !== undefined && !/^\d{1,3}(\.\d{1,3}){3}$/.test(opts.address)) fail('--address must be an IPv4 address');
       let credential: AgentCredential;
       let authUrl: string | undefined;
       try {
@@ -71,7 +73,7 @@ export function registerAgent(program: Command): void {
       } catch (err) {
         fail((err as Error).message);
       }
-      const agent = new Agent({ controller: opts.controller, docker: opts.docker, credential, ...(authUrl ? { authUrl } : {}), ...(opts.hostId ? { hostId: opts.hostId } : {}), availabilityZone: opts.availabilityZone });
+      const agent = new Agent({ controller: opts.controller, docker: opts.docker, credential, ...(authUrl ? { authUrl } : {}), ...(opts.hostId ? { hostId: opts.hostId } : {}), ...(opts.address ? { address: opts.address } : {}), availabilityZone: opts.availabilityZone });
       try {
         await agent.start();
       } catch (err) {

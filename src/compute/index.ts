@@ -24,7 +24,12 @@ export interface Compute {
   mount: ServiceMount;
   /** /agent: where remote agents (`hafen agent`) register their hosts and take the driver calls. */
   agents: ServiceMount;
-  stop(): void;
+  /**
+   * Servers placed on hosts the controller does not drive in-process (remote agents' hosts): their
+   * floating IPs are routed to the agent's host, so the in-process dataplane leaves them alone.
+   */
+  serversOffEngines(): Promise<Set<string>>;
+  stop(): Promise<void>;
 }
 
 /** A host's id: stable for an endpoint, carrying no tenant data. */
@@ -71,9 +76,13 @@ export async function createCompute(
     service,
     mount: { prefix: '/compute', renderError: novaError, register: computeApi(service, validator, config.publicUrl) },
     agents: agentMount(hub, service, validator),
-    stop: () => {
+    serversOffEngines: async () => {
+      const inProcess = new Set(engines.map(hostIdFor));
+      return new Set((await store.serverStates()).filter((r) => r.host_id && !inProcess.has(r.host_id)).map((r) => r.id));
+    },
+    stop: async () => {
       clearInterval(timer);
-      hub.stop();
+      await hub.stop();
     },
   };
 }

@@ -1,11 +1,12 @@
 // All-in-one data-plane sync: applies each port's compiled firewall inside the namespace of the
 // container that holds it, and floating-IP NAT on the host, on every network event and on a slow resync.
-// A floating IP of a server on a remote engine is routed to that host and NATed there through its engine.
+// A floating IP of a server on a remote engine is routed to that host and NATed there through its engine;
+// a remote agent's dataplane installs only that host side (the controller routes to the agent's host).
 import fs from 'node:fs';
 import type Docker from 'dockerode';
 import type { FloatingIpMapping, NetworkService, PortFirewall } from '../../network/service.ts';
 import { applyFirewall, applyFirewallViaEngine, firewallRuleset } from './firewall.ts';
-import { addFloatingIp, addFloatingIpRoute, applyRemoteFloatingIps, removeFloatingIp, removeFloatingIpRoute, type RemoteFloatingIp } from './floating-ip.ts';
+import { addFloatingIp, addFloatingIpRoute, applyLocalHostFloatingIps, applyRemoteFloatingIps, removeFloatingIp, removeFloatingIpRoute, type RemoteFloatingIp } from './floating-ip.ts';
 
 const LABEL_SERVER = 'hafen.server_id';
 
@@ -22,6 +23,13 @@ export interface DataplaneEngine {
   docker: Docker;
   local: boolean;
   address?: string;
+  /**
+   * 'host': this dataplane is the agent of the engine's host. It installs only the host's side of its
+   * servers' floating IPs (NAT to the server, as on a remote host: through a helper, or directly when
+   * local) and no route, which the controller adds towards the host. Default: the controller's own
+   * dataplane (NAT here for local engines, a route here and NAT there for remote ones).
+   */
+  floatingIps?: 'controller' | 'host';
 }
 
 interface Located {
@@ -36,6 +44,8 @@ interface Located {
 type FloatingPlacement = { local: true; fixed: string } | { local: false; engine: DataplaneEngine; via: string; target: string };
 
 const placementKey = (p: FloatingPlacement) => (p.local ? `local ${p.fixed}` : `${p.via} ${p.target}`);
+/** Whether this dataplane installs the host side of the engine's floating IPs (remote, or its agent's own host). */
+const natsOnHost = (e: DataplaneEngine) => !e.local || e.floatingIps === 'host';
 
 export class Dataplane {
   private readonly applied = new Map<string, string>();
@@ -44,6 +54,8 @@ export class Dataplane {
   private readonly remoteApplied = new Map<Docker, string>();
   private readonly located = new Map<string, Located>();
   private timer: NodeJS.Timeout | undefined;
+  /** Servers whose floating IPs another party answers (servers on remote agents' hosts). */
+  private ignoredServers: () => Promise<Set<string>> = async () => new Set();
   private queue: Promise<void> = Promise.resolve();
   private readonly onFirewall = (ids: string[]) => this.enqueue(() => this.syncPorts(ids));
   private readonly onFloating = () => this.enqueue(() => this.syncFloatingIps());
@@ -88,14 +100,33 @@ export class Dataplane {
     return this.queue;
   }
 
+  /**
+   * The floating IPs of these servers are left alone (not NATed here even when no engine of this
+   * dataplane runs them): the controller's dataplane skips servers on remote agents' hosts.
+   */
+  ignoreFloatingIpsOf(servers: () => Promise<Set<string>>): void {
+    this.ignoredServers = servers;
+  }
+
   /** Removes every floating IP this dataplane installed, here and on remote hosts (shutdown). */
   async removeAllFloatingIps(): Promise<void> {
-    for (const [fip, p] of this.floating) await (p.local ? removeFloatingIp(fip) : removeFloatingIpRoute(fip));
+    for (const [fip, p] of this.floating) await this.uninstall(fip, p);
     this.floating.clear();
     for (const e of this.engineList.filter((e) => (this.remoteApplied.get(e.docker) ?? '[]') !== '[]')) {
-      await applyRemoteFloatingIps(e.docker, [], this.helperImage).catch((err: Error) => this.log(`dataplane: floating IPs on a remote host: ${err.message}`));
+      await this.applyHostNat(e, []).catch((err: Error) => this.log(`dataplane: floating IPs on ${e.address ?? 'a remote host'}: ${err.message}`));
     }
     this.remoteApplied.clear();
+  }
+
+  /** Takes a floating IP off this machine: its local NAT, or its route to another host (none for a host's agent). */
+  private async uninstall(fip: string, p: FloatingPlacement): Promise<void> {
+    if (p.local) await removeFloatingIp(fip);
+    else if (p.engine.floatingIps !== 'host') await removeFloatingIpRoute(fip);
+  }
+
+  private async applyHostNat(engine: DataplaneEngine, fips: RemoteFloatingIp[]): Promise<void> {
+    if (engine.local) await applyLocalHostFloatingIps(fips);
+    else await applyRemoteFloatingIps(engine.docker, fips, this.helperImage);
   }
 
   private enqueue(work: () => Promise<void>): void {
@@ -159,27 +190,28 @@ export class Dataplane {
   private async syncFloatingIps(): Promise<void> {
     // Only ports bound to servers get NAT: a floating IP on an unbound port has nowhere to go.
     const bound = new Map((await this.source.boundPorts()).map((p) => [p.portId, p.serverId]));
+    const ignored = await this.ignoredServers();
     const wanted = new Map<string, FloatingPlacement>();
     for (const m of await this.source.floatingIpMappings()) {
       const serverId = bound.get(m.portId);
-      if (!serverId) continue;
+      if (!serverId || ignored.has(serverId)) continue;
       const placement = await this.placeFloatingIp(m.floatingIpAddress, m.fixedIpAddress, serverId);
       if (placement) wanted.set(m.floatingIpAddress, placement);
     }
     for (const [fip, p] of this.floating) {
       const next = wanted.get(fip);
       if (next && placementKey(next) === placementKey(p)) continue;
-      await (p.local ? removeFloatingIp(fip) : removeFloatingIpRoute(fip));
+      await this.uninstall(fip, p);
       this.floating.delete(fip);
     }
     // Remote hosts first, then the routes that send traffic to them.
-    for (const engine of this.engineList.filter((e) => !e.local)) {
+    for (const engine of this.engineList.filter(natsOnHost)) {
       const fips: RemoteFloatingIp[] = [];
       for (const [floatingIp, p] of wanted) if (!p.local && p.engine.docker === engine.docker) fips.push({ floatingIp, target: p.target });
       const key = JSON.stringify(fips.sort((a, b) => a.floatingIp.localeCompare(b.floatingIp)));
       if (this.remoteApplied.get(engine.docker) === key) continue;
       try {
-        await applyRemoteFloatingIps(engine.docker, fips, this.helperImage);
+        await this.applyHostNat(engine, fips);
         this.remoteApplied.set(engine.docker, key);
       } catch (err) {
         this.log(`dataplane: floating IPs on ${engine.address ?? 'a remote host'}: ${(err as Error).message}`);
@@ -192,7 +224,7 @@ export class Dataplane {
       const current = this.floating.get(fip);
       if (current && placementKey(current) === placementKey(p)) continue;
       if (p.local) await addFloatingIp(fip, p.fixed);
-      else await addFloatingIpRoute(fip, p.via);
+      else if (p.engine.floatingIps !== 'host') await addFloatingIpRoute(fip, p.via);
       this.floating.set(fip, p);
     }
   }
@@ -201,18 +233,19 @@ export class Dataplane {
    * Where a floating IP is answered. A server on a local engine (or not found, when every engine is
    * local): here. A server on a remote engine: its host, which DNATs to an address of the server's
    * it can reach: the fixed IP on a bridge network of that host, or on an overlay network the
-   * server's docker_gwbridge address (an internal overlay has none: not reachable, logged).
+   * server's docker_gwbridge address (an internal overlay has none: not reachable, logged). An agent's
+   * own host: NAT there as for a remote one, with no route (the controller routes to the host).
    */
   private async placeFloatingIp(fip: string, fixed: string, serverId: string): Promise<FloatingPlacement | undefined> {
     const where = await this.locate(serverId);
     if (!where) {
-      if (this.engineList.every((e) => e.local)) return { local: true, fixed };
+      if (this.engineList.every((e) => !natsOnHost(e))) return { local: true, fixed };
       // Stopped or moving: keep what is installed until it is found again.
       return this.floating.get(fip);
     }
-    if (where.local) return { local: true, fixed };
     const engine = this.engineList.find((e) => e.docker === where.docker)!;
-    if (!where.address) {
+    if (!natsOnHost(engine)) return { local: true, fixed };
+    if (!where.address && engine.floatingIps !== 'host') {
       this.log(`dataplane: floating IP ${fip}: the server's host has no address to route to`);
       return undefined;
     }
@@ -222,7 +255,7 @@ export class Dataplane {
       return undefined;
     });
     if (!target) return this.floating.get(fip);
-    return { local: false, engine, via: where.address, target };
+    return { local: false, engine, via: where.address ?? '', target };
   }
 
   private async remoteTarget(where: Located, fixed: string): Promise<string | undefined> {

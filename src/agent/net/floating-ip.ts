@@ -89,9 +89,8 @@ export function remoteFloatingIpRuleset(fips: RemoteFloatingIp[]): string {
 
 // Runs in the remote host's own network namespace. The jumps go in once; DOCKER-USER exists where
 // dockerd manages iptables (else FORWARD). 127/8 destinations arrive from outside only with route_localnet.
-const REMOTE_SCRIPT = `set -e
+const JUMPS_SCRIPT = `set -e
 I="/usr/sbin/iptables -w 5"
-printf "%s" "$RULES" | /usr/sbin/iptables-restore -w 5 --noflush
 $I -t nat -C PREROUTING -j ${DNAT_CHAIN} 2>/dev/null || $I -t nat -I PREROUTING 1 -j ${DNAT_CHAIN}
 $I -t nat -C POSTROUTING -j ${SNAT_CHAIN} 2>/dev/null || $I -t nat -I POSTROUTING 1 -j ${SNAT_CHAIN}
 F=DOCKER-USER; $I -n -L DOCKER-USER >/dev/null 2>&1 || F=FORWARD
@@ -101,6 +100,9 @@ for k in route_localnet forwarding; do
   [ "$(cat $f)" = 1 ] || echo 1 > $f
 done
 `;
+const REMOTE_SCRIPT = `set -e
+printf "%s" "$RULES" | /usr/sbin/iptables-restore -w 5 --noflush
+${JUMPS_SCRIPT}`;
 
 /**
  * Makes the floating-IP NAT of a host reached through its engine exactly `fips` (empty: none),
@@ -108,6 +110,15 @@ done
  */
 export async function applyRemoteFloatingIps(docker: Docker, fips: RemoteFloatingIp[], image: string): Promise<void> {
   await runEngineHelper(docker, image, { networkMode: 'host', script: REMOTE_SCRIPT, env: { RULES: remoteFloatingIpRuleset(fips) }, labels: { 'hafen.floating_ips': 'true' }, writableProcSys: true });
+}
+
+/**
+ * The same on this machine, for an agent that runs on its engine's host (unix://): the controller
+ * routes the floating IPs here, and this host NATs them to its servers.
+ */
+export async function applyLocalHostFloatingIps(fips: RemoteFloatingIp[]): Promise<void> {
+  await runTool('iptables-restore', ['-w', '5', '--noflush'], remoteFloatingIpRuleset(fips));
+  await runTool('sh', ['-c', JUMPS_SCRIPT]);
 }
 
 /**

@@ -1,7 +1,8 @@
 // A remote agent: the one process that talks to its Docker engine. It logs in to the controller's
 // identity service, registers its host, heart-beats, runs the controller's driver calls on the
 // local Docker driver (long-polling /agent/v1 for them, streaming images in and snapshots out), and
-// enforces the security groups of its host's ports with the dataplane.
+// enforces the security groups of its host's ports and the host's side of their floating IPs (NAT to
+// the server; the controller routes the addresses to the host) with the dataplane.
 import { createHash } from 'node:crypto';
 import http from 'node:http';
 import https from 'node:https';
@@ -10,8 +11,8 @@ import { EventEmitter } from 'node:events';
 import { DockerDriver } from '../docker/driver.ts';
 import { Dataplane, type DataplaneSource } from '../net/dataplane.ts';
 import { engineClient } from '../../host/engine-client.ts';
-import type { PortFirewall } from '../../network/service.ts';
-import { AGENT_API, asDriverSpec, CallSchema, checked, HostFirewallsSchema, SessionSchema, type Call, type HostFirewalls, type Registration, type Result, type Session } from './protocol.ts';
+import type { FloatingIpMapping, PortFirewall } from '../../network/service.ts';
+import { AGENT_API, asDriverSpec, CallSchema, checked, HostFirewallsSchema, HostFloatingIpsSchema, SessionSchema, type Call, type HostFirewalls, type Registration, type Result, type Session } from './protocol.ts';
 
 export type AgentCredential =
   | { kind: 'application_credential'; id: string; secret: string }
@@ -28,6 +29,11 @@ export interface AgentOptions {
   /** By default derived from the engine's own id, so that it is stable across restarts and unique per engine. */
   hostId?: string;
   availabilityZone?: string;
+  /**
+   * The host's IPv4 address as the controller reaches it, where the controller routes the floating
+   * IPs of the host's servers; by default the host of a tcp:// engine URL given as an address.
+   */
+  address?: string;
   log?: (line: string) => void;
 }
 
@@ -46,16 +52,28 @@ export async function defaultHostId(docker: string): Promise<string> {
   return `host-${createHash('sha256').update(`engine:${info.ID}`).digest('hex').slice(0, 8)}`;
 }
 
+/** The address the controller routes this host's floating IPs to: `address`, else a tcp:// engine's IPv4 host. */
+export function hostAddress(docker: string, address?: string): string | undefined {
+  if (address) return address;
+  const m = /^tcp:\/\/(\d{1,3}(?:\.\d{1,3}){3}):\d+$/.exec(docker);
+  return m?.[1];
+}
+
 /**
  * The dataplane's view of the network, read from the controller: the ports of this host's servers
- * with their firewalls (one request serves a whole sync), changes announced by the controller.
- * Floating IPs are not answered by agent hosts yet.
+ * with their firewalls (one request serves a whole sync) and the floating IPs of those ports,
+ * changes announced by the controller.
  */
 class ControllerFirewalls implements DataplaneSource {
   readonly events = new EventEmitter();
   private cache: { at: number; ports: Map<string, HostFirewalls['ports'][number]> } | undefined;
 
-  constructor(private readonly fetchAll: () => Promise<unknown>) {}
+  constructor(private readonly fetchAll: () => Promise<unknown>, private readonly fetchFloatingIps: () => Promise<unknown>) {}
+
+  /** A change was announced: the next read asks the controller again. */
+  invalidate(): void {
+    this.cache = undefined;
+  }
 
   private async read(maxAgeMs: number): Promise<Map<string, HostFirewalls['ports'][number]>> {
     if (this.cache && Date.now() - this.cache.at <= maxAgeMs) return this.cache.ports;
@@ -73,8 +91,9 @@ class ControllerFirewalls implements DataplaneSource {
     return (await this.read(2000)).get(portId)?.firewall ?? undefined;
   }
 
-  async floatingIpMappings(): Promise<[]> {
-    return [];
+  async floatingIpMappings(): Promise<FloatingIpMapping[]> {
+    const answer = checked(HostFloatingIpsSchema, await this.fetchFloatingIps(), 'floating IPs');
+    return answer.floatingIps.map(({ floatingIpId, floatingIpAddress, fixedIpAddress, portId }) => ({ floatingIpId, floatingIpAddress, fixedIpAddress, portId }));
   }
 }
 
@@ -91,7 +110,10 @@ export class Agent {
   private loops: Promise<void>[] = [];
   private readonly log: (line: string) => void;
   /** Enforces the security groups of this host's ports (rules read from the controller). */
-  private readonly firewalls = new ControllerFirewalls(() => this.request('GET', `${AGENT_API}/sessions/${this.session?.sessionId ?? '-'}/network/firewalls`));
+  private readonly firewalls = new ControllerFirewalls(
+    () => this.request('GET', `${AGENT_API}/sessions/${this.session?.sessionId ?? '-'}/network/firewalls`),
+    () => this.request('GET', `${AGENT_API}/sessions/${this.session?.sessionId ?? '-'}/network/floating-ips`),
+  );
   private dataplane: Dataplane | undefined;
   private readonly engine: ReturnType<typeof engineClient>;
 
@@ -121,16 +143,21 @@ export class Agent {
     }
     this.loops = [this.pollLoop(), this.heartbeatLoop()];
     // Engines on this machine get rules through nsenter; others through a helper container they run.
-    this.dataplane = new Dataplane(this.firewalls, [{ docker: this.engine, local: this.options.docker.startsWith('unix://') }], (msg) => this.log(msg));
+    // The floating IPs of the host's servers get their NAT on the host (no route: the controller's).
+    this.dataplane = new Dataplane(this.firewalls, [{ docker: this.engine, local: this.options.docker.startsWith('unix://'), floatingIps: 'host' }], (msg) => this.log(msg));
     this.dataplane.start();
     return session;
   }
 
-  /** Stops taking calls, lets the running ones finish (up to 10 s) and leaves the controller. */
+  /**
+   * Stops taking calls, lets the running ones finish (up to 10 s) and leaves the controller; the
+   * host's floating-IP NAT goes (the controller drops its routes to the host when the agent leaves).
+   */
   async stop(): Promise<void> {
     this.stopping = true;
     this.polling.abort();
     await this.dataplane?.stop();
+    await this.dataplane?.removeAllFloatingIps().catch((err: Error) => this.log(`removing the floating IPs' NAT: ${err.message}`));
     await Promise.race([Promise.allSettled([...this.running]), sleep(10_000)]);
     const s = this.session;
     if (s) await this.request('DELETE', `${AGENT_API}/sessions/${s.sessionId}`, undefined, AbortSignal.timeout(2000)).catch(() => undefined);
@@ -195,6 +222,8 @@ export class Agent {
       capabilities: local.capabilities,
       ...(this.options.availabilityZone ? { availabilityZone: this.options.availabilityZone } : {}),
     };
+    const address = hostAddress(this.options.docker, this.options.address);
+    if (address) registration.address = address;
     const session = checked(SessionSchema, await this.request('POST', `${AGENT_API}/sessions`, registration), 'session');
     // The driver marks containers with the controller's cloud id (the same after a reconnect; kept with its image loads).
     if (!this.driver || this.cloudId !== session.cloudId) this.driver = new DockerDriver(this.options.docker, { cloudId: session.cloudId });
@@ -338,7 +367,12 @@ export class Agent {
       case 'listServers':
         return d.listServers();
       case 'firewallsChanged':
+        this.firewalls.invalidate();
         this.firewalls.events.emit('firewall', call.args.portIds);
+        return null;
+      case 'floatingIpsChanged':
+        this.firewalls.invalidate();
+        this.firewalls.events.emit('floatingip');
         return null;
       default: {
         const never: never = call;

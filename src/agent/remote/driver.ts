@@ -185,6 +185,11 @@ export class RemoteDriver implements ComputeDriver {
   async firewallsChanged(portIds: string[]): Promise<void> {
     await this.call('firewallsChanged', { portIds });
   }
+
+  /** Not a driver call: tells the agent's dataplane that floating IPs changed (it re-reads its host's). */
+  async floatingIpsChanged(): Promise<void> {
+    await this.call('floatingIpsChanged', {});
+  }
 }
 
 /** Settles a call with the agent's result (schema-checked); false when the call is unknown. */

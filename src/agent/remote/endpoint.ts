@@ -1,6 +1,7 @@
 // The controller's agent endpoint (/agent/v1): remote agents register their host, heartbeat, poll
-// for driver calls, send back results and snapshot archives, and read their ports' firewalls. Every request carries a Keystone
-// token with the admin role (policy `compute:agent`); a session belongs to the user who opened it.
+// for driver calls, send back results and snapshot archives, and read their ports' firewalls and floating IPs
+// (which the controller routes to the agent's host). Every request carries a Keystone token with the
+// admin role (policy `compute:agent`); a session belongs to the user who opened it.
 import type { FastifyRequest } from 'fastify';
 import type { Readable } from 'node:stream';
 import { authenticate, contextOf, type TokenValidator } from '../../platform/auth/context.ts';
@@ -9,7 +10,8 @@ import { plainError } from '../../platform/http/envelopes.ts';
 import type { HttpServer, ServiceMount } from '../../platform/http/server.ts';
 import type { ComputeService } from '../../compute/service.ts';
 import { AgentSession, completeCall, RemoteDriver, streamCall } from './driver.ts';
-import { AGENT_PREFIX, checked, ProtocolError, RegistrationSchema, ResultSchema, type HostFirewalls, type Session } from './protocol.ts';
+import { AGENT_PREFIX, checked, ProtocolError, RegistrationSchema, ResultSchema, type HostFirewalls, type HostFloatingIps, type Session } from './protocol.ts';
+import { AgentFloatingIpRoutes, routableHostAddress } from './floating-ip-routes.ts';
 import type { DataplaneSource } from '../net/dataplane.ts';
 import { BadRequestError } from '../../platform/errors.ts';
 import type { TSchema, Static } from '@sinclair/typebox';
@@ -34,6 +36,8 @@ export interface AgentHubOptions {
   lostAfterMs: number;
   /** The network service's view for dataplanes: agents enforce the security groups of their host's ports. */
   network?: DataplaneSource;
+  /** Route the floating IPs of agents' servers to their hosts from this machine (default: with `network`). */
+  floatingIpRoutes?: boolean;
 }
 
 /** The remote drivers by host, and the live sessions by id. */
@@ -43,16 +47,50 @@ export class AgentHub {
   private readonly timer: NodeJS.Timeout;
   readonly heartbeatIntervalMs: number;
   readonly pollTimeoutMs: number;
+  /** Routes on this machine for the floating IPs of servers on agents' hosts. */
+  readonly routes: AgentFloatingIpRoutes | undefined;
 
   constructor(private readonly compute: ComputeService, private readonly options: AgentHubOptions) {
     this.heartbeatIntervalMs = Math.max(250, Math.floor(options.lostAfterMs / 4));
     this.pollTimeoutMs = Math.min(25_000, Math.max(250, Math.floor(options.lostAfterMs / 2)));
     this.timer = setInterval(() => this.sweep(), Math.min(1000, this.heartbeatIntervalMs));
     this.timer.unref();
-    options.network?.events.on('firewall', this.onFirewall);
+    const network = options.network;
+    if (network && options.floatingIpRoutes !== false) {
+      this.routes = new AgentFloatingIpRoutes({ network, serverHosts: () => this.serverHosts() });
+      this.routes.start();
+    }
+    network?.events.on('firewall', this.onFirewall);
+    network?.events.on('floatingip', this.onFloatingIps);
+    network?.events.on('port-deleted', this.onFloatingIps);
   }
 
   private readonly onFirewall = (portIds: string[]) => void this.firewallsChanged(portIds).catch(() => undefined);
+  /** A floating IP moved (or its port went): routes here follow, and every agent re-reads its host's. */
+  private readonly onFloatingIps = () => {
+    this.routes?.sync();
+    for (const s of this.sessions.values()) void this.drivers.get(s.hostId)?.floatingIpsChanged().catch(() => undefined);
+  };
+
+  private async serverHosts(): Promise<Map<string, string>> {
+    const hosts = new Map<string, string>();
+    for (const r of await this.compute.store.serverStates()) if (r.host_id) hosts.set(r.id, r.host_id);
+    return hosts;
+  }
+
+  /** The floating IPs of ports bound to servers of the session's host (and no others). */
+  async floatingIps(s: AgentSession): Promise<HostFloatingIps> {
+    const network = this.options.network;
+    if (!network) return { floatingIps: [] };
+    const servers = new Set((await this.compute.store.serverStates()).filter((r) => r.host_id === s.hostId).map((r) => r.id));
+    const serverOf = new Map((await network.boundPorts()).filter((p) => servers.has(p.serverId)).map((p) => [p.portId, p.serverId]));
+    const floatingIps: HostFloatingIps['floatingIps'] = [];
+    for (const m of await network.floatingIpMappings()) {
+      const serverId = serverOf.get(m.portId);
+      if (serverId) floatingIps.push({ ...m, serverId });
+    }
+    return { floatingIps };
+  }
 
   /** Each connected agent hears of the changed ports of its own host's servers. */
   private async firewallsChanged(portIds: string[]): Promise<void> {
@@ -92,12 +130,15 @@ export class AgentHub {
   private end(s: AgentSession, reason: string): void {
     this.sessions.delete(s.id);
     const driver = this.drivers.get(s.hostId);
-    if (driver?.current === s) driver.lose(reason);
-    else s.close(reason);
+    if (driver?.current === s) {
+      driver.lose(reason);
+      this.routes?.hostGone(s.hostId);
+    } else s.close(reason);
   }
 
   async register(userId: string, body: unknown): Promise<Session> {
     const reg = received(RegistrationSchema, body, 'registration');
+    if (reg.address !== undefined && !routableHostAddress(reg.address)) throw new BadRequestError(`registration: address ${reg.address} cannot carry floating IPs (a unicast IPv4 address of the host is needed).`);
     let driver = this.drivers.get(reg.hostId);
     if (!driver) {
       if (this.compute.hostDriver(reg.hostId)) throw new ConflictError(`Host ${reg.hostId} is driven by the controller itself; an agent cannot take it over.`);
@@ -110,6 +151,7 @@ export class AgentHub {
     driver.attach(session, reg.capabilities);
     this.sessions.set(session.id, session);
     await this.compute.registerHost(reg.hostId, driver, reg.endpoint, reg.availabilityZone ?? 'nova', reg.capacity);
+    this.routes?.hostConnected(reg.hostId, reg.address);
     return { sessionId: session.id, hostId: reg.hostId, cloudId: this.compute.store.cloudId, heartbeatIntervalMs: this.heartbeatIntervalMs, pollTimeoutMs: this.pollTimeoutMs };
   }
 
@@ -129,11 +171,14 @@ export class AgentHub {
     this.end(s, 'disconnected');
   }
 
-  /** Ends every session (the controller stops): waiting polls are answered, open calls fail. */
-  stop(): void {
+  /** Ends every session (the controller stops): waiting polls are answered, open calls fail, routes go. */
+  async stop(): Promise<void> {
     clearInterval(this.timer);
     this.options.network?.events.off('firewall', this.onFirewall);
+    this.options.network?.events.off('floatingip', this.onFloatingIps);
+    this.options.network?.events.off('port-deleted', this.onFloatingIps);
     for (const s of [...this.sessions.values()]) this.end(s, 'was cut off by the controller stopping');
+    await this.routes?.stop();
   }
 }
 
@@ -163,6 +208,7 @@ export function agentMount(hub: AgentHub, compute: ComputeService, validator: To
         reply.code(204).send();
       });
       app.get('/v1/sessions/:session/network/firewalls', async (request: Req) => hub.firewalls(sessionOf(request)));
+      app.get('/v1/sessions/:session/network/floating-ips', async (request: Req) => hub.floatingIps(sessionOf(request)));
       app.get('/v1/sessions/:session/calls', async (request: Req, reply) => {
         const s = sessionOf(request);
         const wait = request.query.wait_ms === undefined ? hub.pollTimeoutMs : Math.min(hub.pollTimeoutMs, Math.max(0, Number(request.query.wait_ms) || 0));

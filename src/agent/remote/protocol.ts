@@ -3,7 +3,7 @@
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import type { ComputeDriver, ContainerOptions, HostCapacity, InterfaceSpec, ServerSpec, ServerState } from '../driver.ts';
-import type { PortFirewall } from '../../network/service.ts';
+import type { FloatingIpMapping, PortFirewall } from '../../network/service.ts';
 
 /** Path prefix of the agent endpoint on the controller. */
 export const AGENT_PREFIX = '/agent';
@@ -104,6 +104,11 @@ export const RegistrationSchema = Type.Object({
   capacity: HostCapacitySchema,
   capabilities: CapabilitiesSchema,
   availabilityZone: Type.Optional(Type.String({ minLength: 1, maxLength: 255 })),
+  /**
+   * The host's IPv4 address as the controller reaches it (e.g. the host of a tcp:// engine URL): the
+   * controller routes the floating IPs of the host's servers there. Absent: they are not answered.
+   */
+  address: Type.Optional(Type.String({ pattern: '^\\d{1,3}(\\.\\d{1,3}){3}$' })),
 });
 export type Registration = Static<typeof RegistrationSchema>;
 
@@ -129,6 +134,12 @@ const ServerArg = Type.Object({ serverId: Id });
  */
 export const FirewallsChangedSchema = call('firewallsChanged', Type.Object({ portIds: Type.Array(Id) }));
 
+/**
+ * Not a driver call: the floating IPs of the host's servers changed (the agent's dataplane then reads
+ * them from .../network/floating-ips). Answered with null.
+ */
+export const FloatingIpsChangedSchema = call('floatingIpsChanged', Type.Object({}));
+
 export const CallSchema = Type.Union([
   call('capacity', Type.Object({})),
   call('ensureImage', Type.Object({ imageId: Id, digest: Type.String() })),
@@ -144,6 +155,7 @@ export const CallSchema = Type.Union([
   call('detachInterface', Type.Object({ serverId: Id, networkName: Id })),
   call('listServers', Type.Object({})),
   FirewallsChangedSchema,
+  FloatingIpsChangedSchema,
 ]);
 export type Call = Static<typeof CallSchema>;
 export type CallMethod = Call['method'];
@@ -165,6 +177,7 @@ export const ResultValueSchemas: Record<CallMethod, TSchema> = {
   detachInterface: Type.Null(),
   listServers: Type.Array(Type.Object({ serverId: Type.String(), power: PowerStateSchema })),
   firewallsChanged: Type.Null(),
+  floatingIpsChanged: Type.Null(),
 };
 
 // ---- agent -> controller: the security groups of the ports on the agent's host
@@ -184,6 +197,15 @@ export const HostFirewallsSchema = Type.Object({
   ports: Type.Array(Type.Object({ portId: Id, serverId: Id, firewall: Nullable(PortFirewallSchema) })),
 });
 export type HostFirewalls = Static<typeof HostFirewallsSchema>;
+
+/**
+ * GET .../network/floating-ips: the floating IPs associated to ports bound to servers of the agent's
+ * host (and no others); the agent NATs each to its server on the host, the controller routes it there.
+ */
+export const HostFloatingIpsSchema = Type.Object({
+  floatingIps: Type.Array(Type.Object({ floatingIpId: Id, floatingIpAddress: Type.String(), fixedIpAddress: Type.String(), portId: Id, serverId: Id })),
+});
+export type HostFloatingIps = Static<typeof HostFloatingIpsSchema>;
 
 export const ResultSchema = Type.Union([
   Type.Object({ ok: Type.Literal(true), value: Type.Unknown() }),
@@ -220,7 +242,8 @@ const agree: [
   Same<Static<typeof ContainerOptionsSchema>, ContainerOptions>,
   Same<Omit<Static<typeof ServerSpecSchema>, 'container'>, Omit<ServerSpec, 'container'>>,
   Same<Static<typeof PortFirewallSchema>, PortFirewall>,
-] = [true, true, true, true, true, true, true];
+  Same<Omit<HostFloatingIps['floatingIps'][number], 'serverId'>, FloatingIpMapping>,
+] = [true, true, true, true, true, true, true, true];
 void agree;
 /** A spec from the driver's callers is always a valid wire spec (and the agent hands the wire spec to its driver). */
 export const asWireSpec = (spec: ServerSpec): Static<typeof ServerSpecSchema> => spec;
