@@ -155,6 +155,28 @@ describe('Docker containers in stacks', () => {
     await os(['stack', 'delete', '--yes', '--wait', 'signalled']);
   });
 
+  it('removes with the stack a server that a cut-short create made before recording it', async () => {
+    const token = await t.token('demo');
+    const project = (await t.request('GET', '/identity/v3/auth/tokens', { token, headers: { 'x-subject-token': token } })).body.token.project.id;
+    // A create that fails before compute answers: the resource has no physical id.
+    const template = { heat_template_version: '2021-04-16', resources: { box: { type: 'DockerInc::Docker::Container', properties: { image: 'bb', memory: 2 ** 50 } } } };
+    const r = await t.request('POST', `/orchestration/v1/${project}/stacks`, { token, body: { stack_name: 'cutshort', template } });
+    assert.equal(r.status, 201, r.text);
+    const stackId = r.body.stack.id;
+    const failed = await waitFor('cut short', async () => {
+      const s = await json(['stack', 'show', 'cutshort']);
+      return s.stack_status.endsWith('IN_PROGRESS') ? undefined : s;
+    });
+    assert.equal(failed.stack_status, 'CREATE_FAILED');
+    // What a crash between compute's answer and the recorded id would leave: a server of the resource.
+    const image = (await json(['image', 'show', 'bb'])).id;
+    const boot = await t.request('POST', '/compute/v2.1/servers', { token, body: { server: { name: 'orphan', imageRef: image, flavorRef: '1', metadata: { 'heat:stack_id': stackId, 'heat:resource': 'box' } } } });
+    assert.equal(boot.status, 202, boot.text);
+    const orphan = boot.body.server.id;
+    await os(['stack', 'delete', '--yes', '--wait', 'cutshort']);
+    await waitFor('orphan removed', async () => ((await t.request('GET', `/compute/v2.1/servers/${orphan}`, { token })).status === 404 ? true : undefined));
+  });
+
   it('deploys a Compose file as a stack', async () => {
     const compose = `version: "3.8"
 services:

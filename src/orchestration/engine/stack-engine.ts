@@ -431,6 +431,10 @@ export class StackEngine {
       await this.store.deleteResource(row.id);
       return;
     }
+    if (!row.physical_id && type.adopt) {
+      const found = await type.adopt(this.handle(run, row));
+      if (found) await this.handle(run, row).setPhysicalId(found);
+    }
     await this.resourceState(run, row, action, 'IN_PROGRESS', 'state changed');
     try {
       if (row.physical_id && type.delete && !retain) {

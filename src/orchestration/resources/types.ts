@@ -103,6 +103,11 @@ export interface ResourceType {
   validate?(props: Record<string, unknown>, ctx: RequestContext, at: string): void | Promise<void>;
   /** Makes the thing; returns its physical id (or null when there is none, like OS::Heat::None). */
   create(h: ResourceHandle, props: Record<string, unknown>): Promise<string | null>;
+  /**
+   * Finds what a create cut short (by a crash) made before its physical id was recorded, so that a
+   * rollback or delete removes it too.
+   */
+  adopt?(h: ResourceHandle): Promise<string | null>;
   /** Polled until true after create (a server reaching ACTIVE); throws when creation failed. */
   checkCreateComplete?(h: ResourceHandle, id: string): Promise<boolean>;
   /** Removes it. Guarantee: succeeds when it is already gone. */

@@ -202,6 +202,14 @@ export const dockerContainer: ResourceType = {
     h.data.publish = published(props);
     return server!.id;
   },
+  // The server carries its stack and resource in its metadata from the moment it exists.
+  async adopt(h) {
+    const mine = (await h.clients.compute.list(h.ctx, {})).find((s) => {
+      const meta = JSON.parse(s.metadata) as Record<string, string>;
+      return meta['heat:stack_id'] === h.stack.id && meta['heat:resource'] === h.name;
+    });
+    return mine?.id ?? null;
+  },
   async checkCreateComplete(h, id) {
     const s = await h.clients.compute.server(h.ctx, id);
     if (s.vm_state === 'error') {
