@@ -2,17 +2,11 @@
 // of an identical container, alternating rounds; a burst of N servers against N raw create+starts
 // at concurrency 8; and deleting them all against raw force-remove. HAFEN_BENCH_ROUNDS (default 10),
 // HAFEN_BENCH_BURST (default 100).
-import { Writable } from 'node:stream';
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
-import path from 'node:path';
-import { checkoutDir, loadConfig } from '../src/config.ts';
-import { createCloud } from '../src/main.ts';
-import { ensureLocalEngine } from '../src/host/local-engine.ts';
-import { engineClient } from '../src/host/engine-client.ts';
-import { busyboxDockerArchive } from '../src/host/busybox-image.ts';
 import { TENANT_CAPABILITIES, imageTag } from '../src/agent/docker/driver.ts';
 import type { BenchOptions } from './run.ts';
+import { startBenchCloud } from './cloud.ts';
 
 export const description = 'server boot/burst/delete through compute vs the raw Engine API, same engine';
 
@@ -28,37 +22,10 @@ async function pool<T>(items: T[], concurrency: number, fn: (t: T) => Promise<vo
 export async function run(_options: BenchOptions): Promise<void> {
   const rounds = Number(process.env.HAFEN_BENCH_ROUNDS ?? 10);
   const burst = Number(process.env.HAFEN_BENCH_BURST ?? 100);
-  const engine = await ensureLocalEngine(path.join(checkoutDir, '.hafen-test', 'engine-shared'));
-  const docker = engineClient(engine.socket);
-  const work = fs.mkdtempSync(path.join(checkoutDir, '.hafen-test', 'bench-compute-'));
-  const config = loadConfig({
-    HAFEN_DATA_DIR: work,
-    HAFEN_PORT: '0',
-    HAFEN_LOG_LEVEL: 'warn',
-    HAFEN_PASSWORD_HASH_COST: '1024',
-    HAFEN_DOCKER_HOSTS: `unix://${engine.socket}`,
-    // A burst of 100 one-vCPU servers on a 2-core machine needs the overcommit to allow it.
-    HAFEN_CPU_ALLOCATION_RATIO: '100',
-  });
-  const cloud = await createCloud(config, { logStream: new Writable({ write: (_c, _e, d) => d() }) });
-  await cloud.app.listen({ host: '127.0.0.1', port: 0 });
-  const url = `http://127.0.0.1:${(cloud.app.server.address() as { port: number }).port}`;
+  const { cloud, url, docker, token, headers: h, imageId, work } = await startBenchCloud('compute', { instances: burst + 10, cores: burst + 10, ram: (burst + 10) * 64 });
+  const img = { id: imageId };
   const rawIds: string[] = [];
   try {
-    const quota = await cloud.identity.service.store.projectByName('default', 'demo');
-    await cloud.compute.service.store.setQuota(quota!.id, 'instances', burst + 10);
-    await cloud.compute.service.store.setQuota(quota!.id, 'cores', burst + 10);
-    await cloud.compute.service.store.setQuota(quota!.id, 'ram', (burst + 10) * 64);
-    const tokRes = await fetch(`${url}/identity/v3/auth/tokens`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ auth: { identity: { methods: ['password'], password: { user: { name: 'demo', domain: { id: 'default' }, password: cloud.identity.credentials.demo.password } } }, scope: { project: { name: 'demo', domain: { id: 'default' } } } } }),
-    });
-    const token = tokRes.headers.get('x-subject-token')!;
-    const h = { 'x-auth-token': token, 'content-type': 'application/json' };
-    const img = await (await fetch(`${url}/image/v2/images`, { method: 'POST', headers: h, body: JSON.stringify({ name: 'bb', container_format: 'docker', disk_format: 'raw' }) })).json() as { id: string };
-    await fetch(`${url}/image/v2/images/${img.id}/file`, { method: 'PUT', headers: { 'x-auth-token': token, 'content-type': 'application/octet-stream' }, body: busyboxDockerArchive({ cmd: ["sleep", "3600"] }) as unknown as BodyInit });
-
     const bootOne = async (name: string) => {
       const r = await fetch(`${url}/compute/v2.1/servers`, { method: 'POST', headers: h, body: JSON.stringify({ server: { name, imageRef: img.id, flavorRef: '1', networks: 'none' } }) });
       const id = ((await r.json()) as { server: { id: string } }).server.id;

@@ -2,18 +2,13 @@
 // Compose file, through orchestration until CREATE_COMPLETE and deleted until gone, against Debian's
 // `docker-compose up -d` / `down` of the same file on the same engine, alternating rounds.
 // HAFEN_BENCH_ROUNDS (default 3), HAFEN_BENCH_PER_TIER (default 10).
-import { Writable } from 'node:stream';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import fs from 'node:fs';
 import path from 'node:path';
 import { Readable } from 'node:stream';
-import { checkoutDir, loadConfig } from '../src/config.ts';
-import { createCloud } from '../src/main.ts';
-import { ensureLocalEngine } from '../src/host/local-engine.ts';
-import { engineClient } from '../src/host/engine-client.ts';
-import { busyboxDockerArchive } from '../src/host/busybox-image.ts';
 import type { BenchOptions } from './run.ts';
+import { startBenchCloud } from './cloud.ts';
 
 export const description = '30 containers in 3 tiers: a Compose file as a stack vs docker-compose up -d / down, same engine';
 
@@ -35,21 +30,7 @@ export async function run(_options: BenchOptions): Promise<void> {
   const rounds = Number(process.env.HAFEN_BENCH_ROUNDS ?? 3);
   const perTier = Number(process.env.HAFEN_BENCH_PER_TIER ?? 10);
   const total = perTier * 3;
-  const engine = await ensureLocalEngine(path.join(checkoutDir, '.hafen-test', 'engine-shared'));
-  const docker = engineClient(engine.socket);
-  const work = fs.mkdtempSync(path.join(checkoutDir, '.hafen-test', 'bench-orch-compose-'));
-  const config = loadConfig({
-    HAFEN_DATA_DIR: work,
-    HAFEN_PORT: '0',
-    HAFEN_LOG_LEVEL: 'warn',
-    HAFEN_PASSWORD_HASH_COST: '1024',
-    HAFEN_DOCKER_HOSTS: `unix://${engine.socket}`,
-    HAFEN_CPU_ALLOCATION_RATIO: '100',
-  });
-  const cloud = await createCloud(config, { logStream: new Writable({ write: (_c, _e, d) => d() }) });
-  await cloud.app.listen({ host: '127.0.0.1', port: 0 });
-  const url = `http://127.0.0.1:${(cloud.app.server.address() as { port: number }).port}`;
-  const archive = busyboxDockerArchive({ cmd: ['sleep', '3600'] });
+  const { cloud, docker, socket, work, projectId, token, headers: h, archive, url } = await startBenchCloud('orch-compose', { instances: total + 10, cores: total + 10, ram: (total + 10) * 512 });
   try {
     // docker-compose needs the image in the engine under a name; hafen needs it in the image service.
     await new Promise<void>((resolve, reject) => {
@@ -61,22 +42,11 @@ export async function run(_options: BenchOptions): Promise<void> {
     const loaded = (await docker.listImages()).find((i) => (i.RepoTags ?? []).some((t) => t.startsWith('hafen/busybox') || t.includes('busybox')));
     const tag = 'hafen-bench/busybox:latest';
     if (loaded) await docker.getImage(loaded.Id).tag({ repo: 'hafen-bench/busybox', tag: 'latest' });
-    const project = await cloud.identity.service.store.projectByName('default', 'demo');
-    for (const [k, v] of [['instances', total + 10], ['cores', total + 10], ['ram', (total + 10) * 512]] as const) await cloud.compute.service.store.setQuota(project!.id, k, v);
-    const tokRes = await fetch(`${url}/identity/v3/auth/tokens`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ auth: { identity: { methods: ['password'], password: { user: { name: 'demo', domain: { id: 'default' }, password: cloud.identity.credentials.demo.password } } }, scope: { project: { name: 'demo', domain: { id: 'default' } } } } }),
-    });
-    const token = tokRes.headers.get('x-subject-token')!;
-    const h = { 'x-auth-token': token, 'content-type': 'application/json' };
-    const img = (await (await fetch(`${url}/image/v2/images`, { method: 'POST', headers: h, body: JSON.stringify({ name: 'bb', container_format: 'docker', disk_format: 'raw' }) })).json()) as { id: string };
-    await fetch(`${url}/image/v2/images/${img.id}/file`, { method: 'PUT', headers: { 'x-auth-token': token, 'content-type': 'application/octet-stream' }, body: archive as unknown as BodyInit });
-    const heat = `${url}/orchestration/v1/${project!.id}`;
+    const heat = `${url}/orchestration/v1/${projectId}`;
     const hafenFile = composeFile('bb', perTier);
     const composePath = path.join(work, 'docker-compose.yml');
     fs.writeFileSync(composePath, composeFile(tag, perTier));
-    const composeEnv = { ...process.env, DOCKER_HOST: `unix://${engine.socket}`, COMPOSE_PROJECT_NAME: 'hafenbench' };
+    const composeEnv = { ...process.env, DOCKER_HOST: `unix://${socket}`, COMPOSE_PROJECT_NAME: 'hafenbench' };
 
     const hafenRound = async (n: number) => {
       const t0 = performance.now();
@@ -122,7 +92,7 @@ export async function run(_options: BenchOptions): Promise<void> {
     console.log(`create: hafen stack ${(hc / 1000).toFixed(2)} s, docker-compose up -d ${(cc / 1000).toFixed(2)} s, ratio ${(hc / cc).toFixed(2)}x (target <= 1.00x)`);
     console.log(`delete: hafen stack ${(hd / 1000).toFixed(2)} s, docker-compose down ${(cd / 1000).toFixed(2)} s, ratio ${(hd / cd).toFixed(2)}x (target <= 1.00x)`);
   } finally {
-    await exec('docker-compose', ['-f', path.join(work, 'docker-compose.yml'), 'down', '-t', '0'], { env: { ...process.env, DOCKER_HOST: `unix://${engine.socket}`, COMPOSE_PROJECT_NAME: 'hafenbench' } }).catch(() => undefined);
+    await exec('docker-compose', ['-f', path.join(work, 'docker-compose.yml'), 'down', '-t', '0'], { env: { ...process.env, DOCKER_HOST: `unix://${socket}`, COMPOSE_PROJECT_NAME: 'hafenbench' } }).catch(() => undefined);
     await cloud.close();
   }
 }

@@ -11,7 +11,7 @@ export interface BenchOptions {
 }
 
 const benchDir = path.dirname(fileURLToPath(import.meta.url));
-const notBenchmarks = new Set(['run.ts', 'load.ts']);
+const notBenchmarks = new Set(['run.ts', 'load.ts', 'cloud.ts']);
 
 function benchmarks(): string[] {
   return fs
@@ -39,8 +39,21 @@ function parse(argv: string[]): { names: string[]; options: BenchOptions } {
   return { names, options };
 }
 
+/**
+ * Benchmarks use the shared test engine: registered as a run, so that a test run ending meanwhile
+ * does not stop it under them (scripts/run-tests.mjs stops it when the last run ends).
+ */
+function registerRun(): void {
+  const dir = path.join(benchDir, '..', '.hafen-test', 'runs');
+  fs.mkdirSync(dir, { recursive: true });
+  const mark = path.join(dir, String(process.pid));
+  fs.writeFileSync(mark, String(process.pid));
+  process.on('exit', () => fs.rmSync(mark, { force: true }));
+}
+
 async function main(): Promise<void> {
   const { names, options } = parse(process.argv.slice(2));
+  registerRun();
   const known = benchmarks();
   if (names.length === 0) {
     console.log('usage: npm run bench -- <name> [--connections N] [--duration S] [--warmup S]\nbenchmarks:');

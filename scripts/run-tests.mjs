@@ -135,7 +135,9 @@ function registerRun() {
 function stopSharedServices(list, mark) {
   fs.rmSync(mark, { force: true });
   const dir = path.dirname(mark);
-  const others = fs.readdirSync(dir).filter((p) => alivePid(path.join(dir, p), 'run-tests') === undefined ? (fs.rmSync(path.join(dir, p), { force: true }), false) : true);
+  // Test runs and benchmark runs (bench/run.ts registers itself too) both use the shared services.
+  const alive = (p) => alivePid(path.join(dir, p), 'run-tests') ?? alivePid(path.join(dir, p), 'bench/run.ts');
+  const others = fs.readdirSync(dir).filter((p) => (alive(p) === undefined ? (fs.rmSync(path.join(dir, p), { force: true }), false) : true));
   if (others.length > 0 || process.env.HAFEN_TEST_KEEP_SERVICES === '1') return;
   for (const s of list) {
     const pid = alivePid(s.pidFile, s.command);
