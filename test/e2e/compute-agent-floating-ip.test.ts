@@ -2,7 +2,7 @@
 // (HAFEN_DOCKER_HOSTS=none), one nested host runs a `hafen agent` child process. The agent NATs the
 // floating IPs of its host's servers there, the controller routes them to the host's address (the
 // host of the agent's tcp:// engine URL): a busybox httpd server answers the test process's fetch
-// after `openstack server add floating ip`, not when its agent has left, and not after removal.
+// after `openstack server add floating ip`, not when its agent has left or was lost, and not after removal.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -137,6 +137,16 @@ describe('floating IPs of servers on a remote agent\'s host', () => {
     agent = startAgent();
     await registered(agent);
     assert.equal(await waitFor('floating IP answers again', () => page(url), 20_000), 'hello-fip');
+    // An agent killed outright is lost after HAFEN_HOST_DOWN_AFTER: the controller drops its route (the
+    // host keeps its NAT, made exact again by the next agent there).
+    agent.child.kill('SIGKILL');
+    await agent.exited;
+    logs.push(agent.log());
+    await waitFor('route of a lost agent removed', async () => ((await routeOf(address)) === '' ? true : undefined), 15_000);
+    assert.equal(await page(url), undefined, 'silent without its agent');
+    agent = startAgent();
+    await registered(agent);
+    assert.equal(await waitFor('floating IP answers once more', () => page(url), 20_000), 'hello-fip');
 
     await os(['server', 'remove', 'floating', 'ip', 'web', address]);
     await waitFor('floating IP silent', async () => ((await page(url)) === undefined ? true : undefined), 20_000);
