@@ -175,6 +175,22 @@ describe('orchestration API', () => {
     }
   });
 
+  it('fails a create that outlives its timeout, and rolls it back when asked', async () => {
+    const template = { heat_template_version: '2021-04-16', resources: { slow: { type: 'OS::Heat::TestResource', properties: { action_wait_secs: { create: 300 } } }, quick: { type: 'OS::Heat::None' } } };
+    assert.equal((await create({ stack_name: 'slow', template, timeout_mins: 1, disable_rollback: false })).status, 201);
+    const started = Date.now();
+    const s = await waitFor('rolled back after the timeout', async () => {
+      const r = await show('slow');
+      if (Date.now() - started > 100_000) throw new Error(`stuck: ${r.body.stack.stack_status} ${r.body.stack.stack_status_reason}`);
+      return ['ROLLBACK_COMPLETE', 'ROLLBACK_FAILED'].includes(r.body.stack.stack_status) ? r.body.stack : undefined;
+    }, 120_000);
+    assert.equal(s.stack_status, 'ROLLBACK_COMPLETE');
+    assert.ok(Date.now() - started >= 55_000, 'not before the minute');
+    const events = (await t.request('GET', `${H()}/stacks/slow/${s.id}/events`, { token: demo })).body.events;
+    assert.ok(events.some((e: any) => e.resource_name === 'slow' && e.resource_status === 'CREATE_FAILED' && /timed out/.test(e.resource_status_reason)), JSON.stringify(events.map((e: any) => [e.resource_name, e.resource_status, e.resource_status_reason])));
+    assert.equal((await t.request('GET', `${H()}/stacks/slow/${s.id}/resources`, { token: demo })).body.resources.length, 0);
+  });
+
   it('suspends, resumes and checks', async () => {
     assert.equal((await create({ stack_name: 'src', template: { heat_template_version: '2021-04-16', resources: { a: { type: 'OS::Heat::None' } } } })).status, 201);
     const s = await settled('src');

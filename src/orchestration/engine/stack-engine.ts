@@ -409,6 +409,8 @@ export class StackEngine {
       const id = await type.create(h, props);
       if (id !== null && id !== row.physical_id) await h.setPhysicalId(id);
       await this.saveData(row, h.data);
+      // A hook that returned because the operation was cancelled or timed out has not succeeded.
+      if (run.signal.aborted) throw abortReason(run.signal);
       if (type.checkCreateComplete && row.physical_id) {
         await this.poll(run, async () => {
           const done = await type.checkCreateComplete!(h, row.physical_id!);
