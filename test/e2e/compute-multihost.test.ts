@@ -83,14 +83,15 @@ describe('compute on three hosts', () => {
 
   it('reschedules a build that fails on its first hosts', async () => {
     // The two hosts the scheduler tries first cannot make the server's network: its address range
-    // is taken there by a network made behind hafen's back.
+    // is taken there by a network made behind hafen's back (outside 10.96.0.0/12, where default
+    // networks are placed at random, so no earlier server's network is in the way).
     const fresh = await memberOfNewProject(t, 'retry-project');
     const net = await t.request('POST', '/network/v2.0/networks', { token: fresh.token, body: { network: { name: 'retry-net' } } });
-    const sub = await t.request('POST', '/network/v2.0/subnets', { token: fresh.token, body: { subnet: { network_id: net.body.network.id, cidr: '10.99.0.0/24', ip_version: 4 } } });
+    const sub = await t.request('POST', '/network/v2.0/subnets', { token: fresh.token, body: { subnet: { network_id: net.body.network.id, cidr: '10.150.0.0/24', ip_version: 4 } } });
     assert.equal(sub.status, 201, sub.text);
     const order = [...hosts.hosts].sort((a, b) => hostIdFor(a.endpoint).localeCompare(hostIdFor(b.endpoint)));
     for (const h of order.slice(0, 2)) {
-      await engineClient(h.endpoint).createNetwork({ Name: 'blocker', IPAM: { Config: [{ Subnet: '10.99.0.0/16' }] } });
+      await engineClient(h.endpoint).createNetwork({ Name: 'blocker', IPAM: { Config: [{ Subnet: '10.150.0.0/16' }] } });
     }
     try {
       const r = await t.request('POST', `${C}/servers`, { token: fresh.token, body: { server: { name: 'retry', imageRef: imageId, flavorRef: '1', networks: [{ uuid: net.body.network.id }] } } });

@@ -191,6 +191,16 @@ describe('orchestration API', () => {
     assert.equal((await t.request('GET', `${H()}/stacks/slow/${s.id}/resources`, { token: demo })).body.resources.length, 0);
   });
 
+  it('deletes a stack whose stored template no longer builds', async () => {
+    assert.equal((await create({ stack_name: 'stale', template: { heat_template_version: '2021-04-16', resources: { a: { type: 'OS::Heat::Value', properties: { value: 1 } }, b: { type: 'OS::Heat::None' } } } })).status, 201);
+    const s = await settled('stale');
+    assert.equal(s.stack_status, 'CREATE_COMPLETE');
+    // As after an upgrade that dropped a type: the stored template names one that no longer exists.
+    await t.cloud.orchestration.service.store.updateStack(s.id, { template: JSON.stringify({ heat_template_version: '2021-04-16', resources: { a: { type: 'OS::Gone::Type' }, b: { type: 'OS::Heat::None' } } }) });
+    assert.equal((await t.request('DELETE', `${H()}/stacks/stale/${s.id}`, { token: demo })).status, 204);
+    assert.equal((await settled('stale')).stack_status, 'GONE');
+  });
+
   it('suspends, resumes and checks', async () => {
     assert.equal((await create({ stack_name: 'src', template: { heat_template_version: '2021-04-16', resources: { a: { type: 'OS::Heat::None' } } } })).status, 201);
     const s = await settled('src');

@@ -513,11 +513,9 @@ export class StackEngine {
     try {
       run = await this.open(stack, signal, depth);
     } catch {
-      // The template no longer builds (a restart with other types?): delete what rows say, newest first.
-      const all = await this.store.resources(stack.id);
-      const ctx = contextFrom(stack.owner_context);
-      const model = { spec: specOf(stack), template: { format: 'hot', version: '2021-04-16', mappings: {}, outputs: {}, resources: {}, parameters: {}, conditions: {}, parameterGroups: [], description: '', raw: {} }, parameters: {}, conditions: {}, resources: new Map(), graph: new Map(), customChecks: [] } as unknown as StackModel;
-      run = { stack, model, ctx, admin: false, identity: this.identityOf(stack), rows: new Map(all.filter((r) => r.current === 1).map((r) => [r.name, r])), all, data: new Map(), signal, depth };
+      // The template no longer builds (a type gone after an upgrade?): delete what the rows say,
+      // with no order between them, against an empty template.
+      run = await this.open(stack, signal, depth, { ...specOf(stack), template: { heat_template_version: '2021-04-16' }, parameters: {} });
     }
     const err = await this.deleteRows(run, [...run.all], run.model.graph);
     if (err) {
