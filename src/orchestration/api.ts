@@ -8,8 +8,6 @@ import { authenticate, contextOf, type TokenValidator } from '../platform/auth/c
 import { BadRequestError, NotFoundError, UnauthorizedError } from '../platform/errors.ts';
 import type { OrchestrationService } from './service.ts';
 import type { StackRow } from './store.ts';
-import { buildModel } from './engine/model.ts';
-import { specOf } from './engine/stack-engine.ts';
 import { eventView, requiredBy, resourceView, stackLink, stackView } from './views.ts';
 import { typeSchema } from './resources/types.ts';
 import { CFN_VERSIONS, HOT_ALIASES, HOT_VERSIONS } from './template/parse.ts';
@@ -106,12 +104,7 @@ export function orchestrationApi(service: OrchestrationService, validator: Token
       // The lookup redirect keeps the query and heatclient sends its params again: the last one counts.
       const rq = request.query.resolve_outputs;
       const resolve = String((Array.isArray(rq) ? rq.at(-1) : rq) ?? 'true').toLowerCase() !== 'false';
-      let model;
-      try {
-        model = buildModel(specOf(stack), service.engine.identityOf(stack), service.engine.registry);
-      } catch {
-        model = undefined;
-      }
+      const model = service.engine.modelOf(stack);
       const outputs = resolve ? await service.engine.outputs(stack) : undefined;
       return { stack: stackView(baseOf(request.params.tenant!), stack, { model, outputs, detail: true, ownerName: contextOf(request).userName }) };
     });
@@ -150,12 +143,7 @@ export function orchestrationApi(service: OrchestrationService, validator: Token
 
     // ---- resources
     const resourcesOf = async (stack: StackRow, depth: number, base: string, parentResource: string | null = null): Promise<Record<string, unknown>[]> => {
-      let model;
-      try {
-        model = buildModel(specOf(stack), service.engine.identityOf(stack), service.engine.registry);
-      } catch {
-        model = undefined;
-      }
+      const model = service.engine.modelOf(stack);
       const req = requiredBy(model);
       const rows = (await service.store.resources(stack.id)).filter((r) => r.current === 1);
       const out: Record<string, unknown>[] = [];
@@ -189,12 +177,7 @@ export function orchestrationApi(service: OrchestrationService, validator: Token
     both('get', '/resources/:res', async (request, _r, stack) => {
       service.enforce(contextOf(request), 'resources:show');
       const row = await resourceRow(stack, request.params.res!);
-      let model;
-      try {
-        model = buildModel(specOf(stack), service.engine.identityOf(stack), service.engine.registry);
-      } catch {
-        model = undefined;
-      }
+      const model = service.engine.modelOf(stack);
       const attributes = await service.engine.attributesOf(stack, row.name);
       const desc = model?.resources.get(row.name)?.type.description ?? '';
       const child = row.physical_id ? await service.store.stack(row.physical_id) : undefined;

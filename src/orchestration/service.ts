@@ -302,13 +302,7 @@ export class OrchestrationService {
     const byName = new Map(rows.map((r) => [r.name, r]));
     const out: Record<string, unknown[]> = { added: [], deleted: [], replaced: [], unchanged: [], updated: [] };
     const entry = (name: string, type: string, id: string | null) => ({ resource_name: name, resource_type: type, physical_resource_id: id ?? '', stack_name: stack.name, stack_identity: { stack_name: stack.name, stack_id: stack.id, tenant: stack.project_id, path: '' } });
-    const oldModel = (() => {
-      try {
-        return buildModel(specOf(stack), this.engine.identityOf(stack), this.engine.registry);
-      } catch {
-        return undefined;
-      }
-    })();
+    const oldModel = this.engine.modelOf(stack);
     for (const [name, r] of model.resources) {
       const old = byName.get(name);
       if (!old) {

@@ -111,6 +111,15 @@ export class StackEngine {
     return { id: stack.id, name: stack.name, projectId: stack.project_id, region: this.options.region };
   }
 
+  /** The stack's model as its rows say, or undefined when the stored template no longer builds. */
+  modelOf(stack: StackRow): StackModel | undefined {
+    try {
+      return buildModel(specOf(stack), this.identityOf(stack), this.registry);
+    } catch {
+      return undefined;
+    }
+  }
+
   isBusy(stackId: string): boolean {
     return this.operations.has(stackId);
   }

@@ -6,6 +6,7 @@ import { BadRequestError, NotFoundError, ignoreNotFound, isNotFound } from '../.
 import { TemplateError } from '../../template/model.ts';
 import type { ResourceHandle, ResourceType } from '../types.ts';
 import { subnetsOfNics } from '../implicit.ts';
+import { neutronId } from '../lookup.ts';
 
 /** What tenant containers already hold (compute's profile); asking for more is refused. */
 const GRANTED = ['CHOWN', 'DAC_OVERRIDE', 'FOWNER', 'FSETID', 'KILL', 'SETGID', 'SETUID', 'SETPCAP', 'NET_BIND_SERVICE', 'SYS_CHROOT', 'AUDIT_WRITE', 'SETFCAP'];
@@ -167,9 +168,7 @@ export const dockerContainer: ResourceType = {
     for (const n of nets) {
       if (n.port) networks.push({ port: n.port });
       else if (n.network) {
-        const found = (await h.clients.network.list(h.ctx, 'network')).find((x) => x.id === n.network || x.name === n.network);
-        if (!found) throw new BadRequestError(`Network ${n.network} could not be found.`);
-        networks.push({ uuid: found.id, ...(n.fixed_ip ? { fixed_ip: n.fixed_ip } : {}) });
+        networks.push({ uuid: await neutronId(h.clients, h.ctx, 'network', n.network), ...(n.fixed_ip ? { fixed_ip: n.fixed_ip } : {}) });
       }
     }
     const restart = props.restart_policy as { Name?: string; MaximumRetryCount?: number };
