@@ -11,7 +11,7 @@ import { BUSYBOX_IMAGE, ensureBusyboxEngineImage } from './test-images.ts';
 
 export const NESTED_HOSTS_NETWORK = 'hafen-hosts';
 /** Tried in order: another engine on this machine (another checkout's tests) may hold the first. */
-export const NESTED_HOSTS_SUBNETS = ['172.31.250.0/24', '172.31.251.0/24', '172.31.252.0/24', '172.31.253.0/24'];
+export const NESTED_HOSTS_SUBNETS = [250, 251, 252, 253, ...Array.from({ length: 10 }, (_, i) => 240 + i)].map((n) => `172.31.${n}.0/24`);
 const LABEL = 'hafen.nested-host';
 const SET_LABEL = 'hafen.nested-host.set';
 const OWNER_LABEL = 'hafen.nested-host.owner-pid';
