@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import { loadConfig } from '../../src/config.ts';
 import { createCloud } from '../../src/main.ts';
+import { routesOf } from '../../src/platform/http/server.ts';
 import { freePort, startTestCloud, testDataDir, type TestCloud } from '../helpers/cloud.ts';
 
 describe('http platform', () => {
@@ -47,6 +48,24 @@ describe('http platform', () => {
     assert.equal(method.status, 405);
     assert.equal(method.body.error.code, 405);
     assert.match(method.headers.get('allow') ?? '', /POST/);
+  });
+
+  it('takes a body-less request with Content-Type application/json on every route of every service', async () => {
+    const admin = await t.token('admin');
+    const routes = routesOf(t.cloud.app).filter((r) => r.method !== 'HEAD' && !r.url.startsWith('/bench'));
+    assert.ok(routes.length > 200, `${routes.length} routes`);
+    const unknownId = '0'.repeat(32);
+    for (const r of routes) {
+      const url = r.url.replace(/:[A-Za-z_]+/g, unknownId).replace(/\*/g, 'x');
+      // Content-Length: 0 where a client sends it (PUT/POST/PATCH), none on GET and DELETE.
+      const headers: Record<string, string> = { 'content-type': 'application/json', 'x-auth-token': admin };
+      const res = await fetch(`${t.url}${url}`, { method: r.method, headers, body: ['GET', 'DELETE'].includes(r.method) ? undefined : '' });
+      const text = await res.text();
+      assert.ok(res.status < 500, `${r.method} ${r.url}: ${res.status} ${text.slice(0, 200)}`);
+      assert.doesNotMatch(text, /must not be empty/, `${r.method} ${r.url}`);
+      const service = /^\/(identity|compute|network|image|orchestration)\//.test(r.url);
+      if (service && text.startsWith('{')) assert.equal(res.headers.get('content-type'), 'application/json', `${r.method} ${r.url}`);
+    }
   });
 
   it('exposes Prometheus metrics by route', async () => {

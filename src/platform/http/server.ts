@@ -31,6 +31,12 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-openstack-request-id', request.id);
   });
+  acceptBodylessJson(app);
+  const routes: RouteEntry[] = [];
+  routeLists.set(app, routes);
+  app.addHook('onRoute', (route) => {
+    for (const method of Array.isArray(route.method) ? route.method : [route.method]) routes.push({ method: String(method).toUpperCase(), url: route.url });
+  });
   const metrics = createHttpMetrics();
   app.addHook('onResponse', async (request, reply) => {
     metrics.observe(request.method, request.routeOptions.url ?? 'unmatched', reply.statusCode, reply.elapsedTime / 1000);
@@ -49,10 +55,48 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
   return app as unknown as HttpServer;
 }
 
+export interface RouteEntry {
+  method: string;
+  url: string;
+}
+const routeLists = new WeakMap<object, RouteEntry[]>();
+
+/** Every route the server serves (method and URL pattern), for tests that walk the whole API surface. */
+export function routesOf(app: HttpServer): readonly RouteEntry[] {
+  return routeLists.get(app) ?? [];
+}
+
 export interface ServiceMount {
   prefix: string;
   renderError: ErrorRenderer;
+  /**
+   * The Content-Type of this API's JSON answers, as the OpenStack service spells it. OpenStack's
+   * services send `application/json` without a charset (Heat's clients compare it exactly), so that
+   * is the default.
+   */
+  jsonContentType?: string;
   register: (scope: HttpServer) => Promise<void> | void;
+}
+
+export const DEFAULT_JSON_CONTENT_TYPE = 'application/json';
+
+/**
+ * A request without a body is a request without a body, whatever its Content-Type: Python's HTTP
+ * clients send `Content-Type: application/json` with `Content-Length: 0` on a body-less PUT and with
+ * no Content-Length at all on GET and DELETE. Such a body parses to `undefined`; routes that need a
+ * body say so in their schema (or check), and only they answer 400.
+ */
+function acceptBodylessJson(app: FastifyInstance): void {
+  const parse = app.getDefaultJsonParser('error', 'error');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    const text = body as string;
+    if (text.length === 0 || /^\s*$/.test(text)) {
+      done(null, undefined);
+      return;
+    }
+    parse(request, text, done);
+  });
 }
 
 /**
@@ -67,6 +111,12 @@ export async function mountService(app: HttpServer, mount: ServiceMount): Promis
         const methods = Array.isArray(route.method) ? route.method : [route.method];
         const regex = routeRegex(route.url);
         for (const method of methods) patterns.push({ method: String(method).toUpperCase(), regex });
+      });
+      const jsonType = mount.jsonContentType ?? DEFAULT_JSON_CONTENT_TYPE;
+      scope.addHook('onSend', async (_request, reply, payload) => {
+        const type = reply.getHeader('content-type');
+        if (typeof type === 'string' && type.startsWith('application/json') && type !== jsonType) reply.header('content-type', jsonType);
+        return payload;
       });
       scope.setErrorHandler(errorHandler(mount.renderError));
       scope.setNotFoundHandler(async (request, reply) => {
