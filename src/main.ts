@@ -46,7 +46,7 @@ export async function createCloud(config: Config, options: CloudOptions = {}): P
   const engines = config.agentsOnly ? [] : config.dockerHosts.length > 0 ? config.dockerHosts : [`unix://${enginePaths(config.dataDir).socket}`];
   // The operator owns the all-in-one external network (floating IPs on loopback); the network service
   // comes before compute so that compute can bind ports through network.client.
-  const network = await createNetwork(database, identity.tokens, config, 'hafen-operator', engines);
+  const network = await createNetwork(database, policy, identity.tokens, config, 'hafen-operator', engines);
   await mountService(app, network.mount);
   const compute = await createCompute(database, policy, identity.tokens, image.client, engines, config, network.client, network.service);
   // Floating IPs of servers on remote agents' hosts are routed there by the agent endpoint, not NATed here.

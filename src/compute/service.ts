@@ -641,7 +641,7 @@ export class ComputeService {
       asked === 'auto' || asked.length === 0
         ? [{ networkId: await this.defaultNetwork(ctx, row.project_id) }]
         : asked.map((n) => (n.port ? { portId: n.port } : { networkId: n.uuid!, ...(n.fixed_ip ? { fixedIp: n.fixed_ip } : {}) }));
-    return this.network.bindPorts(ctx, row.id, hostId, nics);
+    return this.network.bindPorts(ctx, row.id, hostId, nics, { projectId: row.project_id });
   }
 
   private async specFor(row: ServerRow, image: ImageRecord, flavor: FlavorRow, binding?: PortBinding): Promise<ServerSpec> {
@@ -748,7 +748,7 @@ export class ComputeService {
       const before = await network.bindingsOf(id);
       if (nic && 'portId' in nic && before.some((b) => b.portId === nic.portId)) throw new ConflictError(`Port ${nic.portId} is still in use.`);
       const request: NicRequest = nic ?? { networkId: await this.defaultNetwork(ctx, row.project_id) };
-      const [binding] = await network.bindPorts(ctx, id, row.host_id!, [request]);
+      const [binding] = await network.bindPorts(ctx, id, row.host_id!, [request], { projectId: row.project_id });
       try {
         if (before.some((b) => b.networkId === binding!.networkId)) {
           throw new ConflictError(`Instance ${id} already has an interface on network ${binding!.networkId}; hafen servers take one interface per network.`);

@@ -2,36 +2,27 @@
 // behalf of the caller. The network service owns ports, addresses and security groups; compute
 // only passes what a port binding says on to the agent that plugs the container in.
 import type { RequestContext } from '../platform/auth/context.ts';
+import type { PortBinding } from '../agent/net/contract.ts';
 
 /** One NIC a server asks for: a network (address from its pool, or a given one) or an existing port. */
 export type NicRequest = { networkId: string; fixedIp?: string } | { portId: string };
 
-export interface PortBinding {
-  portId: string;
-  networkId: string;
-  macAddress: string;
-  fixedIps: { subnetId: string; ipAddress: string }[];
-  /** How the agent realises the network on the engine that runs the server. */
-  engineNetwork: {
-    /** Name of the engine network (carries no tenant data). */
-    name: string;
-    /** CIDR and gateway of the IPv4 subnet. */
-    subnet: string;
-    gateway: string;
-    /** True when no router with an external gateway joins it: no way out. */
-    internal: boolean;
-    mtu: number;
-  };
-  portSecurityEnabled: boolean;
-  securityGroupIds: string[];
+export type { PortBinding };
+
+/** The server a binding is for, beyond its id. */
+export interface BindOptions {
+  /** The server's project (default: the caller's): ports are made in it, and given ports must be its own. */
+  projectId?: string;
 }
 
 export interface NetworkClient {
   /**
    * Creates ports (or claims the given ones) for a server on a host. All-or-nothing: if one NIC
-   * fails, the ports made by this call are deleted before the error is thrown.
+   * fails, the ports made by this call are deleted before the error is thrown. Only these bindings make
+   * a port a server's (in addresses, interfaces and the dataplane); a given port must be of the
+   * server's project and bound to nothing else.
    */
-  bindPorts(ctx: RequestContext, serverId: string, hostId: string, nics: NicRequest[]): Promise<PortBinding[]>;
+  bindPorts(ctx: RequestContext, serverId: string, hostId: string, nics: NicRequest[], options?: BindOptions): Promise<PortBinding[]>;
   /** Deletes the ports compute created for the server and releases the ones it was given. Idempotent. */
   unbindPorts(ctx: RequestContext, serverId: string): Promise<void>;
   /** Interface detach: like unbindPorts for one port of the server (deleted if made for it, else released). */

@@ -3,6 +3,8 @@
 import type { Config } from '../config.ts';
 import type { Database } from '../platform/db/database.ts';
 import type { TokenValidator } from '../platform/auth/context.ts';
+import type { PolicyEngine } from '../platform/auth/policy.ts';
+import { networkPolicy } from './policy.ts';
 import { neutronError } from '../platform/http/envelopes.ts';
 import type { ServiceMount } from '../platform/http/server.ts';
 import { networkApi } from './api.ts';
@@ -39,9 +41,10 @@ function engineHostAddress(endpoint: string): string | undefined {
  * containers (nsenter on unix-socket engines, a helper container on tcp ones) and floating IPs: NAT here
  * for local servers, a route to the server's host and NAT there (through its engine) for remote ones.
  */
-export async function createNetwork(database: Database, validator: TokenValidator, config: Config, adminProjectId?: string, engines: string[] = []): Promise<Network> {
+export async function createNetwork(database: Database, policy: PolicyEngine, validator: TokenValidator, config: Config, adminProjectId?: string, engines: string[] = []): Promise<Network> {
+  policy.registerDefaults(networkPolicy);
   const store = await NetworkStore.create(database);
-  const service = new NetworkService(store);
+  const service = new NetworkService(store, policy);
   const dataplane = engines.length ? new Dataplane(service, engines.map((e) => ({ docker: engineClient(e), local: e.startsWith('unix://'), address: engineHostAddress(e) }))) : undefined;
   const network: Network = {
     service,

@@ -2,12 +2,15 @@
 // security groups, routers, floating IPs and quotas, and the NetworkClient compute binds ports through.
 import { EventEmitter } from 'node:events';
 import { randomBytes, randomInt, randomUUID } from 'node:crypto';
-import { isCloudAdmin, requireProject, type RequestContext } from '../platform/auth/context.ts';
+import { requireProject, type RequestContext } from '../platform/auth/context.ts';
+import type { PolicyEngine } from '../platform/auth/policy.ts';
 import { ForbiddenError } from '../platform/errors.ts';
-import type { NetworkClient, NicRequest, NovaAddress, PortBinding } from './client.ts';
+import type { BindOptions, NetworkClient, NicRequest, NovaAddress, PortBinding } from './client.ts';
 import { InvalidInput, NeutronBadRequest, NeutronConflict, NeutronNotFound, NeutronOverQuota } from './errors.ts';
 import { contains, freeAddresses, inPools, ipToInt, layoutSubnet, overlaps, parseCidr, type AllocationPool } from './ipam.ts';
-import type { NetworkStore, ResourceDoc, ResourceKind } from './store.ts';
+import type { NetworkStore, PortBindingRow, ResourceDoc, ResourceKind } from './store.ts';
+import { SERVICE_DEVICE_OWNER } from './policy.ts';
+import type { FirewallRule, FloatingIpMapping, PortFirewall } from '../agent/net/contract.ts';
 
 export const DEFAULT_QUOTAS: Record<string, number> = {
   network: 100,
@@ -32,28 +35,7 @@ const KIND_LABEL: Record<ResourceKind, string> = {
 
 type Body = Record<string, unknown>;
 
-/** A port's compiled firewall: what the agent installs in the container's network namespace. */
-export interface PortFirewall {
-  portId: string;
-  portSecurityEnabled: boolean;
-  rules: FirewallRule[];
-}
-
-export interface FirewallRule {
-  direction: 'ingress' | 'egress';
-  protocol: string | null;
-  portMin: number | null;
-  portMax: number | null;
-  /** Allowed peers as IPv4 CIDRs; ['0.0.0.0/0'] for any. */
-  remoteCidrs: string[];
-}
-
-export interface FloatingIpMapping {
-  floatingIpId: string;
-  floatingIpAddress: string;
-  fixedIpAddress: string;
-  portId: string;
-}
+export type { FirewallRule, FloatingIpMapping, PortFirewall };
 
 const now = () => new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
 const bool = (v: unknown, name: string): boolean => {
@@ -73,12 +55,28 @@ export class NetworkService implements NetworkClient {
   /** 'firewall' (portIds whose firewall changed) and 'floatingip' (a mapping added or removed). */
   readonly events = new EventEmitter();
 
-  constructor(private readonly store: NetworkStore) {}
+  constructor(
+    private readonly store: NetworkStore,
+    private readonly policy: PolicyEngine,
+  ) {}
+
+  /** Whether the caller's roles pass one of the network policy's rules (src/network/policy.ts). */
+  private may(ctx: RequestContext, rule: string): boolean {
+    return this.policy.authorize(`network:${rule}`, ctx);
+  }
+
+  private enforce(ctx: RequestContext, rule: string, what: string): void {
+    if (!this.may(ctx, rule)) throw new ForbiddenError(`(${what}) is disallowed by policy`);
+  }
+
+  isAdmin(ctx: RequestContext): boolean {
+    return this.may(ctx, 'context_is_admin');
+  }
 
   // ----- tenancy ---------------------------------------------------------------------------
 
   private visible(ctx: RequestContext, kind: ResourceKind, doc: ResourceDoc): boolean {
-    if (isCloudAdmin(ctx)) return true;
+    if (this.may(ctx, 'get:any_project')) return true;
     const project = ctx.scope.kind === 'project' ? ctx.scope.projectId : undefined;
     if (doc.project_id === project) return true;
     if (kind === 'network') return Boolean(doc.shared) || Boolean(doc['router:external']);
@@ -95,7 +93,7 @@ export class NetworkService implements NetworkClient {
     const asked = (body.project_id ?? body.tenant_id) as string | undefined;
     const own = requireProject(ctx);
     if (asked && asked !== own) {
-      if (!isCloudAdmin(ctx)) throw new ForbiddenError('Only admins may create resources for another project.');
+      this.enforce(ctx, 'create:any_project', 'rule:create and project_id');
       return asked;
     }
     return own;
@@ -110,7 +108,7 @@ export class NetworkService implements NetworkClient {
 
   private async findOwned(ctx: RequestContext, kind: ResourceKind, id: string): Promise<ResourceDoc> {
     const doc = await this.find(ctx, kind, id);
-    if (!isCloudAdmin(ctx) && doc.project_id !== requireProject(ctx)) throw new ForbiddenError(`The request you have made requires authentication or you are not permitted to modify ${kind} ${id}.`);
+    if (!this.may(ctx, 'update:any_project') && doc.project_id !== requireProject(ctx)) throw new ForbiddenError(`The request you have made requires authentication or you are not permitted to modify ${kind} ${id}.`);
     return doc;
   }
 
@@ -150,8 +148,8 @@ export class NetworkService implements NetworkClient {
   async createNetwork(ctx: RequestContext, body: Body): Promise<ResourceDoc> {
     this.rejectUnknown(body, ['name', 'description', 'admin_state_up', 'shared', 'router:external', 'mtu', 'port_security_enabled', 'project_id', 'tenant_id', 'tags', 'availability_zone_hints', 'is_default', 'dns_domain', 'qos_policy_id', 'provider:network_type', 'provider:physical_network', 'provider:segmentation_id'], 'network');
     const project = this.ownerFor(ctx, body);
-    if ((body.shared === true || body['router:external'] === true) && !isCloudAdmin(ctx)) {
-      throw new ForbiddenError(`(rule:create_network and rule:create_network:${body.shared === true ? 'shared' : 'router:external'}) is disallowed by policy`);
+    for (const k of ['shared', 'router:external'] as const) {
+      if (body[k] !== undefined && body[k] !== false && body[k] !== 'false' && body[k] !== 'False') this.enforce(ctx, `create_network:${k}`, `rule:create_network and rule:create_network:${k}`);
     }
     await this.checkQuota('network', project);
     const mtu = body.mtu === undefined ? 1500 : Number(body.mtu);
@@ -174,7 +172,7 @@ export class NetworkService implements NetworkClient {
   async updateNetwork(ctx: RequestContext, id: string, body: Body): Promise<ResourceDoc> {
     this.rejectUnknown(body, ['name', 'description', 'admin_state_up', 'shared', 'router:external', 'mtu', 'port_security_enabled', 'is_default', 'dns_domain', 'qos_policy_id'], 'network');
     const doc = await this.findOwned(ctx, 'network', id);
-    if ((body.shared !== undefined || body['router:external'] !== undefined) && !isCloudAdmin(ctx)) throw new ForbiddenError('Only admins may change shared or router:external.');
+    for (const k of ['shared', 'router:external'] as const) if (body[k] !== undefined) this.enforce(ctx, `update_network:${k}`, `rule:update_network and rule:update_network:${k}`);
     if (body.name !== undefined) doc.name = str(body.name, 'name');
     if (body.description !== undefined) doc.description = str(body.description, 'description');
     for (const k of ['admin_state_up', 'shared', 'router:external', 'port_security_enabled', 'is_default']) if (body[k] !== undefined) doc[k] = bool(body[k], k);
@@ -208,7 +206,7 @@ export class NetworkService implements NetworkClient {
     if (typeof body.network_id !== 'string') throw new InvalidInput("network_id is required.");
     const net = await this.find(ctx, 'network', body.network_id);
     const project = this.ownerFor(ctx, body);
-    if (net.project_id !== project && !isCloudAdmin(ctx)) throw new ForbiddenError(`(rule:create_subnet and rule:create_subnet:network_owner) is disallowed by policy`);
+    if (net.project_id !== project && !this.may(ctx, 'update:any_project')) throw new ForbiddenError(`(rule:create_subnet and rule:create_subnet:network_owner) is disallowed by policy`);
     const ipVersion = Number(body.ip_version ?? 4);
     if (ipVersion === 6 || (typeof body.cidr === 'string' && body.cidr.includes(':'))) throw new InvalidInput('IPv6 subnets are not supported by this cloud (the engines run IPv4 networks only).');
     if (ipVersion !== 4) throw new InvalidInput(`${String(body.ip_version)} is not in [4, 6].`);
@@ -398,7 +396,7 @@ export class NetworkService implements NetworkClient {
 
   async deleteSecurityGroup(ctx: RequestContext, id: string): Promise<void> {
     const doc = await this.findOwned(ctx, 'security_group', id);
-    if (doc.name === 'default' && !isCloudAdmin(ctx)) throw new NeutronConflict('SecurityGroupCannotRemoveDefault', 'Insufficient rights for removing default security group.');
+    if (doc.name === 'default' && !this.may(ctx, 'delete_security_group:default')) throw new NeutronConflict('SecurityGroupCannotRemoveDefault', 'Insufficient rights for removing default security group.');
     const users = (await this.store.list('port')).filter((p) => (p.security_groups as string[]).includes(id));
     if (users.length > 0) throw new NeutronConflict('SecurityGroupInUse', `Security Group ${id} in use.`);
     for (const r of await this.rulesOf(id)) await this.store.remove(r.id);
@@ -506,19 +504,46 @@ export class NetworkService implements NetworkClient {
     const out: string[] = [];
     for (const g of groups) {
       const doc = await this.store.get('security_group', String(g));
-      if (!doc || (doc.project_id !== projectId && !isCloudAdmin(ctx))) throw new NeutronNotFound('SecurityGroup', String(g));
+      if (!doc || (doc.project_id !== projectId && !this.may(ctx, 'get:any_project'))) throw new NeutronNotFound('SecurityGroup', String(g));
       if (!out.includes(doc.id)) out.push(doc.id);
     }
     return out;
   }
 
-  async createPort(ctx: RequestContext, body: Body, extra: Partial<ResourceDoc> = {}): Promise<ResourceDoc> {
+  /**
+   * The fields that wire a port into a server or a router are the services' (and admins'): a tenant who
+   * could write them would make a port look like another project's server's. Checked on create and update.
+   */
+  private checkDeviceFields(ctx: RequestContext, body: Body, current?: ResourceDoc): void {
+    const verb = current ? 'update_port' : 'create_port';
+    const owner = body.device_owner;
+    const ownerBefore = (current?.device_owner as string | undefined) ?? '';
+    if (owner !== undefined && owner !== ownerBefore && (SERVICE_DEVICE_OWNER.test(String(owner)) || SERVICE_DEVICE_OWNER.test(ownerBefore))) {
+      this.enforce(ctx, 'port:device_owner:service', `rule:${verb} and rule:${verb}:device_owner`);
+    }
+    const deviceBefore = (current?.device_id as string | undefined) ?? '';
+    if (body.device_id !== undefined && body.device_id !== deviceBefore && (body.device_id !== '' || SERVICE_DEVICE_OWNER.test(ownerBefore))) {
+      this.enforce(ctx, 'port:device_id', `rule:${verb} and rule:${verb}:device_id`);
+    }
+    for (const [k, v] of Object.entries(body)) {
+      if (!k.startsWith('binding:')) continue;
+      const harmless = v === null || v === '' || (k === 'binding:vnic_type' && v === 'normal') || (k === 'binding:profile' && typeof v === 'object' && Object.keys(v as object).length === 0);
+      if (!harmless) this.enforce(ctx, 'port:binding', `rule:${verb} and rule:${verb}:${k}`);
+    }
+  }
+
+  async createPort(ctx: RequestContext, body: Body): Promise<ResourceDoc> {
     this.rejectUnknown(body, ['name', 'description', 'network_id', 'admin_state_up', 'mac_address', 'fixed_ips', 'device_id', 'device_owner', 'security_groups', 'port_security_enabled', 'project_id', 'tenant_id', 'tags', 'allowed_address_pairs', 'binding:host_id', 'binding:vnic_type', 'binding:profile', 'extra_dhcp_opts', 'dns_name', 'qos_policy_id', 'propagate_uplink_status'], 'port');
+    this.checkDeviceFields(ctx, body);
+    return this.makePort(ctx, body, this.ownerFor(ctx, body));
+  }
+
+  /** A port for `project` (checked by the caller): on its own or a shared network. */
+  private async makePort(ctx: RequestContext, body: Body, project: string, extra: Partial<ResourceDoc> = {}): Promise<ResourceDoc> {
     if (typeof body.network_id !== 'string') throw new InvalidInput('network_id is required.');
     const net = await this.find(ctx, 'network', body.network_id);
-    const project = this.ownerFor(ctx, body);
     const internalOwner = typeof body.device_owner === 'string' && body.device_owner.startsWith('network:');
-    if (net.project_id !== project && !net.shared && !isCloudAdmin(ctx) && !internalOwner) throw new NeutronNotFound('Network', net.id);
+    if (net.project_id !== project && !net.shared && !this.may(ctx, 'update:any_project')) throw new NeutronNotFound('Network', net.id);
     await this.checkQuota('port', project);
     const portSecurity = body.port_security_enabled === undefined ? Boolean(net.port_security_enabled) : bool(body.port_security_enabled, 'port_security_enabled');
     let groups: string[] = [];
@@ -597,6 +622,10 @@ export class NetworkService implements NetworkClient {
   async updatePort(ctx: RequestContext, id: string, body: Body): Promise<ResourceDoc> {
     this.rejectUnknown(body, ['name', 'description', 'admin_state_up', 'mac_address', 'fixed_ips', 'device_id', 'device_owner', 'security_groups', 'port_security_enabled', 'allowed_address_pairs', 'binding:host_id', 'binding:vnic_type', 'binding:profile', 'extra_dhcp_opts', 'dns_name', 'qos_policy_id'], 'port');
     const doc = await this.findOwned(ctx, 'port', id);
+    this.checkDeviceFields(ctx, body, doc);
+    if (['device_id', 'device_owner', 'binding:host_id'].some((k) => body[k] !== undefined && body[k] !== doc[k]) && (await this.store.bindingOfPort(id))) {
+      throw new NeutronConflict('PortBound', `Unable to complete operation on port ${id}, port is already bound.`);
+    }
     for (const k of ['name', 'description', 'device_id', 'device_owner', 'binding:host_id']) if (body[k] !== undefined) doc[k] = str(body[k], k);
     if (body.admin_state_up !== undefined) doc.admin_state_up = bool(body.admin_state_up, 'admin_state_up');
     if (body.mac_address !== undefined && body.mac_address !== doc.mac_address) {
@@ -656,6 +685,8 @@ export class NetworkService implements NetworkClient {
     for (const f of (await this.store.list('floatingip')).filter((f) => f.port_id === id)) await this.setFloatingPort(f, null, null, null);
     await this.store.remove(id);
     await this.store.releaseAddresses(id);
+    await this.store.unbind(id);
+    this.events.emit('firewall', [id]);
     this.events.emit('port-deleted', doc);
     await this.announceGroups(doc.security_groups as string[]);
   }
@@ -836,7 +867,7 @@ export class NetworkService implements NetworkClient {
   private async associate(ctx: RequestContext, fip: ResourceDoc, portId: unknown, fixedIp: unknown): Promise<void> {
     if (portId === null) return this.setFloatingPort(fip, null, null, null);
     const port = await this.find(ctx, 'port', String(portId));
-    if (port.project_id !== fip.project_id && !isCloudAdmin(ctx)) throw new NeutronNotFound('Port', String(portId));
+    if (port.project_id !== fip.project_id && !this.may(ctx, 'update:any_project')) throw new NeutronNotFound('Port', String(portId));
     const ips = port.fixed_ips as { subnet_id: string; ip_address: string }[];
     const ip = fixedIp ? ips.find((i) => i.ip_address === fixedIp) : ips[0];
     if (!ip) throw new NeutronBadRequest('BadRequest', `Bad floatingip request: Port ${port.id} does not have fixed ip ${String(fixedIp ?? '')}.`);
@@ -890,8 +921,10 @@ export class NetworkService implements NetworkClient {
     return (await this.store.list('subnet')).map((s) => s.gateway_ip).filter((ip): ip is string => typeof ip === 'string' && ip !== '');
   }
 
+  /** Ports bound to servers by compute (their bindings, not their device fields). */
   async boundPorts(): Promise<{ portId: string; serverId: string }[]> {
-    return (await this.store.list('port')).filter((p) => p.device_owner === 'compute:nova' && p.device_id).map((p) => ({ portId: p.id, serverId: p.device_id as string }));
+    const ports = new Map((await this.store.list('port')).map((p) => [p.id, p]));
+    return (await this.store.bindings()).filter((b) => ports.get(b.port_id)?.project_id === b.project_id).map((b) => ({ portId: b.port_id, serverId: b.server_id }));
   }
 
   async floatingIpMappings(): Promise<FloatingIpMapping[]> {
@@ -915,11 +948,11 @@ export class NetworkService implements NetworkClient {
   }
 
   checkQuotaAccess(ctx: RequestContext, projectId: string): void {
-    if (!isCloudAdmin(ctx) && (ctx.scope.kind !== 'project' || ctx.scope.projectId !== projectId)) throw new ForbiddenError('Only admins may see or change the quotas of another project.');
+    if (!this.may(ctx, 'get_quota:any_project') && (ctx.scope.kind !== 'project' || ctx.scope.projectId !== projectId)) throw new ForbiddenError('Only admins may see or change the quotas of another project.');
   }
 
   async setQuota(ctx: RequestContext, projectId: string, body: Body): Promise<Record<string, number>> {
-    if (!isCloudAdmin(ctx)) throw new ForbiddenError('Only admins may change quotas.');
+    this.enforce(ctx, 'update_quota', 'rule:update_quota');
     const limits: Record<string, number> = {};
     for (const [k, v] of Object.entries(body)) {
       if (!(k in DEFAULT_QUOTAS)) throw new NeutronBadRequest('HTTPBadRequest', `Unrecognized attribute(s) '${k}'`);
@@ -939,7 +972,7 @@ export class NetworkService implements NetworkClient {
   }
 
   async resetQuota(ctx: RequestContext, projectId: string): Promise<void> {
-    if (!isCloudAdmin(ctx)) throw new ForbiddenError('Only admins may change quotas.');
+    this.enforce(ctx, 'update_quota', 'rule:update_quota');
     await this.store.remove(`quota-${projectId}`);
   }
 
@@ -971,7 +1004,11 @@ export class NetworkService implements NetworkClient {
         }
       }
     }
-    return { portId, portSecurityEnabled: Boolean(port.port_security_enabled), rules };
+    const addresses = [
+      ...(port.fixed_ips as { ip_address: string }[]).map((f) => f.ip_address),
+      ...((port.allowed_address_pairs as { ip_address: string }[] | undefined) ?? []).map((a) => a.ip_address),
+    ];
+    return { portId, portSecurityEnabled: Boolean(port.port_security_enabled), rules, addresses };
   }
 
   /** Every port whose firewall depends on these groups (members, and members of groups naming them as remote). */
@@ -992,7 +1029,13 @@ export class NetworkService implements NetworkClient {
 
   // ----- what compute asks (NetworkClient) -------------------------------------------------
 
-  async bindPorts(ctx: RequestContext, serverId: string, hostId: string, nics: NicRequest[]): Promise<PortBinding[]> {
+  /**
+   * The one way a port becomes a server's: compute binds it (a port of the server's project, made here
+   * or given, not bound or owned by a device already) and the binding row says so. Views and the
+   * dataplane read the bindings, never device_id/device_owner, which only reflect them.
+   */
+  async bindPorts(ctx: RequestContext, serverId: string, hostId: string, nics: NicRequest[], options: BindOptions = {}): Promise<PortBinding[]> {
+    const project = options.projectId ?? requireProject(ctx);
     const made: string[] = [];
     const claimed: string[] = [];
     try {
@@ -1000,29 +1043,41 @@ export class NetworkService implements NetworkClient {
       for (const nic of nics) {
         let port: ResourceDoc;
         if ('portId' in nic) {
-          port = await this.findOwned(ctx, 'port', nic.portId);
-          if (port.device_id && port.device_id !== serverId) throw new NeutronConflict('PortInUse', `Unable to complete operation on port ${port.id} for network ${port.network_id as string}. Port already has an attached device ${port.device_id as string}.`);
+          port = await this.find(ctx, 'port', nic.portId);
+          // Nova's rule: the port must be the instance's project's.
+          if (port.project_id !== project) throw new NeutronNotFound('Port', nic.portId);
+          const bound = await this.store.bindingOfPort(port.id);
+          const device = bound?.server_id ?? (port.device_id as string);
+          if (device && device !== serverId) throw new NeutronConflict('PortInUse', `Unable to complete operation on port ${port.id} for network ${port.network_id as string}. Port already has an attached device ${device}.`);
+          if (!bound) {
+            if (!(await this.store.bind({ port_id: port.id, server_id: serverId, project_id: project, host_id: hostId, created_for_server: 0 }))) {
+              throw new NeutronConflict('PortInUse', `Unable to complete operation on port ${port.id} for network ${port.network_id as string}. Port already has an attached device.`);
+            }
+            claimed.push(port.id);
+          }
           port.device_id = serverId;
           port.device_owner = 'compute:nova';
           port['binding:host_id'] = hostId;
           port.status = 'ACTIVE';
           await this.touch(port);
-          claimed.push(port.id);
         } else {
-          port = await this.createPort(ctx, { network_id: nic.networkId, device_id: serverId, device_owner: 'compute:nova', 'binding:host_id': hostId, ...(nic.fixedIp ? { fixed_ips: [{ ip_address: nic.fixedIp }] } : {}) }, { created_for_server: true, status: 'ACTIVE' });
+          port = await this.makePort(ctx, { network_id: nic.networkId, device_id: serverId, device_owner: 'compute:nova', 'binding:host_id': hostId, ...(nic.fixedIp ? { fixed_ips: [{ ip_address: nic.fixedIp }] } : {}) }, project, { created_for_server: true, status: 'ACTIVE' });
           made.push(port.id);
+          await this.store.bind({ port_id: port.id, server_id: serverId, project_id: project, host_id: hostId, created_for_server: 1 });
         }
         bindings.push(await this.bindingOf(port));
       }
+      if (made.length || claimed.length) this.events.emit('firewall', [...made, ...claimed]);
       return bindings;
     } catch (err) {
-      for (const id of made) await this.deletePort(ctx, id).catch(() => {});
+      for (const id of made) await this.removeServerPort(id).catch(() => {});
       for (const id of claimed) await this.releasePort(id).catch(() => {});
       throw err;
     }
   }
 
   private async releasePort(id: string): Promise<void> {
+    await this.store.unbind(id);
     const port = await this.store.get('port', id);
     if (!port) return;
     port.device_id = '';
@@ -1030,15 +1085,39 @@ export class NetworkService implements NetworkClient {
     port['binding:host_id'] = '';
     port.status = 'DOWN';
     await this.touch(port);
+    this.events.emit('firewall', [id]);
+  }
+
+  /** Deletes a port compute made for a server, with its addresses and floating-IP associations. */
+  private async removeServerPort(id: string): Promise<void> {
+    const port = await this.store.get('port', id);
+    for (const f of (await this.store.list('floatingip')).filter((f) => f.port_id === id)) await this.setFloatingPort(f, null, null, null);
+    await this.store.remove(id);
+    await this.store.releaseAddresses(id);
+    await this.store.unbind(id);
+    this.events.emit('firewall', [id]);
+    if (port) {
+      this.events.emit('port-deleted', port);
+      await this.announceGroups(port.security_groups as string[]);
+    }
   }
 
   async unbindPort(ctx: RequestContext, serverId: string, portId: string): Promise<void> {
     await this.unbindWhere(ctx, serverId, portId);
   }
 
+  /** The server's ports as compute bound them, in binding order; each port of the binding's project. */
+  private async boundPortsOf(serverIds: string[]): Promise<{ binding: PortBindingRow; port: ResourceDoc }[]> {
+    const out: { binding: PortBindingRow; port: ResourceDoc }[] = [];
+    for (const binding of await this.store.bindings(serverIds)) {
+      const port = await this.store.get('port', binding.port_id);
+      if (port && port.project_id === binding.project_id) out.push({ binding, port });
+    }
+    return out;
+  }
+
   async bindingsOf(serverId: string): Promise<PortBinding[]> {
-    const ports = (await this.store.list('port')).filter((p) => p.device_id === serverId && p.device_owner === 'compute:nova');
-    return Promise.all(ports.map((p) => this.bindingOf(p)));
+    return Promise.all((await this.boundPortsOf([serverId])).map(({ port }) => this.bindingOf(port)));
   }
 
   async unbindPorts(ctx: RequestContext, serverId: string): Promise<void> {
@@ -1046,14 +1125,10 @@ export class NetworkService implements NetworkClient {
   }
 
   private async unbindWhere(ctx: RequestContext, serverId: string, onlyPort?: string): Promise<void> {
-    for (const port of (await this.store.list('port')).filter((p) => p.device_id === serverId && p.device_owner === 'compute:nova' && (!onlyPort || p.id === onlyPort))) {
-      if (port.created_for_server) {
-        for (const f of (await this.store.list('floatingip')).filter((f) => f.port_id === port.id)) await this.setFloatingPort(f, null, null, null);
-        await this.store.remove(port.id);
-        await this.store.releaseAddresses(port.id);
-        this.events.emit('port-deleted', port);
-        await this.announceGroups(port.security_groups as string[]);
-      } else await this.releasePort(port.id);
+    for (const b of await this.store.bindings([serverId])) {
+      if (onlyPort && b.port_id !== onlyPort) continue;
+      if (b.created_for_server) await this.removeServerPort(b.port_id);
+      else await this.releasePort(b.port_id);
     }
     void ctx;
   }
@@ -1064,14 +1139,14 @@ export class NetworkService implements NetworkClient {
 
   async serversAddresses(serverIds: string[]): Promise<Map<string, Record<string, NovaAddress[]>>> {
     const out = new Map<string, Record<string, NovaAddress[]>>(serverIds.map((id) => [id, {}]));
-    const ports = (await this.store.list('port')).filter((p) => out.has(p.device_id as string) && p.device_owner === 'compute:nova');
-    if (ports.length === 0) return out;
+    const bound = await this.boundPortsOf(serverIds);
+    if (bound.length === 0) return out;
     const fips = await this.store.list('floatingip');
     const names = new Map<string, string>();
-    for (const port of ports) {
+    for (const { binding, port } of bound) {
       const netId = port.network_id as string;
       if (!names.has(netId)) names.set(netId, ((await this.store.get('network', netId))?.name as string) || netId);
-      const addresses = out.get(port.device_id as string)!;
+      const addresses = out.get(binding.server_id)!;
       const list = (addresses[names.get(netId)!] ??= []);
       for (const f of port.fixed_ips as { ip_address: string }[]) {
         list.push({ version: 4, addr: f.ip_address, 'OS-EXT-IPS:type': 'fixed', 'OS-EXT-IPS-MAC:mac_addr': port.mac_address as string });
@@ -1084,7 +1159,7 @@ export class NetworkService implements NetworkClient {
   }
 
   async serverRunning(serverId: string): Promise<void> {
-    const ids = (await this.store.list('port')).filter((p) => p.device_id === serverId).map((p) => p.id);
+    const ids = (await this.store.bindings([serverId])).map((b) => b.port_id);
     if (ids.length) this.events.emit('firewall', ids);
     this.events.emit('floatingip');
   }

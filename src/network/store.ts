@@ -40,7 +40,55 @@ const migrations: Migration[] = [
       await db.schema.createIndex('network_ip_allocations_owner').on('network_ip_allocations').column('owner_id').execute();
     },
   },
+  {
+    // Which ports a server has is compute's word alone (bindPorts), never a port's device fields.
+    name: '0002-port-bindings',
+    async up(db: Kysely<any>) {
+      await db.schema
+        .createTable('network_port_bindings')
+        .addColumn('port_id', 'varchar(64)', (c) => c.primaryKey())
+        .addColumn('server_id', 'varchar(64)', (c) => c.notNull())
+        .addColumn('project_id', 'varchar(64)', (c) => c.notNull())
+        .addColumn('host_id', 'varchar(255)', (c) => c.notNull())
+        .addColumn('created_for_server', 'integer', (c) => c.notNull())
+        .addColumn('seq', 'bigint', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('network_port_bindings_server').on('network_port_bindings').columns(['server_id', 'seq']).execute();
+      // Existing bindings: the ports compute made for servers; ports it was given only where the
+      // server is compute's and of the port's project (a forged device_id names no server of its own).
+      const rows = (await db.selectFrom('network_resources').select(['id', 'body', 'seq']).where('kind', '=', 'port').execute()) as { id: string; body: string; seq: number }[];
+      let servers: Map<string, string> | undefined;
+      for (const r of rows) {
+        const p = JSON.parse(r.body) as { project_id: string; device_id?: string; device_owner?: string; created_for_server?: boolean; 'binding:host_id'?: string };
+        if (p.device_owner !== 'compute:nova' || !p.device_id) continue;
+        if (!p.created_for_server) {
+          servers ??= await computeServers(db);
+          if (servers.get(p.device_id) !== p.project_id) continue;
+        }
+        await db.insertInto('network_port_bindings').values({ port_id: r.id, server_id: p.device_id, project_id: p.project_id, host_id: p['binding:host_id'] ?? '', created_for_server: p.created_for_server ? 1 : 0, seq: Number(r.seq) }).execute();
+      }
+    },
+  },
 ];
+
+/** Server id -> project of compute's servers, when compute's table exists (an upgrade); else none. */
+async function computeServers(db: Kysely<any>): Promise<Map<string, string>> {
+  try {
+    const rows = (await db.selectFrom('compute_servers').select(['id', 'project_id']).execute()) as { id: string; project_id: string }[];
+    return new Map(rows.map((r) => [r.id, r.project_id]));
+  } catch {
+    return new Map();
+  }
+}
+
+export interface PortBindingRow {
+  port_id: string;
+  server_id: string;
+  project_id: string;
+  host_id: string;
+  created_for_server: number;
+  seq: number;
+}
 
 export class NetworkStore {
   private seq = Date.now() * 1000;
@@ -79,6 +127,36 @@ export class NetworkStore {
   async remove(id: string): Promise<boolean> {
     const r = await this.db.deleteFrom('network_resources').where('id', '=', id).executeTakeFirst();
     return Number(r.numDeletedRows) > 0;
+  }
+
+  // ----- port bindings (written by compute through the client only)
+
+  /** Records the binding; false when the port is bound already. */
+  async bind(b: Omit<PortBindingRow, 'seq'>): Promise<boolean> {
+    this.seq = Math.max(this.seq + 1, Date.now() * 1000);
+    try {
+      await this.db.insertInto('network_port_bindings').values({ ...b, seq: this.seq }).execute();
+      return true;
+    } catch (err) {
+      if (isUniqueViolation(err)) return false;
+      throw err;
+    }
+  }
+
+  async unbind(portId: string): Promise<void> {
+    await this.db.deleteFrom('network_port_bindings').where('port_id', '=', portId).execute();
+  }
+
+  async bindingOfPort(portId: string): Promise<PortBindingRow | undefined> {
+    return (await this.db.selectFrom('network_port_bindings').selectAll().where('port_id', '=', portId).executeTakeFirst()) as PortBindingRow | undefined;
+  }
+
+  /** Bindings of these servers (all servers when omitted), in the order they were made. */
+  async bindings(serverIds?: string[]): Promise<PortBindingRow[]> {
+    if (serverIds && serverIds.length === 0) return [];
+    let q = this.db.selectFrom('network_port_bindings').selectAll();
+    if (serverIds) q = q.where('server_id', 'in', serverIds);
+    return (await q.orderBy('seq').execute()) as PortBindingRow[];
   }
 
   /** Claims an address; false when someone holds it already. */

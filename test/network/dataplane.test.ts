@@ -37,11 +37,13 @@ describe('network data plane on a real engine', () => {
   /** A "server": a port bound to a container that serves HTTP on :80. */
   async function server(token: string, name: string, netId: string, groups?: string[], portSecurity = true): Promise<void> {
     const serverId = `dp-${name}-${Date.now()}`;
-    const body: Record<string, unknown> = { network_id: netId, name, device_id: serverId, device_owner: 'compute:nova' };
+    const body: Record<string, unknown> = { network_id: netId, name };
     if (groups) body.security_groups = groups;
     if (!portSecurity) body.port_security_enabled = false;
     const port = (await api(token, 'POST', '/ports', { port: body })).port;
-    const binding = await t.cloud.network.service.bindingOf(port);
+    // Bound as compute binds a server's ports: through the client (a port's device fields bind nothing).
+    const [binding] = await t.cloud.network.client.bindPorts(await t.cloud.identity.tokens.validate(token), serverId, 'dp-host', [{ portId: port.id }]);
+    if (!binding) throw new Error('no binding');
     await ensureEngineNetwork(docker, binding.engineNetwork);
     if (!engineNetworks.includes(binding.engineNetwork.name)) engineNetworks.push(binding.engineNetwork.name);
     const c = await docker.createContainer({

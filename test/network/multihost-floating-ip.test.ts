@@ -130,8 +130,10 @@ describe('floating IPs of servers on other hosts', () => {
   it('answers the floating IP of a server on a swarm overlay network, through its docker_gwbridge address', async () => {
     await formSwarm(hosts.hosts.map((h, i) => ({ docker: engines[i]!, address: h.address })));
     const net = await routedNetwork('ovlnet', '10.236.2.0/24');
-    const port = (await api('POST', `${N}/ports`, { port: { network_id: net, name: 'ovl', device_id: `ovl-${Date.now()}`, device_owner: 'compute:nova' } })).port;
-    const binding = await t.cloud.network.service.bindingOf(port);
+    // A hand-made "server": a port bound to it through the client, as compute binds ports.
+    const serverId = `ovl-${Date.now()}`;
+    const [binding] = await t.cloud.network.client.bindPorts(await t.cloud.identity.tokens.validate(demo), serverId, 'ovl-host', [{ networkId: net }]);
+    if (!binding) throw new Error('no binding');
     assert.equal(binding.engineNetwork.internal, false, 'a routed network is not internal');
     await ensureOverlayNetwork(engines[0]!, binding.engineNetwork);
     // A hand-made server (not compute's: its reconciler removes containers it has no row for) on the
@@ -142,7 +144,7 @@ describe('floating IPs of servers on other hosts', () => {
       Image: BUSYBOX_IMAGE,
       Hostname: 'ovl',
       Cmd: ['sh', '-c', HTTPD],
-      Labels: { 'hafen.test_server_id': port.device_id },
+      Labels: { 'hafen.test_server_id': serverId },
       HostConfig: { NetworkMode: binding.engineNetwork.name },
       NetworkingConfig: { EndpointsConfig: { [binding.engineNetwork.name]: { IPAMConfig: { IPv4Address: binding.fixedIps[0]!.ipAddress } } } },
     });
@@ -161,7 +163,7 @@ describe('floating IPs of servers on other hosts', () => {
     await t.cloud.network.dataplane?.removeAllFloatingIps();
     dataplane.start(60_000);
     try {
-      const fip = (await api('POST', `${N}/floatingips`, { floatingip: { floating_network_id: t.cloud.network.externalNetworkId, port_id: port.id } })).floatingip;
+      const fip = (await api('POST', `${N}/floatingips`, { floatingip: { floating_network_id: t.cloud.network.externalNetworkId, port_id: binding.portId } })).floatingip;
       const address = fip.floating_ip_address as string;
       await new Promise((r) => setTimeout(r, 50));
       await dataplane.settled();

@@ -7,7 +7,7 @@ import { startTestHosts, type NestedHostSet } from '../helpers/hosts.ts';
 import { engineClient } from '../../src/host/engine-client.ts';
 import { BUSYBOX_IMAGE, ensureBusyboxEngineImage } from '../../src/host/test-images.ts';
 import { ensureOverlayNetwork, formSwarm } from '../../src/agent/net/swarm.ts';
-import { applyFirewallViaEngine } from '../../src/agent/net/firewall.ts';
+import { applyFirewallViaEngine, firewallRuleset } from '../../src/agent/net/firewall.ts';
 
 describe('tenant networks across two hosts (swarm overlay)', () => {
   let hosts: NestedHostSet;
@@ -58,10 +58,10 @@ describe('tenant networks across two hosts (swarm overlay)', () => {
 
   it('opens and closes a port on a server of another host through its engine', async () => {
     const a2 = servers.a2!;
-    const closed = { portId: 'a2', portSecurityEnabled: true, rules: [] };
+    const closed = firewallRuleset({ portId: 'a2', portSecurityEnabled: true, rules: [] });
     await applyFirewallViaEngine(a2.docker, a2.id, closed, BUSYBOX_IMAGE);
     assert.equal(await reaches('a1', 'a2'), false);
-    const open = { portId: 'a2', portSecurityEnabled: true, rules: [{ direction: 'ingress' as const, protocol: 'tcp', portMin: 80, portMax: 80, remoteCidrs: ['10.233.1.10/32'] }] };
+    const open = firewallRuleset({ portId: 'a2', portSecurityEnabled: true, rules: [{ direction: 'ingress' as const, protocol: 'tcp', portMin: 80, portMax: 80, remoteCidrs: ['10.233.1.10/32'] }] });
     await applyFirewallViaEngine(a2.docker, a2.id, open, BUSYBOX_IMAGE);
     assert.equal(await reaches('a1', 'a2'), true);
     await applyFirewallViaEngine(a2.docker, a2.id, closed, BUSYBOX_IMAGE);

@@ -1,22 +1,16 @@
-// All-in-one data-plane sync: applies each port's compiled firewall inside the namespace of the
-// container that holds it, and floating-IP NAT on the host, on every network event and on a slow resync.
+// All-in-one data-plane sync: applies the compiled firewalls of a server's ports (its bindings, as
+// compute made them) inside the namespace of the container that holds it, and floating-IP NAT on the host, on every network event and on a slow resync.
 // A floating IP of a server on a remote engine is routed to that host and NATed there through its engine;
 // a remote agent's dataplane installs only that host side (the controller routes to the agent's host).
 import fs from 'node:fs';
 import type Docker from 'dockerode';
-import type { FloatingIpMapping, NetworkService, PortFirewall } from '../../network/service.ts';
-import { applyFirewall, applyFirewallViaEngine, firewallRuleset } from './firewall.ts';
+import type { DataplaneSource } from './contract.ts';
+import { applyFirewall, applyFirewallViaEngine, serverRuleset } from './firewall.ts';
 import { addFloatingIp, addFloatingIpRoute, applyLocalHostFloatingIps, applyRemoteFloatingIps, removeFloatingIp, removeFloatingIpRoute, type RemoteFloatingIp } from './floating-ip.ts';
 
 const LABEL_SERVER = 'hafen.server_id';
 
-export interface DataplaneSource {
-  events: NetworkService['events'];
-  portFirewall(portId: string): Promise<PortFirewall | undefined>;
-  floatingIpMappings(): Promise<FloatingIpMapping[]>;
-  /** Port ids bound to servers, with the server each belongs to. */
-  boundPorts(): Promise<{ portId: string; serverId: string }[]>;
-}
+export type { DataplaneSource };
 
 /** An engine the dataplane guards; `address`: its host's address, where floating IPs of its servers are routed. */
 export interface DataplaneEngine {
@@ -38,6 +32,8 @@ interface Located {
   address?: string;
   id: string;
   pid: number;
+  /** The container's IPv4 addresses on its engine networks (an overlay's docker_gwbridge leg included). */
+  addresses: string[];
 }
 
 /** Where a floating IP is answered: here (local NAT to the fixed IP) or by a remote host (NAT to `target` there). */
@@ -48,7 +44,10 @@ const placementKey = (p: FloatingPlacement) => (p.local ? `local ${p.fixed}` : `
 const natsOnHost = (e: DataplaneEngine) => !e.local || e.floatingIps === 'host';
 
 export class Dataplane {
+  /** Per server: the ruleset last installed (with the container it went into). */
   private readonly applied = new Map<string, string>();
+  /** The server each port was bound to at the last sync: an unbound port's server is re-synced too. */
+  private readonly serverOfPort = new Map<string, string>();
   private readonly floating = new Map<string, FloatingPlacement>();
   /** Per remote engine: the floating IPs last installed there (none yet: its chains are made exact once, clearing an earlier run's). */
   private readonly remoteApplied = new Map<Docker, string>();
@@ -148,43 +147,62 @@ export class Dataplane {
       if (!list[0]) continue;
       const info = await docker.getContainer(list[0].Id).inspect();
       if (!info.State.Pid) return undefined;
-      const found = { docker, local, address, id: list[0].Id, pid: info.State.Pid };
+      const addresses = Object.values(info.NetworkSettings?.Networks ?? {}).map((n) => n.IPAddress).filter((a): a is string => Boolean(a));
+      const found = { docker, local, address, id: list[0].Id, pid: info.State.Pid, addresses };
       this.located.set(serverId, found);
       return found;
     }
     return undefined;
   }
 
+  /** Re-applies the firewall of every server holding one of these ports (or holding it until now). */
   private async syncPorts(portIds: string[]): Promise<void> {
-    const bound = new Map((await this.source.boundPorts()).map((p) => [p.portId, p.serverId]));
-    const work = [...new Set(portIds)];
+    const portsOf = new Map<string, string[]>();
+    for (const { portId, serverId } of await this.source.boundPorts()) {
+      const list = portsOf.get(serverId);
+      if (list) list.push(portId);
+      else portsOf.set(serverId, [portId]);
+    }
+    const servers = new Set<string>();
+    for (const id of portIds) {
+      const before = this.serverOfPort.get(id);
+      if (before) servers.add(before);
+    }
+    for (const [serverId, ports] of portsOf) {
+      for (const p of ports) this.serverOfPort.set(p, serverId);
+      if (ports.some((p) => portIds.includes(p))) servers.add(serverId);
+    }
+    for (const id of portIds) if (![...portsOf.values()].some((ps) => ps.includes(id))) this.serverOfPort.delete(id);
+    const work = [...servers];
     // A few namespaces at a time: each apply is a process spawn, bounded by the host's cores.
     const worker = async () => {
-      for (let portId = work.shift(); portId !== undefined; portId = work.shift()) await this.syncPort(portId, bound.get(portId));
+      for (let serverId = work.shift(); serverId !== undefined; serverId = work.shift()) await this.syncServer(serverId, portsOf.get(serverId) ?? []);
     };
     await Promise.all(Array.from({ length: 8 }, worker));
   }
 
-  private async syncPort(portId: string, serverId: string | undefined): Promise<void> {
-    const fw = serverId ? await this.source.portFirewall(portId) : undefined;
-    if (!serverId || !fw) {
-      this.applied.delete(portId);
+  private async syncServer(serverId: string, portIds: string[]): Promise<void> {
+    const firewalls = (await Promise.all(portIds.map((id) => this.source.portFirewall(id)))).filter((f) => f !== undefined);
+    if (firewalls.length === 0) {
+      // No port left: the container (if any) keeps its last table until it goes; nothing new to install.
+      this.applied.delete(serverId);
       return;
     }
     const where = await this.locate(serverId);
     if (!where) return;
-    const rules = firewallRuleset(fw);
+    const known = new Set(firewalls.flatMap((f) => f.addresses ?? []));
+    const rules = serverRuleset(firewalls, where.addresses.filter((a) => !known.has(a)));
     const key = `${where.id}:${where.pid}\n${rules}`;
-    if (this.applied.get(portId) === key) return;
+    if (this.applied.get(serverId) === key) return;
     try {
-      if (where.local) await applyFirewall(where.pid, fw);
-      else await applyFirewallViaEngine(where.docker, where.id, fw, this.helperImage);
+      if (where.local) await applyFirewall(where.pid, rules);
+      else await applyFirewallViaEngine(where.docker, where.id, rules, this.helperImage);
     } catch (err) {
       // The container may have stopped or moved: look it up afresh next time.
       this.located.delete(serverId);
       throw err;
     }
-    this.applied.set(portId, key);
+    this.applied.set(serverId, key);
   }
 
   private async syncFloatingIps(): Promise<void> {

@@ -1,7 +1,7 @@
 // The engine side of a Neutron network: one bridge network per Neutron network, named by the
 // binding, internal unless a router with an external gateway joins it; containers join with their fixed IP.
 import type Docker from 'dockerode';
-import type { PortBinding } from '../../network/client.ts';
+import type { PortBinding } from './contract.ts';
 
 const LABEL_NETWORK = 'hafen.network';
 

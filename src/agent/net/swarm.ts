@@ -1,7 +1,7 @@
 // Multi-host tenant networks: the hosts form one Docker swarm (first host manages), and a Neutron
 // network becomes an attachable overlay network (Docker's own VXLAN) that plain containers on any host join.
 import type Docker from 'dockerode';
-import type { PortBinding } from '../../network/client.ts';
+import type { PortBinding } from './contract.ts';
 
 export interface SwarmMember {
   docker: Docker;

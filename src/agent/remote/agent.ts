@@ -11,7 +11,7 @@ import { EventEmitter } from 'node:events';
 import { DockerDriver } from '../docker/driver.ts';
 import { Dataplane, type DataplaneSource } from '../net/dataplane.ts';
 import { engineClient } from '../../host/engine-client.ts';
-import type { FloatingIpMapping, PortFirewall } from '../../network/service.ts';
+import type { FloatingIpMapping, PortFirewall } from '../net/contract.ts';
 import { AGENT_API, asDriverSpec, CallSchema, checked, HostFirewallsSchema, HostFloatingIpsSchema, SessionSchema, type Call, type HostFirewalls, type Registration, type Result, type Session } from './protocol.ts';
 
 export type AgentCredential =

@@ -3,7 +3,7 @@
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import type { ComputeDriver, ContainerOptions, HostCapacity, InterfaceSpec, ServerSpec, ServerState } from '../driver.ts';
-import type { FloatingIpMapping, PortFirewall } from '../../network/service.ts';
+import type { FloatingIpMapping, PortFirewall } from '../net/contract.ts';
 
 /** Path prefix of the agent endpoint on the controller. */
 export const AGENT_PREFIX = '/agent';
@@ -190,7 +190,7 @@ export const FirewallRuleSchema = Type.Object({
   remoteCidrs: Strings,
 });
 
-export const PortFirewallSchema = Type.Object({ portId: Id, portSecurityEnabled: Type.Boolean(), rules: Type.Array(FirewallRuleSchema) });
+export const PortFirewallSchema = Type.Object({ portId: Id, portSecurityEnabled: Type.Boolean(), rules: Type.Array(FirewallRuleSchema), addresses: Type.Optional(Strings) });
 
 /** GET .../network/firewalls: every port bound to a server of the agent's host, with its compiled firewall. */
 export const HostFirewallsSchema = Type.Object({
