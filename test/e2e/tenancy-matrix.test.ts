@@ -183,6 +183,15 @@ describe('cross-tenant matrix', () => {
       { method: 'POST', path: `${N}/security-group-rules`, body: { security_group_rule: { security_group_id: bGroup, direction: 'ingress', remote_group_id: ids.group } } },
       { method: 'POST', path: `${N}/ports`, body: { port: { network_id: ids.external, security_groups: [ids.group] } }, allowed: [400, 403, 404] },
     ]);
+    // B claims A's server as the owner of a port of its own: refused, A's server unchanged (checked last).
+    const bNet = (await t.request('POST', `${N}/networks`, { token: b.token, body: { network: { name: 'b-net' } } })).body.network.id;
+    await t.request('POST', `${N}/subnets`, { token: b.token, body: { subnet: { network_id: bNet, cidr: '10.250.9.0/24', ip_version: 4 } } });
+    const bPort = (await t.request('POST', `${N}/ports`, { token: b.token, body: { port: { network_id: bNet } } })).body.port.id;
+    await attempt([
+      { method: 'POST', path: `${N}/ports`, body: { port: { network_id: bNet, device_owner: 'compute:nova', device_id: ids.server } }, allowed: [403] },
+      { method: 'PUT', path: `${N}/ports/${bPort}`, body: { port: { device_owner: 'compute:nova', device_id: ids.server } }, allowed: [403] },
+      { method: 'PUT', path: `${N}/ports/${bPort}`, body: { port: { 'binding:host_id': 'any' } }, allowed: [403] },
+    ]);
     for (const [path] of rows) {
       const listed = await t.request('GET', `${N}/${path}`, { token: b.token });
       assert.equal(listed.status, 200);
