@@ -11,6 +11,8 @@ import { createCompute, type Compute } from './compute/index.ts';
 import { enginePaths } from './host/local-engine.ts';
 import { createNetwork, type Network } from './network/index.ts';
 import { createOrchestration, type Orchestration } from './orchestration/index.ts';
+import { createClusters, type Clusters } from './clusters/index.ts';
+import { clusterClients } from './clusters/adapters.ts';
 
 export interface Cloud {
   config: Config;
@@ -21,6 +23,7 @@ export interface Cloud {
   network: Network;
   compute: Compute;
   orchestration: Orchestration;
+  clusters: Clusters;
   policy: PolicyEngine;
   /** Where the cloud listens once started. */
   url: string;
@@ -55,6 +58,8 @@ export async function createCloud(config: Config, options: CloudOptions = {}): P
   await mountService(app, compute.agents);
   const orchestration = await createOrchestration(database, policy, identity.tokens, { compute: compute.service, network: network.service, image: Object.assign(Object.create(image.service) as typeof image.service, { importer: image.importer }) }, config);
   await mountService(app, orchestration.mount);
+  const clusters = await createClusters(database, policy, identity.tokens, clusterClients({ image: image.service, compute: compute.service, network: network.service, orchestration: orchestration.service, externalNetworkId: () => network.externalNetworkId }), config);
+  await mountService(app, clusters.mount);
 
   const cloud: Cloud = {
     config,
@@ -65,6 +70,7 @@ export async function createCloud(config: Config, options: CloudOptions = {}): P
     network,
     compute,
     orchestration,
+    clusters,
     policy,
     url: config.publicUrl,
     cloudsYaml: cloudsYamlPath(config),
@@ -73,6 +79,7 @@ export async function createCloud(config: Config, options: CloudOptions = {}): P
       return config.publicUrl;
     },
     async close() {
+      await clusters.stop();
       await orchestration.stop();
       await compute.stop();
       await network.close();

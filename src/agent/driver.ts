@@ -24,6 +24,43 @@ export interface ServerSpec {
   authorizedKeys: string | null;
   /** Docker settings beyond the flavor (orchestration's containers); never anything that breaks isolation. */
   container?: ContainerOptions | null;
+  /**
+   * Set only for workloads the cloud runs for its own services (compute's infrastructure kinds, booted
+   * through compute's client); never derived from a tenant's request. See InfrastructureSpec.
+   */
+  infrastructure?: InfrastructureSpec | null;
+}
+
+/**
+ * A workload that is the cloud's infrastructure rather than a tenant's container: a cluster node, a
+ * Docker engine of its own. It runs the host's engine image (`hafen/busybox` with the host's /usr
+ * read-only, as nested test hosts do) with the rights a nested engine needs (the capabilities listed
+ * one by one, no seccomp or AppArmor profile, the host's cgroup tree), which no tenant path can ask for.
+ */
+export interface InfrastructureSpec {
+  role: 'nested-engine';
+  /** A second interface, on the node network (where the controller and the other nodes reach it). */
+  nodeNetwork: NodeNetworkSpec;
+  /** Files written into the container before it starts: absolute path -> content (mode 0600). */
+  files: Record<string, string>;
+  /** The process to run (a shell script that starts the engine). */
+  command: string[];
+  /** Labels beyond hafen's own (which win). */
+  labels: Record<string, string>;
+}
+
+/**
+ * The network where nodes of every host meet: a macvlan network on the host's uplink (hosts on one
+ * segment, each node with an address of it), or a bridge network of a single local engine.
+ */
+export interface NodeNetworkSpec {
+  name: string;
+  driver: 'bridge' | 'macvlan';
+  subnet: string;
+  gateway: string;
+  /** macvlan: the host interface that carries the segment. */
+  parent: string | null;
+  ip: string;
 }
 
 /** What a tenant may set on its container: process, environment, restart, shares. */

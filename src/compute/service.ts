@@ -142,6 +142,11 @@ export class ComputeService {
     return f;
   }
 
+  /** The flavors the caller may boot with (public ones; all for admins). */
+  async flavorsFor(ctx: RequestContext): Promise<FlavorRow[]> {
+    return (await this.store.flavors()).filter((f) => f.is_public || this.isAdmin(ctx));
+  }
+
   async createFlavor(ctx: RequestContext, body: Body): Promise<FlavorRow> {
     this.enforce(ctx, 'flavor_manage');
     const f = (body.flavor ?? {}) as Body;

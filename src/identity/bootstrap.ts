@@ -21,6 +21,7 @@ export const catalogServices = [
   { type: 'compute', name: 'nova', path: '/compute/v2.1' },
   { type: 'network', name: 'neutron', path: '/network' },
   { type: 'orchestration', name: 'heat', path: '/orchestration/v1/$(project_id)s' },
+  { type: 'container-infra', name: 'magnum', path: '/container-infra/v1' },
 ];
 
 function credentialsFile(dataDir: string): string {

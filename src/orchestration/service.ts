@@ -70,6 +70,24 @@ export class OrchestrationService {
     return row;
   }
 
+  /** A stack by id for another service that keeps its id (clusters follow their stacks); no policy: it reads state only. */
+  async peek(id: string): Promise<StackRow | undefined> {
+    return this.store.stack(id);
+  }
+
+  /**
+   * Deletes a stack that another service owns the lifecycle of (a cluster's), acting as the stack's
+   * owner, when no caller is there to act (a delete resumed after a restart).
+   */
+  async deleteOwned(id: string): Promise<void> {
+    const stack = await this.store.stack(id);
+    if (!stack) return;
+    const fields: Partial<StackRow> = { action: 'DELETE', status: 'IN_PROGRESS', status_reason: 'Stack DELETE started' };
+    Object.assign(stack, fields);
+    await this.store.updateStack(stack.id, fields);
+    this.engine.delete(stack);
+  }
+
   async list(ctx: RequestContext, tenant: string, q: Record<string, string | string[]>): Promise<StackRow[]> {
     this.enforce(ctx, 'stacks:index');
     const project = this.project(ctx, tenant);

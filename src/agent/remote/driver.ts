@@ -136,7 +136,10 @@ export class RemoteDriver implements ComputeDriver {
 
   /** A spawn the agent was lost in the middle of is destroyed once the host's agent is back (see attach). */
   spawn(spec: ServerSpec): Promise<ServerState> {
-    return this.call('spawn', { spec: asWireSpec(spec) }) as Promise<ServerState>;
+    // Cluster nodes need a nested engine's rights, which hafen grants on the engines it drives itself only.
+    if (spec.infrastructure) return Promise.reject(new Error('infrastructure workloads (cluster nodes) run on the engines the controller drives, not on agents\' hosts'));
+    const { infrastructure: _none, ...wire } = spec;
+    return this.call('spawn', { spec: asWireSpec(wire) }) as Promise<ServerState>;
   }
 
   async destroy(serverId: string): Promise<void> {

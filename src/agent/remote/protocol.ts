@@ -233,14 +233,15 @@ type Mutual<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
 /** Same type and same keys (optional fields included, which assignability alone would miss). */
 type Same<A, B> = Mutual<A, B> extends true ? Mutual<keyof A, keyof B> : false;
 // A field added to ServerSpec or ContainerOptions must be added to its schema above too (optional:
-// additive); until it is, this line fails to compile.
+// additive); until it is, this line fails to compile. Infrastructure workloads (cluster nodes) run on
+// in-process engines only and never travel to an agent.
 const agree: [
   Same<Static<typeof HostCapacitySchema>, HostCapacity>,
   Same<Static<typeof ServerStateSchema>, ServerState>,
   Same<Static<typeof CapabilitiesSchema>, ComputeDriver['capabilities']>,
   Same<Static<typeof InterfaceSpecSchema>, InterfaceSpec>,
   Same<Static<typeof ContainerOptionsSchema>, ContainerOptions>,
-  Same<Omit<Static<typeof ServerSpecSchema>, 'container'>, Omit<ServerSpec, 'container'>>,
+  Same<Omit<Static<typeof ServerSpecSchema>, 'container'>, Omit<ServerSpec, 'container' | 'infrastructure'>>,
   Same<Static<typeof PortFirewallSchema>, PortFirewall>,
   Same<Omit<HostFloatingIps['floatingIps'][number], 'serverId'>, FloatingIpMapping>,
 ] = [true, true, true, true, true, true, true, true];

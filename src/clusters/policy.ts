@@ -1,0 +1,27 @@
+// Magnum's default policy: readers read, members create and change what their project owns, admins
+// see across projects, publish templates and read the conductor records.
+export const clustersPolicy: Record<string, string> = {
+  'container-infra:admin': 'role:admin',
+  'container-infra:clustertemplate:get': 'role:reader',
+  'container-infra:clustertemplate:create': 'role:member',
+  'container-infra:clustertemplate:update': 'role:member',
+  'container-infra:clustertemplate:delete': 'role:member',
+  'container-infra:clustertemplate:publish': 'role:admin',
+  'container-infra:cluster:get': 'role:reader',
+  'container-infra:cluster:create': 'role:member',
+  'container-infra:cluster:update': 'role:member',
+  'container-infra:cluster:delete': 'role:member',
+  'container-infra:cluster:resize': 'role:member',
+  'container-infra:cluster:upgrade': 'role:member',
+  'container-infra:certificate:get': 'role:reader',
+  'container-infra:certificate:create': 'role:member',
+  'container-infra:certificate:rotate_ca': 'role:member',
+  'container-infra:nodegroup:get': 'role:reader',
+  'container-infra:nodegroup:create': 'role:member',
+  'container-infra:nodegroup:update': 'role:member',
+  'container-infra:nodegroup:delete': 'role:member',
+  'container-infra:magnum-service:get_all': 'role:admin',
+  'container-infra:stats:get_all': 'role:reader',
+  'container-infra:quota:get': 'role:reader',
+  'container-infra:quota:manage': 'role:admin',
+};

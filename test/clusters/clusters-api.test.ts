@@ -1,0 +1,284 @@
+// Magnum v1 API through app.inject() on SQLite, with simulated hosts: version documents and
+// microversions, cluster templates (every attribute, look-ups, PATCH rules, in-use rules), cluster
+// records (validation by microversion, names, counts, quotas), the 2015 names, and tenancy.
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { startTestCloud, type TestCloud } from '../helpers/cloud.ts';
+import { memberOfNewProject } from '../helpers/projects.ts';
+import { busyboxDockerArchive } from '../../src/host/busybox-image.ts';
+
+describe('clusters API (Magnum v1)', () => {
+  let t: TestCloud;
+  let demo: string;
+  let admin: string;
+  let other: { token: string; projectId: string };
+  let imageId: string;
+
+  const call = async (method: string, url: string, opts: { token?: string; body?: unknown; version?: string; headers?: Record<string, string> } = {}) => {
+    const headers: Record<string, string> = { ...(opts.headers ?? {}) };
+    if (opts.token) headers['x-auth-token'] = opts.token;
+    if (opts.version) headers['openstack-api-version'] = `container-infra ${opts.version}`;
+    if (opts.body !== undefined) headers['content-type'] = 'application/json';
+    const res = await t.cloud.app.inject({ method: method as 'GET', url: `/container-infra${url}`, headers, ...(opts.body !== undefined ? { payload: JSON.stringify(opts.body) } : {}) });
+    let body: any;
+    try {
+      body = res.body ? JSON.parse(res.body) : undefined;
+    } catch {
+      body = undefined;
+    }
+    return { status: res.statusCode, headers: res.headers, body, text: res.body };
+  };
+  const template = (body: Record<string, unknown>, token = demo) => call('POST', '/v1/clustertemplates', { token, body });
+
+  before(async () => {
+    t = await startTestCloud('clusters-api', { HAFEN_FAKE_HOSTS: '2', HAFEN_DOCKER_HOSTS: 'none' });
+    demo = await t.token('demo');
+    admin = await t.token('admin');
+    other = await memberOfNewProject(t, 'clusters-other');
+    const tar = path.join(t.dataDir, 'node.tar');
+    fs.writeFileSync(tar, busyboxDockerArchive({ cmd: ['sh'] }));
+    const img = await t.request('POST', '/image/v2/images', { token: demo, body: { name: 'swarm-node', container_format: 'docker', disk_format: 'raw', os_distro: 'debian' } });
+    assert.equal(img.status, 201, img.text);
+    imageId = img.body.id;
+    const up = await t.request('PUT', `/image/v2/images/${imageId}/file`, { token: demo, body: fs.readFileSync(tar), headers: { 'content-type': 'application/octet-stream' } });
+    assert.equal(up.status, 204, up.text);
+  });
+  after(async () => {
+    await t?.close();
+  });
+
+  it('is in the catalog as container-infra with its versioned URL, and answers its version documents', async () => {
+    const tok = await t.request('GET', '/identity/v3/auth/tokens', { token: demo, headers: { 'x-subject-token': demo } });
+    const entry = tok.body.token.catalog.find((c: any) => c.type === 'container-infra');
+    assert.equal(entry.name, 'magnum');
+    assert.match(entry.endpoints[0].url, /\/container-infra\/v1$/);
+    const root = await call('GET', '/');
+    assert.equal(root.status, 200);
+    assert.equal(root.body.versions[0].id, 'v1');
+    assert.equal(root.body.versions[0].max_version, '1.11');
+    const v1 = await call('GET', '/v1');
+    assert.equal(v1.status, 200);
+    assert.ok(v1.body.clustertemplates[0].href.endsWith('/v1/clustertemplates/'));
+  });
+
+  it('negotiates microversions: none is 1.1, latest the maximum, aliases of the service name, 406 outside', async () => {
+    const none = await call('GET', '/v1/clustertemplates', { token: demo });
+    assert.equal(none.status, 200);
+    assert.equal(none.headers['openstack-api-version'], 'container-infra 1.1');
+    assert.equal(none.headers['openstack-api-minimum-version'], 'container-infra 1.1');
+    assert.equal(none.headers['openstack-api-maximum-version'], 'container-infra 1.11');
+    const latest = await call('GET', '/v1/clustertemplates', { token: demo, version: 'latest' });
+    assert.equal(latest.headers['openstack-api-version'], 'container-infra 1.11');
+    const alias = await call('GET', '/v1/clustertemplates', { token: demo, headers: { 'openstack-api-version': 'container-infrastructure-management 1.5' } });
+    assert.equal(alias.headers['openstack-api-version'], 'container-infra 1.5');
+    const tooNew = await call('GET', '/v1/clustertemplates', { token: demo, version: '1.99' });
+    assert.equal(tooNew.status, 406);
+    assert.equal(tooNew.body.errors[0].status, 406);
+    const otherService = await call('GET', '/v1/clustertemplates', { token: demo, headers: { 'openstack-api-version': 'compute 2.1' } });
+    assert.equal(otherService.status, 406);
+  });
+
+  it('creates a template with every attribute, looks it up by uuid and name, lists and deletes it', async () => {
+    const r = await template({
+      name: 'full',
+      coe: 'swarm-mode',
+      image_id: 'swarm-node',
+      flavor_id: 'm1.small',
+      master_flavor_id: '2',
+      keypair_id: 'nobody-checks-this-here',
+      external_network_id: 'public',
+      dns_nameserver: '8.8.8.8',
+      docker_volume_size: 3,
+      network_driver: 'docker',
+      volume_driver: 'rexray',
+      labels: { a: 'b', n: 1 },
+      tls_disabled: false,
+      master_lb_enabled: false,
+      floating_ip_enabled: true,
+      registry_enabled: false,
+      server_type: 'vm',
+      apiserver_port: 2376,
+      http_proxy: 'http://proxy:3128',
+      https_proxy: 'http://proxy:3128',
+      no_proxy: 'localhost',
+      docker_storage_driver: 'overlay2',
+      insecure_registry: null,
+      fixed_network: null,
+      fixed_subnet: null,
+      tags: 'x',
+    });
+    assert.equal(r.status, 201, r.text);
+    assert.match(r.headers.location as string, new RegExp(`/v1/clustertemplates/${r.body.uuid}$`));
+    assert.equal(r.body.cluster_distro, 'debian');
+    assert.equal(r.body.network_driver, 'docker');
+    assert.deepEqual(r.body.labels, { a: 'b', n: 1 });
+    assert.equal(r.body.insecure_registry, null);
+    assert.match(r.body.created_at, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00$/);
+    const byName = await call('GET', '/v1/clustertemplates/full', { token: demo });
+    assert.equal(byName.body.uuid, r.body.uuid);
+    const list = await call('GET', '/v1/clustertemplates', { token: demo });
+    assert.ok(list.body.clustertemplates.some((x: any) => x.uuid === r.body.uuid));
+    const del = await call('DELETE', `/v1/clustertemplates/${r.body.uuid}`, { token: demo });
+    assert.equal(del.status, 204);
+    const gone = await call('GET', `/v1/clustertemplates/${r.body.uuid}`, { token: demo });
+    assert.equal(gone.status, 404);
+    assert.match(gone.body.errors[0].detail, /could not be found/);
+  });
+
+  it('refuses bad templates with Magnum\'s errors', async () => {
+    const cases: [Record<string, unknown>, number, RegExp][] = [
+      [{ coe: 'swarm-mode' }, 400, /image_id.*Mandatory field missing/],
+      [{ image_id: 'swarm-node' }, 400, /coe.*Mandatory field missing/],
+      [{ coe: 'mesos', image_id: 'swarm-node' }, 400, /not supported/],
+      [{ coe: 'dcos', image_id: 'swarm-node' }, 400, /not supported/],
+      [{ coe: 'nomad', image_id: 'swarm-node' }, 400, /coe/],
+      [{ coe: 'swarm-mode', image_id: 'no-such-image' }, 400, /Image no-such-image could not be found/],
+      [{ coe: 'swarm-mode', image_id: 'swarm-node', flavor_id: 'm9.huge' }, 400, /Unable to find flavor m9.huge/],
+      [{ coe: 'swarm-mode', image_id: 'swarm-node', external_network_id: 'nope' }, 400, /Unable to find external network nope/],
+      [{ coe: 'swarm-mode', image_id: 'swarm-node', network_driver: 'calico' }, 400, /Network driver type calico is not supported/],
+      [{ coe: 'kubernetes', image_id: 'swarm-node', network_driver: 'docker' }, 400, /Network driver type docker is not supported/],
+      [{ coe: 'swarm-mode', image_id: 'swarm-node', docker_volume_size: 0 }, 400, /docker_volume_size/],
+      [{ coe: 'swarm-mode', image_id: 'swarm-node', flavour: 'x' }, 400, /Unknown attribute/],
+      [{ coe: 'swarm-mode', image_id: 'swarm-node', public: true }, 403, /public or hidden/],
+      [{ coe: 'swarm-mode', image_id: 'swarm-node', hidden: true }, 403, /public or hidden/],
+    ];
+    for (const [body, status, re] of cases) {
+      const r = await template(body);
+      assert.equal(r.status, status, `${JSON.stringify(body)}: ${r.text}`);
+      assert.equal(r.body.errors[0].status, status);
+      assert.match(r.body.errors[0].detail, re, JSON.stringify(body));
+    }
+    const k8s = await template({ coe: 'kubernetes', image_id: 'swarm-node' });
+    assert.equal(k8s.status, 201, k8s.text);
+    assert.equal(k8s.body.network_driver, 'flannel');
+    const pub = await template({ coe: 'swarm-mode', image_id: imageId, public: true }, admin);
+    assert.equal(pub.status, 201, pub.text);
+  });
+
+  it('patches templates by JSON patch: a list only, no internal attributes, drivers checked, mandatory kept', async () => {
+    const r = await template({ name: 'patchme', coe: 'swarm-mode', image_id: imageId });
+    const id = r.body.uuid;
+    const notList = await call('PATCH', `/v1/clustertemplates/no-such-template`, { token: demo, body: { op: 'replace', path: '/name', value: 'x' } });
+    assert.equal(notList.status, 400, 'the body is checked before the look-up');
+    for (const path of ['/uuid', '/id', '/project_id', '/user_id', '/created_at', '/updated_at']) {
+      const p = await call('PATCH', `/v1/clustertemplates/${id}`, { token: demo, body: [{ op: 'replace', path, value: 'x' }] });
+      assert.equal(p.status, 400, path);
+      assert.match(p.body.errors[0].detail, /internal attribute/);
+    }
+    const rm = await call('PATCH', `/v1/clustertemplates/${id}`, { token: demo, body: [{ op: 'remove', path: '/image_id' }] });
+    assert.equal(rm.status, 400);
+    assert.match(rm.body.errors[0].detail, /mandatory attribute/);
+    const badDriver = await call('PATCH', `/v1/clustertemplates/${id}`, { token: demo, body: [{ op: 'replace', path: '/network_driver', value: 'calico' }] });
+    assert.equal(badDriver.status, 400);
+    const ok = await call('PATCH', `/v1/clustertemplates/${id}`, { token: demo, body: [{ op: 'replace', path: '/name', value: 'patched' }, { op: 'replace', path: '/labels', value: "{'x': 'y'}" }, { op: 'add', path: '/docker_volume_size', value: 5 }] });
+    assert.equal(ok.status, 200, ok.text);
+    assert.equal(ok.body.name, 'patched');
+    assert.deepEqual(ok.body.labels, { x: 'y' });
+    assert.equal(ok.body.docker_volume_size, 5);
+    const pub = await call('PATCH', `/v1/clustertemplates/${id}`, { token: demo, body: [{ op: 'replace', path: '/public', value: true }] });
+    assert.equal(pub.status, 403);
+    const unknown = await call('PATCH', `/v1/clustertemplates/00000000-0000-4000-8000-000000000000`, { token: demo, body: [{ op: 'replace', path: '/name', value: 'x' }] });
+    assert.equal(unknown.status, 404);
+  });
+
+  it('checks cluster creates: template by microversion, counts, names, keypair, COE', async () => {
+    const tpl = (await template({ name: 'swarm', coe: 'swarm-mode', image_id: imageId })).body;
+    const k8s = (await template({ name: 'k8s', coe: 'kubernetes', image_id: imageId })).body;
+    const create = (body: Record<string, unknown>, version?: string, token = demo) => call('POST', '/v1/clusters', { token, body, ...(version ? { version } : {}) });
+    const unknownOld = await create({ cluster_template_id: 'nope' });
+    assert.equal(unknownOld.status, 400);
+    const unknownNew = await create({ cluster_template_id: 'nope' }, '1.10');
+    assert.equal(unknownNew.status, 404);
+    const zeroOld = await create({ cluster_template_id: tpl.uuid, node_count: 0 });
+    assert.equal(zeroOld.status, 400);
+    assert.match(zeroOld.body.errors[0].detail, /zero/);
+    const cases: [Record<string, unknown>, number, RegExp][] = [
+      [{ cluster_template_id: tpl.uuid, name: '1bad' }, 400, /name/],
+      [{ cluster_template_id: tpl.uuid, master_count: 0 }, 400, /master_count/],
+      [{ cluster_template_id: tpl.uuid, node_count: -1 }, 400, /node_count/],
+      [{ cluster_template_id: tpl.uuid, node_count: 100000 }, 400, /node_count/],
+      [{ cluster_template_id: tpl.uuid, master_count: 3 }, 400, /master_lb_enabled/],
+      [{ cluster_template_id: tpl.uuid, keypair: 'no-such-key' }, 404, /Unable to find keypair no-such-key/],
+      [{ cluster_template_id: tpl.uuid, flavor_id: 'm9.huge' }, 400, /Unable to find flavor/],
+      [{ cluster_template_id: k8s.uuid }, 400, /swarm-mode/],
+      [{ cluster_template_id: tpl.uuid, whatever: 1 }, 400, /Unknown attribute/],
+      [{}, 400, /cluster_template_id/],
+    ];
+    for (const [body, status, re] of cases) {
+      const r = await create(body, '1.10');
+      assert.equal(r.status, status, `${JSON.stringify(body)}: ${r.text}`);
+      assert.match(r.body.errors[0].detail, re, JSON.stringify(body));
+    }
+    const made = await create({ cluster_template_id: 'swarm', node_count: 0 }, '1.10');
+    assert.equal(made.status, 202, made.text);
+    assert.deepEqual(Object.keys(made.body), ['uuid']);
+    const shown = await call('GET', `/v1/clusters/${made.body.uuid}`, { token: demo });
+    assert.equal(shown.status, 200);
+    assert.match(shown.body.name, /^[a-z]+-\d+-[a-z]+-cluster$/);
+    assert.equal(shown.body.node_count, 0);
+    assert.equal(shown.body.master_count, 1);
+    assert.ok(shown.body.status.startsWith('CREATE_'));
+    // The template is in use now: only name, public and hidden may change, and it cannot be deleted.
+    const patch = await call('PATCH', `/v1/clustertemplates/${tpl.uuid}`, { token: demo, body: [{ op: 'replace', path: '/docker_volume_size', value: 9 }] });
+    assert.equal(patch.status, 400);
+    assert.match(patch.body.errors[0].detail, /referenced by one or multiple clusters/);
+    const rename = await call('PATCH', `/v1/clustertemplates/${tpl.uuid}`, { token: demo, body: [{ op: 'replace', path: '/name', value: 'swarm-renamed' }] });
+    assert.equal(rename.status, 200, rename.text);
+    const del = await call('DELETE', `/v1/clustertemplates/${tpl.uuid}`, { token: demo });
+    assert.equal(del.status, 400);
+    assert.match(del.body.errors[0].detail, /referenced by one or multiple clusters/);
+    const remove = await call('DELETE', `/v1/clusters/${made.body.uuid}`, { token: demo });
+    assert.equal(remove.status, 204);
+  });
+
+  it('keeps projects apart: another project\'s template and cluster are 404 for every verb', async () => {
+    const tpl = (await template({ name: 'mine', coe: 'swarm-mode', image_id: imageId })).body;
+    const cl = await call('POST', '/v1/clusters', { token: demo, body: { cluster_template_id: tpl.uuid, name: 'secret' } });
+    assert.equal(cl.status, 202, cl.text);
+    const o = other.token;
+    for (const [method, url, body] of [
+      ['GET', `/v1/clustertemplates/${tpl.uuid}`],
+      ['PATCH', `/v1/clustertemplates/${tpl.uuid}`, [{ op: 'replace', path: '/name', value: 'x' }]],
+      ['DELETE', `/v1/clustertemplates/${tpl.uuid}`],
+      ['GET', `/v1/clusters/${cl.body.uuid}`],
+      ['GET', '/v1/clusters/secret'],
+      ['PATCH', `/v1/clusters/${cl.body.uuid}`, [{ op: 'replace', path: '/node_count', value: 2 }]],
+      ['DELETE', `/v1/clusters/${cl.body.uuid}`],
+      ['POST', `/v1/clusters/${cl.body.uuid}/actions/resize`, { node_count: 2 }],
+    ] as [string, string, unknown?][]) {
+      const r = await call(method, url, { token: o, version: '1.10', ...(body !== undefined ? { body } : {}) });
+      assert.equal(r.status, 404, `${method} ${url}: ${r.text}`);
+    }
+    const list = await call('GET', '/v1/clusters', { token: o });
+    assert.equal(list.body.clusters.length, 0);
+    const using = await call('POST', '/v1/clusters', { token: o, body: { cluster_template_id: tpl.uuid } });
+    assert.equal(using.status, 400, 'a private template of another project is unknown');
+    await call('DELETE', `/v1/clusters/${cl.body.uuid}`, { token: demo });
+  });
+
+  it('serves the 2015 names below 1.11: baymodels and bays', async () => {
+    const bm = await call('POST', '/v1/baymodels', { token: demo, body: { name: 'bm', coe: 'swarm-mode', image_id: imageId } });
+    assert.equal(bm.status, 201, bm.text);
+    assert.ok(bm.body.links[0].href.includes('/baymodels/'));
+    const listed = await call('GET', '/v1/baymodels', { token: demo });
+    assert.ok(listed.body.baymodels.some((x: any) => x.uuid === bm.body.uuid));
+    const gone = await call('GET', '/v1/baymodels', { token: demo, version: '1.11' });
+    assert.equal(gone.status, 404);
+    const noKey = await call('POST', '/v1/bays', { token: demo, body: { baymodel_id: bm.body.uuid, keypair: 'k' } });
+    assert.equal(noKey.status, 400);
+    const noNet = await call('POST', '/v1/bays', { token: demo, body: { baymodel_id: bm.body.uuid, external_network_id: 'public' } });
+    assert.equal(noNet.status, 400);
+    const zero = await call('POST', '/v1/bays', { token: demo, body: { baymodel_id: bm.body.uuid, node_count: 0 }, version: '1.10' });
+    assert.equal(zero.status, 400);
+    const bay11 = await call('POST', '/v1/bays', { token: demo, body: { baymodel_id: bm.body.uuid, name: 'bay11', bay_create_timeout: 15 } });
+    assert.equal(bay11.status, 201, bay11.text);
+    assert.equal(bay11.body.baymodel_id, bm.body.uuid);
+    assert.equal(bay11.body.bay_create_timeout, 15);
+    const bay12 = await call('POST', '/v1/bays', { token: demo, body: { baymodel_id: bm.body.uuid, name: 'bay12' }, version: '1.2' });
+    assert.equal(bay12.status, 202);
+    assert.deepEqual(Object.keys(bay12.body), ['uuid']);
+    for (const id of [bay11.body.uuid, bay12.body.uuid]) assert.equal((await call('DELETE', `/v1/bays/${id}`, { token: demo })).status, 204);
+  });
+});
