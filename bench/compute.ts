@@ -4,7 +4,7 @@
 // HAFEN_BENCH_BURST (default 100).
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
-import { TENANT_CAPABILITIES, imageTag } from '../src/agent/docker/driver.ts';
+import { TENANT_CAPABILITIES } from '../src/agent/docker/driver.ts';
 import type { BenchOptions } from './run.ts';
 import { startBenchCloud } from './cloud.ts';
 
@@ -47,7 +47,7 @@ export async function run(_options: BenchOptions): Promise<void> {
     const rawOne = async () => {
       const c = await docker.createContainer({
         name: `bench-raw-${randomUUID()}`,
-        Image: imageTag(img.id),
+        Image: engineImage,
         Labels: { 'hafen.bench': 'raw' },
         HostConfig: { Memory: 64 << 20, MemorySwap: 64 << 20, NanoCpus: 1e9, PidsLimit: 1024, CapDrop: ['ALL'], CapAdd: TENANT_CAPABILITIES, SecurityOpt: ['no-new-privileges'], NetworkMode: 'none' },
       });
@@ -55,8 +55,9 @@ export async function run(_options: BenchOptions): Promise<void> {
       rawIds.push(c.id);
       return c.id;
     };
-    // Warm-up boot loads the image into the engine (cached from then on).
+    // Warm-up boot loads the image into the engine (cached from then on), known there by its content id.
     await deleteOne(await bootOne('warm'));
+    const engineImage = ((await (await fetch(`${url}/image/v2/images/${img.id}`, { headers: h })).json()) as { docker_image_id: string }).docker_image_id;
 
     const hafenMs: number[] = [];
     const rawMs: number[] = [];

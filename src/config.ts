@@ -30,6 +30,8 @@ export interface Config {
   /** Per-project image quotas: how many images, and how many bytes of image data. */
   imageQuotaCount: number;
   imageQuotaBytes: number;
+  /** An image import (web-download, docker-registry) whose source sends nothing for this long fails. */
+  importIdleTimeoutMs: number;
   /** How many hosts a failing build is tried on before the server goes to ERROR. */
   schedulerMaxAttempts: number;
   /** How often compute compares its rows with what the engines run. */
@@ -125,6 +127,7 @@ export function loadConfig(env: Env = process.env): Config {
     signingKeysKept: integer(env, 'HAFEN_SIGNING_KEYS_KEPT', 3, 2, 100),
     imageQuotaCount: integer(env, 'HAFEN_IMAGE_QUOTA_COUNT', 100, 0, 1_000_000),
     imageQuotaBytes: integer(env, 'HAFEN_IMAGE_QUOTA_BYTES', 50 * 2 ** 30, 0, Number.MAX_SAFE_INTEGER),
+    importIdleTimeoutMs: integer(env, 'HAFEN_IMPORT_IDLE_TIMEOUT', 30, 1, 3600) * 1000,
     schedulerMaxAttempts: integer(env, 'HAFEN_SCHEDULER_MAX_ATTEMPTS', 3, 1, 100),
     reconcileIntervalMs: integer(env, 'HAFEN_RECONCILE_INTERVAL', 5, 1, 3600) * 1000,
     hostDownAfterMs: integer(env, 'HAFEN_HOST_DOWN_AFTER', 30, 2, 3600) * 1000,

@@ -561,7 +561,7 @@ export class ComputeService {
         hostId = chosen.host.id;
         tried.push(hostId);
         const driver = this.driverOf(hostId);
-        await driver.ensureImage(image.id, image.checksum ?? image.id, () => this.images.openData(ctx, image.id));
+        await driver.ensureImage(image.id, image.docker_image_id ?? '', () => this.images.openData(ctx, image.id));
         if (!(await this.store.server(row.id))) return; // deleted meanwhile
         const bindings = await this.bindNics(ctx, row, hostId);
         const spec = await this.specFor(row, image, flavor, bindings[0]);
@@ -976,7 +976,7 @@ export class ComputeService {
           (async () => {
             try {
               const driver = this.driverOf(row.host_id);
-              await driver.ensureImage(image.id, image.checksum ?? image.id, () => this.images.openData(ctx, image.id));
+              await driver.ensureImage(image.id, image.docker_image_id ?? '', () => this.images.openData(ctx, image.id));
               await driver.destroy(id);
               const bindings = this.network ? await this.network.bindingsOf(id) : [];
               const state = await driver.spawn(await this.specFor((await this.store.server(id))!, image, flavor, bindings[0]));

@@ -9,6 +9,7 @@ import { writeTar, type TarEntry } from './tar-writer.ts';
 
 export const BUSYBOX_IMAGE = 'hafen/busybox:latest';
 const BUSYBOX_BINARY = '/bin/busybox';
+const ROOTFS_MTIME = Date.UTC(2026, 0, 1) / 1000;
 
 /** The root filesystem of the busybox image as a tar archive. */
 export function busyboxRootfsTar(busybox = BUSYBOX_BINARY): Buffer {
@@ -25,7 +26,8 @@ export function busyboxRootfsTar(busybox = BUSYBOX_BINARY): Buffer {
   }
   entries.push({ type: 'file', path: 'etc/passwd', content: Buffer.from('root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n') });
   entries.push({ type: 'file', path: 'etc/group', content: Buffer.from('root:x:0:\nnogroup:x:65534:\n') });
-  return writeTar(entries);
+  // Fixed times, so the same busybox gives the same layer (and image id) on every host and every run.
+  return writeTar(entries, ROOTFS_MTIME);
 }
 
 /**

@@ -1,5 +1,5 @@
 // Glance v2 HTTP routes under /image: version discovery, images, data, tags, actions, members, schemas.
-import type { FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Readable } from 'node:stream';
 import type { HttpServer } from '../platform/http/server.ts';
 import { authenticate, contextOf, type TokenValidator } from '../platform/auth/context.ts';
@@ -34,6 +34,8 @@ export function imageView(r: ImageRow) {
     container_format: r.container_format,
     disk_format: r.disk_format,
     tags: JSON.parse(r.tags) as string[],
+    // Read-only, and absent until the data is uploaded (JSON drops undefined).
+    docker_image_id: r.docker_image_id ?? undefined,
     created_at: r.created_at.replace(/\.\d{3}Z$/, 'Z'),
     updated_at: r.updated_at.replace(/\.\d{3}Z$/, 'Z'),
     self: `/v2/images/${r.id}`,
@@ -158,7 +160,7 @@ export function imageApi(images: ImageService, importer: ImageImporter, validato
       const type = String(request.headers['content-type'] ?? '').split(';')[0]!.trim();
       if (type !== 'application/octet-stream') throw new UnsupportedUpload(type);
       const length = request.headers['content-length'] ? Number(request.headers['content-length']) : undefined;
-      await images.upload(contextOf(request), request.params.id, request.body as Readable, length);
+      await closeOnRefusal(request, reply, images.upload(contextOf(request), request.params.id, request.body as Readable, length));
       reply.code(204).send();
     });
 
@@ -212,7 +214,8 @@ export function imageApi(images: ImageService, importer: ImageImporter, validato
     app.put('/v2/images/:id/stage', async (request: Req, reply) => {
       const type = String(request.headers['content-type'] ?? '').split(';')[0]!.trim();
       if (type !== 'application/octet-stream') throw new UnsupportedUpload(type);
-      await importer.stage(contextOf(request), request.params.id, request.body as Readable);
+      const length = request.headers['content-length'] ? Number(request.headers['content-length']) : undefined;
+      await closeOnRefusal(request, reply, importer.stage(contextOf(request), request.params.id, request.body as Readable, length));
       reply.code(204).send();
     });
     app.post('/v2/images/:id/import', async (request: Req, reply) => {
@@ -248,6 +251,19 @@ export function imageApi(images: ImageService, importer: ImageImporter, validato
   };
 }
 
+
+/**
+ * Data refused before the client finished sending it (over quota, not an archive): the answer closes
+ * the connection, so a client streaming on is cut off instead of being read to the end.
+ */
+async function closeOnRefusal<T>(request: FastifyRequest, reply: FastifyReply, work: Promise<T>): Promise<T> {
+  try {
+    return await work;
+  } catch (err) {
+    if (!request.raw.complete) reply.header('connection', 'close');
+    throw err;
+  }
+}
 
 class UnsupportedPatch extends UnsupportedMediaTypeError {
   constructor(type: string) {

@@ -21,6 +21,11 @@ export interface ImageRecord {
   min_disk: number;
   /** Additional properties, including what the docker archive's config recorded (architecture, os, docker_* …). */
   properties: Record<string, string>;
+  /**
+   * `sha256:<digest of the image config>` for an active docker image: the id an engine gives it
+   * when loaded, recorded by the image service from the data (never set by a user).
+   */
+  docker_image_id: string | null;
 }
 
 export interface NewImage {

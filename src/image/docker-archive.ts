@@ -2,11 +2,14 @@
 // by, keeps manifest.json and the image config, hashes every layer, and at the end says whether the
 // archive is whole and its layers match its manifest — and what the image config records.
 import { createHash, type Hash } from 'node:crypto';
+import path from 'node:path';
 import { Transform, type TransformCallback } from 'node:stream';
 import { BadRequestError } from '../platform/errors.ts';
 
 const BLOCK = 512;
 const SMALL_FILE_LIMIT = 4 << 20;
+/** What all kept metadata files (manifest, configs) may add up to: an archive beyond it is refused. */
+const SMALL_FILES_TOTAL = 32 << 20;
 
 export interface DockerImageFacts {
   architecture: string;
@@ -18,6 +21,20 @@ export interface DockerImageFacts {
   workingDir: string;
   repoTags: string[];
   layerCount: number;
+  /** `sha256:` and the digest of the image config: the id an engine gives the loaded image. */
+  configDigest: string;
+}
+
+/**
+ * An entry's name as an engine extracting the archive sees it (`./`, leading `/` and `a/../`
+ * resolved), or undefined when it leaves the archive's root: the same rule the Docker driver applies
+ * when it hands the archive to an engine, so both read the same files.
+ */
+export function archivePath(raw: string): string | undefined {
+  if (raw.includes('\0') || raw.includes('\\')) return undefined;
+  const p = path.posix.normalize(raw.replace(/^\/+/, ''));
+  if (!p || p === '.' || p === '..' || p.startsWith('../') || p.endsWith('/')) return undefined;
+  return p;
 }
 
 interface Entry {
@@ -34,6 +51,7 @@ export class DockerArchiveValidator extends Transform {
   private ended = false;
   private readonly entries = new Map<string, Entry>();
   private readonly smallFiles = new Map<string, Buffer>();
+  private smallBytes = 0;
   private malformed: string | undefined;
 
   override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
@@ -86,7 +104,7 @@ export class DockerArchiveValidator extends Transform {
       return;
     }
     const prefix = str(345, 155);
-    const name = (prefix ? `${prefix}/${str(0, 100)}` : str(0, 100)).replace(/^\.\//, '');
+    const name = archivePath(prefix ? `${prefix}/${str(0, 100)}` : str(0, 100)) ?? '';
     const size = parseInt(str(124, 12).trim() || '0', 8);
     const type = str(156, 1) || '0';
     if (!Number.isFinite(size) || size < 0) {
@@ -95,13 +113,15 @@ export class DockerArchiveValidator extends Transform {
     }
     this.remaining = size;
     this.padding = (BLOCK - (size % BLOCK)) % BLOCK;
-    const regular = type === '0' || type === '\0';
-    if (!regular) {
+    // Only regular files reach the engine (links, devices and extended headers are dropped on load).
+    const regular = type === '0';
+    if (!regular || !name) {
       this.current = undefined;
       if (size === 0) this.finishEntry();
       return;
     }
-    const small = (name.endsWith('.json') || name === 'repositories') && size <= SMALL_FILE_LIMIT;
+    // Metadata that facts() reads: manifest.json and configs (`<digest>.json`, or OCI `blobs/sha256/<digest>`).
+    const small = (name.endsWith('.json') || name.startsWith('blobs/')) && size <= SMALL_FILE_LIMIT;
     this.current = { name, size, hash: createHash('sha256'), ...(small ? { small: [] } : {}) };
     if (size === 0) this.finishEntry();
   }
@@ -111,7 +131,14 @@ export class DockerArchiveValidator extends Transform {
     this.current = undefined;
     if (!c) return;
     this.entries.set(c.name, { name: c.name, size: c.size, sha256: c.hash?.digest('hex') });
-    if (c.small) this.smallFiles.set(c.name, Buffer.concat(c.small));
+    if (c.small) {
+      const content = Buffer.concat(c.small);
+      // OCI blobs are layers too: only JSON documents are kept.
+      if (c.name.startsWith('blobs/') && content[0] !== 0x7b) return;
+      this.smallBytes += content.length - (this.smallFiles.get(c.name)?.length ?? 0);
+      if (this.smallBytes > SMALL_FILES_TOTAL) this.malformed = 'its metadata files are too large';
+      this.smallFiles.set(c.name, content);
+    }
   }
 
   /** Call after the stream ended: the image facts, or a BadRequestError saying what is wrong. */
@@ -129,8 +156,11 @@ export class DockerArchiveValidator extends Transform {
       throw bad('manifest.json is not JSON');
     }
     if (!Array.isArray(manifest) || manifest.length !== 1) throw bad('manifest.json must describe exactly one image');
-    const m = manifest[0]!;
-    if (typeof m.Config !== 'string' || !Array.isArray(m.Layers)) throw bad('manifest.json has no Config or Layers');
+    const raw = manifest[0]!;
+    if (typeof raw.Config !== 'string' || !Array.isArray(raw.Layers) || raw.Layers.some((l) => typeof l !== 'string')) throw bad('manifest.json has no Config or Layers');
+    const names = [raw.Config, ...raw.Layers].map((n) => archivePath(n));
+    if (names.some((n) => n === undefined)) throw bad('manifest.json names a file outside the archive');
+    const m = { Config: names[0]!, Layers: names.slice(1) as string[], RepoTags: raw.RepoTags };
     const configRaw = this.smallFiles.get(m.Config);
     if (!configRaw) throw bad(`the image config ${m.Config} named by manifest.json is missing`);
     let config: {
@@ -163,8 +193,9 @@ export class DockerArchiveValidator extends Transform {
       env: c.Env ?? [],
       exposedPorts: Object.keys(c.ExposedPorts ?? {}),
       workingDir: c.WorkingDir ?? '',
-      repoTags: m.RepoTags ?? [],
+      repoTags: Array.isArray(m.RepoTags) ? m.RepoTags.filter((t) => typeof t === 'string') : [],
       layerCount: m.Layers.length,
+      configDigest: `sha256:${this.entries.get(m.Config)!.sha256}`,
     };
   }
 }

@@ -7,7 +7,7 @@ import type { TokenValidator } from '../platform/auth/context.ts';
 import { glanceError } from '../platform/http/envelopes.ts';
 import type { ServiceMount } from '../platform/http/server.ts';
 import { imageApi } from './api.ts';
-import { ImageImporter } from './import.ts';
+import { hafenPorts, ImageImporter } from './import.ts';
 import { FileBackend } from './backend.ts';
 import type { ImageClient } from './client.ts';
 import { imagePolicy } from './policy.ts';
@@ -28,6 +28,6 @@ export async function createImage(database: Database, policy: PolicyEngine, vali
   const backend = new FileBackend(path.join(config.dataDir, 'images'));
   const service = new ImageService(store, backend, policy, config);
   await service.recover();
-  const importer = new ImageImporter(service, store, config.dataDir);
+  const importer = new ImageImporter(service, store, { dataDir: config.dataDir, idleTimeoutMs: config.importIdleTimeoutMs, refusedPorts: hafenPorts(config) });
   return { service, client: service, importer, mount: { prefix: '/image', renderError: glanceError, register: imageApi(service, importer, validator, config.publicUrl) } };
 }

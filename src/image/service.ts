@@ -1,7 +1,8 @@
 // The image service's rules: who sees which image (visibility and members), the status machine
 // queued -> saving -> active|killed, deactivation, quotas, and streaming data in and out.
 import { createHash, randomUUID } from 'node:crypto';
-import { Transform, type Readable } from 'node:stream';
+import { Transform, Writable, type Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import type { Config } from '../config.ts';
 import type { RequestContext } from '../platform/auth/context.ts';
 import type { PolicyEngine } from '../platform/auth/policy.ts';
@@ -14,6 +15,7 @@ import {
   OverQuotaError,
 } from '../platform/errors.ts';
 import type { ImageBackend } from './backend.ts';
+import { ByteLedgers } from './quota.ts';
 import type { ImageClient, ImageRecord, NewImage } from './client.ts';
 import { DockerArchiveValidator, dockerProperties } from './docker-archive.ts';
 import type { ImageRow, ImageStore, MemberRow } from './store.ts';
@@ -22,38 +24,38 @@ export const CONTAINER_FORMATS = ['ami', 'ari', 'aki', 'bare', 'ovf', 'ova', 'do
 export const DISK_FORMATS = ['ami', 'ari', 'aki', 'vhd', 'vhdx', 'vmdk', 'raw', 'qcow2', 'vdi', 'iso', 'ploop'];
 export const VISIBILITIES = ['private', 'shared', 'community', 'public'] as const;
 /** Fields the API owns; anything else in a create or patch is an additional property. */
-export const READ_ONLY = ['id', 'status', 'owner', 'size', 'virtual_size', 'checksum', 'os_hash_algo', 'os_hash_value', 'created_at', 'updated_at', 'self', 'file', 'schema', 'locations', 'direct_url'];
+export const READ_ONLY = ['id', 'status', 'owner', 'size', 'virtual_size', 'checksum', 'os_hash_algo', 'os_hash_value', 'created_at', 'updated_at', 'self', 'file', 'schema', 'locations', 'direct_url', 'docker_image_id'];
 const CORE = ['name', 'container_format', 'disk_format', 'visibility', 'protected', 'os_hidden', 'min_ram', 'min_disk', 'tags'];
 
 type Body = Record<string, unknown>;
 
 export class ImageService implements ImageClient {
-  /**
-   * Per project: bytes stored plus bytes being uploaded right now, so concurrent uploads share one
-   * quota. Loaded from the database once per project; this controller is its only writer.
-   */
-  private readonly ledgers = new Map<string, Promise<{ bytes: number }>>();
-
-  private bytesLedger(project: string): Promise<{ bytes: number }> {
-    let ledger = this.ledgers.get(project);
-    if (!ledger) {
-      ledger = this.store.usage(project).then((u) => ({ bytes: u.bytes }));
-      this.ledgers.set(project, ledger);
-    }
-    return ledger;
-  }
-
   constructor(
     private readonly store: ImageStore,
     private readonly backend: ImageBackend,
     private readonly policy: PolicyEngine,
     private readonly config: Config,
-  ) {}
+  ) {
+    this.ledgers = new ByteLedgers(async (project) => (await this.store.usage(project)).bytes, config.imageQuotaBytes);
+  }
+
+  /** The image data quota: stored bytes plus what is arriving, per project (see quota.ts). */
+  readonly ledgers: ByteLedgers;
+  private readonly deletedListeners: ((id: string) => Promise<void>)[] = [];
+
+  /** Called once an image is marked deleted (the importer drops its staged data). */
+  onDeleted(listener: (id: string) => Promise<void>): void {
+    this.deletedListeners.push(listener);
+  }
 
   /** After a crash: uploads that were under way are gone; their images go back to queued. */
   async recover(): Promise<void> {
     await this.backend.sweepIncomplete();
     await this.store.resetSaving();
+    for (const id of await this.store.deletedWithData()) {
+      await this.backend.remove(id);
+      await this.store.update(id, { size: null });
+    }
   }
 
   private isAdmin(ctx: RequestContext): boolean {
@@ -90,7 +92,8 @@ export class ImageService implements ImageClient {
     return row;
   }
 
-  private async owned(ctx: RequestContext, id: string): Promise<ImageRow> {
+  /** The image if the caller may see it (404 otherwise) and change it (403 otherwise). */
+  async owned(ctx: RequestContext, id: string): Promise<ImageRow> {
     const row = await this.find(ctx, id);
     this.assertOwner(ctx, row);
     return row;
@@ -171,6 +174,7 @@ export class ImageService implements ImageClient {
       min_disk: 0,
       properties: '{}',
       tags: '[]',
+      docker_image_id: null,
       created_at: now,
       updated_at: now,
     };
@@ -290,10 +294,11 @@ export class ImageService implements ImageClient {
     const row = await this.owned(ctx, id);
     if (row.protected) throw new ForbiddenError(`Image ${id} is protected and cannot be deleted.`);
     if (row.status === 'saving') throw new ConflictError(`Image ${id} is being uploaded and cannot be deleted now.`);
-    await this.store.update(id, { status: 'deleted' });
+    await this.store.markDeleted(id);
+    for (const listener of this.deletedListeners) await listener(id);
+    if (row.size) await this.ledgers.forget(row.owner, row.size);
     await this.backend.remove(id);
-    await this.store.remove(id);
-    if (row.size) (await this.bytesLedger(row.owner)).bytes -= row.size;
+    await this.store.update(id, { size: null });
   }
 
   async setTag(ctx: RequestContext, id: string, tag: string, add: boolean): Promise<void> {
@@ -324,50 +329,44 @@ export class ImageService implements ImageClient {
     this.enforce(ctx, 'upload_image');
     const row = await this.owned(ctx, id);
     if (row.status !== 'queued') throw new ConflictError(`Image status transition from ${row.status} to saving is not allowed`);
+    return this.receive(row, data, contentLength, 'queued');
+  }
+
+  /**
+   * Stores an image's data (an upload, or an import's result) while the image is in status `from`:
+   * counted against the quota as it arrives, hashed, checked, kept only when whole. On failure the
+   * image goes back to `from` (queued, or importing for the importer to settle) with nothing kept.
+   */
+  async receive(row: ImageRow, data: Readable, contentLength: number | undefined, from: 'queued' | 'importing'): Promise<ImageRow> {
+    const id = row.id;
     if (!row.container_format || !row.disk_format) {
       throw new BadRequestError('Properties container_format and disk_format must be set prior to uploading image data.');
     }
-    const owner = row.owner;
-    const quota = this.config.imageQuotaBytes;
-    const overQuotaError = () =>
-      new OverQuotaError(`Denying attempt to upload image because it exceeds the quota of ${quota} bytes.`, 'image_size_total', 413);
-    const ledger = await this.bytesLedger(owner);
-    // Reserve what the client announced before reading anything; grow the reservation if it sends more.
-    let reserved = contentLength ?? 0;
-    if (ledger.bytes + reserved > quota) throw overQuotaError();
-    ledger.bytes += reserved;
-    if (!(await this.store.transition(id, ['queued'], 'saving'))) {
-      ledger.bytes -= reserved;
+    // Reserve what the client announced before reading anything; the meter grows it as data comes.
+    const reservation = await this.ledgers.reserve(row.owner, contentLength ?? 0);
+    if (!(await this.store.transition(id, [from], 'saving'))) {
+      reservation.release();
       throw new ConflictError(`Image status transition from ${row.status} to saving is not allowed`);
     }
     const md5 = createHash('md5');
     const sha512 = createHash('sha512');
-    let bytes = 0;
-    let overQuota = false;
-    const meter = new Transform({
+    const meter = reservation.meter();
+    const hasher = new Transform({
       transform(chunk: Buffer, _enc, done) {
-        bytes += chunk.length;
-        if (bytes > reserved) {
-          const extra = bytes - reserved;
-          if (ledger.bytes + extra > quota) {
-            overQuota = true;
-            return done(new Error('over quota'));
-          }
-          ledger.bytes += extra;
-          reserved = bytes;
-        }
         md5.update(chunk);
         sha512.update(chunk);
         done(null, chunk);
       },
     });
     const validator = row.container_format === 'docker' ? new DockerArchiveValidator() : undefined;
-    const chain = validator ? data.pipe(meter).pipe(validator) : data.pipe(meter);
+    const chain = validator ? data.pipe(meter).pipe(hasher).pipe(validator) : data.pipe(meter).pipe(hasher);
     data.on('error', (err) => chain.destroy(err));
     meter.on('error', (err) => chain.destroy(err));
+    hasher.on('error', (err) => chain.destroy(err));
     try {
       await this.backend.write(id, chain as Readable);
       const facts = validator?.facts();
+      const bytes = meter.total;
       const digests = { md5: md5.digest('hex'), sha512: sha512.digest('hex') };
       const props = { ...(JSON.parse(row.properties) as Record<string, string>), ...(facts ? dockerProperties(facts) : {}) };
       const ok = await this.store.transition(id, ['saving'], 'active', {
@@ -376,6 +375,7 @@ export class ImageService implements ImageClient {
         os_hash_algo: 'sha512',
         os_hash_value: digests.sha512,
         properties: JSON.stringify(props),
+        docker_image_id: facts?.configDigest ?? null,
       });
       if (!ok) {
         // Deleted while uploading: drop the data.
@@ -383,14 +383,13 @@ export class ImageService implements ImageClient {
         throw new ConflictError(`Image ${id} was deleted while its data was being uploaded.`);
       }
       // Keep only what was stored in the ledger.
-      ledger.bytes -= reserved - bytes;
+      reservation.settle(bytes);
       return (await this.store.get(id))!;
     } catch (err) {
-      ledger.bytes -= reserved;
+      reservation.release();
       await this.backend.remove(id);
-      await this.store.transition(id, ['saving'], 'queued');
-      if (overQuota) throw overQuotaError();
-      if (err instanceof BadRequestError || err instanceof ConflictError) throw err;
+      await this.store.transition(id, ['saving'], from);
+      if (err instanceof HafenError && (err instanceof BadRequestError || err instanceof ConflictError || err instanceof OverQuotaError)) throw err;
       throw new BadRequestError(`The image data could not be stored: ${(err as Error).message}`);
     }
   }
@@ -486,7 +485,20 @@ export class ImageService implements ImageClient {
   // ---- ImageClient, for other services
 
   async get(ctx: RequestContext, id: string): Promise<ImageRecord> {
-    return toRecord(await this.find(ctx, id));
+    return toRecord(await this.withDockerImageId(await this.find(ctx, id)));
+  }
+
+  /**
+   * Images uploaded before the digest was recorded get it on first use, read from their data (the
+   * same check an upload makes), so that hosts know every docker image by its content.
+   */
+  private async withDockerImageId(row: ImageRow): Promise<ImageRow> {
+    if (row.docker_image_id || row.container_format !== 'docker' || (row.status !== 'active' && row.status !== 'deactivated')) return row;
+    const validator = new DockerArchiveValidator();
+    await pipeline(this.backend.open(row.id), validator, new Writable({ write: (_c, _e, done) => done() }));
+    const digest = validator.facts().configDigest;
+    await this.store.update(row.id, { docker_image_id: digest });
+    return { ...row, docker_image_id: digest };
   }
 
   async openData(ctx: RequestContext, id: string): Promise<Readable> {
@@ -531,5 +543,6 @@ export function toRecord(r: ImageRow): ImageRecord {
     min_ram: r.min_ram,
     min_disk: r.min_disk,
     properties: JSON.parse(r.properties),
+    docker_image_id: r.docker_image_id,
   };
 }

@@ -24,6 +24,8 @@ export interface ImageRow {
   min_disk: number;
   properties: string;
   tags: string;
+  /** `sha256:<config digest>` of a docker image's data, recorded at upload: its engine image id. */
+  docker_image_id: string | null;
   created_at: string;
   updated_at: string;
 }
@@ -72,6 +74,13 @@ const migrations: Migration[] = [
         .addColumn('updated_at', 'varchar(32)', (c) => c.notNull())
         .addPrimaryKeyConstraint('image_members_pk', ['image_id', 'member_id'])
         .execute();
+    },
+  },
+  {
+    // Engines know an image by its content; the digest is recorded once, from the data itself.
+    name: '0002-docker-image-id',
+    async up(db: Kysely<any>) {
+      await db.schema.alterTable('image_images').addColumn('docker_image_id', 'varchar(71)').execute();
     },
   },
 ];
@@ -130,8 +139,21 @@ export class ImageStore {
     return Number(r.numUpdatedRows) > 0;
   }
 
-  async remove(id: string): Promise<void> {
-    await this.db.deleteFrom('image_images').where('id', '=', id).execute();
+  /**
+   * Marks an image deleted and drops its members. The row stays (as in Glance), so its id can never
+   * be taken again by another image and stand for other content.
+   */
+  async markDeleted(id: string): Promise<void> {
+    await this.db.transaction().execute(async (tx) => {
+      await tx.deleteFrom('image_members').where('image_id', '=', id).execute();
+      await tx.updateTable('image_images').set({ status: 'deleted', updated_at: new Date().toISOString() }).where('id', '=', id).execute();
+    });
+  }
+
+  /** Deleted images whose data may still be stored (a crash between marking and removing). */
+  async deletedWithData(): Promise<string[]> {
+    const rows = await this.db.selectFrom('image_images').select('id').where('status', '=', 'deleted').where('size', 'is not', null).execute();
+    return rows.map((r) => r.id as string);
   }
 
   async resetSaving(): Promise<number> {
@@ -148,6 +170,7 @@ export class ImageStore {
       .selectFrom('image_images')
       .select((eb) => [eb.fn.countAll().as('count'), eb.fn.sum('size').as('bytes')])
       .where('owner', '=', projectId)
+      .where('status', '!=', 'deleted')
       .executeTakeFirst()) as { count: number | string; bytes: number | string | null };
     return { count: Number(r.count), bytes: Number(r.bytes ?? 0) };
   }

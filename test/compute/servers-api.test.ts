@@ -142,7 +142,8 @@ describe('servers API', () => {
     await docker.getContainer(`hafen-${b}`).remove({ force: true });
     const errored = await active(demo, b, 'ERROR');
     assert.match(errored.fault.message, /disappeared/);
-    const stray = await docker.createContainer({ Image: `hafen/image:${imageId}`, name: 'stray-hafen-test', Labels: { 'hafen.server_id': 'f0f0f0f0-0000-0000-0000-000000000000', 'hafen.managed': 'true' }, HostConfig: { NetworkMode: 'none' } });
+    const engineImage = (await t.request('GET', `/image/v2/images/${imageId}`, { token: demo })).body.docker_image_id;
+    const stray = await docker.createContainer({ Image: engineImage, name: 'stray-hafen-test', Labels: { 'hafen.server_id': 'f0f0f0f0-0000-0000-0000-000000000000', 'hafen.managed': 'true' }, HostConfig: { NetworkMode: 'none' } });
     await waitFor('stray removed', async () => {
       try {
         await stray.inspect();

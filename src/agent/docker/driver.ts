@@ -2,9 +2,10 @@
 // their config drive and SSH keys on read-only volumes. Engine ids and names never leave this file.
 import type { Readable } from 'node:stream';
 import type Docker from 'dockerode';
-import { engineClient, followEngineStream } from '../../host/engine-client.ts';
+import { engineClient } from '../../host/engine-client.ts';
 import { writeTar } from '../../host/tar-writer.ts';
 import { ensureEngineNetwork } from '../net/engine-network.ts';
+import { forgetHelperImage, helperImage, loadUntagged } from './helper-image.ts';
 import { ConflictError } from '../../platform/errors.ts';
 import type { ComputeDriver, DriverCapabilities, HostCapacity, InterfaceSpec, PowerState, ServerSpec, ServerState } from '../driver.ts';
 import { API_HOST_ALIAS } from '../../platform/http/api-host.ts';
@@ -20,7 +21,6 @@ export const NAMED_VOLUME_PREFIX = 'hafen-vol-';
 export const TENANT_CAPABILITIES = ['CHOWN', 'DAC_OVERRIDE', 'FOWNER', 'FSETID', 'KILL', 'SETGID', 'SETUID', 'SETPCAP', 'NET_BIND_SERVICE', 'SYS_CHROOT', 'AUDIT_WRITE', 'SETFCAP'];
 
 export const containerName = (serverId: string) => `hafen-${serverId}`;
-export const imageTag = (imageId: string) => `hafen/image:${imageId}`;
 const configVolume = (serverId: string) => `hafen-cfg-${serverId}`;
 const keysVolume = (serverId: string) => `hafen-keys-${serverId}`;
 
@@ -42,6 +42,8 @@ export class DockerDriver implements ComputeDriver {
   private readonly docker: Docker;
   /** Image loads under way, so that concurrent boots of one image load it once. */
   private readonly loading = new Map<string, Promise<void>>();
+  /** Our image id -> the engine's id (content digest) that ensureImage made available. */
+  private readonly engineImages = new Map<string, string>();
 
   /** `cloudId`: this cloud's mark on its containers; listServers reports only those (and unmarked ones, made before marks). */
   constructor(readonly endpoint: string, private readonly options: { cloudId?: string } = {}) {
@@ -73,21 +75,19 @@ export class DockerDriver implements ComputeDriver {
     return p;
   }
 
-  private async loadImage(imageId: string, _digest: string, data: () => Promise<Readable>): Promise<void> {
-    const tag = imageTag(imageId);
-    // An active image's data never changes, so the tag alone says the image is here (the digest
-    // is part of the load key so that two different archives never share one load).
-    if (await ignoreMissing(this.docker.getImage(tag).inspect())) return;
-    const output = await followEngineStream(this.docker, await this.docker.loadImage(await data()));
-    // `docker load` names what it loaded: "Loaded image: repo:tag" or "Loaded image ID: sha256:…".
-    const loaded = output
-      .map((o) => (o as { stream?: string }).stream ?? '')
-      .join('')
-      .match(/Loaded image(?: ID)?: (\S+)/g)
-      ?.map((l) => l.replace(/^Loaded image(?: ID)?: /, ''));
-    if (!loaded?.length) throw new Error('the engine loaded nothing from the image archive');
-    const [repo, t] = tag.split(':');
-    await this.docker.getImage(loaded[loaded.length - 1]!).tag({ repo: repo!, tag: t! });
+  /**
+   * `digest` is the image's config digest, recorded by the image service at upload: the engine's
+   * id of the image, which names every layer by its content. Presence is decided by that id alone
+   * and the archive is loaded without its tags, so no name an uploader chose (another image's,
+   * hafen's helper's) is ever set on the engine, and an image id never stands for other content.
+   */
+  private async loadImage(imageId: string, digest: string, data: () => Promise<Readable>): Promise<void> {
+    if (!/^sha256:[0-9a-f]{64}$/.test(digest)) throw new Error(`image ${imageId} has no content digest; it cannot be loaded`);
+    if (!(await ignoreMissing(this.docker.getImage(digest).inspect()))) {
+      const loaded = await loadUntagged(this.docker, await data());
+      if (loaded !== digest) throw new Error(`the data of image ${imageId} loaded as ${loaded}, not as its recorded ${digest}`);
+    }
+    this.engineImages.set(imageId, digest);
   }
 
   async spawn(spec: ServerSpec): Promise<ServerState> {
@@ -100,7 +100,8 @@ export class DockerDriver implements ComputeDriver {
   }
 
   private async create(spec: ServerSpec): Promise<ServerState> {
-    const image = imageTag(spec.imageId);
+    const image = this.engineImages.get(spec.imageId);
+    if (!image) throw new Error(`image ${spec.imageId} was not made available on this host (ensureImage)`);
     if (spec.network) await ensureEngineNetwork(this.docker, { ...spec.network, mtu: 1500 });
     const binds: string[] = [];
     for (const v of spec.container?.namedVolumes ?? []) {
@@ -112,7 +113,7 @@ export class DockerDriver implements ComputeDriver {
     // The volumes are filled by a helper while the server's container is being created.
     let filling: Promise<void> = Promise.resolve();
     if (hasConfig || spec.authorizedKeys) {
-      filling = this.fillVolumes(spec, image);
+      filling = this.fillVolumes(spec);
       if (hasConfig) binds.push(`${configVolume(spec.serverId)}:/mnt/config:ro`);
       if (spec.authorizedKeys) binds.push(`${keysVolume(spec.serverId)}:/root/.ssh:ro`);
     }
@@ -172,17 +173,28 @@ export class DockerDriver implements ComputeDriver {
     return this.state(spec.serverId);
   }
 
-  /** Writes the config drive and authorized_keys into two volumes through a short-lived helper container. */
-  private async fillVolumes(spec: ServerSpec, image: string): Promise<void> {
-    const helper = await this.docker.createContainer({
-      Image: image,
-      Cmd: ['true'],
+  /**
+   * Writes the config drive and authorized_keys into two volumes through a short-lived helper
+   * container (never started) of hafen's own helper image, so nothing of the tenant's image (its
+   * labels, volumes, entrypoint) comes with it.
+   */
+  private async fillVolumes(spec: ServerSpec): Promise<void> {
+    const create = async () => this.docker.createContainer({
+      Image: await helperImage(this.docker),
+      Entrypoint: ['/bin/true'],
+      Cmd: [],
       Labels: { [LABEL_MANAGED]: 'true', 'hafen.helper_for': spec.serverId, ...this.cloudLabel },
       HostConfig: {
         NetworkMode: 'none',
         CapDrop: ['ALL'],
         Binds: [`${configVolume(spec.serverId)}:/mnt/config`, `${keysVolume(spec.serverId)}:/root/.ssh`],
       },
+    });
+    const helper = await create().catch((err: unknown) => {
+      // The helper image was removed behind hafen's back: load it again, once.
+      if (!isNotFound(err)) throw err;
+      forgetHelperImage(this.docker);
+      return create();
     });
     try {
       const entries = Object.entries(spec.configDrive).map(([p, content]) => ({ type: 'file' as const, path: `mnt/config/${p.replace(/^\/+/, '')}`, content: Buffer.from(content) }));

@@ -2,7 +2,8 @@
 // helper container with NET_ADMIN and the host's /usr and /lib mounted read-only, removed afterwards.
 import fs from 'node:fs';
 import type Docker from 'dockerode';
-import { BUSYBOX_IMAGE, ensureBusyboxImageIn } from '../../host/test-images.ts';
+import { BUSYBOX_IMAGE } from '../../host/test-images.ts';
+import { forgetHelperImage, helperImage } from '../docker/helper-image.ts';
 
 export interface EngineHelperOptions {
   /** Whose network namespace: `host` (the engine's host) or `container:<id>`. */
@@ -19,23 +20,27 @@ export interface EngineHelperOptions {
 const HOST_TOOL_MOUNTS = ['/usr', '/lib', '/lib64', '/etc/alternatives'].filter((p) => fs.existsSync(p)).map((p) => `${p}:${p}:ro`);
 
 /**
- * Runs the script to completion; rejects with its output when it exits non-zero. The busybox image
- * is imported into the engine the first time it is missing (a new host starts without it).
+ * Runs the script to completion; rejects with its output when it exits non-zero. `BUSYBOX_IMAGE`
+ * means hafen's own busybox, run by its content id (loaded the first time an engine lacks it), never
+ * by the tag: a tag on an engine is only a name, and a tenant's archive must not decide what runs here.
  */
 export async function runEngineHelper(docker: Docker, image: string, options: EngineHelperOptions): Promise<string> {
+  if (image !== BUSYBOX_IMAGE) return runOnce(docker, image, options);
   try {
-    return await runOnce(docker, image, options);
+    return await runOnce(docker, await helperImage(docker), options);
   } catch (err) {
-    if ((err as { statusCode?: number }).statusCode !== 404 || image !== BUSYBOX_IMAGE) throw err;
-    await ensureBusyboxImageIn(docker, image);
-    return runOnce(docker, image, options);
+    if ((err as { statusCode?: number }).statusCode !== 404) throw err;
+    forgetHelperImage(docker);
+    return runOnce(docker, await helperImage(docker), options);
   }
 }
 
 async function runOnce(docker: Docker, image: string, options: EngineHelperOptions): Promise<string> {
   const helper = await docker.createContainer({
     Image: image,
-    Cmd: ['/bin/sh', '-c', options.script],
+    // The entrypoint is ours, whatever the image says.
+    Entrypoint: ['/bin/sh', '-c'],
+    Cmd: [options.script],
     Env: Object.entries(options.env ?? {}).map(([k, v]) => `${k}=${v}`),
     Labels: { 'hafen.managed': 'true', ...(options.labels ?? {}) },
     HostConfig: {
