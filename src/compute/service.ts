@@ -147,6 +147,12 @@ export class ComputeService {
     return (await this.store.flavors()).filter((f) => f.is_public || this.isAdmin(ctx));
   }
 
+  /** Flavor delete with Nova's policy (flavor_manage), for other services (orchestration). */
+  async deleteFlavor(ctx: RequestContext, id: string): Promise<void> {
+    this.enforce(ctx, 'flavor_manage');
+    if (!(await this.store.deleteFlavor(id))) throw new NotFoundError(`Flavor ${id} could not be found.`);
+  }
+
   async createFlavor(ctx: RequestContext, body: Body): Promise<FlavorRow> {
     this.enforce(ctx, 'flavor_manage');
     const f = (body.flavor ?? {}) as Body;
@@ -300,6 +306,13 @@ export class ComputeService {
       throw new NotFoundError(`Server group ${id} could not be found.`);
     }
     return g;
+  }
+
+  /** Server group delete with Nova's policy, for other services (orchestration). */
+  async deleteServerGroup(ctx: RequestContext, id: string): Promise<void> {
+    const g = await this.serverGroup(ctx, id);
+    this.enforce(ctx, 'server_groups:delete');
+    await this.store.deleteServerGroup(g.id);
   }
 
   async groupMembers(groupId: string): Promise<string[]> {

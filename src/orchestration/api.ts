@@ -13,6 +13,7 @@ import { typeSchema } from './resources/types.ts';
 import { CFN_VERSIONS, HOT_ALIASES, HOT_VERSIONS } from './template/parse.ts';
 import { CFN_FUNCTIONS, FUNCTION_DESCRIPTIONS, functionsFor } from './template/functions.ts';
 import { TemplateError } from './template/model.ts';
+import { callerActor } from './engine/stack-engine.ts';
 
 type Req = FastifyRequest<{ Params: Record<string, string>; Querystring: Record<string, string | string[]>; Body: Record<string, unknown> }>;
 
@@ -105,8 +106,8 @@ export function orchestrationApi(service: OrchestrationService, validator: Token
       const rq = request.query.resolve_outputs;
       const resolve = String((Array.isArray(rq) ? rq.at(-1) : rq) ?? 'true').toLowerCase() !== 'false';
       const model = service.engine.modelOf(stack);
-      const outputs = resolve ? await service.engine.outputs(stack) : undefined;
-      return { stack: stackView(baseOf(request.params.tenant!), stack, { model, outputs, detail: true, ownerName: contextOf(request).userName }) };
+      const outputs = resolve ? await service.engine.outputs(stack, callerActor(contextOf(request))) : undefined;
+      return { stack: stackView(baseOf(request.params.tenant!), stack, { model, outputs, detail: true }) };
     });
     for (const method of ['put', 'patch'] as const) {
       both(method, '', async (request, reply, stack) => {
@@ -130,10 +131,11 @@ export function orchestrationApi(service: OrchestrationService, validator: Token
     // ---- outputs, template, environment, files
     both('get', '/outputs', async (request, _r, stack) => {
       service.enforce(contextOf(request), 'stacks:show');
-      return { outputs: (await service.engine.outputs(stack)).map((o) => ({ output_key: o.output_key, description: o.description })) };
+      return { outputs: (await service.engine.outputs(stack, callerActor(contextOf(request)))).map((o) => ({ output_key: o.output_key, description: o.description })) };
     });
     both('get', '/outputs/:key', async (request, _r, stack) => {
-      const out = (await service.engine.outputs(stack)).find((o) => o.output_key === request.params.key);
+      service.enforce(contextOf(request), 'stacks:show');
+      const out = (await service.engine.outputs(stack, callerActor(contextOf(request)))).find((o) => o.output_key === request.params.key);
       if (!out) throw new NotFoundError(`Specified output key ${request.params.key} not found.`);
       return { output: out };
     });
@@ -178,7 +180,7 @@ export function orchestrationApi(service: OrchestrationService, validator: Token
       service.enforce(contextOf(request), 'resources:show');
       const row = await resourceRow(stack, request.params.res!);
       const model = service.engine.modelOf(stack);
-      const attributes = await service.engine.attributesOf(stack, row.name);
+      const attributes = await service.engine.attributesOf(stack, row.name, contextOf(request));
       const desc = model?.resources.get(row.name)?.type.description ?? '';
       const child = row.physical_id ? await service.store.stack(row.physical_id) : undefined;
       const nested = child && child.parent_id === stack.id ? { nestedId: child.id, nestedName: child.name } : {};
@@ -186,8 +188,7 @@ export function orchestrationApi(service: OrchestrationService, validator: Token
     });
     both('get', '/resources/:res/metadata', async (request, _r, stack) => ({ metadata: JSON.parse((await resourceRow(stack, request.params.res!)).metadata) }));
     both('post', '/resources/:res/signal', async (request, reply, stack) => {
-      service.enforce(contextOf(request), 'resources:signal');
-      await service.engine.signalResource(stack, request.params.res!, request.body ?? {});
+      await service.signal(contextOf(request), stack, request.params.res!, request.body ?? {});
       reply.code(200).send();
     });
     both('patch', '/resources/:res', async (request, reply, stack) => {
@@ -329,7 +330,7 @@ export function orchestrationApi(service: OrchestrationService, validator: Token
       const token = String(request.headers['x-auth-token'] ?? (request.query.token as string | undefined) ?? '');
       const found = await service.findHandle(request.params.handle!);
       if (!found || !token || !sameSecret(String(found.data.secret ?? ''), token)) throw new UnauthorizedError('The signal token is not valid for this handle.');
-      await service.engine.signalResource(found.stack, found.name, request.body ?? {});
+      await service.signalByHandle(found.stack, found.name, request.body ?? {});
       reply.code(200).send();
     });
   };

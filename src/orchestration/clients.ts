@@ -1,15 +1,16 @@
 // What orchestration asks of the other services, always on behalf of the stack's owner: the narrow
 // slices of their service interfaces that the resource types use, in those APIs' own wire bodies.
 import type { ComputeService } from '../compute/service.ts';
-import type { ComputeStore } from '../compute/store.ts';
+import type { RequestContext } from '../platform/auth/context.ts';
 import type { NetworkService } from '../network/service.ts';
 import type { ImageService } from '../image/service.ts';
 import type { ImageImporter } from '../image/import.ts';
 
 export type ComputeClient = Pick<
   ComputeService,
-  'create' | 'server' | 'delete' | 'action' | 'update' | 'setMetadata' | 'addresses' | 'createKeypair' | 'keypair' | 'deleteKeypair' | 'createServerGroup' | 'serverGroup' | 'flavor' | 'createFlavor' | 'setExtraSpecs' | 'isAdmin' | 'list' | 'attachInterface'
-> & { store: Pick<ComputeStore, 'deleteServerGroup' | 'deleteFlavor' | 'flavors'> };
+  | 'create' | 'server' | 'delete' | 'action' | 'update' | 'setMetadata' | 'addresses' | 'createKeypair' | 'keypair' | 'deleteKeypair'
+  | 'createServerGroup' | 'serverGroup' | 'deleteServerGroup' | 'flavor' | 'flavorsFor' | 'createFlavor' | 'deleteFlavor' | 'setExtraSpecs' | 'isAdmin' | 'list' | 'attachInterface'
+>;
 
 export type NetworkClient = Pick<
   NetworkService,
@@ -22,7 +23,24 @@ export type NetworkClient = Pick<
 
 export type ImageClient = Pick<ImageService, 'find' | 'list' | 'create' | 'delete' | 'get'> & { importer: Pick<ImageImporter, 'start' | 'task'> };
 
+/**
+ * Acting for a user after the request is gone (identity's trusts, as Heat uses Keystone's): a
+ * delegation carries the user's roles in the project and dies with them.
+ */
+export interface DelegationClient {
+  /** A delegation from the caller to the cloud, of `roles` (default: all the caller's roles). */
+  createDelegation(ctx: RequestContext, opts: { roles?: string[]; expiresAt?: Date }): Promise<{ trustId: string }>;
+  /**
+   * The context to act in, as the trustor's current assignments allow: fails with ForbiddenError when
+   * the trustor lost a delegated role, was disabled or deleted, or the delegation is gone or expired.
+   */
+  contextOfDelegation(trustId: string): Promise<RequestContext>;
+  /** Idempotent. */
+  deleteDelegation(trustId: string): Promise<void>;
+}
+
 export interface Clients {
+  identity: DelegationClient;
   compute: ComputeClient;
   network: NetworkClient;
   image: ImageClient;

@@ -7,7 +7,7 @@ import { BadRequestError, ConflictError, ForbiddenError, NotFoundError, isNotFou
 import type { Clients } from './clients.ts';
 import type { OrchestrationStore, StackRow } from './store.ts';
 import { buildModel, validateProperties, type StackModel, type StackSpec } from './engine/model.ts';
-import { ownerContextOf, specColumns, specOf, StackEngine } from './engine/stack-engine.ts';
+import { callerActor, specColumns, specOf, StackEngine } from './engine/stack-engine.ts';
 import { mergeEnvironments, parseEnvironment, type Environment } from './template/environment.ts';
 import { TemplateError } from './template/model.ts';
 import { parseDocument } from './template/parse.ts';
@@ -76,8 +76,10 @@ export class OrchestrationService {
   }
 
   /**
-   * Deletes a stack that another service owns the lifecycle of (a cluster's), acting as the stack's
-   * owner, when no caller is there to act (a delete resumed after a restart).
+   * Deletes a stack that another service owns the lifecycle of (a cluster's) when no caller is there
+   * to act (a delete resumed after a restart). It acts through the delegation the stack still holds
+   * (an operation cut short by the restart); with none, no one's rights remain to act with and the
+   * delete fails (DELETE_FAILED) until a user asks again.
    */
   async deleteOwned(id: string): Promise<void> {
     const stack = await this.store.stack(id);
@@ -189,7 +191,7 @@ export class OrchestrationService {
         if (!(await this.findImage(ctx, value))) throw fail('Image');
         return;
       case 'nova.flavor':
-        if (!(await this.clients.compute.store.flavors()).some((f) => f.id === value || f.name === value)) throw fail('Flavor');
+        if (!(await this.clients.compute.flavorsFor(ctx)).some((f) => f.id === value || f.name === value)) throw fail('Flavor');
         return;
       case 'nova.keypair':
         try {
@@ -224,6 +226,33 @@ export class OrchestrationService {
     return (await this.clients.image.list(ctx, { name: ref })).length > 0;
   }
 
+  /** A signal to a resource by a user, acting with that user's rights. */
+  async signal(ctx: RequestContext, stack: StackRow, resource: string, details: unknown): Promise<void> {
+    this.enforce(ctx, 'resources:signal');
+    await this.engine.signalResource(stack, resource, details, callerActor(ctx));
+  }
+
+  /**
+   * A signal by a wait condition handle's own token: it may change the handle's state and nothing
+   * else, so it acts as no user and with no roles (Heat's stack domain user).
+   */
+  async signalByHandle(stack: StackRow, resource: string, details: unknown): Promise<void> {
+    const ctx: RequestContext = {
+      userId: `heat-handle:${stack.id}`,
+      userName: 'heat-handle',
+      userDomainId: 'default',
+      userDomainName: 'Default',
+      scope: { kind: 'project', projectId: stack.project_id, projectName: '', projectDomainId: 'default', projectDomainName: 'Default' },
+      roles: [],
+      auditId: '',
+      methods: [],
+      token: '',
+      issuedAt: new Date(),
+      expiresAt: new Date(Date.now() + 60_000),
+    };
+    await this.engine.signalResource(stack, resource, details, callerActor(ctx));
+  }
+
   /** The stack and resource of a wait condition handle, by its physical id (the signal URL). */
   async findHandle(handleId: string): Promise<{ stack: StackRow; name: string; data: Record<string, unknown> } | undefined> {
     const row = await this.store.resourceByPhysicalId(handleId, 'OS::Heat::WaitConditionHandle');
@@ -246,6 +275,7 @@ export class OrchestrationService {
     await this.validateSpec(ctx, spec, { id, name, projectId: project });
     const timeout = body.timeout_mins === undefined || body.timeout_mins === null ? null : Number(body.timeout_mins);
     if (timeout !== null && (!Number.isInteger(timeout) || timeout <= 0)) throw new BadRequestError(`Invalid timeout value ${String(body.timeout_mins)}`);
+    const { trustId } = await this.clients.identity.createDelegation(ctx, {});
     const row: StackRow = {
       id,
       name,
@@ -260,12 +290,18 @@ export class OrchestrationService {
       disable_rollback: body.disable_rollback === false || body.disable_rollback === 'false' ? 0 : 1,
       timeout_mins: timeout,
       tags: this.tagsOf(body.tags),
-      owner_context: JSON.stringify(ownerContextOf(ctx)),
+      owner_name: ctx.userName,
+      trust_id: trustId,
       previous: null,
       created_at: new Date().toISOString(),
       updated_at: null,
     };
-    await this.store.insertStack(row);
+    try {
+      await this.store.insertStack(row);
+    } catch (err) {
+      await this.clients.identity.deleteDelegation(trustId);
+      throw err;
+    }
     this.engine.create(row);
     return row;
   }
@@ -276,7 +312,7 @@ export class OrchestrationService {
     return JSON.stringify(list);
   }
 
-  async preview(ctx: RequestContext, tenant: string, body: Body): Promise<{ row: Omit<StackRow, 'owner_context'>; model: StackModel }> {
+  async preview(ctx: RequestContext, tenant: string, body: Body): Promise<{ row: Omit<StackRow, 'trust_id'>; model: StackModel }> {
     this.enforce(ctx, 'stacks:preview');
     const project = this.project(ctx, tenant);
     const name = String(body.stack_name ?? '');
@@ -286,9 +322,21 @@ export class OrchestrationService {
     const model = await this.validateSpec(ctx, spec, { id, name, projectId: project });
     const row = {
       id, name, project_id: project, user_id: ctx.userId, parent_id: null, parent_resource: null, action: 'INIT' as const, status: 'COMPLETE' as const, status_reason: '',
-      ...specColumns(spec), disable_rollback: 1, timeout_mins: null, tags: this.tagsOf(body.tags), previous: null, created_at: new Date().toISOString(), updated_at: null,
+      ...specColumns(spec), disable_rollback: 1, timeout_mins: null, tags: this.tagsOf(body.tags), owner_name: ctx.userName, previous: null, created_at: new Date().toISOString(), updated_at: null,
     };
     return { row, model };
+  }
+
+  /**
+   * The operation about to start acts as the caller: a delegation of the caller's roles replaces the
+   * stack's previous one (written before the operation starts, so a restart continues as the caller).
+   */
+  private async delegate(ctx: RequestContext, stack: StackRow, fields: Partial<StackRow>): Promise<void> {
+    const { trustId } = await this.clients.identity.createDelegation(ctx, {});
+    const replaced = stack.trust_id;
+    Object.assign(stack, fields, { trust_id: trustId });
+    await this.store.updateStack(stack.id, { ...fields, trust_id: trustId });
+    if (replaced) await this.clients.identity.deleteDelegation(replaced);
   }
 
   private assertIdle(stack: StackRow): void {
@@ -306,8 +354,7 @@ export class OrchestrationService {
     if (body.disable_rollback !== undefined) fields.disable_rollback = body.disable_rollback === true || body.disable_rollback === 'true' ? 1 : 0;
     if (body.timeout_mins !== undefined) fields.timeout_mins = body.timeout_mins === null ? null : Number(body.timeout_mins);
     if (body.tags !== undefined) fields.tags = this.tagsOf(body.tags);
-    Object.assign(stack, fields);
-    await this.store.updateStack(stack.id, fields);
+    await this.delegate(ctx, stack, fields);
     this.engine.update(stack, previous);
   }
 
@@ -345,9 +392,7 @@ export class OrchestrationService {
   async delete(ctx: RequestContext, stack: StackRow): Promise<void> {
     this.enforce(ctx, 'stacks:delete');
     if (stack.parent_id) throw new BadRequestError(`Stack ${stack.name} is a nested stack: delete its parent.`);
-    const fields: Partial<StackRow> = { action: 'DELETE', status: 'IN_PROGRESS', status_reason: 'Stack DELETE started' };
-    Object.assign(stack, fields);
-    await this.store.updateStack(stack.id, fields);
+    await this.delegate(ctx, stack, { action: 'DELETE', status: 'IN_PROGRESS', status_reason: 'Stack DELETE started' });
     this.engine.delete(stack);
   }
 
@@ -362,16 +407,20 @@ export class OrchestrationService {
       case 'check': {
         this.assertIdle(stack);
         const upper = action.toUpperCase() as 'SUSPEND' | 'RESUME' | 'CHECK';
-        const fields: Partial<StackRow> = { action: upper, status: 'IN_PROGRESS', status_reason: `Stack ${upper} started` };
-        Object.assign(stack, fields);
-        await this.store.updateStack(stack.id, fields);
+        await this.delegate(ctx, stack, { action: upper, status: 'IN_PROGRESS', status_reason: `Stack ${upper} started` });
         this.engine.simpleAction(stack, upper);
         return;
       }
       case 'cancel_update':
-      case 'cancel_without_rollback':
-        this.engine.cancel(stack.id, action === 'cancel_update');
+      case 'cancel_without_rollback': {
+        if (!this.engine.canCancel(stack.id)) throw new ConflictError(`Cancelling update when stack is ${stack.action}_${stack.status} is not supported.`);
+        // The rollback that follows acts as the user who cancelled.
+        const { trustId } = await this.clients.identity.createDelegation(ctx, {});
+        const replaced = this.engine.cancel(stack.id, action === 'cancel_update', trustId);
+        await this.store.updateStack(stack.id, { trust_id: trustId });
+        if (replaced) await this.clients.identity.deleteDelegation(replaced);
         return;
+      }
       default:
         throw new BadRequestError(`Invalid action ${action}`);
     }

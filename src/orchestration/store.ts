@@ -1,5 +1,5 @@
-// Orchestration's rows: stacks (with their template, environment and the owner's context needed to
-// act for them after a restart), resources with their state and physical ids, and events.
+// Orchestration's rows: stacks (with their template, environment, creator and the delegation their
+// work after the request runs through), resources with their state and physical ids, and events.
 import type { Kysely } from 'kysely';
 import type { Database } from '../platform/db/database.ts';
 import { isUniqueViolation } from '../platform/db/database.ts';
@@ -32,8 +32,13 @@ export interface StackRow {
   timeout_mins: number | null;
   /** JSON list or null. */
   tags: string | null;
-  /** JSON: who acts for the stack (user, project, roles) once the request that made it is gone. */
-  owner_context: string;
+  /** The name of the user who created the stack (Heat's stack_owner). */
+  owner_name: string | null;
+  /**
+   * The delegation (a trust) the operation under way acts through once its request is gone: made
+   * from the user who asked for it, with that user's roles; null when no operation needs one.
+   */
+  trust_id: string | null;
   /** JSON: the previous template/environment/files/parameters during an update, for rollback. */
   previous: string | null;
   created_at: string;
@@ -141,7 +146,48 @@ const migrations: Migration[] = [
       await db.schema.createIndex('orchestration_events_stack').on('orchestration_events').columns(['stack_id', 'seq']).execute();
     },
   },
+  {
+    // Stacks no longer keep their creator's roles: work after a request runs through a delegation
+    // of the user who asked (trust_id), and only the creator's name stays (stack_owner).
+    name: '0002-delegations',
+    async up(db: Kysely<any>) {
+      await db.schema.alterTable('orchestration_stacks').addColumn('owner_name', 'varchar(255)').execute();
+      await db.schema.alterTable('orchestration_stacks').addColumn('trust_id', 'varchar(64)').execute();
+      const rows = (await db.selectFrom('orchestration_stacks').select(['id', 'owner_context']).execute()) as { id: string; owner_context: string }[];
+      for (const r of rows) {
+        let name: string | null = null;
+        try {
+          name = (JSON.parse(r.owner_context) as { userName?: string }).userName ?? null;
+        } catch {
+          // unreadable: no owner name
+        }
+        await db.updateTable('orchestration_stacks').set({ owner_name: name }).where('id', '=', r.id).execute();
+      }
+      await db.schema.alterTable('orchestration_stacks').dropColumn('owner_context').execute();
+      await db.schema
+        .createTable('orchestration_delegations')
+        .addColumn('id', 'varchar(64)', (c) => c.primaryKey())
+        .addColumn('user_id', 'varchar(64)', (c) => c.notNull())
+        .addColumn('context', 'text', (c) => c.notNull())
+        .addColumn('roles', 'text', (c) => c.notNull())
+        .addColumn('expires_at', 'varchar(32)')
+        .addColumn('created_at', 'varchar(32)', (c) => c.notNull())
+        .execute();
+    },
+  },
 ];
+
+/** A delegation kept by orchestration itself until identity's trusts serve it (see interim-delegations.ts). */
+export interface DelegationRow {
+  id: string;
+  user_id: string;
+  /** JSON: the trustor's identity and project scope (no roles). */
+  context: string;
+  /** JSON: the delegated role names. */
+  roles: string;
+  expires_at: string | null;
+  created_at: string;
+}
 
 export class OrchestrationStore {
   private constructor(private readonly db: Kysely<any>) {}
@@ -184,6 +230,11 @@ export class OrchestrationStore {
     await this.db.updateTable('orchestration_stacks').set(fields).where('id', '=', id).execute();
   }
 
+  /** Forgets the stack's delegation if it is still `trustId` (a later operation may have replaced it). */
+  async clearTrust(id: string, trustId: string): Promise<void> {
+    await this.db.updateTable('orchestration_stacks').set({ trust_id: null }).where('id', '=', id).where('trust_id', '=', trustId).execute();
+  }
+
   async deleteStack(id: string): Promise<void> {
     await this.db.transaction().execute(async (trx) => {
       await trx.deleteFrom('orchestration_events').where('stack_id', '=', id).execute();
@@ -210,6 +261,18 @@ export class OrchestrationStore {
 
   async deleteResource(id: string): Promise<void> {
     await this.db.deleteFrom('orchestration_resources').where('id', '=', id).execute();
+  }
+
+  async insertDelegation(row: DelegationRow): Promise<void> {
+    await this.db.insertInto('orchestration_delegations').values(row).execute();
+  }
+
+  async delegation(id: string): Promise<DelegationRow | undefined> {
+    return (await this.db.selectFrom('orchestration_delegations').selectAll().where('id', '=', id).executeTakeFirst()) as DelegationRow | undefined;
+  }
+
+  async deleteDelegation(id: string): Promise<void> {
+    await this.db.deleteFrom('orchestration_delegations').where('id', '=', id).execute();
   }
 
   async insertEvent(row: Omit<EventRow, 'seq'>): Promise<void> {

@@ -10,7 +10,7 @@ export function stackLink(base: string, s: Pick<StackRow, 'name' | 'id'>): strin
   return `${base}/stacks/${encodeURIComponent(s.name)}/${s.id}`;
 }
 
-export function stackView(base: string, s: Omit<StackRow, 'owner_context'>, opts: { model?: StackModel; outputs?: unknown[]; detail?: boolean; ownerName?: string }): Record<string, unknown> {
+export function stackView(base: string, s: Omit<StackRow, 'trust_id'>, opts: { model?: StackModel; outputs?: unknown[]; detail?: boolean }): Record<string, unknown> {
   const params: Record<string, string> = { 'OS::stack_id': s.id, 'OS::stack_name': s.name, 'OS::project_id': s.project_id };
   if (opts.model) Object.assign(params, displayParameters(opts.model.template, opts.model.parameters));
   const template = JSON.parse(s.template) as Record<string, unknown>;
@@ -24,7 +24,7 @@ export function stackView(base: string, s: Omit<StackRow, 'owner_context'>, opts
     deletion_time: null,
     stack_status: `${s.action}_${s.status}`,
     stack_status_reason: s.status_reason,
-    stack_owner: opts.ownerName ?? null,
+    stack_owner: s.owner_name,
     stack_user_project_id: s.project_id,
     project: s.project_id,
     parent: s.parent_id,

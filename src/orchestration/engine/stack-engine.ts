@@ -1,11 +1,12 @@
 // Runs stack operations: create (with rollback), update (in place or by replacement, the
 // replacement made before the old one goes), delete in reverse dependency order, suspend, resume,
 // check, nested stacks, and recovery after a restart. Every state change is written before and
-// after it happens, so a restart can finish or fail cleanly from the rows.
+// after it happens, so a restart can finish or fail cleanly from the rows. Work runs as the user who
+// asked for it, through the delegation the stack row names, checked again before every resource.
 import { randomBytes, randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { RequestContext } from '../../platform/auth/context.ts';
-import { BadRequestError, ConflictError, NotFoundError, isNotFound } from '../../platform/errors.ts';
+import { BadRequestError, ConflictError, ForbiddenError, NotFoundError, isNotFound } from '../../platform/errors.ts';
 import type { Clients } from '../clients.ts';
 import type { OrchestrationStore, ResourceRow, StackAction, StackRow, Status } from '../store.ts';
 import { evaluate, isEnabled, type FunctionContext } from '../template/functions.ts';
@@ -25,18 +26,21 @@ export interface EngineOptions {
   pollMs: number;
 }
 
-/** Who acts for a stack: the creator's identity and roles, kept with the stack (Heat's trust). */
-export type OwnerContext = Omit<RequestContext, 'token' | 'expiresAt' | 'issuedAt'>;
-
-export function ownerContextOf(ctx: RequestContext): OwnerContext {
-  const { token: _t, expiresAt: _e, issuedAt: _i, ...rest } = ctx;
-  return rest;
+/**
+ * Who a run acts as. Asked again before each resource step, so that work going on after its request
+ * stops as soon as the user it acts for loses the role (or the delegation is deleted).
+ */
+export interface Actor {
+  context(): Promise<RequestContext>;
 }
 
-function contextFrom(json: string): RequestContext {
-  const o = JSON.parse(json) as OwnerContext;
-  return { ...o, token: '', issuedAt: new Date(), expiresAt: new Date(Date.now() + 365 * 86400_000) };
+/** The caller of a request that reads through the engine (outputs, attributes). */
+export function callerActor(ctx: RequestContext): Actor {
+  return { context: async () => ctx };
 }
+
+/** How long a delegation's resolved context is reused between resource steps. */
+const DELEGATION_RECHECK_MS = 1000;
 
 export function specOf(stack: Pick<StackRow, 'template' | 'environment' | 'files' | 'parameters'>): StackSpec {
   return {
@@ -74,6 +78,8 @@ class OperationFailed extends Error {}
 interface Run {
   stack: StackRow;
   model: StackModel;
+  actor: Actor;
+  /** The actor's context as last checked (refresh() before each resource step). */
   ctx: RequestContext;
   admin: boolean;
   identity: StackIdentity;
@@ -88,6 +94,8 @@ interface Run {
 
 interface Operation {
   action: StackAction;
+  /** The row the operation works on: its trust_id is the delegation the operation acts through. */
+  stack: StackRow;
   controller: AbortController;
   done: Promise<void>;
   /** cancel_without_rollback: the failure is not rolled back. */
@@ -135,12 +143,52 @@ export class StackEngine {
     await this.settle();
   }
 
-  /** Cancels an update in progress: rolled back unless `rollback` is false. */
-  cancel(stackId: string, rollback: boolean): void {
+  /** Whether an update is under way that cancel() can stop. */
+  canCancel(stackId: string): boolean {
+    return this.operations.get(stackId)?.action === 'UPDATE';
+  }
+
+  /**
+   * Cancels an update in progress: rolled back unless `rollback` is false. What follows (the
+   * rollback) acts through `trustId`, the delegation of the user who cancelled; returns the
+   * delegation it replaced, for the caller to delete.
+   */
+  cancel(stackId: string, rollback: boolean, trustId: string): string | null {
     const op = this.operations.get(stackId);
     if (!op || op.action !== 'UPDATE') throw new ConflictError(`Cancelling update when stack is ${op?.action ?? 'not'} in progress is not supported.`);
+    const replaced = op.stack.trust_id;
+    op.stack.trust_id = trustId;
     op.noRollback = !rollback;
     op.controller.abort(new Error('Stack UPDATE cancelled'));
+    return replaced;
+  }
+
+  /** A run's actor for a stack: the delegation its row names, resolved at most once a second. */
+  private delegated(stack: StackRow): Actor {
+    let cached: { trust: string; ctx: RequestContext; at: number } | undefined;
+    return {
+      context: async () => {
+        const trust = stack.trust_id;
+        if (!trust) throw new ForbiddenError(`Stack ${stack.name} has no delegation to act with: ask again for the operation.`);
+        if (cached && cached.trust === trust && Date.now() - cached.at < DELEGATION_RECHECK_MS) return cached.ctx;
+        const ctx = await this.clients.identity.contextOfDelegation(trust);
+        cached = { trust, ctx, at: Date.now() };
+        return ctx;
+      },
+    };
+  }
+
+  /** The operation is over: its delegation is deleted (unless a later operation replaced it). */
+  private async release(stack: StackRow): Promise<void> {
+    const trust = stack.trust_id;
+    if (!trust) return;
+    stack.trust_id = null;
+    try {
+      await this.store.clearTrust(stack.id, trust);
+      await this.clients.identity.deleteDelegation(trust);
+    } catch (err) {
+      this.log(`orchestration: stack ${stack.id}: deleting delegation ${trust}: ${(err as Error).message}`);
+    }
   }
 
   private begin(stack: StackRow, action: StackAction, work: (signal: AbortSignal) => Promise<void>): void {
@@ -149,15 +197,17 @@ export class StackEngine {
     const controller = new AbortController();
     const timer = stack.timeout_mins ? setTimeout(() => controller.abort(new OperationFailed(`${action === 'CREATE' ? 'Create' : action === 'UPDATE' ? 'Update' : action} timed out`)), stack.timeout_mins * 60_000) : undefined;
     timer?.unref();
-    const op: Operation = { action, controller, done: Promise.resolve() };
+    const op: Operation = { action, stack, controller, done: Promise.resolve() };
     op.done = (async () => {
       try {
         await work(controller.signal);
       } catch (err) {
-        this.log(`orchestration: stack ${stack.id} ${action}: ${(err as Error).stack ?? String(err)}`);
+        if (!(err instanceof OperationFailed)) this.log(`orchestration: stack ${stack.id} ${action}: ${(err as Error).stack ?? String(err)}`);
       } finally {
         clearTimeout(timer);
         this.operations.delete(stack.id);
+        // Interrupted by a stop, the delegation stays for the recovery at the next start.
+        if (!this.stopping) await this.release(stack);
       }
     })();
     this.operations.set(stack.id, op);
@@ -239,13 +289,20 @@ export class StackEngine {
 
   // ---- runs
 
-  private async open(stack: StackRow, signal: AbortSignal, depth: number, spec = specOf(stack)): Promise<Run> {
-    const ctx = contextFrom(stack.owner_context);
+  private async open(stack: StackRow, signal: AbortSignal, depth: number, opts: { spec?: StackSpec; actor?: Actor } = {}): Promise<Run> {
+    const actor = opts.actor ?? this.delegated(stack);
+    const ctx = await actor.context();
     const identity = this.identityOf(stack);
-    const model = buildModel(spec, identity, this.registry, depth);
+    const model = buildModel(opts.spec ?? specOf(stack), identity, this.registry, depth);
     const all = await this.store.resources(stack.id);
     const rows = new Map(all.filter((r) => r.current === 1).map((r) => [r.name, r]));
-    return { stack, model, ctx, admin: this.clients.compute.isAdmin(ctx), identity, rows, all, data: new Map(), signal, depth };
+    return { stack, model, actor, ctx, admin: this.clients.compute.isAdmin(ctx), identity, rows, all, data: new Map(), signal, depth };
+  }
+
+  /** Checks the actor again (a lost role fails the step) before a resource is acted on. */
+  private async refresh(run: Run): Promise<void> {
+    run.ctx = await run.actor.context();
+    run.admin = this.clients.compute.isAdmin(run.ctx);
   }
 
   private typeOf(run: Run, row: ResourceRow): ResourceType {
@@ -347,9 +404,9 @@ export class StackEngine {
     }
   }
 
-  /** Every attribute of a resource its type declares (resource show). */
-  async attributesOf(stack: StackRow, name: string): Promise<Record<string, unknown>> {
-    const run = await this.open(stack, new AbortController().signal, await this.depthOf(stack));
+  /** Every attribute of a resource its type declares (resource show), read with the caller's rights. */
+  async attributesOf(stack: StackRow, name: string, ctx: RequestContext): Promise<Record<string, unknown>> {
+    const run = await this.open(stack, new AbortController().signal, await this.depthOf(stack), { actor: callerActor(ctx) });
     const row = run.rows.get(name);
     if (!row) return {};
     const type = this.typeOf(run, row);
@@ -358,10 +415,11 @@ export class StackEngine {
     return out;
   }
 
-  async outputs(stack: StackRow): Promise<{ output_key: string; output_value: unknown; description: string; output_error?: string }[]> {
+  /** The stack's outputs, evaluated with the rights of `actor` (the caller, or the run of a parent stack). */
+  async outputs(stack: StackRow, actor: Actor): Promise<{ output_key: string; output_value: unknown; description: string; output_error?: string }[]> {
     let run: Run;
     try {
-      run = await this.open(stack, new AbortController().signal, await this.depthOf(stack));
+      run = await this.open(stack, new AbortController().signal, await this.depthOf(stack), { actor });
     } catch (err) {
       return [];
     }
@@ -412,6 +470,7 @@ export class StackEngine {
     const type = model.type;
     await this.resourceState(run, row, 'CREATE', 'IN_PROGRESS', 'state changed');
     try {
+      await this.refresh(run);
       const props = checkProperties(type, (await this.evaluateLive(run, model.definition.properties, `resources.${name}.properties`)) as Record<string, unknown>, `resources.${name}.properties`, { admin: run.admin });
       row.properties = JSON.stringify(props);
       const h = this.handle(run, row);
@@ -442,12 +501,13 @@ export class StackEngine {
       await this.store.deleteResource(row.id);
       return;
     }
-    if (!row.physical_id && type.adopt) {
-      const found = await type.adopt(this.handle(run, row));
-      if (found) await this.handle(run, row).setPhysicalId(found);
-    }
     await this.resourceState(run, row, action, 'IN_PROGRESS', 'state changed');
     try {
+      await this.refresh(run);
+      if (!row.physical_id && type.adopt) {
+        const found = await type.adopt(this.handle(run, row));
+        if (found) await this.handle(run, row).setPhysicalId(found);
+      }
       if (row.physical_id && type.delete && !retain) {
         const h = this.handle(run, row);
         try {
@@ -480,10 +540,10 @@ export class StackEngine {
     return result.failed?.error;
   }
 
-  private async runCreate(stack: StackRow, signal: AbortSignal, depth: number): Promise<void> {
+  private async runCreate(stack: StackRow, signal: AbortSignal, depth: number, actor?: Actor): Promise<void> {
     let run: Run;
     try {
-      run = await this.open(stack, signal, depth);
+      run = await this.open(stack, signal, depth, { actor });
     } catch (err) {
       await this.stackState(stack, 'CREATE', 'FAILED', (err as Error).message);
       throw new OperationFailed((err as Error).message);
@@ -516,15 +576,21 @@ export class StackEngine {
     else await this.stackState(run.stack, 'ROLLBACK', 'COMPLETE', 'Stack ROLLBACK completed successfully');
   }
 
-  private async runDelete(stack: StackRow, signal: AbortSignal, depth: number): Promise<void> {
+  private async runDelete(stack: StackRow, signal: AbortSignal, depth: number, actor?: Actor): Promise<void> {
     await this.stackState(stack, 'DELETE', 'IN_PROGRESS', 'Stack DELETE started');
     let run: Run;
     try {
-      run = await this.open(stack, signal, depth);
-    } catch {
-      // The template no longer builds (a type gone after an upgrade?): delete what the rows say,
-      // with no order between them, against an empty template.
-      run = await this.open(stack, signal, depth, { ...specOf(stack), template: { heat_template_version: '2021-04-16' }, parameters: {} });
+      try {
+        run = await this.open(stack, signal, depth, { actor });
+      } catch (err) {
+        if (err instanceof ForbiddenError) throw err;
+        // The template no longer builds (a type gone after an upgrade?): delete what the rows say,
+        // with no order between them, against an empty template.
+        run = await this.open(stack, signal, depth, { actor, spec: { ...specOf(stack), template: { heat_template_version: '2021-04-16' }, parameters: {} } });
+      }
+    } catch (err) {
+      await this.stackState(stack, 'DELETE', 'FAILED', (err as Error).message);
+      throw new OperationFailed((err as Error).message);
     }
     const err = await this.deleteRows(run, [...run.all], run.model.graph);
     if (err) {
@@ -534,11 +600,11 @@ export class StackEngine {
     if (!this.stopping) await this.store.deleteStack(stack.id);
   }
 
-  private async runUpdate(stack: StackRow, previous: StackSpec, signal: AbortSignal, depth: number): Promise<void> {
+  private async runUpdate(stack: StackRow, previous: StackSpec, signal: AbortSignal, depth: number, actor?: Actor): Promise<void> {
     await this.stackState(stack, 'UPDATE', 'IN_PROGRESS', 'Stack UPDATE started');
     let failure: Error | undefined;
     try {
-      failure = await this.converge(await this.open(stack, signal, depth));
+      failure = await this.converge(await this.open(stack, signal, depth, { actor }));
     } catch (err) {
       failure = err as Error;
     }
@@ -552,16 +618,16 @@ export class StackEngine {
     await this.stackState(stack, 'UPDATE', 'FAILED', failure.message);
     const op = this.operations.get(stack.id);
     if (stack.disable_rollback || op?.noRollback || (signal.reason as Error | undefined)?.message === 'Engine stopped') throw new OperationFailed(failure.message);
-    await this.rollbackUpdate(stack, previous, new AbortController().signal, depth);
+    await this.rollbackUpdate(stack, previous, new AbortController().signal, depth, actor);
     throw new OperationFailed(failure.message);
   }
 
   /** Converges a failed update back to the template it replaced: ROLLBACK_COMPLETE or ROLLBACK_FAILED. */
-  private async rollbackUpdate(stack: StackRow, previous: StackSpec, signal: AbortSignal, depth: number): Promise<void> {
+  private async rollbackUpdate(stack: StackRow, previous: StackSpec, signal: AbortSignal, depth: number, actor?: Actor): Promise<void> {
     await this.stackState(stack, 'ROLLBACK', 'IN_PROGRESS', 'Stack ROLLBACK started');
     Object.assign(stack, specColumns(previous), { previous: null });
     await this.store.updateStack(stack.id, { ...specColumns(previous), previous: null });
-    const err = await this.converge(await this.open(stack, signal, depth, previous)).catch((e: Error) => e);
+    const err = await this.open(stack, signal, depth, { spec: previous, actor }).then((run) => this.converge(run)).catch((e: Error) => e);
     if (err) await this.stackState(stack, 'ROLLBACK', 'FAILED', err.message);
     else await this.stackState(stack, 'ROLLBACK', 'COMPLETE', 'Stack ROLLBACK completed successfully');
   }
@@ -584,6 +650,7 @@ export class StackEngine {
       const model = run.model.resources.get(name)!;
       const type = model.type;
       const at = `resources.${name}.properties`;
+      await this.refresh(run);
       const props = checkProperties(type, (await this.evaluateLive(run, model.definition.properties, at)) as Record<string, unknown>, at, { admin: run.admin });
       const propsJson = JSON.stringify(props);
       const candidates = run.all.filter((r) => r.name === name);
@@ -643,9 +710,15 @@ export class StackEngine {
     obsolete.push(row);
   }
 
-  private async runSimple(stack: StackRow, action: 'SUSPEND' | 'RESUME' | 'CHECK', signal: AbortSignal, depth: number): Promise<void> {
+  private async runSimple(stack: StackRow, action: 'SUSPEND' | 'RESUME' | 'CHECK', signal: AbortSignal, depth: number, actor?: Actor): Promise<void> {
     await this.stackState(stack, action, 'IN_PROGRESS', `Stack ${action} started`);
-    const run = await this.open(stack, signal, depth);
+    let run: Run;
+    try {
+      run = await this.open(stack, signal, depth, { actor });
+    } catch (err) {
+      await this.stackState(stack, action, 'FAILED', (err as Error).message);
+      throw new OperationFailed((err as Error).message);
+    }
     const graph = action === 'SUSPEND' ? reverse(run.model.graph) : action === 'RESUME' ? run.model.graph : new Map([...run.model.graph.keys()].map((k) => [k, new Set<string>()]));
     const result = await walk(graph, async (name) => {
       const row = run.rows.get(name);
@@ -653,6 +726,7 @@ export class StackEngine {
       const type = this.typeOf(run, row);
       await this.resourceState(run, row, action, 'IN_PROGRESS', 'state changed');
       try {
+        await this.refresh(run);
         const h = this.handle(run, row);
         if (row.physical_id) {
           if (action === 'SUSPEND' && type.suspend) {
@@ -681,8 +755,9 @@ export class StackEngine {
 
   // ---- resource-level requests from the API
 
-  async signalResource(stack: StackRow, name: string, details: unknown): Promise<void> {
-    const run = await this.open(stack, new AbortController().signal, await this.depthOf(stack));
+  /** A signal to a resource, acting as `actor` (the user who signalled, or the handle's own token). */
+  async signalResource(stack: StackRow, name: string, details: unknown, actor: Actor): Promise<void> {
+    const run = await this.open(stack, new AbortController().signal, await this.depthOf(stack), { actor });
     const row = run.rows.get(name);
     if (!row) throw new NotFoundError(`The Resource (${name}) could not be found.`);
     const type = this.typeOf(run, row);
@@ -709,7 +784,7 @@ export class StackEngine {
     const childRun = async (id: string) => {
       const child = await this.store.stack(id);
       if (!child) throw new NotFoundError(`The Stack (${id}) could not be found.`);
-      return this.open(child, run.signal, run.depth + 1);
+      return this.open(child, run.signal, run.depth + 1, { actor: run.actor });
     };
     return {
       create: async (spec) => {
@@ -727,7 +802,8 @@ export class StackEngine {
           disable_rollback: 1,
           timeout_mins: null,
           tags: null,
-          owner_context: run.stack.owner_context,
+          owner_name: run.stack.owner_name,
+          trust_id: null,
           previous: null,
           created_at: now(),
           updated_at: null,
@@ -736,7 +812,7 @@ export class StackEngine {
         await this.store.insertStack(child);
         row.physical_id = child.id;
         await this.store.updateResource(row.id, { physical_id: child.id });
-        await this.runCreate(child, run.signal, run.depth + 1);
+        await this.runCreate(child, run.signal, run.depth + 1, run.actor);
         return child.id;
       },
       update: async (id, spec) => {
@@ -745,24 +821,24 @@ export class StackEngine {
         const previous = specOf(child);
         Object.assign(child, specColumns(spec), { previous: JSON.stringify(previous), action: 'UPDATE', status: 'IN_PROGRESS' });
         await this.store.updateStack(id, { ...specColumns(spec), previous: child.previous });
-        await this.runUpdate(child, previous, run.signal, run.depth + 1);
+        await this.runUpdate(child, previous, run.signal, run.depth + 1, run.actor);
       },
       delete: async (id) => {
         const child = await this.store.stack(id);
-        if (child) await this.runDelete(child, run.signal, run.depth + 1);
+        if (child) await this.runDelete(child, run.signal, run.depth + 1, run.actor);
       },
       suspend: async (id) => {
         const child = await this.store.stack(id);
-        if (child) await this.runSimple(child, 'SUSPEND', run.signal, run.depth + 1);
+        if (child) await this.runSimple(child, 'SUSPEND', run.signal, run.depth + 1, run.actor);
       },
       resume: async (id) => {
         const child = await this.store.stack(id);
-        if (child) await this.runSimple(child, 'RESUME', run.signal, run.depth + 1);
+        if (child) await this.runSimple(child, 'RESUME', run.signal, run.depth + 1, run.actor);
       },
       outputs: async (id) => {
         const child = await this.store.stack(id);
         if (!child) return {};
-        return Object.fromEntries((await this.outputs(child)).map((o) => [o.output_key, o.output_value]));
+        return Object.fromEntries((await this.outputs(child, run.actor)).map((o) => [o.output_key, o.output_value]));
       },
       references: async (id) => {
         const r = await childRun(id);
@@ -798,7 +874,15 @@ export class StackEngine {
       const reason = `Engine restarted during ${action}`;
       if (action === 'CREATE' || (action === 'ROLLBACK' && !stack.previous)) {
         await this.stackState(stack, 'CREATE', 'FAILED', reason);
-        if (!stack.disable_rollback) this.begin(stack, 'ROLLBACK', async (signal) => this.rollbackCreate(await this.open(stack, signal, 0)));
+        if (!stack.disable_rollback) {
+          this.begin(stack, 'ROLLBACK', async (signal) => {
+            const run = await this.open(stack, signal, 0).catch(async (err: Error) => {
+              await this.stackState(stack, 'ROLLBACK', 'FAILED', err.message);
+              throw new OperationFailed(err.message);
+            });
+            await this.rollbackCreate(run);
+          });
+        }
       } else if (action === 'UPDATE' && stack.previous && !stack.disable_rollback) {
         await this.stackState(stack, 'UPDATE', 'FAILED', reason);
         const previous = JSON.parse(stack.previous) as StackSpec;

@@ -46,7 +46,7 @@ async function resolveImage(h: ResourceHandle, ref: string): Promise<string> {
 
 async function chooseFlavor(h: ResourceHandle, props: Record<string, unknown>): Promise<string> {
   if (props.flavor) return String(props.flavor);
-  const flavors = (await h.clients.compute.store.flavors()).filter((f) => f.is_public);
+  const flavors = (await h.clients.compute.flavorsFor(h.ctx)).filter((f) => f.is_public);
   const wantMiB = props.memory ? Math.ceil(Number(props.memory) / 2 ** 20) : 0;
   const fit = flavors.filter((f) => f.ram >= wantMiB).sort((a, b) => a.ram - b.ram || a.vcpus - b.vcpus)[0];
   if (!fit) throw new BadRequestError(`No flavor has ${wantMiB} MiB of memory or more.`);

@@ -45,7 +45,7 @@ export const novaFlavor: ResourceType = {
     await h.clients.compute.setExtraSpecs(h.ctx, id, props.extra_specs ?? {}, true);
   },
   async delete(h, id) {
-    await h.clients.compute.store.deleteFlavor(id);
+    await h.clients.compute.deleteFlavor(h.ctx, id);
   },
   async check(h, id) {
     await h.clients.compute.flavor(h.ctx, id);

@@ -23,10 +23,7 @@ export const novaServerGroup: ResourceType = {
     return g.id;
   },
   async delete(h, id) {
-    await gone(async () => {
-      await h.clients.compute.serverGroup(h.ctx, id);
-      await h.clients.compute.store.deleteServerGroup(id);
-    });
+    await gone(() => h.clients.compute.deleteServerGroup(h.ctx, id));
   },
   async check(h, id) {
     await h.clients.compute.serverGroup(h.ctx, id);
