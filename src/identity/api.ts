@@ -39,10 +39,12 @@ import { roleInferenceRoutes } from './api-role-inferences.ts';
 import { catalogRoutes } from './api-catalog.ts';
 import { appCredentialRoutes } from './api-app-credentials.ts';
 import type { AppCredentials } from './app-credentials.ts';
+import { trustRoutes } from './api-trusts.ts';
+import type { Trusts } from './trusts.ts';
 
 const PUBLIC = { config: { public: true } };
 
-export function identityApi(identity: IdentityService, publicUrl: string, appCredentials: AppCredentials) {
+export function identityApi(identity: IdentityService, publicUrl: string, appCredentials: AppCredentials, trusts: Trusts) {
   const base = `${publicUrl}/identity/v3`;
   const links: Links = (path) => ({ self: `${base}${path}` });
   const listLinks = (request: FastifyRequest) => ({ self: `${publicUrl}${request.url}`, previous: null, next: null });
@@ -55,6 +57,7 @@ export function identityApi(identity: IdentityService, publicUrl: string, appCre
     roleInferenceRoutes(app, kit);
     catalogRoutes(app, kit);
     appCredentialRoutes(app, kit, appCredentials);
+    trustRoutes(app, kit, trusts);
 
     // ---- version discovery
     const version = {

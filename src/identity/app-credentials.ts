@@ -8,21 +8,7 @@ import { hashPassword, verifyPassword } from './passwords.ts';
 import type { IdentityService } from './service.ts';
 import { str } from './service.ts';
 import { newId, type AppCredentialRow, type RoleRow, type UserRow } from './store.ts';
-
-export interface AppCredentialRef {
-  id?: string;
-  name?: string;
-  secret?: string;
-  user?: { id?: string; name?: string; domain?: { id?: string; name?: string } };
-}
-
-export interface AppCredentialAuthenticator {
-  /** Checks the secret and expiry; throws UnauthorizedError on any mismatch. */
-  authenticate(ref: AppCredentialRef | undefined): Promise<{
-    user: UserRow;
-    appCred: { id: string; projectId: string; roleIds: string[] | null };
-  }>;
-}
+import type { AppCredentialAuthenticator, AppCredentialRef } from './authenticators.ts';
 
 export interface AccessRule {
   id: string;

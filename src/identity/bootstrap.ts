@@ -9,6 +9,12 @@ import type { Config } from '../config.ts';
 import { hashPassword } from './passwords.ts';
 import { newId, type EndpointRow, type IdentityStore, type ProjectRow, type RoleRow, type ServiceRow, type UserRow } from './store.ts';
 
+/**
+ * The user the services' delegations are made to (the trustee of their trusts, as Heat's service
+ * user is): it has no password and no roles, so nobody logs in as it; disabling it stops every delegation.
+ */
+export const SERVICE_USER_NAME = 'hafen-services';
+
 export interface BootstrapCredentials {
   admin: { username: string; password: string; project: string };
   demo: { username: string; password: string; project: string };
@@ -103,6 +109,26 @@ export async function bootstrapIdentity(store: IdentityStore, config: Config): P
   await grant(adminUser.id, 'project', adminProject.id, admin.id);
   await grant(adminUser.id, 'system', 'all', admin.id);
   await grant(demoUser.id, 'project', demoProject.id, member.id);
+  if (!(await store.userByName('default', SERVICE_USER_NAME))) {
+    await store.insert(
+      'identity_users',
+      {
+        id: newId(),
+        name: SERVICE_USER_NAME,
+        domain_id: 'default',
+        enabled: 1,
+        password_hash: null,
+        default_project_id: null,
+        description: 'Trustee of the delegations hafen\'s services act through; cannot log in.',
+        email: null,
+        failed_logins: 0,
+        locked_until: null,
+        password_changed_at: null,
+        created_at: ts,
+      } satisfies UserRow,
+      'user',
+    );
+  }
 
   await bootstrapCatalog(store, config);
   writeCloudsYaml(config, creds);

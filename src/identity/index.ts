@@ -12,10 +12,14 @@ import { identityPolicy } from './policy.ts';
 import { IdentityService } from './service.ts';
 import { IdentityStore } from './store.ts';
 import { TokenService } from './token-service.ts';
+import { Trusts } from './trusts.ts';
+import { createIdentityClient, type IdentityClient } from './client.ts';
 
 export interface Identity {
   service: IdentityService;
   tokens: TokenService;
+  /** What other services use: delegations for deferred work. */
+  client: IdentityClient;
   mount: ServiceMount;
   credentials: BootstrapCredentials;
 }
@@ -27,6 +31,8 @@ export async function createIdentity(database: Database, policy: PolicyEngine, c
   const service = new IdentityService(store, tokens, policy, config);
   const appCredentials = new AppCredentials(service, config);
   tokens.useAppCredentials(appCredentials);
+  const trusts = new Trusts(service);
+  tokens.useTrusts(trusts);
   // Controllers starting together on a fresh shared database must not both create the admin rows.
   const credentials = await exclusively(database, 'identity-bootstrap', () => bootstrapIdentity(store, config));
   await tokens.start();
@@ -34,6 +40,7 @@ export async function createIdentity(database: Database, policy: PolicyEngine, c
     service,
     tokens,
     credentials,
-    mount: { prefix: '/identity', renderError: keystoneError, register: identityApi(service, config.publicUrl, appCredentials) },
+    client: createIdentityClient(store, tokens, trusts),
+    mount: { prefix: '/identity', renderError: keystoneError, register: identityApi(service, config.publicUrl, appCredentials, trusts) },
   };
 }

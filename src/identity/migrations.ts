@@ -142,4 +142,29 @@ export const identityMigrations: Migration[] = [
         .execute();
     },
   },
+  {
+    name: '0002-trusts',
+    async up(db: Kysely<any>) {
+      // OS-TRUST: a trustor delegates roles on a project to a trustee. `roles` holds the role ids.
+      await db.schema
+        .createTable('identity_trusts')
+        .addColumn('id', 'varchar(64)', (c) => c.primaryKey())
+        .addColumn('trustor_user_id', 'varchar(64)', (c) => c.notNull())
+        .addColumn('trustee_user_id', 'varchar(64)', (c) => c.notNull())
+        .addColumn('project_id', 'varchar(64)')
+        .addColumn('impersonation', 'integer', (c) => c.notNull())
+        .addColumn('expires_at', 'varchar(32)')
+        .addColumn('remaining_uses', 'integer')
+        .addColumn('allow_redelegation', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('redelegation_count', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('redelegated_trust_id', 'varchar(64)')
+        .addColumn('roles', 'text', (c) => c.notNull().defaultTo('[]'))
+        .addColumn('created_at', 'varchar(32)', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('identity_trusts_trustor').on('identity_trusts').column('trustor_user_id').execute();
+      await db.schema.createIndex('identity_trusts_trustee').on('identity_trusts').column('trustee_user_id').execute();
+      await db.schema.createIndex('identity_trusts_parent').on('identity_trusts').column('redelegated_trust_id').execute();
+      await db.schema.alterTable('identity_revocations').addColumn('trust_id', 'varchar(64)').execute();
+    },
+  },
 ];

@@ -10,6 +10,7 @@ export interface RevocationEvent {
   roleId?: string;
   auditId?: string;
   appCredId?: string;
+  trustId?: string;
   /** Tokens issued at or before this time (ms) that match are revoked. */
   issuedBefore: number;
 }
@@ -22,6 +23,7 @@ type Row = {
   role_id: string | null;
   audit_id: string | null;
   app_cred_id: string | null;
+  trust_id: string | null;
   issued_before: string;
   expires_at: string;
 };
@@ -41,6 +43,7 @@ export class RevocationList {
       e.roleId ? `r:${e.roleId}` : '',
       e.auditId ? `a:${e.auditId}` : '',
       e.appCredId ? `c:${e.appCredId}` : '',
+      e.trustId ? `t:${e.trustId}` : '',
     ].join('|');
   }
 
@@ -69,6 +72,7 @@ export class RevocationList {
         roleId: r.role_id ?? undefined,
         auditId: r.audit_id ?? undefined,
         appCredId: r.app_cred_id ?? undefined,
+        trustId: r.trust_id ?? undefined,
         issuedBefore: Date.parse(r.issued_before),
       });
     }
@@ -85,6 +89,7 @@ export class RevocationList {
         role_id: event.roleId ?? null,
         audit_id: event.auditId ?? null,
         app_cred_id: event.appCredId ?? null,
+        trust_id: event.trustId ?? null,
         issued_before: new Date(issuedBefore).toISOString(),
         expires_at: new Date(issuedBefore + this.maxTokenTtlMs + 60_000).toISOString(),
       })
@@ -114,6 +119,18 @@ export class RevocationList {
     if (domainId && (hit({ domainId }) || hit({ userId: claims.userId, domainId }))) return true;
     if (claims.appCredId && hit({ appCredId: claims.appCredId })) return true;
     if (claims.roles.some((r) => hit({ roleId: r.id }))) return true;
+    const trust = claims.trust;
+    if (trust) {
+      // A trust token dies with the trust and with either party: the trustor's events (disabled,
+      // deleted, a role lost on the project) count even when the token is the trustee's.
+      if (hit({ trustId: trust.id })) return true;
+      for (const userId of [trust.trustorId, trust.trusteeId]) {
+        if (userId === claims.userId) continue;
+        if (hit({ userId })) return true;
+        if (projectId && hit({ userId, projectId })) return true;
+        if (domainId && hit({ userId, domainId })) return true;
+      }
+    }
     return false;
   }
 }

@@ -235,6 +235,7 @@ export class IdentityService {
       throw new ForbiddenError(`Cannot delete project ${id}: it has child projects.`);
     }
     await this.store.removeAssignmentsOf('target_id', id);
+    for (const t of await this.store.list<{ id: string }>('identity_trusts', { project_id: id })) await this.store.remove('identity_trusts', t.id);
     await this.store.remove('identity_projects', id);
     await this.tokens.revocations.revoke({ projectId: id });
   }
@@ -344,6 +345,8 @@ export class IdentityService {
     this.enforce(ctx, 'delete_user', { target: { user: { id } } });
     await this.user(id);
     await this.store.removeAssignmentsOf('actor_id', id);
+    // Trusts the user gave or was given go with it (their tokens fall with the user's revocation).
+    for (const t of await this.store.trustsOfUser(id)) await this.store.remove('identity_trusts', t.id);
     await this.store.remove('identity_users', id);
     await this.tokens.revocations.revoke({ userId: id });
   }

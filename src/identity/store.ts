@@ -98,6 +98,22 @@ export interface AppCredentialRow {
   created_at: string;
 }
 
+export interface TrustRow {
+  id: string;
+  trustor_user_id: string;
+  trustee_user_id: string;
+  project_id: string | null;
+  impersonation: number;
+  expires_at: string | null;
+  remaining_uses: number | null;
+  allow_redelegation: number;
+  redelegation_count: number;
+  redelegated_trust_id: string | null;
+  /** JSON list of role ids. */
+  roles: string;
+  created_at: string;
+}
+
 export const newId = (): string => randomUUID().replace(/-/g, '');
 const now = (): string => new Date().toISOString();
 
@@ -110,7 +126,8 @@ type Table =
   | 'identity_regions'
   | 'identity_services'
   | 'identity_endpoints'
-  | 'identity_app_credentials';
+  | 'identity_app_credentials'
+  | 'identity_trusts';
 
 /** Equality filters on a list; undefined values are ignored. */
 export type Filters = Record<string, string | number | null | undefined>;
@@ -322,6 +339,31 @@ export class IdentityStore {
   }
   async clearFailedLogins(userId: string): Promise<void> {
     await this.db.updateTable('identity_users').set({ failed_logins: 0, locked_until: null }).where('id', '=', userId).execute();
+  }
+
+  // ---- trusts
+
+  /**
+   * Takes one use of a trust with `remaining_uses`, atomically: false when none is left (two
+   * controllers consuming the last use at once cannot both succeed).
+   */
+  async consumeTrustUse(id: string): Promise<boolean> {
+    const r = await this.db
+      .updateTable('identity_trusts')
+      .set((eb: any) => ({ remaining_uses: eb('remaining_uses', '-', 1) }))
+      .where('id', '=', id)
+      .where('remaining_uses', '>', 0)
+      .executeTakeFirst();
+    return Number(r.numUpdatedRows) > 0;
+  }
+
+  /** Trusts a user takes part in, as trustor or trustee. */
+  async trustsOfUser(userId: string): Promise<TrustRow[]> {
+    return (await this.db
+      .selectFrom('identity_trusts')
+      .selectAll()
+      .where((eb: any) => eb.or([eb('trustor_user_id', '=', userId), eb('trustee_user_id', '=', userId)]))
+      .execute()) as TrustRow[];
   }
 
   timestamp(): string {

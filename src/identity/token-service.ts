@@ -6,30 +6,12 @@ import type { RequestContext, TokenValidator } from '../platform/auth/context.ts
 import { BadRequestError, ForbiddenError, NotFoundError, UnauthorizedError } from '../platform/errors.ts';
 import { decoyHash, verifyPassword } from './passwords.ts';
 import { RevocationList } from './revocations.ts';
-import type { DomainRow, IdentityStore, ProjectRow, RoleRow, UserRow } from './store.ts';
+import type { DomainRow, IdentityStore, ProjectRow, UserRow } from './store.ts';
 import { TokenCodec, newAuditId, type TokenClaims, type TokenRole, type TokenScopeClaims } from './tokens.ts';
-import type { AppCredentialAuthenticator } from './app-credentials.ts';
+import type { AppCredentialAuthenticator, AuthRequest, TrustAuthenticator } from './authenticators.ts';
+import { RoleResolver } from './roles.ts';
 
-export interface AuthRequest {
-  identity: {
-    methods: string[];
-    password?: { user?: { id?: string; name?: string; password?: string; domain?: { id?: string; name?: string } } };
-    token?: { id?: string };
-    application_credential?: {
-      id?: string;
-      name?: string;
-      secret?: string;
-      user?: { id?: string; name?: string; domain?: { id?: string; name?: string } };
-    };
-  };
-  scope?:
-    | 'unscoped'
-    | {
-        project?: { id?: string; name?: string; domain?: { id?: string; name?: string } };
-        domain?: { id?: string; name?: string };
-        system?: { all?: boolean };
-      };
-}
+export type { AuthRequest } from './authenticators.ts';
 
 /** What authenticating established before scoping. */
 interface Authenticated {
@@ -48,16 +30,34 @@ export class TokenService implements TokenValidator {
   readonly revocations: RevocationList;
   private readonly codec: TokenCodec;
   private decoy: Promise<string> | undefined;
+  readonly roles: RoleResolver;
   private appCredentials: AppCredentialAuthenticator | undefined;
+  private trusts: TrustAuthenticator | undefined;
 
   constructor(private readonly store: IdentityStore, private readonly config: Config) {
     this.codec = new TokenCodec(config.dataDir);
     this.revocations = new RevocationList(store.db, config.tokenTtlMs);
+    this.roles = new RoleResolver(store);
   }
 
   /** Application credentials register themselves here (see app-credentials.ts). */
   useAppCredentials(auth: AppCredentialAuthenticator): void {
     this.appCredentials = auth;
+  }
+
+  /** Trusts register themselves here (see trusts.ts). */
+  useTrusts(trusts: TrustAuthenticator): void {
+    this.trusts = trusts;
+  }
+
+  /** Signs claims made elsewhere in identity (a delegation's context). */
+  sign(claims: TokenClaims): string {
+    return this.codec.encode(claims);
+  }
+
+  /** A token's lifetime from now, capped by `limit` (seconds since the epoch). */
+  expiryFrom(nowSec: number, limit?: number): number {
+    return Math.min(limit ?? Infinity, nowSec + this.config.tokenTtlMs / 1000);
   }
 
   async start(): Promise<void> {
@@ -186,6 +186,7 @@ export class TokenService implements TokenValidator {
     }
     if (this.revocations.isRevoked(claims)) throw new UnauthorizedError(INVALID_CREDENTIALS);
     if (claims.appCredId) throw new ForbiddenError('An application credential token cannot be used to create another token.');
+    if (claims.trust) throw new ForbiddenError('A trust-scoped token cannot be used to create another token.');
     const user = await this.store.get<UserRow>('identity_users', claims.userId);
     if (!user || !user.enabled) throw new UnauthorizedError(INVALID_CREDENTIALS);
     const userDomain = await this.activeDomain(user.domain_id);
@@ -219,6 +220,26 @@ export class TokenService implements TokenValidator {
       auditIds: auth.parentAuditId ? [auditId, auth.parentAuditId] : [auditId],
       ...(auth.appCred ? { appCredId: auth.appCred.id } : {}),
     };
+    const trustRef = typeof scope === 'object' && scope !== null ? scope['OS-TRUST:trust'] : undefined;
+    if (trustRef !== undefined) {
+      if (!this.trusts) throw new UnauthorizedError('Trusts are not enabled.');
+      if (auth.appCred) throw new ForbiddenError('An application credential cannot be used to consume a trust.');
+      if (!trustRef || typeof trustRef !== 'object' || typeof trustRef.id !== 'string') {
+        throw new BadRequestError("Invalid input for field 'scope.OS-TRUST:trust.id': a trust id is required.");
+      }
+      const t = await this.trusts.scopeOfTrust(trustRef.id, auth.user);
+      return {
+        ...base,
+        userId: t.user.id,
+        userName: t.user.name,
+        userDomainId: t.userDomain.id,
+        userDomainName: t.userDomain.name,
+        expiresAt: Math.min(expiresAt, t.expiresAt ?? Infinity),
+        scope: t.scope,
+        roles: t.roles,
+        trust: t.trust,
+      };
+    }
     let target: TokenScopeClaims;
     if (auth.appCred) {
       // An application credential is always scoped to the project it was created for.
@@ -276,51 +297,13 @@ export class TokenService implements TokenValidator {
     return { kind: 'project', id: project.id, name: project.name, domainId: domain.id, domainName: domain.name };
   }
 
-  /** Roles of a user on a target: direct, through groups, inherited from parents, implied roles expanded. */
-  async effectiveRoles(userId: string, target: TokenScopeClaims): Promise<TokenRole[]> {
-    if (target.kind === 'unscoped') return [];
-    const groupIds = await this.store.groupIdsOfUser(userId);
-    const actorIds = [userId, ...groupIds];
-    const roleIds = new Set<string>();
-    const collect = async (targetType: 'project' | 'domain' | 'system', targetId: string, inheritedOnly: boolean) => {
-      const rows = await this.store.listAssignments({ target_type: targetType, target_id: targetId, actor_ids: actorIds });
-      for (const r of rows) if (Boolean(r.inherited) === inheritedOnly) roleIds.add(r.role_id);
-    };
-    if (target.kind === 'system') {
-      await collect('system', 'all', false);
-    } else if (target.kind === 'domain') {
-      await collect('domain', target.id, false);
-    } else {
-      await collect('project', target.id, false);
-      // Inherited assignments (OS-INHERIT) flow from the domain and every ancestor project.
-      await collect('domain', target.domainId, true);
-      let parent = (await this.store.get<ProjectRow>('identity_projects', target.id))?.parent_id;
-      for (let depth = 0; parent && depth < 32; depth++) {
-        await collect('project', parent, true);
-        parent = (await this.store.get<ProjectRow>('identity_projects', parent))?.parent_id;
-      }
-    }
-    return this.expandImplied(roleIds);
+  /** Roles of a user on a target (see roles.ts). */
+  effectiveRoles(userId: string, target: TokenScopeClaims): Promise<TokenRole[]> {
+    return this.roles.effectiveRoles(userId, target);
   }
 
-  async expandImplied(roleIds: Set<string>): Promise<TokenRole[]> {
-    const edges = await this.store.impliedRoleEdges();
-    const queue = [...roleIds];
-    while (queue.length > 0) {
-      const id = queue.pop()!;
-      for (const e of edges) {
-        if (e.prior_role_id === id && !roleIds.has(e.implied_role_id)) {
-          roleIds.add(e.implied_role_id);
-          queue.push(e.implied_role_id);
-        }
-      }
-    }
-    const roles: TokenRole[] = [];
-    for (const id of roleIds) {
-      const role = await this.store.get<RoleRow>('identity_roles', id);
-      if (role) roles.push({ id: role.id, name: role.name });
-    }
-    return roles.sort((a, b) => a.name.localeCompare(b.name));
+  expandImplied(roleIds: Set<string>): Promise<TokenRole[]> {
+    return this.roles.expandImplied(roleIds);
   }
 }
 
@@ -343,6 +326,7 @@ export function contextFromClaims(claims: TokenClaims, token: string): RequestCo
     expiresAt: new Date(claims.expiresAt * 1000),
     methods: claims.methods,
     applicationCredentialId: claims.appCredId,
+    ...(claims.trust ? { trust: claims.trust } : {}),
     token,
   };
 }

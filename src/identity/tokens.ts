@@ -17,6 +17,14 @@ export type TokenScopeClaims =
   | { kind: 'system' }
   | { kind: 'unscoped' };
 
+/** What a trust-scoped token carries about its trust (OS-TRUST:trust in the token body). */
+export interface TrustClaims {
+  id: string;
+  trustorId: string;
+  trusteeId: string;
+  impersonation: boolean;
+}
+
 export interface TokenClaims {
   userId: string;
   userName: string;
@@ -30,6 +38,7 @@ export interface TokenClaims {
   expiresAt: number;
   auditIds: string[];
   appCredId?: string;
+  trust?: TrustClaims;
   /** Groups whose assignments contributed roles; a change to them revokes the token. */
   groupIds?: string[];
 }

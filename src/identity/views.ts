@@ -8,6 +8,7 @@ import type {
   RegionRow,
   RoleRow,
   ServiceRow,
+  TrustRow,
   UserRow,
 } from './store.ts';
 
@@ -142,7 +143,40 @@ export function tokenView(claims: TokenClaims, catalog: CatalogEntry[] | undefin
       ...(s.kind === 'system' ? { system: { all: true } } : {}),
       ...(s.kind !== 'unscoped' ? { roles: claims.roles } : {}),
       ...(claims.appCredId ? { application_credential: { id: claims.appCredId, restricted: true } } : {}),
+      ...(claims.trust
+        ? {
+            'OS-TRUST:trust': {
+              id: claims.trust.id,
+              impersonation: claims.trust.impersonation,
+              trustee_user: { id: claims.trust.trusteeId },
+              trustor_user: { id: claims.trust.trustorId },
+            },
+          }
+        : {}),
       ...(catalog && s.kind !== 'unscoped' ? { catalog } : {}),
     },
+  };
+}
+
+/** A trust as Keystone shows it; lists leave the roles out, as Keystone's do. */
+export function trustView(r: TrustRow, base: string, roles?: RoleRow[]) {
+  return {
+    id: r.id,
+    trustor_user_id: r.trustor_user_id,
+    trustee_user_id: r.trustee_user_id,
+    project_id: r.project_id,
+    impersonation: Boolean(r.impersonation),
+    expires_at: r.expires_at ? keystoneTime(r.expires_at) : null,
+    remaining_uses: r.remaining_uses,
+    allow_redelegation: Boolean(r.allow_redelegation),
+    redelegation_count: r.redelegation_count,
+    ...(r.redelegated_trust_id ? { redelegated_trust_id: r.redelegated_trust_id } : {}),
+    ...(roles
+      ? {
+          roles: roles.map((role) => roleView(role, (path) => ({ self: `${base}${path}` }))),
+          roles_links: { self: `${base}/OS-TRUST/trusts/${r.id}/roles`, previous: null, next: null },
+        }
+      : {}),
+    links: { self: `${base}/OS-TRUST/trusts/${r.id}` },
   };
 }

@@ -22,6 +22,8 @@ export interface RequestContext {
   issuedAt: Date;
   methods: string[];
   applicationCredentialId?: string;
+  /** Set when the token is trust-scoped (Keystone's OS-TRUST): whose roles it carries and for whom. */
+  trust?: { id: string; trustorId: string; trusteeId: string; impersonation: boolean };
   /** The raw token, so that a service calling another on the caller's behalf can pass it on. */
   token: string;
 }

@@ -3,6 +3,7 @@
 import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { AjvCompiler } from '@fastify/ajv-compiler';
 import { HafenError, MethodNotAllowedError, NotFoundError } from '../errors.ts';
 import { plainError, type ErrorRenderer } from './envelopes.ts';
 import { createHttpMetrics } from './metrics.ts';
@@ -26,6 +27,7 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
     exposeHeadRoutes: false,
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 1000 },
     return503OnClosing: true,
+    schemaController: { compilersFactory: { buildValidator: typedBodyValidators() } },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   app.addHook('onRequest', async (request, reply) => {
@@ -53,6 +55,21 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
     sendError(reply, plainError, new NotFoundError(`No route for ${request.method} ${request.url.split('?')[0]}`));
   });
   return app as unknown as HttpServer;
+}
+
+/**
+ * Route schemas compile with Fastify's own Ajv set-up, except that a JSON body is taken as typed:
+ * path and query values are strings and get coerced to the schema's types, but a body's `0` is not
+ * `null` and its `"true"` is not `true` (OpenStack's services check bodies the same way).
+ */
+function typedBodyValidators() {
+  const pool = AjvCompiler();
+  return (externalSchemas: Parameters<ReturnType<typeof AjvCompiler>>[0], options: Parameters<ReturnType<typeof AjvCompiler>>[1] = {}) => {
+    const customOptions = (options as { customOptions?: Record<string, unknown> }).customOptions ?? {};
+    const coercing = pool(externalSchemas, options);
+    const typed = pool(externalSchemas, { ...options, customOptions: { ...customOptions, coerceTypes: false } } as typeof options);
+    return (route: Parameters<typeof coercing>[0]) => (route.httpPart === 'body' ? typed(route) : coercing(route));
+  };
 }
 
 export interface RouteEntry {
