@@ -16,6 +16,8 @@ export interface Config {
   /** HAFEN_DOCKER_HOSTS=none: no engine is driven in-process; hosts come only from remote agents (`hafen agent`). */
   agentsOnly: boolean;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  /** `auto`: one readable line per request on a terminal, JSON lines otherwise; `text` or `json` force one. */
+  logFormat: 'auto' | 'text' | 'json';
   region: string;
   adminPassword: string | undefined;
   demoPassword: string | undefined;
@@ -116,6 +118,7 @@ export function loadConfig(env: Env = process.env): Config {
     dockerHosts: dockerHosts(env),
     agentsOnly: env.HAFEN_DOCKER_HOSTS?.trim() === 'none',
     logLevel: oneOf(env, 'HAFEN_LOG_LEVEL', 'info', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const),
+    logFormat: oneOf(env, 'HAFEN_LOG_FORMAT', 'auto', ['auto', 'text', 'json'] as const),
     region: env.HAFEN_REGION || 'RegionOne',
     adminPassword: env.HAFEN_ADMIN_PASSWORD || undefined,
     demoPassword: env.HAFEN_DEMO_PASSWORD || undefined,

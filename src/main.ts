@@ -39,7 +39,7 @@ export interface CloudOptions {
 export async function createCloud(config: Config, options: CloudOptions = {}): Promise<Cloud> {
   const database = await createDatabase(config.databaseUrl);
   const policy = new PolicyEngine(path.join(config.dataDir, 'policy.yaml'));
-  const app = createHttpServer({ logLevel: config.logLevel, maxJsonBodyBytes: config.maxJsonBodyBytes, logStream: options.logStream });
+  const app = createHttpServer({ logLevel: config.logLevel, logFormat: config.logFormat, maxJsonBodyBytes: config.maxJsonBodyBytes, logStream: options.logStream });
   const identity = await createIdentity(database, policy, config);
   await mountService(app, identity.mount);
   const image = await createImage(database, policy, identity.tokens, config);

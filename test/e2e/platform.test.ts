@@ -78,7 +78,7 @@ describe('http platform', () => {
 });
 
 describe('request logging', () => {
-  it('logs every request with the id the response carries', async () => {
+  const startLogged = async (env: Record<string, string>) => {
     const lines: string[] = [];
     const logStream = new Writable({
       write(chunk, _enc, done) {
@@ -86,20 +86,44 @@ describe('request logging', () => {
         done();
       },
     });
-    const config = loadConfig({ HAFEN_DATA_DIR: testDataDir('platform-log'), HAFEN_PORT: String(await freePort()), HAFEN_LOG_LEVEL: 'info', HAFEN_PASSWORD_HASH_COST: '1024' });
+    const config = loadConfig({ HAFEN_DATA_DIR: testDataDir('platform-log'), HAFEN_PORT: String(await freePort()), HAFEN_LOG_LEVEL: 'info', HAFEN_PASSWORD_HASH_COST: '1024', ...env });
     const cloud = await createCloud(config, { logStream });
     await cloud.listen();
+    return { lines, cloud, url: config.publicUrl };
+  };
+
+  it('writes one JSON line per request, with the id the response carries, when not on a terminal', async () => {
+    const { lines, cloud, url } = await startLogged({});
     try {
-      const res = await fetch(`${config.publicUrl}/identity/v3/projects`);
+      const res = await fetch(`${url}/identity/v3/projects?name=secret-query`);
       assert.equal(res.status, 401);
       const id = res.headers.get('x-openstack-request-id');
       assert.match(id ?? '', /^req-/);
       const mine = lines.map((l) => JSON.parse(l)).filter((l) => l.reqId === id);
-      assert.ok(mine.some((l) => l.req?.url === '/identity/v3/projects' && l.req?.method === 'GET'), 'incoming request logged');
-      assert.ok(mine.some((l) => l.res?.statusCode === 401 && typeof l.responseTime === 'number'), 'completion logged with status and time');
+      assert.equal(mine.length, 1, 'one line per request');
+      assert.equal(mine[0].req.method, 'GET');
+      assert.equal(mine[0].req.url, '/identity/v3/projects', 'the path, without its query');
+      assert.equal(mine[0].res.statusCode, 401);
+      assert.equal(typeof mine[0].responseTime, 'number');
+      assert.ok(!lines.some((l) => l.includes('secret-query')));
+    } finally {
+      await cloud.close();
+    }
+  });
+
+  it('writes one short readable line per request with HAFEN_LOG_FORMAT=text', async () => {
+    const { lines, cloud, url } = await startLogged({ HAFEN_LOG_FORMAT: 'text' });
+    try {
+      const res = await fetch(`${url}/identity/v3/projects`);
+      const id = res.headers.get('x-openstack-request-id')!;
+      const mine = lines.filter((l) => l.includes(id));
+      assert.equal(mine.length, 1, lines.join('\n'));
+      assert.match(mine[0]!, new RegExp(`^\\d\\d:\\d\\d:\\d\\d\\.\\d{3} GET /identity/v3/projects 401 [0-9.]+ ms ${id}$`));
+      cloud.app.log.warn({ host: 'h1' }, 'engine slow');
+      assert.ok(lines.some((l) => /^\d\d:\d\d:\d\d\.\d{3} WARN  engine slow host=h1$/.test(l)), lines.join('\n'));
+      assert.ok(lines.every((l) => !l.startsWith('{')), 'no JSON on the readable log');
     } finally {
       await cloud.close();
     }
   });
 });
-

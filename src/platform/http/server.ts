@@ -7,21 +7,31 @@ import { AjvCompiler } from '@fastify/ajv-compiler';
 import { HafenError, MethodNotAllowedError, NotFoundError } from '../errors.ts';
 import { plainError, type ErrorRenderer } from './envelopes.ts';
 import { createHttpMetrics } from './metrics.ts';
+import { readableLogStream, resolveLogFormat, type LogFormat } from '../log.ts';
 
 export type HttpServer = FastifyInstance;
 
 export interface HttpServerOptions {
   logLevel: string;
   maxJsonBodyBytes: number;
-  /** Replaces pino's destination, e.g. for tests that read the log. */
+  /** JSON lines, readable lines, or text on a terminal and JSON elsewhere (`auto`, the default). */
+  logFormat?: LogFormat;
+  /** Replaces pino's destination (standard output), e.g. for tests that read the log. */
   logStream?: NodeJS.WritableStream;
 }
 
 export function createHttpServer(options: HttpServerOptions): HttpServer {
+  const target = options.logStream ?? process.stdout;
+  const format = resolveLogFormat(options.logFormat ?? 'auto', target as { isTTY?: boolean });
   const app = Fastify({
-    logger: options.logStream
-      ? { level: options.logLevel, stream: options.logStream }
-      : { level: options.logLevel },
+    logger:
+      format === 'text'
+        ? { level: options.logLevel, stream: readableLogStream(target) }
+        : options.logStream
+          ? { level: options.logLevel, stream: options.logStream }
+          : { level: options.logLevel },
+    // One record per request, written when it is answered (below), instead of Fastify's two.
+    disableRequestLogging: true,
     bodyLimit: options.maxJsonBodyBytes,
     genReqId: () => `req-${randomUUID()}`,
     exposeHeadRoutes: false,
@@ -42,6 +52,12 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
   const metrics = createHttpMetrics();
   app.addHook('onResponse', async (request, reply) => {
     metrics.observe(request.method, request.routeOptions.url ?? 'unmatched', reply.statusCode, reply.elapsedTime / 1000);
+    // The path without its query: query strings can carry secrets (a signal URL's token).
+    const q = request.url.indexOf('?');
+    request.log.info(
+      { req: { method: request.method, url: q < 0 ? request.url : request.url.slice(0, q) }, res: { statusCode: reply.statusCode }, responseTime: reply.elapsedTime },
+      'request completed',
+    );
   });
 
   app.get('/healthz', async () => ({ status: 'ok' }));
