@@ -1,3 +1,4 @@
+// test: exclusive (floating IPs NAT through host-wide chains shared by every cloud on the machine)
 // Docker containers as Heat resources on a real engine through the real openstack CLI: the classic
 // two-container example (the app's env joined from the database's network_ip and logs_head, a
 // published port answering from the host), the isolation refusals, and a Compose file deployed as a

@@ -1,3 +1,4 @@
+// test: exclusive (measures speed: other tests running beside it would skew it)
 // The benchmark runner stays runnable: a short platform-noop run prints both targets and the ratio.
 import { it } from 'node:test';
 import assert from 'node:assert/strict';
