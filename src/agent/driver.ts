@@ -1,6 +1,6 @@
 // The one place that knows how a server becomes real on a host (Nova's ComputeDriver, trimmed to
 // what containers need). Every guarantee below is part of the contract each driver keeps.
-import type { Readable } from 'node:stream';
+import type { Duplex, Readable } from 'node:stream';
 
 export type PowerState = 'running' | 'paused' | 'shutdown' | 'crashed' | 'missing';
 
@@ -95,6 +95,15 @@ export interface ContainerOptions {
   dnsSearch?: string[];
   /** Nova's config_drive=false: no metadata volume when no key or user data needs one. */
   configDrive?: boolean;
+  /** false: the container is made but not started (Zun's create without run); spawn answers it shut down. */
+  start?: boolean;
+  /** A CPU limit in (fractions of) CPUs instead of the spec's whole vcpus (Zun's `cpu`). */
+  cpus?: number;
+  /**
+   * Files written into the container's own file system before it first starts (Zun's bind mounts of
+   * injected content): absolute path -> base64 content. Never a host path.
+   */
+  files?: Record<string, string>;
 }
 
 /** One network interface as a host realises it: the engine network (made on demand) and the address. */
@@ -130,6 +139,75 @@ export interface DriverCapabilities {
   consoleLog: boolean;
   /** Interfaces can be plugged into and out of an existing server (os-interface). */
   interfaceHotplug: boolean;
+  // The container verbs (Zun's API). Optional on the wire: an agent that does not report one lacks it.
+  /** exec (both kinds), createExec/startExec/resizeExec. */
+  exec?: boolean;
+  /** attach and resizeTty. */
+  attach?: boolean;
+  /** archiveGet and archivePut. */
+  archive?: boolean;
+  /** stats and top. */
+  stats?: boolean;
+  /** logs as a stream with its filters. */
+  logs?: boolean;
+  /** commit into an image archive. */
+  commit?: boolean;
+}
+
+/**
+ * A live session with a process in a server, bytes both ways: what is written goes to its stdin,
+ * what is read is its output (stdout and stderr interleaved as written; raw terminal output with a
+ * tty). `end()` closes stdin; `destroy()` ends the session (the process itself is not killed).
+ */
+export type ProcessStream = Duplex;
+
+export interface TtySize {
+  height: number;
+  width: number;
+}
+
+export interface ExecResult {
+  /** stdout and stderr interleaved as written, cut at the caller's limit. */
+  output: Buffer;
+  exitCode: number;
+  /** The output went past the limit (the process still ran to its end). */
+  truncated: boolean;
+}
+
+export interface LogOptions {
+  stdout: boolean;
+  stderr: boolean;
+  /** The last n lines, or null for all. */
+  tail: number | null;
+  timestamps: boolean;
+  /** Only lines written at or after this time (Unix seconds), or null. */
+  since: number | null;
+}
+
+/** A path in a server, as its archive describes it (Docker's X-Docker-Container-Path-Stat). */
+export interface ArchiveStat {
+  name: string;
+  size: number;
+  mode: number;
+  mtime: string;
+  linkTarget: string;
+}
+
+/** One sample of a running server's use, as the engine counts it. */
+export interface ServerStats {
+  cpuPercent: number;
+  memoryUsageBytes: number;
+  memoryLimitBytes: number;
+  blockReadBytes: number;
+  blockWriteBytes: number;
+  networkRxBytes: number;
+  networkTxBytes: number;
+}
+
+/** `ps` inside a server: column titles and one row per process. */
+export interface ProcessTable {
+  titles: string[];
+  processes: string[][];
 }
 
 export interface ComputeDriver {
@@ -157,6 +235,63 @@ export interface ComputeDriver {
   attachInterface(serverId: string, nic: InterfaceSpec): Promise<void>;
   /** Unplugs the server from the network. Guarantee: succeeds when the interface or the server is already gone. */
   detachInterface(serverId: string, networkName: string): Promise<void>;
+  // ---- the container verbs; each is offered when its capability says so (see DriverCapabilities).
+  // Common guarantees: a server that does not exist on the host is a NotFoundError; one whose state
+  // does not allow the verb (not running for exec, attach, stats, top) is a ConflictError; none of
+  // them changes the server's configuration, and none ever runs anything with more rights than the
+  // server's own processes have.
+
+  /**
+   * Runs a command to its end in a running server, without stdin or tty, as the server's user.
+   * Guarantees: the output is cut at `maxOutputBytes` (the process still runs to its end, its
+   * further output is read and dropped); the exit code is the process's own.
+   */
+  exec(serverId: string, command: string[], options: { maxOutputBytes: number }): Promise<ExecResult>;
+  /**
+   * Prepares an interactive process (stdin open, a tty when asked) without starting it; answers a
+   * handle for startExec and resizeExec. Handles are the driver's own (never an engine id): an
+   * unknown or already started handle is a NotFoundError, and one not started within ten minutes lapses.
+   */
+  createExec(serverId: string, command: string[], options: { tty: boolean }): Promise<string>;
+  /** Starts a prepared process and gives its session; once per handle. */
+  startExec(serverId: string, execId: string): Promise<ProcessStream>;
+  /** Resizes the tty of a started (or prepared) process; a process without a tty ignores it. */
+  resizeExec(serverId: string, execId: string, size: TtySize): Promise<void>;
+  /**
+   * A session with the server's main process (its stdin when the server keeps it open, its output
+   * from now on). Destroying the session detaches; the server keeps running.
+   */
+  attach(serverId: string): Promise<ProcessStream>;
+  /** Resizes the tty of the server's main process; a server without a tty ignores it. */
+  resizeTty(serverId: string, size: TtySize): Promise<void>;
+  /**
+   * The server's output so far, filtered as asked, as a stream of plain bytes (never the engine's
+   * multiplexed frames). Guarantee: the stream ends when the output written so far has been read.
+   */
+  logs(serverId: string, options: LogOptions): Promise<Readable>;
+  /**
+   * A path of the server's file system as a tar archive, with its stat. Guarantee: a path that does
+   * not exist is a NotFoundError. Works on a server that is not running.
+   */
+  archiveGet(serverId: string, path: string): Promise<{ stat: ArchiveStat; data: Readable }>;
+  /**
+   * Unpacks a tar archive into a directory of the server's file system. Guarantees: a directory that
+   * does not exist is a NotFoundError and a read-only root a ConflictError, leaving the server as it was;
+   * the archive's owners and modes are kept as in the server's user namespace (never the host's).
+   */
+  archivePut(serverId: string, path: string, data: Readable): Promise<void>;
+  /** One sample of the server's CPU, memory, block and network use (running servers only). */
+  stats(serverId: string): Promise<ServerStats>;
+  /** The server's processes as `ps` shows them with `psArgs` (default `-ef`). */
+  top(serverId: string, psArgs: string | null): Promise<ProcessTable>;
+  /**
+   * The server's file system with its configuration (command, entrypoint, environment, working
+   * directory) as a docker save archive, for the image service. Guarantees: a running server is
+   * paused for the copy and runs on after it; the image's name on the host is the driver's own (no
+   * tenant data); nothing of the copy stays on the host once the stream is read or destroyed.
+   */
+  commit(serverId: string): Promise<Readable>;
+
   /** Server ids of everything this driver runs on the host, for reconciliation. */
   listServers(): Promise<{ serverId: string; power: PowerState }[]>;
 }

@@ -1,5 +1,6 @@
 // The Docker driver: servers are containers on one engine, run with hafen's isolation profile, with
 // their config drive and SSH keys on read-only volumes. Engine ids and names never leave this file.
+import { randomBytes } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import type Docker from 'dockerode';
 import { engineClient } from '../../host/engine-client.ts';
@@ -7,7 +8,8 @@ import { writeTar } from '../../host/tar-writer.ts';
 import { ensureEngineNetwork } from '../net/engine-network.ts';
 import { forgetHelperImage, helperImage, loadUntagged } from './helper-image.ts';
 import { ConflictError } from '../../platform/errors.ts';
-import type { ComputeDriver, DriverCapabilities, HostCapacity, InterfaceSpec, PowerState, ServerSpec, ServerState } from '../driver.ts';
+import type { ArchiveStat, ComputeDriver, DriverCapabilities, ExecResult, HostCapacity, InterfaceSpec, LogOptions, PowerState, ProcessStream, ProcessTable, ServerSpec, ServerState, ServerStats, TtySize } from '../driver.ts';
+import { DockerVerbs } from './verbs.ts';
 import { API_HOST_ALIAS } from '../../platform/http/api-host.ts';
 
 const LABEL_SERVER = 'hafen.server_id';
@@ -38,8 +40,12 @@ async function ignoreMissing<T>(p: Promise<T>): Promise<T | undefined> {
 }
 
 export class DockerDriver implements ComputeDriver {
-  readonly capabilities: DriverCapabilities = { pause: true, snapshot: true, liveResize: true, consoleLog: true, interfaceHotplug: true };
+  readonly capabilities: DriverCapabilities = {
+    pause: true, snapshot: true, liveResize: true, consoleLog: true, interfaceHotplug: true,
+    exec: true, attach: true, archive: true, stats: true, logs: true, commit: true,
+  };
   private readonly docker: Docker;
+  private readonly verbs: DockerVerbs;
   /** Image loads under way, so that concurrent boots of one image load it once. */
   private readonly loading = new Map<string, Promise<void>>();
   /** Our image id -> the engine's id (content digest) that ensureImage made available. */
@@ -48,6 +54,7 @@ export class DockerDriver implements ComputeDriver {
   /** `cloudId`: this cloud's mark on its containers; listServers reports only those (and unmarked ones, made before marks). */
   constructor(readonly endpoint: string, private readonly options: { cloudId?: string } = {}) {
     this.docker = engineClient(endpoint);
+    this.verbs = new DockerVerbs(this.docker, containerName);
   }
 
   private get cloudLabel(): Record<string, string> {
@@ -139,7 +146,7 @@ export class DockerDriver implements ComputeDriver {
       HostConfig: {
         Memory: spec.memoryMiB * 2 ** 20,
         MemorySwap: spec.memoryMiB * 2 ** 20,
-        NanoCpus: spec.vcpus * 1e9,
+        NanoCpus: Math.round((c?.cpus ?? spec.vcpus) * 1e9),
         PidsLimit: spec.pidsLimit,
         ...(spec.cpuset || c?.cpuset ? { CpusetCpus: spec.cpuset ?? c!.cpuset } : {}),
         ...(c?.cpuShares ? { CpuShares: c.cpuShares } : {}),
@@ -169,7 +176,12 @@ export class DockerDriver implements ComputeDriver {
     });
     const fillError = await filled;
     if (fillError) throw fillError;
-    await container.start();
+    const files = Object.entries(c?.files ?? {});
+    if (files.length > 0) {
+      const entries = files.map(([p, content]) => ({ type: 'file' as const, path: p.replace(/^\/+/, ''), content: Buffer.from(content, 'base64') }));
+      await container.putArchive(writeTar(entries), { path: '/' });
+    }
+    if (c?.start !== false) await container.start();
     return this.state(spec.serverId);
   }
 
@@ -282,14 +294,58 @@ export class DockerDriver implements ComputeDriver {
     return demux(raw);
   }
 
-  async snapshot(serverId: string, name: string): Promise<Readable> {
-    const c = this.docker.getContainer(containerName(serverId));
-    const repo = `hafen/snapshot-${serverId}`;
-    await c.commit({ repo, tag: name.replace(/[^\w.-]/g, '_').slice(0, 100) || 'latest', pause: true });
-    const ref = `${repo}:${name.replace(/[^\w.-]/g, '_').slice(0, 100) || 'latest'}`;
-    const stream = (await this.docker.getImage(ref).get()) as unknown as Readable;
-    stream.on('end', () => void ignoreMissing(this.docker.getImage(ref).remove()));
-    return stream;
+  snapshot(serverId: string, name: string): Promise<Readable> {
+    return this.verbs.committedArchive(serverId, `hafen/snapshot-${serverId}`, name.replace(/[^\w.-]/g, '_').slice(0, 100) || 'latest');
+  }
+
+  // ---- the container verbs (verbs.ts)
+
+  exec(serverId: string, command: string[], options: { maxOutputBytes: number }): Promise<ExecResult> {
+    return this.verbs.exec(serverId, command, options);
+  }
+
+  createExec(serverId: string, command: string[], options: { tty: boolean }): Promise<string> {
+    return this.verbs.createExec(serverId, command, options);
+  }
+
+  startExec(serverId: string, execId: string): Promise<ProcessStream> {
+    return this.verbs.startExec(serverId, execId);
+  }
+
+  resizeExec(serverId: string, execId: string, size: TtySize): Promise<void> {
+    return this.verbs.resizeExec(serverId, execId, size);
+  }
+
+  attach(serverId: string): Promise<ProcessStream> {
+    return this.verbs.attach(serverId);
+  }
+
+  resizeTty(serverId: string, size: TtySize): Promise<void> {
+    return this.verbs.resizeTty(serverId, size);
+  }
+
+  logs(serverId: string, options: LogOptions): Promise<Readable> {
+    return this.verbs.logs(serverId, options);
+  }
+
+  archiveGet(serverId: string, path: string): Promise<{ stat: ArchiveStat; data: Readable }> {
+    return this.verbs.archiveGet(serverId, path);
+  }
+
+  archivePut(serverId: string, path: string, data: Readable): Promise<void> {
+    return this.verbs.archivePut(serverId, path, data);
+  }
+
+  stats(serverId: string): Promise<ServerStats> {
+    return this.verbs.stats(serverId);
+  }
+
+  top(serverId: string, psArgs: string | null): Promise<ProcessTable> {
+    return this.verbs.top(serverId, psArgs);
+  }
+
+  commit(serverId: string): Promise<Readable> {
+    return this.verbs.committedArchive(serverId, `hafen/commit-${serverId}`, randomBytes(8).toString('hex'));
   }
 
   async attachInterface(serverId: string, nic: InterfaceSpec): Promise<void> {

@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { Readable } from 'node:stream';
 import { FakeDriver } from './driver.ts';
 import type { InterfaceSpec, ServerSpec } from '../driver.ts';
+import { describeVerbsContract } from '../verbs-contract.ts';
 
 const nic = (name: string, ip: string): InterfaceSpec => ({ name, subnet: '10.1.0.0/24', gateway: '10.1.0.1', internal: true, ip, mac: null });
 const spec = (serverId: string, network: InterfaceSpec | null = nic('net-a', '10.1.0.5')): ServerSpec => ({
@@ -71,4 +72,10 @@ describe('fake driver', () => {
     await assert.rejects(d.attachInterface('s2', nic('net-b', '10.2.0.7')), /without networking/);
     await assert.rejects(d.attachInterface('nope', nic('net-b', '10.2.0.8')), /No server/);
   });
+});
+
+describeVerbsContract('fake driver', async () => {
+  const driver = new FakeDriver({ hostname: 'verbs' });
+  await driver.ensureImage('img', 'sha', async () => Readable.from([]));
+  return { driver, imageId: 'img', close: async () => undefined };
 });

@@ -1,8 +1,12 @@
 // The fake driver: a host simulated in memory, for control-plane scale tests and benches (thousands
 // of hosts on one machine). It keeps the ComputeDriver guarantees; it never runs anything.
-import { Readable } from 'node:stream';
-import { ConflictError } from '../../platform/errors.ts';
-import type { ComputeDriver, DriverCapabilities, HostCapacity, InterfaceSpec, PowerState, ServerSpec, ServerState } from '../driver.ts';
+import { randomBytes } from 'node:crypto';
+import path from 'node:path';
+import { Duplex, PassThrough, Readable } from 'node:stream';
+import { BadRequestError, ConflictError, NotFoundError } from '../../platform/errors.ts';
+import { writeTar, type TarEntry } from '../../host/tar-writer.ts';
+import type { ArchiveStat, ComputeDriver, DriverCapabilities, ExecResult, HostCapacity, InterfaceSpec, LogOptions, PowerState, ProcessStream, ProcessTable, ServerSpec, ServerState, ServerStats, TtySize } from '../driver.ts';
+import { readTar } from './tar-reader.ts';
 
 export interface FakeHostOptions {
   hostname: string;
@@ -20,10 +24,26 @@ interface FakeServer {
   interfaces: Map<string, InterfaceSpec>;
   memoryMiB: number;
   vcpus: number;
+  /** The server's file system as far as the fake keeps one: absolute path -> content. */
+  files: Map<string, Buffer>;
+  /** Directories that exist (the usual ones, and those archives brought). */
+  dirs: Set<string>;
+  /** Prepared interactive processes by handle. */
+  execs: Map<string, { command: string[]; tty: boolean; started: boolean }>;
+  bootedAt: number;
 }
 
+/** The largest archive a fake host takes in (it keeps files in memory). */
+const MAX_FAKE_ARCHIVE_BYTES = 64 << 20;
+const DIR_MODE = 0x80000000 | 0o755;
+
 export class FakeDriver implements ComputeDriver {
-  readonly capabilities: DriverCapabilities = { pause: true, snapshot: false, liveResize: true, consoleLog: true, interfaceHotplug: true };
+  readonly capabilities: DriverCapabilities = {
+    pause: true, snapshot: false, liveResize: true, consoleLog: true, interfaceHotplug: true,
+    // A fake host runs no processes: exec answers from a tiny built-in shell, sessions echo their
+    // input, archives live in memory; it cannot produce an image, so it does not commit.
+    exec: true, attach: true, archive: true, stats: true, logs: true, commit: false,
+  };
   private readonly servers = new Map<string, FakeServer>();
   private readonly images = new Set<string>();
   private readonly cap: HostCapacity;
@@ -59,7 +79,11 @@ export class FakeDriver implements ComputeDriver {
     if (![...this.images].some((k) => k.startsWith(`${spec.imageId}@`))) throw new Error(`Image ${spec.imageId} is not on ${this.cap.hostname}.`);
     const interfaces = new Map<string, InterfaceSpec>();
     if (spec.network) interfaces.set(spec.network.name, spec.network);
-    this.servers.set(spec.serverId, { spec, power: 'running', interfaces, memoryMiB: spec.memoryMiB, vcpus: spec.vcpus });
+    const files = new Map(Object.entries(spec.container?.files ?? {}).map(([p, content]) => [path.posix.resolve('/', p), Buffer.from(content, 'base64')]));
+    const dirs = new Set(['/', '/tmp', '/root', '/etc', '/home', '/var', '/usr', '/bin']);
+    for (const f of files.keys()) for (let d = path.posix.dirname(f); d !== '/'; d = path.posix.dirname(d)) dirs.add(d);
+    const power: PowerState = spec.container?.start === false ? 'shutdown' : 'running';
+    this.servers.set(spec.serverId, { spec, power, interfaces, memoryMiB: spec.memoryMiB, vcpus: spec.vcpus, files, dirs, execs: new Map(), bootedAt: Date.now() });
     return this.state(spec.serverId);
   }
 
@@ -133,6 +157,122 @@ export class FakeDriver implements ComputeDriver {
     this.servers.get(serverId)?.interfaces.delete(networkName);
   }
 
+  // ---- the container verbs, simulated
+
+  private server(serverId: string): FakeServer {
+    const s = this.servers.get(serverId);
+    if (!s) throw new NotFoundError(`No server ${serverId} on ${this.cap.hostname}.`);
+    return s;
+  }
+
+  private running(serverId: string, verb: string): FakeServer {
+    const s = this.server(serverId);
+    if (s.power !== 'running') throw new ConflictError(`Cannot ${verb} server ${serverId}: it is not running.`);
+    return s;
+  }
+
+  async exec(serverId: string, command: string[], options: { maxOutputBytes: number }): Promise<ExecResult> {
+    const s = this.running(serverId, 'execute in');
+    const { output, exitCode } = fakeShell(command, s.files);
+    const all = Buffer.from(output);
+    return { output: all.subarray(0, options.maxOutputBytes), exitCode, truncated: all.length > options.maxOutputBytes };
+  }
+
+  async createExec(serverId: string, command: string[], options: { tty: boolean }): Promise<string> {
+    const s = this.running(serverId, 'execute in');
+    const handle = randomBytes(32).toString('hex');
+    s.execs.set(handle, { command, tty: options.tty, started: false });
+    return handle;
+  }
+
+  async startExec(serverId: string, execId: string): Promise<ProcessStream> {
+    const e = this.running(serverId, 'execute in').execs.get(execId);
+    if (!e || e.started) throw new NotFoundError(`No exec ${execId} for server ${serverId}.`);
+    e.started = true;
+    return echoSession();
+  }
+
+  async resizeExec(serverId: string, execId: string, _size: TtySize): Promise<void> {
+    if (!this.server(serverId).execs.has(execId)) throw new NotFoundError(`No exec ${execId} for server ${serverId}.`);
+  }
+
+  async attach(serverId: string): Promise<ProcessStream> {
+    this.running(serverId, 'attach to');
+    return echoSession();
+  }
+
+  async resizeTty(serverId: string, _size: TtySize): Promise<void> {
+    this.running(serverId, 'resize the terminal of');
+  }
+
+  async logs(serverId: string, options: LogOptions): Promise<Readable> {
+    const s = this.server(serverId);
+    const stamp = new Date(s.bootedAt).toISOString();
+    let lines = options.stdout && (options.since === null || options.since * 1000 <= s.bootedAt) ? [`fake host ${this.cap.hostname}: server ${serverId} booted`] : [];
+    if (options.tail !== null) lines = options.tail === 0 ? [] : lines.slice(-options.tail);
+    return Readable.from(lines.map((l) => `${options.timestamps ? `${stamp} ` : ''}${l}\n`));
+  }
+
+  async archiveGet(serverId: string, p: string): Promise<{ stat: ArchiveStat; data: Readable }> {
+    const s = this.server(serverId);
+    const at = path.posix.resolve('/', p);
+    const base = path.posix.basename(at) || '/';
+    const mtime = new Date(s.bootedAt).toISOString();
+    const file = s.files.get(at);
+    if (file) {
+      return { stat: { name: base, size: file.length, mode: 0o644, mtime, linkTarget: '' }, data: Readable.from([writeTar([{ type: 'file', path: base, content: file }])]) };
+    }
+    if (!s.dirs.has(at)) throw new NotFoundError(`Could not find the file ${p} in server ${serverId}.`);
+    const entries: TarEntry[] = [{ type: 'directory', path: base }];
+    for (const d of [...s.dirs].filter((d) => d.startsWith(`${at === '/' ? '' : at}/`)).sort()) entries.push({ type: 'directory', path: `${base}/${path.posix.relative(at, d)}` });
+    for (const [f, content] of [...s.files].filter(([f]) => f.startsWith(`${at === '/' ? '' : at}/`))) entries.push({ type: 'file', path: `${base}/${path.posix.relative(at, f)}`, content });
+    return { stat: { name: base, size: 4096, mode: DIR_MODE, mtime, linkTarget: '' }, data: Readable.from([writeTar(entries)]) };
+  }
+
+  async archivePut(serverId: string, p: string, data: Readable): Promise<void> {
+    const s = this.server(serverId);
+    const at = path.posix.resolve('/', p);
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for await (const chunk of data) {
+      size += (chunk as Buffer).length;
+      if (size > MAX_FAKE_ARCHIVE_BYTES) throw new BadRequestError('The archive is larger than a fake host takes.');
+      chunks.push(chunk as Buffer);
+    }
+    if (!s.dirs.has(at)) throw new NotFoundError(`Could not find the file ${p} in server ${serverId}.`);
+    let entries;
+    try {
+      entries = readTar(Buffer.concat(chunks));
+    } catch (err) {
+      throw new BadRequestError(`Not a tar archive: ${(err as Error).message}`);
+    }
+    for (const e of entries) {
+      const target = path.posix.resolve(at, e.path);
+      if (!target.startsWith(at === '/' ? '/' : `${at}/`)) throw new BadRequestError(`The archive's path ${e.path} leaves ${p}.`);
+      if (e.type === 'directory') s.dirs.add(target);
+      else if (e.type === 'file') {
+        s.files.set(target, e.content);
+        for (let d = path.posix.dirname(target); d !== '/'; d = path.posix.dirname(d)) s.dirs.add(d);
+      }
+    }
+  }
+
+  async stats(serverId: string): Promise<ServerStats> {
+    const s = this.running(serverId, 'read the stats of');
+    return { cpuPercent: 0, memoryUsageBytes: 1 << 20, memoryLimitBytes: s.memoryMiB * 2 ** 20, blockReadBytes: 0, blockWriteBytes: 0, networkRxBytes: 0, networkTxBytes: 0 };
+  }
+
+  async top(serverId: string, _psArgs: string | null): Promise<ProcessTable> {
+    const s = this.running(serverId, 'list the processes of');
+    const cmd = (s.spec.container?.command ?? s.spec.command ?? ['init']).join(' ');
+    return { titles: ['UID', 'PID', 'PPID', 'C', 'STIME', 'TTY', 'TIME', 'CMD'], processes: [['root', '1', '0', '0', '00:00', '?', '00:00:00', cmd]] };
+  }
+
+  async commit(serverId: string): Promise<Readable> {
+    // capabilities.commit is false: callers do not ask; a direct call is refused plainly.
+    throw new ConflictError(`The fake host ${this.cap.hostname} cannot commit server ${serverId}.`);
+  }
+
   /** The server's interfaces by engine network name (for tests). */
   interfacesOf(serverId: string): string[] {
     return [...(this.servers.get(serverId)?.interfaces.keys() ?? [])];
@@ -141,4 +281,57 @@ export class FakeDriver implements ComputeDriver {
   async listServers(): Promise<{ serverId: string; power: PowerState }[]> {
     return [...this.servers].map(([serverId, s]) => ({ serverId, power: s.power }));
   }
+}
+
+/** The fake host's shell: echo, true, false, cat of kept files, `sh -c 'exit N'`; anything else is not found. */
+function fakeShell(command: string[], files: Map<string, Buffer>): { output: string; exitCode: number } {
+  const [prog, ...args] = command;
+  switch (prog) {
+    case 'echo':
+      return { output: `${args.join(' ')}\n`, exitCode: 0 };
+    case 'true':
+      return { output: '', exitCode: 0 };
+    case 'false':
+      return { output: '', exitCode: 1 };
+    case 'cat': {
+      let output = '';
+      for (const a of args) {
+        const f = files.get(path.posix.resolve('/', a));
+        if (!f) return { output: `${output}cat: can't open '${a}': No such file or directory\n`, exitCode: 1 };
+        output += f.toString('utf8');
+      }
+      return { output, exitCode: 0 };
+    }
+    case 'sh': {
+      const m = args[0] === '-c' ? /^\s*exit\s+(\d+)\s*$/.exec(args[1] ?? '') : null;
+      if (m) return { output: '', exitCode: Number(m[1]) };
+      return args[0] === '-c' ? fakeShell((args[1] ?? '').split(/\s+/).filter(Boolean), files) : { output: '', exitCode: 0 };
+    }
+    default:
+      return { output: `sh: ${prog}: not found\n`, exitCode: 127 };
+  }
+}
+
+/** An interactive session on a fake host: what is written comes back (a `cat` on a terminal). */
+function echoSession(): ProcessStream {
+  const out = new PassThrough();
+  return new Duplex({
+    read() {
+      out.resume();
+    },
+    write(chunk: Buffer, _enc, done) {
+      out.write(chunk, done);
+    },
+    final(done) {
+      out.end();
+      done();
+    },
+    construct(done) {
+      out.on('data', (c: Buffer) => {
+        if (!this.push(c)) out.pause();
+      });
+      out.on('end', () => this.push(null));
+      done();
+    },
+  });
 }

@@ -6,13 +6,19 @@
 import { createHash } from 'node:crypto';
 import http from 'node:http';
 import https from 'node:https';
-import { Readable } from 'node:stream';
+import { Readable, type Duplex } from 'node:stream';
 import { EventEmitter } from 'node:events';
 import { DockerDriver } from '../docker/driver.ts';
 import { Dataplane, type DataplaneSource } from '../net/dataplane.ts';
 import { engineClient } from '../../host/engine-client.ts';
 import type { FloatingIpMapping, PortFirewall } from '../net/contract.ts';
-import { AGENT_API, asDriverSpec, CallSchema, checked, HostFirewallsSchema, HostFloatingIpsSchema, SessionSchema, type Call, type HostFirewalls, type Registration, type Result, type Session } from './protocol.ts';
+import { AGENT_API, asDriverSpec, CallSchema, checked, HostFirewallsSchema, HostFloatingIpsSchema, SessionSchema, SOCKET_PROTOCOL, STREAM_META_HEADER, type Call, type HostFirewalls, type Registration, type Result, type Session } from './protocol.ts';
+
+/** Calls answered with a stream, a socket, or after reading an input: not a plain result. */
+type StreamCall = Extract<Call, { method: 'snapshot' | 'commit' | 'logs' | 'archiveGet' }>;
+type SocketCall = Extract<Call, { method: 'startExec' | 'attach' }>;
+type InputCall = Extract<Call, { method: 'archivePut' }>;
+type PlainCall = Exclude<Call, StreamCall | SocketCall | InputCall>;
 
 export type AgentCredential =
   | { kind: 'application_credential'; id: string; secret: string }
@@ -301,11 +307,24 @@ export class Agent {
     let result: Result;
     try {
       const call = checked(CallSchema, raw, 'call');
-      if (call.method === 'snapshot') {
-        await this.snapshot(session, call);
-        return;
+      switch (call.method) {
+        case 'snapshot':
+        case 'commit':
+        case 'logs':
+        case 'archiveGet':
+          await this.streamOut(session, call);
+          return;
+        case 'startExec':
+        case 'attach':
+          await this.socketOut(session, call);
+          return;
+        case 'archivePut':
+          await this.driver!.archivePut(call.args.serverId, call.args.path, await this.callInput(session, call.id));
+          result = { ok: true, value: null };
+          break;
+        default:
+          result = { ok: true, value: (await this.run(call)) ?? null };
       }
-      result = { ok: true, value: (await this.run(call)) ?? null };
     } catch (err) {
       const e = err as Error & { statusCode?: unknown };
       result = { ok: false, error: { name: e.name || 'Error', message: e.message || String(err), ...(typeof e.statusCode === 'number' ? { statusCode: e.statusCode } : {}) } };
@@ -341,9 +360,23 @@ export class Agent {
     return false;
   }
 
-  private async run(call: Exclude<Call, { method: 'snapshot' }>): Promise<unknown> {
+  private async run(call: PlainCall): Promise<unknown> {
     const d = this.driver!;
     switch (call.method) {
+      case 'exec': {
+        const r = await d.exec(call.args.serverId, call.args.command, { maxOutputBytes: call.args.maxOutputBytes });
+        return { output: r.output.toString('base64'), exitCode: r.exitCode, truncated: r.truncated };
+      }
+      case 'createExec':
+        return d.createExec(call.args.serverId, call.args.command, { tty: call.args.tty });
+      case 'resizeExec':
+        return d.resizeExec(call.args.serverId, call.args.execId, call.args.size);
+      case 'resizeTty':
+        return d.resizeTty(call.args.serverId, call.args.size);
+      case 'stats':
+        return d.stats(call.args.serverId);
+      case 'top':
+        return d.top(call.args.serverId, call.args.psArgs);
       case 'capacity':
         return d.capacity();
       case 'ensureImage':
@@ -395,34 +428,111 @@ export class Agent {
     }
   }
 
-  /** Commits the server and streams the archive to the controller as the call's answer. */
-  private async snapshot(session: Session, call: Extract<Call, { method: 'snapshot' }>): Promise<void> {
-    let data: Readable;
+  /** The data a streamed call answers with, from the driver. */
+  private async openStream(call: StreamCall): Promise<{ data: Readable; meta?: unknown }> {
+    const d = this.driver!;
+    switch (call.method) {
+      case 'snapshot':
+        return { data: await d.snapshot(call.args.serverId, call.args.name) };
+      case 'commit':
+        return { data: await d.commit(call.args.serverId) };
+      case 'logs':
+        return { data: await d.logs(call.args.serverId, call.args.options) };
+      case 'archiveGet': {
+        const { stat, data } = await d.archiveGet(call.args.serverId, call.args.path);
+        return { data, meta: stat };
+      }
+      default: {
+        const never: never = call;
+        throw new Error(`unknown stream call ${String((never as { method: string }).method)}`);
+      }
+    }
+  }
+
+  /** Runs a streamed call and sends its data to the controller as the call's answer (a failure as its result). */
+  private async streamOut(session: Session, call: StreamCall): Promise<void> {
+    let opened: { data: Readable; meta?: unknown };
     try {
-      data = await this.driver!.snapshot(call.args.serverId, call.args.name);
+      opened = await this.openStream(call);
+    } catch (err) {
+      const e = err as Error;
+      await this.answer(session, call.id, { ok: false, error: { name: e.name || 'Error', message: e.message } });
+      return;
+    }
+    const { data, meta } = opened;
+    const token = await this.login();
+    const url = new URL(`${this.controller}${AGENT_API}/sessions/${session.sessionId}/calls/${call.id}/stream`);
+    const headers: Record<string, string> = { 'content-type': 'application/octet-stream', 'x-auth-token': token };
+    if (meta !== undefined) headers[STREAM_META_HEADER] = Buffer.from(JSON.stringify(meta)).toString('base64');
+    await new Promise<void>((resolve) => {
+      const req = (url.protocol === 'https:' ? https : http).request(url, { method: 'PUT', headers }, (res) => {
+        res.resume();
+        res.on('end', () => {
+          if ((res.statusCode ?? 0) >= 400) this.log(`${call.method} of ${call.args.serverId}: the controller answered ${res.statusCode}`);
+          resolve();
+        });
+      });
+      req.on('error', (err) => {
+        this.log(`${call.method} of ${call.args.serverId} not delivered: ${err.message}`);
+        data.destroy();
+        // Fails the call if the controller never got the data (a 404 when it did: ignored).
+        void this.answer(session, call.id, { ok: false, error: { name: 'Error', message: `the ${call.method} stream was cut off: ${err.message}` } }).finally(resolve);
+      });
+      data.on('error', (err) => req.destroy(err));
+      data.pipe(req);
+    });
+  }
+
+  /**
+   * Opens the process session a socket call asks for and joins it to a raw upgraded connection to
+   * the controller (GET .../calls/{id}/socket): the session travels over the agent's own connection.
+   */
+  private async socketOut(session: Session, call: SocketCall): Promise<void> {
+    let stream: Duplex;
+    try {
+      stream = call.method === 'startExec' ? await this.driver!.startExec(call.args.serverId, call.args.execId) : await this.driver!.attach(call.args.serverId);
     } catch (err) {
       const e = err as Error;
       await this.answer(session, call.id, { ok: false, error: { name: e.name || 'Error', message: e.message } });
       return;
     }
     const token = await this.login();
-    const url = new URL(`${this.controller}${AGENT_API}/sessions/${session.sessionId}/calls/${call.id}/stream`);
+    const url = new URL(`${this.controller}${AGENT_API}/sessions/${session.sessionId}/calls/${call.id}/socket`);
     await new Promise<void>((resolve) => {
-      const req = (url.protocol === 'https:' ? https : http).request(url, { method: 'PUT', headers: { 'content-type': 'application/octet-stream', 'x-auth-token': token } }, (res) => {
-        res.resume();
-        res.on('end', () => {
-          if ((res.statusCode ?? 0) >= 400) this.log(`snapshot of ${call.args.serverId}: the controller answered ${res.statusCode}`);
+      const req = (url.protocol === 'https:' ? https : http).request(url, { method: 'GET', headers: { connection: 'Upgrade', upgrade: SOCKET_PROTOCOL, 'x-auth-token': token } });
+      req.on('upgrade', (_res, socket, head) => {
+        if (head.length > 0) socket.unshift(head);
+        socket.pipe(stream);
+        stream.pipe(socket);
+        const close = () => {
+          socket.destroy();
+          stream.destroy();
           resolve();
-        });
+        };
+        socket.on('close', close);
+        stream.on('close', close);
+        socket.on('error', close);
+        stream.on('error', close);
+      });
+      req.on('response', (res) => {
+        res.resume();
+        stream.destroy();
+        this.log(`${call.method} of ${call.args.serverId}: the controller refused the socket (${res.statusCode})`);
+        void this.answer(session, call.id, { ok: false, error: { name: 'Error', message: `the controller refused the session's socket (${res.statusCode})` } }).finally(resolve);
       });
       req.on('error', (err) => {
-        this.log(`snapshot of ${call.args.serverId} not delivered: ${err.message}`);
-        data.destroy();
-        // Fails the call if the controller never got the archive (a 404 when it did: ignored).
-        void this.answer(session, call.id, { ok: false, error: { name: 'Error', message: `the snapshot archive was cut off: ${err.message}` } }).finally(resolve);
+        stream.destroy();
+        void this.answer(session, call.id, { ok: false, error: { name: 'Error', message: `the session's socket failed: ${err.message}` } }).finally(resolve);
       });
-      data.on('error', (err) => req.destroy(err));
-      data.pipe(req);
+      req.end();
     });
+  }
+
+  /** The input of a call (archivePut's archive), streamed from the controller. */
+  private async callInput(session: Session, callId: string): Promise<Readable> {
+    const token = await this.login();
+    const res = await fetch(`${this.controller}${AGENT_API}/sessions/${session.sessionId}/calls/${callId}/input`, { headers: { 'x-auth-token': token } });
+    if (res.status !== 200 || !res.body) throw new Error(`the controller gave no input for call ${callId}: ${res.status} ${(await res.text()).slice(0, 200)}`);
+    return Readable.fromWeb(res.body as import('node:stream/web').ReadableStream);
   }
 }

@@ -14,7 +14,7 @@ const spec: ServerSpec = {
 };
 const connected = (d: RemoteDriver) => {
   const s = new AgentSession('h1', 'u1');
-  d.attach(s, caps);
+  d.connect(s, caps);
   return s;
 };
 const alive = () => false;

@@ -1,10 +1,10 @@
 // The controller's side of a remote agent: a ComputeDriver that forwards every call to the agent
 // connected for its host, and the session that queues those calls until the agent polls for them.
 import { randomBytes, randomUUID } from 'node:crypto';
-import type { Readable } from 'node:stream';
+import type { Duplex, Readable } from 'node:stream';
 import { BadRequestError, ConflictError, NotFoundError } from '../../platform/errors.ts';
-import type { ComputeDriver, DriverCapabilities, HostCapacity, InterfaceSpec, PowerState, ServerSpec, ServerState } from '../driver.ts';
-import { asWireSpec, checked, ResultValueSchemas, type Call, type CallMethod, type Result } from './protocol.ts';
+import type { ArchiveStat, ComputeDriver, DriverCapabilities, ExecResult, HostCapacity, InterfaceSpec, LogOptions, PowerState, ProcessStream, ProcessTable, ServerSpec, ServerState, ServerStats, TtySize } from '../driver.ts';
+import { ArchiveStatSchema, asWireSpec, checked, ResultValueSchemas, type Call, type CallMethod, type Result } from './protocol.ts';
 
 /**
  * The host's agent is not connected, or went away before answering: the call's outcome is unknown.
@@ -20,8 +20,18 @@ interface Pending {
   delivered: boolean;
   resolve(value: unknown): void;
   reject(err: Error): void;
-  /** Snapshots only: the archive the agent streams back. */
-  stream?: (data: Readable) => void;
+  /** Calls answered by a stream (snapshot, commit, logs, archiveGet): the data the agent sends, with its meta header. */
+  stream?: (data: Readable, meta: unknown) => void;
+  /** Calls answered by a socket (startExec, attach): the agent's end of the session. */
+  socket?: (socket: Duplex) => void;
+  /** archivePut: the archive the agent reads (once) from .../calls/{id}/input. */
+  input?: Readable;
+}
+
+interface CallExtras {
+  stream?: Pending['stream'];
+  socket?: Pending['socket'];
+  input?: Readable;
 }
 
 /** One connection of an agent process (from its registration until it is lost or replaced). */
@@ -78,7 +88,10 @@ export class AgentSession {
     const open = [...this.pending.values()];
     this.pending.clear();
     this.queue.length = 0;
-    for (const p of open) p.reject(new AgentUnavailableError(`The agent of host ${this.hostId} ${reason}; the outcome of ${p.call.method} is unknown.`));
+    for (const p of open) {
+      p.input?.destroy();
+      p.reject(new AgentUnavailableError(`The agent of host ${this.hostId} ${reason}; the outcome of ${p.call.method} is unknown.`));
+    }
     return open;
   }
 }
@@ -98,7 +111,7 @@ export class RemoteDriver implements ComputeDriver {
   }
 
   /** A newly registered agent takes over the host; the previous session's open calls fail. */
-  attach(session: AgentSession, capabilities: DriverCapabilities): void {
+  connect(session: AgentSession, capabilities: DriverCapabilities): void {
     this.lose('was replaced by a new agent connection');
     Object.assign(this.capabilities, capabilities);
     this.session = session;
@@ -117,11 +130,35 @@ export class RemoteDriver implements ComputeDriver {
     }
   }
 
-  private call<M extends CallMethod>(method: M, args: Extract<Call, { method: M }>['args'], stream?: (data: Readable) => void): Promise<unknown> {
+  private call<M extends CallMethod>(method: M, args: Extract<Call, { method: M }>['args'], extras: CallExtras = {}): Promise<unknown> {
+    return this.send(method, args, extras);
+  }
+
+  private send(method: CallMethod, args: unknown, extras: CallExtras): Promise<unknown> {
     const s = this.session;
-    if (!s || s.closed) return Promise.reject(new AgentUnavailableError(`The agent of host ${this.hostId} is not connected.`));
+    if (!s || s.closed) {
+      extras.input?.destroy();
+      return Promise.reject(new AgentUnavailableError(`The agent of host ${this.hostId} is not connected.`));
+    }
     return new Promise((resolve, reject) => {
-      s.send({ call: { id: randomUUID(), method, args } as Call, delivered: false, resolve, reject, ...(stream ? { stream } : {}) });
+      s.send({ call: { id: randomUUID(), method, args } as Call, delivered: false, resolve, reject, ...extras });
+    });
+  }
+
+  /** A call the agent answers with a stream (and its meta); a plain result instead is a failure. */
+  private streamed<M extends CallMethod>(method: M, args: Extract<Call, { method: M }>['args']): Promise<{ data: Readable; meta: unknown }> {
+    return new Promise((resolve, reject) => {
+      this.send(method, args, { stream: (data, meta) => resolve({ data, meta }) }).then(
+        () => reject(new Error(`the agent answered ${method} without its stream`)),
+        reject,
+      );
+    });
+  }
+
+  /** A call the agent answers with a socket. */
+  private socketed<M extends CallMethod>(method: M, args: Extract<Call, { method: M }>['args']): Promise<Duplex> {
+    return new Promise((resolve, reject) => {
+      this.send(method, args, { socket: resolve }).then(() => reject(new Error(`the agent answered ${method} without its socket`)), reject);
     });
   }
 
@@ -163,13 +200,65 @@ export class RemoteDriver implements ComputeDriver {
     return this.call('consoleLog', { serverId, tailLines }) as Promise<string>;
   }
 
-  snapshot(serverId: string, name: string): Promise<Readable> {
-    return new Promise((resolve, reject) => {
-      this.call('snapshot', { serverId, name }, resolve).then(
-        () => reject(new Error('the agent answered a snapshot without its archive')),
-        reject,
-      );
-    });
+  async snapshot(serverId: string, name: string): Promise<Readable> {
+    return (await this.streamed('snapshot', { serverId, name })).data;
+  }
+
+  // ---- the container verbs: interactive sessions travel over the agent's call sockets, data over its call streams
+
+  async exec(serverId: string, command: string[], options: { maxOutputBytes: number }): Promise<ExecResult> {
+    const r = (await this.call('exec', { serverId, command, maxOutputBytes: options.maxOutputBytes })) as { output: string; exitCode: number; truncated: boolean };
+    return { output: Buffer.from(r.output, 'base64'), exitCode: r.exitCode, truncated: r.truncated };
+  }
+
+  createExec(serverId: string, command: string[], options: { tty: boolean }): Promise<string> {
+    return this.call('createExec', { serverId, command, tty: options.tty }) as Promise<string>;
+  }
+
+  startExec(serverId: string, execId: string): Promise<ProcessStream> {
+    return this.socketed('startExec', { serverId, execId });
+  }
+
+  async resizeExec(serverId: string, execId: string, size: TtySize): Promise<void> {
+    await this.call('resizeExec', { serverId, execId, size });
+  }
+
+  attach(serverId: string): Promise<ProcessStream> {
+    return this.socketed('attach', { serverId });
+  }
+
+  async resizeTty(serverId: string, size: TtySize): Promise<void> {
+    await this.call('resizeTty', { serverId, size });
+  }
+
+  async logs(serverId: string, options: LogOptions): Promise<Readable> {
+    return (await this.streamed('logs', { serverId, options })).data;
+  }
+
+  async archiveGet(serverId: string, path: string): Promise<{ stat: ArchiveStat; data: Readable }> {
+    const { data, meta } = await this.streamed('archiveGet', { serverId, path });
+    try {
+      return { stat: checked(ArchiveStatSchema, meta, 'archive stat'), data };
+    } catch (err) {
+      data.destroy();
+      throw err;
+    }
+  }
+
+  async archivePut(serverId: string, path: string, data: Readable): Promise<void> {
+    await this.call('archivePut', { serverId, path }, { input: data });
+  }
+
+  stats(serverId: string): Promise<ServerStats> {
+    return this.call('stats', { serverId }) as Promise<ServerStats>;
+  }
+
+  top(serverId: string, psArgs: string | null): Promise<ProcessTable> {
+    return this.call('top', { serverId, psArgs }) as Promise<ProcessTable>;
+  }
+
+  async commit(serverId: string): Promise<Readable> {
+    return (await this.streamed('commit', { serverId })).data;
   }
 
   async attachInterface(serverId: string, nic: InterfaceSpec): Promise<void> {
@@ -212,13 +301,30 @@ export function completeCall(session: AgentSession, callId: string, result: Resu
   return true;
 }
 
-/** Hands the archive of a snapshot call to its caller; false when no snapshot call has that id. */
-export function streamCall(session: AgentSession, callId: string, data: Readable): boolean {
+/** Hands the data of a streamed call (and its meta) to its caller; false when no such call waits for a stream. */
+export function streamCall(session: AgentSession, callId: string, data: Readable, meta: unknown = null): boolean {
   const p = session.pending.get(callId);
   if (!p?.stream) return false;
   session.pending.delete(callId);
-  p.stream(data);
+  p.stream(data, meta);
   return true;
+}
+
+/** Hands the agent's socket to the caller of a socket call; false when no such call waits for one. */
+export function socketCall(session: AgentSession, callId: string, socket: Duplex): boolean {
+  const p = session.pending.get(callId);
+  if (!p?.socket) return false;
+  session.pending.delete(callId);
+  p.socket(socket);
+  return true;
+}
+
+/** The input of an archivePut call, once (the call stays open until the agent answers). */
+export function callInput(session: AgentSession, callId: string): Readable | undefined {
+  const p = session.pending.get(callId);
+  const input = p?.input;
+  if (p) delete p.input;
+  return input;
 }
 
 /** The agent's error with the meaning it had there: the domain errors the service tells apart keep their class. */

@@ -9,8 +9,9 @@ import { ConflictError, NotFoundError } from '../../platform/errors.ts';
 import { plainError } from '../../platform/http/envelopes.ts';
 import type { HttpServer, ServiceMount } from '../../platform/http/server.ts';
 import type { ComputeService } from '../../compute/service.ts';
-import { AgentSession, completeCall, RemoteDriver, streamCall } from './driver.ts';
-import { AGENT_PREFIX, checked, ProtocolError, RegistrationSchema, ResultSchema, type HostFirewalls, type HostFloatingIps, type Session } from './protocol.ts';
+import { AgentSession, callInput, completeCall, RemoteDriver, socketCall, streamCall } from './driver.ts';
+import { AGENT_API, AGENT_PREFIX, checked, ProtocolError, RegistrationSchema, ResultSchema, SOCKET_PROTOCOL, STREAM_META_HEADER, type HostFirewalls, type HostFloatingIps, type Session } from './protocol.ts';
+import { acceptRawUpgrade, handleUpgrades } from '../../platform/http/upgrade.ts';
 import { AgentFloatingIpRoutes, routableHostAddress } from './floating-ip-routes.ts';
 import type { DataplaneSource } from '../net/dataplane.ts';
 import { BadRequestError } from '../../platform/errors.ts';
@@ -148,7 +149,7 @@ export class AgentHub {
     const session = new AgentSession(reg.hostId, userId);
     const previous = driver.current;
     if (previous) this.sessions.delete(previous.id);
-    driver.attach(session, reg.capabilities);
+    driver.connect(session, reg.capabilities);
     this.sessions.set(session.id, session);
     await this.compute.registerHost(reg.hostId, driver, reg.endpoint, reg.availabilityZone ?? 'nova', reg.capacity);
     this.routes?.hostConnected(reg.hostId, reg.address);
@@ -228,7 +229,17 @@ export function agentMount(hub: AgentHub, compute: ComputeService, validator: To
         if (type !== 'application/octet-stream') throw new BadRequestError('A call stream is application/octet-stream.');
         const data = request.body as Readable;
         const done = new Promise<void>((resolve) => data.once('close', () => resolve()));
-        if (!streamCall(s, request.params.call!, data)) throw new NotFoundError(`No open snapshot call ${request.params.call}.`);
+        let meta: unknown = null;
+        const metaHeader = request.headers[STREAM_META_HEADER];
+        if (typeof metaHeader === 'string') {
+          try {
+            meta = JSON.parse(Buffer.from(metaHeader, 'base64').toString('utf8'));
+          } catch {
+            throw new BadRequestError(`${STREAM_META_HEADER} is not base64 JSON.`);
+          }
+        }
+        // The caller checks the meta against its call's schema (see RemoteDriver.archiveGet).
+        if (!streamCall(s, request.params.call!, data, meta)) throw new NotFoundError(`No open streamed call ${request.params.call}.`);
         // Answered once the consumer has read (or dropped) the archive, while the agent keeps heart-beating.
         // A consumer that gave up without destroying the stream (it failed before reading) must not
         // hold the request forever: no progress for a minute ends it.
@@ -240,6 +251,28 @@ export function agentMount(hub: AgentHub, compute: ComputeService, validator: To
         }, 60_000);
         await done.finally(() => clearInterval(watchdog));
         reply.code(204).send();
+      });
+      // The archive of an archivePut call, read once by the agent.
+      app.get('/v1/sessions/:session/calls/:call/input', async (request: Req, reply) => {
+        const input = callInput(sessionOf(request), request.params.call!);
+        if (!input) throw new NotFoundError(`No input waits for call ${request.params.call}.`);
+        reply.header('content-type', 'application/octet-stream');
+        return reply.send(input);
+      });
+      // The agent's end of a process session (startExec, attach): a raw upgraded connection, bytes both ways.
+      handleUpgrades(app, `${AGENT_API}/sessions`, async (request, socket, head) => {
+        const m = /^\/agent\/v1\/sessions\/([^/]+)\/calls\/([^/]+)\/socket$/.exec((request.url ?? '').split('?')[0]!);
+        if (!m) throw new NotFoundError('No such agent socket.');
+        if (String(request.headers.upgrade ?? '').toLowerCase() !== SOCKET_PROTOCOL) throw new BadRequestError(`An agent socket upgrades to ${SOCKET_PROTOCOL}.`);
+        const header = request.headers['x-auth-token'];
+        const ctx = await validator.validate((Array.isArray(header) ? header[0] : header) ?? '');
+        compute.enforce(ctx, 'agent');
+        const s = hub.session(ctx.userId, decodeURIComponent(m[1]!));
+        const callId = decodeURIComponent(m[2]!);
+        if (!s.pending.get(callId)?.socket) throw new NotFoundError(`No open socket call ${callId}.`);
+        acceptRawUpgrade(socket, SOCKET_PROTOCOL);
+        if (head.length > 0) socket.unshift(head);
+        socketCall(s, callId, socket);
       });
     },
   };

@@ -2,7 +2,7 @@
 // checked on both sides. Additive only: new fields are optional, unknown fields are ignored.
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
-import type { ComputeDriver, ContainerOptions, HostCapacity, InterfaceSpec, ServerSpec, ServerState } from '../driver.ts';
+import type { ArchiveStat, ComputeDriver, ContainerOptions, HostCapacity, InterfaceSpec, LogOptions, ProcessTable, ServerSpec, ServerState, ServerStats, TtySize } from '../driver.ts';
 import type { FloatingIpMapping, PortFirewall } from '../net/contract.ts';
 
 /** Path prefix of the agent endpoint on the controller. */
@@ -27,6 +27,12 @@ export const CapabilitiesSchema = Type.Object({
   liveResize: Type.Boolean(),
   consoleLog: Type.Boolean(),
   interfaceHotplug: Type.Boolean(),
+  exec: Type.Optional(Type.Boolean()),
+  attach: Type.Optional(Type.Boolean()),
+  archive: Type.Optional(Type.Boolean()),
+  stats: Type.Optional(Type.Boolean()),
+  logs: Type.Optional(Type.Boolean()),
+  commit: Type.Optional(Type.Boolean()),
 });
 
 export const ServerStateSchema = Type.Object({
@@ -76,6 +82,9 @@ export const ContainerOptionsSchema = Type.Object({
   aliases: Type.Optional(Strings),
   dnsSearch: Type.Optional(Strings),
   configDrive: Type.Optional(Type.Boolean()),
+  start: Type.Optional(Type.Boolean()),
+  cpus: Type.Optional(Type.Number({ exclusiveMinimum: 0 })),
+  files: Type.Optional(Type.Record(Type.String(), Type.String())),
 });
 
 export const ServerSpecSchema = Type.Object({
@@ -94,6 +103,49 @@ export const ServerSpecSchema = Type.Object({
   authorizedKeys: Nullable(Type.String()),
   container: Type.Optional(Nullable(ContainerOptionsSchema)),
 });
+
+// ---- the container verbs' arguments and answers
+
+/** The most output a non-interactive exec brings back through an agent. */
+export const MAX_EXEC_OUTPUT_BYTES = 16 << 20;
+
+export const TtySizeSchema = Type.Object({ height: Type.Integer({ minimum: 1, maximum: 10_000 }), width: Type.Integer({ minimum: 1, maximum: 10_000 }) });
+
+export const LogOptionsSchema = Type.Object({
+  stdout: Type.Boolean(),
+  stderr: Type.Boolean(),
+  tail: Nullable(Type.Integer({ minimum: 0 })),
+  timestamps: Type.Boolean(),
+  since: Nullable(Type.Integer({ minimum: 0 })),
+});
+
+export const ArchiveStatSchema = Type.Object({
+  name: Type.String(),
+  size: Type.Number(),
+  mode: Type.Number(),
+  mtime: Type.String(),
+  linkTarget: Type.String(),
+});
+
+export const ServerStatsSchema = Type.Object({
+  cpuPercent: Type.Number({ minimum: 0 }),
+  memoryUsageBytes: Type.Number({ minimum: 0 }),
+  memoryLimitBytes: Type.Number({ minimum: 0 }),
+  blockReadBytes: Type.Number({ minimum: 0 }),
+  blockWriteBytes: Type.Number({ minimum: 0 }),
+  networkRxBytes: Type.Number({ minimum: 0 }),
+  networkTxBytes: Type.Number({ minimum: 0 }),
+});
+
+export const ProcessTableSchema = Type.Object({ titles: Strings, processes: Type.Array(Strings) });
+
+/** exec's answer on the wire: the output in base64. */
+export const ExecResultSchema = Type.Object({ output: Type.String(), exitCode: Type.Integer(), truncated: Type.Boolean() });
+
+/** Header of a call stream (PUT .../calls/{id}/stream) carrying what comes with the data (archiveGet: the stat), base64 JSON. */
+export const STREAM_META_HEADER = 'x-hafen-stream-meta';
+/** Upgrade protocol of a call socket (GET .../calls/{id}/socket): raw bytes both ways after 101. */
+export const SOCKET_PROTOCOL = 'hafen-stream';
 
 // ---- agent -> controller: registration, heartbeat
 
@@ -154,6 +206,24 @@ export const CallSchema = Type.Union([
   call('attachInterface', Type.Object({ serverId: Id, nic: InterfaceSpecSchema })),
   call('detachInterface', Type.Object({ serverId: Id, networkName: Id })),
   call('listServers', Type.Object({})),
+  call('exec', Type.Object({ serverId: Id, command: Type.Array(Type.String(), { minItems: 1 }), maxOutputBytes: Type.Integer({ minimum: 0, maximum: MAX_EXEC_OUTPUT_BYTES }) })),
+  call('createExec', Type.Object({ serverId: Id, command: Type.Array(Type.String(), { minItems: 1 }), tty: Type.Boolean() })),
+  /** Answered by the agent opening GET .../calls/{id}/socket (an upgrade to the process's session). */
+  call('startExec', Type.Object({ serverId: Id, execId: Id })),
+  call('resizeExec', Type.Object({ serverId: Id, execId: Id, size: TtySizeSchema })),
+  /** Answered by a socket, as startExec. */
+  call('attach', ServerArg),
+  call('resizeTty', Type.Object({ serverId: Id, size: TtySizeSchema })),
+  /** Answered by a stream (PUT .../calls/{id}/stream), as snapshot. */
+  call('logs', Type.Object({ serverId: Id, options: LogOptionsSchema })),
+  /** Answered by a stream whose meta header is the path's stat. */
+  call('archiveGet', Type.Object({ serverId: Id, path: Type.String({ minLength: 1 }) })),
+  /** The agent reads the archive from GET .../calls/{id}/input, then answers null. */
+  call('archivePut', Type.Object({ serverId: Id, path: Type.String({ minLength: 1 }) })),
+  call('stats', ServerArg),
+  call('top', Type.Object({ serverId: Id, psArgs: Nullable(Type.String()) })),
+  /** Answered by a stream, as snapshot. */
+  call('commit', ServerArg),
   FirewallsChangedSchema,
   FloatingIpsChangedSchema,
 ]);
@@ -176,6 +246,18 @@ export const ResultValueSchemas: Record<CallMethod, TSchema> = {
   attachInterface: Type.Null(),
   detachInterface: Type.Null(),
   listServers: Type.Array(Type.Object({ serverId: Type.String(), power: PowerStateSchema })),
+  exec: ExecResultSchema,
+  createExec: Type.String({ minLength: 1 }),
+  startExec: Type.Null(),
+  resizeExec: Type.Null(),
+  attach: Type.Null(),
+  resizeTty: Type.Null(),
+  logs: Type.Null(),
+  archiveGet: Type.Null(),
+  archivePut: Type.Null(),
+  stats: ServerStatsSchema,
+  top: ProcessTableSchema,
+  commit: Type.Null(),
   firewallsChanged: Type.Null(),
   floatingIpsChanged: Type.Null(),
 };
@@ -243,8 +325,13 @@ const agree: [
   Same<Static<typeof ContainerOptionsSchema>, ContainerOptions>,
   Same<Omit<Static<typeof ServerSpecSchema>, 'container'>, Omit<ServerSpec, 'container' | 'infrastructure'>>,
   Same<Static<typeof PortFirewallSchema>, PortFirewall>,
+  Same<Static<typeof TtySizeSchema>, TtySize>,
+  Same<Static<typeof LogOptionsSchema>, LogOptions>,
+  Same<Static<typeof ArchiveStatSchema>, ArchiveStat>,
+  Same<Static<typeof ServerStatsSchema>, ServerStats>,
+  Same<Static<typeof ProcessTableSchema>, ProcessTable>,
   Same<Omit<HostFloatingIps['floatingIps'][number], 'serverId'>, FloatingIpMapping>,
-] = [true, true, true, true, true, true, true, true];
+] = [true, true, true, true, true, true, true, true, true, true, true, true, true];
 void agree;
 /** A spec from the driver's callers is always a valid wire spec (and the agent hands the wire spec to its driver). */
 export const asWireSpec = (spec: ServerSpec): Static<typeof ServerSpecSchema> => spec;
