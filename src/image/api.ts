@@ -3,7 +3,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Readable } from 'node:stream';
 import type { HttpServer } from '../platform/http/server.ts';
 import { authenticate, contextOf, type TokenValidator } from '../platform/auth/context.ts';
-import { BadRequestError, UnsupportedMediaTypeError } from '../platform/errors.ts';
+import { BadRequestError, NotFoundError, UnsupportedMediaTypeError } from '../platform/errors.ts';
 import type { ImageService } from './service.ts';
 import { IMPORT_METHODS, type ImageImporter, type ImportTask } from './import.ts';
 import type { ImageRow, MemberRow } from './store.ts';
@@ -13,6 +13,21 @@ type Req = FastifyRequest<{ Params: Record<string, string>; Querystring: Record<
 
 const PUBLIC = { config: { public: true } };
 export const JSON_PATCH = 'application/openstack-images-v2.1-json-patch';
+/** The older patch type: operations written `{"replace": "/name", "value": …}` (JSON-patch draft 4). */
+export const JSON_PATCH_20 = 'application/openstack-images-v2.0-json-patch';
+
+/** A 2.0 (draft 4) patch in the 2.1 shape: the operation's name is the key that holds its path. */
+export function patchFromDraft4(ops: unknown): unknown {
+  if (!Array.isArray(ops)) return ops;
+  return ops.map((op) => {
+    if (!op || typeof op !== 'object') return op;
+    const found = ['add', 'replace', 'remove'].filter((k) => k in op);
+    if (found.length !== 1) throw new BadRequestError('Operation objects must contain exactly one of "add", "remove", "replace".');
+    const name = found[0]!;
+    const { [name]: path, ...rest } = op as Record<string, unknown>;
+    return { ...rest, op: name, path };
+  });
+}
 
 export function imageView(r: ImageRow) {
   return {
@@ -93,9 +108,19 @@ function parseRange(header: string | undefined): { start: number; end?: number }
 export function imageApi(images: ImageService, importer: ImageImporter, validator: TokenValidator, publicUrl: string) {
   return async (app: HttpServer) => {
     app.addHook('preHandler', authenticate(validator));
+    // A PATCH refused for its media type (by the body parsers, before any handler) says which it takes.
+    app.addHook('onSend', async (request, reply) => {
+      if (request.method === 'PATCH' && reply.statusCode === 415) reply.header('accept-patch', `${JSON_PATCH}, ${JSON_PATCH_20}`);
+    });
+    // The server ignores trailing slashes, but `/v2/images/` names an image with an empty id: 404, as in Glance.
+    app.addHook('onRequest', async (request) => {
+      if ((request.method === 'GET' || request.method === 'DELETE') && /\/v2\/images\/(\?|$)/.test(request.url)) {
+        throw new NotFoundError('No image found with ID ');
+      }
+    });
     // Image data is streamed straight through: never parsed, never held in memory.
     app.addContentTypeParser('application/octet-stream', (_req, payload, done) => done(null, payload));
-    app.addContentTypeParser(JSON_PATCH, { parseAs: 'string' }, (_req, body, done) => {
+    app.addContentTypeParser([JSON_PATCH, JSON_PATCH_20], { parseAs: 'string' }, (_req, body, done) => {
       try {
         done(null, JSON.parse(body as string));
       } catch (err) {
@@ -144,11 +169,12 @@ export function imageApi(images: ImageService, importer: ImageImporter, validato
 
     app.patch('/v2/images/:id', async (request: Req, reply) => {
       const type = String(request.headers['content-type'] ?? '').split(';')[0]!.trim();
-      if (type !== JSON_PATCH) {
-        reply.header('accept-patch', JSON_PATCH);
+      if (type !== JSON_PATCH && type !== JSON_PATCH_20) {
+        reply.header('accept-patch', `${JSON_PATCH}, ${JSON_PATCH_20}`);
         throw new UnsupportedPatch(type);
       }
-      return imageView(await images.patch(contextOf(request), request.params.id, request.body));
+      const ops = type === JSON_PATCH_20 ? patchFromDraft4(request.body) : request.body;
+      return imageView(await images.patch(contextOf(request), request.params.id, ops));
     });
 
     app.delete('/v2/images/:id', async (request: Req, reply) => {
@@ -267,7 +293,7 @@ async function closeOnRefusal<T>(request: FastifyRequest, reply: FastifyReply, w
 
 class UnsupportedPatch extends UnsupportedMediaTypeError {
   constructor(type: string) {
-    super(`Unsupported Content-Type ${type || '(none)'} for PATCH: use ${JSON_PATCH}.`);
+    super(`Unsupported Content-Type ${type || '(none)'} for PATCH: use ${JSON_PATCH} or ${JSON_PATCH_20}.`);
   }
 }
 

@@ -1,5 +1,6 @@
 // The image service's default policy: readers read, members create and manage their project's
-// images, only admins publish images for everyone or (de)activate them.
+// images (deactivating and reactivating them included, as in Glance), only admins publish images
+// for everyone.
 export const imagePolicy: Record<string, string> = {
   'image:admin': 'role:admin',
   'image:get_images': 'role:reader',
@@ -11,8 +12,8 @@ export const imagePolicy: Record<string, string> = {
   'image:upload_image': 'role:member',
   'image:publicize_image': 'role:admin',
   'image:communitize_image': 'role:member',
-  'image:deactivate': 'role:admin',
-  'image:reactivate': 'role:admin',
+  'image:deactivate': 'role:admin or (role:member and project_id:%(project_id)s)',
+  'image:reactivate': 'role:admin or (role:member and project_id:%(project_id)s)',
   'image:get_members': 'role:reader',
   'image:add_member': 'role:member',
   'image:modify_member': 'role:member',

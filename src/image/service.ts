@@ -145,9 +145,15 @@ export class ImageService implements ImageClient {
 
   async create(ctx: RequestContext, body: Body): Promise<ImageRow> {
     this.enforce(ctx, 'add_image');
-    const owner = this.projectOf(ctx);
+    let owner = this.projectOf(ctx);
+    // An admin may create an image for another project (Glance's `owner` on create); anyone may name their own.
+    if (body.owner !== undefined && body.owner !== null) {
+      if (typeof body.owner !== 'string' || !body.owner || body.owner.length > 255) throw new BadRequestError('Invalid value for owner: must be a project id.');
+      if (body.owner !== owner && !this.isAdmin(ctx)) throw new ForbiddenError(`You are not permitted to create images owned by '${body.owner}'.`);
+      owner = body.owner;
+    }
     for (const f of READ_ONLY) {
-      if (f !== 'id' && body[f] !== undefined) throw new ForbiddenError(`Attribute '${f}' is read-only.`);
+      if (f !== 'id' && f !== 'owner' && body[f] !== undefined) throw new ForbiddenError(`Attribute '${f}' is read-only.`);
     }
     const id = body.id === undefined ? randomUUID() : String(body.id);
     if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(id)) throw new BadRequestError(`Invalid image id ${id}: must be a UUID.`);
@@ -187,7 +193,7 @@ export class ImageService implements ImageClient {
   private apply(ctx: RequestContext, row: ImageRow, body: Body, creating: boolean): void {
     const props = JSON.parse(row.properties) as Record<string, string>;
     for (const [k, v] of Object.entries(body)) {
-      if (k === 'id') continue;
+      if (k === 'id' || (creating && k === 'owner')) continue;
       if (READ_ONLY.includes(k)) throw new ForbiddenError(`Attribute '${k}' is read-only.`);
       switch (k) {
         case 'name':
@@ -315,8 +321,9 @@ export class ImageService implements ImageClient {
   }
 
   async setActive(ctx: RequestContext, id: string, active: boolean): Promise<void> {
-    this.enforce(ctx, active ? 'reactivate' : 'deactivate');
-    const row = await this.owned(ctx, id);
+    const row = await this.find(ctx, id);
+    this.enforce(ctx, active ? 'reactivate' : 'deactivate', { project_id: row.owner });
+    this.assertOwner(ctx, row);
     if (row.status === (active ? 'active' : 'deactivated')) return;
     if (!(await this.store.transition(id, [active ? 'deactivated' : 'active'], active ? 'active' : 'deactivated'))) {
       throw new ForbiddenError(`Not allowed to ${active ? 'reactivate' : 'deactivate'} an image in status '${row.status}'.`);
