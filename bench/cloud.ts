@@ -43,13 +43,18 @@ export async function startBenchCloud(name: string, quota: { instances: number; 
   await cloud.app.listen({ host: '127.0.0.1', port: 0 });
   const url = `http://127.0.0.1:${(cloud.app.server.address() as { port: number }).port}`;
   const project = await cloud.identity.service.store.projectByName('default', 'demo');
-  for (const [k, v] of Object.entries(quota)) await cloud.compute.service.store.setQuota(project!.id, k, v);
-  const tokRes = await fetch(`${url}/identity/v3/auth/tokens`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ auth: { identity: { methods: ['password'], password: { user: { name: 'demo', domain: { id: 'default' }, password: cloud.identity.credentials.demo.password } } }, scope: { project: { name: 'demo', domain: { id: 'default' } } } } }),
-  });
-  const token = tokRes.headers.get('x-subject-token')!;
+  const tokenOf = async (who: 'admin' | 'demo') => {
+    const c = cloud.identity.credentials[who];
+    const r = await fetch(`${url}/identity/v3/auth/tokens`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ auth: { identity: { methods: ['password'], password: { user: { name: c.username, domain: { id: 'default' }, password: c.password } } }, scope: { project: { name: c.project, domain: { id: 'default' } } } } }),
+    });
+    return r.headers.get('x-subject-token')!;
+  };
+  const q = await fetch(`${url}/compute/v2.1/os-quota-sets/${project!.id}`, { method: 'PUT', headers: { 'x-auth-token': await tokenOf('admin'), 'content-type': 'application/json' }, body: JSON.stringify({ quota_set: quota }) });
+  if (q.status !== 200) throw new Error(`quota update: ${q.status} ${await q.text()}`);
+  const token = await tokenOf('demo');
   const headers = { 'x-auth-token': token, 'content-type': 'application/json' };
   const archive = busyboxDockerArchive({ cmd: ['sleep', '3600'] });
   const img = (await (await fetch(`${url}/image/v2/images`, { method: 'POST', headers, body: JSON.stringify({ name: 'bb', container_format: 'docker', disk_format: 'raw' }) })).json()) as { id: string };

@@ -65,9 +65,9 @@ export async function createCloud(config: Config, options: CloudOptions = {}): P
       return roles.map((r) => r.name);
     },
   };
-  const orchestration = await createOrchestration(database, policy, identity.tokens, { identity: currentRoles, compute: compute.service, network: network.service, image: Object.assign(Object.create(image.service) as typeof image.service, { importer: image.importer }) }, config);
+  const orchestration = await createOrchestration(database, policy, identity.tokens, { identity: currentRoles, compute: compute.client, network: network.service, image: Object.assign(Object.create(image.service) as typeof image.service, { importer: image.importer }) }, config);
   await mountService(app, orchestration.mount);
-  const clusters = await createClusters(database, policy, identity.tokens, clusterClients({ image: image.service, compute: compute.service, network: network.service, orchestration: orchestration.service, externalNetworkId: () => network.externalNetworkId }), config);
+  const clusters = await createClusters(database, policy, identity.tokens, clusterClients({ image: image.service, compute: compute.client, network: network.service, orchestration: orchestration.service, externalNetworkId: () => network.externalNetworkId }), config);
   await mountService(app, clusters.mount);
 
   const cloud: Cloud = {

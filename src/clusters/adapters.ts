@@ -3,7 +3,7 @@
 import type { RequestContext } from '../platform/auth/context.ts';
 import { isNotFound } from '../platform/errors.ts';
 import type { ImageService } from '../image/service.ts';
-import type { ComputeService } from '../compute/service.ts';
+import type { ComputeClient } from '../compute/client.ts';
 import type { NetworkService } from '../network/service.ts';
 import type { OrchestrationService } from '../orchestration/service.ts';
 import type { StackRow } from '../orchestration/store.ts';
@@ -12,7 +12,7 @@ import { isUuid } from './attributes.ts';
 
 export interface ClusterServices {
   image: ImageService;
-  compute: ComputeService;
+  compute: ComputeClient;
   network: NetworkService;
   orchestration: OrchestrationService;
   externalNetworkId: () => string | undefined;
@@ -56,7 +56,7 @@ export function clusterClients(s: ClusterServices): ClusterClients {
     },
     flavors: {
       async find(ctx, ident): Promise<FlavorSummary[]> {
-        const rows = await s.compute.flavorsFor(ctx);
+        const rows = await s.compute.flavors(ctx);
         return rows.filter((f) => f.id === ident || f.name === ident).map((f) => ({ id: f.id, name: f.name, vcpus: f.vcpus, ram: f.ram, disk: f.disk }));
       },
     },

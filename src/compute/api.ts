@@ -5,9 +5,10 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { HttpServer } from '../platform/http/server.ts';
 import { authenticate, contextOf, type TokenValidator } from '../platform/auth/context.ts';
 import { BadRequestError, NotAcceptableError, NotFoundError } from '../platform/errors.ts';
+import { DEFAULT_QUOTAS } from './quotas.ts';
 import type { ComputeService } from './service.ts';
-import type { FlavorRow, ServerRow } from './store.ts';
-import { flavorView, hypervisorView, interfaceAttachmentView, keypairView, serverGroupView, serverView, serviceView } from './views.ts';
+import type { ServerRow } from './tables.ts';
+import { flavorView, hypervisorView, interfaceAttachmentView, keypairView, serverDetails, serverGroupView, serverView, serviceView } from './views.ts';
 
 type Req = FastifyRequest<{ Params: Record<string, string>; Querystring: Record<string, string>; Body: Record<string, unknown> }>;
 
@@ -47,16 +48,7 @@ export function computeApi(compute: ComputeService, validator: TokenValidator, p
     links: [{ rel: 'self', href: `${base}/` }],
     'media-types': [{ base: 'application/json', type: 'application/vnd.openstack.compute+json;version=2.1' }],
   };
-  /** Detailed views of servers: hosts read once, addresses asked of the network service once for all. */
-  const viewsOf = async (request: Req, rows: ServerRow[]) => {
-    const admin = compute.isAdmin(contextOf(request));
-    const hosts = new Map((await compute.store.hostsRecent()).map((h) => [h.id, h]));
-    const addresses = await compute.addressesOf(rows);
-    return rows.map((s) => {
-      const host = s.host_id ? hosts.get(s.host_id) : undefined;
-      return serverView(s, base, { admin, detail: true, addresses: addresses.get(s.id), ...(host ? { host, hostUp: compute.hostIsUp(host) } : {}) });
-    });
-  };
+  const viewsOf = (request: Req, rows: ServerRow[]) => serverDetails(compute, contextOf(request), rows, base);
   const viewOf = (request: Req) => async (s: ServerRow) => (await viewsOf(request, [s]))[0]!;
 
   return async (app: HttpServer) => {
@@ -72,47 +64,44 @@ export function computeApi(compute: ComputeService, validator: TokenValidator, p
 
     // ---- flavors
     const visibleFlavors = async (request: Req) => {
-      const ctx = contextOf(request);
-      let rows = (await compute.store.flavors()).filter((f) => f.is_public || compute.isAdmin(ctx));
       const q = request.query;
-      if (q.minRam) rows = rows.filter((f) => f.ram >= Number(q.minRam));
-      if (q.minDisk) rows = rows.filter((f) => f.disk >= Number(q.minDisk));
-      if (q.is_public === 'false' || q.is_public === 'False') rows = rows.filter((f) => !f.is_public);
-      return rows;
+      return compute.flavors.list(contextOf(request), {
+        ...(q.minRam ? { minRam: Number(q.minRam) } : {}),
+        ...(q.minDisk ? { minDisk: Number(q.minDisk) } : {}),
+        ...(q.is_public === 'false' || q.is_public === 'False' ? { privateOnly: true } : {}),
+      });
     };
     app.get('/v2.1/flavors', async (request: Req) => ({ flavors: (await visibleFlavors(request)).map((f) => flavorView(f, base, false)) }));
     app.get('/v2.1/flavors/detail', async (request: Req) => ({ flavors: (await visibleFlavors(request)).map((f) => flavorView(f, base)) }));
-    app.get('/v2.1/flavors/:id', async (request: Req) => ({ flavor: flavorView(await compute.flavor(contextOf(request), request.params.id), base) }));
-    app.post('/v2.1/flavors', async (request: Req) => ({ flavor: flavorView(await compute.createFlavor(contextOf(request), request.body ?? {}), base) }));
+    app.get('/v2.1/flavors/:id', async (request: Req) => ({ flavor: flavorView(await compute.flavors.get(contextOf(request), request.params.id!), base) }));
+    app.post('/v2.1/flavors', async (request: Req) => ({ flavor: flavorView(await compute.flavors.create(contextOf(request), request.body ?? {}), base) }));
     app.delete('/v2.1/flavors/:id', async (request: Req, reply) => {
-      compute.enforce(contextOf(request), 'flavor_manage');
-      if (!(await compute.store.deleteFlavor(request.params.id))) throw new NotFoundError(`Flavor ${request.params.id} could not be found.`);
+      await compute.flavors.delete(contextOf(request), request.params.id!);
       reply.code(202).send();
     });
-    const specsOf = (f: FlavorRow) => JSON.parse(f.extra_specs) as Record<string, string>;
-    app.get('/v2.1/flavors/:id/os-extra_specs', async (request: Req) => ({ extra_specs: specsOf(await compute.flavor(contextOf(request), request.params.id)) }));
+    app.get('/v2.1/flavors/:id/os-extra_specs', async (request: Req) => ({ extra_specs: await compute.flavors.extraSpecs(contextOf(request), request.params.id!) }));
     app.post('/v2.1/flavors/:id/os-extra_specs', async (request: Req) => ({
-      extra_specs: await compute.setExtraSpecs(contextOf(request), request.params.id, request.body?.extra_specs),
+      extra_specs: await compute.flavors.setExtraSpecs(contextOf(request), request.params.id, request.body?.extra_specs),
     }));
     app.get('/v2.1/flavors/:id/os-extra_specs/:key', async (request: Req) => {
-      const specs = specsOf(await compute.flavor(contextOf(request), request.params.id));
+      const specs = await compute.flavors.extraSpecs(contextOf(request), request.params.id!);
       if (!(request.params.key in specs)) throw new NotFoundError(`Flavor ${request.params.id} has no extra specs with key ${request.params.key}.`);
       return { [request.params.key]: specs[request.params.key] };
     });
     app.put('/v2.1/flavors/:id/os-extra_specs/:key', async (request: Req) => {
       const body = request.body ?? {};
       if (Object.keys(body).length !== 1 || !(request.params.key in body)) throw new BadRequestError('Request body and URI mismatch');
-      const specs = await compute.setExtraSpecs(contextOf(request), request.params.id, body);
+      const specs = await compute.flavors.setExtraSpecs(contextOf(request), request.params.id, body);
       return { [request.params.key]: specs[request.params.key] };
     });
     app.delete('/v2.1/flavors/:id/os-extra_specs/:key', async (request: Req) => {
-      await compute.deleteExtraSpec(contextOf(request), request.params.id, request.params.key);
+      await compute.flavors.deleteExtraSpec(contextOf(request), request.params.id, request.params.key);
       return {};
     });
 
     // ---- servers
     app.post('/v2.1/servers', async (request: Req, reply) => {
-      const rows = await compute.create(contextOf(request), request.body ?? {}, request.id);
+      const rows = await compute.build.create(contextOf(request), request.body ?? {}, request.id);
       reply.code(202);
       const first = rows[0]!;
       if (request.body?.return_reservation_id === true) return { reservation_id: `r-${first.id.slice(0, 8)}` };
@@ -127,23 +116,23 @@ export function computeApi(compute: ComputeService, validator: TokenValidator, p
       };
     });
     app.get('/v2.1/servers', async (request: Req) => ({
-      servers: (await compute.list(contextOf(request), request.query)).map((s) => serverView(s, base, { admin: false, detail: false })),
+      servers: (await compute.listing.list(contextOf(request), request.query)).map((s) => serverView(s, base, { admin: false, detail: false })),
     }));
     app.get('/v2.1/servers/detail', async (request: Req) => {
-      return { servers: await viewsOf(request, await compute.list(contextOf(request), request.query)) };
+      return { servers: await viewsOf(request, await compute.listing.list(contextOf(request), request.query)) };
     });
     app.get('/v2.1/servers/:id', async (request: Req) => ({
       server: await viewOf(request)(await compute.server(contextOf(request), request.params.id)),
     }));
     app.put('/v2.1/servers/:id', async (request: Req) => ({
-      server: await viewOf(request)(await compute.update(contextOf(request), request.params.id, request.body ?? {})),
+      server: await viewOf(request)(await compute.servers.update(contextOf(request), request.params.id, request.body ?? {})),
     }));
     app.delete('/v2.1/servers/:id', async (request: Req, reply) => {
-      await compute.delete(contextOf(request), request.params.id, request.id);
+      await compute.servers.delete(contextOf(request), request.params.id!, request.id);
       reply.code(204).send();
     });
     app.post('/v2.1/servers/:id/action', async (request: Req, reply) => {
-      const result = await compute.action(contextOf(request), request.params.id, request.body ?? {}, request.id);
+      const result = await compute.actions.run(contextOf(request), request.params.id!, request.body ?? {}, request.id);
       if (result === undefined) return reply.code(202).send();
       const name = Object.keys(request.body ?? {})[0];
       if (name === 'rebuild') {
@@ -158,21 +147,20 @@ export function computeApi(compute: ComputeService, validator: TokenValidator, p
       return reply.code(200).send(result);
     });
     app.get('/v2.1/servers/:id/metadata', async (request: Req) => ({
-      metadata: JSON.parse((await compute.server(contextOf(request), request.params.id)).metadata),
+      metadata: await compute.servers.metadata(contextOf(request), request.params.id!),
     }));
     app.post('/v2.1/servers/:id/metadata', async (request: Req) => ({
-      metadata: await compute.setMetadata(contextOf(request), request.params.id, request.body?.metadata, false),
+      metadata: await compute.servers.setMetadata(contextOf(request), request.params.id, request.body?.metadata, false),
     }));
     app.put('/v2.1/servers/:id/metadata', async (request: Req) => ({
-      metadata: await compute.setMetadata(contextOf(request), request.params.id, request.body?.metadata, true),
+      metadata: await compute.servers.setMetadata(contextOf(request), request.params.id, request.body?.metadata, true),
     }));
     app.delete('/v2.1/servers/:id/metadata/:key', async (request: Req, reply) => {
-      await compute.deleteMetadata(contextOf(request), request.params.id, request.params.key);
+      await compute.servers.deleteMetadata(contextOf(request), request.params.id, request.params.key);
       reply.code(204).send();
     });
     app.get('/v2.1/servers/:id/os-instance-actions', async (request: Req) => {
-      const s = await compute.server(contextOf(request), request.params.id);
-      const actions = await compute.store.actions(s.id);
+      const actions = await compute.instanceActions.list(contextOf(request), request.params.id!);
       return {
         instanceActions: actions.map((a) => ({
           action: a.action,
@@ -186,9 +174,7 @@ export function computeApi(compute: ComputeService, validator: TokenValidator, p
       };
     });
     app.get('/v2.1/servers/:id/os-instance-actions/:req', async (request: Req) => {
-      const s = await compute.server(contextOf(request), request.params.id);
-      const a = (await compute.store.actions(s.id)).find((x) => x.request_id === request.params.req);
-      if (!a) throw new NotFoundError(`Action for request_id ${request.params.req} on instance ${s.id} not found`);
+      const a = await compute.instanceActions.get(contextOf(request), request.params.id!, request.params.req!);
       return {
         instanceAction: {
           action: a.action,
@@ -205,77 +191,63 @@ export function computeApi(compute: ComputeService, validator: TokenValidator, p
 
     // ---- interfaces
     app.get('/v2.1/servers/:id/os-interface', async (request: Req) => ({
-      interfaceAttachments: (await compute.interfaces(contextOf(request), request.params.id!)).map(interfaceAttachmentView),
+      interfaceAttachments: (await compute.interfaces.list(contextOf(request), request.params.id!)).map(interfaceAttachmentView),
     }));
     app.get('/v2.1/servers/:id/os-interface/:port', async (request: Req) => ({
-      interfaceAttachment: interfaceAttachmentView(await compute.interfaceOf(contextOf(request), request.params.id!, request.params.port!)),
+      interfaceAttachment: interfaceAttachmentView(await compute.interfaces.get(contextOf(request), request.params.id!, request.params.port!)),
     }));
     app.post('/v2.1/servers/:id/os-interface', async (request: Req) => ({
-      interfaceAttachment: interfaceAttachmentView(await compute.attachInterface(contextOf(request), request.params.id!, request.body ?? {}, request.id)),
+      interfaceAttachment: interfaceAttachmentView(await compute.interfaces.attach(contextOf(request), request.params.id!, request.body ?? {}, request.id)),
     }));
     app.delete('/v2.1/servers/:id/os-interface/:port', async (request: Req, reply) => {
-      await compute.detachInterface(contextOf(request), request.params.id!, request.params.port!, request.id);
+      await compute.interfaces.detach(contextOf(request), request.params.id!, request.params.port!, request.id);
       reply.code(202).send();
     });
 
     // ---- key pairs
     app.get('/v2.1/os-keypairs', async (request: Req) => {
-      const ctx = contextOf(request);
-      compute.enforce(ctx, 'keypairs:index');
-      return { keypairs: (await compute.store.keypairs(ctx.userId)).map((k) => ({ keypair: keypairView(k, false) })) };
+      return { keypairs: (await compute.keypairs.list(contextOf(request))).map((k) => ({ keypair: keypairView(k, false) })) };
     });
     app.post('/v2.1/os-keypairs', async (request: Req) => {
-      const { row, privateKey } = await compute.createKeypair(contextOf(request), request.body ?? {});
+      const { row, privateKey } = await compute.keypairs.create(contextOf(request), request.body ?? {});
       return { keypair: { ...keypairView(row, false), user_id: row.user_id, ...(privateKey ? { private_key: privateKey } : {}) } };
     });
-    app.get('/v2.1/os-keypairs/:name', async (request: Req) => ({ keypair: keypairView(await compute.keypair(contextOf(request), request.params.name)) }));
+    app.get('/v2.1/os-keypairs/:name', async (request: Req) => ({ keypair: keypairView(await compute.keypairs.get(contextOf(request), request.params.name!)) }));
     app.delete('/v2.1/os-keypairs/:name', async (request: Req, reply) => {
-      await compute.deleteKeypair(contextOf(request), request.params.name);
+      await compute.keypairs.delete(contextOf(request), request.params.name!);
       reply.code(202).send();
     });
 
     // ---- server groups
     app.get('/v2.1/os-server-groups', async (request: Req) => {
-      const ctx = contextOf(request);
-      compute.enforce(ctx, 'server_groups:index');
-      const all = compute.isAdmin(ctx) && request.query.all_projects !== undefined;
-      const groups = await compute.store.serverGroups(all ? undefined : ctx.scope.kind === 'project' ? ctx.scope.projectId : '');
+      const groups = await compute.serverGroups.list(contextOf(request), request.query.all_projects !== undefined);
       const out = [];
-      for (const g of groups) out.push(serverGroupView(g, await compute.groupMembers(g.id)));
+      for (const g of groups) out.push(serverGroupView(g, await compute.serverGroups.members(g.id)));
       return { server_groups: out };
     });
     app.post('/v2.1/os-server-groups', async (request: Req) => {
-      const g = await compute.createServerGroup(contextOf(request), request.body ?? {});
+      const g = await compute.serverGroups.create(contextOf(request), request.body ?? {});
       return { server_group: serverGroupView(g, []) };
     });
     app.get('/v2.1/os-server-groups/:id', async (request: Req) => {
-      const g = await compute.serverGroup(contextOf(request), request.params.id);
-      return { server_group: serverGroupView(g, await compute.groupMembers(g.id)) };
+      const g = await compute.serverGroups.get(contextOf(request), request.params.id!);
+      return { server_group: serverGroupView(g, await compute.serverGroups.members(g.id)) };
     });
     app.delete('/v2.1/os-server-groups/:id', async (request: Req, reply) => {
-      const g = await compute.serverGroup(contextOf(request), request.params.id);
-      compute.enforce(contextOf(request), 'server_groups:delete');
-      await compute.store.deleteServerGroup(g.id);
+      await compute.serverGroups.delete(contextOf(request), request.params.id!);
       reply.code(204).send();
     });
 
     // ---- quotas and limits
-    const quotaTarget = (request: Req) => {
-      const ctx = contextOf(request);
-      const projectId = request.params.project;
-      if (!compute.isAdmin(ctx) && (ctx.scope.kind !== 'project' || ctx.scope.projectId !== projectId)) {
-        throw new NotFoundError(`Quota for project ${projectId} could not be found.`);
-      }
-      return projectId!;
-    };
+    const quotaTarget = (request: Req) => compute.quotas.readable(contextOf(request), request.params.project!);
     app.get('/v2.1/os-quota-sets/:project', async (request: Req) => {
       const projectId = quotaTarget(request);
-      return { quota_set: { id: projectId, ...(await compute.quotas(projectId)) } };
+      return { quota_set: { id: projectId, ...(await compute.quotas.of(projectId)) } };
     });
     app.get('/v2.1/os-quota-sets/:project/detail', async (request: Req) => {
       const projectId = quotaTarget(request);
-      const limits = await compute.quotas(projectId);
-      const used = await compute.usage(projectId);
+      const limits = await compute.quotas.of(projectId);
+      const used = await compute.quotas.usage(projectId);
       return {
         quota_set: {
           id: projectId,
@@ -284,17 +256,16 @@ export function computeApi(compute: ComputeService, validator: TokenValidator, p
       };
     });
     app.get('/v2.1/os-quota-sets/:project/defaults', async () => {
-      const { DEFAULT_QUOTAS } = await import('./service.ts');
       return { quota_set: { id: 'defaults', ...DEFAULT_QUOTAS } };
     });
     app.put('/v2.1/os-quota-sets/:project', async (request: Req) => ({
-      quota_set: await compute.setQuotas(contextOf(request), request.params.project!, request.body ?? {}),
+      quota_set: await compute.quotas.set(contextOf(request), request.params.project!, request.body ?? {}),
     }));
     app.get('/v2.1/limits', async (request: Req) => {
       const ctx = contextOf(request);
       const projectId = compute.isAdmin(ctx) && request.query.tenant_id ? request.query.tenant_id : ctx.scope.kind === 'project' ? ctx.scope.projectId : '';
-      const q = await compute.quotas(projectId);
-      const u = await compute.usage(projectId);
+      const q = await compute.quotas.of(projectId);
+      const u = await compute.quotas.usage(projectId);
       return {
         limits: {
           rate: [],
@@ -325,16 +296,16 @@ export function computeApi(compute: ComputeService, validator: TokenValidator, p
 
     // ---- hosts: hypervisors, services, availability zones
     const hostUsage = async () => {
-      const allocations = compute.store.hostAllocations();
+      const allocations = compute.hosts.allocations();
       return (hostId: string) => {
         const a = allocations.get(hostId);
         return { vcpus: a?.vcpus ?? 0, ram: a?.ramMiB ?? 0, disk: a?.diskGiB ?? 0, servers: a?.servers ?? 0 };
       };
     };
     const hypervisors = async (request: Req, detail: boolean) => {
-      compute.enforce(contextOf(request), 'hypervisors');
+      const hosts = await compute.hosts.list(contextOf(request), 'hypervisors');
       const usage = await hostUsage();
-      return (await compute.store.hosts()).map((h) => hypervisorView(h, compute.hostIsUp(h), usage(h.id), detail));
+      return hosts.map((h) => hypervisorView(h, compute.hosts.isUp(h), usage(h.id), detail));
     };
     app.get('/v2.1/os-hypervisors', async (request: Req) => ({ hypervisors: await hypervisors(request, false) }));
     app.get('/v2.1/os-hypervisors/detail', async (request: Req) => ({ hypervisors: await hypervisors(request, true) }));
@@ -379,26 +350,25 @@ export function computeApi(compute: ComputeService, validator: TokenValidator, p
       return { hypervisor: found };
     });
     app.get('/v2.1/os-services', async (request: Req) => {
-      compute.enforce(contextOf(request), 'services');
-      let hosts = await compute.store.hosts();
+      let hosts = await compute.hosts.list(contextOf(request), 'services');
       if (request.query.host) hosts = hosts.filter((h) => h.hostname === request.query.host);
       if (request.query.binary && request.query.binary !== 'nova-compute') hosts = [];
-      return { services: hosts.map((h) => serviceView(h, compute.hostIsUp(h))) };
+      return { services: hosts.map((h) => serviceView(h, compute.hosts.isUp(h))) };
     });
     const setService = (enabled: boolean) => async (request: Req) => {
-      compute.enforce(contextOf(request), 'services');
+      const ctx = contextOf(request);
+      compute.enforce(ctx, 'services');
       const body = request.body ?? {};
-      const host = (await compute.store.hosts()).find((h) => h.hostname === body.host);
-      if (!host || (body.binary !== undefined && body.binary !== 'nova-compute')) throw new NotFoundError(`Host ${String(body.host)} could not be found.`);
+      if (body.binary !== undefined && body.binary !== 'nova-compute') throw new NotFoundError(`Host ${String(body.host)} could not be found.`);
       const reason = enabled ? null : typeof body.disabled_reason === 'string' ? body.disabled_reason : null;
-      await compute.store.setHostEnabled(host.id, enabled, reason);
+      const host = await compute.hosts.setEnabled(ctx, body.host, enabled, reason);
       return { service: { host: host.hostname, binary: 'nova-compute', status: enabled ? 'enabled' : 'disabled', ...(reason ? { disabled_reason: reason } : {}) } };
     };
     app.put('/v2.1/os-services/enable', setService(true));
     app.put('/v2.1/os-services/disable', setService(false));
     app.put('/v2.1/os-services/disable-log-reason', setService(false));
     app.get('/v2.1/os-availability-zone', async () => {
-      const zones = [...new Set((await compute.store.hosts()).map((h) => h.availability_zone))];
+      const zones = await compute.hosts.zones();
       return { availabilityZoneInfo: zones.map((z) => ({ zoneName: z, zoneState: { available: true }, hosts: null })) };
     });
   };

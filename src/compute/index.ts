@@ -15,12 +15,15 @@ import { FakeDriver } from '../agent/fake/driver.ts';
 import { AgentHub, agentMount } from '../agent/remote/endpoint.ts';
 import type { DataplaneSource } from '../agent/net/dataplane.ts';
 import { computeApi } from './api.ts';
+import { createComputeClient, type ComputeClient } from './client.ts';
 import { computePolicy } from './policy.ts';
 import { ComputeService } from './service.ts';
 import { ComputeStore } from './store.ts';
 
 export interface Compute {
   service: ComputeService;
+  /** What other services use (orchestration, containers, clusters). */
+  client: ComputeClient;
   mount: ServiceMount;
   /** /agent: where remote agents (`hafen agent`) register their hosts and take the driver calls. */
   agents: ServiceMount;
@@ -46,23 +49,23 @@ export async function createCompute(
   images: ImageClient,
   engines: string[],
   config: Config,
-  network?: NetworkClient,
+  network: NetworkClient,
   /** The network service's view for dataplanes, which remote agents read their ports' firewalls from. */
   firewalls?: DataplaneSource,
 ): Promise<Compute> {
   policy.registerDefaults(computePolicy);
   const store = await ComputeStore.create(database);
-  const service = new ComputeService(store, images, policy, database.dialect, { maxAttempts: config.schedulerMaxAttempts, ratios: { cpu: config.cpuAllocationRatio, ram: config.ramAllocationRatio, disk: 1 } }, config, network);
-  await service.seedFlavors();
+  const service = new ComputeService(store, images, network, policy, { maxAttempts: config.schedulerMaxAttempts, ratios: { cpu: config.cpuAllocationRatio, ram: config.ramAllocationRatio, disk: 1 } }, config);
+  await service.flavors.seed();
   // Simulated hosts exist only when configured; alone (no HAFEN_DOCKER_HOSTS) they are the whole cloud.
   if (config.fakeHosts > 0 && config.dockerHosts.length === 0) engines = [];
   for (let i = 1; i <= config.fakeHosts; i++) {
     const name = fakeHostName(i);
-    await service.registerHost(name, new FakeDriver({ hostname: name, vcpus: config.fakeHostVcpus, memoryMiB: config.fakeHostRamMiB }), `fake://${name}`);
+    await service.hosts.register(name, new FakeDriver({ hostname: name, vcpus: config.fakeHostVcpus, memoryMiB: config.fakeHostRamMiB }), `fake://${name}`);
   }
   for (const endpoint of engines) {
     try {
-      await service.registerHost(hostIdFor(endpoint), new DockerDriver(endpoint, { cloudId: store.cloudId }), endpoint);
+      await service.hosts.register(hostIdFor(endpoint), new DockerDriver(endpoint, { cloudId: store.cloudId }), endpoint);
     } catch (err) {
       // An engine that does not answer gets no agent; its host goes down by its stale heartbeat.
       process.stderr.write(`hafen: compute: engine ${endpoint} does not answer: ${(err as Error).message}\n`);
@@ -74,11 +77,12 @@ export async function createCompute(
   timer.unref();
   return {
     service,
+    client: createComputeClient(service, config.publicUrl),
     mount: { prefix: '/compute', renderError: novaError, register: computeApi(service, validator, config.publicUrl) },
     agents: agentMount(hub, service, validator),
     serversOffEngines: async () => {
       const inProcess = new Set(engines.map(hostIdFor));
-      return new Set((await store.serverStates()).filter((r) => r.host_id && !inProcess.has(r.host_id)).map((r) => r.id));
+      return new Set([...(await service.hosts.placements())].filter(([, hostId]) => !inProcess.has(hostId)).map(([id]) => id));
     },
     stop: async () => {
       clearInterval(timer);

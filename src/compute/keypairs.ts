@@ -1,38 +1,58 @@
-// SSH key pairs: generating an RSA pair as OpenSSH public key + PEM private key, and the MD5
-// fingerprint Nova shows, for generated and imported keys alike.
-import { createHash, generateKeyPairSync } from 'node:crypto';
-import { BadRequestError } from '../platform/errors.ts';
+// Key pairs: SSH public keys per user (generated or imported), counted against the key_pairs
+// quota of the caller's project, delivered to servers on their config drive.
+import type { RequestContext } from '../platform/auth/context.ts';
+import { BadRequestError, NotFoundError, OverQuotaError } from '../platform/errors.ts';
+import type { ComputeCore } from './core.ts';
+import type { Quotas } from './quotas.ts';
+import { fingerprint, generateKeypair } from './ssh-keys.ts';
+import type { KeypairRow } from './tables.ts';
 
-function sshString(b: Buffer): Buffer {
-  const len = Buffer.alloc(4);
-  len.writeUInt32BE(b.length);
-  return Buffer.concat([len, b]);
-}
+type Body = Record<string, unknown>;
 
-function mpint(b: Buffer): Buffer {
-  // Positive integers with the high bit set get a leading zero byte.
-  return sshString(b[0]! & 0x80 ? Buffer.concat([Buffer.from([0]), b]) : b);
-}
+export class Keypairs {
+  constructor(
+    private readonly core: ComputeCore,
+    private readonly quotas: Quotas,
+  ) {}
 
-export function generateKeypair(comment: string): { publicKey: string; privateKey: string } {
-  const { publicKey, privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
-  const jwk = publicKey.export({ format: 'jwk' }) as { n: string; e: string };
-  const blob = Buffer.concat([sshString(Buffer.from('ssh-rsa')), mpint(Buffer.from(jwk.e, 'base64url')), mpint(Buffer.from(jwk.n, 'base64url'))]);
-  return {
-    publicKey: `ssh-rsa ${blob.toString('base64')} ${comment}`,
-    privateKey: privateKey.export({ type: 'pkcs1', format: 'pem' }) as string,
-  };
-}
-
-/** The colon-separated MD5 fingerprint of an OpenSSH public key; 400 if it is not one. */
-export function fingerprint(publicKey: string): string {
-  const parts = publicKey.trim().split(/\s+/);
-  if (parts.length < 2 || !/^(ssh-(rsa|ed25519|dss)|ecdsa-sha2-nistp(256|384|521))$/.test(parts[0]!)) {
-    throw new BadRequestError('Keypair data is invalid: failed to generate fingerprint');
+  async list(ctx: RequestContext): Promise<KeypairRow[]> {
+    this.core.enforce(ctx, 'keypairs:index');
+    return this.core.store.keypairs(ctx.userId);
   }
-  const blob = Buffer.from(parts[1]!, 'base64');
-  if (blob.length < 20 || blob.subarray(4, 4 + blob.readUInt32BE(0)).toString() !== parts[0]) {
-    throw new BadRequestError('Keypair data is invalid: failed to generate fingerprint');
+
+  async create(ctx: RequestContext, body: Body): Promise<{ row: KeypairRow; privateKey?: string }> {
+    this.core.enforce(ctx, 'keypairs:create');
+    const k = (body.keypair ?? {}) as Body;
+    const name = k.name;
+    if (typeof name !== 'string' || !/^[\w .@-]{1,255}$/.test(name)) {
+      throw new BadRequestError("Invalid input for field/attribute name. Keypair name must be 1-255 characters of letters, digits, spaces, '.', '_', '-', '@'.");
+    }
+    const quota = (await this.quotas.of(this.core.projectOf(ctx))).key_pairs!;
+    if (quota >= 0 && (await this.core.store.keypairCount(ctx.userId)) >= quota) {
+      throw new OverQuotaError('Quota exceeded, too many key pairs.', 'key_pairs');
+    }
+    let publicKey: string;
+    let privateKey: string | undefined;
+    if (k.public_key !== undefined) {
+      if (typeof k.public_key !== 'string') throw new BadRequestError('Keypair data is invalid: public_key must be a string');
+      publicKey = k.public_key.trim();
+    } else {
+      ({ publicKey, privateKey } = generateKeypair(`Generated-by-hafen`));
+    }
+    const row: KeypairRow = { user_id: ctx.userId, name, public_key: publicKey, fingerprint: fingerprint(publicKey), type: 'ssh', created_at: new Date().toISOString() };
+    await this.core.store.insertKeypair(row);
+    return { row, ...(privateKey ? { privateKey } : {}) };
   }
-  return createHash('md5').update(blob).digest('hex').match(/../g)!.join(':');
+
+  async get(ctx: RequestContext, name: string): Promise<KeypairRow> {
+    this.core.enforce(ctx, 'keypairs:show');
+    const k = await this.core.store.keypair(ctx.userId, name);
+    if (!k) throw new NotFoundError(`Keypair ${name} not found for user ${ctx.userId}`);
+    return k;
+  }
+
+  async delete(ctx: RequestContext, name: string): Promise<void> {
+    this.core.enforce(ctx, 'keypairs:delete');
+    if (!(await this.core.store.deleteKeypair(ctx.userId, name))) throw new NotFoundError(`Keypair ${name} not found for user ${ctx.userId}`);
+  }
 }

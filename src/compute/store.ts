@@ -1,137 +1,42 @@
 // Compute's rows: flavors, hosts, servers (which are also the capacity ledger), key pairs, server
-// groups, quotas and instance actions. The store owns its SQL and migrations.
+// groups, quotas and instance actions. The store owns its SQL and migrations; its Kysely handle is
+// typed with compute's tables and never leaves it.
 import { randomUUID } from 'node:crypto';
-import type { Kysely } from 'kysely';
-import type { Database } from '../platform/db/database.ts';
+import type { Kysely, Transaction } from 'kysely';
+import type { Database, Dialect } from '../platform/db/database.ts';
 import { isUniqueViolation } from '../platform/db/database.ts';
 import { migrate, type Migration } from '../platform/db/migrations.ts';
 import { ConflictError } from '../platform/errors.ts';
+import { HostLedger } from './ledger.ts';
+import type { ActionRow, AllocationRow, ComputeTables, FlavorRow, HostRow, KeypairRow, ServerGroupRow, ServerRow, ServerStateRow, VmState, WorkloadKind } from './tables.ts';
 
-export interface FlavorRow {
-  id: string;
-  name: string;
-  ram: number;
-  vcpus: number;
-  disk: number;
-  ephemeral: number;
-  swap: number;
-  is_public: number;
-  description: string | null;
-  extra_specs: string;
-  created_at: string;
-}
-
-export interface HostRow {
-  id: string;
-  hostname: string;
-  endpoint: string;
-  vcpus: number;
-  memory_mib: number;
-  disk_gib: number;
-  architecture: string;
-  availability_zone: string;
-  enabled: number;
-  disabled_reason: string | null;
-  heartbeat_at: string;
-  created_at: string;
-}
-
-export type VmState = 'building' | 'active' | 'stopped' | 'paused' | 'suspended' | 'error' | 'deleted' | 'resized';
-
-export interface ServerRow {
-  id: string;
-  name: string;
-  project_id: string;
-  user_id: string;
-  image_id: string;
-  flavor_id: string;
-  /** The flavor as it was at boot/resize (JSON): the ledger charges this. */
-  flavor: string;
-  old_flavor: string | null;
-  host_id: string | null;
-  vm_state: VmState;
-  task_state: string | null;
-  power_state: number;
-  fault: string | null;
-  metadata: string;
-  key_name: string | null;
-  user_data: string | null;
-  availability_zone: string | null;
-  locked: number;
-  networks: string;
-  addresses: string;
-  security_groups: string;
-  server_group_id: string | null;
-  description: string | null;
-  created_at: string;
-  updated_at: string;
-  launched_at: string | null;
-  deleted: number;
-  /** What the ledger charges (the flavor's, kept in step with `flavor` by the store). */
-  vcpus: number;
-  memory_mib: number;
-  disk_gib: number;
-}
-
-/** What one host has allocated: sums of its servers' flavors, the servers and their groups. */
-export interface HostAllocation {
-  vcpus: number;
-  ramMiB: number;
-  diskGiB: number;
-  servers: number;
-  serverIds: ReadonlySet<string>;
-  groupIds: ReadonlySet<string>;
-}
-
-/** The columns reconciliation reads, for every live server. */
-export type ServerStateRow = Pick<ServerRow, 'id' | 'project_id' | 'user_id' | 'host_id' | 'vm_state' | 'task_state' | 'power_state' | 'server_group_id' | 'vcpus' | 'memory_mib' | 'disk_gib'>;
-
-type AllocationRow = Pick<ServerRow, 'id' | 'host_id' | 'server_group_id' | 'vcpus' | 'memory_mib' | 'disk_gib'>;
-
-interface MutableHostAllocation {
-  vcpus: number;
-  ramMiB: number;
-  diskGiB: number;
-  servers: number;
-  serverIds: Set<string>;
-  groupIds: Set<string>;
-  groupCounts: Map<string, number>;
-}
+export type { ActionRow, FlavorRow, HostRow, KeypairRow, ServerGroupRow, ServerRow, ServerStateRow, VmState, WorkloadKind } from './tables.ts';
 
 function allocationOf(flavorJson: string): { vcpus: number; memory_mib: number; disk_gib: number } {
   const f = JSON.parse(flavorJson) as { vcpus?: number; ram?: number; disk?: number };
   return { vcpus: Number(f.vcpus ?? 0), memory_mib: Number(f.ram ?? 0), disk_gib: Number(f.disk ?? 0) };
 }
 
-export interface KeypairRow {
-  user_id: string;
-  name: string;
-  public_key: string;
-  fingerprint: string;
-  type: string;
-  created_at: string;
+/** The servers a listing asks for, narrowed in SQL. */
+export interface ServerFilter {
+  kind?: WorkloadKind;
+  projectId?: string;
+  hostId?: string;
+  imageId?: string;
+  flavorId?: string;
+  changesSince?: string;
+  /** Continue a listing after this server (keyset: newest first). */
+  after?: { created_at: string; id: string };
+  limit?: number;
 }
 
-export interface ServerGroupRow {
-  id: string;
-  name: string;
-  project_id: string;
-  user_id: string;
-  policy: string;
-  created_at: string;
+export interface QuotaLimits {
+  instances: number;
+  cores: number;
+  ram: number;
 }
 
-export interface ActionRow {
-  id: string;
-  server_id: string;
-  action: string;
-  request_id: string;
-  user_id: string;
-  project_id: string;
-  start_time: string;
-  message: string | null;
-  events: string;
-}
+export type QuotaExcess = { over: 'instances' | 'cores' | 'ram'; used: number; limit: number; requested: number };
 
 const migrations: Migration[] = [
   {
@@ -279,118 +184,57 @@ const migrations: Migration[] = [
       await db.insertInto('compute_cloud').values({ id: randomUUID() }).execute();
     },
   },
+  {
+    // A row's kind: Nova servers, or workloads of other APIs (Zun's containers) that share the
+    // ledger and the scheduler but stay out of Nova's views. The per-project engine networks of
+    // the days before the network service bound ports are gone.
+    name: '0005-workload-kind',
+    async up(db: Kysely<any>) {
+      await db.schema.alterTable('compute_servers').addColumn('kind', 'varchar(16)', (c) => c.notNull().defaultTo('server')).execute();
+      await db.schema.createIndex('compute_servers_kind_listing').on('compute_servers').columns(['kind', 'project_id', 'deleted', 'created_at', 'id']).execute();
+      await db.schema.dropTable('compute_project_networks').ifExists().execute();
+    },
+  },
 ];
 
 export class ComputeStore {
   /** This cloud's id (shared by every controller of one database). */
   cloudId = '';
-
-  /**
-   * The ledger in memory: what each host has allocated, from the server rows. Every write this store
-   * makes to a server's host, flavor or group updates it; `refreshAllocations` rebuilds it from the
-   * rows (reconciliation does, so other controllers' writes show within one pass).
-   */
-  private readonly allocations = new Map<string, AllocationRow>();
-  private readonly byHost = new Map<string, MutableHostAllocation>();
-  private writes = 0;
-  private readonly lastWrite = new Map<string, number>();
-  /** Host rows, re-read at most every HOSTS_MAX_AGE_MS or after this store changed one. */
+  /** What each host has allocated, kept from the server rows this store writes. */
+  readonly ledger = new HostLedger();
+  /** Host rows, re-read at most every `maxAgeMs` or after this store changed one. */
   private hostsCache: { rows: HostRow[]; at: number } | undefined;
 
-  private constructor(readonly db: Kysely<any>) {}
+  private constructor(
+    private readonly db: Kysely<ComputeTables>,
+    private readonly dialect: Dialect,
+  ) {}
 
   static async create(database: Database): Promise<ComputeStore> {
     await migrate(database, 'compute', migrations);
-    const store = new ComputeStore(database.db);
-    store.cloudId = ((await database.db.selectFrom('compute_cloud').select('id').executeTakeFirstOrThrow()) as { id: string }).id;
-    const since = store.allocationVersion();
-    store.refreshAllocations(await store.serverStates(), since);
+    const store = new ComputeStore(database.db as Kysely<ComputeTables>, database.dialect);
+    store.cloudId = (await store.db.selectFrom('compute_cloud').select('id').executeTakeFirstOrThrow()).id;
+    const since = store.ledger.version();
+    store.ledger.refresh(await store.serverStates(), since);
     return store;
   }
 
-  // ---- the ledger in memory
-
-  hostAllocations(): ReadonlyMap<string, HostAllocation> {
-    return this.byHost;
-  }
-
-  /** A mark to pass to refreshAllocations: writes after it win over the rows read after it. */
-  allocationVersion(): number {
-    return this.writes;
-  }
-
-  /** Rebuilds the ledger from live rows read after `since`; servers written since then keep their newer entry. */
-  refreshAllocations(rows: AllocationRow[], since: number): void {
-    const kept = new Map<string, AllocationRow | undefined>();
-    for (const [id, v] of this.lastWrite) if (v > since) kept.set(id, this.allocations.get(id));
-    this.allocations.clear();
-    this.byHost.clear();
-    for (const r of rows) if (!kept.has(r.id)) this.place(r);
-    for (const r of kept.values()) if (r) this.place(r);
-    for (const [id, v] of this.lastWrite) if (v <= since) this.lastWrite.delete(id);
-  }
-
-  private place(r: AllocationRow): void {
-    if (!r.host_id) return;
-    this.allocations.set(r.id, r);
-    let h = this.byHost.get(r.host_id);
-    if (!h) this.byHost.set(r.host_id, (h = { vcpus: 0, ramMiB: 0, diskGiB: 0, servers: 0, serverIds: new Set(), groupIds: new Set(), groupCounts: new Map() }));
-    h.vcpus += Number(r.vcpus);
-    h.ramMiB += Number(r.memory_mib);
-    h.diskGiB += Number(r.disk_gib);
-    h.servers++;
-    h.serverIds.add(r.id);
-    if (r.server_group_id) {
-      h.groupCounts.set(r.server_group_id, (h.groupCounts.get(r.server_group_id) ?? 0) + 1);
-      h.groupIds.add(r.server_group_id);
-    }
-  }
-
-  private unplace(id: string): void {
-    const r = this.allocations.get(id);
-    if (!r) return;
-    this.allocations.delete(id);
-    const h = this.byHost.get(r.host_id!);
-    if (!h) return;
-    h.vcpus -= Number(r.vcpus);
-    h.ramMiB -= Number(r.memory_mib);
-    h.diskGiB -= Number(r.disk_gib);
-    h.servers--;
-    h.serverIds.delete(id);
-    if (r.server_group_id) {
-      const n = (h.groupCounts.get(r.server_group_id) ?? 1) - 1;
-      if (n > 0) h.groupCounts.set(r.server_group_id, n);
-      else {
-        h.groupCounts.delete(r.server_group_id);
-        h.groupIds.delete(r.server_group_id);
-      }
-    }
-    if (h.servers === 0) this.byHost.delete(r.host_id!);
-  }
-
-  /** Records a server's allocation as it now is (undefined: it is gone). */
-  private setAllocation(id: string, r: AllocationRow | undefined): void {
-    this.lastWrite.set(id, ++this.writes);
-    this.unplace(id);
-    if (r) this.place(r);
-  }
-
   private async reloadAllocation(id: string): Promise<void> {
-    const r = (await this.db
+    const r: AllocationRow | undefined = await this.db
       .selectFrom('compute_servers')
       .select(['id', 'host_id', 'server_group_id', 'vcpus', 'memory_mib', 'disk_gib'])
       .where('id', '=', id)
       .where('deleted', '=', 0)
-      .executeTakeFirst()) as AllocationRow | undefined;
-    this.setAllocation(id, r);
+      .executeTakeFirst();
+    this.ledger.set(id, r);
   }
 
   // ---- flavors
   async flavors(): Promise<FlavorRow[]> {
-    return (await this.db.selectFrom('compute_flavors').selectAll().orderBy('ram').orderBy('id').execute()) as FlavorRow[];
+    return this.db.selectFrom('compute_flavors').selectAll().orderBy('ram').orderBy('id').execute();
   }
-  async flavor(idOrName: string): Promise<FlavorRow | undefined> {
-    return (await this.db.selectFrom('compute_flavors').selectAll().where((eb) => eb.or([eb('id', '=', idOrName)])).executeTakeFirst()) as FlavorRow | undefined;
+  async flavor(id: string): Promise<FlavorRow | undefined> {
+    return this.db.selectFrom('compute_flavors').selectAll().where('id', '=', id).executeTakeFirst();
   }
   async insertFlavor(row: FlavorRow): Promise<void> {
     try {
@@ -409,7 +253,7 @@ export class ComputeStore {
 
   // ---- hosts
   async hosts(): Promise<HostRow[]> {
-    return (await this.db.selectFrom('compute_hosts').selectAll().orderBy('hostname').execute()) as HostRow[];
+    return this.db.selectFrom('compute_hosts').selectAll().orderBy('hostname').execute();
   }
   /** The host rows as of at most `maxAgeMs` ago (or this store's last change to one): the scheduler's view. */
   async hostsRecent(maxAgeMs = 1000): Promise<HostRow[]> {
@@ -420,7 +264,7 @@ export class ComputeStore {
     return rows;
   }
   async host(id: string): Promise<HostRow | undefined> {
-    return (await this.db.selectFrom('compute_hosts').selectAll().where('id', '=', id).executeTakeFirst()) as HostRow | undefined;
+    return this.db.selectFrom('compute_hosts').selectAll().where('id', '=', id).executeTakeFirst();
   }
   async upsertHost(row: HostRow): Promise<void> {
     const existing = await this.host(row.id);
@@ -431,9 +275,6 @@ export class ComputeStore {
       await this.db.insertInto('compute_hosts').values(row).execute();
     }
     this.hostsCache = undefined;
-  }
-  async heartbeat(id: string): Promise<void> {
-    await this.heartbeats([id]);
   }
   /** One heartbeat for many hosts (a reconcile pass), a few hundred ids per statement. */
   async heartbeats(ids: string[]): Promise<void> {
@@ -450,18 +291,12 @@ export class ComputeStore {
 
   // ---- servers
   async server(id: string): Promise<ServerRow | undefined> {
-    return (await this.db.selectFrom('compute_servers').selectAll().where('id', '=', id).where('deleted', '=', 0).executeTakeFirst()) as ServerRow | undefined;
-  }
-  async servers(filter: { projectId?: string; hostId?: string; includeDeleted?: boolean } = {}): Promise<ServerRow[]> {
-    let q = this.db.selectFrom('compute_servers').selectAll();
-    if (filter.projectId !== undefined) q = q.where('project_id', '=', filter.projectId);
-    if (filter.hostId !== undefined) q = q.where('host_id', '=', filter.hostId);
-    if (!filter.includeDeleted) q = q.where('deleted', '=', 0);
-    return (await q.orderBy('created_at', 'desc').orderBy('id', 'desc').execute()) as ServerRow[];
+    return this.db.selectFrom('compute_servers').selectAll().where('id', '=', id).where('deleted', '=', 0).executeTakeFirst();
   }
   /** Live servers, newest first, narrowed in SQL; `after` continues a listing after that server (keyset). */
-  async serversPage(filter: { projectId?: string; hostId?: string; imageId?: string; flavorId?: string; changesSince?: string; after?: { created_at: string; id: string }; limit?: number }): Promise<ServerRow[]> {
+  async serversPage(filter: ServerFilter): Promise<ServerRow[]> {
     let q = this.db.selectFrom('compute_servers').selectAll().where('deleted', '=', 0);
+    if (filter.kind !== undefined) q = q.where('kind', '=', filter.kind);
     if (filter.projectId !== undefined) q = q.where('project_id', '=', filter.projectId);
     if (filter.hostId !== undefined) q = q.where('host_id', '=', filter.hostId);
     if (filter.imageId !== undefined) q = q.where('image_id', '=', filter.imageId);
@@ -471,30 +306,31 @@ export class ComputeStore {
     if (after) q = q.where((eb) => eb.or([eb('created_at', '<', after.created_at), eb.and([eb('created_at', '=', after.created_at), eb('id', '<', after.id)])]));
     q = q.orderBy('created_at', 'desc').orderBy('id', 'desc');
     if (filter.limit !== undefined) q = q.limit(filter.limit);
-    return (await q.execute()) as ServerRow[];
+    return q.execute();
   }
   /** What reconciliation compares with the engines, for every live server. */
   async serverStates(): Promise<ServerStateRow[]> {
-    return (await this.db
+    return this.db
       .selectFrom('compute_servers')
-      .select(['id', 'project_id', 'user_id', 'host_id', 'vm_state', 'task_state', 'power_state', 'server_group_id', 'vcpus', 'memory_mib', 'disk_gib'])
+      .select(['id', 'kind', 'project_id', 'user_id', 'host_id', 'vm_state', 'task_state', 'power_state', 'server_group_id', 'vcpus', 'memory_mib', 'disk_gib'])
       .where('deleted', '=', 0)
-      .execute()) as ServerStateRow[];
+      .execute();
   }
   /** Live servers of a group; `placed` only those with a host. */
   async groupMemberIds(groupId: string, placed = false): Promise<string[]> {
     let q = this.db.selectFrom('compute_servers').select('id').where('server_group_id', '=', groupId).where('deleted', '=', 0);
     if (placed) q = q.where('host_id', 'is not', null);
-    return ((await q.orderBy('created_at').execute()) as { id: string }[]).map((r) => r.id);
+    return (await q.orderBy('created_at').execute()).map((r) => r.id);
   }
-  /** A project's instances, cores and RAM in use (the ledger's sums). */
-  async projectUsage(projectId: string, db: Kysely<any> = this.db): Promise<{ instances: number; cores: number; ram: number }> {
-    const r = (await db
+  /** A project's instances, cores and RAM in use by workloads of one kind (the ledger's sums). */
+  async projectUsage(projectId: string, kind: WorkloadKind = 'server', db: Kysely<ComputeTables> | Transaction<ComputeTables> = this.db): Promise<{ instances: number; cores: number; ram: number }> {
+    const r = await db
       .selectFrom('compute_servers')
-      .select((eb) => [eb.fn.countAll().as('n'), eb.fn.sum('vcpus').as('cores'), eb.fn.sum('memory_mib').as('ram')])
+      .select((eb) => [eb.fn.countAll().as('n'), eb.fn.sum<number | string | null>('vcpus').as('cores'), eb.fn.sum<number | string | null>('memory_mib').as('ram')])
       .where('project_id', '=', projectId)
+      .where('kind', '=', kind)
       .where('deleted', '=', 0)
-      .executeTakeFirst()) as { n: number | string; cores: number | string | null; ram: number | string | null };
+      .executeTakeFirstOrThrow();
     return { instances: Number(r.n), cores: Number(r.cores ?? 0), ram: Number(r.ram ?? 0) };
   }
   async updateServer(id: string, changes: Partial<ServerRow>, onlyIf?: { task_state?: string | null; vm_state?: VmState[] }): Promise<boolean> {
@@ -508,23 +344,19 @@ export class ComputeStore {
   }
 
   /**
-   * Inserts servers only if the project stays within its quotas, in one transaction; on
-   * PostgreSQL the project's quota rows are locked so concurrent boots serialise.
+   * Inserts servers only if the project stays within its quotas for their kind, in one
+   * transaction; on PostgreSQL the project's lock row serialises concurrent boots.
    */
-  async insertServersWithinQuota(
-    projectId: string,
-    rows: ServerRow[],
-    limits: { instances: number; cores: number; ram: number },
-    dialectIsPostgres: boolean,
-  ): Promise<{ over: 'instances' | 'cores' | 'ram'; used: number; limit: number; requested: number } | undefined> {
+  async insertServersWithinQuota(projectId: string, rows: ServerRow[], limits: QuotaLimits): Promise<QuotaExcess | undefined> {
+    const kind = rows[0]?.kind ?? 'server';
     const over = await this.db.transaction().execute(async (trx) => {
-      if (dialectIsPostgres) {
+      if (this.dialect === 'postgres') {
         // One row per project is the lock (locking the quota rows too deadlocked: a statement that
         // saw the lock row locked it first, in key order, one that did not locked it last).
         await trx.insertInto('compute_quotas').values({ project_id: projectId, resource: '_lock', hard_limit: 0 }).onConflict((oc) => oc.doNothing()).execute();
         await trx.selectFrom('compute_quotas').select('project_id').where('project_id', '=', projectId).where('resource', '=', '_lock').forUpdate().execute();
       }
-      const used = await this.projectUsage(projectId, trx);
+      const used = await this.projectUsage(projectId, kind, trx);
       const charged = rows.map((r) => ({ ...r, ...allocationOf(r.flavor) }));
       const want = { instances: rows.length, cores: 0, ram: 0 };
       for (const r of charged) {
@@ -544,28 +376,29 @@ export class ComputeStore {
 
   async markDeleted(id: string): Promise<void> {
     await this.db.updateTable('compute_servers').set({ deleted: 1, vm_state: 'deleted', task_state: null, updated_at: new Date().toISOString() }).where('id', '=', id).execute();
-    this.setAllocation(id, undefined);
+    this.ledger.set(id, undefined);
   }
 
-  // ---- key pairs
-  async keypairs(userId: string): Promise<KeypairRow[]> {
-    return (await this.db.selectFrom('compute_keypairs').selectAll().where('user_id', '=', userId).orderBy('name').execute()) as KeypairRow[];
-  }
+  // ---- container options
   async setContainerOptions(serverId: string, options: string): Promise<void> {
     await this.db.insertInto('compute_container_options').values({ server_id: serverId, options }).execute();
   }
-
   async containerOptions(serverId: string): Promise<string | undefined> {
-    const row = (await this.db.selectFrom('compute_container_options').select('options').where('server_id', '=', serverId).executeTakeFirst()) as { options: string } | undefined;
-    return row?.options;
+    return (await this.db.selectFrom('compute_container_options').select('options').where('server_id', '=', serverId).executeTakeFirst())?.options;
   }
-
   async deleteContainerOptions(serverId: string): Promise<void> {
     await this.db.deleteFrom('compute_container_options').where('server_id', '=', serverId).execute();
   }
 
+  // ---- key pairs
+  async keypairs(userId: string): Promise<KeypairRow[]> {
+    return this.db.selectFrom('compute_keypairs').selectAll().where('user_id', '=', userId).orderBy('name').execute();
+  }
+  async keypairCount(userId: string): Promise<number> {
+    return Number((await this.db.selectFrom('compute_keypairs').select((eb) => eb.fn.countAll().as('n')).where('user_id', '=', userId).executeTakeFirstOrThrow()).n);
+  }
   async keypair(userId: string, name: string): Promise<KeypairRow | undefined> {
-    return (await this.db.selectFrom('compute_keypairs').selectAll().where('user_id', '=', userId).where('name', '=', name).executeTakeFirst()) as KeypairRow | undefined;
+    return this.db.selectFrom('compute_keypairs').selectAll().where('user_id', '=', userId).where('name', '=', name).executeTakeFirst();
   }
   async insertKeypair(row: KeypairRow): Promise<void> {
     try {
@@ -583,10 +416,13 @@ export class ComputeStore {
   async serverGroups(projectId?: string): Promise<ServerGroupRow[]> {
     let q = this.db.selectFrom('compute_server_groups').selectAll();
     if (projectId !== undefined) q = q.where('project_id', '=', projectId);
-    return (await q.orderBy('name').execute()) as ServerGroupRow[];
+    return q.orderBy('name').execute();
+  }
+  async serverGroupCount(projectId: string): Promise<number> {
+    return Number((await this.db.selectFrom('compute_server_groups').select((eb) => eb.fn.countAll().as('n')).where('project_id', '=', projectId).executeTakeFirstOrThrow()).n);
   }
   async serverGroup(id: string): Promise<ServerGroupRow | undefined> {
-    return (await this.db.selectFrom('compute_server_groups').selectAll().where('id', '=', id).executeTakeFirst()) as ServerGroupRow | undefined;
+    return this.db.selectFrom('compute_server_groups').selectAll().where('id', '=', id).executeTakeFirst();
   }
   async insertServerGroup(row: ServerGroupRow): Promise<void> {
     await this.db.insertInto('compute_server_groups').values(row).execute();
@@ -597,7 +433,7 @@ export class ComputeStore {
 
   // ---- quotas
   async quotaOverrides(projectId: string): Promise<Record<string, number>> {
-    const rows = (await this.db.selectFrom('compute_quotas').selectAll().where('project_id', '=', projectId).execute()) as { resource: string; hard_limit: number }[];
+    const rows = await this.db.selectFrom('compute_quotas').selectAll().where('project_id', '=', projectId).execute();
     return Object.fromEntries(rows.filter((r) => r.resource !== '_lock').map((r) => [r.resource, r.hard_limit]));
   }
   async setQuota(projectId: string, resource: string, limit: number): Promise<void> {
@@ -608,28 +444,12 @@ export class ComputeStore {
       .execute();
   }
 
-  // ---- default project networks
-  /** The project's network slot (0..), allocated on first use; unique across projects. */
-  async projectNetworkSlot(projectId: string): Promise<number> {
-    for (let attempt = 0; attempt < 5; attempt++) {
-      const row = (await this.db.selectFrom('compute_project_networks').select('slot').where('project_id', '=', projectId).executeTakeFirst()) as { slot: number } | undefined;
-      if (row) return Number(row.slot);
-      const max = (await this.db.selectFrom('compute_project_networks').select((eb) => eb.fn.max('slot').as('m')).executeTakeFirst()) as { m: number | null };
-      try {
-        await this.db.insertInto('compute_project_networks').values({ project_id: projectId, slot: max.m === null ? 0 : Number(max.m) + 1 }).execute();
-      } catch (err) {
-        if (!isUniqueViolation(err)) throw err;
-      }
-    }
-    throw new ConflictError('Could not allocate a network for the project.');
-  }
-
   // ---- instance actions
   async addAction(row: ActionRow): Promise<void> {
     await this.db.insertInto('compute_actions').values(row).execute();
   }
   async actions(serverId: string): Promise<ActionRow[]> {
-    return (await this.db.selectFrom('compute_actions').selectAll().where('server_id', '=', serverId).orderBy('start_time', 'desc').execute()) as ActionRow[];
+    return this.db.selectFrom('compute_actions').selectAll().where('server_id', '=', serverId).orderBy('start_time', 'desc').execute();
   }
   async setActionEvents(id: string, events: string, message: string | null): Promise<void> {
     await this.db.updateTable('compute_actions').set({ events, message }).where('id', '=', id).execute();

@@ -1,8 +1,10 @@
 // Nova v2.1 wire shapes for servers, flavors, key pairs, server groups, hypervisors and services.
 import { createHash } from 'node:crypto';
+import type { RequestContext } from '../platform/auth/context.ts';
 import type { PortBinding } from '../network/client.ts';
-import type { FlavorRow, HostRow, KeypairRow, ServerGroupRow, ServerRow } from './store.ts';
-import { novaStatus } from './service.ts';
+import type { ComputeService } from './service.ts';
+import { novaStatus } from './states.ts';
+import type { FlavorRow, HostRow, KeypairRow, ServerGroupRow, ServerRow } from './tables.ts';
 
 const novaTime = (iso: string | null) => (iso ? iso.replace(/\.\d{3}Z$/, 'Z') : null);
 
@@ -74,6 +76,17 @@ export function serverView(s: ServerRow, base: string, opts: { admin: boolean; h
         }
       : {}),
   };
+}
+
+/** Detailed views of servers: hosts read once, addresses asked of the network service once for all. */
+export async function serverDetails(compute: ComputeService, ctx: RequestContext, rows: ServerRow[], base: string) {
+  const admin = compute.isAdmin(ctx);
+  const hosts = new Map((await compute.hosts.recent()).map((h) => [h.id, h]));
+  const addresses = await compute.listing.addressesOf(rows);
+  return rows.map((s) => {
+    const host = s.host_id ? hosts.get(s.host_id) : undefined;
+    return serverView(s, base, { admin, detail: true, addresses: addresses.get(s.id), ...(host ? { host, hostUp: compute.hosts.isUp(host) } : {}) });
+  });
 }
 
 /** Nova's hostId: a per-project hash of the host, so tenants can compare hosts without naming them. */

@@ -1,16 +1,12 @@
 // What orchestration asks of the other services, always on behalf of the stack's owner: the narrow
 // slices of their service interfaces that the resource types use, in those APIs' own wire bodies.
-import type { ComputeService } from '../compute/service.ts';
+import type { ComputeClient } from '../compute/client.ts';
 import type { RequestContext } from '../platform/auth/context.ts';
 import type { NetworkService } from '../network/service.ts';
 import type { ImageService } from '../image/service.ts';
 import type { ImageImporter } from '../image/import.ts';
 
-export type ComputeClient = Pick<
-  ComputeService,
-  | 'create' | 'server' | 'delete' | 'action' | 'update' | 'setMetadata' | 'addresses' | 'createKeypair' | 'keypair' | 'deleteKeypair'
-  | 'createServerGroup' | 'serverGroup' | 'deleteServerGroup' | 'flavor' | 'flavorsFor' | 'createFlavor' | 'deleteFlavor' | 'setExtraSpecs' | 'isAdmin' | 'list' | 'attachInterface'
->;
+export type { ComputeClient } from '../compute/client.ts';
 
 export type NetworkClient = Pick<
   NetworkService,

@@ -191,7 +191,7 @@ export class OrchestrationService {
         if (!(await this.findImage(ctx, value))) throw fail('Image');
         return;
       case 'nova.flavor':
-        if (!(await this.clients.compute.flavorsFor(ctx)).some((f) => f.id === value || f.name === value)) throw fail('Flavor');
+        if (!(await this.clients.compute.flavors(ctx)).some((f) => f.id === value || f.name === value)) throw fail('Flavor');
         return;
       case 'nova.keypair':
         try {

@@ -34,7 +34,7 @@ describe('compute control plane on 1,000 fake hosts', () => {
   const fakeHosts = () => {
     const hosts: FakeDriver[] = [];
     for (let i = 1; i <= HOSTS; i++) {
-      const d = t.cloud.compute.service.hostDriver(`fake-${String(i).padStart(5, '0')}`);
+      const d = t.cloud.compute.service.hosts.driver(`fake-${String(i).padStart(5, '0')}`);
       assert.ok(d instanceof FakeDriver, `fake-${i} has a fake driver`);
       hosts.push(d);
     }

@@ -4,11 +4,11 @@
 // admin role (policy `compute:agent`); a session belongs to the user who opened it.
 import type { FastifyRequest } from 'fastify';
 import type { Readable } from 'node:stream';
-import { authenticate, contextOf, type TokenValidator } from '../../platform/auth/context.ts';
+import { authenticate, contextOf, type RequestContext, type TokenValidator } from '../../platform/auth/context.ts';
+import type { ComputeDriver, HostCapacity } from '../driver.ts';
 import { ConflictError, NotFoundError } from '../../platform/errors.ts';
 import { plainError } from '../../platform/http/envelopes.ts';
 import type { HttpServer, ServiceMount } from '../../platform/http/server.ts';
-import type { ComputeService } from '../../compute/service.ts';
 import { AgentSession, callInput, completeCall, RemoteDriver, socketCall, streamCall } from './driver.ts';
 import { AGENT_API, AGENT_PREFIX, checked, ProtocolError, RegistrationSchema, ResultSchema, SOCKET_PROTOCOL, STREAM_META_HEADER, type HostFirewalls, type HostFloatingIps, type Session } from './protocol.ts';
 import { acceptRawUpgrade, handleUpgrades } from '../../platform/http/upgrade.ts';
@@ -32,6 +32,19 @@ export const MAX_RESULT_BYTES = 64 << 20;
 
 type Req = FastifyRequest<{ Params: Record<string, string>; Querystring: Record<string, string>; Body: unknown }>;
 
+/** What the hub asks of compute: its hosts (registration, heartbeats, placements) and the policy. */
+export interface AgentHubCompute {
+  enforce(ctx: RequestContext, action: string): void;
+  hosts: {
+    readonly cloudId: string;
+    driver(hostId: string): ComputeDriver | undefined;
+    register(hostId: string, driver: ComputeDriver, endpoint: string, availabilityZone?: string, capacity?: HostCapacity): Promise<unknown>;
+    heartbeat(hostId: string): Promise<void>;
+    /** Which host each live server is placed on. */
+    placements(): Promise<Map<string, string>>;
+  };
+}
+
 export interface AgentHubOptions {
   /** An agent not heard from for this long is lost (its open calls fail); its host goes down by the same rule. */
   lostAfterMs: number;
@@ -51,7 +64,7 @@ export class AgentHub {
   /** Routes on this machine for the floating IPs of servers on agents' hosts. */
   readonly routes: AgentFloatingIpRoutes | undefined;
 
-  constructor(private readonly compute: ComputeService, private readonly options: AgentHubOptions) {
+  constructor(private readonly compute: AgentHubCompute, private readonly options: AgentHubOptions) {
     this.heartbeatIntervalMs = Math.max(250, Math.floor(options.lostAfterMs / 4));
     this.pollTimeoutMs = Math.min(25_000, Math.max(250, Math.floor(options.lostAfterMs / 2)));
     this.timer = setInterval(() => this.sweep(), Math.min(1000, this.heartbeatIntervalMs));
@@ -73,17 +86,19 @@ export class AgentHub {
     for (const s of this.sessions.values()) void this.drivers.get(s.hostId)?.floatingIpsChanged().catch(() => undefined);
   };
 
+  private async serversOf(hostId: string): Promise<Set<string>> {
+    return new Set([...(await this.serverHosts())].filter(([, h]) => h === hostId).map(([id]) => id));
+  }
+
   private async serverHosts(): Promise<Map<string, string>> {
-    const hosts = new Map<string, string>();
-    for (const r of await this.compute.store.serverStates()) if (r.host_id) hosts.set(r.id, r.host_id);
-    return hosts;
+    return this.compute.hosts.placements();
   }
 
   /** The floating IPs of ports bound to servers of the session's host (and no others). */
   async floatingIps(s: AgentSession): Promise<HostFloatingIps> {
     const network = this.options.network;
     if (!network) return { floatingIps: [] };
-    const servers = new Set((await this.compute.store.serverStates()).filter((r) => r.host_id === s.hostId).map((r) => r.id));
+    const servers = await this.serversOf(s.hostId);
     const serverOf = new Map((await network.boundPorts()).filter((p) => servers.has(p.serverId)).map((p) => [p.portId, p.serverId]));
     const floatingIps: HostFloatingIps['floatingIps'] = [];
     for (const m of await network.floatingIpMappings()) {
@@ -98,7 +113,7 @@ export class AgentHub {
     const network = this.options.network;
     if (!network || this.sessions.size === 0) return;
     const serverOf = new Map((await network.boundPorts()).map((p) => [p.portId, p.serverId]));
-    const hostOf = new Map((await this.compute.store.serverStates()).map((r) => [r.id, r.host_id]));
+    const hostOf = await this.serverHosts();
     const byHost = new Map<string, string[]>();
     for (const portId of new Set(portIds)) {
       const serverId = serverOf.get(portId);
@@ -116,7 +131,7 @@ export class AgentHub {
   async firewalls(s: AgentSession): Promise<HostFirewalls> {
     const network = this.options.network;
     if (!network) return { ports: [] };
-    const servers = new Set((await this.compute.store.serverStates()).filter((r) => r.host_id === s.hostId).map((r) => r.id));
+    const servers = await this.serversOf(s.hostId);
     const ports = (await network.boundPorts()).filter((p) => servers.has(p.serverId));
     return { ports: await Promise.all(ports.map(async (p) => ({ ...p, firewall: (await network.portFirewall(p.portId)) ?? null }))) };
   }
@@ -142,7 +157,7 @@ export class AgentHub {
     if (reg.address !== undefined && !routableHostAddress(reg.address)) throw new BadRequestError(`registration: address ${reg.address} cannot carry floating IPs (a unicast IPv4 address of the host is needed).`);
     let driver = this.drivers.get(reg.hostId);
     if (!driver) {
-      if (this.compute.hostDriver(reg.hostId)) throw new ConflictError(`Host ${reg.hostId} is driven by the controller itself; an agent cannot take it over.`);
+      if (this.compute.hosts.driver(reg.hostId)) throw new ConflictError(`Host ${reg.hostId} is driven by the controller itself; an agent cannot take it over.`);
       driver = new RemoteDriver(reg.hostId, reg.capabilities);
       this.drivers.set(reg.hostId, driver);
     }
@@ -151,9 +166,9 @@ export class AgentHub {
     if (previous) this.sessions.delete(previous.id);
     driver.connect(session, reg.capabilities);
     this.sessions.set(session.id, session);
-    await this.compute.registerHost(reg.hostId, driver, reg.endpoint, reg.availabilityZone ?? 'nova', reg.capacity);
+    await this.compute.hosts.register(reg.hostId, driver, reg.endpoint, reg.availabilityZone ?? 'nova', reg.capacity);
     this.routes?.hostConnected(reg.hostId, reg.address);
-    return { sessionId: session.id, hostId: reg.hostId, cloudId: this.compute.store.cloudId, heartbeatIntervalMs: this.heartbeatIntervalMs, pollTimeoutMs: this.pollTimeoutMs };
+    return { sessionId: session.id, hostId: reg.hostId, cloudId: this.compute.hosts.cloudId, heartbeatIntervalMs: this.heartbeatIntervalMs, pollTimeoutMs: this.pollTimeoutMs };
   }
 
   session(userId: string, id: string): AgentSession {
@@ -165,7 +180,7 @@ export class AgentHub {
   }
 
   async heartbeat(s: AgentSession): Promise<void> {
-    await this.compute.store.heartbeat(s.hostId);
+    await this.compute.hosts.heartbeat(s.hostId);
   }
 
   leave(s: AgentSession): void {
@@ -183,7 +198,7 @@ export class AgentHub {
   }
 }
 
-export function agentMount(hub: AgentHub, compute: ComputeService, validator: TokenValidator): ServiceMount {
+export function agentMount(hub: AgentHub, compute: AgentHubCompute, validator: TokenValidator): ServiceMount {
   return {
     prefix: AGENT_PREFIX,
     renderError: plainError,

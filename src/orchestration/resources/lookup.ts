@@ -49,7 +49,7 @@ export async function flavorId(clients: Clients, ctx: RequestContext, ref: strin
   } catch (err) {
     if (!isNotFound(err)) throw err;
   }
-  const named = (await clients.compute.flavorsFor(ctx)).filter((f) => f.name === ref);
+  const named = (await clients.compute.flavors(ctx)).filter((f) => f.name === ref);
   if (named.length > 1) throw new ConflictError(`Multiple flavors matches found for name '${ref}', use an ID to be more specific.`);
   if (named.length === 0) throw new NotFoundError(`The Flavor ID (${ref}) could not be found.`);
   return named[0]!.id;

@@ -2,7 +2,7 @@
 // compute so that quotas, networks, scheduling and the isolation profile apply. Published ports
 // (port_bindings) are reached at a floating IP of the loopback external network, opened by a
 // security group of the container's own.
-import { BadRequestError, NotFoundError, ignoreNotFound, isNotFound } from '../../../platform/errors.ts';
+import { BadRequestError, ignoreNotFound, isNotFound } from '../../../platform/errors.ts';
 import { TemplateError } from '../../template/model.ts';
 import type { ResourceHandle, ResourceType } from '../types.ts';
 import { subnetsOfNics } from '../implicit.ts';
@@ -46,7 +46,7 @@ async function resolveImage(h: ResourceHandle, ref: string): Promise<string> {
 
 async function chooseFlavor(h: ResourceHandle, props: Record<string, unknown>): Promise<string> {
   if (props.flavor) return String(props.flavor);
-  const flavors = (await h.clients.compute.flavorsFor(h.ctx)).filter((f) => f.is_public);
+  const flavors = (await h.clients.compute.flavors(h.ctx)).filter((f) => f.isPublic);
   const wantMiB = props.memory ? Math.ceil(Number(props.memory) / 2 ** 20) : 0;
   const fit = flavors.filter((f) => f.ram >= wantMiB).sort((a, b) => a.ram - b.ram || a.vcpus - b.vcpus)[0];
   if (!fit) throw new BadRequestError(`No flavor has ${wantMiB} MiB of memory or more.`);
@@ -195,7 +195,7 @@ export const dockerContainer: ResourceType = {
       ...((props.dns_search as unknown[] | undefined)?.length ? { dns_search: (props.dns_search as unknown[]).map(String) } : {}),
     };
     const name = props.name ? String(props.name) : h.physicalName;
-    const [server] = await h.clients.compute.create(h.ctx, { server: { name, imageRef, flavorRef, ...(networks.length ? { networks } : {}), metadata: { 'heat:stack_id': h.stack.id, 'heat:resource': h.name }, config_drive: false, 'hafen:container': container } }, h.requestId);
+    const [server] = await h.clients.compute.boot(h.ctx, { server: { name, imageRef, flavorRef, ...(networks.length ? { networks } : {}), metadata: { 'heat:stack_id': h.stack.id, 'heat:resource': h.name }, config_drive: false, 'hafen:container': container } }, h.requestId);
     await h.setPhysicalId(server!.id);
     h.data.ports = portSpecs(props);
     h.data.publish = published(props);
@@ -203,19 +203,19 @@ export const dockerContainer: ResourceType = {
   },
   // The server carries its stack and resource in its metadata from the moment it exists.
   async adopt(h) {
-    const mine = (await h.clients.compute.list(h.ctx, {})).find((s) => {
-      const meta = JSON.parse(s.metadata) as Record<string, string>;
+    const mine = (await h.clients.compute.list(h.ctx)).find((s) => {
+      const meta = s.metadata;
       return meta['heat:stack_id'] === h.stack.id && meta['heat:resource'] === h.name;
     });
     return mine?.id ?? null;
   },
   async checkCreateComplete(h, id) {
-    const s = await h.clients.compute.server(h.ctx, id);
-    if (s.vm_state === 'error') {
-      const fault = s.fault ? (JSON.parse(s.fault) as { message?: string }).message : 'unknown error';
+    const s = await h.clients.compute.show(h.ctx, id);
+    if (s.vmState === 'error') {
+      const fault = s.fault ? s.fault.message : 'unknown error';
       throw new Error(`Went to status ERROR due to "${fault}"`);
     }
-    if (s.vm_state !== 'active' || s.task_state) return false;
+    if (s.vmState !== 'active' || s.taskState) return false;
     if (h.data.publish && !h.data.floatingIpId) await publish(h, id);
     return true;
   },
@@ -225,8 +225,7 @@ export const dockerContainer: ResourceType = {
   },
   async checkDeleteComplete(h, id) {
     try {
-      const s = await h.clients.compute.server(h.ctx, id);
-      if (s.deleted) throw new NotFoundError('deleted');
+      await h.clients.compute.show(h.ctx, id);
       return false;
     } catch (err) {
       if (!isNotFound(err)) throw err;
@@ -235,22 +234,22 @@ export const dockerContainer: ResourceType = {
     return true;
   },
   async suspend(h, id) {
-    await h.clients.compute.action(h.ctx, id, { suspend: null }, h.requestId);
+    await h.clients.compute.act(h.ctx, id, { suspend: null }, h.requestId);
   },
   async checkSuspendComplete(h, id) {
-    const s = await h.clients.compute.server(h.ctx, id);
-    return s.vm_state === 'suspended' && !s.task_state;
+    const s = await h.clients.compute.show(h.ctx, id);
+    return s.vmState === 'suspended' && !s.taskState;
   },
   async resume(h, id) {
-    await h.clients.compute.action(h.ctx, id, { resume: null }, h.requestId);
+    await h.clients.compute.act(h.ctx, id, { resume: null }, h.requestId);
   },
   async checkResumeComplete(h, id) {
-    const s = await h.clients.compute.server(h.ctx, id);
-    return s.vm_state === 'active' && !s.task_state;
+    const s = await h.clients.compute.show(h.ctx, id);
+    return s.vmState === 'active' && !s.taskState;
   },
   async check(h, id) {
-    const s = await h.clients.compute.server(h.ctx, id);
-    if (s.vm_state !== 'active') throw new Error(`Container ${id} is ${s.vm_state}, not running.`);
+    const s = await h.clients.compute.show(h.ctx, id);
+    if (s.vmState !== 'active') throw new Error(`Container ${id} is ${s.vmState}, not running.`);
   },
   async attribute(h, id, name) {
     if (!id) return null;
@@ -269,7 +268,7 @@ export const dockerContainer: ResourceType = {
       case 'logs':
       case 'logs_head':
       case 'logs_tail': {
-        const out = ((await h.clients.compute.action(h.ctx, id, { 'os-getConsoleOutput': {} }, h.requestId)) as { output: string }).output;
+        const out = ((await h.clients.compute.act(h.ctx, id, { 'os-getConsoleOutput': {} }, h.requestId)) as { output: string }).output;
         const lines = out.split('\n').filter((l) => l !== '');
         return name === 'logs' ? out : name === 'logs_head' ? (lines[0] ?? '') : (lines.at(-1) ?? '');
       }
@@ -282,10 +281,10 @@ export const dockerContainer: ResourceType = {
         const b = bindings[0];
         if (name === 'network_ip') return b?.fixedIps[0]?.ipAddress ?? null;
         if (name === 'network_gateway') return b?.engineNetwork.gateway ?? null;
-        const s = await h.clients.compute.server(h.ctx, id);
-        const addresses = await h.clients.compute.addresses(s);
+        const s = await h.clients.compute.show(h.ctx, id);
+        const addresses = await h.clients.compute.addresses(h.ctx, id);
         if (name === 'network_info') return { networks: addresses, ip_address: b?.fixedIps[0]?.ipAddress ?? null, gateway: b?.engineNetwork.gateway ?? null, mac_address: b?.macAddress ?? null };
-        return { id, name: s.name, status: s.vm_state, image: s.image_id, flavor: s.flavor_id, addresses, created: s.created_at };
+        return { id, name: s.name, status: s.vmState, image: s.imageId, flavor: s.flavorId, addresses, created: s.createdAt };
       }
       default:
         return null;

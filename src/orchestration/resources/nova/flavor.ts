@@ -2,6 +2,7 @@
 // place.
 import type { ResourceType } from '../types.ts';
 import { isNotFound } from '../../../platform/errors.ts';
+import { gone } from '../lookup.ts';
 
 export const novaFlavor: ResourceType = {
   type: 'OS::Nova::Flavor',
@@ -38,14 +39,14 @@ export const novaFlavor: ResourceType = {
       },
     });
     await h.setPhysicalId(f.id);
-    if (props.extra_specs && Object.keys(props.extra_specs).length) await h.clients.compute.setExtraSpecs(h.ctx, f.id, props.extra_specs, true);
+    if (props.extra_specs && Object.keys(props.extra_specs).length) await h.clients.compute.setExtraSpecs(h.ctx, f.id, props.extra_specs as Record<string, unknown>, true);
     return f.id;
   },
   async update(h, id, props) {
-    await h.clients.compute.setExtraSpecs(h.ctx, id, props.extra_specs ?? {}, true);
+    await h.clients.compute.setExtraSpecs(h.ctx, id, (props.extra_specs ?? {}) as Record<string, unknown>, true);
   },
   async delete(h, id) {
-    await h.clients.compute.deleteFlavor(h.ctx, id);
+    await gone(() => h.clients.compute.deleteFlavor(h.ctx, id));
   },
   async check(h, id) {
     await h.clients.compute.flavor(h.ctx, id);
@@ -54,9 +55,9 @@ export const novaFlavor: ResourceType = {
     if (!id) return null;
     try {
       const f = await h.clients.compute.flavor(h.ctx, id);
-      if (name === 'is_public') return Boolean(f.is_public);
-      if (name === 'extra_specs') return JSON.parse(f.extra_specs) as Record<string, string>;
-      if (name === 'show') return { id: f.id, name: f.name, ram: f.ram, vcpus: f.vcpus, disk: f.disk, swap: f.swap === 0 ? '' : f.swap, 'OS-FLV-EXT-DATA:ephemeral': f.ephemeral, 'os-flavor-access:is_public': Boolean(f.is_public), extra_specs: JSON.parse(f.extra_specs) as Record<string, string> };
+      if (name === 'is_public') return f.isPublic;
+      if (name === 'extra_specs') return f.extraSpecs;
+      if (name === 'show') return { id: f.id, name: f.name, ram: f.ram, vcpus: f.vcpus, disk: f.disk, swap: f.swap === 0 ? '' : f.swap, 'OS-FLV-EXT-DATA:ephemeral': f.ephemeral, 'os-flavor-access:is_public': f.isPublic, extra_specs: f.extraSpecs };
       return null;
     } catch (err) {
       if (isNotFound(err)) return null;

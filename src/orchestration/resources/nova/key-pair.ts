@@ -17,9 +17,9 @@ export const novaKeyPair: ResourceType = {
     private_key: { description: 'The private key if it has been saved.', type: 'string' },
   },
   async create(h, props) {
-    const { row, privateKey } = await h.clients.compute.createKeypair(h.ctx, { keypair: { name: props.name, ...(props.public_key !== undefined ? { public_key: props.public_key } : {}) } });
+    const { keypair, privateKey } = await h.clients.compute.createKeypair(h.ctx, { keypair: { name: props.name, ...(props.public_key !== undefined ? { public_key: props.public_key } : {}) } });
     if (props.save_private_key && privateKey) h.data.private_key = privateKey;
-    return row.name;
+    return keypair.name;
   },
   async delete(h, id) {
     await gone(() => h.clients.compute.deleteKeypair(h.ctx, id));
@@ -31,8 +31,8 @@ export const novaKeyPair: ResourceType = {
     if (!id) return null;
     if (name === 'private_key') return (h.data.private_key as string | undefined) ?? '';
     const k = await h.clients.compute.keypair(h.ctx, id);
-    if (name === 'public_key') return k.public_key;
-    if (name === 'show') return { name: k.name, public_key: k.public_key, fingerprint: k.fingerprint, type: k.type, user_id: k.user_id, created_at: k.created_at };
+    if (name === 'public_key') return k.publicKey;
+    if (name === 'show') return { name: k.name, public_key: k.publicKey, fingerprint: k.fingerprint, type: k.type, user_id: k.userId, created_at: k.createdAt };
     return null;
   },
 };

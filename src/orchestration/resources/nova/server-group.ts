@@ -23,7 +23,9 @@ export const novaServerGroup: ResourceType = {
     return g.id;
   },
   async delete(h, id) {
-    await gone(() => h.clients.compute.deleteServerGroup(h.ctx, id));
+    await gone(async () => {
+      await h.clients.compute.deleteServerGroup(h.ctx, id);
+    });
   },
   async check(h, id) {
     await h.clients.compute.serverGroup(h.ctx, id);
@@ -31,6 +33,6 @@ export const novaServerGroup: ResourceType = {
   async attribute(h, id, name) {
     if (!id || name !== 'show') return null;
     const g = await h.clients.compute.serverGroup(h.ctx, id);
-    return { id: g.id, name: g.name, policies: [g.policy], project_id: g.project_id, user_id: g.user_id };
+    return { id: g.id, name: g.name, policies: [g.policy], project_id: g.projectId, user_id: g.userId };
   },
 };

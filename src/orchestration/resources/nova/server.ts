@@ -6,9 +6,7 @@
 // first are attached once the server is ACTIVE, and when security_groups (or a subnet) are given
 // the resource makes the ports itself with those groups and deletes them after the server.
 import { Buffer } from 'node:buffer';
-import type { ServerRow } from '../../../compute/store.ts';
-import { novaStatus } from '../../../compute/service.ts';
-import { serverView } from '../../../compute/views.ts';
+import type { Workload } from '../../../compute/client.ts';
 import { isNotFound } from '../../../platform/errors.ts';
 import { TemplateError } from '../../template/model.ts';
 import { isDeferred, type ResourceHandle, type ResourceType } from '../types.ts';
@@ -39,8 +37,8 @@ class ResourceUnknownStatus extends Error {
   override readonly name = 'ResourceUnknownStatus';
 }
 
-function faultOf(s: ServerRow): string {
-  const f = s.fault ? (JSON.parse(s.fault) as { code?: number; message?: string }) : {};
+function faultOf(s: Workload): string {
+  const f: { code?: number; message?: string } = s.fault ?? {};
   return `Message: ${f.message ?? 'Unknown'}, Code: ${f.code ?? 'Unknown'}`;
 }
 
@@ -60,10 +58,10 @@ async function userData(h: ResourceHandle, props: Record<string, unknown>): Prom
 
 /** Reaches `want` (after an action set task_state); throws when the server went to ERROR or the action failed. */
 async function reached(h: ResourceHandle, id: string, want: string, what: string): Promise<boolean> {
-  const s = await h.clients.compute.server(h.ctx, id);
-  const st = novaStatus(s);
+  const s = await h.clients.compute.show(h.ctx, id);
+  const st = s.status;
   if (st === 'ERROR') throw new ResourceInError(`Went to status ERROR due to "${faultOf(s)}"`);
-  if (s.task_state) return false;
+  if (s.taskState) return false;
   if (st === want) return true;
   throw new ResourceUnknownStatus(`${what} of server ${id} failed - Unknown status ${st} due to "${faultOf(s)}"`);
 }
@@ -164,7 +162,7 @@ export const novaServer: ResourceType = {
       h.data.floatingIps = nics[0]?.floatingIp ? [{ nic: 0, ...nics[0] }] : [];
       const first = nics[0] ? [Object.fromEntries(Object.entries(nics[0]).filter(([k]) => k !== 'floatingIp'))] : undefined;
       const data = await userData(h, props);
-      const [row] = await h.clients.compute.create(
+      const [row] = await h.clients.compute.boot(
         h.ctx,
         {
           server: {
@@ -190,10 +188,10 @@ export const novaServer: ResourceType = {
     }
   },
   async checkCreateComplete(h, id) {
-    const s = await h.clients.compute.server(h.ctx, id);
-    const st = novaStatus(s);
+    const s = await h.clients.compute.show(h.ctx, id);
+    const st = s.status;
     if (st === 'ERROR') throw new ResourceInError(`Went to status ERROR due to "${faultOf(s)}"`);
-    if (st !== 'ACTIVE' || s.task_state) {
+    if (st !== 'ACTIVE' || s.taskState) {
       if (st !== 'BUILD' && st !== 'ACTIVE') throw new ResourceUnknownStatus(`Server is not active - Unknown status ${st} due to "${faultOf(s)}"`);
       return false;
     }
@@ -202,7 +200,7 @@ export const novaServer: ResourceType = {
     while (pending.length) {
       const nic = pending[0]!;
       const att = 'port' in nic ? { port_id: nic.port } : { net_id: nic.uuid, ...(nic.fixed_ip ? { fixed_ips: [{ ip_address: nic.fixed_ip }] } : {}) };
-      const binding = await h.clients.compute.attachInterface(h.ctx, id, { interfaceAttachment: att }, h.requestId);
+      const binding = await h.clients.compute.attachInterface(h.ctx, id, att, h.requestId);
       if (nic.floatingIp) (h.data.floatingIps as unknown[]).push({ port: binding.portId, floatingIp: nic.floatingIp });
       pending.shift();
     }
@@ -227,19 +225,19 @@ export const novaServer: ResourceType = {
   async update(h, id, props, old, changed) {
     if (changed.includes('flavor') && props.flavor_update_policy === 'REPLACE') throw new ReplaceRequired();
     if (changed.includes('image') && props.image_update_policy === 'REPLACE') throw new ReplaceRequired();
-    if (changed.includes('name')) await h.clients.compute.update(h.ctx, id, { server: { name: props.name ?? h.physicalName } });
+    if (changed.includes('name')) await h.clients.compute.rename(h.ctx, id, String(props.name ?? h.physicalName));
     if (changed.includes('metadata')) await h.clients.compute.setMetadata(h.ctx, id, stringMap(props.metadata), true);
     if (changed.includes('flavor')) {
       const flavor = await flavorId(h.clients, h.ctx, String(props.flavor));
-      const current = await h.clients.compute.server(h.ctx, id);
-      if (current.flavor_id !== flavor) {
-        await h.clients.compute.action(h.ctx, id, { resize: { flavorRef: flavor } }, h.requestId);
-        await h.clients.compute.action(h.ctx, id, { confirmResize: null }, h.requestId);
+      const current = await h.clients.compute.show(h.ctx, id);
+      if (current.flavorId !== flavor) {
+        await h.clients.compute.act(h.ctx, id, { resize: { flavorRef: flavor } }, h.requestId);
+        await h.clients.compute.act(h.ctx, id, { confirmResize: null }, h.requestId);
       }
     }
     if (changed.includes('image')) {
       const image = await imageId(h.clients, h.ctx, String(props.image));
-      await h.clients.compute.action(h.ctx, id, { rebuild: { imageRef: image } }, h.requestId);
+      await h.clients.compute.act(h.ctx, id, { rebuild: { imageRef: image } }, h.requestId);
       h.data.rebuilding = true;
     }
     void old;
@@ -251,17 +249,17 @@ export const novaServer: ResourceType = {
     return done;
   },
   async suspend(h, id) {
-    const s = await h.clients.compute.server(h.ctx, id);
-    if (novaStatus(s) === 'SUSPENDED') return;
-    await h.clients.compute.action(h.ctx, id, { suspend: null }, h.requestId);
+    const s = await h.clients.compute.show(h.ctx, id);
+    if (s.status === 'SUSPENDED') return;
+    await h.clients.compute.act(h.ctx, id, { suspend: null }, h.requestId);
   },
   async checkSuspendComplete(h, id) {
     return reached(h, id, 'SUSPENDED', 'Suspend');
   },
   async resume(h, id) {
-    const s = await h.clients.compute.server(h.ctx, id);
-    if (novaStatus(s) === 'ACTIVE') return;
-    await h.clients.compute.action(h.ctx, id, { resume: null }, h.requestId);
+    const s = await h.clients.compute.show(h.ctx, id);
+    if (s.status === 'ACTIVE') return;
+    await h.clients.compute.act(h.ctx, id, { resume: null }, h.requestId);
   },
   async checkResumeComplete(h, id) {
     return reached(h, id, 'ACTIVE', 'Resume');
@@ -271,8 +269,8 @@ export const novaServer: ResourceType = {
   },
   async checkDeleteComplete(h, id) {
     try {
-      const s = await h.clients.compute.server(h.ctx, id);
-      if (s.vm_state === 'error' && !s.task_state && s.fault && (JSON.parse(s.fault) as { message?: string }).message?.startsWith('Delete failed')) {
+      const s = await h.clients.compute.show(h.ctx, id);
+      if (s.vmState === 'error' && !s.taskState && s.fault?.message.startsWith('Delete failed')) {
         throw new ResourceInError(`Server ${s.name} delete failed: (${faultOf(s)})`);
       }
       return false;
@@ -284,14 +282,14 @@ export const novaServer: ResourceType = {
     return true;
   },
   async check(h, id) {
-    const s = await h.clients.compute.server(h.ctx, id);
-    const st = novaStatus(s);
+    const s = await h.clients.compute.show(h.ctx, id);
+    const st = s.status;
     if (st !== 'ACTIVE') throw new Error(`Server ${s.name} is not ACTIVE: ${st}`);
   },
   async attribute(h, id, name) {
     if (!id) return null;
-    const s = await h.clients.compute.server(h.ctx, id);
-    const addresses = (await h.clients.compute.addresses(s)) as Record<string, { addr: string; version: number; 'OS-EXT-IPS:type'?: string; 'OS-EXT-IPS-MAC:mac_addr'?: string }[]>;
+    const s = await h.clients.compute.show(h.ctx, id);
+    const addresses = (await h.clients.compute.addresses(h.ctx, id)) as Record<string, { addr: string; version: number; 'OS-EXT-IPS:type'?: string; 'OS-EXT-IPS-MAC:mac_addr'?: string }[]>;
     switch (name) {
       case 'name':
         return s.name;
@@ -325,7 +323,7 @@ export const novaServer: ResourceType = {
         })]));
       }
       case 'show':
-        return serverView(s, `${h.publicUrl}/compute/v2.1`, { admin: h.clients.compute.isAdmin(h.ctx), detail: true, addresses });
+        return h.clients.compute.novaView(h.ctx, id);
       default:
         return null;
     }

@@ -1,0 +1,289 @@
+// Booting servers: the create request checked and its rows inserted within quota (the intent),
+// then each built in the background: scheduled onto a host, its image loaded there, its ports
+// bound, its container spawned, the result recorded; a failure on one host is retried on another.
+import { randomUUID } from 'node:crypto';
+import type { ServerSpec } from '../agent/driver.ts';
+import type { RequestContext } from '../platform/auth/context.ts';
+import { BadRequestError, NotFoundError, OverQuotaError } from '../platform/errors.ts';
+import type { ImageRecord } from '../image/client.ts';
+import type { NicRequest, PortBinding } from '../network/client.ts';
+import { engineVolumeName, parseContainerOptions } from './container-options.ts';
+import { configDriveFiles } from './config-drive.ts';
+import type { ComputeCore } from './core.ts';
+import type { Hosts } from './hosts.ts';
+import type { InstanceActions } from './instance-actions.ts';
+import { interfaceSpec } from './interfaces.ts';
+import type { Quotas } from './quotas.ts';
+import { chooseHost } from './scheduler/scheduler.ts';
+import type { HostState, SchedulingRequest } from './scheduler/types.ts';
+import type { ServerGroups } from './server-groups.ts';
+import { faultJson, POWER, powerCode } from './states.ts';
+import type { FlavorRow, ServerRow, WorkloadKind } from './tables.ts';
+import type { ContainerOptions } from '../agent/driver.ts';
+
+type Body = Record<string, unknown>;
+
+export class Builder {
+  private scheduling: Promise<unknown> = Promise.resolve();
+  /** Observer of each scheduling decision: its time (host states and filters/weighers, ms) and the hosts considered. */
+  onSchedulingDecision: ((ms: number, hosts: number) => void) | undefined;
+
+  constructor(
+    private readonly core: ComputeCore,
+    private readonly hosts: Hosts,
+    private readonly quotas: Quotas,
+    private readonly groups: ServerGroups,
+    private readonly actions: InstanceActions,
+  ) {}
+
+  /** Checks a create request, inserts its servers within quota and starts their builds; answers the rows. */
+  async create(ctx: RequestContext, body: Body, requestId: string, kind: WorkloadKind = 'server'): Promise<ServerRow[]> {
+    const { store, images } = this.core;
+    this.core.enforce(ctx, 'servers:create');
+    const projectId = this.core.projectOf(ctx);
+    const s = body.server as Body | undefined;
+    if (!s || typeof s !== 'object') throw new BadRequestError("Invalid input for field/attribute server. 'server' is a required property");
+    const hints = (body['os:scheduler_hints'] ?? body['OS-SCH-HNT:scheduler_hints'] ?? {}) as Body;
+    if (typeof s.name !== 'string' || !s.name.trim() || s.name.length > 255) throw new BadRequestError("Invalid input for field/attribute name. Value: None. 'name' is a required property");
+    if (typeof s.imageRef !== 'string' || !s.imageRef) throw new BadRequestError('Block Device Mapping is Invalid: Boot sequence for the instance and image/block device mapping combination is not valid. (imageRef is required)');
+    if (typeof s.flavorRef !== 'string' && typeof s.flavorRef !== 'number') throw new BadRequestError("Invalid input for field/attribute flavorRef. 'flavorRef' is a required property");
+    const minCount = intField(s.min_count, 'min_count', 1);
+    const maxCount = intField(s.max_count, 'max_count', minCount);
+    if (maxCount < minCount) throw new BadRequestError('min_count must be <= max_count');
+    const flavorId = String(s.flavorRef).replace(/^.*\/flavors\//, '');
+    const flavor = await store.flavor(flavorId);
+    if (!flavor || (!flavor.is_public && !this.core.isAdmin(ctx))) throw new BadRequestError(`Flavor ${flavorId} could not be found.`);
+    const imageId = s.imageRef.replace(/^.*\/images\//, '');
+    let image: ImageRecord;
+    try {
+      image = await images.get(ctx, imageId);
+    } catch (err) {
+      if (err instanceof NotFoundError) throw new BadRequestError(`Image ${imageId} could not be found.`);
+      throw err;
+    }
+    if (image.container_format !== 'docker') throw new BadRequestError(`Image ${imageId} is not a docker image (container_format=${image.container_format}); hafen servers are containers.`);
+    if (image.status !== 'active') throw new BadRequestError(`Image ${imageId} is not active.`);
+    if (flavor.ram < image.min_ram) throw new BadRequestError(`Flavor's memory is too small for requested image.`);
+    let keyName: string | null = null;
+    if (s.key_name !== undefined && s.key_name !== null) {
+      if (typeof s.key_name !== 'string' || !(await store.keypair(ctx.userId, s.key_name))) throw new BadRequestError(`Invalid key_name provided.`);
+      keyName = s.key_name;
+    }
+    const metadata = s.metadata ?? {};
+    if (typeof metadata !== 'object' || Array.isArray(metadata) || Object.values(metadata as object).some((v) => typeof v !== 'string')) {
+      throw new BadRequestError('Invalid input for field/attribute metadata: must be an object of strings.');
+    }
+    let userData: string | null = null;
+    if (s.user_data !== undefined && s.user_data !== null) {
+      if (typeof s.user_data !== 'string' || !/^[A-Za-z0-9+/]*={0,2}$/.test(s.user_data.replace(/\s/g, ''))) throw new BadRequestError('Invalid input for field/attribute user_data: must be base64.');
+      userData = s.user_data;
+    }
+    const networks = s.networks ?? 'auto';
+    if (networks !== 'auto' && networks !== 'none' && !Array.isArray(networks)) throw new BadRequestError('Invalid input for field/attribute networks.');
+    if (Array.isArray(networks)) {
+      for (const n of networks as Record<string, unknown>[]) {
+        if (!n || typeof n !== 'object' || (typeof n.uuid !== 'string' && typeof n.port !== 'string')) {
+          throw new BadRequestError('Invalid input for field/attribute networks: each needs a uuid or a port.');
+        }
+        if (n.fixed_ip !== undefined && !/^\d+\.\d+\.\d+\.\d+$/.test(String(n.fixed_ip))) throw new BadRequestError(`Invalid fixed IP address ${String(n.fixed_ip)}.`);
+      }
+      if (networks.length > 1) throw new BadRequestError('hafen servers have one network interface at boot; attach more later.');
+    }
+    let container = parseContainerOptions(s['hafen:container']);
+    if (s.config_drive !== undefined && typeof s.config_drive !== 'boolean' && s.config_drive !== 'True' && s.config_drive !== 'False') throw new BadRequestError('Invalid input for field/attribute config_drive: must be a boolean.');
+    // As in Nova, a config drive when asked for (config_drive=true) or when there is something to
+    // deliver (a key, user data, metadata); config_drive=false keeps it off unless a key or user data need it.
+    if (s.config_drive === false || s.config_drive === 'False') container = { ...(container ?? {}), configDrive: false };
+    if (s.config_drive === true || s.config_drive === 'True') container = { ...(container ?? {}), configDrive: true };
+    const groupId = typeof hints.group === 'string' ? hints.group : null;
+    if (groupId) await this.groups.get(ctx, groupId);
+    const securityGroups = Array.isArray(s.security_groups) ? (s.security_groups as { name?: string }[]).map((g) => String(g?.name ?? 'default')) : ['default'];
+    const az = typeof s.availability_zone === 'string' && s.availability_zone ? s.availability_zone : null;
+    const now = new Date().toISOString();
+    const rows: ServerRow[] = [];
+    for (let i = 0; i < maxCount; i++) {
+      rows.push({
+        id: randomUUID(),
+        name: maxCount > 1 ? `${s.name}-${i + 1}` : s.name,
+        kind,
+        project_id: projectId,
+        user_id: ctx.userId,
+        image_id: imageId,
+        flavor_id: flavor.id,
+        flavor: JSON.stringify(flavor),
+        old_flavor: null,
+        host_id: null,
+        vm_state: 'building',
+        task_state: 'scheduling',
+        power_state: POWER.NOSTATE,
+        fault: null,
+        metadata: JSON.stringify(metadata),
+        key_name: keyName,
+        user_data: userData,
+        availability_zone: az,
+        locked: 0,
+        networks: JSON.stringify(networks),
+        addresses: '{}',
+        security_groups: JSON.stringify(securityGroups),
+        server_group_id: groupId,
+        description: typeof s.description === 'string' ? s.description : null,
+        created_at: now,
+        updated_at: now,
+        launched_at: null,
+        deleted: 0,
+        vcpus: flavor.vcpus,
+        memory_mib: flavor.ram,
+        disk_gib: flavor.disk,
+      });
+    }
+    const q = await this.quotas.of(projectId);
+    const limits = { instances: q.instances!, cores: q.cores!, ram: q.ram! };
+    let over = await store.insertServersWithinQuota(projectId, rows, limits);
+    if (over && minCount < maxCount) {
+      // Boot as many as fit, down to min_count.
+      for (let n = maxCount - 1; n >= minCount && over; n--) {
+        rows.length = n;
+        over = await store.insertServersWithinQuota(projectId, rows, limits);
+      }
+    }
+    if (over) {
+      throw new OverQuotaError(`Quota exceeded for ${over.over}: Requested ${over.requested}, but already used ${over.used} of ${over.limit} ${over.over}`, over.over);
+    }
+    for (const row of rows) {
+      if (container) await store.setContainerOptions(row.id, JSON.stringify(container));
+      await this.actions.record(row, 'create', requestId, ctx);
+      this.core.track(this.build(ctx, row, image, flavor, hints));
+    }
+    return rows;
+  }
+
+  /** Scheduling decisions are serialised so that two boots never both take a host's last room. */
+  private schedule(row: ServerRow, request: SchedulingRequest): Promise<HostState> {
+    const decision = this.scheduling.then(async () => {
+      const t0 = performance.now();
+      const states = await this.hosts.states();
+      const chosen = chooseHost(states, request);
+      this.onSchedulingDecision?.(performance.now() - t0, states.length);
+      await this.core.store.updateServer(row.id, { host_id: chosen.host.id, task_state: 'spawning' });
+      return chosen;
+    });
+    this.scheduling = decision.catch(() => undefined);
+    return decision;
+  }
+
+  private async build(ctx: RequestContext, row: ServerRow, image: ImageRecord, flavor: FlavorRow, hints: Body): Promise<void> {
+    const { store, network, images } = this.core;
+    const tried: string[] = [];
+    const group = row.server_group_id ? await store.serverGroup(row.server_group_id) : undefined;
+    const listOf = (v: unknown) => (Array.isArray(v) ? v.map(String) : typeof v === 'string' ? [v] : []);
+    let lastError: Error | undefined;
+    for (let attempt = 0; attempt < this.core.options.maxAttempts; attempt++) {
+      let hostId: string | undefined;
+      try {
+        const placedMembers = group ? (await store.groupMemberIds(group.id, true)).filter((id) => id !== row.id) : [];
+        const chosen = await this.schedule(row, {
+          vcpus: flavor.vcpus,
+          ramMiB: flavor.ram,
+          diskGiB: flavor.disk,
+          availabilityZone: row.availability_zone,
+          imageArchitecture: image.properties.architecture ?? null,
+          group: group ? { id: group.id, policy: group.policy as 'affinity' } : null,
+          groupHasMembers: placedMembers.length > 0,
+          sameHost: listOf(hints.same_host),
+          differentHost: listOf(hints.different_host),
+          ignoreHosts: tried,
+          ratios: this.core.options.ratios,
+        });
+        hostId = chosen.host.id;
+        tried.push(hostId);
+        const driver = this.hosts.driverOf(hostId);
+        await driver.ensureImage(image.id, image.docker_image_id ?? '', () => images.openData(ctx, image.id));
+        if (!(await store.server(row.id))) return; // deleted meanwhile
+        const bindings = await this.bindNics(ctx, row, hostId);
+        const spec = await serverSpec(this.core, row, image, flavor, bindings[0]);
+        // An engine starts containers fastest a few at a time; more at once only adds latency.
+        const state = await this.hosts.spawnSlots(hostId).run(() => driver.spawn(spec));
+        await network.serverRunning(row.id);
+        const ok = await store.updateServer(
+          row.id,
+          {
+            vm_state: 'active',
+            task_state: null,
+            power_state: powerCode(state.power),
+            launched_at: new Date().toISOString(),
+            addresses: JSON.stringify(await network.serverAddresses(row.id)),
+          },
+          { task_state: 'spawning' },
+        );
+        // A delete that came in during the build owns the server now; it removes the container.
+        if (!ok) await driver.destroy(row.id);
+        await this.actions.finish(row.id, 'create', 'Success');
+        return;
+      } catch (err) {
+        if ((err as Error).name === 'NoValidHost') {
+          // After failed attempts, the failure that made us retry is the one worth showing.
+          if (lastError) lastError = new Error(`Exceeded maximum number of retries: no other host can take the server. Last error: ${lastError.message}`);
+          else lastError = err as Error;
+          break;
+        }
+        lastError = err as Error;
+        if (hostId) await this.hosts.driverOf(hostId).destroy(row.id).catch(() => undefined);
+        await network.unbindPorts(ctx, row.id).catch(() => undefined);
+        await store.updateServer(row.id, { host_id: null, task_state: 'scheduling' });
+      }
+    }
+    await store.updateServer(row.id, { vm_state: 'error', task_state: null, power_state: POWER.NOSTATE, host_id: null, fault: faultJson(lastError?.message ?? 'Build failed') });
+    await this.actions.finish(row.id, 'create', 'Error');
+  }
+
+  /** Ports for the server on its host: what it asked for, its project's default network, or none. */
+  private async bindNics(ctx: RequestContext, row: ServerRow, hostId: string): Promise<PortBinding[]> {
+    const asked = JSON.parse(row.networks) as 'auto' | 'none' | { uuid?: string; port?: string; fixed_ip?: string }[];
+    if (asked === 'none') return [];
+    const nics: NicRequest[] =
+      asked === 'auto' || asked.length === 0
+        ? [{ networkId: await this.core.defaultNetwork(ctx, row.project_id) }]
+        : asked.map((n) => (n.port ? { portId: n.port } : { networkId: n.uuid!, ...(n.fixed_ip ? { fixedIp: n.fixed_ip } : {}) }));
+    return this.core.network.bindPorts(ctx, row.id, hostId, nics, { projectId: row.project_id });
+  }
+}
+
+/** What the host's driver needs to run the server: image, limits, its first interface, config drive. */
+export async function serverSpec(core: ComputeCore, row: ServerRow, image: ImageRecord, flavor: FlavorRow, binding?: PortBinding): Promise<ServerSpec> {
+  const specs = JSON.parse(flavor.extra_specs) as Record<string, string>;
+  const key = row.key_name ? await core.store.keypair(row.user_id, row.key_name) : undefined;
+  const commandLine = image.properties.os_command_line;
+  const options = await core.store.containerOptions(row.id).then((o) => (o ? (JSON.parse(o) as ContainerOptions) : null));
+  for (const v of options?.namedVolumes ?? []) v.volume = engineVolumeName(row.project_id, v.name);
+  return {
+    serverId: row.id,
+    imageId: image.id,
+    command: commandLine ? splitCommandLine(commandLine) : null,
+    memoryMiB: flavor.ram,
+    vcpus: flavor.vcpus,
+    pidsLimit: Number(specs['hafen:pids_limit'] ?? 1024),
+    cpuset: specs['hafen:cpuset'] ?? null,
+    readOnlyRoot: specs['hafen:read_only_root'] === 'true',
+    hostname: row.name.replace(/[^A-Za-z0-9-]/g, '-').slice(0, 63) || 'server',
+    env: JSON.parse(image.properties.docker_env ?? '[]') as string[],
+    network: binding ? interfaceSpec(binding) : null,
+    configDrive: configDriveFiles(row, key, options),
+    authorizedKeys: key ? `${key.public_key}\n` : null,
+    container: options,
+  };
+}
+
+function intField(v: unknown, name: string, def: number): number {
+  if (v === undefined || v === null) return def;
+  const n = typeof v === 'string' && /^\d+$/.test(v) ? Number(v) : v;
+  if (!Number.isInteger(n) || (n as number) < 1) throw new BadRequestError(`Invalid input for field/attribute ${name}. Value: ${String(v)}. must be an integer >= 1`);
+  return n as number;
+}
+
+/** Splits `os_command_line` as a shell would for plain words and quotes (no expansion). */
+export function splitCommandLine(line: string): string[] {
+  const out: string[] = [];
+  const re = /"([^"]*)"|'([^']*)'|(\S+)/g;
+  for (let m = re.exec(line); m; m = re.exec(line)) out.push(m[1] ?? m[2] ?? m[3]!);
+  return out;
+}

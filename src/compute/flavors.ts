@@ -1,0 +1,113 @@
+// Flavors: the sizes servers boot with (memory, vCPUs, disk become cgroup limits; extra specs
+// `hafen:*` tune the container). Everyone reads the public ones; admins manage them.
+import { randomUUID } from 'node:crypto';
+import type { RequestContext } from '../platform/auth/context.ts';
+import { BadRequestError, ConflictError, NotFoundError } from '../platform/errors.ts';
+import type { ComputeCore } from './core.ts';
+import type { FlavorRow } from './tables.ts';
+
+type Body = Record<string, unknown>;
+
+export interface FlavorFilter {
+  minRam?: number;
+  minDisk?: number;
+  /** Only private flavors (admins). */
+  privateOnly?: boolean;
+}
+
+export class Flavors {
+  constructor(private readonly core: ComputeCore) {}
+
+  /** A flavor the caller may see; 404 otherwise. */
+  async get(ctx: RequestContext, id: string): Promise<FlavorRow> {
+    const f = await this.core.store.flavor(id);
+    if (!f || (!f.is_public && !this.core.isAdmin(ctx))) throw new NotFoundError(`Flavor ${id} could not be found.`);
+    return f;
+  }
+
+  /** The flavors the caller may see, smallest first. */
+  async list(ctx: RequestContext, filter: FlavorFilter = {}): Promise<FlavorRow[]> {
+    const admin = this.core.isAdmin(ctx);
+    let rows = (await this.core.store.flavors()).filter((f) => f.is_public || admin);
+    if (filter.minRam !== undefined) rows = rows.filter((f) => f.ram >= filter.minRam!);
+    if (filter.minDisk !== undefined) rows = rows.filter((f) => f.disk >= filter.minDisk!);
+    if (filter.privateOnly) rows = rows.filter((f) => !f.is_public);
+    return rows;
+  }
+
+  async create(ctx: RequestContext, body: Body): Promise<FlavorRow> {
+    this.core.enforce(ctx, 'flavor_manage');
+    const f = (body.flavor ?? {}) as Body;
+    const int = (k: string, min: number, def?: number) => {
+      const v = f[k] ?? def;
+      const n = typeof v === 'string' && /^\d+$/.test(v) ? Number(v) : v;
+      if (!Number.isInteger(n) || (n as number) < min) throw new BadRequestError(`Invalid input for field/attribute ${k}. Value: ${String(v)}. must be an integer >= ${min}`);
+      return n as number;
+    };
+    if (typeof f.name !== 'string' || !f.name.trim() || f.name.length > 255) throw new BadRequestError("Invalid input for field/attribute name. Value: None. 'name' is a required property");
+    const row: FlavorRow = {
+      id: f.id === undefined || f.id === null || f.id === 'auto' ? randomUUID() : String(f.id),
+      name: f.name,
+      ram: int('ram', 1),
+      vcpus: int('vcpus', 1),
+      disk: int('disk', 0),
+      ephemeral: int('OS-FLV-EXT-DATA:ephemeral', 0, 0),
+      swap: f.swap === '' || f.swap === undefined ? 0 : int('swap', 0),
+      is_public: f['os-flavor-access:is_public'] === false ? 0 : 1,
+      description: typeof f.description === 'string' ? f.description : null,
+      extra_specs: '{}',
+      created_at: new Date().toISOString(),
+    };
+    await this.core.store.insertFlavor(row);
+    return row;
+  }
+
+  async delete(ctx: RequestContext, id: string): Promise<void> {
+    this.core.enforce(ctx, 'flavor_manage');
+    if (!(await this.core.store.deleteFlavor(id))) throw new NotFoundError(`Flavor ${id} could not be found.`);
+  }
+
+  async extraSpecs(ctx: RequestContext, id: string): Promise<Record<string, string>> {
+    return JSON.parse((await this.get(ctx, id)).extra_specs) as Record<string, string>;
+  }
+
+  async setExtraSpecs(ctx: RequestContext, flavorId: string, specs: unknown, replace = false): Promise<Record<string, string>> {
+    this.core.enforce(ctx, 'flavor_manage');
+    const f = await this.get(ctx, flavorId);
+    if (!specs || typeof specs !== 'object' || Array.isArray(specs)) throw new BadRequestError('Invalid input for field/attribute extra_specs: must be an object.');
+    for (const [k, v] of Object.entries(specs)) {
+      if (typeof v !== 'string' && typeof v !== 'number' && typeof v !== 'boolean') throw new BadRequestError(`Invalid extra spec ${k}: values must be strings.`);
+    }
+    const merged = { ...(replace ? {} : JSON.parse(f.extra_specs)), ...Object.fromEntries(Object.entries(specs).map(([k, v]) => [k, String(v)])) };
+    await this.core.store.updateFlavor(flavorId, { extra_specs: JSON.stringify(merged) });
+    return merged;
+  }
+
+  async deleteExtraSpec(ctx: RequestContext, flavorId: string, key: string): Promise<void> {
+    this.core.enforce(ctx, 'flavor_manage');
+    const f = await this.get(ctx, flavorId);
+    const specs = JSON.parse(f.extra_specs) as Record<string, string>;
+    if (!(key in specs)) throw new NotFoundError(`Flavor ${flavorId} has no extra specs with key ${key}.`);
+    delete specs[key];
+    await this.core.store.updateFlavor(flavorId, { extra_specs: JSON.stringify(specs) });
+  }
+
+  /** m1.tiny .. m1.large, unless flavors of those names exist. */
+  async seed(): Promise<void> {
+    const defaults: [string, string, number, number, number][] = [
+      ['1', 'm1.tiny', 64, 1, 1],
+      ['2', 'm1.small', 256, 1, 5],
+      ['3', 'm1.medium', 512, 2, 10],
+      ['4', 'm1.large', 1024, 4, 20],
+    ];
+    const existing = new Set((await this.core.store.flavors()).map((f) => f.name));
+    for (const [id, name, ram, vcpus, disk] of defaults) {
+      if (existing.has(name)) continue;
+      await this.core.store
+        .insertFlavor({ id, name, ram, vcpus, disk, ephemeral: 0, swap: 0, is_public: 1, description: null, extra_specs: '{}', created_at: new Date().toISOString() })
+        .catch((err) => {
+          if (!(err instanceof ConflictError)) throw err;
+        });
+    }
+  }
+}

@@ -1,0 +1,160 @@
+// The cloud's hosts: registering one with its driver (in-process or a remote agent's), whether it
+// is up, what the scheduler sees of each (capacity and the ledger's allocations), enabling and
+// disabling them (os-services), and how many engine calls each takes at once.
+import type { ComputeDriver, HostCapacity } from '../agent/driver.ts';
+import type { RequestContext } from '../platform/auth/context.ts';
+import { ConflictError, NotFoundError } from '../platform/errors.ts';
+import type { ComputeCore } from './core.ts';
+import type { HostAllocation } from './ledger.ts';
+import type { HostState } from './scheduler/types.ts';
+import type { HostRow } from './tables.ts';
+
+/** Container creates+starts (and removals) in flight per host: the engine's best concurrency, measured in bench/compute. */
+const SPAWNS_PER_HOST = 8;
+
+const NONE: ReadonlySet<string> = new Set();
+
+/** A counting semaphore: at most `size` tasks run at once, the rest wait in order. */
+export class Slots {
+  private running = 0;
+  private readonly waiting: (() => void)[] = [];
+  constructor(private readonly size: number) {}
+  async run<T>(task: () => Promise<T>): Promise<T> {
+    // A freed slot passes straight to the next waiter, so no newcomer can slip in between.
+    if (this.running >= this.size) await new Promise<void>((resolve) => this.waiting.push(resolve));
+    else this.running++;
+    try {
+      return await task();
+    } finally {
+      const next = this.waiting.shift();
+      if (next) next();
+      else this.running--;
+    }
+  }
+}
+
+export class Hosts {
+  /** The drivers of the hosts with an agent here (in-process or remote), by host id. */
+  private readonly drivers = new Map<string, ComputeDriver>();
+  private readonly slots = new Map<string, Slots>();
+
+  constructor(private readonly core: ComputeCore) {}
+
+  /** This cloud's id, the mark on its containers. */
+  get cloudId(): string {
+    return this.core.store.cloudId;
+  }
+
+  /** `capacity`: as the host's agent reported it (remote agents register with it); else asked of the driver. */
+  async register(hostId: string, driver: ComputeDriver, endpoint: string, availabilityZone = 'nova', capacity?: HostCapacity): Promise<HostRow> {
+    const cap = capacity ?? (await driver.capacity());
+    const now = new Date().toISOString();
+    await this.core.store.upsertHost({
+      id: hostId,
+      hostname: hostId,
+      endpoint,
+      vcpus: cap.vcpus,
+      memory_mib: cap.memoryMiB,
+      disk_gib: cap.diskGiB,
+      architecture: cap.architecture,
+      availability_zone: availabilityZone,
+      enabled: 1,
+      disabled_reason: null,
+      heartbeat_at: now,
+      created_at: now,
+    });
+    this.drivers.set(hostId, driver);
+    return (await this.core.store.host(hostId))!;
+  }
+
+  /** The driver of a host with an agent here (tests look at fake hosts through it). */
+  driver(hostId: string): ComputeDriver | undefined {
+    return this.drivers.get(hostId);
+  }
+
+  /** Every host with an agent here and its driver. */
+  connected(): [string, ComputeDriver][] {
+    return [...this.drivers];
+  }
+
+  /** The driver of a server's host; 409 when no agent drives it. */
+  driverOf(hostId: string | null): ComputeDriver {
+    const d = hostId ? this.drivers.get(hostId) : undefined;
+    if (!d) throw new ConflictError(`The host of this server (${hostId ?? 'none'}) has no agent connected.`);
+    return d;
+  }
+
+  isUp(h: HostRow): boolean {
+    return Date.now() - Date.parse(h.heartbeat_at) < this.core.config.hostDownAfterMs;
+  }
+
+  async heartbeat(hostId: string): Promise<void> {
+    await this.core.store.heartbeats([hostId]);
+  }
+
+  /** Host rows as of at most a second ago (views, the scheduler). */
+  async recent(): Promise<HostRow[]> {
+    return this.core.store.hostsRecent();
+  }
+
+  /** Which host each live server is placed on (agents' views of their own servers). */
+  async placements(): Promise<Map<string, string>> {
+    const out = new Map<string, string>();
+    for (const r of await this.core.store.serverStates()) if (r.host_id) out.set(r.id, r.host_id);
+    return out;
+  }
+
+  /** What each host has allocated, from the ledger. */
+  allocations(): ReadonlyMap<string, HostAllocation> {
+    return this.core.store.ledger.hosts();
+  }
+
+  /** Every schedulable host (one with an agent here) with its allocations, from the ledger. */
+  async states(): Promise<HostState[]> {
+    const hosts = await this.core.store.hostsRecent();
+    const allocations = this.allocations();
+    const states: HostState[] = [];
+    for (const h of hosts) {
+      if (!this.drivers.has(h.id)) continue;
+      const a = allocations.get(h.id);
+      states.push({
+        host: h,
+        up: this.isUp(h),
+        usedVcpus: a?.vcpus ?? 0,
+        usedRamMiB: a?.ramMiB ?? 0,
+        usedDiskGiB: a?.diskGiB ?? 0,
+        serverIds: a?.serverIds ?? NONE,
+        groupIds: a?.groupIds ?? NONE,
+      });
+    }
+    return states;
+  }
+
+  /** Engine calls that create or remove containers on a host go through its slots. */
+  spawnSlots(hostId: string): Slots {
+    let slots = this.slots.get(hostId);
+    if (!slots) this.slots.set(hostId, (slots = new Slots(SPAWNS_PER_HOST)));
+    return slots;
+  }
+
+  /** The availability zones of the hosts. */
+  async zones(): Promise<string[]> {
+    return [...new Set((await this.core.store.hosts()).map((h) => h.availability_zone))];
+  }
+
+  // ---- os-hypervisors, os-services (admins)
+
+  async list(ctx: RequestContext, rule: 'hypervisors' | 'services'): Promise<HostRow[]> {
+    this.core.enforce(ctx, rule);
+    return this.core.store.hosts();
+  }
+
+  /** Enables or disables a host for new servers (os-services); 404 for an unknown host. */
+  async setEnabled(ctx: RequestContext, hostname: unknown, enabled: boolean, reason: string | null): Promise<HostRow> {
+    this.core.enforce(ctx, 'services');
+    const host = (await this.core.store.hosts()).find((h) => h.hostname === hostname);
+    if (!host) throw new NotFoundError(`Host ${String(hostname)} could not be found.`);
+    await this.core.store.setHostEnabled(host.id, enabled, reason);
+    return { ...host, enabled: enabled ? 1 : 0, disabled_reason: reason };
+  }
+}

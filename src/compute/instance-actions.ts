@@ -1,0 +1,48 @@
+// Instance actions (os-instance-actions): each request that changes a server leaves a record with
+// its events, finished when the work in the background ends.
+import { randomUUID } from 'node:crypto';
+import type { RequestContext } from '../platform/auth/context.ts';
+import { NotFoundError } from '../platform/errors.ts';
+import type { ComputeCore } from './core.ts';
+import type { ActionRow, ServerRow } from './tables.ts';
+
+export class InstanceActions {
+  constructor(private readonly core: ComputeCore) {}
+
+  /** Records the start of an action (`done`: it finished within the request). */
+  async record(row: Pick<ServerRow, 'id' | 'project_id'>, action: string, requestId: string, ctx: RequestContext, done = false): Promise<void> {
+    const now = new Date().toISOString();
+    await this.core.store.addAction({
+      id: randomUUID(),
+      server_id: row.id,
+      action,
+      request_id: requestId,
+      user_id: ctx.userId,
+      project_id: row.project_id,
+      start_time: now,
+      message: null,
+      events: JSON.stringify([{ event: `compute_${action}`, start_time: now, finish_time: done ? now : null, result: done ? 'Success' : null }]),
+    });
+  }
+
+  /** Finishes the latest action of that name on the server. */
+  async finish(serverId: string, action: string, result: 'Success' | 'Error'): Promise<void> {
+    const a = (await this.core.store.actions(serverId)).find((x) => x.action === action);
+    if (!a) return;
+    const events = (JSON.parse(a.events) as { finish_time: string | null; result: string | null }[]).map((e) => (e.finish_time ? e : { ...e, finish_time: new Date().toISOString(), result }));
+    await this.core.store.setActionEvents(a.id, JSON.stringify(events), result === 'Error' ? 'Error' : null);
+  }
+
+  /** The actions of a server the caller may see, newest first. */
+  async list(ctx: RequestContext, serverId: string): Promise<ActionRow[]> {
+    const s = await this.core.server(ctx, serverId);
+    return this.core.store.actions(s.id);
+  }
+
+  async get(ctx: RequestContext, serverId: string, requestId: string): Promise<ActionRow> {
+    const s = await this.core.server(ctx, serverId);
+    const a = (await this.core.store.actions(s.id)).find((x) => x.request_id === requestId);
+    if (!a) throw new NotFoundError(`Action for request_id ${requestId} on instance ${s.id} not found`);
+    return a;
+  }
+}

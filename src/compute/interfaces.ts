@@ -1,0 +1,168 @@
+// Interface attach and detach (os-interface): a port bound through the network service and
+// plugged into the running container by its host's driver, all or nothing; one change at a time
+// per server, so "one interface per network" holds.
+import type { InterfaceSpec } from '../agent/driver.ts';
+import type { RequestContext } from '../platform/auth/context.ts';
+import { BadRequestError, ConflictError, HafenError, NotFoundError } from '../platform/errors.ts';
+import type { NicRequest, PortBinding } from '../network/client.ts';
+import type { ComputeCore } from './core.ts';
+import type { Hosts } from './hosts.ts';
+import type { InstanceActions } from './instance-actions.ts';
+import { assertUnlocked } from './servers.ts';
+import type { ServerRow } from './tables.ts';
+
+type Body = Record<string, unknown>;
+
+export class Interfaces {
+  private readonly queues = new Map<string, Promise<unknown>>();
+
+  constructor(
+    private readonly core: ComputeCore,
+    private readonly hosts: Hosts,
+    private readonly actions: InstanceActions,
+  ) {}
+
+  private serialisedOn<T>(serverId: string, work: () => Promise<T>): Promise<T> {
+    const previous = this.queues.get(serverId) ?? Promise.resolve();
+    const next = previous.then(work, work);
+    const settled = next.catch(() => undefined);
+    this.queues.set(serverId, settled);
+    void settled.then(() => {
+      if (this.queues.get(serverId) === settled) this.queues.delete(serverId);
+    });
+    return next;
+  }
+
+  async list(ctx: RequestContext, id: string): Promise<PortBinding[]> {
+    this.core.enforce(ctx, 'os_interface:index');
+    const row = await this.core.server(ctx, id);
+    return this.core.network.bindingsOf(row.id);
+  }
+
+  async get(ctx: RequestContext, id: string, portId: string): Promise<PortBinding> {
+    this.core.enforce(ctx, 'os_interface:show');
+    const row = await this.core.server(ctx, id);
+    const b = (await this.core.network.bindingsOf(row.id)).find((x) => x.portId === portId);
+    if (!b) throw new NotFoundError(`Instance ${id} has no interface with port ${portId}.`);
+    return b;
+  }
+
+  /**
+   * Plugs a port (given, or made on a network with an optional fixed IP, or on the project's default
+   * network) into the server. All or nothing: if the host cannot plug it, the port is unbound again.
+   */
+  async attach(ctx: RequestContext, id: string, body: Body, requestId: string): Promise<PortBinding> {
+    this.core.enforce(ctx, 'os_interface:create');
+    const nic = parseInterfaceAttachment(body);
+    const network = this.core.network;
+    return this.serialisedOn(id, async () => {
+      const row = await this.core.server(ctx, id);
+      assertUnlocked(this.core, ctx, row);
+      assertInterfaceState(row, 'attach_interface');
+      const driver = this.hosts.driverOf(row.host_id);
+      if (!driver.capabilities.interfaceHotplug) throw new ConflictError(`The host of instance ${id} cannot attach interfaces to running servers.`);
+      const before = await network.bindingsOf(id);
+      if (nic && 'portId' in nic && before.some((b) => b.portId === nic.portId)) throw new ConflictError(`Port ${nic.portId} is still in use.`);
+      const request: NicRequest = nic ?? { networkId: await this.core.defaultNetwork(ctx, row.project_id) };
+      const [binding] = await network.bindPorts(ctx, id, row.host_id!, [request], { projectId: row.project_id });
+      try {
+        if (before.some((b) => b.networkId === binding!.networkId)) {
+          throw new ConflictError(`Instance ${id} already has an interface on network ${binding!.networkId}; hafen servers take one interface per network.`);
+        }
+        await driver.attachInterface(id, interfaceSpec(binding!));
+      } catch (err) {
+        await network.unbindPort(ctx, id, binding!.portId).catch(() => undefined);
+        throw hostFailure(err, `Failed to attach network adapter device to ${id}`);
+      }
+      await network.serverRunning(id);
+      await this.actions.record(row, 'attach_interface', requestId, ctx, true);
+      return binding!;
+    });
+  }
+
+  /** Unplugs the port from the server, then deletes it (made for the server) or releases it (given). */
+  async detach(ctx: RequestContext, id: string, portId: string, requestId: string): Promise<void> {
+    this.core.enforce(ctx, 'os_interface:delete');
+    const network = this.core.network;
+    await this.serialisedOn(id, async () => {
+      const row = await this.core.server(ctx, id);
+      assertUnlocked(this.core, ctx, row);
+      assertInterfaceState(row, 'detach_interface');
+      const binding = (await network.bindingsOf(id)).find((b) => b.portId === portId);
+      if (!binding) throw new NotFoundError(`Port ${portId} is not attached to instance ${id}.`);
+      await this.hosts
+        .driverOf(row.host_id)
+        .detachInterface(id, binding.engineNetwork.name)
+        .catch((err: unknown) => Promise.reject(hostFailure(err, `Failed to detach network adapter device from ${id}`)));
+      await network.unbindPort(ctx, id, portId);
+      await this.actions.record(row, 'detach_interface', requestId, ctx, true);
+    });
+  }
+}
+
+function assertInterfaceState(row: ServerRow, action: string): void {
+  if (!['active', 'paused', 'stopped'].includes(row.vm_state)) throw new ConflictError(`Cannot '${action}' instance ${row.id} while it is in vm_state ${row.vm_state}`);
+  if (row.task_state) throw new ConflictError(`Cannot '${action}' instance ${row.id} while it is in task_state ${row.task_state}`);
+}
+
+/** What the host needs to plug a port in. */
+export function interfaceSpec(b: PortBinding): InterfaceSpec {
+  return {
+    name: b.engineNetwork.name,
+    subnet: b.engineNetwork.subnet,
+    gateway: b.engineNetwork.gateway,
+    internal: b.engineNetwork.internal,
+    ip: b.fixedIps[0]?.ipAddress ?? null,
+    mac: b.macAddress,
+  };
+}
+
+/** A host's failure as Nova reports it (500, its own words); the engine's reason stays in `cause`, for the log. */
+class HostFailure extends HafenError {
+  override readonly name = 'HostFailure';
+  readonly status = 500;
+}
+
+function hostFailure(err: unknown, message: string): Error {
+  if (err instanceof HafenError) return err;
+  return new HostFailure(message, { cause: err });
+}
+
+const UUID = /^[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}$/i;
+
+/**
+ * Nova 2.1's interfaceAttachment body: a port, or a network with at most one fixed IP, or nothing
+ * (null: the project's default network). Unknown keys are refused, as Nova's schema does.
+ */
+export function parseInterfaceAttachment(body: Body): NicRequest | null {
+  const bad = (msg: string) => new BadRequestError(`Invalid input for field/attribute interfaceAttachment. ${msg}`);
+  for (const k of Object.keys(body ?? {})) if (k !== 'interfaceAttachment') throw bad(`Additional properties are not allowed ('${k}' was unexpected)`);
+  const a = body?.interfaceAttachment;
+  if (a === undefined) return null;
+  if (!a || typeof a !== 'object' || Array.isArray(a)) throw bad('It must be an object.');
+  const att = a as Body;
+  for (const k of Object.keys(att)) if (!['port_id', 'net_id', 'fixed_ips'].includes(k)) throw bad(`Additional properties are not allowed ('${k}' was unexpected)`);
+  for (const k of ['port_id', 'net_id'] as const) {
+    if (att[k] !== undefined && (typeof att[k] !== 'string' || !UUID.test(att[k] as string))) throw new BadRequestError(`Invalid input for field/attribute ${k}. Value: ${String(att[k])}. '${String(att[k])}' is not a 'uuid'`);
+  }
+  let fixedIp: string | undefined;
+  if (att.fixed_ips !== undefined) {
+    const list = att.fixed_ips;
+    if (!Array.isArray(list) || list.length !== 1) throw new BadRequestError('Invalid input for field/attribute fixed_ips. It must be a list of one address.');
+    const item = list[0] as Body | null;
+    if (!item || typeof item !== 'object' || Object.keys(item).some((k) => k !== 'ip_address') || typeof item.ip_address !== 'string' || !isIpv4(item.ip_address)) {
+      throw new BadRequestError(`Invalid input for field/attribute fixed_ips. Value: ${JSON.stringify(list)}. Each needs one ip_address, an IPv4 address.`);
+    }
+    fixedIp = item.ip_address;
+  }
+  if (att.port_id !== undefined && att.net_id !== undefined) throw new BadRequestError('Must not input both network_id and port_id');
+  if (fixedIp !== undefined && att.net_id === undefined) throw new BadRequestError('Must input network_id when request IP address');
+  if (att.port_id !== undefined) return { portId: att.port_id as string };
+  if (att.net_id !== undefined) return { networkId: att.net_id as string, ...(fixedIp ? { fixedIp } : {}) };
+  return null;
+}
+
+function isIpv4(s: string): boolean {
+  const parts = s.split('.');
+  return parts.length === 4 && parts.every((p) => /^\d{1,3}$/.test(p) && Number(p) <= 255);
+}
