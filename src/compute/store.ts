@@ -192,6 +192,8 @@ const migrations: Migration[] = [
     async up(db: Kysely<any>) {
       await db.schema.alterTable('compute_servers').addColumn('kind', 'varchar(16)', (c) => c.notNull().defaultTo('server')).execute();
       await db.schema.createIndex('compute_servers_kind_listing').on('compute_servers').columns(['kind', 'project_id', 'deleted', 'created_at', 'id']).execute();
+      // The quota sums per project and kind stay index-only scans.
+      await db.schema.createIndex('compute_servers_kind_usage').on('compute_servers').columns(['project_id', 'kind', 'deleted', 'vcpus', 'memory_mib']).execute();
       await db.schema.dropTable('compute_project_networks').ifExists().execute();
     },
   },
