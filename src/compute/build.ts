@@ -18,10 +18,10 @@ import { chooseHost } from './scheduler/scheduler.ts';
 import type { HostState, SchedulingRequest } from './scheduler/types.ts';
 import type { ServerGroups } from './server-groups.ts';
 import { faultJson, POWER, powerCode } from './states.ts';
+import { novaBool, toInt, type SchedulerHintsBody, type ServerCreateBody } from './schemas.ts';
 import type { FlavorRow, ServerRow, WorkloadKind } from './tables.ts';
 import type { ContainerOptions } from '../agent/driver.ts';
 
-type Body = Record<string, unknown>;
 
 export class Builder {
   private scheduling: Promise<unknown> = Promise.resolve();
@@ -37,18 +37,15 @@ export class Builder {
   ) {}
 
   /** Checks a create request, inserts its servers within quota and starts their builds; answers the rows. */
-  async create(ctx: RequestContext, body: Body, requestId: string, kind: WorkloadKind = 'server'): Promise<ServerRow[]> {
+  async create(ctx: RequestContext, body: ServerCreateBody, requestId: string, kind: WorkloadKind = 'server'): Promise<ServerRow[]> {
     const { store, images } = this.core;
     this.core.enforce(ctx, 'servers:create');
     const projectId = this.core.projectOf(ctx);
-    const s = body.server as Body | undefined;
-    if (!s || typeof s !== 'object') throw new BadRequestError("Invalid input for field/attribute server. 'server' is a required property");
-    const hints = (body['os:scheduler_hints'] ?? body['OS-SCH-HNT:scheduler_hints'] ?? {}) as Body;
-    if (typeof s.name !== 'string' || !s.name.trim() || s.name.length > 255) throw new BadRequestError("Invalid input for field/attribute name. Value: None. 'name' is a required property");
-    if (typeof s.imageRef !== 'string' || !s.imageRef) throw new BadRequestError('Block Device Mapping is Invalid: Boot sequence for the instance and image/block device mapping combination is not valid. (imageRef is required)');
-    if (typeof s.flavorRef !== 'string' && typeof s.flavorRef !== 'number') throw new BadRequestError("Invalid input for field/attribute flavorRef. 'flavorRef' is a required property");
-    const minCount = intField(s.min_count, 'min_count', 1);
-    const maxCount = intField(s.max_count, 'max_count', minCount);
+    const s = body.server;
+    const hints = body['os:scheduler_hints'] ?? body['OS-SCH-HNT:scheduler_hints'] ?? {};
+    if (!s.imageRef) throw new BadRequestError('Block Device Mapping is Invalid: Boot sequence for the instance and image/block device mapping combination is not valid. (imageRef is required)');
+    const minCount = s.min_count === undefined ? 1 : toInt(s.min_count);
+    const maxCount = s.max_count === undefined ? minCount : toInt(s.max_count);
     if (maxCount < minCount) throw new BadRequestError('min_count must be <= max_count');
     const flavorId = String(s.flavorRef).replace(/^.*\/flavors\//, '');
     const flavor = await store.flavor(flavorId);
@@ -66,39 +63,31 @@ export class Builder {
     if (flavor.ram < image.min_ram) throw new BadRequestError(`Flavor's memory is too small for requested image.`);
     let keyName: string | null = null;
     if (s.key_name !== undefined && s.key_name !== null) {
-      if (typeof s.key_name !== 'string' || !(await store.keypair(ctx.userId, s.key_name))) throw new BadRequestError(`Invalid key_name provided.`);
+      if (!(await store.keypair(ctx.userId, s.key_name))) throw new BadRequestError(`Invalid key_name provided.`);
       keyName = s.key_name;
     }
     const metadata = s.metadata ?? {};
-    if (typeof metadata !== 'object' || Array.isArray(metadata) || Object.values(metadata as object).some((v) => typeof v !== 'string')) {
-      throw new BadRequestError('Invalid input for field/attribute metadata: must be an object of strings.');
-    }
     let userData: string | null = null;
     if (s.user_data !== undefined && s.user_data !== null) {
-      if (typeof s.user_data !== 'string' || !/^[A-Za-z0-9+/]*={0,2}$/.test(s.user_data.replace(/\s/g, ''))) throw new BadRequestError('Invalid input for field/attribute user_data: must be base64.');
+      if (!/^[A-Za-z0-9+/]*={0,2}$/.test(s.user_data.replace(/\s/g, ''))) throw new BadRequestError('Invalid input for field/attribute user_data: must be base64.');
       userData = s.user_data;
     }
     const networks = s.networks ?? 'auto';
-    if (networks !== 'auto' && networks !== 'none' && !Array.isArray(networks)) throw new BadRequestError('Invalid input for field/attribute networks.');
     if (Array.isArray(networks)) {
-      for (const n of networks as Record<string, unknown>[]) {
-        if (!n || typeof n !== 'object' || (typeof n.uuid !== 'string' && typeof n.port !== 'string')) {
-          throw new BadRequestError('Invalid input for field/attribute networks: each needs a uuid or a port.');
-        }
-        if (n.fixed_ip !== undefined && !/^\d+\.\d+\.\d+\.\d+$/.test(String(n.fixed_ip))) throw new BadRequestError(`Invalid fixed IP address ${String(n.fixed_ip)}.`);
+      for (const n of networks) {
+        if (typeof n.uuid !== 'string' && typeof n.port !== 'string') throw new BadRequestError('Invalid input for field/attribute networks: each needs a uuid or a port.');
+        if (n.fixed_ip !== undefined && !/^\d+\.\d+\.\d+\.\d+$/.test(n.fixed_ip)) throw new BadRequestError(`Invalid fixed IP address ${n.fixed_ip}.`);
       }
       if (networks.length > 1) throw new BadRequestError('hafen servers have one network interface at boot; attach more later.');
     }
     let container = parseContainerOptions(s['hafen:container']);
-    if (s.config_drive !== undefined && typeof s.config_drive !== 'boolean' && s.config_drive !== 'True' && s.config_drive !== 'False') throw new BadRequestError('Invalid input for field/attribute config_drive: must be a boolean.');
     // As in Nova, a config drive when asked for (config_drive=true) or when there is something to
     // deliver (a key, user data, metadata); config_drive=false keeps it off unless a key or user data need it.
-    if (s.config_drive === false || s.config_drive === 'False') container = { ...(container ?? {}), configDrive: false };
-    if (s.config_drive === true || s.config_drive === 'True') container = { ...(container ?? {}), configDrive: true };
-    const groupId = typeof hints.group === 'string' ? hints.group : null;
+    if (s.config_drive !== undefined) container = { ...(container ?? {}), configDrive: novaBool(s.config_drive) };
+    const groupId = hints.group ?? null;
     if (groupId) await this.groups.get(ctx, groupId);
-    const securityGroups = Array.isArray(s.security_groups) ? (s.security_groups as { name?: string }[]).map((g) => String(g?.name ?? 'default')) : ['default'];
-    const az = typeof s.availability_zone === 'string' && s.availability_zone ? s.availability_zone : null;
+    const securityGroups = s.security_groups ? s.security_groups.map((g) => g.name) : ['default'];
+    const az = s.availability_zone ?? null;
     const now = new Date().toISOString();
     const rows: ServerRow[] = [];
     for (let i = 0; i < maxCount; i++) {
@@ -126,7 +115,7 @@ export class Builder {
         addresses: '{}',
         security_groups: JSON.stringify(securityGroups),
         server_group_id: groupId,
-        description: typeof s.description === 'string' ? s.description : null,
+        description: s.description ?? null,
         created_at: now,
         updated_at: now,
         launched_at: null,
@@ -171,7 +160,7 @@ export class Builder {
     return decision;
   }
 
-  private async build(ctx: RequestContext, row: ServerRow, image: ImageRecord, flavor: FlavorRow, hints: Body): Promise<void> {
+  private async build(ctx: RequestContext, row: ServerRow, image: ImageRecord, flavor: FlavorRow, hints: SchedulerHintsBody): Promise<void> {
     const { store, network, images } = this.core;
     const tried: string[] = [];
     const group = row.server_group_id ? await store.serverGroup(row.server_group_id) : undefined;

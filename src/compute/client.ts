@@ -8,9 +8,22 @@ import type { ComputeService } from './service.ts';
 import { novaStatus, type NovaStatus } from './states.ts';
 import type { FlavorRow, KeypairRow, ServerGroupRow, ServerRow, VmState, WorkloadKind } from './tables.ts';
 import { serverDetails } from './views.ts';
+import { checkedBody } from './validation.ts';
+import {
+  ExtraSpecsBody,
+  FlavorCreateBody,
+  InterfaceAttachmentBody,
+  KeypairCreateBody,
+  MetadataBody,
+  ServerActionBody,
+  ServerCreateBody,
+  ServerGroupCreateBody,
+  ServerUpdateBody,
+} from './schemas.ts';
 
 export type { NovaStatus } from './states.ts';
 export type { VmState, WorkloadKind } from './tables.ts';
+export type { FlavorCreateBody, KeypairCreateBody, ServerActionBody, ServerCreateBody, ServerGroupCreateBody } from './schemas.ts';
 
 export interface Workload {
   id: string;
@@ -72,6 +85,12 @@ export interface BootOptions {
   kind?: WorkloadKind;
 }
 
+/**
+ * A body as a caller may hold it (values from a template are not yet typed): the client checks it
+ * against the schema named in its type, with the API's own errors, before anything else.
+ */
+export type Loose<T> = T | Record<string, unknown>;
+
 export interface ComputeClient {
   isAdmin(ctx: RequestContext): boolean;
 
@@ -80,7 +99,7 @@ export interface ComputeClient {
    * Boots workloads from a Nova create body (`{ server: {...}, 'os:scheduler_hints'? }`), with the
    * container settings of `server['hafen:container']`; answers them as recorded (building).
    */
-  boot(ctx: RequestContext, body: Record<string, unknown>, requestId: string, options?: BootOptions): Promise<Workload[]>;
+  boot(ctx: RequestContext, body: Loose<ServerCreateBody>, requestId: string, options?: BootOptions): Promise<Workload[]>;
   /** 404 (NotFoundError) for another project's workload, an unknown one, or one of another kind. */
   show(ctx: RequestContext, id: string, kind?: WorkloadKind): Promise<Workload>;
   /** The caller's project's workloads of one kind, newest first. */
@@ -92,9 +111,9 @@ export interface ComputeClient {
   rename(ctx: RequestContext, id: string, name: string, kind?: WorkloadKind): Promise<Workload>;
   setMetadata(ctx: RequestContext, id: string, metadata: Record<string, string>, replace: boolean, kind?: WorkloadKind): Promise<Record<string, string>>;
   /** One server action as Nova's body names it (`{ 'os-stop': null }`, `{ resize: { flavorRef } }`...); answers its body if it has one. */
-  act(ctx: RequestContext, id: string, action: Record<string, unknown>, requestId: string, kind?: WorkloadKind): Promise<unknown>;
+  act(ctx: RequestContext, id: string, action: Loose<ServerActionBody>, requestId: string, kind?: WorkloadKind): Promise<unknown>;
   /** os-interface attach: a port (`port_id`) or a network (`net_id`, `fixed_ips`), or the default network. */
-  attachInterface(ctx: RequestContext, id: string, attachment: { port_id?: string; net_id?: string; fixed_ips?: { ip_address: string }[] }, requestId: string): Promise<PortBinding>;
+  attachInterface(ctx: RequestContext, id: string, attachment: Loose<NonNullable<InterfaceAttachmentBody['interfaceAttachment']>>, requestId: string): Promise<PortBinding>;
   /** Starts deleting; the workload is gone (show answers 404) when it is done. */
   delete(ctx: RequestContext, id: string, requestId: string, kind?: WorkloadKind): Promise<void>;
 
@@ -103,19 +122,19 @@ export interface ComputeClient {
   /** The flavors the caller may see. */
   flavors(ctx: RequestContext): Promise<Flavor[]>;
   /** Nova's flavor create body (`{ flavor: {...} }`); admins. */
-  createFlavor(ctx: RequestContext, body: Record<string, unknown>): Promise<Flavor>;
+  createFlavor(ctx: RequestContext, body: Loose<FlavorCreateBody>): Promise<Flavor>;
   setExtraSpecs(ctx: RequestContext, id: string, specs: Record<string, unknown>, replace: boolean): Promise<Record<string, string>>;
   deleteFlavor(ctx: RequestContext, id: string): Promise<void>;
 
   // ---- key pairs (of the caller)
   /** Nova's key pair create body (`{ keypair: { name, public_key? } }`); a generated pair's private key once. */
-  createKeypair(ctx: RequestContext, body: Record<string, unknown>): Promise<{ keypair: Keypair; privateKey?: string }>;
+  createKeypair(ctx: RequestContext, body: Loose<KeypairCreateBody>): Promise<{ keypair: Keypair; privateKey?: string }>;
   keypair(ctx: RequestContext, name: string): Promise<Keypair>;
   deleteKeypair(ctx: RequestContext, name: string): Promise<void>;
 
   // ---- server groups (of the caller's project)
   /** Nova's server group create body (`{ server_group: { name, policies } }`). */
-  createServerGroup(ctx: RequestContext, body: Record<string, unknown>): Promise<ServerGroup>;
+  createServerGroup(ctx: RequestContext, body: Loose<ServerGroupCreateBody>): Promise<ServerGroup>;
   serverGroup(ctx: RequestContext, id: string): Promise<ServerGroup>;
   deleteServerGroup(ctx: RequestContext, id: string): Promise<void>;
 }
@@ -170,31 +189,31 @@ export function createComputeClient(compute: ComputeService, publicUrl: string):
   const base = `${publicUrl}/compute/v2.1`;
   return {
     isAdmin: (ctx) => compute.isAdmin(ctx),
-    boot: async (ctx, body, requestId, options = {}) => (await compute.build.create(ctx, body, requestId, options.kind ?? 'server')).map(workloadOf),
+    boot: async (ctx, body, requestId, options = {}) => (await compute.build.create(ctx, checkedBody(ServerCreateBody, body), requestId, options.kind ?? 'server')).map(workloadOf),
     show: async (ctx, id, kind = 'server') => workloadOf(await compute.server(ctx, id, kind)),
     list: async (ctx, kind = 'server') => (await compute.listing.list(ctx, {}, kind)).map(workloadOf),
     addresses: async (ctx, id, kind = 'server') => (await compute.listing.addresses(await compute.server(ctx, id, kind))) as Record<string, NovaAddress[]>,
     novaView: async (ctx, id) => (await serverDetails(compute, ctx, [await compute.server(ctx, id)], base))[0]!,
-    rename: async (ctx, id, name, kind = 'server') => workloadOf(await compute.servers.update(ctx, id, { server: { name } }, kind)),
-    setMetadata: (ctx, id, metadata, replace, kind = 'server') => compute.servers.setMetadata(ctx, id, metadata, replace, kind),
-    act: (ctx, id, action, requestId, kind = 'server') => compute.actions.run(ctx, id, action, requestId, kind),
-    attachInterface: (ctx, id, attachment, requestId) => compute.interfaces.attach(ctx, id, { interfaceAttachment: attachment }, requestId),
+    rename: async (ctx, id, name, kind = 'server') => workloadOf(await compute.servers.update(ctx, id, checkedBody(ServerUpdateBody, { server: { name } }), kind)),
+    setMetadata: async (ctx, id, metadata, replace, kind = 'server') => compute.servers.setMetadata(ctx, id, checkedBody(MetadataBody, { metadata }).metadata, replace, kind),
+    act: async (ctx, id, action, requestId, kind = 'server') => compute.actions.run(ctx, id, checkedBody(ServerActionBody, action), requestId, kind),
+    attachInterface: async (ctx, id, attachment, requestId) => compute.interfaces.attach(ctx, id, checkedBody(InterfaceAttachmentBody, { interfaceAttachment: attachment }), requestId),
     delete: (ctx, id, requestId, kind = 'server') => compute.servers.delete(ctx, id, requestId, false, kind),
 
     flavor: async (ctx, id) => flavorOf(await compute.flavors.get(ctx, id)),
     flavors: async (ctx) => (await compute.flavors.list(ctx)).map(flavorOf),
-    createFlavor: async (ctx, body) => flavorOf(await compute.flavors.create(ctx, body)),
-    setExtraSpecs: (ctx, id, specs, replace) => compute.flavors.setExtraSpecs(ctx, id, specs, replace),
+    createFlavor: async (ctx, body) => flavorOf(await compute.flavors.create(ctx, checkedBody(FlavorCreateBody, body))),
+    setExtraSpecs: async (ctx, id, specs, replace) => compute.flavors.setExtraSpecs(ctx, id, checkedBody(ExtraSpecsBody, { extra_specs: specs }).extra_specs, replace),
     deleteFlavor: (ctx, id) => compute.flavors.delete(ctx, id),
 
     createKeypair: async (ctx, body) => {
-      const { row, privateKey } = await compute.keypairs.create(ctx, body);
+      const { row, privateKey } = await compute.keypairs.create(ctx, checkedBody(KeypairCreateBody, body));
       return { keypair: keypairOf(row), ...(privateKey ? { privateKey } : {}) };
     },
     keypair: async (ctx, name) => keypairOf(await compute.keypairs.get(ctx, name)),
     deleteKeypair: (ctx, name) => compute.keypairs.delete(ctx, name),
 
-    createServerGroup: async (ctx, body) => serverGroupOf(await compute.serverGroups.create(ctx, body)),
+    createServerGroup: async (ctx, body) => serverGroupOf(await compute.serverGroups.create(ctx, checkedBody(ServerGroupCreateBody, body))),
     serverGroup: async (ctx, id) => serverGroupOf(await compute.serverGroups.get(ctx, id)),
     deleteServerGroup: (ctx, id) => compute.serverGroups.delete(ctx, id),
   };

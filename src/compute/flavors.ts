@@ -4,9 +4,11 @@ import { randomUUID } from 'node:crypto';
 import type { RequestContext } from '../platform/auth/context.ts';
 import { BadRequestError, ConflictError, NotFoundError } from '../platform/errors.ts';
 import type { ComputeCore } from './core.ts';
+import { novaBool, toInt, type FlavorCreateBody } from './schemas.ts';
 import type { FlavorRow } from './tables.ts';
 
-type Body = Record<string, unknown>;
+/** Nova's largest flavor figure (a database integer). */
+const MAX_FLAVOR_FIGURE = 2147483647;
 
 export interface FlavorFilter {
   minRam?: number;
@@ -35,29 +37,25 @@ export class Flavors {
     return rows;
   }
 
-  async create(ctx: RequestContext, body: Body): Promise<FlavorRow> {
+  async create(ctx: RequestContext, body: FlavorCreateBody): Promise<FlavorRow> {
     this.core.enforce(ctx, 'flavor_manage');
-    const f = (body.flavor ?? {}) as Body;
-    const int = (k: string, min: number, def?: number) => {
-      const v = f[k] ?? def;
-      const n = typeof v === 'string' && /^\d+$/.test(v) ? Number(v) : v;
-      if (!Number.isInteger(n) || (n as number) < min) throw new BadRequestError(`Invalid input for field/attribute ${k}. Value: ${String(v)}. must be an integer >= ${min}`);
-      return n as number;
-    };
-    if (typeof f.name !== 'string' || !f.name.trim() || f.name.length > 255) throw new BadRequestError("Invalid input for field/attribute name. Value: None. 'name' is a required property");
+    const f = body.flavor;
     const row: FlavorRow = {
       id: f.id === undefined || f.id === null || f.id === 'auto' ? randomUUID() : String(f.id),
       name: f.name,
-      ram: int('ram', 1),
-      vcpus: int('vcpus', 1),
-      disk: int('disk', 0),
-      ephemeral: int('OS-FLV-EXT-DATA:ephemeral', 0, 0),
-      swap: f.swap === '' || f.swap === undefined ? 0 : int('swap', 0),
-      is_public: f['os-flavor-access:is_public'] === false ? 0 : 1,
+      ram: toInt(f.ram),
+      vcpus: toInt(f.vcpus),
+      disk: toInt(f.disk),
+      ephemeral: f['OS-FLV-EXT-DATA:ephemeral'] === undefined ? 0 : toInt(f['OS-FLV-EXT-DATA:ephemeral']),
+      swap: f.swap === '' || f.swap === undefined ? 0 : toInt(f.swap),
+      is_public: novaBool(f['os-flavor-access:is_public'], true) ? 1 : 0,
       description: typeof f.description === 'string' ? f.description : null,
       extra_specs: '{}',
       created_at: new Date().toISOString(),
     };
+    for (const k of ['ram', 'vcpus', 'disk', 'ephemeral', 'swap'] as const) {
+      if (row[k] > MAX_FLAVOR_FIGURE) throw new BadRequestError(`Invalid input for field/attribute ${k}. Value: ${row[k]}. must be <= ${MAX_FLAVOR_FIGURE}`);
+    }
     await this.core.store.insertFlavor(row);
     return row;
   }
@@ -71,14 +69,10 @@ export class Flavors {
     return JSON.parse((await this.get(ctx, id)).extra_specs) as Record<string, string>;
   }
 
-  async setExtraSpecs(ctx: RequestContext, flavorId: string, specs: unknown, replace = false): Promise<Record<string, string>> {
+  async setExtraSpecs(ctx: RequestContext, flavorId: string, specs: Record<string, string | number | boolean>, replace = false): Promise<Record<string, string>> {
     this.core.enforce(ctx, 'flavor_manage');
     const f = await this.get(ctx, flavorId);
-    if (!specs || typeof specs !== 'object' || Array.isArray(specs)) throw new BadRequestError('Invalid input for field/attribute extra_specs: must be an object.');
-    for (const [k, v] of Object.entries(specs)) {
-      if (typeof v !== 'string' && typeof v !== 'number' && typeof v !== 'boolean') throw new BadRequestError(`Invalid extra spec ${k}: values must be strings.`);
-    }
-    const merged = { ...(replace ? {} : JSON.parse(f.extra_specs)), ...Object.fromEntries(Object.entries(specs).map(([k, v]) => [k, String(v)])) };
+    const merged = { ...(replace ? {} : (JSON.parse(f.extra_specs) as Record<string, string>)), ...Object.fromEntries(Object.entries(specs).map(([k, v]) => [k, String(v)])) };
     await this.core.store.updateFlavor(flavorId, { extra_specs: JSON.stringify(merged) });
     return merged;
   }

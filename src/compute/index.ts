@@ -14,7 +14,7 @@ import { DockerDriver } from '../agent/docker/driver.ts';
 import { FakeDriver } from '../agent/fake/driver.ts';
 import { AgentHub, agentMount } from '../agent/remote/endpoint.ts';
 import type { DataplaneSource } from '../agent/net/dataplane.ts';
-import { computeApi } from './api.ts';
+import { computeApi } from './api/index.ts';
 import { createComputeClient, type ComputeClient } from './client.ts';
 import { computePolicy } from './policy.ts';
 import { ComputeService } from './service.ts';

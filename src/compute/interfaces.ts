@@ -7,11 +7,11 @@ import { BadRequestError, ConflictError, HafenError, NotFoundError } from '../pl
 import type { NicRequest, PortBinding } from '../network/client.ts';
 import type { ComputeCore } from './core.ts';
 import type { Hosts } from './hosts.ts';
+import type { InterfaceAttachmentBody } from './schemas.ts';
 import type { InstanceActions } from './instance-actions.ts';
 import { assertUnlocked } from './servers.ts';
 import type { ServerRow } from './tables.ts';
 
-type Body = Record<string, unknown>;
 
 export class Interfaces {
   private readonly queues = new Map<string, Promise<unknown>>();
@@ -51,7 +51,7 @@ export class Interfaces {
    * Plugs a port (given, or made on a network with an optional fixed IP, or on the project's default
    * network) into the server. All or nothing: if the host cannot plug it, the port is unbound again.
    */
-  async attach(ctx: RequestContext, id: string, body: Body, requestId: string): Promise<PortBinding> {
+  async attach(ctx: RequestContext, id: string, body: InterfaceAttachmentBody, requestId: string): Promise<PortBinding> {
     this.core.enforce(ctx, 'os_interface:create');
     const nic = parseInterfaceAttachment(body);
     const network = this.core.network;
@@ -128,41 +128,17 @@ function hostFailure(err: unknown, message: string): Error {
   return new HostFailure(message, { cause: err });
 }
 
-const UUID = /^[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}$/i;
-
 /**
- * Nova 2.1's interfaceAttachment body: a port, or a network with at most one fixed IP, or nothing
- * (null: the project's default network). Unknown keys are refused, as Nova's schema does.
+ * Nova 2.1's interfaceAttachment (shape checked by its schema): a port, or a network with at most
+ * one fixed IP, or nothing (null: the project's default network).
  */
-export function parseInterfaceAttachment(body: Body): NicRequest | null {
-  const bad = (msg: string) => new BadRequestError(`Invalid input for field/attribute interfaceAttachment. ${msg}`);
-  for (const k of Object.keys(body ?? {})) if (k !== 'interfaceAttachment') throw bad(`Additional properties are not allowed ('${k}' was unexpected)`);
-  const a = body?.interfaceAttachment;
-  if (a === undefined) return null;
-  if (!a || typeof a !== 'object' || Array.isArray(a)) throw bad('It must be an object.');
-  const att = a as Body;
-  for (const k of Object.keys(att)) if (!['port_id', 'net_id', 'fixed_ips'].includes(k)) throw bad(`Additional properties are not allowed ('${k}' was unexpected)`);
-  for (const k of ['port_id', 'net_id'] as const) {
-    if (att[k] !== undefined && (typeof att[k] !== 'string' || !UUID.test(att[k] as string))) throw new BadRequestError(`Invalid input for field/attribute ${k}. Value: ${String(att[k])}. '${String(att[k])}' is not a 'uuid'`);
-  }
-  let fixedIp: string | undefined;
-  if (att.fixed_ips !== undefined) {
-    const list = att.fixed_ips;
-    if (!Array.isArray(list) || list.length !== 1) throw new BadRequestError('Invalid input for field/attribute fixed_ips. It must be a list of one address.');
-    const item = list[0] as Body | null;
-    if (!item || typeof item !== 'object' || Object.keys(item).some((k) => k !== 'ip_address') || typeof item.ip_address !== 'string' || !isIpv4(item.ip_address)) {
-      throw new BadRequestError(`Invalid input for field/attribute fixed_ips. Value: ${JSON.stringify(list)}. Each needs one ip_address, an IPv4 address.`);
-    }
-    fixedIp = item.ip_address;
-  }
+export function parseInterfaceAttachment(body: InterfaceAttachmentBody): NicRequest | null {
+  const att = body.interfaceAttachment;
+  if (att === undefined) return null;
+  const fixedIp = att.fixed_ips?.[0]?.ip_address;
   if (att.port_id !== undefined && att.net_id !== undefined) throw new BadRequestError('Must not input both network_id and port_id');
   if (fixedIp !== undefined && att.net_id === undefined) throw new BadRequestError('Must input network_id when request IP address');
-  if (att.port_id !== undefined) return { portId: att.port_id as string };
-  if (att.net_id !== undefined) return { networkId: att.net_id as string, ...(fixedIp ? { fixedIp } : {}) };
+  if (att.port_id !== undefined) return { portId: att.port_id };
+  if (att.net_id !== undefined) return { networkId: att.net_id, ...(fixedIp ? { fixedIp } : {}) };
   return null;
-}
-
-function isIpv4(s: string): boolean {
-  const parts = s.split('.');
-  return parts.length === 4 && parts.every((p) => /^\d{1,3}$/.test(p) && Number(p) <= 255);
 }

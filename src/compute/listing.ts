@@ -3,13 +3,14 @@
 import type { RequestContext } from '../platform/auth/context.ts';
 import { BadRequestError } from '../platform/errors.ts';
 import type { ComputeCore } from './core.ts';
+import type { ServerListQuery } from './schemas.ts';
 import { novaStatus } from './states.ts';
 import type { ServerRow, WorkloadKind } from './tables.ts';
 
 export class ServerListing {
   constructor(private readonly core: ComputeCore) {}
 
-  async list(ctx: RequestContext, q: Record<string, string>, kind: WorkloadKind = 'server'): Promise<ServerRow[]> {
+  async list(ctx: RequestContext, q: ServerListQuery, kind: WorkloadKind = 'server'): Promise<ServerRow[]> {
     this.core.enforce(ctx, 'servers:index');
     const admin = this.core.isAdmin(ctx);
     const all = admin && (q.all_tenants === '1' || q.all_tenants === 'true' || q.all_tenants === 'True' || q.all_tenants === '');
@@ -20,11 +21,7 @@ export class ServerListing {
       if (Number.isNaN(t.getTime())) throw new BadRequestError(`Invalid changes-since value: ${q['changes-since']}`);
       changesSince = t.toISOString();
     }
-    let limit: number | undefined;
-    if (q.limit !== undefined) {
-      limit = Number(q.limit);
-      if (!Number.isInteger(limit) || limit < 0) throw new BadRequestError('Invalid input for query parameters limit. Value: ' + q.limit);
-    }
+    const limit = q.limit;
     let after: ServerRow | undefined;
     if (q.marker) {
       after = await this.core.store.server(q.marker);

@@ -3,8 +3,8 @@
 import type { RequestContext } from '../platform/auth/context.ts';
 import { BadRequestError, NotFoundError } from '../platform/errors.ts';
 import type { ComputeCore } from './core.ts';
+import { toInt, type QuotaSetBody } from './schemas.ts';
 
-type Body = Record<string, unknown>;
 
 export const DEFAULT_QUOTAS: Record<string, number> = {
   instances: 10,
@@ -34,16 +34,18 @@ export class Quotas {
     return projectId;
   }
 
-  async set(ctx: RequestContext, projectId: string, body: Body): Promise<Record<string, number>> {
+  async set(ctx: RequestContext, projectId: string, body: QuotaSetBody): Promise<Record<string, number>> {
     this.core.enforce(ctx, 'quotas:update');
-    const q = (body.quota_set ?? {}) as Body;
-    for (const [k, v] of Object.entries(q)) {
-      if (k === 'force' || k === 'id') continue;
-      if (!(k in DEFAULT_QUOTAS)) throw new BadRequestError(`Bad key(s) ${k} in quota_set`);
-      const n = typeof v === 'string' && /^-?\d+$/.test(v) ? Number(v) : v;
-      if (!Number.isInteger(n) || (n as number) < -1) throw new BadRequestError(`Invalid input for field/attribute ${k}. Value: ${String(v)}. must be an integer >= -1`);
-      await this.core.store.setQuota(projectId, k, n as number);
+    const changes: [string, number][] = [];
+    for (const [k, v] of Object.entries(body.quota_set)) {
+      if (k === 'force' || k === 'id' || v === undefined) continue;
+      // Kept for the 2.1 body; a container cloud has none of these to limit.
+      if (!(k in DEFAULT_QUOTAS)) continue;
+      const n = toInt(v as number | string);
+      if (!Number.isInteger(n) || n < -1) throw new BadRequestError(`Invalid input for field/attribute ${k}. Value: ${String(v)}. must be an integer >= -1`);
+      changes.push([k, n]);
     }
+    for (const [k, n] of changes) await this.core.store.setQuota(projectId, k, n);
     return this.of(projectId);
   }
 

@@ -5,11 +5,9 @@ import type { RequestContext } from '../platform/auth/context.ts';
 import { BadRequestError, NotFoundError, OverQuotaError } from '../platform/errors.ts';
 import type { ComputeCore } from './core.ts';
 import type { Quotas } from './quotas.ts';
+import type { ServerGroupCreateBody } from './schemas.ts';
 import type { ServerGroupRow } from './tables.ts';
 
-type Body = Record<string, unknown>;
-
-export const GROUP_POLICIES = ['affinity', 'anti-affinity', 'soft-affinity', 'soft-anti-affinity'] as const;
 
 export class ServerGroups {
   constructor(
@@ -17,19 +15,18 @@ export class ServerGroups {
     private readonly quotas: Quotas,
   ) {}
 
-  async create(ctx: RequestContext, body: Body): Promise<ServerGroupRow> {
+  async create(ctx: RequestContext, body: ServerGroupCreateBody): Promise<ServerGroupRow> {
     this.core.enforce(ctx, 'server_groups:create');
-    const g = (body.server_group ?? {}) as Body;
-    const policies = Array.isArray(g.policies) ? g.policies : g.policy !== undefined ? [g.policy] : [];
+    const g = body.server_group;
+    const policies = g.policies ?? (g.policy !== undefined ? [g.policy] : []);
     const policy = policies[0];
-    if (typeof g.name !== 'string' || !g.name) throw new BadRequestError("Invalid input for field/attribute name. 'name' is a required property");
-    if (policies.length !== 1 || !(GROUP_POLICIES as readonly string[]).includes(String(policy))) {
+    if (policies.length !== 1 || policy === undefined) {
       throw new BadRequestError('Invalid input for field/attribute policies: one of affinity, anti-affinity, soft-affinity, soft-anti-affinity.');
     }
     const projectId = this.core.projectOf(ctx);
     const quota = (await this.quotas.of(projectId)).server_groups!;
     if (quota >= 0 && (await this.core.store.serverGroupCount(projectId)) >= quota) throw new OverQuotaError('Quota exceeded, too many server groups.', 'server_groups');
-    const row: ServerGroupRow = { id: randomUUID(), name: g.name, project_id: projectId, user_id: ctx.userId, policy: String(policy), created_at: new Date().toISOString() };
+    const row: ServerGroupRow = { id: randomUUID(), name: g.name, project_id: projectId, user_id: ctx.userId, policy, created_at: new Date().toISOString() };
     await this.core.store.insertServerGroup(row);
     return row;
   }

@@ -1,14 +1,14 @@
 // A server's own record: renaming it, its metadata, the lock that keeps members' hands off it, and
 // deleting it (the intent recorded, the container removed and the ports released in the background).
 import type { RequestContext } from '../platform/auth/context.ts';
-import { BadRequestError, ConflictError, NotFoundError } from '../platform/errors.ts';
+import { ConflictError, NotFoundError } from '../platform/errors.ts';
 import type { ComputeCore } from './core.ts';
 import type { Hosts } from './hosts.ts';
 import type { InstanceActions } from './instance-actions.ts';
+import type { ServerUpdateBody } from './schemas.ts';
 import { faultJson } from './states.ts';
 import type { ServerRow, WorkloadKind } from './tables.ts';
 
-type Body = Record<string, unknown>;
 
 /** A locked server takes no changes from non-admins. */
 export function assertUnlocked(core: ComputeCore, ctx: RequestContext, row: ServerRow): void {
@@ -22,17 +22,14 @@ export class Servers {
     private readonly actions: InstanceActions,
   ) {}
 
-  async update(ctx: RequestContext, id: string, body: Body, kind: WorkloadKind = 'server'): Promise<ServerRow> {
+  async update(ctx: RequestContext, id: string, body: ServerUpdateBody, kind: WorkloadKind = 'server'): Promise<ServerRow> {
     this.core.enforce(ctx, 'servers:update');
     const row = await this.core.server(ctx, id, kind);
     assertUnlocked(this.core, ctx, row);
-    const s = (body.server ?? {}) as Body;
+    const s = body.server;
     const changes: Partial<ServerRow> = {};
-    if (s.name !== undefined) {
-      if (typeof s.name !== 'string' || !s.name.trim() || s.name.length > 255) throw new BadRequestError('Invalid input for field/attribute name.');
-      changes.name = s.name;
-    }
-    if (s.description !== undefined) changes.description = s.description === null ? null : String(s.description);
+    if (s.name !== undefined) changes.name = s.name;
+    if (s.description !== undefined) changes.description = s.description;
     await this.core.store.updateServer(id, changes);
     return (await this.core.store.server(id))!;
   }
@@ -41,14 +38,11 @@ export class Servers {
     return JSON.parse((await this.core.server(ctx, id)).metadata) as Record<string, string>;
   }
 
-  async setMetadata(ctx: RequestContext, id: string, metadata: unknown, replace: boolean, kind: WorkloadKind = 'server'): Promise<Record<string, string>> {
+  async setMetadata(ctx: RequestContext, id: string, metadata: Record<string, string>, replace: boolean, kind: WorkloadKind = 'server'): Promise<Record<string, string>> {
     this.core.enforce(ctx, 'servers:update');
     const row = await this.core.server(ctx, id, kind);
     assertUnlocked(this.core, ctx, row);
-    if (!metadata || typeof metadata !== 'object' || Array.isArray(metadata) || Object.values(metadata).some((v) => typeof v !== 'string')) {
-      throw new BadRequestError('Invalid input for field/attribute metadata: must be an object of strings.');
-    }
-    const merged = { ...(replace ? {} : JSON.parse(row.metadata)), ...(metadata as Record<string, string>) };
+    const merged = { ...(replace ? {} : (JSON.parse(row.metadata) as Record<string, string>)), ...metadata };
     await this.core.store.updateServer(id, { metadata: JSON.stringify(merged) });
     return merged;
   }

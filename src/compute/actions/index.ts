@@ -2,6 +2,7 @@
 import type { RequestContext } from '../../platform/auth/context.ts';
 import { BadRequestError } from '../../platform/errors.ts';
 import type { Quotas } from '../quotas.ts';
+import type { ServerActionBody } from '../schemas.ts';
 import type { WorkloadKind } from '../tables.ts';
 import { consoleOutput } from './console.ts';
 import { lock, unlock } from './lock.ts';
@@ -39,13 +40,13 @@ export class ServerActions {
   }
 
   /** Runs the one action of the body; answers a body for actions that answer one. */
-  async run(ctx: RequestContext, id: string, body: Record<string, unknown>, requestId: string, kind: WorkloadKind = 'server'): Promise<unknown> {
+  async run(ctx: RequestContext, id: string, body: ServerActionBody, requestId: string, kind: WorkloadKind = 'server'): Promise<unknown> {
     const keys = Object.keys(body ?? {});
     if (keys.length !== 1) throw new BadRequestError('There is either no action or more than one action in the request body.');
     const name = keys[0]!;
     const row = await this.parts.core.server(ctx, id, kind);
     const handler = Object.hasOwn(this.handlers, name) ? this.handlers[name] : undefined;
     if (!handler) throw new BadRequestError(`There is no such action: ${name}`);
-    return handler(this.parts, { ctx, row, arg: body[name], requestId });
+    return handler(this.parts, { ctx, row, arg: (body as Record<string, unknown>)[name], requestId });
   }
 }

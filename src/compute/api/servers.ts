@@ -1,0 +1,133 @@
+// Servers: create, list, show, update, delete, actions, metadata, instance actions and interfaces.
+import { contextOf, type RequestContext } from '../../platform/auth/context.ts';
+import type { ServerRow } from '../tables.ts';
+import {
+  AnyQuery,
+  IdKeyParams,
+  IdParams,
+  InterfaceAttachmentBody,
+  MetadataBody,
+  novaBool,
+  ServerActionBody,
+  ServerCreateBody,
+  ServerListQuery,
+  ServerPortParams,
+  ServerRequestParams,
+  ServerUpdateBody,
+} from '../schemas.ts';
+import { interfaceAttachmentView, serverDetails, serverView } from '../views.ts';
+import type { ComputeRoutes } from './index.ts';
+
+export function serverRoutes({ app, compute, base, publicUrl }: ComputeRoutes): void {
+  const detailed = (ctx: RequestContext, rows: ServerRow[]) => serverDetails(compute, ctx, rows, base);
+  const detailedOne = async (ctx: RequestContext, row: ServerRow) => (await detailed(ctx, [row]))[0]!;
+
+  app.post('/v2.1/servers', { schema: { body: ServerCreateBody } }, async (request, reply) => {
+    const rows = await compute.build.create(contextOf(request), request.body, request.id);
+    reply.code(202);
+    const first = rows[0]!;
+    if (novaBool(request.body.return_reservation_id ?? request.body.server.return_reservation_id)) return { reservation_id: `r-${first.id.slice(0, 8)}` };
+    return {
+      server: {
+        id: first.id,
+        links: serverView(first, base, { admin: false, detail: false }).links,
+        'OS-DCF:diskConfig': 'MANUAL',
+        security_groups: (JSON.parse(first.security_groups) as string[]).map((name) => ({ name })),
+        adminPass: '',
+      },
+    };
+  });
+  app.get('/v2.1/servers', { schema: { querystring: ServerListQuery } }, async (request) => ({
+    servers: (await compute.listing.list(contextOf(request), request.query)).map((s) => serverView(s, base, { admin: false, detail: false })),
+  }));
+  app.get('/v2.1/servers/detail', { schema: { querystring: ServerListQuery } }, async (request) => {
+    const ctx = contextOf(request);
+    return { servers: await detailed(ctx, await compute.listing.list(ctx, request.query)) };
+  });
+  app.get('/v2.1/servers/:id', { schema: { params: IdParams, querystring: AnyQuery } }, async (request) => {
+    const ctx = contextOf(request);
+    return { server: await detailedOne(ctx, await compute.server(ctx, request.params.id)) };
+  });
+  app.put('/v2.1/servers/:id', { schema: { params: IdParams, body: ServerUpdateBody } }, async (request) => {
+    const ctx = contextOf(request);
+    return { server: await detailedOne(ctx, await compute.servers.update(ctx, request.params.id, request.body)) };
+  });
+  app.delete('/v2.1/servers/:id', { schema: { params: IdParams } }, async (request, reply) => {
+    await compute.servers.delete(contextOf(request), request.params.id, request.id);
+    reply.code(204).send();
+  });
+  app.post('/v2.1/servers/:id/action', { schema: { params: IdParams, body: ServerActionBody } }, async (request, reply) => {
+    const ctx = contextOf(request);
+    const result = await compute.actions.run(ctx, request.params.id, request.body, request.id);
+    if (result === undefined) return reply.code(202).send();
+    const name = Object.keys(request.body)[0];
+    if (name === 'rebuild') return reply.code(202).send({ server: await detailedOne(ctx, await compute.server(ctx, request.params.id)) });
+    if (name === 'createImage') {
+      const imageId = (result as { image_id: string }).image_id;
+      reply.header('location', `${publicUrl}/image/v2/images/${imageId}`);
+      return reply.code(202).send(result);
+    }
+    return reply.code(200).send(result);
+  });
+
+  // ---- metadata
+  app.get('/v2.1/servers/:id/metadata', { schema: { params: IdParams } }, async (request) => ({
+    metadata: await compute.servers.metadata(contextOf(request), request.params.id),
+  }));
+  app.post('/v2.1/servers/:id/metadata', { schema: { params: IdParams, body: MetadataBody } }, async (request) => ({
+    metadata: await compute.servers.setMetadata(contextOf(request), request.params.id, request.body.metadata, false),
+  }));
+  app.put('/v2.1/servers/:id/metadata', { schema: { params: IdParams, body: MetadataBody } }, async (request) => ({
+    metadata: await compute.servers.setMetadata(contextOf(request), request.params.id, request.body.metadata, true),
+  }));
+  app.delete('/v2.1/servers/:id/metadata/:key', { schema: { params: IdKeyParams } }, async (request, reply) => {
+    await compute.servers.deleteMetadata(contextOf(request), request.params.id, request.params.key);
+    reply.code(204).send();
+  });
+
+  // ---- instance actions
+  app.get('/v2.1/servers/:id/os-instance-actions', { schema: { params: IdParams, querystring: AnyQuery } }, async (request) => {
+    const actions = await compute.instanceActions.list(contextOf(request), request.params.id);
+    return {
+      instanceActions: actions.map((a) => ({
+        action: a.action,
+        instance_uuid: a.server_id,
+        request_id: a.request_id,
+        user_id: a.user_id,
+        project_id: a.project_id,
+        start_time: a.start_time,
+        message: a.message,
+      })),
+    };
+  });
+  app.get('/v2.1/servers/:id/os-instance-actions/:req', { schema: { params: ServerRequestParams } }, async (request) => {
+    const a = await compute.instanceActions.get(contextOf(request), request.params.id, request.params.req);
+    return {
+      instanceAction: {
+        action: a.action,
+        instance_uuid: a.server_id,
+        request_id: a.request_id,
+        user_id: a.user_id,
+        project_id: a.project_id,
+        start_time: a.start_time,
+        message: a.message,
+        events: JSON.parse(a.events) as unknown[],
+      },
+    };
+  });
+
+  // ---- interfaces
+  app.get('/v2.1/servers/:id/os-interface', { schema: { params: IdParams } }, async (request) => ({
+    interfaceAttachments: (await compute.interfaces.list(contextOf(request), request.params.id)).map(interfaceAttachmentView),
+  }));
+  app.get('/v2.1/servers/:id/os-interface/:port', { schema: { params: ServerPortParams } }, async (request) => ({
+    interfaceAttachment: interfaceAttachmentView(await compute.interfaces.get(contextOf(request), request.params.id, request.params.port)),
+  }));
+  app.post('/v2.1/servers/:id/os-interface', { schema: { params: IdParams, body: InterfaceAttachmentBody } }, async (request) => ({
+    interfaceAttachment: interfaceAttachmentView(await compute.interfaces.attach(contextOf(request), request.params.id, request.body, request.id)),
+  }));
+  app.delete('/v2.1/servers/:id/os-interface/:port', { schema: { params: ServerPortParams } }, async (request, reply) => {
+    await compute.interfaces.detach(contextOf(request), request.params.id, request.params.port, request.id);
+    reply.code(202).send();
+  });
+}
