@@ -27,7 +27,7 @@ async function attachOne(docker: Docker, net: string, ip: string): Promise<strin
 
 export async function run(_options: BenchOptions): Promise<void> {
   const engine = await ensureLocalEngine(path.join(checkoutDir, '.hafen-test', 'engine-shared'));
-  const hosts = await startNestedHosts({ outerEndpoint: engine.socket, count: 3, ownerPid: process.pid });
+  const hosts = await startNestedHosts({ outerEndpoint: engine.socket, count: 3, ownerPid: process.pid, pkiDir: path.join(checkoutDir, '.hafen-test', 'engine-shared', 'pki') });
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'hafen-bench-nethosts-'));
   const cloud = await createCloud(loadConfig({ HAFEN_DATA_DIR: dataDir, HAFEN_PORT: '0', HAFEN_LOG_LEVEL: 'silent', HAFEN_PASSWORD_HASH_COST: '1024' }));
   try {

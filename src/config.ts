@@ -2,6 +2,7 @@
 // Settings are parsed once into a typed, frozen Config; a bad value stops start-up naming the variable.
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { checkCertDir, formatEngineEndpoint, parseEngineEndpoint } from './host/engine-client.ts';
 
 export const checkoutDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -11,7 +12,10 @@ export interface Config {
   port: number;
   publicUrl: string;
   databaseUrl: string;
-  /** Docker endpoints (unix:///path or tcp://host:port) the all-in-one agent drives; empty means "start our own". */
+  /**
+   * Docker endpoints the all-in-one agent drives: unix:///path, or tcp://host:port?cert_dir=/dir (TLS with
+   * hafen's client certificate, the directory from the entry or HAFEN_DOCKER_CERT_DIR); empty means "start our own".
+   */
   dockerHosts: string[];
   /** HAFEN_DOCKER_HOSTS=none: no engine is driven in-process; hosts come only from remote agents (`hafen agent`). */
   agentsOnly: boolean;
@@ -87,13 +91,18 @@ function databaseUrl(env: Env, dataDir: string): string {
 function dockerHosts(env: Env): string[] {
   const raw = env.HAFEN_DOCKER_HOSTS;
   if (raw === undefined || raw.trim() === '' || raw.trim() === 'none') return [];
-  const hosts = raw.split(',').map((h) => h.trim()).filter(Boolean);
-  for (const h of hosts) {
-    if (!/^(unix:\/\/\/.+|tcp:\/\/[^/]+:\d+)$/.test(h)) {
-      throw new ConfigError('HAFEN_DOCKER_HOSTS', `"${h}" is not unix:///path or tcp://host:port`);
+  const certDir = env.HAFEN_DOCKER_CERT_DIR?.trim() || undefined;
+  if (certDir !== undefined && !path.isAbsolute(certDir)) throw new ConfigError('HAFEN_DOCKER_CERT_DIR', `must be an absolute path, got "${certDir}"`);
+  // Engines over TCP are reached with TLS only: each entry is written out with its certificate directory.
+  return raw.split(',').map((h) => h.trim()).filter(Boolean).map((h) => {
+    try {
+      const endpoint = parseEngineEndpoint(h, certDir);
+      if (endpoint.kind === 'tcp') checkCertDir(endpoint.certDir);
+      return formatEngineEndpoint(endpoint);
+    } catch (err) {
+      throw new ConfigError('HAFEN_DOCKER_HOSTS', (err as Error).message);
     }
-  }
-  return hosts;
+  });
 }
 
 export function loadConfig(env: Env = process.env): Config {

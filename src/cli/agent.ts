@@ -6,6 +6,7 @@ import type { Command } from 'commander';
 import YAML from 'yaml';
 import { Agent, type AgentCredential } from '../agent/remote/agent.ts';
 import { loadConfig } from '../config.ts';
+import { checkCertDir, formatEngineEndpoint, parseEngineEndpoint } from '../host/engine-client.ts';
 
 interface CloudEntry {
   auth_type?: string;
@@ -48,16 +49,25 @@ export function registerAgent(program: Command): void {
     .command('agent')
     .description('Run the agent of one Docker host: registers it with the controller and serves its driver calls')
     .requiredOption('--controller <url>', 'the controller, e.g. http://127.0.0.1:8780')
-    .requiredOption('--docker <endpoint>', 'the engine to drive: unix:///path or tcp://host:port')
+    .requiredOption('--docker <endpoint>', 'the engine to drive: unix:///path or tcp://host:port (TLS; see --cert-dir)')
+    .option('--cert-dir <dir>', 'client certificate directory (ca.pem, cert.pem, key.pem) for a tcp:// engine (default: ?cert_dir= of --docker, else $HAFEN_DOCKER_CERT_DIR)')
     .option('--credential <id:secret|@file>', 'application credential of a user with the admin role (default: $HAFEN_AGENT_CREDENTIAL)')
     .option('--cloud <name>', 'log in as this cloud of clouds.yaml instead (password or application credential)')
     .option('--clouds-yaml <file>', 'clouds.yaml for --cloud (default: $OS_CLIENT_CONFIG_FILE, else $HAFEN_DATA_DIR/clouds.yaml)')
     .option('--host-id <id>', "the host's id (default: derived from the engine's own id)")
     .option('--availability-zone <zone>', 'availability zone of the host', 'nova')
     .option('--address <ipv4>', "the host's address, where the controller routes its servers' floating IPs (default: the host of a tcp:// --docker URL)")
-    .action(async (opts: { controller: string; docker: string; credential?: string; cloud?: string; cloudsYaml?: string; hostId?: string; availabilityZone: string; address?: string }) => {
+    .action(async (opts: { controller: string; docker: string; certDir?: string; credential?: string; cloud?: string; cloudsYaml?: string; hostId?: string; availabilityZone: string; address?: string }) => {
       if (!/^https?:\/\/[^/]+\/?$/.test(opts.controller)) fail('--controller must be http(s)://host[:port]');
-      if (!/^(unix:\/\/\/.+|tcp:\/\/[^/]+:\d+)$/.test(opts.docker)) fail('--docker must be unix:///path or tcp://host:port');
+      let docker: string;
+      try {
+        const certDir = opts.certDir ? path.resolve(opts.certDir) : process.env.HAFEN_DOCKER_CERT_DIR || undefined;
+        const endpoint = parseEngineEndpoint(opts.certDir && opts.docker.startsWith('tcp://') ? `${opts.docker.replace(/\?.*$/, '')}?cert_dir=${encodeURIComponent(certDir!)}` : opts.docker, certDir);
+        if (endpoint.kind === 'tcp') checkCertDir(endpoint.certDir);
+        docker = formatEngineEndpoint(endpoint);
+      } catch (err) {
+        fail(`--docker: ${(err as Error).message}`);
+      }
       if (opts.address !== undefined && !/^\d{1,3}(\.\d{1,3}){3}$/.test(opts.address)) fail('--address must be an IPv4 address');
       let credential: AgentCredential;
       let authUrl: string | undefined;
@@ -73,7 +83,7 @@ export function registerAgent(program: Command): void {
       } catch (err) {
         fail((err as Error).message);
       }
-      const agent = new Agent({ controller: opts.controller, docker: opts.docker, credential, ...(authUrl ? { authUrl } : {}), ...(opts.hostId ? { hostId: opts.hostId } : {}), ...(opts.address ? { address: opts.address } : {}), availabilityZone: opts.availabilityZone });
+      const agent = new Agent({ controller: opts.controller, docker, credential, ...(authUrl ? { authUrl } : {}), ...(opts.hostId ? { hostId: opts.hostId } : {}), ...(opts.address ? { address: opts.address } : {}), availabilityZone: opts.availabilityZone });
       try {
         await agent.start();
       } catch (err) {

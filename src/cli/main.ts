@@ -6,6 +6,7 @@ import { registerKeys } from './keys.ts';
 import { registerImage } from './image.ts';
 import { registerStack } from './stack.ts';
 import { registerAgent } from './agent.ts';
+import { registerEngineCerts } from './engine-certs.ts';
 
 export async function main(argv: string[]): Promise<void> {
   const program = new Command('hafen').description('A multi-tenant container cloud that speaks OpenStack APIs on Docker engines');
@@ -14,6 +15,7 @@ export async function main(argv: string[]): Promise<void> {
   registerImage(program);
   registerStack(program);
   registerAgent(program);
+  registerEngineCerts(program);
   try {
     await program.parseAsync(argv);
   } catch (err) {

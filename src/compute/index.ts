@@ -11,6 +11,7 @@ import type { ServiceMount } from '../platform/http/server.ts';
 import type { ImageClient } from '../image/client.ts';
 import type { NetworkClient } from '../network/client.ts';
 import { DockerDriver } from '../agent/docker/driver.ts';
+import { engineEndpointLabel } from '../host/engine-client.ts';
 import { FakeDriver } from '../agent/fake/driver.ts';
 import { AgentHub, agentMount } from '../agent/remote/endpoint.ts';
 import type { DataplaneSource } from '../agent/net/dataplane.ts';
@@ -35,9 +36,9 @@ export interface Compute {
   stop(): Promise<void>;
 }
 
-/** A host's id: stable for an endpoint, carrying no tenant data. */
+/** A host's id: stable for an endpoint (whatever its certificate directory), carrying no tenant data. */
 export function hostIdFor(endpoint: string): string {
-  return `host-${createHash('sha256').update(endpoint).digest('hex').slice(0, 8)}`;
+  return `host-${createHash('sha256').update(engineEndpointLabel(endpoint)).digest('hex').slice(0, 8)}`;
 }
 
 export const fakeHostName = (i: number) => `fake-${String(i).padStart(5, '0')}`;
@@ -65,7 +66,7 @@ export async function createCompute(
   }
   for (const endpoint of engines) {
     try {
-      await service.hosts.register(hostIdFor(endpoint), new DockerDriver(endpoint, { cloudId: store.cloudId }), endpoint);
+      await service.hosts.register(hostIdFor(endpoint), new DockerDriver(endpoint, { cloudId: store.cloudId, ...(config.port ? { signalPort: config.port } : {}) }), engineEndpointLabel(endpoint));
     } catch (err) {
       // An engine that does not answer gets no agent; its host goes down by its stale heartbeat.
       process.stderr.write(`hafen: compute: engine ${endpoint} does not answer: ${(err as Error).message}\n`);

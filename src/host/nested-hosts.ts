@@ -3,11 +3,12 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import http from 'node:http';
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomInt } from 'node:crypto';
 import type Docker from 'dockerode';
-import { engineClient } from './engine-client.ts';
+import { engineClient, formatEngineEndpoint } from './engine-client.ts';
+import { ensureCertificateAuthority, ensureClientCertificate, issueCertificate, SERVER_CERT_FILES } from './pki.ts';
 import { BUSYBOX_IMAGE, ensureBusyboxEngineImage } from './test-images.ts';
+import { writeTar } from './tar-writer.ts';
 
 export const NESTED_HOSTS_NETWORK = 'hafen-hosts';
 /** Tried in order: another engine on this machine (another checkout's tests) may hold the first. */
@@ -16,12 +17,19 @@ const LABEL = 'hafen.nested-host';
 const SET_LABEL = 'hafen.nested-host.set';
 const OWNER_LABEL = 'hafen.nested-host.owner-pid';
 const CGROUP_ROOT = '/sys/fs/cgroup';
+/** Where a nested engine answers: TLS with client certificates only (dockerd's conventional TLS port). */
+export const NESTED_ENGINE_PORT = 2376;
+/** Inside a host: the engine's server certificate, CA and key. */
+const TLS_DIR = '/etc/hafen-tls';
 
 export interface NestedHost {
   name: string;
   /** Its address on the hosts bridge (172.31.250.x unless that subnet was taken). */
   address: string;
-  /** Where its engine answers: tcp://address:2375 (no TLS; the bridge is private to this machine). */
+  /**
+   * Where its engine answers: tcp://address:2376?cert_dir=… (TLS; the engine takes only clients with a
+   * certificate of the set's CA, and listens on that address alone, not on its tenant bridges).
+   */
   endpoint: string;
   containerId: string;
 }
@@ -40,6 +48,11 @@ export interface NestedHostsOptions {
   /** Pid whose death makes the set stale (cleaned up by the next start); 0 keeps it until removed by hand. */
   ownerPid?: number;
   readyTimeoutMs?: number;
+  /**
+   * Where the hosts' CA and hafen's client certificate are kept (`ca/`, `client/`), made on first use;
+   * every set started with the same directory shares them.
+   */
+  pkiDir: string;
 }
 
 function alive(pid: number): boolean {
@@ -51,19 +64,9 @@ function alive(pid: number): boolean {
   }
 }
 
-function pingTcp(address: string, port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const req = http.request({ host: address, port, path: '/_ping', timeout: 1000 }, (res) => {
-      res.resume();
-      resolve(res.statusCode === 200);
-    });
-    req.on('error', () => resolve(false));
-    req.on('timeout', () => {
-      req.destroy();
-      resolve(false);
-    });
-    req.end();
-  });
+async function engineAnswers(endpoint: string): Promise<boolean> {
+  const timeout = new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 2000).unref());
+  return Promise.race([engineClient(endpoint).ping().then(() => true, () => false), timeout]);
 }
 
 const notFound = (err: unknown) => (err as { statusCode?: number }).statusCode === 404;
@@ -129,7 +132,8 @@ async function removeHostContainers(docker: Docker, filter: Record<string, strin
       // A graceful stop lets the nested dockerd stop its own containers and remove their cgroups.
       await container.stop({ t: 15 }).catch(() => {});
       await container.remove({ force: true, v: true }).catch((err) => {
-        if (!notFound(err)) throw err;
+        // Gone, or being removed by another run's clean-up at this moment.
+        if (!notFound(err) && (err as { statusCode?: number }).statusCode !== 409) throw err;
       });
       const name = c.Labels[LABEL];
       if (name && name !== '1') removeCgroups(name);
@@ -166,7 +170,27 @@ export async function removeAllNestedHosts(outerEndpoint: string): Promise<void>
   await removeNetworkIfUnused(docker);
 }
 
-function hostContainerSpec(name: string, setId: string, ownerPid: number): Docker.ContainerCreateOptions {
+/** The hosts network's subnet and the addresses in use on it (the gateway's and every container's). */
+async function hostsNetworkUsage(docker: Docker): Promise<{ subnet: string; used: Set<string> }> {
+  const net = (await docker.getNetwork(NESTED_HOSTS_NETWORK).inspect()) as { IPAM: { Config: { Subnet: string; Gateway?: string }[] }; Containers?: Record<string, { IPv4Address: string }> };
+  const config = net.IPAM.Config[0]!;
+  const used = new Set(Object.values(net.Containers ?? {}).map((c) => c.IPv4Address.split('/')[0]!));
+  used.add(config.Gateway ?? config.Subnet.replace(/0\/24$/, '1'));
+  return { subnet: config.Subnet, used };
+}
+
+/** A free address of the hosts network, picked at random so that sets started side by side rarely collide. */
+async function freeHostAddress(docker: Docker): Promise<string> {
+  const { subnet, used } = await hostsNetworkUsage(docker);
+  const prefix = subnet.replace(/0\/24$/, '');
+  for (let i = 0; i < 200; i++) {
+    const candidate = `${prefix}${randomInt(2, 255)}`;
+    if (!used.has(candidate)) return candidate;
+  }
+  throw new Error(`no free address on ${NESTED_HOSTS_NETWORK} (${subnet})`);
+}
+
+function hostContainerSpec(name: string, setId: string, ownerPid: number, address: string): Docker.ContainerCreateOptions {
   const readOnly = ['/usr', '/lib', '/lib64', '/bin', '/sbin', '/etc/alternatives'].filter((p) => fs.existsSync(p)).map((p) => `${p}:${p}:ro`);
   return {
     name,
@@ -176,14 +200,20 @@ function hostContainerSpec(name: string, setId: string, ownerPid: number): Docke
     Labels: { [LABEL]: name, [SET_LABEL]: setId, [OWNER_LABEL]: String(ownerPid) },
     Cmd: [
       '/usr/sbin/dockerd',
-      // explicit: without it a TCP listener makes dockerd 20.10 wait 15 s on purpose
-      '--tls=false',
+      '--tlsverify',
+      '--tlscacert', `${TLS_DIR}/${SERVER_CERT_FILES.ca}`,
+      '--tlscert', `${TLS_DIR}/${SERVER_CERT_FILES.cert}`,
+      '--tlskey', `${TLS_DIR}/${SERVER_CERT_FILES.key}`,
       '--host', 'unix:///run/docker.sock',
-      '--host', 'tcp://0.0.0.0:2375',
+      // Its own address only: the gateways of the host's tenant bridges have no engine listening.
+      '--host', `tcp://${address}:${NESTED_ENGINE_PORT}`,
       '--cgroup-parent', cgroupParent(name),
     ],
+    NetworkingConfig: { EndpointsConfig: { [NESTED_HOSTS_NETWORK]: { IPAMConfig: { IPv4Address: address } } } },
     HostConfig: {
       NetworkMode: NESTED_HOSTS_NETWORK,
+      // A host needs the outer machine's rights (it runs an engine): outside any user-namespace remap.
+      UsernsMode: 'host',
       // --privileged fails here (CAP_SYS_RESOURCE is outside the bounding set): list what dockerd needs.
       CapAdd: ['SYS_ADMIN', 'NET_ADMIN', 'SYS_PTRACE', 'SYS_CHROOT', 'MKNOD', 'SETFCAP', 'AUDIT_WRITE', 'NET_RAW', 'DAC_OVERRIDE', 'SYS_MODULE', 'IPC_LOCK'],
       SecurityOpt: ['seccomp=unconfined', 'apparmor=unconfined'],
@@ -197,7 +227,7 @@ function hostContainerSpec(name: string, setId: string, ownerPid: number): Docke
   };
 }
 
-/** Starts `count` nested hosts and resolves once each engine answers at its own address. */
+/** Starts `count` nested hosts and resolves once each engine answers at its own address, over TLS. */
 export async function startNestedHosts(options: NestedHostsOptions): Promise<NestedHostSet> {
   const docker = engineClient(options.outerEndpoint);
   const ownerPid = options.ownerPid ?? process.pid;
@@ -205,6 +235,8 @@ export async function startNestedHosts(options: NestedHostsOptions): Promise<Nes
   await removeStaleNestedHosts(options.outerEndpoint);
   await ensureBusyboxEngineImage(options.outerEndpoint);
   await ensureNetwork(docker);
+  const ca = await ensureCertificateAuthority(path.join(options.pkiDir, 'ca'));
+  const clientDir = await ensureClientCertificate(ca, path.join(options.pkiDir, 'client'));
 
   const set: NestedHostSet = {
     id: setId,
@@ -214,27 +246,16 @@ export async function startNestedHosts(options: NestedHostsOptions): Promise<Nes
       await removeNetworkIfUnused(docker);
     },
   };
+  const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'hafen-host-tls-'));
   try {
     for (let i = 1; i <= options.count; i++) {
       const name = `hafen-host-${setId}-${i}`;
-      let container: Docker.Container;
-      try {
-        container = await docker.createContainer(hostContainerSpec(name, setId, ownerPid));
-      } catch (err) {
-        // The network vanished between our check and the create (another run's teardown): once more.
-        if (!notFound(err)) throw err;
-        await ensureNetwork(docker);
-        container = await docker.createContainer(hostContainerSpec(name, setId, ownerPid));
-      }
-      await container.start();
-      const info = await container.inspect();
-      const address = info.NetworkSettings.Networks[NESTED_HOSTS_NETWORK]?.IPAddress;
-      if (!address) throw new Error(`nested host ${name} has no address on ${NESTED_HOSTS_NETWORK}`);
-      set.hosts.push({ name, address, endpoint: `tcp://${address}:2375`, containerId: info.Id });
+      const { container, address } = await createHost(docker, name, setId, ownerPid, ca, scratch);
+      set.hosts.push({ name, address, endpoint: formatEngineEndpoint({ kind: 'tcp', host: address, port: NESTED_ENGINE_PORT, certDir: clientDir }), containerId: container.id });
     }
     const deadline = Date.now() + (options.readyTimeoutMs ?? 60_000);
     for (const host of set.hosts) {
-      while (!(await pingTcp(host.address, 2375))) {
+      while (!(await engineAnswers(host.endpoint))) {
         if (Date.now() > deadline) {
           const logs = await docker.getContainer(host.containerId).logs({ stdout: true, stderr: true, tail: 20 });
           throw new Error(`nested host ${host.name} did not answer at ${host.endpoint}:\n${logs.toString('utf8')}`);
@@ -246,5 +267,39 @@ export async function startNestedHosts(options: NestedHostsOptions): Promise<Nes
   } catch (err) {
     await set.teardown().catch(() => {});
     throw err;
+  } finally {
+    fs.rmSync(scratch, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Creates and starts one host at a free address, with a server certificate for that address put in
+ * place before its engine starts. An address taken meanwhile by another set: the next one.
+ */
+async function createHost(docker: Docker, name: string, setId: string, ownerPid: number, ca: Awaited<ReturnType<typeof ensureCertificateAuthority>>, scratch: string): Promise<{ container: Docker.Container; address: string }> {
+  for (let attempt = 0; ; attempt++) {
+    const address = await freeHostAddress(docker);
+    const certDir = await issueCertificate(ca, path.join(scratch, name), { kind: 'server', commonName: name, ips: [address], dnsNames: [name] });
+    const tls = writeTar([
+      { type: 'directory', path: TLS_DIR.slice(1) },
+      ...Object.values(SERVER_CERT_FILES).map((f) => ({ type: 'file' as const, path: `${TLS_DIR.slice(1)}/${f}`, content: fs.readFileSync(path.join(certDir, f)), mode: f === SERVER_CERT_FILES.key ? 0o600 : 0o644 })),
+    ]);
+    let container: Docker.Container;
+    try {
+      container = await docker.createContainer(hostContainerSpec(name, setId, ownerPid, address));
+    } catch (err) {
+      // The network vanished between our check and the create (another run's teardown): once more.
+      if (!notFound(err) || attempt > 3) throw err;
+      await ensureNetwork(docker);
+      continue;
+    }
+    try {
+      await container.putArchive(tls, { path: '/' });
+      await container.start();
+      return { container, address };
+    } catch (err) {
+      await container.remove({ force: true }).catch(() => {});
+      if (!/address already in use|already allocated/i.test(String((err as Error).message)) || attempt > 5) throw err;
+    }
   }
 }

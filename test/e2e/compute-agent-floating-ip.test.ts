@@ -62,7 +62,7 @@ describe('floating IPs of servers on a remote agent\'s host', () => {
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
     return { child, log: () => log, exited };
   };
-  const registered = (a: AgentProcess) => waitFor('agent registered', async () => (/registered host-/.test(a.log()) ? true : a.child.exitCode !== null ? Promise.reject(new Error(`agent exited: ${a.log()}`)) : undefined), 30_000);
+  const registered = (a: AgentProcess) => waitFor('agent registered', async () => (/registered host-/.test(a.log()) ? true : a.child.exitCode !== null ? Promise.reject(new Error(`agent exited: ${a.log()}`)) : undefined), 120_000);
 
   before(async () => {
     await testEngineSocket();

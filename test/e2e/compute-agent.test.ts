@@ -65,7 +65,7 @@ describe('compute on hosts driven by remote agents', () => {
       const s = (await t.request('GET', `/compute/v2.1/servers/${ids.get(name)}`, { token: await t.token('demo') })).body?.server;
       return s && want.includes(s.status) ? (s.status as string) : undefined;
     }, 60_000);
-  const registered = (a: AgentProcess) => waitFor('agent registered', async () => (/registered host-/.test(a.log()) ? true : a.child.exitCode !== null ? Promise.reject(new Error(`agent exited: ${a.log()}`)) : undefined), 30_000);
+  const registered = (a: AgentProcess) => waitFor('agent registered', async () => (/registered host-/.test(a.log()) ? true : a.child.exitCode !== null ? Promise.reject(new Error(`agent exited: ${a.log()}`)) : undefined), 120_000);
 
   before(async () => {
     await testEngineSocket();
@@ -234,7 +234,7 @@ describe('compute on hosts driven by remote agents', () => {
     const logged = agents.map((a) => a!.log().match(/registered host-/g)!.length);
     await t.close();
     t = await startTestCloud('compute-agent', t.env);
-    await waitFor('both agents back', async () => (agents.every((a, i) => a!.log().match(/registered host-/g)!.length > logged[i]!) ? true : undefined), 30_000);
+    await waitFor('both agents back', async () => (agents.every((a, i) => a!.log().match(/registered host-/g)!.length > logged[i]!) ? true : undefined), 120_000);
     assert.deepEqual((await hypervisors()).map((h) => [h.id, h.state]).sort(), hostIds.map((h) => [h, 'up']).sort());
     assert.equal(await statusBecomes('s2', ['ACTIVE']), 'ACTIVE');
     assert.match(await os(['console', 'log', 'show', 's2']), /booted/);

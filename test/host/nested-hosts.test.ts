@@ -1,8 +1,11 @@
 // The multi-host harness: two nested dockerd hosts at their own addresses, each importing an image
-// and running a container through its tcp endpoint, then torn down without leftovers.
+// and running a container through its TLS endpoint (a client without hafen's certificate is refused,
+// plain HTTP gets no Engine API), then torn down without leftovers.
 import { after, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import http from 'node:http';
+import tls from 'node:tls';
 import { engineClient } from '../../src/host/engine-client.ts';
 import { BUSYBOX_IMAGE, ensureBusyboxEngineImage } from '../../src/host/test-images.ts';
 import { NESTED_HOSTS_NETWORK } from '../../src/host/nested-hosts.ts';
@@ -18,7 +21,15 @@ it('starts two nested hosts that run containers, and removes them completely', a
   assert.equal(set.hosts.length, 2);
   const [a, b] = set.hosts as [NonNullable<NestedHostSet['hosts'][0]>, NonNullable<NestedHostSet['hosts'][0]>];
   assert.notEqual(a.address, b.address);
-  for (const h of set.hosts) assert.match(h.endpoint, /^tcp:\/\/172\.31\.25\d\.\d+:2375$/);
+  for (const h of set.hosts) assert.match(h.endpoint, /^tcp:\/\/172\.31\.2[45]\d\.\d+:2376\?cert_dir=.+$/);
+
+  // Without hafen's client certificate the engine is not reached: plain HTTP on either port gets no
+  // Engine API, and a TLS handshake without a certificate is refused.
+  for (const port of [2375, 2376]) {
+    const answer = await plainGet(a.address, port, '/version');
+    assert.doesNotMatch(answer, /ApiVersion/, `plain HTTP to ${a.address}:${port}`);
+  }
+  assert.equal(await tlsWithoutCertificate(a.address, 2376), 'refused');
 
   for (const host of set.hosts) {
     const docker = engineClient(host.endpoint);
@@ -55,3 +66,28 @@ it('starts two nested hosts that run containers, and removes them completely', a
   if (ours.length > 0) assert.ok(Object.keys((await outer.getNetwork(NESTED_HOSTS_NETWORK).inspect()).Containers ?? {}).length > 0);
   for (const name of names) assert.equal(fs.existsSync(`/sys/fs/cgroup/memory/hafen-nested/${name}`), false, `cgroups of ${name} removed`);
 });
+
+/** What a plain HTTP GET gets back (body, or the error's code). */
+function plainGet(host: string, port: number, path: string): Promise<string> {
+  return new Promise((resolve) => {
+    const req = http.get({ host, port, path, timeout: 3000 }, (res) => {
+      let body = '';
+      res.on('data', (c: Buffer) => (body += c.toString()));
+      res.on('end', () => resolve(`${res.statusCode} ${body}`));
+    });
+    req.on('error', (err: NodeJS.ErrnoException) => resolve(err.code ?? err.message));
+    req.on('timeout', () => req.destroy(Object.assign(new Error('timeout'), { code: 'TIMEOUT' })));
+  });
+}
+
+/** A TLS client with no certificate asking for the engine's version: 'answered' or 'refused'. */
+function tlsWithoutCertificate(host: string, port: number): Promise<'answered' | 'refused'> {
+  return new Promise((resolve) => {
+    const socket = tls.connect({ host, port, rejectUnauthorized: false }, () => socket.write('GET /version HTTP/1.0\r\n\r\n'));
+    let data = '';
+    socket.on('data', (c: Buffer) => (data += c.toString()));
+    socket.on('error', () => resolve('refused'));
+    socket.on('close', () => resolve(/ApiVersion/.test(data) ? 'answered' : 'refused'));
+    socket.setTimeout(5000, () => socket.destroy());
+  });
+}

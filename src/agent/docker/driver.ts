@@ -1,11 +1,12 @@
 // The Docker driver: servers are containers on one engine, run with hafen's isolation profile, with
 // their config drive and SSH keys on read-only volumes. Engine ids and names never leave this file.
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import type Docker from 'dockerode';
-import { engineClient } from '../../host/engine-client.ts';
+import { engineClient, isLocalEngine } from '../../host/engine-client.ts';
+import { applyLocalHostGuard, applyRemoteHostGuard, bridgePrefix, cloudTag, type HostGuard } from './host-guard.ts';
 import { writeTar } from '../../host/tar-writer.ts';
-import { ensureEngineNetwork } from '../net/engine-network.ts';
+import { ensureEngineNetwork, type EngineNetworkSpec } from '../net/engine-network.ts';
 import { forgetHelperImage, helperImage, loadUntagged } from './helper-image.ts';
 import { ConflictError } from '../../platform/errors.ts';
 import type { ArchiveStat, ComputeDriver, DriverCapabilities, ExecResult, HostCapacity, InterfaceSpec, LogOptions, PowerState, ProcessStream, ProcessTable, ServerSpec, ServerState, ServerStats, TtySize } from '../driver.ts';
@@ -39,6 +40,23 @@ async function ignoreMissing<T>(p: Promise<T>): Promise<T | undefined> {
   }
 }
 
+export interface DockerDriverOptions {
+  /**
+   * This cloud's id: its mark on its containers (listServers reports only those, and unmarked ones made
+   * before marks), on its bridges and on its host guard. A driver without it cannot start servers.
+   */
+  cloudId?: string;
+  /**
+   * The port of the controller's wait-condition signal listener, given only where one listens on the
+   * gateways of this engine's bridges (the controller's own host): servers then resolve `hafen-api` to
+   * their gateway and the host guard lets that port through. Elsewhere nothing of the host is reachable.
+   */
+  signalPort?: number;
+}
+
+/** How often a driver makes sure its host's guard is still in place (at the next boot after this long). */
+const GUARD_RECHECK_MS = 60_000;
+
 export class DockerDriver implements ComputeDriver {
   readonly capabilities: DriverCapabilities = {
     pause: true, snapshot: true, liveResize: true, consoleLog: true, interfaceHotplug: true,
@@ -50,11 +68,58 @@ export class DockerDriver implements ComputeDriver {
   private readonly loading = new Map<string, Promise<void>>();
   /** Our image id -> the engine's id (content digest) that ensureImage made available. */
   private readonly engineImages = new Map<string, string>();
+  private readonly local: boolean;
+  private guarded: { at: number; done: Promise<void> } | undefined;
 
-  /** `cloudId`: this cloud's mark on its containers; listServers reports only those (and unmarked ones, made before marks). */
-  constructor(readonly endpoint: string, private readonly options: { cloudId?: string } = {}) {
+  constructor(readonly endpoint: string, private readonly options: DockerDriverOptions = {}) {
     this.docker = engineClient(endpoint);
     this.verbs = new DockerVerbs(this.docker, containerName);
+    this.local = isLocalEngine(endpoint);
+  }
+
+  /** What the host guard of this cloud on this host is made of. */
+  get hostGuard(): HostGuard {
+    const tag = this.tag;
+    return {
+      tag,
+      // Hosts in a swarm carry overlay networks' outside traffic on docker_gwbridge.
+      interfaces: [`${bridgePrefix(tag)}+`, ...(this.local ? [] : ['docker_gwbridge'])],
+      allowTcpPorts: this.apiAlias ? [this.options.signalPort!] : [],
+    };
+  }
+
+  private get tag(): string {
+    if (!this.options.cloudId) throw new Error('this Docker driver has no cloud id: it cannot start servers');
+    return cloudTag(this.options.cloudId);
+  }
+
+  /** Whether servers get `hafen-api` in /etc/hosts: only where the controller's signal listener answers it. */
+  private get apiAlias(): boolean {
+    return this.local && !!this.options.signalPort;
+  }
+
+  /**
+   * Makes sure tenant containers on this host cannot reach the host itself (see host-guard.ts) before
+   * any of them joins a network; checked again at the next boot a minute later. Failing, no server starts.
+   */
+  private ensureHostGuard(): Promise<void> {
+    if (this.guarded && Date.now() - this.guarded.at < GUARD_RECHECK_MS) return this.guarded.done;
+    const guard = this.hostGuard;
+    const done = this.local ? applyLocalHostGuard(guard) : applyRemoteHostGuard(this.docker, guard);
+    const entry = { at: Date.now(), done };
+    this.guarded = entry;
+    done.catch(() => {
+      if (this.guarded === entry) this.guarded = undefined;
+    });
+    return done.catch((err: Error) => {
+      throw new Error(`the host guard could not be installed on ${this.local ? 'this host' : 'the engine\'s host'}: ${err.message}`);
+    });
+  }
+
+  /** The engine network of an interface, on a bridge named with this cloud's mark. */
+  private engineNetwork(nic: InterfaceSpec): EngineNetworkSpec {
+    const suffix = createHash('sha256').update(nic.name).digest('hex').slice(0, 7);
+    return { name: nic.name, subnet: nic.subnet, gateway: nic.gateway, internal: nic.internal, mtu: 1500, bridgeName: `${bridgePrefix(this.tag)}${suffix}` };
   }
 
   private get cloudLabel(): Record<string, string> {
@@ -109,7 +174,10 @@ export class DockerDriver implements ComputeDriver {
   private async create(spec: ServerSpec): Promise<ServerState> {
     const image = this.engineImages.get(spec.imageId);
     if (!image) throw new Error(`image ${spec.imageId} was not made available on this host (ensureImage)`);
-    if (spec.network) await ensureEngineNetwork(this.docker, { ...spec.network, mtu: 1500 });
+    if (spec.network) {
+      await this.ensureHostGuard();
+      await ensureEngineNetwork(this.docker, this.engineNetwork(spec.network));
+    }
     const binds: string[] = [];
     for (const v of spec.container?.namedVolumes ?? []) {
       if (!v.volume?.startsWith(NAMED_VOLUME_PREFIX)) throw new Error(`named volume ${v.name} has no engine volume`);
@@ -159,8 +227,8 @@ export class DockerDriver implements ComputeDriver {
         Binds: binds,
         NetworkMode: spec.network ? spec.network.name : 'none',
         // The cloud's API as the server sees it: its network's gateway, where the controller answers
-        // wait-condition signals for the engines on its own host.
-        ...(spec.network ? { ExtraHosts: [`${API_HOST_ALIAS}:${spec.network.gateway}`] } : {}),
+        // wait-condition signals for the engines on its own host (and only there: elsewhere no alias).
+        ...(spec.network && this.apiAlias ? { ExtraHosts: [`${API_HOST_ALIAS}:${spec.network.gateway}`] } : {}),
         RestartPolicy: c?.restartPolicy ? { Name: c.restartPolicy.name, ...(c.restartPolicy.name === 'on-failure' && c.restartPolicy.maximumRetryCount ? { MaximumRetryCount: c.restartPolicy.maximumRetryCount } : {}) } : { Name: 'no' },
         IpcMode: 'private',
         PidMode: '',
@@ -354,7 +422,8 @@ export class DockerDriver implements ComputeDriver {
     // The engine refuses a second network next to `none`, and one endpoint per network per container.
     if (info.HostConfig.NetworkMode === 'none') throw new ConflictError(`Server ${serverId} was booted without networking (networks: none) and cannot take interfaces.`);
     if (info.NetworkSettings.Networks?.[nic.name]) throw new ConflictError(`Server ${serverId} already has an interface on this network; hafen servers take one interface per network.`);
-    await ensureEngineNetwork(this.docker, { name: nic.name, subnet: nic.subnet, gateway: nic.gateway, internal: nic.internal, mtu: 1500 });
+    await this.ensureHostGuard();
+    await ensureEngineNetwork(this.docker, this.engineNetwork(nic));
     try {
       // Engine API 1.41 sets a MAC only when the container is created: an attached interface gets the engine's.
       await this.docker.getNetwork(nic.name).connect({ Container: info.Id, EndpointConfig: { IPAMConfig: nic.ip ? { IPv4Address: nic.ip } : {} } });

@@ -4,13 +4,20 @@ import type Docker from 'dockerode';
 import type { PortBinding } from './contract.ts';
 
 const LABEL_NETWORK = 'hafen.network';
+const BRIDGE_NAME_OPTION = 'com.docker.network.bridge.name';
+
+/**
+ * An engine network as a host makes it. `bridgeName`: the Linux bridge's name (15 characters at most),
+ * which carries the cloud's mark so that its host guard and other clouds on the machine can tell it apart.
+ */
+export type EngineNetworkSpec = PortBinding['engineNetwork'] & { bridgeName?: string };
 
 /**
  * Creates the engine network for a binding if it does not exist; recreates it if `internal` changed
  * and it is unused. If its address range is held by hafen networks no container uses any more
  * (left by a deleted network or an earlier cloud on a shared engine), those are removed first.
  */
-export function ensureEngineNetwork(docker: Docker, net: PortBinding['engineNetwork']): Promise<void> {
+export function ensureEngineNetwork(docker: Docker, net: EngineNetworkSpec): Promise<void> {
   // One creation at a time per engine: concurrent creates of one network race inside the engine.
   const key = docker as unknown as object;
   const previous = ensuring.get(key) ?? Promise.resolve();
@@ -23,7 +30,7 @@ const ensuring = new WeakMap<object, Promise<void>>();
 /** Engine networks this process created, by name, with when. */
 const madeHere = new Map<string, number>();
 
-async function ensureNow(docker: Docker, net: PortBinding['engineNetwork']): Promise<void> {
+async function ensureNow(docker: Docker, net: EngineNetworkSpec): Promise<void> {
   try {
     await createOrKeep(docker, net);
   } catch (err) {
@@ -45,12 +52,14 @@ async function pruneUnusedNetworks(docker: Docker): Promise<void> {
   }
 }
 
-async function createOrKeep(docker: Docker, net: PortBinding['engineNetwork']): Promise<void> {
+async function createOrKeep(docker: Docker, net: EngineNetworkSpec): Promise<void> {
   madeHere.set(net.name, Date.now());
   const existing = await docker.getNetwork(net.name).inspect().catch((e: { statusCode?: number }) => (e.statusCode === 404 ? undefined : Promise.reject(e)));
   if (existing) {
     const used = Object.keys((existing as { Containers?: object }).Containers ?? {}).length > 0;
-    if ((existing as { Internal: boolean }).Internal === net.internal || used) return;
+    const bridge = (existing as { Options?: Record<string, string> }).Options?.[BRIDGE_NAME_OPTION];
+    const same = (existing as { Internal: boolean }).Internal === net.internal && (net.bridgeName === undefined || bridge === net.bridgeName);
+    if (same || used) return;
     await docker.getNetwork(net.name).remove();
   }
   await docker
@@ -60,7 +69,7 @@ async function createOrKeep(docker: Docker, net: PortBinding['engineNetwork']): 
       Internal: net.internal,
       CheckDuplicate: true,
       IPAM: { Driver: 'default', Config: [{ Subnet: net.subnet, ...(net.gateway ? { Gateway: net.gateway } : {}) }] },
-      Options: { 'com.docker.network.driver.mtu': String(net.mtu) },
+      Options: { 'com.docker.network.driver.mtu': String(net.mtu), ...(net.bridgeName ? { [BRIDGE_NAME_OPTION]: net.bridgeName } : {}) },
       Labels: { [LABEL_NETWORK]: 'true', 'hafen.managed': 'true' },
     })
     .catch((e: { statusCode?: number }) => (e.statusCode === 409 ? undefined : Promise.reject(e)));

@@ -10,7 +10,7 @@ import { Readable, type Duplex } from 'node:stream';
 import { EventEmitter } from 'node:events';
 import { DockerDriver } from '../docker/driver.ts';
 import { Dataplane, type DataplaneSource } from '../net/dataplane.ts';
-import { engineClient } from '../../host/engine-client.ts';
+import { engineClient, engineEndpointLabel } from '../../host/engine-client.ts';
 import type { FloatingIpMapping, PortFirewall } from '../net/contract.ts';
 import { AGENT_API, asDriverSpec, CallSchema, checked, HostFirewallsSchema, HostFloatingIpsSchema, SessionSchema, SOCKET_PROTOCOL, STREAM_META_HEADER, type Call, type HostFirewalls, type Registration, type Result, type Session } from './protocol.ts';
 
@@ -27,7 +27,7 @@ export type AgentCredential =
 export interface AgentOptions {
   /** The controller's base URL (http(s)://host:port). */
   controller: string;
-  /** The engine this agent drives: unix:///path or tcp://host:port. */
+  /** The engine this agent drives: unix:///path or tcp://host:port?cert_dir=/dir (TLS with a client certificate). */
   docker: string;
   credential: AgentCredential;
   /** Keystone's URL; by default the controller's /identity/v3. */
@@ -61,7 +61,7 @@ export async function defaultHostId(docker: string): Promise<string> {
 /** The address the controller routes this host's floating IPs to: `address`, else a tcp:// engine's IPv4 host. */
 export function hostAddress(docker: string, address?: string): string | undefined {
   if (address) return address;
-  const m = /^tcp:\/\/(\d{1,3}(?:\.\d{1,3}){3}):\d+$/.exec(docker);
+  const m = /^tcp:\/\/(\d{1,3}(?:\.\d{1,3}){3}):\d+$/.exec(engineEndpointLabel(docker));
   return m?.[1];
 }
 
@@ -223,7 +223,8 @@ export class Agent {
     const local = this.driver ?? new DockerDriver(this.options.docker);
     const registration: Registration = {
       hostId: this.options.hostId ?? (await defaultHostId(this.options.docker)),
-      endpoint: this.options.docker,
+      // Without the local certificate directory: the controller has no use for this machine's paths.
+      endpoint: engineEndpointLabel(this.options.docker),
       capacity: await local.capacity(),
       capabilities: local.capabilities,
       ...(this.options.availabilityZone ? { availabilityZone: this.options.availabilityZone } : {}),
@@ -235,7 +236,7 @@ export class Agent {
     if (!this.driver || this.cloudId !== session.cloudId) this.driver = new DockerDriver(this.options.docker, { cloudId: session.cloudId });
     this.cloudId = session.cloudId;
     this.session = session;
-    this.log(`registered ${session.hostId} (${this.options.docker}: ${registration.capacity.vcpus} vCPUs, ${registration.capacity.memoryMiB} MiB) with ${this.controller}`);
+    this.log(`registered ${session.hostId} (${engineEndpointLabel(this.options.docker)}: ${registration.capacity.vcpus} vCPUs, ${registration.capacity.memoryMiB} MiB) with ${this.controller}`);
     return session;
   }
 
