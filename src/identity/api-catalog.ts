@@ -1,6 +1,7 @@
 // Keystone v3 catalog management: regions, services and endpoints (create, update, delete).
 import type { HttpServer } from '../platform/http/server.ts';
 import { contextOf } from '../platform/auth/context.ts';
+import { BadRequestError } from '../platform/errors.ts';
 import { objectBody } from './service.ts';
 import type { Req, RouteKit } from './route-kit.ts';
 import { endpointView, regionView, serviceView } from './views.ts';
@@ -8,6 +9,16 @@ import { endpointView, regionView, serviceView } from './views.ts';
 export function catalogRoutes(app: HttpServer, { identity, links }: RouteKit): void {
   app.post('/v3/regions', async (request: Req, reply) => {
     const row = await identity.createRegion(contextOf(request), objectBody(request.body, 'region'));
+    reply.code(201);
+    return { region: regionView(row, links) };
+  });
+  // PUT creates a region with the id in the path (201), as Keystone does; an existing id is a conflict.
+  app.put('/v3/regions/:id', async (request: Req, reply) => {
+    const body = request.body === undefined ? {} : objectBody(request.body, 'region');
+    if (body.id !== undefined && body.id !== request.params.id) {
+      throw new BadRequestError("Invalid input for field 'region.id': it must match the id in the URL.");
+    }
+    const row = await identity.createRegion(contextOf(request), { ...body, id: request.params.id });
     reply.code(201);
     return { region: regionView(row, links) };
   });

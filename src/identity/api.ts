@@ -33,7 +33,9 @@ import {
   type Links,
 } from './views.ts';
 
-import type { Req, RouteKit } from './route-kit.ts';
+import { paginate, type Req, type RouteKit } from './route-kit.ts';
+import { projectRoutes } from './api-projects.ts';
+import { domainRoutes } from './api-domains.ts';
 import { groupRoutes } from './api-groups.ts';
 import { roleInferenceRoutes } from './api-role-inferences.ts';
 import { catalogRoutes } from './api-catalog.ts';
@@ -58,6 +60,8 @@ export function identityApi(identity: IdentityService, publicUrl: string, appCre
     catalogRoutes(app, kit);
     appCredentialRoutes(app, kit, appCredentials);
     trustRoutes(app, kit, trusts);
+    projectRoutes(app, kit);
+    domainRoutes(app, kit);
 
     // ---- version discovery
     const version = {
@@ -126,61 +130,11 @@ export function identityApi(identity: IdentityService, publicUrl: string, appCre
       return { system: roles.length > 0 ? [{ all: true }] : [], links: listLinks(request) };
     });
 
-    // ---- domains
-    app.get('/v3/domains', async (request: Req) => {
-      identity.enforce(contextOf(request), 'list_domains');
-      const rows = await listFiltered<DomainRow>(identity, 'identity_domains', request, ['name', 'enabled']);
-      return { domains: rows.map((r) => domainView(r, links)), links: listLinks(request) };
-    });
-    app.post('/v3/domains', async (request: Req, reply) => {
-      const row = await identity.createDomain(contextOf(request), objectBody(request.body, 'domain'));
-      reply.code(201);
-      return { domain: domainView(row, links) };
-    });
-    app.get('/v3/domains/:id', async (request: Req) => {
-      const ctx = contextOf(request);
-      identity.enforce(ctx, 'get_domain', { target: { domain: { id: request.params.id } } });
-      return { domain: domainView(await identity.domain(request.params.id), links) };
-    });
-    app.patch('/v3/domains/:id', async (request: Req) => {
-      const row = await identity.updateDomain(contextOf(request), request.params.id, objectBody(request.body, 'domain'));
-      return { domain: domainView(row, links) };
-    });
-    app.delete('/v3/domains/:id', async (request: Req, reply) => {
-      await identity.deleteDomain(contextOf(request), request.params.id);
-      reply.code(204).send();
-    });
-
-    // ---- projects
-    app.get('/v3/projects', async (request: Req) => {
-      identity.enforce(contextOf(request), 'list_projects');
-      let rows = await listFiltered<ProjectRow>(identity, 'identity_projects', request, ['name', 'enabled', 'domain_id', 'parent_id']);
-      const tag = request.query.tags;
-      if (tag) rows = rows.filter((r) => tag.split(',').every((t) => (JSON.parse(r.tags) as string[]).includes(t)));
-      return { projects: paginate(rows, request).map((r) => projectView(r, links)), links: listLinks(request) };
-    });
-    app.post('/v3/projects', async (request: Req, reply) => {
-      const row = await identity.createProject(contextOf(request), objectBody(request.body, 'project'));
-      reply.code(201);
-      return { project: projectView(row, links) };
-    });
-    app.get('/v3/projects/:id', async (request: Req) => ({
-      project: projectView(await identity.getProject(contextOf(request), request.params.id), links),
-    }));
-    app.patch('/v3/projects/:id', async (request: Req) => {
-      const row = await identity.updateProject(contextOf(request), request.params.id, objectBody(request.body, 'project'));
-      return { project: projectView(row, links) };
-    });
-    app.delete('/v3/projects/:id', async (request: Req, reply) => {
-      await identity.deleteProject(contextOf(request), request.params.id);
-      reply.code(204).send();
-    });
-
     // ---- users
     app.get('/v3/users', async (request: Req) => {
       identity.enforce(contextOf(request), 'list_users');
       const rows = await listFiltered<UserRow>(identity, 'identity_users', request, ['name', 'enabled', 'domain_id']);
-      return { users: paginate(rows, request).map((r) => userView(r, links)), links: listLinks(request) };
+      return { users: paginate(rows, request.query).map((r) => userView(r, links)), links: listLinks(request) };
     });
     app.post('/v3/users', async (request: Req, reply) => {
       const row = await identity.createUser(contextOf(request), objectBody(request.body, 'user'));
@@ -353,23 +307,6 @@ export async function listFiltered<T>(
     else filters[f] = v;
   }
   return identity.store.list<T>(table, filters, orderBy);
-}
-
-/** `limit` and `marker` over a list already sorted. */
-export function paginate<T extends { id: string }>(rows: T[], request: Req): T[] {
-  const { marker, limit } = request.query;
-  let out = rows;
-  if (marker) {
-    const i = out.findIndex((r) => r.id === marker);
-    if (i < 0) throw new NotFoundError(`Could not find marker: ${marker}.`);
-    out = out.slice(i + 1);
-  }
-  if (limit !== undefined) {
-    const n = Number(limit);
-    if (!Number.isInteger(n) || n < 0) throw new BadRequestError(`Invalid input for field 'limit': ${limit}.`);
-    out = out.slice(0, n);
-  }
-  return out;
 }
 
 async function roleAssignments(identity: IdentityService, q: Record<string, string>, base: string, _ctx: RequestContext) {

@@ -82,7 +82,7 @@ export class AppCredentials implements AppCredentialAuthenticator {
       const t = typeof expiresRaw === 'string' ? Date.parse(expiresRaw.endsWith('Z') || /[+-]\d\d:?\d\d$/.test(expiresRaw) ? expiresRaw : `${expiresRaw}Z`) : NaN;
       if (Number.isNaN(t)) throw new BadRequestError("Invalid input for field 'application_credential.expires_at': not a date-time.");
       if (t <= Date.now()) throw new BadRequestError("Invalid input for field 'application_credential.expires_at': must be in the future.");
-      expiresAt = new Date(t).toISOString();
+      expiresAt = utcMicros(expiresRaw as string) ?? new Date(t).toISOString();
     }
     const unrestricted = body.unrestricted === undefined ? false : body.unrestricted;
     if (typeof unrestricted !== 'boolean') throw new BadRequestError("Invalid input for field 'application_credential.unrestricted': not a boolean.");
@@ -175,11 +175,25 @@ export function appCredentialView(row: AppCredentialRow, base: string, secret?: 
     description: row.description,
     user_id: row.user_id,
     project_id: row.project_id,
-    expires_at: row.expires_at,
+    // As Keystone writes it: microseconds, no zone (UTC).
+    expires_at: row.expires_at ? keystoneMicros(row.expires_at) : null,
     unrestricted: Boolean(row.unrestricted),
     roles: (JSON.parse(row.roles) as RoleRow[]).map((r) => ({ id: r.id, name: r.name, domain_id: null })),
     access_rules: JSON.parse(row.access_rules),
     ...(secret !== undefined ? { secret } : {}),
     links: { self: `${base}/users/${row.user_id}/application_credentials/${row.id}` },
   };
+}
+
+/** A UTC time given with up to microseconds, kept to the microsecond ("2031-02-03T04:05:06.123456Z"). */
+function utcMicros(raw: string): string | undefined {
+  const m = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d{1,6}))?(?:Z|[+-]00:?00)?$/.exec(raw);
+  return m ? `${m[1]}.${(m[2] ?? '').padEnd(6, '0')}Z` : undefined;
+}
+
+/** Keystone's way to write a time: microseconds and no zone. */
+function keystoneMicros(stored: string): string {
+  const m = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d{1,6}))?Z$/.exec(stored);
+  if (m) return `${m[1]}.${(m[2] ?? '').padEnd(6, '0')}`;
+  return `${new Date(stored).toISOString().slice(0, 23)}000`;
 }

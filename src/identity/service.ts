@@ -21,6 +21,7 @@ import {
 } from './store.ts';
 import type { TokenService } from './token-service.ts';
 import type { CatalogEntry } from './views.ts';
+import type { DomainCreate, DomainUpdate, ProjectCreate, ProjectUpdate } from './schemas.ts';
 import { UnauthorizedError } from '../platform/errors.ts';
 
 type Body = Record<string, unknown>;
@@ -114,31 +115,31 @@ export class IdentityService {
 
   // ---- domains
 
-  async createDomain(ctx: RequestContext, body: Body): Promise<DomainRow> {
+  async createDomain(ctx: RequestContext, input: DomainCreate): Promise<DomainRow> {
     this.enforce(ctx, 'create_domain');
     const row: DomainRow = {
       id: newId(),
-      name: str(body, 'name', 'domain', { required: true, max: 64 })!,
-      description: str(body, 'description', 'domain', { max: 65535 }) ?? '',
-      enabled: bool(body, 'enabled', 'domain') ?? 1,
-      tags: tags(body, 'domain') ?? '[]',
+      name: input.name,
+      description: input.description ?? '',
+      enabled: input.enabled === false ? 0 : 1,
+      tags: JSON.stringify([...new Set(input.tags ?? [])]),
       created_at: this.store.timestamp(),
     };
     return this.store.insert('identity_domains', row, 'domain');
   }
 
-  async updateDomain(ctx: RequestContext, id: string, body: Body): Promise<DomainRow> {
+  async updateDomain(ctx: RequestContext, id: string, input: DomainUpdate): Promise<DomainRow> {
     this.enforce(ctx, 'update_domain', { target: { domain: { id } } });
     const before = await this.domain(id);
-    const enabled = bool(body, 'enabled', 'domain');
+    const enabled = input.enabled === undefined ? undefined : input.enabled ? 1 : 0;
     await this.store.update(
       'identity_domains',
       id,
       pruneUndefined({
-        name: str(body, 'name', 'domain', { max: 64 }),
-        description: str(body, 'description', 'domain', { max: 65535 }),
+        name: input.name,
+        description: input.description === null ? '' : input.description,
         enabled,
-        tags: tags(body, 'domain'),
+        tags: input.tags === undefined ? undefined : JSON.stringify([...new Set(input.tags)]),
       }),
       'domain',
     );
@@ -146,34 +147,46 @@ export class IdentityService {
     return this.domain(id);
   }
 
+  /** Deletes a disabled domain and everything in it: its projects, users and groups, as Keystone does. */
   async deleteDomain(ctx: RequestContext, id: string): Promise<void> {
     this.enforce(ctx, 'delete_domain', { target: { domain: { id } } });
     const d = await this.domain(id);
     if (id === 'default') throw new ForbiddenError('The default domain cannot be deleted.');
     if (d.enabled) throw new ForbiddenError(`Cannot delete a domain that is enabled, please disable it first.`);
-    const inUse =
-      (await this.store.list('identity_projects', { domain_id: id })).length +
-      (await this.store.list('identity_users', { domain_id: id })).length +
-      (await this.store.list('identity_groups', { domain_id: id })).length;
-    if (inUse > 0) throw new ConflictError(`Cannot delete domain ${id}: it still owns projects, users or groups.`);
+    // Children before parents: a project is deleted after the projects below it.
+    const projects = await this.store.list<ProjectRow>('identity_projects', { domain_id: id });
+    const depth = (p: ProjectRow): number => {
+      let n = 0;
+      for (let cur = p; cur.parent_id && n < 64; n++) cur = projects.find((x) => x.id === cur.parent_id) ?? { ...cur, parent_id: null };
+      return n;
+    };
+    for (const p of projects.sort((a, b) => depth(b) - depth(a))) await this.removeProject(p.id);
+    for (const u of await this.store.list<UserRow>('identity_users', { domain_id: id })) await this.removeUser(u.id);
+    for (const g of await this.store.list<GroupRow>('identity_groups', { domain_id: id })) await this.store.remove('identity_groups', g.id);
+    for (const r of await this.store.list<RoleRow>('identity_roles', { domain_id: id })) await this.store.remove('identity_roles', r.id);
     await this.store.removeAssignmentsOf('target_id', id);
     await this.store.remove('identity_domains', id);
     await this.tokens.revocations.revoke({ domainId: id });
   }
 
+  async isDomain(id: string): Promise<boolean> {
+    return (await this.store.get('identity_domains', id)) !== undefined;
+  }
+
   // ---- projects
 
-  async createProject(ctx: RequestContext, body: Body): Promise<ProjectRow> {
+  async createProject(ctx: RequestContext, input: ProjectCreate): Promise<ProjectRow> {
     this.enforce(ctx, 'create_project');
-    if (body.is_domain === true) throw new BadRequestError("Invalid input for field 'project.is_domain': projects acting as domains are not supported.");
-    let domainId = str(body, 'domain_id', 'project');
-    let parentId = str(body, 'parent_id', 'project') ?? null;
+    let domainId = input.domain_id ?? undefined;
+    let parentId = input.parent_id ?? null;
     if (parentId) {
       const parent = await this.store.get<ProjectRow>('identity_projects', parentId);
       if (!parent) {
+        // A top-level project names its domain as its parent.
         const asDomain = await this.store.get<DomainRow>('identity_domains', parentId);
         if (!asDomain) throw new NotFoundError(`Could not find project: ${parentId}.`);
-        domainId ??= asDomain.id;
+        if (domainId && domainId !== asDomain.id) throw new BadRequestError('A project must be in the same domain as its parent.');
+        domainId = asDomain.id;
         parentId = null;
       } else {
         if (domainId && domainId !== parent.domain_id) throw new BadRequestError('A project must be in the same domain as its parent.');
@@ -184,12 +197,12 @@ export class IdentityService {
     await this.domain(domainId);
     const row: ProjectRow = {
       id: newId(),
-      name: str(body, 'name', 'project', { required: true, max: 64 })!,
+      name: input.name,
       domain_id: domainId,
       parent_id: parentId,
-      description: str(body, 'description', 'project', { max: 65535 }) ?? '',
-      enabled: bool(body, 'enabled', 'project') ?? 1,
-      tags: tags(body, 'project') ?? '[]',
+      description: input.description ?? '',
+      enabled: input.enabled === false ? 0 : 1,
+      tags: JSON.stringify([...new Set(input.tags ?? [])]),
       created_at: this.store.timestamp(),
     };
     return this.store.insert('identity_projects', row, 'project');
@@ -203,24 +216,37 @@ export class IdentityService {
     return this.project(id);
   }
 
-  async updateProject(ctx: RequestContext, id: string, body: Body): Promise<ProjectRow> {
+  /** A project, or a domain asked for as a project (a project acting as a domain). */
+  async getProjectOrDomain(ctx: RequestContext, id: string): Promise<{ kind: 'project'; row: ProjectRow } | { kind: 'domain'; row: DomainRow }> {
+    if (!this.policy.authorize('identity:get_project', ctx, { target: { project: { id } } })) {
+      throw new NotFoundError(`Could not find project: ${id}.`);
+    }
+    const project = await this.store.get<ProjectRow>('identity_projects', id);
+    if (project) return { kind: 'project', row: project };
+    const domain = await this.store.get<DomainRow>('identity_domains', id);
+    if (domain) return { kind: 'domain', row: domain };
+    throw new NotFoundError(`Could not find project: ${id}.`);
+  }
+
+  async updateProject(ctx: RequestContext, id: string, input: ProjectUpdate): Promise<ProjectRow> {
     this.enforce(ctx, 'update_project', { target: { project: { id } } });
     const before = await this.project(id);
-    if (body.domain_id !== undefined && body.domain_id !== before.domain_id) {
+    if (input.domain_id !== undefined && input.domain_id !== before.domain_id) {
       throw new BadRequestError("Invalid input for field 'project.domain_id': a project's domain cannot be changed.");
     }
-    if (body.parent_id !== undefined && body.parent_id !== before.parent_id) {
+    if (input.parent_id !== undefined && input.parent_id !== before.parent_id && !(before.parent_id === null && input.parent_id === before.domain_id)) {
       throw new BadRequestError("Invalid input for field 'project.parent_id': a project's parent cannot be changed.");
     }
-    const enabled = bool(body, 'enabled', 'project');
+    if (input.is_domain === true) throw new BadRequestError("Invalid input for field 'project.is_domain': a project cannot become a domain.");
+    const enabled = input.enabled === undefined ? undefined : input.enabled ? 1 : 0;
     await this.store.update(
       'identity_projects',
       id,
       pruneUndefined({
-        name: str(body, 'name', 'project', { max: 64 }),
-        description: str(body, 'description', 'project', { max: 65535 }),
+        name: input.name,
+        description: input.description === null ? '' : input.description,
         enabled,
-        tags: tags(body, 'project'),
+        tags: input.tags === undefined ? undefined : JSON.stringify([...new Set(input.tags)]),
       }),
       'project',
     );
@@ -234,10 +260,57 @@ export class IdentityService {
     if ((await this.store.childProjects(id)).length > 0) {
       throw new ForbiddenError(`Cannot delete project ${id}: it has child projects.`);
     }
+    await this.removeProject(id);
+  }
+
+  private async removeProject(id: string): Promise<void> {
     await this.store.removeAssignmentsOf('target_id', id);
     for (const t of await this.store.list<{ id: string }>('identity_trusts', { project_id: id })) await this.store.remove('identity_trusts', t.id);
     await this.store.remove('identity_projects', id);
     await this.tokens.revocations.revoke({ projectId: id });
+  }
+
+  // ---- project tags
+
+  async projectTags(ctx: RequestContext, id: string, action: 'list_project_tags' | 'get_project_tag'): Promise<string[]> {
+    this.enforceOnProject(ctx, id, action);
+    return JSON.parse((await this.project(id)).tags) as string[];
+  }
+
+  async projectTag(ctx: RequestContext, id: string, tag: string): Promise<void> {
+    const tags = await this.projectTags(ctx, id, 'get_project_tag');
+    if (!tags.includes(tag)) throw new NotFoundError(`Tag ${tag} was not found on project ${id}.`);
+  }
+
+  async setProjectTags(ctx: RequestContext, id: string, tags: string[], action: 'update_project_tags' | 'delete_project_tags' = 'update_project_tags'): Promise<string[]> {
+    this.enforceOnProject(ctx, id, action);
+    await this.project(id);
+    const unique = [...new Set(tags)];
+    await this.store.update('identity_projects', id, { tags: JSON.stringify(unique) }, 'project');
+    return unique;
+  }
+
+  async addProjectTag(ctx: RequestContext, id: string, tag: string): Promise<void> {
+    this.enforceOnProject(ctx, id, 'create_project_tag');
+    const tags = JSON.parse((await this.project(id)).tags) as string[];
+    if (tags.includes(tag)) return;
+    if (tags.length >= 80) throw new BadRequestError('Invalid input for field \'tags\': a project has at most 80 tags.');
+    await this.store.update('identity_projects', id, { tags: JSON.stringify([...tags, tag]) }, 'project');
+  }
+
+  async removeProjectTag(ctx: RequestContext, id: string, tag: string): Promise<void> {
+    this.enforceOnProject(ctx, id, 'delete_project_tag');
+    const tags = JSON.parse((await this.project(id)).tags) as string[];
+    if (!tags.includes(tag)) throw new NotFoundError(`Tag ${tag} was not found on project ${id}.`);
+    await this.store.update('identity_projects', id, { tags: JSON.stringify(tags.filter((t) => t !== tag)) }, 'project');
+  }
+
+  /** Policy on a project, answered like a missing project when a reader may not even see it. */
+  private enforceOnProject(ctx: RequestContext, id: string, action: string): void {
+    const target = { target: { project: { id } } };
+    if (this.authorize(ctx, action, target)) return;
+    if (!this.authorize(ctx, 'get_project', target)) throw new NotFoundError(`Could not find project: ${id}.`);
+    this.enforce(ctx, action, target);
   }
 
   async projectsOfUser(userId: string): Promise<ProjectRow[]> {
@@ -344,12 +417,17 @@ export class IdentityService {
   async deleteUser(ctx: RequestContext, id: string): Promise<void> {
     this.enforce(ctx, 'delete_user', { target: { user: { id } } });
     await this.user(id);
+    await this.removeUser(id);
+  }
+
+  private async removeUser(id: string): Promise<void> {
     await this.store.removeAssignmentsOf('actor_id', id);
     // Trusts the user gave or was given go with it (their tokens fall with the user's revocation).
     for (const t of await this.store.trustsOfUser(id)) await this.store.remove('identity_trusts', t.id);
     await this.store.remove('identity_users', id);
     await this.tokens.revocations.revoke({ userId: id });
   }
+
 
   // ---- roles
 
@@ -599,7 +677,16 @@ export class IdentityService {
     this.enforce(ctx, 'create_endpoint');
     const f = this.endpointFields(body, true);
     await this.mustGet('identity_services', f.service_id!, 'service');
-    if (f.region_id) await this.mustGet('identity_regions', f.region_id, 'region');
+    if (f.region_id) {
+      // The legacy `region` attribute names a region that is made if missing, as Keystone does.
+      const legacy = body.region_id === undefined && body.region !== undefined;
+      if (legacy && !(await this.store.get('identity_regions', f.region_id))) {
+        await this.store.insert('identity_regions', { id: f.region_id, description: '', parent_region_id: null }, 'region').catch((err) => {
+          if (!(err instanceof ConflictError)) throw err;
+        });
+      }
+      await this.mustGet('identity_regions', f.region_id, 'region');
+    }
     const row: EndpointRow = { id: newId(), service_id: f.service_id!, interface: f.interface!, url: f.url!, region_id: f.region_id ?? null, enabled: f.enabled ?? 1 };
     return this.store.insert('identity_endpoints', row, 'endpoint');
   }

@@ -42,6 +42,20 @@ export const projectView = (r: ProjectRow, links: Links) => ({
   links: links(`/projects/${r.id}`),
 });
 
+/** A domain shown as the project that acts as it (`is_domain: true`). */
+export const domainAsProjectView = (r: DomainRow, links: Links) => ({
+  id: r.id,
+  name: r.name,
+  domain_id: null,
+  parent_id: null,
+  description: r.description,
+  enabled: Boolean(r.enabled),
+  is_domain: true,
+  tags: JSON.parse(r.tags),
+  options: {},
+  links: links(`/projects/${r.id}`),
+});
+
 export const userView = (r: UserRow, links: Links) => ({
   id: r.id,
   name: r.name,

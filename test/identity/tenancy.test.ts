@@ -3,6 +3,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestCloud, type TestCloud } from '../helpers/cloud.ts';
+import { catalogServices } from '../../src/identity/bootstrap.ts';
 
 describe('identity tenancy', () => {
   let t: TestCloud;
@@ -98,7 +99,7 @@ describe('identity tenancy', () => {
     assert.equal(own.status, 200);
     assert.equal(own.body.role_assignments.length, 1);
     const catalog = await t.request('GET', '/identity/v3/auth/catalog', { token: demo });
-    assert.equal(catalog.body.catalog.length, 5);
+    assert.equal(catalog.body.catalog.length, catalogServices.length);
   });
 
   it('limits an application credential to the roles it was given', async () => {

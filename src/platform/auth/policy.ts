@@ -12,6 +12,8 @@ type Credentials = {
   user_id: string;
   project_id: string | undefined;
   domain_id: string | undefined;
+  /** The domain of the project a project-scoped token is for (Keystone's token.project.domain.id). */
+  project_domain_id: string | undefined;
   system_scope: string | undefined;
   user_domain_id: string;
   roles: string[];
@@ -80,6 +82,7 @@ function credentialsOf(ctx: RequestContext): Credentials {
     user_domain_id: ctx.userDomainId,
     project_id: ctx.scope.kind === 'project' ? ctx.scope.projectId : undefined,
     domain_id: ctx.scope.kind === 'domain' ? ctx.scope.domainId : undefined,
+    project_domain_id: ctx.scope.kind === 'project' ? ctx.scope.projectDomainId : undefined,
     system_scope: ctx.scope.kind === 'system' ? 'all' : undefined,
     roles: ctx.roles,
   };

@@ -205,9 +205,7 @@ class HttpError extends HafenError {
 export function toHafenError(err: unknown): HafenError {
   if (err instanceof HafenError) return err;
   const e = err as FastifyError & { validation?: unknown; validationContext?: string };
-  if (e.validation) {
-    return new HttpError(400, `Invalid input for field/attribute ${e.validationContext ?? 'body'}: ${e.message}`, 'BadRequestError');
-  }
+  if (e.validation) return new HttpError(400, validationMessage(e.validation, e.validationContext ?? 'body', e.message), 'BadRequestError');
   switch (e.code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
       return new HttpError(413, 'Request Entity Too Large: the body is larger than the limit.', 'PayloadTooLargeError');
@@ -225,4 +223,25 @@ export function toHafenError(err: unknown): HafenError {
   const status = typeof e.statusCode === 'number' ? e.statusCode : 500;
   if (status >= 400 && status < 500) return new HttpError(status, e.message, 'BadRequestError');
   return new HttpError(500, 'An unexpected error prevented the server from fulfilling your request.', 'InternalError');
+}
+
+type SchemaError = { instancePath?: string; message?: string; keyword?: string; params?: Record<string, unknown> };
+
+/**
+ * A schema violation in OpenStack's words: the field as a dotted path (`server.name`, `limit`), and
+ * what is wrong with it ("Invalid input for field 'project.name': must NOT have fewer than 1 characters.").
+ */
+export function validationMessage(validation: unknown, part: string, fallback: string): string {
+  const first = Array.isArray(validation) ? (validation[0] as SchemaError | undefined) : undefined;
+  if (!first) return `Invalid input for ${part}: ${fallback}`;
+  let field = (first.instancePath ?? '').split('/').filter(Boolean).join('.');
+  if (first.keyword === 'required' && typeof first.params?.missingProperty === 'string') {
+    const missing = first.params.missingProperty;
+    return `Invalid input for field '${field ? `${field}.` : ''}${missing}': '${missing}' is a required property.`;
+  }
+  if (first.keyword === 'additionalProperties' && typeof first.params?.additionalProperty === 'string') {
+    return `Invalid input for field '${field || part}': additional property '${first.params.additionalProperty}' is not allowed.`;
+  }
+  if (!field) field = part === 'body' ? 'request body' : part;
+  return `Invalid input for field '${field}': ${first.message ?? fallback}.`;
 }

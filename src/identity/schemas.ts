@@ -1,0 +1,47 @@
+// The pieces Keystone's request schemas are made of (keystone/common/validation/parameter_types),
+// shared by the identity routes; each route module declares its own bodies from these.
+import { Type, type Static, type TSchema } from '@sinclair/typebox';
+
+/** Ids hafen makes are 32 hex digits; regions and ids given by users may be other strings. */
+export const Id = Type.String({ minLength: 1, maxLength: 64 });
+/** A name: 1 to 255 characters, not only blanks. */
+export const Name = (maxLength = 255) => Type.String({ minLength: 1, maxLength, pattern: '\\S' });
+export const Description = Type.String({ maxLength: 65535 });
+export const Nullable = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()]);
+/** A project or domain tag: no '/' or ','; at most 80 on one project. */
+export const Tag = Type.String({ minLength: 1, maxLength: 255, pattern: '^[^,/]*$' });
+export const Tags = Type.Array(Tag, { maxItems: 80 });
+
+export const IdParams = Type.Object({ id: Id });
+
+/** Keystone's boolean query values: true, 1, yes (any case) are true; anything else is false. */
+export function queryTrue(v: string | undefined): boolean {
+  return v !== undefined && ['true', '1', 'yes', ''].includes(v.toLowerCase());
+}
+
+// ---- projects and domains
+
+const ProjectFields = {
+  domain_id: Type.Optional(Nullable(Id)),
+  parent_id: Type.Optional(Nullable(Id)),
+  description: Type.Optional(Nullable(Description)),
+  enabled: Type.Optional(Type.Boolean()),
+  is_domain: Type.Optional(Type.Boolean()),
+  tags: Type.Optional(Tags),
+  options: Type.Optional(Type.Object({})),
+};
+export const ProjectCreate = Type.Object({ name: Name(64), ...ProjectFields });
+export const ProjectUpdate = Type.Object({ name: Type.Optional(Name(64)), ...ProjectFields });
+export type ProjectCreate = Static<typeof ProjectCreate>;
+export type ProjectUpdate = Static<typeof ProjectUpdate>;
+
+const DomainFields = {
+  description: Type.Optional(Nullable(Description)),
+  enabled: Type.Optional(Type.Boolean()),
+  tags: Type.Optional(Tags),
+  options: Type.Optional(Type.Object({})),
+};
+export const DomainCreate = Type.Object({ name: Name(64), ...DomainFields });
+export const DomainUpdate = Type.Object({ name: Type.Optional(Name(64)), ...DomainFields });
+export type DomainCreate = Static<typeof DomainCreate>;
+export type DomainUpdate = Static<typeof DomainUpdate>;
