@@ -14,6 +14,7 @@ import { CFN_VERSIONS, HOT_ALIASES, HOT_VERSIONS } from './template/parse.ts';
 import { CFN_FUNCTIONS, FUNCTION_DESCRIPTIONS, functionsFor } from './template/functions.ts';
 import { TemplateError } from './template/model.ts';
 import { callerActor } from './engine/stack-engine.ts';
+import { matchUserPattern } from '../platform/user-pattern.ts';
 
 type Req = FastifyRequest<{ Params: Record<string, string>; Querystring: Record<string, string | string[]>; Body: Record<string, unknown> }>;
 
@@ -276,8 +277,9 @@ export function orchestrationApi(service: OrchestrationService, validator: Token
       let names = service.engine.registry.names();
       const nameFilter = request.query.name;
       if (nameFilter !== undefined) {
-        const re = new RegExp(String(nameFilter));
-        names = names.filter((n) => re.test(n));
+        // A user's pattern: RE2, in a worker, with a time limit.
+        const hits = await matchUserPattern(String(nameFilter), names, 'find');
+        names = names.filter((_n, i) => hits[i]);
       }
       if (String(request.query.with_description ?? '').toLowerCase() === 'true') {
         return { resource_types: names.map((n) => ({ resource_type: n, description: service.engine.registry.get(n)!.description })) };

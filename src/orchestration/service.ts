@@ -11,6 +11,7 @@ import { callerActor, specColumns, specOf, StackEngine } from './engine/stack-en
 import { mergeEnvironments, parseEnvironment, type Environment } from './template/environment.ts';
 import { TemplateError } from './template/model.ts';
 import { parseDocument } from './template/parse.ts';
+import { checkPatterns } from './template/patterns.ts';
 import type { CustomCheck } from './template/parameters.ts';
 import { composeToTemplate, isComposeDocument } from './compose.ts';
 import { assertLoopbackUrl } from '../platform/http/loopback-url.ts';
@@ -178,7 +179,8 @@ export class OrchestrationService {
     const model = buildModel(spec, stack, this.engine.registry);
     const checks = validateProperties(model, stack, ctx, this.clients.compute.isAdmin(ctx), this.engine.registry);
     await Promise.all(checks.typeChecks);
-    await Promise.all(checks.customChecks.map((c) => this.customCheck(ctx, c)));
+    await checkPatterns(checks.customChecks);
+    await Promise.all(checks.customChecks.filter((c) => c.constraint !== 'allowed_pattern').map((c) => this.customCheck(ctx, c)));
     return model;
   }
 

@@ -243,6 +243,16 @@ export class OrchestrationStore {
     });
   }
 
+  /** How many resources the stack uses now (replaced ones not counted). */
+  async resourceCount(stackId: string): Promise<number> {
+    const r = (await this.db.selectFrom('orchestration_resources').select((eb) => eb.fn.countAll().as('n')).where('stack_id', '=', stackId).where('current', '=', 1).executeTakeFirst()) as { n: number | string | bigint } | undefined;
+    return Number(r?.n ?? 0);
+  }
+
+  async childStackIds(parentId: string): Promise<string[]> {
+    return ((await this.db.selectFrom('orchestration_stacks').select('id').where('parent_id', '=', parentId).execute()) as { id: string }[]).map((r) => r.id);
+  }
+
   async insertResource(row: ResourceRow): Promise<void> {
     await this.db.insertInto('orchestration_resources').values(row).execute();
   }

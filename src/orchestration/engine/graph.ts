@@ -1,6 +1,7 @@
 // The dependency graph of a stack's resources (from depends_on and the references their properties
 // and metadata make), cycle detection naming the cycle, and the walk that runs every resource as
 // soon as what it needs is done, independent ones side by side.
+import { yieldToOthers } from '../../platform/yield.ts';
 import { TemplateError } from '../template/model.ts';
 
 /** name -> the names it needs first. */
@@ -69,7 +70,8 @@ export async function walk(graph: Graph, step: (name: string) => Promise<void>, 
         const name = ready.shift()!;
         remaining.delete(name);
         running++;
-        step(name).then(
+        // A step may be only synchronous database calls: give the loop back between steps.
+        yieldToOthers().then(() => step(name)).then(
           () => {
             done.add(name);
             for (const n of dependents.get(name) ?? []) {

@@ -2,7 +2,7 @@
 // typed resource definitions and their graph. Building one validates the whole template, so that a
 // bad template is refused (400, with the path of the offending element) before anything is made.
 import type { RequestContext } from '../../platform/auth/context.ts';
-import { MAX_NESTED_DEPTH, TemplateError, type ResourceDefinition, type Template } from '../template/model.ts';
+import { MAX_NESTED_DEPTH, MAX_RESOURCES_PER_STACK, TemplateError, type ResourceDefinition, type Template } from '../template/model.ts';
 import { parseTemplate } from '../template/parse.ts';
 import { resolveParameters, type CustomCheck } from '../template/parameters.ts';
 import { attributeReferences, evaluate, evaluateConditions, isEnabled, references, type FunctionContext } from '../template/functions.ts';
@@ -83,6 +83,7 @@ export function buildModel(spec: StackSpec, stack: StackIdentity, registry: Reso
   const section = template.format === 'hot' ? 'resources' : 'Resources';
   const enabled = Object.entries(template.resources).filter(([name, def]) => isEnabled(def.condition, fctx, `${section}.${name}`));
   const names = new Set(enabled.map(([n]) => n));
+  const declared = new Set(Object.keys(template.resources));
   const resources = new Map<string, ResourceModel>();
   const graph: Graph = new Map();
   for (const [name, definition] of enabled) {
@@ -95,7 +96,7 @@ export function buildModel(spec: StackSpec, stack: StackIdentity, registry: Reso
       if (!names.has(d)) throw new TemplateError(`${at}.depends_on: The specified reference "${d}" (in ${name}) is incorrect.`);
       deps.add(d);
     }
-    for (const r of references([definition.properties, definition.metadata], new Set(Object.keys(template.resources)))) {
+    for (const r of references([definition.properties, definition.metadata], declared)) {
       if (!names.has(r)) throw new TemplateError(`${at}.properties: The specified reference "${r}" (in ${name}) is incorrect.`);
       deps.add(r);
     }
@@ -123,18 +124,26 @@ export function buildModel(spec: StackSpec, stack: StackIdentity, registry: Reso
   const outSection = template.format === 'hot' ? 'outputs' : 'Outputs';
   for (const [name, o] of Object.entries(template.outputs)) {
     attrCheck(o.value, `${outSection}.${name}.value`);
-    for (const ref of references(o.value, new Set(Object.keys(template.resources)))) {
+    for (const ref of references(o.value, declared)) {
       if (!(ref in template.resources)) throw new TemplateError(`${outSection}.${name}.value: The specified reference "${ref}" is incorrect.`);
     }
   }
   return { spec, template, parameters: values, conditions, resources, graph, customChecks };
 }
 
+/** The limit on the resources of a stack and all its nested stacks together (Heat's max_resources_per_stack). */
+export function treeLimitError(total: number): TemplateError {
+  return new TemplateError(`The stack and its nested stacks would have ${total} resources, more than the maximum of ${MAX_RESOURCES_PER_STACK}.`);
+}
+
 /**
  * Static property checks (required, types, constraints, isolation) with references deferred, and the
- * nested templates' own validation; run once before a stack is created or updated.
+ * nested templates' own validation; run once before a stack is created or updated. `budget` counts
+ * the resources of the whole tree (nested stacks too) against the limit.
  */
-export function validateProperties(model: StackModel, stack: StackIdentity, ctx: RequestContext, admin: boolean, registry: ResourceRegistry, depth = 0): { customChecks: CustomCheck[]; typeChecks: Promise<void>[] } {
+export function validateProperties(model: StackModel, stack: StackIdentity, ctx: RequestContext, admin: boolean, registry: ResourceRegistry, depth = 0, budget = { used: 0 }): { customChecks: CustomCheck[]; typeChecks: Promise<void>[] } {
+  budget.used += model.resources.size;
+  if (budget.used > MAX_RESOURCES_PER_STACK) throw treeLimitError(budget.used);
   const section = model.template.format === 'hot' ? 'resources' : 'Resources';
   const fctx: FunctionContext = {
     template: model.template,
@@ -165,7 +174,7 @@ export function validateProperties(model: StackModel, stack: StackIdentity, ctx:
       const child = r.type.childSpec(props, model.spec);
       {
         const childModel = buildModel(child, { ...stack, name: `${stack.name}-${name}` }, registry, depth + 1, true);
-        const inner = validateProperties(childModel, stack, ctx, admin, registry, depth + 1);
+        const inner = validateProperties(childModel, stack, ctx, admin, registry, depth + 1, budget);
         customChecks.push(...inner.customChecks);
         typeChecks.push(...inner.typeChecks);
       }

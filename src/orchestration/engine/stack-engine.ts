@@ -10,11 +10,14 @@ import { BadRequestError, ConflictError, ForbiddenError, NotFoundError, isNotFou
 import type { Clients } from '../clients.ts';
 import type { OrchestrationStore, ResourceRow, StackAction, StackRow, Status } from '../store.ts';
 import { evaluate, isEnabled, type FunctionContext } from '../template/functions.ts';
+import { checkPatterns } from '../template/patterns.ts';
+import { yieldToOthers } from '../../platform/yield.ts';
 import { parseEnvironment, type Environment } from '../template/environment.ts';
 import { checkProperties, type ResourceHandle, type ResourceType, type NestedStacks } from '../resources/types.ts';
 import type { ResourceRegistry } from '../resources/registry.ts';
 import { ReplaceRequired } from '../resources/heat/test-resource.ts';
-import { buildModel, type StackIdentity, type StackModel, type StackSpec } from './model.ts';
+import { buildModel, treeLimitError, type StackIdentity, type StackModel, type StackSpec } from './model.ts';
+import { MAX_RESOURCES_PER_STACK } from '../template/model.ts';
 import { abortReason, reverse, walk, type Graph } from './graph.ts';
 
 export interface EngineOptions {
@@ -75,10 +78,23 @@ class NeedAttribute extends Error {
 /** The failure of a stack operation, with the message Heat puts in stack_status_reason. */
 class OperationFailed extends Error {}
 
-interface Run {
+/** The resources of a stack tree (a stack and its nested stacks), counted against the limit. */
+interface TreeCount {
+  rootId: string;
+  /** Counted from the rows at the first nested operation, then kept up to date by them. */
+  used?: number;
+  counting?: Promise<void>;
+}
+
+/** What a nested stack's run takes over from its parent's: who acts, and the tree's count. */
+interface Lineage {
+  actor: Actor;
+  tree: TreeCount;
+}
+
+interface Run extends Lineage {
   stack: StackRow;
   model: StackModel;
-  actor: Actor;
   /** The actor's context as last checked (refresh() before each resource step). */
   ctx: RequestContext;
   admin: boolean;
@@ -251,6 +267,7 @@ export class StackEngine {
 
   private async resourceState(run: Run, row: ResourceRow, action: StackAction, status: Status, reason: string, extra: Partial<ResourceRow> = {}): Promise<void> {
     if (this.stopping) return;
+    await yieldToOthers();
     Object.assign(row, extra, { action, status, status_reason: reason, updated_at: now() });
     await Promise.all([
       this.store.updateResource(row.id, { ...extra, action, status, status_reason: reason, updated_at: row.updated_at }),
@@ -261,6 +278,7 @@ export class StackEngine {
   private async saveData(row: ResourceRow, data: Record<string, unknown>): Promise<void> {
     const json = JSON.stringify(data);
     if (json === row.data) return;
+    await yieldToOthers();
     row.data = json;
     await this.store.updateResource(row.id, { data: json });
   }
@@ -289,14 +307,39 @@ export class StackEngine {
 
   // ---- runs
 
-  private async open(stack: StackRow, signal: AbortSignal, depth: number, opts: { spec?: StackSpec; actor?: Actor } = {}): Promise<Run> {
-    const actor = opts.actor ?? this.delegated(stack);
+  private async open(stack: StackRow, signal: AbortSignal, depth: number, opts: { spec?: StackSpec; actor?: Actor; from?: Lineage } = {}): Promise<Run> {
+    const actor = opts.from?.actor ?? opts.actor ?? this.delegated(stack);
+    const tree = opts.from?.tree ?? { rootId: stack.id };
     const ctx = await actor.context();
+    await yieldToOthers(); // building a model of many resources is synchronous work
     const identity = this.identityOf(stack);
     const model = buildModel(opts.spec ?? specOf(stack), identity, this.registry, depth);
     const all = await this.store.resources(stack.id);
     const rows = new Map(all.filter((r) => r.current === 1).map((r) => [r.name, r]));
-    return { stack, model, actor, ctx, admin: this.clients.compute.isAdmin(ctx), identity, rows, all, data: new Map(), signal, depth };
+    return { stack, model, actor, tree, ctx, admin: this.clients.compute.isAdmin(ctx), identity, rows, all, data: new Map(), signal, depth };
+  }
+
+  /**
+   * Adds `delta` resources to the tree's count, refusing (before anything is made) to go past the
+   * limit: nested stacks cannot multiply past it (groups of groups).
+   */
+  private async reserve(tree: TreeCount, delta: number): Promise<void> {
+    if (tree.used === undefined) {
+      tree.counting ??= (async () => {
+        let used = 0;
+        const queue = [tree.rootId];
+        while (queue.length) {
+          const id = queue.pop()!;
+          used += await this.store.resourceCount(id);
+          queue.push(...(await this.store.childStackIds(id)));
+        }
+        tree.used = used;
+      })();
+      await tree.counting;
+    }
+    const next = tree.used! + delta;
+    if (delta > 0 && next > MAX_RESOURCES_PER_STACK) throw treeLimitError(next);
+    tree.used = Math.max(0, next);
   }
 
   /** Checks the actor again (a lost role fails the step) before a resource is acted on. */
@@ -497,6 +540,7 @@ export class StackEngine {
   private async deleteResource(run: Run, row: ResourceRow, action: StackAction = 'DELETE'): Promise<void> {
     const type = this.typeOf(run, row);
     const retain = run.model.resources.get(row.name)?.definition.deletion_policy === 'Retain' && row.current === 1;
+    await yieldToOthers();
     if (row.action === 'INIT' && !row.physical_id) {
       await this.store.deleteResource(row.id);
       return;
@@ -540,10 +584,10 @@ export class StackEngine {
     return result.failed?.error;
   }
 
-  private async runCreate(stack: StackRow, signal: AbortSignal, depth: number, actor?: Actor): Promise<void> {
+  private async runCreate(stack: StackRow, signal: AbortSignal, depth: number, from?: Lineage): Promise<void> {
     let run: Run;
     try {
-      run = await this.open(stack, signal, depth, { actor });
+      run = await this.open(stack, signal, depth, { from });
     } catch (err) {
       await this.stackState(stack, 'CREATE', 'FAILED', (err as Error).message);
       throw new OperationFailed((err as Error).message);
@@ -554,6 +598,7 @@ export class StackEngine {
       const row = this.newRow(run, name, r.type, r.definition.metadata);
       run.rows.set(name, row);
       await this.store.insertResource(row);
+      await yieldToOthers();
     }
     const result = await walk(run.model.graph, (name) => this.createResource(run, name, run.rows.get(name)!), { concurrency: this.options.concurrency, signal });
     if (!result.failed) {
@@ -576,17 +621,17 @@ export class StackEngine {
     else await this.stackState(run.stack, 'ROLLBACK', 'COMPLETE', 'Stack ROLLBACK completed successfully');
   }
 
-  private async runDelete(stack: StackRow, signal: AbortSignal, depth: number, actor?: Actor): Promise<void> {
+  private async runDelete(stack: StackRow, signal: AbortSignal, depth: number, from?: Lineage): Promise<void> {
     await this.stackState(stack, 'DELETE', 'IN_PROGRESS', 'Stack DELETE started');
     let run: Run;
     try {
       try {
-        run = await this.open(stack, signal, depth, { actor });
+        run = await this.open(stack, signal, depth, { from });
       } catch (err) {
         if (err instanceof ForbiddenError) throw err;
         // The template no longer builds (a type gone after an upgrade?): delete what the rows say,
         // with no order between them, against an empty template.
-        run = await this.open(stack, signal, depth, { actor, spec: { ...specOf(stack), template: { heat_template_version: '2021-04-16' }, parameters: {} } });
+        run = await this.open(stack, signal, depth, { from, spec: { ...specOf(stack), template: { heat_template_version: '2021-04-16' }, parameters: {} } });
       }
     } catch (err) {
       await this.stackState(stack, 'DELETE', 'FAILED', (err as Error).message);
@@ -600,11 +645,11 @@ export class StackEngine {
     if (!this.stopping) await this.store.deleteStack(stack.id);
   }
 
-  private async runUpdate(stack: StackRow, previous: StackSpec, signal: AbortSignal, depth: number, actor?: Actor): Promise<void> {
+  private async runUpdate(stack: StackRow, previous: StackSpec, signal: AbortSignal, depth: number, from?: Lineage): Promise<void> {
     await this.stackState(stack, 'UPDATE', 'IN_PROGRESS', 'Stack UPDATE started');
     let failure: Error | undefined;
     try {
-      failure = await this.converge(await this.open(stack, signal, depth, { actor }));
+      failure = await this.converge(await this.open(stack, signal, depth, { from }));
     } catch (err) {
       failure = err as Error;
     }
@@ -618,16 +663,16 @@ export class StackEngine {
     await this.stackState(stack, 'UPDATE', 'FAILED', failure.message);
     const op = this.operations.get(stack.id);
     if (stack.disable_rollback || op?.noRollback || (signal.reason as Error | undefined)?.message === 'Engine stopped') throw new OperationFailed(failure.message);
-    await this.rollbackUpdate(stack, previous, new AbortController().signal, depth, actor);
+    await this.rollbackUpdate(stack, previous, new AbortController().signal, depth, from);
     throw new OperationFailed(failure.message);
   }
 
   /** Converges a failed update back to the template it replaced: ROLLBACK_COMPLETE or ROLLBACK_FAILED. */
-  private async rollbackUpdate(stack: StackRow, previous: StackSpec, signal: AbortSignal, depth: number, actor?: Actor): Promise<void> {
+  private async rollbackUpdate(stack: StackRow, previous: StackSpec, signal: AbortSignal, depth: number, from?: Lineage): Promise<void> {
     await this.stackState(stack, 'ROLLBACK', 'IN_PROGRESS', 'Stack ROLLBACK started');
     Object.assign(stack, specColumns(previous), { previous: null });
     await this.store.updateStack(stack.id, { ...specColumns(previous), previous: null });
-    const err = await this.open(stack, signal, depth, { spec: previous, actor }).then((run) => this.converge(run)).catch((e: Error) => e);
+    const err = await this.open(stack, signal, depth, { spec: previous, from }).then((run) => this.converge(run)).catch((e: Error) => e);
     if (err) await this.stackState(stack, 'ROLLBACK', 'FAILED', err.message);
     else await this.stackState(stack, 'ROLLBACK', 'COMPLETE', 'Stack ROLLBACK completed successfully');
   }
@@ -710,11 +755,11 @@ export class StackEngine {
     obsolete.push(row);
   }
 
-  private async runSimple(stack: StackRow, action: 'SUSPEND' | 'RESUME' | 'CHECK', signal: AbortSignal, depth: number, actor?: Actor): Promise<void> {
+  private async runSimple(stack: StackRow, action: 'SUSPEND' | 'RESUME' | 'CHECK', signal: AbortSignal, depth: number, from?: Lineage): Promise<void> {
     await this.stackState(stack, action, 'IN_PROGRESS', `Stack ${action} started`);
     let run: Run;
     try {
-      run = await this.open(stack, signal, depth, { actor });
+      run = await this.open(stack, signal, depth, { from });
     } catch (err) {
       await this.stackState(stack, action, 'FAILED', (err as Error).message);
       throw new OperationFailed((err as Error).message);
@@ -784,7 +829,7 @@ export class StackEngine {
     const childRun = async (id: string) => {
       const child = await this.store.stack(id);
       if (!child) throw new NotFoundError(`The Stack (${id}) could not be found.`);
-      return this.open(child, run.signal, run.depth + 1, { actor: run.actor });
+      return this.open(child, run.signal, run.depth + 1, { from: run });
     };
     return {
       create: async (spec) => {
@@ -808,32 +853,43 @@ export class StackEngine {
           created_at: now(),
           updated_at: null,
         };
-        buildModel(spec, this.identityOf(child), this.registry, run.depth + 1);
+        await yieldToOthers();
+        const model = buildModel(spec, this.identityOf(child), this.registry, run.depth + 1);
+        await this.reserve(run.tree, model.resources.size);
+        await yieldToOthers();
+        await checkPatterns(model.customChecks);
         await this.store.insertStack(child);
         row.physical_id = child.id;
         await this.store.updateResource(row.id, { physical_id: child.id });
-        await this.runCreate(child, run.signal, run.depth + 1, run.actor);
+        await this.runCreate(child, run.signal, run.depth + 1, run);
         return child.id;
       },
       update: async (id, spec) => {
         const child = await this.store.stack(id);
         if (!child) throw new NotFoundError(`The Stack (${id}) could not be found.`);
         const previous = specOf(child);
+        await yieldToOthers();
+        const model = buildModel(spec, this.identityOf(child), this.registry, run.depth + 1);
+        await this.reserve(run.tree, model.resources.size - (await this.store.resourceCount(id)));
+        await checkPatterns(model.customChecks);
         Object.assign(child, specColumns(spec), { previous: JSON.stringify(previous), action: 'UPDATE', status: 'IN_PROGRESS' });
         await this.store.updateStack(id, { ...specColumns(spec), previous: child.previous });
-        await this.runUpdate(child, previous, run.signal, run.depth + 1, run.actor);
+        await this.runUpdate(child, previous, run.signal, run.depth + 1, run);
       },
       delete: async (id) => {
         const child = await this.store.stack(id);
-        if (child) await this.runDelete(child, run.signal, run.depth + 1, run.actor);
+        if (!child) return;
+        const size = await this.store.resourceCount(id);
+        await this.runDelete(child, run.signal, run.depth + 1, run);
+        await this.reserve(run.tree, -size);
       },
       suspend: async (id) => {
         const child = await this.store.stack(id);
-        if (child) await this.runSimple(child, 'SUSPEND', run.signal, run.depth + 1, run.actor);
+        if (child) await this.runSimple(child, 'SUSPEND', run.signal, run.depth + 1, run);
       },
       resume: async (id) => {
         const child = await this.store.stack(id);
-        if (child) await this.runSimple(child, 'RESUME', run.signal, run.depth + 1, run.actor);
+        if (child) await this.runSimple(child, 'RESUME', run.signal, run.depth + 1, run);
       },
       outputs: async (id) => {
         const child = await this.store.stack(id);

@@ -127,6 +127,43 @@ export function evaluate(value: unknown, ctx: FunctionContext, path = '', allowe
     return evaluate(cond ? rawArg[1] : rawArg[2], ctx, at, allowed);
   }
   const arg = evaluate(rawArg, ctx, at, allowed);
+  const result = apply(fnName, arg, ctx, at, bad);
+  charge(ctx, sizeOf(result), at);
+  return result;
+}
+
+/**
+ * Bounds on what functions make: one value, and all values of one evaluation context together, so
+ * that nested str_replace, repeat or list_join cannot grow a small template into gigabytes.
+ */
+export const MAX_FUNCTION_VALUE = 1 << 20;
+export const MAX_EVALUATED = 16 << 20;
+export const MAX_REPEAT_ITEMS = 10_000;
+const evaluated = new WeakMap<FunctionContext, number>();
+
+/** A cheap size: characters of strings, 16 per list item or map key, nested strings counted once more. */
+function sizeOf(v: unknown): number {
+  if (typeof v === 'string') return v.length;
+  if (Array.isArray(v)) return v.reduce<number>((n, x) => n + 16 + (typeof x === 'string' ? x.length : 0), 0);
+  if (v && typeof v === 'object') return Object.values(v).reduce<number>((n, x) => n + 16 + (typeof x === 'string' ? x.length : 0), 0);
+  return 0;
+}
+
+/** Every `key` in `text` replaced by `value`, refused before it is made when it would be too long. */
+function replaceAll(text: string, key: string, value: string, bad: (why: string) => TemplateError): string {
+  const parts = text.split(key);
+  if (text.length + (parts.length - 1) * (value.length - key.length) > MAX_FUNCTION_VALUE) throw bad(`The function makes a value of more than ${MAX_FUNCTION_VALUE} characters.`);
+  return parts.join(value);
+}
+
+function charge(ctx: FunctionContext, size: number, at: string): void {
+  if (size > MAX_FUNCTION_VALUE) throw new TemplateError(`${at}: The function makes a value of more than ${MAX_FUNCTION_VALUE} characters.`);
+  const total = (evaluated.get(ctx) ?? 0) + size;
+  if (total > MAX_EVALUATED) throw new TemplateError(`${at}: The template's functions make more than ${MAX_EVALUATED} characters in all.`);
+  evaluated.set(ctx, total);
+}
+
+function apply(fnName: string, arg: unknown, ctx: FunctionContext, at: string, bad: (why: string) => TemplateError): unknown {
   switch (fnName) {
     case 'get_param':
     case 'Ref': {
@@ -179,7 +216,7 @@ export function evaluate(value: unknown, ctx: FunctionContext, path = '', allowe
       for (const [k, v] of Object.entries(a.params).sort((x, y) => y[0].length - x[0].length)) {
         if (fnName !== 'str_replace' && !out.includes(k)) throw bad(`The following params were not found in the template: '${k}'`);
         if (fnName === 'str_replace_vstrict' && (v === '' || v === null || v === undefined)) throw bad(`str_replace_vstrict has an empty value for param '${k}'`);
-        out = out.split(k).join(str(v));
+        out = replaceAll(out, k, str(v), bad);
       }
       return out;
     }
@@ -242,7 +279,9 @@ export function evaluate(value: unknown, ctx: FunctionContext, path = '', allowe
     case 'Fn::Replace': {
       if (!Array.isArray(arg) || arg.length !== 2 || !arg[0] || typeof arg[0] !== 'object' || typeof arg[1] !== 'string') throw bad('Arguments to "Fn::Replace" must be of the form: [{"token": value, ...}, template string]');
       let out = arg[1];
-      for (const [k, v] of Object.entries(arg[0] as Record<string, unknown>).sort((x, y) => y[0].length - x[0].length)) out = out.split(k).join(str(v));
+      for (const [k, v] of Object.entries(arg[0] as Record<string, unknown>).sort((x, y) => y[0].length - x[0].length)) {
+        out = replaceAll(out, k, str(v), bad);
+      }
       return out;
     }
     case 'Fn::MemberListToMap': {
@@ -271,11 +310,14 @@ export function evaluate(value: unknown, ctx: FunctionContext, path = '', allowe
         return l;
       });
       const replace = (v: unknown, subs: [string, unknown][]): unknown => {
-        if (typeof v === 'string') return subs.reduce((s, [k, x]) => s.split(k).join(str(x)), v);
+        if (typeof v === 'string') return subs.reduce((s, [k, x]) => replaceAll(s, k, str(x), bad), v);
         if (Array.isArray(v)) return v.map((e) => replace(e, subs));
         if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, e]) => [replace(k, subs) as string, replace(e, subs)]));
         return v;
       };
+      const items = a.permutations === false ? (lists[0]?.length ?? 0) : lists.reduce((n, l) => n * l.length, 1);
+      if (items > MAX_REPEAT_ITEMS) throw bad(`"repeat" would make ${items} items, more than ${MAX_REPEAT_ITEMS}`);
+      charge(ctx, items * JSON.stringify(a.template ?? null).length, at);
       let combos: unknown[][];
       if (a.permutations === false) {
         const n = lists[0]?.length ?? 0;

@@ -1,12 +1,17 @@
 // Parameter values: from the caller, the environment and the defaults, coerced to their types and
 // checked against their constraints. Custom constraints (image, flavor...) need the other services,
-// so they are returned for the caller to check.
+// and allowed_pattern a worker thread (a user's pattern never runs on the event loop), so they are
+// returned for the caller to check.
 import { TemplateError, type ParameterConstraint, type ParameterSchema, type Template } from './model.ts';
 
 export interface CustomCheck {
   parameter: string;
+  /** A custom constraint's name (glance.image ...), or `allowed_pattern`. */
   constraint: string;
   value: unknown;
+  /** allowed_pattern: the pattern, and the constraint's description for its failure. */
+  pattern?: string;
+  description?: string;
 }
 
 export interface ResolvedParameters {
@@ -36,6 +41,7 @@ export function resolveParameters(template: Template, given: Record<string, unkn
     value = coerceParameter(name, schema, value);
     for (const c of schema.constraints) {
       checkConstraint(name, value, c);
+      if (c.allowed_pattern !== undefined) customChecks.push({ parameter: name, constraint: 'allowed_pattern', value: String(value), pattern: c.allowed_pattern, ...(c.description ? { description: c.description } : {}) });
       if (c.custom_constraint) {
         for (const v of Array.isArray(value) ? value : [value]) customChecks.push({ parameter: name, constraint: c.custom_constraint, value: v });
       }
@@ -101,7 +107,6 @@ function checkConstraint(name: string, value: unknown, c: ParameterConstraint): 
     const list = Array.isArray(value) ? value : [value];
     for (const v of list) if (!allowed.includes(String(v))) throw fail(`"${String(v)}" is not an allowed value [${c.allowed_values.join(', ')}]`);
   }
-  if (c.allowed_pattern && !new RegExp(`^(?:${c.allowed_pattern})$`).test(String(value))) throw fail(`"${String(value)}" does not match pattern "${c.allowed_pattern}"`);
 }
 
 /** Parameters as `stack show` prints them: hidden ones masked, lists joined as Heat does. */

@@ -2,6 +2,7 @@
 // 0..count-1, with `%index%` replaced by each copy's index.
 import type { StackSpec } from '../../engine/model.ts';
 import { nestedStackHooks, type ResourceType } from '../types.ts';
+import { MAX_RESOURCES_PER_STACK, TemplateError } from '../../template/model.ts';
 
 function replaceIndex(v: unknown, indexVar: string, i: number): unknown {
   if (typeof v === 'string') return v.split(indexVar).join(String(i));
@@ -11,12 +12,15 @@ function replaceIndex(v: unknown, indexVar: string, i: number): unknown {
 }
 
 function members(count: number, removed: string[]): string[] {
+  const gone = new Set(removed);
   const out: string[] = [];
-  for (let i = 0; out.length < count; i++) if (!removed.includes(String(i))) out.push(String(i));
+  for (let i = 0; out.length < count; i++) if (!gone.has(String(i))) out.push(String(i));
   return out;
 }
 
 function groupSpec(props: Record<string, unknown>, parent: StackSpec): StackSpec {
+  const count = Number(props.count);
+  if (count > MAX_RESOURCES_PER_STACK) throw new TemplateError(`The group would have ${count} resources, more than the maximum of ${MAX_RESOURCES_PER_STACK}.`);
   const def = props.resource_def as { type: string; properties?: Record<string, unknown>; metadata?: Record<string, unknown> };
   const removed = ((props.removal_policies as { resource_list?: string[] }[] | undefined) ?? []).flatMap((p) => (p.resource_list ?? []).map(String));
   const resources: Record<string, unknown> = {};
