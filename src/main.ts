@@ -56,16 +56,7 @@ export async function createCloud(config: Config, options: CloudOptions = {}): P
   network.dataplane?.ignoreFloatingIpsOf(() => compute.serversOffEngines());
   await mountService(app, compute.mount);
   await mountService(app, compute.agents);
-  // Until identity serves delegations on trusts, orchestration keeps them, checked against current roles.
-  const currentRoles = {
-    async rolesOn(userId: string, scope: { projectId: string; projectName: string; projectDomainId: string; projectDomainName: string }) {
-      const user = await identity.tokens.resolveUser({ id: userId });
-      if (!user || !user.enabled) return [];
-      const roles = await identity.tokens.effectiveRoles(userId, { kind: 'project', id: scope.projectId, name: scope.projectName, domainId: scope.projectDomainId, domainName: scope.projectDomainName });
-      return roles.map((r) => r.name);
-    },
-  };
-  const orchestration = await createOrchestration(database, policy, identity.tokens, { identity: currentRoles, compute: compute.client, network: network.service, image: Object.assign(Object.create(image.service) as typeof image.service, { importer: image.importer }) }, config);
+  const orchestration = await createOrchestration(database, policy, identity.tokens, { identity: identity.client, compute: compute.client, network: network.service, image: Object.assign(Object.create(image.service) as typeof image.service, { importer: image.importer }) }, config);
   await mountService(app, orchestration.mount);
   const clusters = await createClusters(database, policy, identity.tokens, clusterClients({ image: image.service, compute: compute.client, network: network.service, orchestration: orchestration.service, externalNetworkId: () => network.externalNetworkId }), config);
   await mountService(app, clusters.mount);

@@ -46,22 +46,7 @@ export { assertLoopbackUrl };
  * the engines it drives over TCP, its database, and Docker's well-known engine ports. A fetch on a
  * caller's behalf never goes there.
  */
-export function hafenPorts(config: Pick<Config, 'port' | 'publicUrl' | 'dockerHosts' | 'databaseUrl'>): Set<number> {
-  const ports = new Set<number>([2375, 2376, config.port]);
-  const portOf = (raw: string, fallback: number) => {
-    try {
-      const u = new URL(raw);
-      return u.port ? Number(u.port) : fallback;
-    } catch {
-      return undefined;
-    }
-  };
-  const add = (p: number | undefined) => p !== undefined && p > 0 && ports.add(p);
-  add(portOf(config.publicUrl, config.publicUrl.startsWith('https:') ? 443 : 80));
-  for (const h of config.dockerHosts) if (h.startsWith('tcp://')) add(portOf(h.replace(/^tcp:/, 'http:'), 2375));
-  if (/^postgres(ql)?:/.test(config.databaseUrl)) add(portOf(config.databaseUrl.replace(/^postgres(ql)?:/, 'http:'), 5432));
-  return ports;
-}
+export { hafenPorts } from '../platform/http/loopback-url.ts';
 
 export interface ImporterOptions {
   dataDir: string;

@@ -5,9 +5,9 @@ import type { Database } from '../platform/db/database.ts';
 import type { PolicyEngine } from '../platform/auth/policy.ts';
 import type { TokenValidator } from '../platform/auth/context.ts';
 import { heatError } from '../platform/http/envelopes.ts';
+import { hafenPorts } from '../platform/http/loopback-url.ts';
 import type { ServiceMount } from '../platform/http/server.ts';
 import type { Clients } from './clients.ts';
-import { InterimDelegations, type CurrentRoles } from './interim-delegations.ts';
 import { orchestrationApi } from './api.ts';
 import { StackEngine } from './engine/stack-engine.ts';
 import { orchestrationPolicy } from './policy.ts';
@@ -24,25 +24,13 @@ export interface Orchestration {
   stop(): Promise<void>;
 }
 
-/**
- * `identity` is identity's delegation client, or (until identity serves trusts) a way to read a
- * user's current roles, with which orchestration keeps the delegations itself.
- */
-export async function createOrchestration(
-  database: Database,
-  policy: PolicyEngine,
-  validator: TokenValidator,
-  services: Omit<Clients, 'identity'> & { identity: Clients['identity'] | CurrentRoles },
-  config: Config,
-): Promise<Orchestration> {
+export async function createOrchestration(database: Database, policy: PolicyEngine, validator: TokenValidator, clients: Clients, config: Config): Promise<Orchestration> {
   policy.registerDefaults(orchestrationPolicy);
   const store = await OrchestrationStore.create(database);
-  const identity = 'rolesOn' in services.identity ? new InterimDelegations(store, services.identity) : services.identity;
-  const clients: Clients = { ...services, identity };
   const engine = new StackEngine(store, new ResourceRegistry(), clients, { concurrency: 32, publicUrl: config.publicUrl, region: config.region, pollMs: 20 }, (msg) => {
     if (config.logLevel !== 'silent') process.stderr.write(`${msg}\n`);
   });
-  const service = new OrchestrationService(store, engine, policy, clients, config.region);
+  const service = new OrchestrationService(store, engine, policy, clients, config.region, hafenPorts(config));
   await engine.recover();
   // Servers on this host's engines reach the signal endpoint at their network's gateway.
   const signals = new SignalListeners({

@@ -17,19 +17,50 @@ import { composeToTemplate, isComposeDocument } from './compose.ts';
 import { assertLoopbackUrl } from '../platform/http/loopback-url.ts';
 import { MAX_TEMPLATE_BYTES } from './template/model.ts';
 
-/** template_url: fetched from loopback only, size-limited, without following redirects. */
-async function fetchTemplate(raw: string): Promise<string> {
-  const url = assertLoopbackUrl(raw);
+/**
+ * template_url: fetched from loopback only and never from the cloud's own ports (API, agent
+ * endpoint, engines, database), without following redirects, within a time limit, and read only up
+ * to the template size limit (a larger body is cut off, not read whole first).
+ */
+async function fetchTemplate(raw: string, refusedPorts: ReadonlySet<number>): Promise<string> {
+  const url = assertLoopbackUrl(raw, refusedPorts);
+  const tooBig = (size: number | string) => new TemplateError(`Template size (${size} bytes) exceeds maximum allowed size (${MAX_TEMPLATE_BYTES} bytes).`);
+  const signal = AbortSignal.timeout(10_000);
   let res: Response;
   try {
-    res = await fetch(url, { redirect: 'error', signal: AbortSignal.timeout(10_000) });
+    res = await fetch(url, { redirect: 'error', signal });
   } catch (err) {
     throw new TemplateError(`Could not retrieve template from ${raw}: ${(err as Error).message}`);
   }
-  if (!res.ok) throw new TemplateError(`Could not retrieve template from ${raw}: HTTP ${res.status}`);
-  const text = await res.text();
-  if (Buffer.byteLength(text) > MAX_TEMPLATE_BYTES) throw new TemplateError(`Template size (${Buffer.byteLength(text)} bytes) exceeds maximum allowed size (${MAX_TEMPLATE_BYTES} bytes).`);
-  return text;
+  if (!res.ok) {
+    await res.body?.cancel().catch(() => undefined);
+    throw new TemplateError(`Could not retrieve template from ${raw}: HTTP ${res.status}`);
+  }
+  const declared = Number(res.headers.get('content-length') ?? NaN);
+  if (declared > MAX_TEMPLATE_BYTES) {
+    await res.body?.cancel().catch(() => undefined);
+    throw tooBig(declared);
+  }
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  const reader = res.body?.getReader();
+  try {
+    for (;;) {
+      if (!reader) break;
+      const { done, value } = await reader.read();
+      if (done) break;
+      total += value.byteLength;
+      if (total > MAX_TEMPLATE_BYTES) {
+        await reader.cancel().catch(() => undefined);
+        throw tooBig(`more than ${MAX_TEMPLATE_BYTES}`);
+      }
+      chunks.push(value);
+    }
+  } catch (err) {
+    if (err instanceof TemplateError) throw err;
+    throw new TemplateError(`Could not retrieve template from ${raw}: ${(err as Error).message}`);
+  }
+  return Buffer.concat(chunks).toString('utf8');
 }
 
 type Body = Record<string, unknown>;
@@ -45,6 +76,8 @@ export class OrchestrationService {
     private readonly policy: PolicyEngine,
     private readonly clients: Clients,
     private readonly region: string,
+    /** Ports template_url may not name: the cloud's own. */
+    private readonly refusedPorts: ReadonlySet<number> = new Set(),
   ) {}
 
   enforce(ctx: RequestContext, action: string): void {
@@ -140,7 +173,7 @@ export class OrchestrationService {
     let template: Record<string, unknown> | undefined;
     const files = { ...(base?.files ?? {}), ...this.filesOf(body) };
     let source = body.template;
-    if ((source === undefined || source === null) && typeof body.template_url === 'string') source = await fetchTemplate(body.template_url);
+    if ((source === undefined || source === null) && typeof body.template_url === 'string') source = await fetchTemplate(body.template_url, this.refusedPorts);
     if (source !== undefined && source !== null) {
       const doc = parseDocument(source);
       template = body.template_format === 'compose' || isComposeDocument(doc) ? composeToTemplate(doc, files) : doc;

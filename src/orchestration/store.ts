@@ -164,30 +164,16 @@ const migrations: Migration[] = [
         await db.updateTable('orchestration_stacks').set({ owner_name: name }).where('id', '=', r.id).execute();
       }
       await db.schema.alterTable('orchestration_stacks').dropColumn('owner_context').execute();
-      await db.schema
-        .createTable('orchestration_delegations')
-        .addColumn('id', 'varchar(64)', (c) => c.primaryKey())
-        .addColumn('user_id', 'varchar(64)', (c) => c.notNull())
-        .addColumn('context', 'text', (c) => c.notNull())
-        .addColumn('roles', 'text', (c) => c.notNull())
-        .addColumn('expires_at', 'varchar(32)')
-        .addColumn('created_at', 'varchar(32)', (c) => c.notNull())
-        .execute();
+    },
+  },
+  {
+    // Delegations are identity's trusts now; the table that held them for a while goes.
+    name: '0003-delegations-in-identity',
+    async up(db: Kysely<any>) {
+      await db.schema.dropTable('orchestration_delegations').ifExists().execute();
     },
   },
 ];
-
-/** A delegation kept by orchestration itself until identity's trusts serve it (see interim-delegations.ts). */
-export interface DelegationRow {
-  id: string;
-  user_id: string;
-  /** JSON: the trustor's identity and project scope (no roles). */
-  context: string;
-  /** JSON: the delegated role names. */
-  roles: string;
-  expires_at: string | null;
-  created_at: string;
-}
 
 export class OrchestrationStore {
   private constructor(private readonly db: Kysely<any>) {}
@@ -271,18 +257,6 @@ export class OrchestrationStore {
 
   async deleteResource(id: string): Promise<void> {
     await this.db.deleteFrom('orchestration_resources').where('id', '=', id).execute();
-  }
-
-  async insertDelegation(row: DelegationRow): Promise<void> {
-    await this.db.insertInto('orchestration_delegations').values(row).execute();
-  }
-
-  async delegation(id: string): Promise<DelegationRow | undefined> {
-    return (await this.db.selectFrom('orchestration_delegations').selectAll().where('id', '=', id).executeTakeFirst()) as DelegationRow | undefined;
-  }
-
-  async deleteDelegation(id: string): Promise<void> {
-    await this.db.deleteFrom('orchestration_delegations').where('id', '=', id).execute();
   }
 
   async insertEvent(row: Omit<EventRow, 'seq'>): Promise<void> {

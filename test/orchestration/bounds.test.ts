@@ -2,10 +2,13 @@
 // groups past the resource limit (caught at validation, and at run time when the count is only
 // known then), a repeat that multiplies, str_replace that doubles, a parameter pattern that
 // backtracks, and a template at the size limit; meanwhile a flavor list keeps answering at once.
+// And template_url (item 5): an endless body is cut off at the size limit, and the cloud's own
+// ports (its API and agent endpoint) are not fetched.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { startComputeCloud, waitFor } from '../helpers/compute.ts';
 import type { TestCloud } from '../helpers/cloud.ts';
+import http from 'node:http';
 
 describe('orchestration bounds', () => {
   let t: TestCloud;
@@ -161,5 +164,40 @@ describe('orchestration bounds', () => {
     });
     assert.equal(d.result.stack_status, 'GONE');
     responsive(d, 'deleting 1,000 resources');
+  });
+
+  it('stops reading a template_url at the size limit, and never fetches from the cloud\'s own ports', async () => {
+    let sent = 0;
+    let closed = false;
+    const endless = http.createServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/yaml' });
+      const chunk = Buffer.alloc(64 * 1024, 'x');
+      const more = () => {
+        while (!closed && sent < 512 << 20) {
+          sent += chunk.length;
+          if (!res.write(chunk)) return void res.once('drain', more);
+        }
+        res.end();
+      };
+      res.on('close', () => (closed = true));
+      more();
+    });
+    await new Promise<void>((resolve) => endless.listen(0, '127.0.0.1', resolve));
+    try {
+      const port = (endless.address() as { port: number }).port;
+      const r = await t.request('POST', `${H()}/stacks`, { token: demo, body: { stack_name: 'endless', template_url: `http://127.0.0.1:${port}/t.yaml` } });
+      assert.equal(r.status, 400, r.text);
+      assert.match(r.body.error.message, /exceeds maximum allowed size/);
+      await waitFor('the fetch to stop', async () => (closed ? true : undefined), 10_000);
+      assert.ok(sent < 64 << 20, `the controller stopped reading early (${sent >> 20} MiB sent)`);
+    } finally {
+      endless.close();
+    }
+    const own = new URL(t.url).port;
+    for (const path of ['/orchestration/v1/', '/agent/v1/sessions']) {
+      const r = await t.request('POST', `${H()}/stacks`, { token: demo, body: { stack_name: 'own', template_url: `http://127.0.0.1:${own}${path}` } });
+      assert.equal(r.status, 400, r.text);
+      assert.match(r.body.error.message, /belongs to the cloud itself/);
+    }
   });
 });

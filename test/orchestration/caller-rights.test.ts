@@ -32,7 +32,7 @@ describe('stacks act with the caller\'s rights', () => {
     admin = await t.token('admin');
     adminProject = (await t.request('GET', '/identity/v3/auth/tokens', { token: admin, headers: { 'x-subject-token': admin } })).body.token.project.id;
     // A plain member of the admin's own project.
-    const password = 'member-secret-pw';
+    const password = 'member-secret-pw'; // also below
     const user = await t.request('POST', '/identity/v3/users', { token: admin, body: { user: { name: 'stackmember', password } } });
     assert.equal(user.status, 201, user.text);
     memberId = user.body.user.id;
@@ -101,10 +101,16 @@ describe('stacks act with the caller\'s rights', () => {
   it('work after the request stops when its user loses the role', async () => {
     const file = path.join(t.dataDir, 'slow.yaml');
     fs.writeFileSync(file, template({
-      wait: { type: 'OS::Heat::TestResource', properties: { action_wait_secs: { create: 3 } } },
+      wait: { type: 'OS::Heat::TestResource', properties: { action_wait_secs: { create: 5 } } },
       key: { type: 'OS::Nova::KeyPair', depends_on: ['wait'], properties: { name: 'made-after-revoke' } },
     }));
-    await asMember(['stack', 'create', '--enable-rollback', '-t', file, 'memberstack']);
+    // Through the API, so that the role goes while the create is surely still under way.
+    const auth = await t.request('POST', '/identity/v3/auth/tokens', {
+      body: { auth: { identity: { methods: ['password'], password: { user: { id: memberId, password: 'member-secret-pw' } } }, scope: { project: { id: adminProject } } } },
+    });
+    assert.equal(auth.status, 201, auth.text);
+    const created = await t.request('POST', `${H()}/stacks`, { token: auth.headers.get('x-subject-token')!, body: { stack_name: 'memberstack', template: JSON.parse(fs.readFileSync(file, 'utf8')), disable_rollback: false } });
+    assert.equal(created.status, 201, created.text);
     const revoke = await t.request('DELETE', `/identity/v3/projects/${adminProject}/users/${memberId}/roles/${memberRole}`, { token: admin });
     assert.equal(revoke.status, 204, revoke.text);
     const s = await settled('memberstack');
