@@ -9,6 +9,9 @@ describeVerbsContract('docker driver', async () => {
   const socket = await testEngineSocket();
   const driver = new DockerDriver(`unix://${socket}`, { cloudId: `verbs-${process.pid}` });
   const imageId = `verbs-busybox-${process.pid}`;
-  await driver.ensureImage(imageId, 'sha-verbs', async () => Readable.from([busyboxDockerArchive({ cmd: ['sh', '-c', 'exec sleep 3600'] })]));
+  const archive = busyboxDockerArchive({ cmd: ['sh', '-c', 'exec sleep 3600'] });
+  // The config's file name in a docker save archive is its own sha256: the image's content digest.
+  const configName = /([0-9a-f]{64})\.json/.exec(archive.toString('latin1'))![1];
+  await driver.ensureImage(imageId, `sha256:${configName}`, async () => Readable.from([archive]));
   return { driver, imageId, close: async () => undefined };
 });

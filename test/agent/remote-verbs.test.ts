@@ -31,7 +31,7 @@ describeVerbsContract('remote driver', async () => {
   const session = await agent.start();
   const driver = await waitFor('the remote driver', async () => t.cloud.compute.service.hosts.driver(session.hostId));
   const image = await t.cloud.image.client.get(await t.cloud.identity.tokens.validate(admin), imageId);
-  await driver.ensureImage(imageId, image.checksum ?? imageId, async () => {
+  await driver.ensureImage(imageId, image.docker_image_id ?? '', async () => {
     throw new Error('the agent reads the image itself');
   });
   return {
