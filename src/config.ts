@@ -52,6 +52,13 @@ export interface Config {
   /** Size of each simulated host. */
   fakeHostVcpus: number;
   fakeHostRamMiB: number;
+  /**
+   * Where cluster nodes meet (HAFEN_CLUSTER_NODE_NETWORK): `bridge:<cidr>` (one local engine) or
+   * `macvlan:<parent>:<cidr>:<first>-<last>` (hosts on one segment; nodes take addresses in that range).
+   */
+  clusterNodeNetwork: string;
+  /** Addresses the clusters' Docker API fronts listen on, one per cluster (HAFEN_CLUSTER_FRONT_ADDRESSES, a CIDR). */
+  clusterFrontAddresses: string;
 }
 
 export class ConfigError extends Error {
@@ -105,6 +112,31 @@ function dockerHosts(env: Env): string[] {
   });
 }
 
+/** A byte of the data directory's hash: clouds on one machine pick different default ranges. */
+function dataDirByte(dataDir: string): number {
+  let h = 0;
+  for (const c of dataDir) h = (h * 31 + c.charCodeAt(0)) >>> 0;
+  return h % 250;
+}
+
+const CIDR24 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.0\/(1[6-9]|2[0-4])$/;
+
+function clusterNodeNetwork(env: Env, dataDir: string): string {
+  const raw = env.HAFEN_CLUSTER_NODE_NETWORK;
+  if (raw === undefined || raw === '') return `bridge:10.250.${dataDirByte(dataDir)}.0/24`;
+  const bridge = /^bridge:(.+)$/.exec(raw);
+  const macvlan = /^macvlan:([\w.-]+):([^:]+):(\d+\.\d+\.\d+\.\d+)-(\d+\.\d+\.\d+\.\d+)$/.exec(raw);
+  if ((bridge && CIDR24.test(bridge[1]!)) || (macvlan && CIDR24.test(macvlan[2]!))) return raw;
+  throw new ConfigError('HAFEN_CLUSTER_NODE_NETWORK', `must be bridge:<a.b.c.0/N> or macvlan:<parent>:<a.b.c.0/N>:<first>-<last>, got "${raw}"`);
+}
+
+function clusterFrontAddresses(env: Env, dataDir: string): string {
+  const raw = env.HAFEN_CLUSTER_FRONT_ADDRESSES;
+  if (raw === undefined || raw === '') return `127.77.${dataDirByte(dataDir)}.0/24`;
+  if (!CIDR24.test(raw)) throw new ConfigError('HAFEN_CLUSTER_FRONT_ADDRESSES', `must be a CIDR like 127.77.0.0/24, got "${raw}"`);
+  return raw;
+}
+
 export function loadConfig(env: Env = process.env): Config {
   const dataDir = path.resolve(env.HAFEN_DATA_DIR || path.join(checkoutDir, '.hafen'));
   const host = env.HAFEN_HOST || '127.0.0.1';
@@ -148,5 +180,7 @@ export function loadConfig(env: Env = process.env): Config {
     fakeHosts: integer(env, 'HAFEN_FAKE_HOSTS', 0, 0, 100_000),
     fakeHostVcpus: integer(env, 'HAFEN_FAKE_HOST_VCPUS', 16, 1, 4096),
     fakeHostRamMiB: integer(env, 'HAFEN_FAKE_HOST_RAM_MIB', 65536, 64, 64 * 2 ** 20),
+    clusterNodeNetwork: clusterNodeNetwork(env, dataDir),
+    clusterFrontAddresses: clusterFrontAddresses(env, dataDir),
   });
 }

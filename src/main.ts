@@ -12,6 +12,7 @@ import { enginePaths } from './host/local-engine.ts';
 import { createNetwork, type Network } from './network/index.ts';
 import { createOrchestration, type Orchestration } from './orchestration/index.ts';
 import { createClusters, type Clusters } from './clusters/index.ts';
+import { deferredNodesClient } from './clusters/nodes.ts';
 import { clusterClients } from './clusters/adapters.ts';
 
 export interface Cloud {
@@ -56,10 +57,12 @@ export async function createCloud(config: Config, options: CloudOptions = {}): P
   network.dataplane?.ignoreFloatingIpsOf(() => compute.serversOffEngines());
   await mountService(app, compute.mount);
   await mountService(app, compute.agents);
-  const orchestration = await createOrchestration(database, policy, identity.tokens, { identity: identity.client, compute: compute.client, network: network.service, image: Object.assign(Object.create(image.service) as typeof image.service, { importer: image.importer }) }, config);
+  const clusterNodes = deferredNodesClient();
+  const orchestration = await createOrchestration(database, policy, identity.tokens, { clusters: clusterNodes.client, identity: identity.client, compute: compute.client, network: network.service, image: Object.assign(Object.create(image.service) as typeof image.service, { importer: image.importer }) }, config);
   await mountService(app, orchestration.mount);
   const clusters = await createClusters(database, policy, identity.tokens, clusterClients({ image: image.service, compute: compute.client, network: network.service, orchestration: orchestration.service, externalNetworkId: () => network.externalNetworkId }), config);
   await mountService(app, clusters.mount);
+  clusterNodes.provide(clusters.nodes);
 
   const cloud: Cloud = {
     config,

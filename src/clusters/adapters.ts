@@ -9,6 +9,7 @@ import type { OrchestrationService } from '../orchestration/service.ts';
 import type { StackRow } from '../orchestration/store.ts';
 import type { ClusterClients, FlavorSummary, ImageSummary, StackSummary, WorkloadClient } from './clients.ts';
 import { isUuid } from './attributes.ts';
+import { infrastructureClient } from '../compute/infrastructure.ts';
 
 export interface ClusterServices {
   image: ImageService;
@@ -30,11 +31,12 @@ const imageSummary = (r: { id: string; name: string | null; status: string; cont
 const stackSummary = (s: StackRow): StackSummary => ({ id: s.id, name: s.name, action: s.action, status: s.status, statusReason: s.status_reason });
 
 export function clusterClients(s: ClusterServices): ClusterClients {
+  const infra = infrastructureClient(s.compute);
   const workloads: WorkloadClient = {
-    boot: () => Promise.reject(new Error('cluster nodes are not available yet')),
-    get: async () => undefined,
-    delete: async () => undefined,
-    settle: async () => undefined,
+    boot: (ctx, boot, requestId) => infra.boot(ctx, boot, requestId),
+    get: (ctx, id) => infra.get(ctx, id),
+    delete: (ctx, id, requestId) => infra.delete(ctx, id, requestId),
+    release: (id) => infra.release(id),
   };
   const projectOf = (ctx: RequestContext) => (ctx.scope.kind === 'project' ? ctx.scope.projectId : '');
   return {

@@ -81,7 +81,6 @@ export interface Workload {
   id: string;
   status: 'building' | 'active' | 'error' | 'stopped' | 'deleted';
   fault: string | null;
-  hostId: string | null;
   /** The workload's address on its Neutron port. */
   fixedIp: string | null;
 }
@@ -102,8 +101,8 @@ export interface WorkloadClient {
   boot(ctx: RequestContext, boot: InfrastructureBoot, requestId: string): Promise<Workload>;
   get(ctx: RequestContext, id: string): Promise<Workload | undefined>;
   delete(ctx: RequestContext, id: string, requestId: string): Promise<void>;
-  /** Waits for the builds and deletes under way (tests, shutdown). */
-  settle(): Promise<void>;
+  /** Removes a workload without a caller (a clean-up after a restart). */
+  release(id: string): Promise<void>;
 }
 
 export interface ClusterClients {

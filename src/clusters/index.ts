@@ -15,9 +15,18 @@ import { clustersPolicy } from './policy.ts';
 import { ClusterStore } from './store.ts';
 import { TemplateService } from './templates.ts';
 import { templateRoutes } from './templates-api.ts';
+import { randomUUID } from 'node:crypto';
+import { NodeRuntime, parseNodeNetwork } from './nodes.ts';
+import { fileSealer } from './seal.ts';
+import { ClusterImages } from './images.ts';
+import { Fronts } from './fronts.ts';
+import { CertificateService, certificateRoutes } from './certificates.ts';
 
 export interface Clusters {
   store: ClusterStore;
+  /** The nodes of clusters, for orchestration's OS::Magnum::NodeGroup. */
+  nodes: NodeRuntime;
+  fronts: Fronts;
   templates: TemplateService;
   clusters: ClusterService;
   lifecycle: ClusterLifecycle;
@@ -33,12 +42,34 @@ export async function createClusters(database: Database, policy: PolicyEngine, v
   const log = (msg: string) => {
     if (config.logLevel !== 'silent') process.stderr.write(`${msg}\n`);
   };
-  const runtime: ClusterRuntime = { prepare: async () => {}, removeNodes: async () => {}, cleanup: async () => {}, changed: () => {} };
+  const nodes = new NodeRuntime(store, clients, fileSealer(config.dataDir), { nodeNetwork: parseNodeNetwork(config.clusterNodeNetwork), joinTimeoutMs: 180_000, requestId: () => `req-${randomUUID()}` }, log);
+  const images = new ClusterImages(clients, nodes, log);
+  const fronts = new Fronts(store, nodes, images, config.clusterFrontAddresses, log);
+  const runtime: ClusterRuntime = {
+    async prepare(row) {
+      await nodes.tls(row);
+      await fronts.ensure(await fronts.allocate(row));
+    },
+    removeNodes: (row) => nodes.removeAll(row),
+    async cleanup(row) {
+      await fronts.stop(row.uuid);
+      await nodes.removeAll(row);
+      nodes.forget(row.uuid);
+    },
+    changed(row) {
+      if (row.status === 'DELETE_COMPLETE') void fronts.stop(row.uuid);
+      else void fronts.ensure(row).catch((err: Error) => log(`clusters: front of ${row.uuid}: ${err.message}`));
+    },
+  };
+  // Fronts of the clusters there are listen again after a restart.
+  for (const row of await store.allClusters()) if (row.front_address && row.status !== 'DELETE_IN_PROGRESS') await fronts.ensure(row).catch((err: Error) => log(`clusters: front of ${row.uuid}: ${err.message}`));
   const lifecycle = new ClusterLifecycle(store, clusters, clients, runtime, log);
   clusters.onChange = (uuid, kind, ctx) => lifecycle.kick(uuid, kind, ctx);
   lifecycle.start();
   return {
     store,
+    nodes,
+    fronts,
     templates,
     clusters,
     lifecycle,
@@ -50,10 +81,12 @@ export async function createClusters(database: Database, policy: PolicyEngine, v
         templateRoutes(templates, 'baymodels'),
         clusterRoutes(clusters),
         bayRoutes(clusters),
+        certificateRoutes(new CertificateService(store, templates, clusters, nodes, fronts)),
       ]),
     },
     async stop() {
       await lifecycle.stop();
+      await fronts.stopAll();
     },
   };
 }

@@ -89,8 +89,11 @@ export interface NodegroupRow {
 
 /** One node: the compute workload that runs it and its addresses. The row is written before the boot. */
 export interface NodeRow {
-  /** The compute workload id. */
   id: string;
+  /** The compute workload that runs it, once booted. */
+  workload_id: string | null;
+  /** Its port on the cluster's Neutron network. */
+  port_id: string | null;
   cluster_id: string;
   nodegroup_id: string;
   role: 'master' | 'worker';
@@ -287,6 +290,14 @@ const migrations: Migration[] = [
         .addColumn('updated_at', 'varchar(32)')
         .execute();
       await db.schema.createIndex('magnum_conductors_host').on('magnum_conductors').columns(['host', 'binary']).unique().execute();
+    },
+  },
+  {
+    // A node's id is its own: the workload and the port that run it are recorded as they are made.
+    name: '0002-node-workload',
+    async up(db: Kysely<any>) {
+      await db.schema.alterTable('magnum_nodes').addColumn('workload_id', 'varchar(36)').execute();
+      await db.schema.alterTable('magnum_nodes').addColumn('port_id', 'varchar(36)').execute();
     },
   },
 ];

@@ -20,11 +20,23 @@ import type { ServerGroups } from './server-groups.ts';
 import { faultJson, POWER, powerCode } from './states.ts';
 import { novaBool, toInt, type SchedulerHintsBody, type ServerCreateBody } from './schemas.ts';
 import type { FlavorRow, ServerRow, WorkloadKind } from './tables.ts';
-import type { ContainerOptions } from '../agent/driver.ts';
+import type { ContainerOptions, InfrastructureSpec } from '../agent/driver.ts';
+
+/**
+ * What a service's infrastructure workload (a cluster node) carries beyond a server: set only through
+ * compute's client by another service, never from a request body, so no tenant can ask for its rights.
+ */
+export interface InfrastructureBoot {
+  spec: InfrastructureSpec;
+  /** Workloads it should not share a host with where room allows (soft anti-affinity). */
+  spreadFrom: string[];
+}
 
 
 export class Builder {
   private scheduling: Promise<unknown> = Promise.resolve();
+  /** Infrastructure workloads being built: their driver spec beyond a server's (kept until built). */
+  private readonly infrastructure = new Map<string, InfrastructureBoot>();
   /** Observer of each scheduling decision: its time (host states and filters/weighers, ms) and the hosts considered. */
   onSchedulingDecision: ((ms: number, hosts: number) => void) | undefined;
 
@@ -37,8 +49,9 @@ export class Builder {
   ) {}
 
   /** Checks a create request, inserts its servers within quota and starts their builds; answers the rows. */
-  async create(ctx: RequestContext, body: ServerCreateBody, requestId: string, kind: WorkloadKind = 'server'): Promise<ServerRow[]> {
+  async create(ctx: RequestContext, body: ServerCreateBody, requestId: string, kind: WorkloadKind = 'server', infrastructure?: InfrastructureBoot): Promise<ServerRow[]> {
     const { store, images } = this.core;
+    if (infrastructure && (kind === 'server' || kind === 'container')) throw new BadRequestError('Servers and containers are never infrastructure.');
     this.core.enforce(ctx, 'servers:create');
     const projectId = this.core.projectOf(ctx);
     const s = body.server;
@@ -139,6 +152,7 @@ export class Builder {
       throw new OverQuotaError(`Quota exceeded for ${over.over}: Requested ${over.requested}, but already used ${over.used} of ${over.limit} ${over.over}`, over.over);
     }
     for (const row of rows) {
+      if (infrastructure) this.infrastructure.set(row.id, infrastructure);
       if (container) await store.setContainerOptions(row.id, JSON.stringify(container));
       await this.actions.record(row, 'create', requestId, ctx);
       this.core.track(this.build(ctx, row, image, flavor, hints));
@@ -161,6 +175,15 @@ export class Builder {
   }
 
   private async build(ctx: RequestContext, row: ServerRow, image: ImageRecord, flavor: FlavorRow, hints: SchedulerHintsBody): Promise<void> {
+    try {
+      await this.buildOnce(ctx, row, image, flavor, hints);
+    } finally {
+      this.infrastructure.delete(row.id);
+    }
+  }
+
+  private async buildOnce(ctx: RequestContext, row: ServerRow, image: ImageRecord, flavor: FlavorRow, hints: SchedulerHintsBody): Promise<void> {
+    const infrastructure = this.infrastructure.get(row.id);
     const { store, network, images } = this.core;
     const tried: string[] = [];
     const group = row.server_group_id ? await store.serverGroup(row.server_group_id) : undefined;
@@ -170,7 +193,7 @@ export class Builder {
       let hostId: string | undefined;
       try {
         const placedMembers = group ? (await store.groupMemberIds(group.id, true)).filter((id) => id !== row.id) : [];
-        const chosen = await this.schedule(row, {
+        const request: SchedulingRequest = {
           vcpus: flavor.vcpus,
           ramMiB: flavor.ram,
           diskGiB: flavor.disk,
@@ -182,14 +205,20 @@ export class Builder {
           differentHost: listOf(hints.different_host),
           ignoreHosts: tried,
           ratios: this.core.options.ratios,
-        });
+        };
+        // A service's infrastructure spreads over hosts where room allows; else it shares one.
+        const spread = infrastructure?.spreadFrom ?? [];
+        const chosen = spread.length
+          ? await this.schedule(row, { ...request, differentHost: [...request.differentHost, ...spread] }).catch((err: Error) => (err.name === 'NoValidHost' ? this.schedule(row, request) : Promise.reject(err)))
+          : await this.schedule(row, request);
         hostId = chosen.host.id;
         tried.push(hostId);
         const driver = this.hosts.driverOf(hostId);
-        await driver.ensureImage(image.id, image.docker_image_id ?? '', () => images.openData(ctx, image.id));
+        // Infrastructure runs hafen's own engine image, not the tenant's: nothing to load.
+        if (!infrastructure) await driver.ensureImage(image.id, image.docker_image_id ?? '', () => images.openData(ctx, image.id));
         if (!(await store.server(row.id))) return; // deleted meanwhile
         const bindings = await this.bindNics(ctx, row, hostId);
-        const spec = await serverSpec(this.core, row, image, flavor, bindings[0]);
+        const spec = { ...(await serverSpec(this.core, row, image, flavor, bindings[0])), ...(infrastructure ? { infrastructure: infrastructure.spec } : {}) };
         // An engine starts containers fastest a few at a time; more at once only adds latency.
         const state = await this.hosts.spawnSlots(hostId).run(() => driver.spawn(spec));
         await network.serverRunning(row.id);

@@ -7,6 +7,7 @@ import type { NovaAddress, PortBinding } from '../network/client.ts';
 import type { ComputeService } from './service.ts';
 import { novaStatus, type NovaStatus } from './states.ts';
 import type { FlavorRow, KeypairRow, ServerGroupRow, ServerRow, VmState, WorkloadKind } from './tables.ts';
+import type { InfrastructureBoot } from './build.ts';
 import { serverDetails } from './views.ts';
 import { checkedBody } from './validation.ts';
 import {
@@ -83,6 +84,11 @@ export interface ServerGroup {
 export interface BootOptions {
   /** The kind of workload (default `server`, a Nova server). */
   kind?: WorkloadKind;
+  /**
+   * For a service's infrastructure kind (`cluster-node`) only: the nested engine it runs (see
+   * InfrastructureSpec). Only services pass it; no API body can.
+   */
+  infrastructure?: InfrastructureBoot;
 }
 
 /**
@@ -116,6 +122,8 @@ export interface ComputeClient {
   attachInterface(ctx: RequestContext, id: string, attachment: Loose<NonNullable<InterfaceAttachmentBody['interfaceAttachment']>>, requestId: string): Promise<PortBinding>;
   /** Starts deleting; the workload is gone (show answers 404) when it is done. */
   delete(ctx: RequestContext, id: string, requestId: string, kind?: WorkloadKind): Promise<void>;
+  /** Removes an infrastructure workload without a caller (a service's clean-up after a restart); resolves when it is gone. */
+  release(id: string): Promise<void>;
 
   // ---- flavors
   flavor(ctx: RequestContext, id: string): Promise<Flavor>;
@@ -189,7 +197,7 @@ export function createComputeClient(compute: ComputeService, publicUrl: string):
   const base = `${publicUrl}/compute/v2.1`;
   return {
     isAdmin: (ctx) => compute.isAdmin(ctx),
-    boot: async (ctx, body, requestId, options = {}) => (await compute.build.create(ctx, checkedBody(ServerCreateBody, body), requestId, options.kind ?? 'server')).map(workloadOf),
+    boot: async (ctx, body, requestId, options = {}) => (await compute.build.create(ctx, checkedBody(ServerCreateBody, body), requestId, options.kind ?? 'server', options.infrastructure)).map(workloadOf),
     show: async (ctx, id, kind = 'server') => workloadOf(await compute.server(ctx, id, kind)),
     list: async (ctx, kind = 'server') => (await compute.listing.list(ctx, {}, kind)).map(workloadOf),
     addresses: async (ctx, id, kind = 'server') => (await compute.listing.addresses(await compute.server(ctx, id, kind))) as Record<string, NovaAddress[]>,
@@ -199,6 +207,7 @@ export function createComputeClient(compute: ComputeService, publicUrl: string):
     act: async (ctx, id, action, requestId, kind = 'server') => compute.actions.run(ctx, id, checkedBody(ServerActionBody, action), requestId, kind),
     attachInterface: async (ctx, id, attachment, requestId) => compute.interfaces.attach(ctx, id, checkedBody(InterfaceAttachmentBody, { interfaceAttachment: attachment }), requestId),
     delete: (ctx, id, requestId, kind = 'server') => compute.servers.delete(ctx, id, requestId, false, kind),
+    release: (id) => compute.servers.release(id),
 
     flavor: async (ctx, id) => flavorOf(await compute.flavors.get(ctx, id)),
     flavors: async (ctx) => (await compute.flavors.list(ctx)).map(flavorOf),

@@ -65,12 +65,25 @@ export class Servers {
     this.core.track(this.finishDelete(row, ctx));
   }
 
+  /**
+   * Removes an infrastructure workload (never a server) for the cloud itself, without a caller: a
+   * service's clean-up after a restart. Its ports are left to that service's own delete.
+   */
+  async release(id: string): Promise<void> {
+    const row = await this.core.store.server(id);
+    if (!row || row.kind === 'server' || row.kind === 'container') return;
+    await this.core.store.updateServer(id, { task_state: 'deleting' });
+    const done = this.finishDelete(row, undefined);
+    this.core.track(done);
+    await done;
+  }
+
   /** Removes the container, releases the ports, marks the row deleted; a failure leaves the server in ERROR. */
-  async finishDelete(row: Pick<ServerRow, 'id' | 'host_id'>, ctx: RequestContext): Promise<void> {
+  async finishDelete(row: Pick<ServerRow, 'id' | 'host_id'>, ctx: RequestContext | undefined): Promise<void> {
     try {
       const driver = row.host_id ? this.hosts.driver(row.host_id) : undefined;
       if (driver) await this.hosts.spawnSlots(row.host_id!).run(() => driver.destroy(row.id));
-      await this.core.network.unbindPorts(ctx, row.id);
+      if (ctx) await this.core.network.unbindPorts(ctx, row.id);
       await this.core.store.markDeleted(row.id);
       await this.core.store.deleteContainerOptions(row.id);
     } catch (err) {

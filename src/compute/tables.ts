@@ -37,7 +37,8 @@ export type VmState = 'building' | 'active' | 'stopped' | 'paused' | 'suspended'
  * What a server row is: a Nova server, or a workload another API runs on compute (Zun's
  * containers) that shares the ledger, the scheduler, ports and isolation but stays out of Nova's views.
  */
-export type WorkloadKind = 'server' | 'container';
+/** `cluster-node`: a cluster's Docker engine, infrastructure the clusters service runs for the project. */
+export type WorkloadKind = 'server' | 'container' | 'cluster-node';
 
 export interface ServerRow {
   id: string;

@@ -5,6 +5,7 @@ import type { RequestContext } from '../platform/auth/context.ts';
 import type { NetworkService } from '../network/service.ts';
 import type { ImageService } from '../image/service.ts';
 import type { ImageImporter } from '../image/import.ts';
+import type { ClusterNodesClient } from '../clusters/nodes.ts';
 
 export type { ComputeClient } from '../compute/client.ts';
 
@@ -40,4 +41,6 @@ export interface Clients {
   compute: ComputeClient;
   network: NetworkClient;
   image: ImageClient;
+  /** The clusters service's nodes (OS::Magnum::NodeGroup); set once that service exists. */
+  clusters?: ClusterNodesClient;
 }

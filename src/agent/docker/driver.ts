@@ -8,6 +8,7 @@ import { applyLocalHostGuard, applyRemoteHostGuard, bridgePrefix, cloudTag, type
 import { writeTar } from '../../host/tar-writer.ts';
 import { ensureEngineNetwork, type EngineNetworkSpec } from '../net/engine-network.ts';
 import { forgetHelperImage, helperImage, loadUntagged } from './helper-image.ts';
+import { createInfrastructure } from './infrastructure.ts';
 import { ConflictError } from '../../platform/errors.ts';
 import type { ArchiveStat, ComputeDriver, DriverCapabilities, ExecResult, HostCapacity, InterfaceSpec, LogOptions, PowerState, ProcessStream, ProcessTable, ServerSpec, ServerState, ServerStats, TtySize } from '../driver.ts';
 import { DockerVerbs } from './verbs.ts';
@@ -172,6 +173,10 @@ export class DockerDriver implements ComputeDriver {
   }
 
   private async create(spec: ServerSpec): Promise<ServerState> {
+    if (spec.infrastructure) {
+      await createInfrastructure(this.docker, spec, spec.infrastructure, containerName(spec.serverId), { [LABEL_SERVER]: spec.serverId, [LABEL_MANAGED]: 'true', ...this.cloudLabel });
+      return this.state(spec.serverId);
+    }
     const image = this.engineImages.get(spec.imageId);
     if (!image) throw new Error(`image ${spec.imageId} was not made available on this host (ensureImage)`);
     if (spec.network) {

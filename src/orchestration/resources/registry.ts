@@ -27,6 +27,7 @@ import { neutronRouterInterface } from './neutron/router-interface.ts';
 import { neutronFloatingIP } from './neutron/floating-ip.ts';
 import { neutronFloatingIPAssociation } from './neutron/floating-ip-association.ts';
 import { glanceWebImage } from './glance/web-image.ts';
+import { magnumNodeGroup } from './magnum/nodegroup.ts';
 
 const BUILT_IN: ResourceType[] = [
   heatNone,
@@ -52,6 +53,7 @@ const BUILT_IN: ResourceType[] = [
   neutronFloatingIP,
   neutronFloatingIPAssociation,
   glanceWebImage,
+  magnumNodeGroup,
 ];
 
 export class ResourceRegistry {
