@@ -77,7 +77,6 @@ export function checkServiceSpec(body: unknown): void {
   refuseIf(obj(priv.SELinuxContext).Disable === true, 'disabling SELinux labels');
   refuseIf(priv.Seccomp !== undefined && obj(priv.Seccomp).Mode === 'unconfined', 'an unconfined seccomp profile');
   refuseIf(priv.AppArmor !== undefined && obj(priv.AppArmor).Mode === 'disabled', 'disabling AppArmor');
-  refuseIf(priv.NoNewPrivileges === false, 'no-new-privileges off');
   refuseIf(c.Isolation !== undefined && c.Isolation !== 'default' && c.Isolation !== '', `isolation ${String(c.Isolation)}`);
   for (const n of [...list(task.Networks), ...list(spec.Networks)]) refuseIf(String(obj(n).Target ?? '').toLowerCase() === 'host', 'the node\'s network');
   refuseIf(list(obj(task.Resources).GenericResources).length > 0 || list(obj(obj(task.Resources).Reservations).GenericResources).length > 0, 'generic resources (devices)');

@@ -70,7 +70,8 @@ export class ClusterFront {
   }
 
   async start(): Promise<void> {
-    const server = https.createServer({ ...(await this.serverContext()), requestCert: true, rejectUnauthorized: true });
+    // Half-open connections stay open: a client without input half-closes a hijacked stream and still reads it.
+    const server = https.createServer({ ...(await this.serverContext()), requestCert: true, rejectUnauthorized: true, allowHalfOpen: true });
     server.on('request', (req, res) => void this.handle(req, res));
     server.on('upgrade', (req, socket, head) => void this.upgrade(req, socket as net.Socket, head));
     server.on('tlsClientError', () => undefined);
@@ -251,6 +252,7 @@ export class ClusterFront {
   /** attach, exec start and other hijacked connections: the request goes to a manager, then bytes both ways. */
   private async upgrade(req: http.IncomingMessage, socket: net.Socket, head: Buffer): Promise<void> {
     socket.on('error', () => undefined);
+    socket.allowHalfOpen = true;
     try {
       const url = new URL(req.url ?? '/', 'http://front');
       const path = url.pathname.replace(/^\/v\d+\.\d+/, '');
@@ -260,6 +262,7 @@ export class ClusterFront {
       const up = (await this.upstreams())[0];
       if (!up) throw new Error('no manager is ready yet');
       const upstream = tls.connect({ host: up.address, port: 2376, ca: this.material.infraCa.cert, cert: this.material.infraClient.cert, key: this.material.infraClient.key });
+      upstream.allowHalfOpen = true;
       upstream.on('error', () => socket.destroy());
       socket.on('close', () => upstream.destroy());
       await new Promise<void>((resolve, reject) => {
@@ -274,8 +277,10 @@ export class ClusterFront {
       lines.push(`Host: ${up.address}:2376`, '', '');
       upstream.write(lines.join('\r\n'));
       if (head.length) upstream.write(head);
+      // The client half-closes when it has no input to send (docker run without -i): that must not
+      // end the engine's side, which still streams the output.
       upstream.pipe(socket);
-      socket.pipe(upstream);
+      socket.pipe(upstream, { end: false });
     } catch (err) {
       const status = err instanceof Refused ? '403 Forbidden' : '502 Bad Gateway';
       socket.end(`HTTP/1.1 ${status}\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n${JSON.stringify({ message: (err as Error).message })}\n`);
@@ -286,7 +291,7 @@ export class ClusterFront {
 
   /** Listens on the cluster's address for every port its services asked to publish; connects to a running task. */
   async syncPublished(): Promise<void> {
-    if (!this.server) return;
+    if (!this.server || (await this.deps.managers()).length === 0) return;
     const services = JSON.parse(await this.call('GET', `/v1.41/services?filters=${encodeURIComponent(JSON.stringify({ label: [PUBLISH_LABEL] }))}`)) as { ID: string; Spec: { Labels?: Record<string, string> } }[];
     const wanted = new Map<string, { serviceId: string; p: Published }>();
     for (const s of services) {

@@ -1,6 +1,6 @@
 // The orchestration template a cluster is: its private network, subnet and router (unless it uses a
 // fixed network), and one OS::Magnum::NodeGroup per node group, masters before workers.
-import { randomInt } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import type { ClusterRow, NodegroupRow } from './store.ts';
 
 export const NODEGROUP_RESOURCE_TYPE = 'OS::Magnum::NodeGroup';
@@ -12,9 +12,12 @@ export interface StackTemplateInput {
   externalNetworkId: string | undefined;
 }
 
-/** A /24 for a cluster's private network, away from the ranges the network service picks for defaults. */
-export function clusterSubnetCidr(): string {
-  const i = randomInt(8192);
+/**
+ * A /24 for a cluster's private network, away from the ranges the network service picks for defaults;
+ * derived from the cluster's id so that every version of its stack template names the same one.
+ */
+export function clusterSubnetCidr(clusterId: string): string {
+  const i = createHash('sha256').update(clusterId).digest().readUInt16BE(0) % 8192;
   return `10.${160 + (i >> 8)}.${i & 255}.0/24`;
 }
 
@@ -39,7 +42,7 @@ export function clusterStackTemplate(input: StackTemplateInput): Record<string, 
       properties: {
         name: `${cluster.name}-subnet`,
         network: { get_resource: 'network' },
-        cidr: typeof labels.fixed_subnet_cidr === 'string' ? labels.fixed_subnet_cidr : clusterSubnetCidr(),
+        cidr: typeof labels.fixed_subnet_cidr === 'string' ? labels.fixed_subnet_cidr : clusterSubnetCidr(cluster.uuid),
         ...(dns.length ? { dns_nameservers: dns } : {}),
       },
     };
