@@ -32,10 +32,11 @@ fs.mkdirSync('.hafen-test', { recursive: true });
 const services = sharedServices();
 const runMark = registerRun();
 
-// Test files run side by side, each in its own Node process (HAFEN_TEST_CONCURRENCY, default 3: most
+// Test files run side by side, each in its own Node process (HAFEN_TEST_CONCURRENCY, default 3 for a whole run: most
 // of a test's time is spent waiting on engines and CLIs). A file whose first lines say
 // `// test: exclusive` changes machine-wide state that others would see; it runs alone, after the rest.
-const concurrency = Math.max(1, Number(process.env.HAFEN_TEST_CONCURRENCY ?? 3) || 1);
+// A run of chosen files (a developer's, beside others' on a shared machine) goes one at a time unless asked.
+const concurrency = Math.max(1, Number(process.env.HAFEN_TEST_CONCURRENCY ?? (filter.length > 0 ? 1 : 3)) || 1);
 const exclusive = (f) => fs.readFileSync(f, 'utf8').split('\n', 8).some((l) => /^\/\/ test: exclusive/.test(l));
 const parallel = files.filter((f) => !exclusive(f));
 const alone = files.filter((f) => exclusive(f));
