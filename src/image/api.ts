@@ -8,6 +8,8 @@ import type { ImageService } from './service.ts';
 import { IMPORT_METHODS, type ImageImporter, type ImportTask } from './import.ts';
 import type { ImageRow, MemberRow } from './store.ts';
 import { imageSchema, imagesSchema, memberSchema, membersSchema } from './schemas.ts';
+import { metadefApi } from './metadefs/api.ts';
+import type { MetadefService } from './metadefs/service.ts';
 
 type Req = FastifyRequest<{ Params: Record<string, string>; Querystring: Record<string, string>; Body: unknown }>;
 
@@ -105,7 +107,7 @@ function parseRange(header: string | undefined): { start: number; end?: number }
   return { start: Number(m[1]), ...(m[2] ? { end: Number(m[2]) } : {}) };
 }
 
-export function imageApi(images: ImageService, importer: ImageImporter, validator: TokenValidator, publicUrl: string) {
+export function imageApi(images: ImageService, importer: ImageImporter, validator: TokenValidator, publicUrl: string, metadefs: MetadefService) {
   return async (app: HttpServer) => {
     app.addHook('preHandler', authenticate(validator));
     // A PATCH refused for its media type (by the body parsers, before any handler) says which it takes.
@@ -138,6 +140,7 @@ export function imageApi(images: ImageService, importer: ImageImporter, validato
     app.get('/v2/schemas/image', async () => imageSchema);
     app.get('/v2/schemas/images', async () => imagesSchema);
     app.get('/v2/schemas/member', async () => memberSchema);
+    metadefApi(metadefs)(app);
     app.get('/v2/schemas/members', async () => membersSchema);
 
     app.post('/v2/images', async (request: Req, reply) => {

@@ -4,11 +4,19 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+
+/** Data being written: positioned writes, then commit (durable, visible) or abort (nothing kept). */
+export interface IncomingData {
+  write(bytes: Buffer, position: number, done: (err: Error | null) => void): void;
+  /** Makes the data durable and visible under the image id. */
+  commit(): Promise<void>;
+  /** Throws the data away; call only once no write is in flight. */
+  abort(): Promise<void>;
+}
 
 export interface ImageBackend {
-  /** Streams `data` into storage under `id`; on any error nothing is kept. Resolves with the byte count. */
-  write(id: string, data: Readable): Promise<number>;
+  /** Starts storing data under `id`, visible only once committed. */
+  incoming(id: string): Promise<IncomingData>;
   /** Opens stored data, optionally a byte range (inclusive end). */
   open(id: string, range?: { start: number; end: number }): Readable;
   size(id: string): Promise<number | undefined>;
@@ -31,19 +39,31 @@ export class FileBackend implements ImageBackend {
     return path.join(this.dir, id);
   }
 
-  async write(id: string, data: Readable): Promise<number> {
+  async incoming(id: string): Promise<IncomingData> {
     const final = this.file(id);
     const tmp = path.join(this.tmpDir, `${id}.${randomUUID()}`);
-    const out = fs.createWriteStream(tmp, { flags: 'wx', highWaterMark: 1 << 20 });
-    try {
-      await pipeline(data, out);
-      await new Promise<void>((resolve, reject) => fs.open(tmp, 'r', (err, fd) => (err ? reject(err) : fs.fsync(fd, (e) => fs.close(fd, () => (e ? reject(e) : resolve()))))));
-      await fs.promises.rename(tmp, final);
-      return out.bytesWritten;
-    } catch (err) {
-      await fs.promises.rm(tmp, { force: true });
-      throw err;
-    }
+    const handle = await fs.promises.open(tmp, 'wx');
+    const fd = handle.fd;
+    let closed = false;
+    const close = async () => {
+      if (!closed) {
+        closed = true;
+        await handle.close();
+      }
+    };
+    return {
+      write: (bytes, position, done) => fs.write(fd, bytes, 0, bytes.length, position, (err) => done(err)),
+      // One fsync at the end, never per write: the data is durable before it is visible.
+      commit: async () => {
+        await handle.sync();
+        await close();
+        await fs.promises.rename(tmp, final);
+      },
+      abort: async () => {
+        await close().catch(() => undefined);
+        await fs.promises.rm(tmp, { force: true });
+      },
+    };
   }
 
   open(id: string, range?: { start: number; end: number }): Readable {

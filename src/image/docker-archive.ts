@@ -3,7 +3,6 @@
 // archive is whole and its layers match its manifest — and what the image config records.
 import { createHash, type Hash } from 'node:crypto';
 import path from 'node:path';
-import { Transform, type TransformCallback } from 'node:stream';
 import { BadRequestError } from '../platform/errors.ts';
 
 const BLOCK = 512;
@@ -43,55 +42,87 @@ interface Entry {
   sha256?: string;
 }
 
-export class DockerArchiveValidator extends Transform {
+/** Where the validator's per-entry sha256 work goes: this thread, or a hashing thread (hash-workers.ts). */
+export interface EntryHashing {
+  /** The entry's next bytes; `at` is where they start in the shared buffer the caller scanned. */
+  update(entry: number, part: Buffer, at: number): void;
+  /** The entry is complete: `set` receives its hex digest, now or later. */
+  end(entry: number, set: (hex: string) => void): void;
+}
+
+/** sha256 on the calling thread (checks of stored data, tests). */
+export class InlineHashing implements EntryHashing {
+  private readonly open = new Map<number, Hash>();
+  update(entry: number, part: Buffer): void {
+    let h = this.open.get(entry);
+    if (!h) this.open.set(entry, (h = createHash('sha256')));
+    h.update(part);
+  }
+  end(entry: number, set: (hex: string) => void): void {
+    const h = this.open.get(entry) ?? createHash('sha256');
+    this.open.delete(entry);
+    set(h.digest('hex'));
+  }
+}
+
+/** Beyond this many entries the data is not a docker save archive (they hold a handful per layer). */
+const MAX_ENTRIES = 65_536;
+
+export class DockerArchiveValidator {
   private pending = Buffer.alloc(0);
   private remaining = 0; // bytes of the current entry's data still to come
   private padding = 0;
-  private current: { name: string; size: number; hash?: Hash; small?: Buffer[] } | undefined;
+  private current: { seq: number; name: string; size: number; small?: Buffer[] } | undefined;
+  private seq = 0;
   private ended = false;
   private readonly entries = new Map<string, Entry>();
   private readonly smallFiles = new Map<string, Buffer>();
   private smallBytes = 0;
   private malformed: string | undefined;
 
-  override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
-    if (!this.malformed) this.consume(chunk);
-    done(null, chunk);
-  }
+  constructor(private readonly hashing: EntryHashing = new InlineHashing()) {}
 
-  private consume(chunk: Buffer): void {
+  /** Reads the next bytes of the archive; `at` is where `chunk` starts in the caller's shared buffer. */
+  scan(chunk: Buffer, at = 0): void {
+    if (this.malformed) return;
+    // Offsets in `buf` map to the shared buffer past the carried-over header bytes (data never starts in them).
+    const base = at - this.pending.length;
     let buf = this.pending.length ? Buffer.concat([this.pending, chunk]) : chunk;
+    let pos = 0;
     this.pending = Buffer.alloc(0);
-    while (buf.length > 0 && !this.malformed) {
+    while (pos < buf.length && !this.malformed) {
       if (this.remaining > 0) {
-        const take = Math.min(this.remaining, buf.length);
-        const part = buf.subarray(0, take);
-        this.current?.hash?.update(part);
-        this.current?.small?.push(Buffer.from(part));
+        const take = Math.min(this.remaining, buf.length - pos);
+        const part = buf.subarray(pos, pos + take);
+        if (this.current) {
+          this.hashing.update(this.current.seq, part, base + pos);
+          this.current.small?.push(Buffer.from(part));
+        }
         this.remaining -= take;
-        buf = buf.subarray(take);
+        pos += take;
         if (this.remaining === 0) this.finishEntry();
         continue;
       }
       if (this.padding > 0) {
-        const take = Math.min(this.padding, buf.length);
+        const take = Math.min(this.padding, buf.length - pos);
         this.padding -= take;
-        buf = buf.subarray(take);
+        pos += take;
         continue;
       }
       if (this.ended) return; // trailing zero blocks and slack after the end marker
-      if (buf.length < BLOCK) {
-        this.pending = Buffer.from(buf);
+      if (buf.length - pos < BLOCK) {
+        this.pending = Buffer.from(buf.subarray(pos));
         return;
       }
-      const header = buf.subarray(0, BLOCK);
-      buf = buf.subarray(BLOCK);
+      const header = buf.subarray(pos, pos + BLOCK);
+      pos += BLOCK;
       if (header.every((b) => b === 0)) {
         this.ended = true;
         continue;
       }
       this.startEntry(header);
     }
+    buf = Buffer.alloc(0);
   }
 
   private startEntry(header: Buffer): void {
@@ -111,6 +142,10 @@ export class DockerArchiveValidator extends Transform {
       this.malformed = `tar entry ${name} has a bad size`;
       return;
     }
+    if (++this.seq > MAX_ENTRIES) {
+      this.malformed = `it holds more than ${MAX_ENTRIES} files`;
+      return;
+    }
     this.remaining = size;
     this.padding = (BLOCK - (size % BLOCK)) % BLOCK;
     // Only regular files reach the engine (links, devices and extended headers are dropped on load).
@@ -122,7 +157,7 @@ export class DockerArchiveValidator extends Transform {
     }
     // Metadata that facts() reads: manifest.json and configs (`<digest>.json`, or OCI `blobs/sha256/<digest>`).
     const small = (name.endsWith('.json') || name.startsWith('blobs/')) && size <= SMALL_FILE_LIMIT;
-    this.current = { name, size, hash: createHash('sha256'), ...(small ? { small: [] } : {}) };
+    this.current = { seq: this.seq, name, size, ...(small ? { small: [] } : {}) };
     if (size === 0) this.finishEntry();
   }
 
@@ -130,7 +165,9 @@ export class DockerArchiveValidator extends Transform {
     const c = this.current;
     this.current = undefined;
     if (!c) return;
-    this.entries.set(c.name, { name: c.name, size: c.size, sha256: c.hash?.digest('hex') });
+    const entry: Entry = { name: c.name, size: c.size };
+    this.entries.set(c.name, entry);
+    this.hashing.end(c.seq, (hex) => (entry.sha256 = hex));
     if (c.small) {
       const content = Buffer.concat(c.small);
       // OCI blobs are layers too: only JSON documents are kept.
@@ -141,7 +178,7 @@ export class DockerArchiveValidator extends Transform {
     }
   }
 
-  /** Call after the stream ended: the image facts, or a BadRequestError saying what is wrong. */
+  /** Call after the data ended and its hashes are in: the image facts, or a BadRequestError saying what is wrong. */
   facts(): DockerImageFacts {
     const bad = (why: string) => new BadRequestError(`The image data is not a valid docker save archive: ${why}.`);
     if (this.malformed) throw bad(this.malformed);

@@ -1,7 +1,7 @@
 // The image service's rules: who sees which image (visibility and members), the status machine
 // queued -> saving -> active|killed, deactivation, quotas, and streaming data in and out.
-import { createHash, randomUUID } from 'node:crypto';
-import { Transform, Writable, type Readable } from 'node:stream';
+import { randomUUID } from 'node:crypto';
+import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Config } from '../config.ts';
 import type { RequestContext } from '../platform/auth/context.ts';
@@ -14,7 +14,8 @@ import {
   NotFoundError,
   OverQuotaError,
 } from '../platform/errors.ts';
-import type { ImageBackend } from './backend.ts';
+import type { ImageBackend, IncomingData } from './backend.ts';
+import { ImageIngest } from './ingest.ts';
 import { ByteLedgers } from './quota.ts';
 import type { ImageClient, ImageRecord, NewImage } from './client.ts';
 import { DockerArchiveValidator, dockerProperties } from './docker-archive.ts';
@@ -355,32 +356,21 @@ export class ImageService implements ImageClient {
       reservation.release();
       throw new ConflictError(`Image status transition from ${row.status} to saving is not allowed`);
     }
-    const md5 = createHash('md5');
-    const sha512 = createHash('sha512');
-    const meter = reservation.meter();
-    const hasher = new Transform({
-      transform(chunk: Buffer, _enc, done) {
-        md5.update(chunk);
-        sha512.update(chunk);
-        done(null, chunk);
-      },
-    });
-    const validator = row.container_format === 'docker' ? new DockerArchiveValidator() : undefined;
-    const chain = validator ? data.pipe(meter).pipe(hasher).pipe(validator) : data.pipe(meter).pipe(hasher);
-    data.on('error', (err) => chain.destroy(err));
-    meter.on('error', (err) => chain.destroy(err));
-    hasher.on('error', (err) => chain.destroy(err));
+    let incoming: IncomingData | undefined;
+    let ingest: ImageIngest | undefined;
     try {
-      await this.backend.write(id, chain as Readable);
-      const facts = validator?.facts();
-      const bytes = meter.total;
-      const digests = { md5: md5.digest('hex'), sha512: sha512.digest('hex') };
+      incoming = await this.backend.incoming(id);
+      ingest = new ImageIngest(incoming, reservation, this.config.imageQuotaBytes, row.container_format === 'docker' ? (hashing) => new DockerArchiveValidator(hashing) : undefined);
+      await pipeline(data, ingest);
+      const facts = ingest.validator?.facts();
+      const { bytes, md5, sha512 } = ingest.result!;
+      await incoming.commit();
       const props = { ...(JSON.parse(row.properties) as Record<string, string>), ...(facts ? dockerProperties(facts) : {}) };
       const ok = await this.store.transition(id, ['saving'], 'active', {
         size: bytes,
-        checksum: digests.md5,
+        checksum: md5,
         os_hash_algo: 'sha512',
-        os_hash_value: digests.sha512,
+        os_hash_value: sha512,
         properties: JSON.stringify(props),
         docker_image_id: facts?.configDigest ?? null,
       });
@@ -394,6 +384,9 @@ export class ImageService implements ImageClient {
       return (await this.store.get(id))!;
     } catch (err) {
       reservation.release();
+      // Nothing may still write to the incoming file when it is thrown away.
+      await ingest?.idle();
+      await incoming?.abort();
       await this.backend.remove(id);
       await this.store.transition(id, ['saving'], from);
       if (err instanceof HafenError && (err instanceof BadRequestError || err instanceof ConflictError || err instanceof OverQuotaError)) throw err;
@@ -502,7 +495,7 @@ export class ImageService implements ImageClient {
   private async withDockerImageId(row: ImageRow): Promise<ImageRow> {
     if (row.docker_image_id || row.container_format !== 'docker' || (row.status !== 'active' && row.status !== 'deactivated')) return row;
     const validator = new DockerArchiveValidator();
-    await pipeline(this.backend.open(row.id), validator, new Writable({ write: (_c, _e, done) => done() }));
+    for await (const chunk of this.backend.open(row.id)) validator.scan(chunk as Buffer);
     const digest = validator.facts().configDigest;
     await this.store.update(row.id, { docker_image_id: digest });
     return { ...row, docker_image_id: digest };
