@@ -1,7 +1,8 @@
 // Heat v1 HTTP routes under /orchestration: version discovery, stacks and their actions, outputs,
 // templates, resources, events, validation, resource types, template versions, and the signal URL
 // of wait condition handles.
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest, FastifySchema } from 'fastify';
+import * as S from './schemas.ts';
 import { timingSafeEqual } from 'node:crypto';
 import type { HttpServer } from '../platform/http/server.ts';
 import { authenticate, contextOf, type TokenValidator } from '../platform/auth/context.ts';
@@ -50,29 +51,29 @@ export function orchestrationApi(service: OrchestrationService, validator: Token
       return service.find(contextOf(request), p.tenant!, p.sname!, p.sid);
     };
     /** A route on `/stacks/{name or id}/rest` and `/stacks/{name}/{id}/rest`. */
-    const both = (method: 'get' | 'post' | 'put' | 'patch' | 'delete', rest: string, handler: (request: Req, reply: FastifyReply, stack: StackRow) => Promise<unknown>) => {
+    const both = (method: 'get' | 'post' | 'put' | 'patch' | 'delete', rest: string, schema: FastifySchema, handler: (request: Req, reply: FastifyReply, stack: StackRow) => Promise<unknown>) => {
       for (const path of [`/v1/:tenant/stacks/:sname${rest}`, `/v1/:tenant/stacks/:sname/:sid${rest}`]) {
-        app[method](path, async (request: Req, reply: FastifyReply) => handler(request, reply, await stackOf(request)));
+        app[method](path, { schema }, async (request: Req, reply: FastifyReply) => handler(request, reply, await stackOf(request)));
       }
     };
 
     // ---- stacks
-    app.get('/v1/:tenant/stacks', async (request: Req) => {
+    app.get('/v1/:tenant/stacks', { schema: { params: S.TenantParams, querystring: S.StackListQuery } }, async (request: Req) => {
       const ctx = contextOf(request);
       const rows = await service.list(ctx, request.params.tenant!, request.query);
       return { stacks: rows.map((s) => stackView(baseOf(request.params.tenant!), s, {})) };
     });
-    app.get('/v1/:tenant/stacks/detail', async (request: Req) => {
+    app.get('/v1/:tenant/stacks/detail', { schema: { params: S.TenantParams, querystring: S.StackListQuery } }, async (request: Req) => {
       const ctx = contextOf(request);
       const rows = await service.list(ctx, request.params.tenant!, request.query);
       return { stacks: rows.map((s) => stackView(baseOf(request.params.tenant!), s, { detail: true })) };
     });
-    app.post('/v1/:tenant/stacks', async (request: Req, reply) => {
+    app.post('/v1/:tenant/stacks', { schema: { params: S.TenantParams, body: S.StackCreateBody } }, async (request: Req, reply) => {
       const row = await service.create(contextOf(request), request.params.tenant!, request.body ?? {});
-      reply.code(201);
+      reply.code(201).header('location', stackLink(baseOf(request.params.tenant!), row));
       return { stack: { id: row.id, links: [{ href: stackLink(baseOf(request.params.tenant!), row), rel: 'self' }] } };
     });
-    app.post('/v1/:tenant/stacks/preview', async (request: Req) => {
+    app.post('/v1/:tenant/stacks/preview', { schema: { params: S.TenantParams, body: S.StackPreviewBody } }, async (request: Req) => {
       const { row, model } = await service.preview(contextOf(request), request.params.tenant!, request.body ?? {});
       const base = baseOf(request.params.tenant!);
       const req = requiredBy(model);
@@ -96,12 +97,12 @@ export function orchestrationApi(service: OrchestrationService, validator: Token
       return { stack: { ...stackView(base, row, { model, detail: true }), resources } };
     });
     // GET /stacks/{name or id}: Heat's lookup, a redirect to the stack's canonical path.
-    app.get('/v1/:tenant/stacks/:sname', async (request: Req, reply) => {
+    app.get('/v1/:tenant/stacks/:sname', { schema: { params: S.StackParams } }, async (request: Req, reply) => {
       const stack = await stackOf(request);
       const qs = request.url.includes('?') ? request.url.slice(request.url.indexOf('?')) : '';
       reply.code(302).header('location', `${stackLink(baseOf(request.params.tenant!), stack)}${qs}`).send({ location: stackLink(baseOf(request.params.tenant!), stack) });
     });
-    app.get('/v1/:tenant/stacks/:sname/:sid', async (request: Req) => {
+    app.get('/v1/:tenant/stacks/:sname/:sid', { schema: { params: S.StackParams, querystring: S.StackShowQuery } }, async (request: Req) => {
       const stack = await stackOf(request);
       // The lookup redirect keeps the query and heatclient sends its params again: the last one counts.
       const rq = request.query.resolve_outputs;
@@ -111,38 +112,38 @@ export function orchestrationApi(service: OrchestrationService, validator: Token
       return { stack: stackView(baseOf(request.params.tenant!), stack, { model, outputs, detail: true }) };
     });
     for (const method of ['put', 'patch'] as const) {
-      both(method, '', async (request, reply, stack) => {
+      both(method, '', { params: S.StackParams, body: S.StackUpdateBody }, async (request, reply, stack) => {
         await service.update(contextOf(request), stack, request.body ?? {}, method === 'patch');
         reply.code(202).send();
       });
-      both(method, '/preview', async (request, _reply, stack) => ({ resource_changes: await service.previewUpdate(contextOf(request), stack, request.body ?? {}, method === 'patch') }));
+      both(method, '/preview', { params: S.StackParams, body: S.StackUpdateBody }, async (request, _reply, stack) => ({ resource_changes: await service.previewUpdate(contextOf(request), stack, request.body ?? {}, method === 'patch') }));
     }
-    both('delete', '', async (request, reply, stack) => {
+    both('delete', '', { params: S.StackParams }, async (request, reply, stack) => {
       await service.delete(contextOf(request), stack);
       reply.code(204).send();
     });
-    both('post', '/actions', async (request, reply, stack) => {
+    both('post', '/actions', { params: S.StackParams, body: S.ActionBody }, async (request, reply, stack) => {
       await service.action(contextOf(request), stack, request.body ?? {});
       reply.code(200).send();
     });
-    both('delete', '/abandon', async () => {
+    both('delete', '/abandon', { params: S.StackParams }, async () => {
       throw new BadRequestError('Stack abandon is not supported by hafen.');
     });
 
     // ---- outputs, template, environment, files
-    both('get', '/outputs', async (request, _r, stack) => {
+    both('get', '/outputs', { params: S.StackParams }, async (request, _r, stack) => {
       service.enforce(contextOf(request), 'stacks:show');
       return { outputs: (await service.engine.outputs(stack, callerActor(contextOf(request)))).map((o) => ({ output_key: o.output_key, description: o.description })) };
     });
-    both('get', '/outputs/:key', async (request, _r, stack) => {
+    both('get', '/outputs/:key', { params: S.OutputParams }, async (request, _r, stack) => {
       service.enforce(contextOf(request), 'stacks:show');
       const out = (await service.engine.outputs(stack, callerActor(contextOf(request)))).find((o) => o.output_key === request.params.key);
       if (!out) throw new NotFoundError(`Specified output key ${request.params.key} not found.`);
       return { output: out };
     });
-    both('get', '/template', async (_request, _r, stack) => JSON.parse(stack.template));
-    both('get', '/environment', async (_request, _r, stack) => JSON.parse(stack.environment));
-    both('get', '/files', async (_request, _r, stack) => JSON.parse(stack.files));
+    both('get', '/template', { params: S.StackParams }, async (_request, _r, stack) => JSON.parse(stack.template));
+    both('get', '/environment', { params: S.StackParams }, async (_request, _r, stack) => JSON.parse(stack.environment));
+    both('get', '/files', { params: S.StackParams }, async (_request, _r, stack) => JSON.parse(stack.files));
 
     // ---- resources
     const resourcesOf = async (stack: StackRow, depth: number, base: string, parentResource: string | null = null): Promise<Record<string, unknown>[]> => {
@@ -158,7 +159,7 @@ export function orchestrationApi(service: OrchestrationService, validator: Token
       }
       return out;
     };
-    both('get', '/resources', async (request, _r, stack) => {
+    both('get', '/resources', { params: S.StackParams, querystring: S.ResourceListQuery }, async (request, _r, stack) => {
       service.enforce(contextOf(request), 'resources:index');
       const depth = Number(request.query.nested_depth ?? 0);
       if (!Number.isInteger(depth) || depth < 0) throw new BadRequestError(`Invalid nested_depth: ${String(request.query.nested_depth)}`);
@@ -177,7 +178,7 @@ export function orchestrationApi(service: OrchestrationService, validator: Token
       if (!row) throw new NotFoundError(`The Resource (${name}) could not be found.`);
       return row;
     };
-    both('get', '/resources/:res', async (request, _r, stack) => {
+    both('get', '/resources/:res', { params: S.ResourceParams }, async (request, _r, stack) => {
       service.enforce(contextOf(request), 'resources:show');
       const row = await resourceRow(stack, request.params.res!);
       const model = service.engine.modelOf(stack);
@@ -187,12 +188,12 @@ export function orchestrationApi(service: OrchestrationService, validator: Token
       const nested = child && child.parent_id === stack.id ? { nestedId: child.id, nestedName: child.name } : {};
       return { resource: resourceView(baseOf(request.params.tenant!), stack, row, { requiredBy: requiredBy(model).get(row.name), attributes, description: desc, ...nested }) };
     });
-    both('get', '/resources/:res/metadata', async (request, _r, stack) => ({ metadata: JSON.parse((await resourceRow(stack, request.params.res!)).metadata) }));
-    both('post', '/resources/:res/signal', async (request, reply, stack) => {
+    both('get', '/resources/:res/metadata', { params: S.ResourceParams }, async (request, _r, stack) => ({ metadata: JSON.parse((await resourceRow(stack, request.params.res!)).metadata) }));
+    both('post', '/resources/:res/signal', { params: S.ResourceParams, body: S.SignalBody }, async (request, reply, stack) => {
       await service.signal(contextOf(request), stack, request.params.res!, request.body ?? {});
       reply.code(200).send();
     });
-    both('patch', '/resources/:res', async (request, reply, stack) => {
+    both('patch', '/resources/:res', { params: S.ResourceParams, body: S.MarkUnhealthyBody }, async (request, reply, stack) => {
       service.enforce(contextOf(request), 'resources:mark_unhealthy');
       const body = request.body ?? {};
       if (typeof body.mark_unhealthy !== 'boolean') throw new BadRequestError('"mark_unhealthy" (a boolean) is required.');
@@ -234,9 +235,9 @@ export function orchestrationApi(service: OrchestrationService, validator: Token
       if (q.limit !== undefined) list = list.slice(0, Number(q.limit));
       return { events: list.map(({ _t, _seq, ...e }) => e) };
     };
-    both('get', '/events', async (request, _r, stack) => eventsOf(request, stack));
-    both('get', '/resources/:res/events', async (request, _r, stack) => eventsOf(request, stack, request.params.res));
-    both('get', '/resources/:res/events/:event', async (request, _r, stack) => {
+    both('get', '/events', { params: S.StackParams, querystring: S.EventListQuery }, async (request, _r, stack) => eventsOf(request, stack));
+    both('get', '/resources/:res/events', { params: S.ResourceParams, querystring: S.EventListQuery }, async (request, _r, stack) => eventsOf(request, stack, request.params.res));
+    both('get', '/resources/:res/events/:event', { params: S.EventParams, querystring: S.EventListQuery }, async (request, _r, stack) => {
       const { events } = await eventsOf(request, stack, request.params.res);
       const e = events.find((x) => x.id === request.params.event);
       if (!e) throw new NotFoundError(`The event ${request.params.event} could not be found.`);
@@ -244,12 +245,12 @@ export function orchestrationApi(service: OrchestrationService, validator: Token
     });
 
     // ---- validate, resource types, template versions
-    app.post('/v1/:tenant/validate', async (request: Req) => {
+    app.post('/v1/:tenant/validate', { schema: { params: S.TenantParams, body: S.ValidateBody } }, async (request: Req) => {
       const ctx = contextOf(request);
       service.enforce(ctx, 'stacks:validate');
       const project = service.project(ctx, request.params.tenant!);
       const spec = await service.specFrom(request.body ?? {});
-      const model = await service.validateSpec(ctx, spec, { id: 'None', name: 'validate', projectId: project });
+      const model = await service.validateSpec(ctx, spec, { id: 'None', name: 'validate', projectId: project }, true);
       const t = model.template;
       const cfn = t.format === 'cfn';
       const params: Record<string, unknown> = {};
@@ -272,7 +273,7 @@ export function orchestrationApi(service: OrchestrationService, validator: Token
         Environment: { parameters: spec.environment.parameters, parameter_defaults: spec.environment.parameter_defaults, resource_registry: spec.environment.resource_registry, event_sinks: [] },
       };
     });
-    app.get('/v1/:tenant/resource_types', async (request: Req) => {
+    app.get('/v1/:tenant/resource_types', { schema: { params: S.TenantParams, querystring: S.ResourceTypesQuery } }, async (request: Req) => {
       service.project(contextOf(request), request.params.tenant!);
       let names = service.engine.registry.names();
       const nameFilter = request.query.name;
@@ -286,23 +287,25 @@ export function orchestrationApi(service: OrchestrationService, validator: Token
       }
       return { resource_types: names };
     });
-    app.get('/v1/:tenant/resource_types/:type', async (request: Req) => {
+    app.get('/v1/:tenant/resource_types/:type', { schema: { params: S.TypeParams } }, async (request: Req) => {
       const t = service.engine.registry.get(request.params.type!);
       if (!t) throw new NotFoundError(`The Resource Type (${request.params.type}) could not be found.`);
       return typeSchema(t);
     });
-    app.get('/v1/:tenant/resource_types/:type/template', async (request: Req) => {
+    app.get('/v1/:tenant/resource_types/:type/template', { schema: { params: S.TypeParams, querystring: S.TypeTemplateQuery } }, async (request: Req) => {
       const t = service.engine.registry.get(request.params.type!);
       if (!t) throw new NotFoundError(`The Resource Type (${request.params.type}) could not be found.`);
       const hot = String(request.query.template_type ?? 'cfn') === 'hot';
       const props = Object.fromEntries(Object.keys(t.properties).map((p) => [p, hot ? { get_param: p } : { Ref: p }]));
       const params = Object.fromEntries(Object.entries(t.properties).map(([p, s]) => [p, hot ? { type: s.type === 'integer' ? 'number' : s.type === 'list' ? 'comma_delimited_list' : s.type === 'map' ? 'json' : s.type === 'any' ? 'string' : s.type, description: s.description ?? '' } : { Type: 'String', Description: s.description ?? '' }]));
-      const outputs = Object.fromEntries(Object.entries(t.attributes).map(([a, s]) => [a, hot ? { description: s.description, value: { get_attr: ['resource', a] } } : { Description: s.description, Value: { 'Fn::GetAtt': ['resource', a] } }]));
+      // Heat names the resource after the type's last segment (OS::Nova::Server -> Server).
+      const name = t.type.split('::').at(-1) || 'resource';
+      const outputs = Object.fromEntries(Object.entries(t.attributes).map(([a, s]) => [a, hot ? { description: s.description, value: { get_attr: [name, a] } } : { Description: s.description, Value: { 'Fn::GetAtt': [name, a] } }]));
       return hot
-        ? { heat_template_version: '2016-10-14', description: `Initial template of ${t.type}`, parameters: params, resources: { resource: { type: t.type, properties: props } }, outputs }
-        : { HeatTemplateFormatVersion: '2012-12-12', Description: `Initial template of ${t.type}`, Parameters: params, Resources: { resource: { Type: t.type, Properties: props } }, Outputs: outputs };
+        ? { heat_template_version: '2016-10-14', description: `Initial template of ${name}`, parameters: params, resources: { [name]: { type: t.type, properties: props } }, outputs }
+        : { HeatTemplateFormatVersion: '2012-12-12', Description: `Initial template of ${name}`, Parameters: params, Resources: { [name]: { Type: t.type, Properties: props } }, Outputs: outputs };
     });
-    app.get('/v1/:tenant/template_versions', async (request: Req) => {
+    app.get('/v1/:tenant/template_versions', { schema: { params: S.TenantParams } }, async (request: Req) => {
       service.project(contextOf(request), request.params.tenant!);
       const aliases = (v: string) => Object.entries(HOT_ALIASES).filter(([, d]) => d === v).map(([a]) => `heat_template_version.${a}`);
       return {
@@ -312,7 +315,7 @@ export function orchestrationApi(service: OrchestrationService, validator: Token
         ],
       };
     });
-    app.get('/v1/:tenant/template_versions/:version/functions', async (request: Req) => {
+    app.get('/v1/:tenant/template_versions/:version/functions', { schema: { params: S.VersionParams, querystring: S.FunctionsQuery } }, async (request: Req) => {
       const m = /^(heat_template_version|AWSTemplateFormatVersion|HeatTemplateFormatVersion)\.(.+)$/.exec(request.params.version!);
       if (!m) throw new NotFoundError(`Template version ${request.params.version} could not be found.`);
       const format = m[1] === 'heat_template_version' ? 'hot' : 'cfn';
@@ -323,12 +326,12 @@ export function orchestrationApi(service: OrchestrationService, validator: Token
       const names = conditions ? set.conditions : set.functions;
       return { template_functions: names.map((n) => ({ functions: n, description: FUNCTION_DESCRIPTIONS[n] ?? (CFN_FUNCTIONS.includes(n) ? `CloudFormation function ${n}.` : '') })) };
     });
-    app.get('/v1/:tenant/build_info', async () => ({ api: { revision: 'hafen' }, engine: { revision: 'hafen' } }));
-    app.get('/v1/:tenant/software_configs', async () => ({ software_configs: [] }));
-    app.get('/v1/:tenant/services', async () => ({ services: [] }));
+    app.get('/v1/:tenant/build_info', { schema: { params: S.TenantParams } }, async () => ({ api: { revision: 'hafen' }, engine: { revision: 'hafen' } }));
+    app.get('/v1/:tenant/software_configs', { schema: { params: S.TenantParams } }, async () => ({ software_configs: [] }));
+    app.get('/v1/:tenant/services', { schema: { params: S.TenantParams } }, async () => ({ services: [] }));
 
     // ---- wait condition handle signals: authenticated by the handle's own token, not Keystone's
-    app.post('/v1/signal/:handle', PUBLIC, async (request: Req, reply) => {
+    app.post('/v1/signal/:handle', { ...PUBLIC, schema: { params: S.HandleParams, querystring: S.SignalQuery, body: S.SignalBody } }, async (request: Req, reply) => {
       const token = String(request.headers['x-auth-token'] ?? (request.query.token as string | undefined) ?? '');
       const found = await service.findHandle(request.params.handle!);
       if (!found || !token || !sameSecret(String(found.data.secret ?? ''), token)) throw new UnauthorizedError('The signal token is not valid for this handle.');

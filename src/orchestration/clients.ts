@@ -2,23 +2,78 @@
 // slices of their service interfaces that the resource types use, in those APIs' own wire bodies.
 import type { ComputeClient } from '../compute/client.ts';
 import type { RequestContext } from '../platform/auth/context.ts';
-import type { NetworkService } from '../network/service.ts';
-import type { ImageService } from '../image/service.ts';
-import type { ImageImporter } from '../image/import.ts';
+import type { PortBinding, NovaAddress } from '../network/client.ts';
 import type { ClusterNodesClient } from '../clusters/nodes.ts';
 
 export type { ComputeClient } from '../compute/client.ts';
 
-export type NetworkClient = Pick<
-  NetworkService,
-  | 'find' | 'list' | 'createNetwork' | 'updateNetwork' | 'deleteNetwork' | 'createSubnet' | 'updateSubnet' | 'deleteSubnet'
-  | 'createPort' | 'updatePort' | 'deletePort' | 'createSecurityGroup' | 'updateSecurityGroup' | 'deleteSecurityGroup'
-  | 'createSecurityGroupRule' | 'deleteSecurityGroupRule' | 'createRouter' | 'updateRouter' | 'deleteRouter'
-  | 'addRouterInterface' | 'removeRouterInterface' | 'createFloatingIp' | 'updateFloatingIp' | 'deleteFloatingIp'
-  | 'defaultNetworkId' | 'serverAddresses' | 'bindingsOf' | 'gatewayAddresses' | 'listSecurityGroups'
->;
+/** A Neutron resource as Neutron's API shows it (wire field names). */
+export interface NeutronResource {
+  id: string;
+  project_id: string;
+  [field: string]: unknown;
+}
 
-export type ImageClient = Pick<ImageService, 'find' | 'list' | 'create' | 'delete' | 'get'> & { importer: Pick<ImageImporter, 'start' | 'task'> };
+export type NeutronKind = 'network' | 'subnet' | 'port' | 'security_group' | 'security_group_rule' | 'router' | 'floatingip';
+
+type Body = Record<string, unknown>;
+
+/** What orchestration's resource types ask of the network service: Neutron's calls, with its policy. */
+export interface NetworkClient {
+  /** One resource the caller may see; NotFoundError otherwise. */
+  find(ctx: RequestContext, kind: NeutronKind, id: string): Promise<NeutronResource>;
+  list(ctx: RequestContext, kind: NeutronKind): Promise<NeutronResource[]>;
+  listSecurityGroups(ctx: RequestContext): Promise<NeutronResource[]>;
+  createNetwork(ctx: RequestContext, body: Body): Promise<NeutronResource>;
+  updateNetwork(ctx: RequestContext, id: string, body: Body): Promise<NeutronResource>;
+  deleteNetwork(ctx: RequestContext, id: string): Promise<void>;
+  createSubnet(ctx: RequestContext, body: Body): Promise<NeutronResource>;
+  updateSubnet(ctx: RequestContext, id: string, body: Body): Promise<NeutronResource>;
+  deleteSubnet(ctx: RequestContext, id: string): Promise<void>;
+  createPort(ctx: RequestContext, body: Body): Promise<NeutronResource>;
+  updatePort(ctx: RequestContext, id: string, body: Body): Promise<NeutronResource>;
+  deletePort(ctx: RequestContext, id: string): Promise<void>;
+  createSecurityGroup(ctx: RequestContext, body: Body): Promise<NeutronResource>;
+  updateSecurityGroup(ctx: RequestContext, id: string, body: Body): Promise<NeutronResource>;
+  deleteSecurityGroup(ctx: RequestContext, id: string): Promise<void>;
+  createSecurityGroupRule(ctx: RequestContext, body: Body): Promise<NeutronResource>;
+  deleteSecurityGroupRule(ctx: RequestContext, id: string): Promise<void>;
+  createRouter(ctx: RequestContext, body: Body): Promise<NeutronResource>;
+  updateRouter(ctx: RequestContext, id: string, body: Body): Promise<NeutronResource>;
+  deleteRouter(ctx: RequestContext, id: string): Promise<void>;
+  addRouterInterface(ctx: RequestContext, id: string, body: Body): Promise<Record<string, unknown>>;
+  removeRouterInterface(ctx: RequestContext, id: string, body: Body): Promise<Record<string, unknown>>;
+  createFloatingIp(ctx: RequestContext, body: Body): Promise<NeutronResource>;
+  updateFloatingIp(ctx: RequestContext, id: string, body: Body): Promise<NeutronResource>;
+  deleteFloatingIp(ctx: RequestContext, id: string): Promise<void>;
+  /** The project's default network (made on first use). */
+  defaultNetworkId(ctx: RequestContext): Promise<string>;
+  serverAddresses(serverId: string): Promise<Record<string, NovaAddress[]>>;
+  bindingsOf(serverId: string): Promise<PortBinding[]>;
+  /** The gateways of tenant networks on this controller's engines (signal listeners). */
+  gatewayAddresses(): Promise<string[]>;
+}
+
+/** An image row as the image service lists it (properties as JSON text). */
+export interface ImageSummary {
+  id: string;
+  name: string | null;
+  status: string;
+  properties: string;
+}
+
+/** What orchestration asks of the image service: Glance's calls, with its policy. */
+export interface ImageClient {
+  get(ctx: RequestContext, id: string): Promise<{ id: string; name: string | null; status: string; properties: Record<string, string> }>;
+  find(ctx: RequestContext, id: string): Promise<ImageSummary>;
+  list(ctx: RequestContext, q: Record<string, string>): Promise<ImageSummary[]>;
+  create(ctx: RequestContext, body: Body): Promise<ImageSummary>;
+  delete(ctx: RequestContext, id: string): Promise<void>;
+  importer: {
+    start(ctx: RequestContext, id: string, body: unknown): Promise<{ id: string; status: string; message: string }>;
+    task(ctx: RequestContext, id: string): { id: string; status: string; message: string };
+  };
+}
 
 /**
  * Acting for a user after the request is gone (identity's trusts, as Heat uses Keystone's): a

@@ -207,9 +207,10 @@ export class OrchestrationService {
   }
 
   /** Builds and checks the model: template, parameters, types, properties and their custom constraints. */
-  async validateSpec(ctx: RequestContext, spec: StackSpec, identity: { id: string; name: string; projectId: string }): Promise<StackModel> {
+  /** `unsetParameters`: a template whose parameters have no value yet is fine (template validate). */
+  async validateSpec(ctx: RequestContext, spec: StackSpec, identity: { id: string; name: string; projectId: string }, unsetParameters = false): Promise<StackModel> {
     const stack = { ...identity, region: this.region };
-    const model = buildModel(spec, stack, this.engine.registry);
+    const model = buildModel(spec, stack, this.engine.registry, 0, false, unsetParameters);
     const checks = validateProperties(model, stack, ctx, this.clients.compute.isAdmin(ctx), this.engine.registry);
     await Promise.all(checks.typeChecks);
     await checkPatterns(checks.customChecks);

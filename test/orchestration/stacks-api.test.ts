@@ -248,4 +248,22 @@ describe('orchestration API', () => {
     assert.equal((await t.request('DELETE', `/orchestration/v1/${other.projectId}/stacks/basic/${id}`, { token: other.token })).status, 404);
     assert.equal((await t.request('GET', `/orchestration/v1/${other.projectId}/stacks/${id}`, { token: other.token })).status, 404);
   });
+
+  it('answers as Heat does: Location of a new stack, validate without parameter values, type templates, JSON without charset', async () => {
+    const r = await create({ stack_name: 'located', template: { heat_template_version: '2021-04-16', resources: { n: { type: 'OS::Heat::None' } } } });
+    assert.equal(r.status, 201, r.text);
+    assert.match(r.headers.get('location') ?? '', new RegExp(`/orchestration/v1/${project}/stacks/located/${r.body.stack.id}$`));
+    assert.equal(r.headers.get('content-type'), 'application/json');
+    await settled('located');
+    const v = await t.request('POST', `${H()}/validate`, { token: demo, body: { template: { heat_template_version: '2021-04-16', parameters: { size: { type: 'number' } }, resources: { v: { type: 'OS::Heat::Value', properties: { value: { get_param: 'size' } } } } } } });
+    assert.equal(v.status, 200, v.text);
+    assert.equal(v.body.Parameters.size.Type, 'number');
+    const tt = await t.request('GET', `${H()}/resource_types/OS::Nova::Server/template?template_type=hot`, { token: demo });
+    assert.equal(tt.status, 200, tt.text);
+    assert.deepEqual(Object.keys(tt.body.resources), ['Server']);
+    assert.deepEqual(tt.body.outputs.name.value, { get_attr: ['Server', 'name'] });
+    const bad = await t.request('POST', `${H()}/stacks/located/actions`, { token: demo, body: { suspend: null, resume: null } });
+    assert.equal(bad.status, 400, bad.text);
+    assert.equal(bad.headers.get('content-type'), 'application/json');
+  });
 });

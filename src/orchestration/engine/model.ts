@@ -63,12 +63,15 @@ const deferred = (what: string) => ({ __deferred: true, what });
 const containsDeferred = (v: unknown): boolean =>
   typeof v === 'object' && v !== null && ((v as { __deferred?: boolean }).__deferred === true || Object.values(v).some(containsDeferred));
 
-/** `validating`: parameters that hold references to not-yet-made resources are left out. */
-export function buildModel(spec: StackSpec, stack: StackIdentity, registry: ResourceRegistry, depth = 0, validating = false): StackModel {
+/**
+ * `validating`: parameters that hold references to not-yet-made resources are left out.
+ * `unsetParameters`: parameters with no value and no default are allowed (template validate).
+ */
+export function buildModel(spec: StackSpec, stack: StackIdentity, registry: ResourceRegistry, depth = 0, validating = false, unsetParameters = false): StackModel {
   if (depth > MAX_NESTED_DEPTH) throw new TemplateError(`Recursion depth exceeds ${MAX_NESTED_DEPTH}.`);
   const template = parseTemplate(spec.template);
   const given = validating ? Object.fromEntries(Object.entries(spec.parameters).filter(([, v]) => !containsDeferred(v))) : spec.parameters;
-  const { values, customChecks } = resolveParameters(template, given, spec.environment.parameter_defaults, depth === 0, validating && depth > 0);
+  const { values, customChecks } = resolveParameters(template, given, spec.environment.parameter_defaults, depth === 0, (validating && depth > 0) || unsetParameters);
   for (const name of Object.keys(template.parameters)) if (!(name in values)) values[name] = deferred('parameter');
   const base: Omit<FunctionContext, 'conditions'> = {
     template,

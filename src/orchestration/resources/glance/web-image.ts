@@ -2,8 +2,11 @@
 // import; loopback only in this cloud). Creation waits until the image is active.
 import type { ResourceType } from '../types.ts';
 import { isNotFound } from '../../../platform/errors.ts';
-import { CONTAINER_FORMATS, DISK_FORMATS } from '../../../image/service.ts';
 import { deleteRetryingConflict } from '../lookup.ts';
+
+/** Glance's formats, as Heat's resource declares them (the image service checks them again). */
+const CONTAINER_FORMATS = ['ami', 'ari', 'aki', 'bare', 'ovf', 'ova', 'docker', 'compressed'];
+const DISK_FORMATS = ['ami', 'ari', 'aki', 'vhd', 'vhdx', 'vmdk', 'raw', 'qcow2', 'vdi', 'iso', 'ploop'];
 
 class ImageImportFailed extends Error {
   override readonly name = 'ImageImportFailed';

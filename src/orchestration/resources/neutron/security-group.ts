@@ -1,7 +1,7 @@
 // OS::Neutron::SecurityGroup: a group and its rules. The rules are kept equal to the template's
 // list in place: missing ones are added first, then the ones no longer listed are removed (so an
 // update never opens a gap). Without an egress rule in the list, Neutron's "all egress" rules stay.
-import type { ResourceDoc } from '../../../network/store.ts';
+import type { NeutronResource } from '../../clients.ts';
 import { TemplateError } from '../../template/model.ts';
 import type { ResourceHandle, ResourceType } from '../types.ts';
 import { ConflictError } from '../../../platform/errors.ts';
@@ -84,7 +84,7 @@ async function syncRules(h: ResourceHandle, groupId: string, rules: RuleProps[])
       keep.add(id);
     }
   }
-  for (const e of existing as ResourceDoc[]) if (!keep.has(e.id)) await gone(() => h.clients.network.deleteSecurityGroupRule(h.ctx, e.id));
+  for (const e of existing as NeutronResource[]) if (!keep.has(e.id)) await gone(() => h.clients.network.deleteSecurityGroupRule(h.ctx, e.id));
 }
 
 export const neutronSecurityGroup: ResourceType = {
