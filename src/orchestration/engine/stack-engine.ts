@@ -242,8 +242,12 @@ export class StackEngine {
   delete(stack: StackRow): void {
     this.operations.get(stack.id)?.controller.abort(new Error('Stack DELETE started'));
     const waitFor = this.operations.get(stack.id)?.done ?? Promise.resolve();
-    const start = () => this.begin(stack, 'DELETE', (signal) => this.runDelete(stack, signal, 0));
-    if (this.operations.has(stack.id)) void waitFor.then(start);
+    const start = () => {
+      // Two deletes asked for while another operation ran: the first one started does the work.
+      if (this.operations.get(stack.id)?.action === 'DELETE') return;
+      this.begin(stack, 'DELETE', (signal) => this.runDelete(stack, signal, 0));
+    };
+    if (this.operations.has(stack.id)) void waitFor.then(start).catch((err: Error) => this.log(`orchestration: stack ${stack.id} DELETE: ${err.message}`));
     else start();
   }
 
