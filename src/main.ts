@@ -13,6 +13,8 @@ import { createNetwork, type Network } from './network/index.ts';
 import { createOrchestration, type Orchestration } from './orchestration/index.ts';
 import { createClusters, type Clusters } from './clusters/index.ts';
 import { deferredNodesClient } from './clusters/nodes.ts';
+import { createContainers, type Containers } from './containers/index.ts';
+import { zunClients } from './containers/adapters.ts';
 import { clusterClients } from './clusters/adapters.ts';
 
 export interface Cloud {
@@ -25,6 +27,7 @@ export interface Cloud {
   compute: Compute;
   orchestration: Orchestration;
   clusters: Clusters;
+  containers: Containers;
   policy: PolicyEngine;
   /** Where the cloud listens once started. */
   url: string;
@@ -63,6 +66,9 @@ export async function createCloud(config: Config, options: CloudOptions = {}): P
   const clusters = await createClusters(database, policy, identity.tokens, clusterClients({ image: image.service, compute: compute.client, network: network.service, orchestration: orchestration.service, externalNetworkId: () => network.externalNetworkId }), config);
   await mountService(app, clusters.mount);
   clusterNodes.provide(clusters.nodes);
+  // Zun's containers are compute workloads of their own kind: same ledger, scheduler, ports, isolation.
+  const containers = await createContainers(database, policy, identity.tokens, zunClients({ compute: compute.client, image: image.service, network: network.service }), config);
+  await mountService(app, containers.mount);
 
   const cloud: Cloud = {
     config,
@@ -74,6 +80,7 @@ export async function createCloud(config: Config, options: CloudOptions = {}): P
     compute,
     orchestration,
     clusters,
+    containers,
     policy,
     url: config.publicUrl,
     cloudsYaml: cloudsYamlPath(config),
@@ -82,11 +89,13 @@ export async function createCloud(config: Config, options: CloudOptions = {}): P
       return config.publicUrl;
     },
     async close() {
+      await containers.stop();
       await clusters.stop();
       await orchestration.stop();
       await compute.stop();
       await network.close();
       await app.close();
+      await containers.settle();
       await compute.service.settle();
       await database.close();
     },

@@ -235,6 +235,13 @@ export interface ComputeDriver {
   attachInterface(serverId: string, nic: InterfaceSpec): Promise<void>;
   /** Unplugs the server from the network. Guarantee: succeeds when the interface or the server is already gone. */
   detachInterface(serverId: string, networkName: string): Promise<void>;
+  /**
+   * Sends a signal (a name like SIGTERM, or a number) to the server's main process. Guarantees: a
+   * server that is not running is a ConflictError; what the process does with it is its own (the
+   * server's state afterwards is read with state()).
+   */
+  signal(serverId: string, signal: string): Promise<void>;
+
   // ---- the container verbs; each is offered when its capability says so (see DriverCapabilities).
   // Common guarantees: a server that does not exist on the host is a NotFoundError; one whose state
   // does not allow the verb (not running for exec, attach, stats, top) is a ConflictError; none of

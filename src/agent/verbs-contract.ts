@@ -180,6 +180,15 @@ export function describeVerbsContract(name: string, setup: () => Promise<VerbsHa
       assert.ok(t.processes.every((p) => p.length === t.titles.length));
     });
 
+    it('signals the main process, and refuses a server that is not running', async () => {
+      const victim = await spawn('signal', { command: ['sh', '-c', 'exec sleep 3600'] });
+      await d.signal(victim, 'SIGKILL');
+      for (let i = 0; i < 100 && (await d.state(victim)).power === 'running'; i++) await new Promise((r) => setTimeout(r, 100));
+      assert.equal((await d.state(victim)).power, 'shutdown');
+      await assert.rejects(d.signal(victim, 'SIGTERM'), ConflictError);
+      await assert.rejects(d.signal(id('missing'), 'SIGTERM'), NotFoundError);
+    });
+
     it('commits into a docker save archive, when it commits', async (t) => {
       if (!d.capabilities.commit) {
         await assert.rejects(d.commit(sleeper), ConflictError);

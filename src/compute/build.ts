@@ -4,7 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import type { ServerSpec } from '../agent/driver.ts';
 import type { RequestContext } from '../platform/auth/context.ts';
-import { BadRequestError, NotFoundError, OverQuotaError } from '../platform/errors.ts';
+import { BadRequestError, ConflictError, NotFoundError, OverQuotaError } from '../platform/errors.ts';
 import type { ImageRecord } from '../image/client.ts';
 import type { NicRequest, PortBinding } from '../network/client.ts';
 import { engineVolumeName, parseContainerOptions } from './container-options.ts';
@@ -32,6 +32,30 @@ export interface InfrastructureBoot {
   spreadFrom: string[];
 }
 
+
+/**
+ * A workload booted for another API (Zun's containers) with its own resources instead of a flavor:
+ * the ledger charges whole CPUs (the container's limit is `container.cpus`), Nova's quotas apply.
+ */
+export interface WorkloadBoot {
+  /** Chosen by the caller (a fresh uuid); a clash is a conflict. */
+  id: string;
+  name: string;
+  imageId: string;
+  cpus: number;
+  memoryMiB: number;
+  diskGiB: number;
+  /** At most one at boot (more are attached after). */
+  nics: NicRequest[];
+  /** The groups of the ports made for it (its project's ids); none: the project's default group. */
+  securityGroupIds: string[];
+  availabilityZone: string | null;
+  /** A host by name or id (admins). */
+  host: string | null;
+  /** same_host / different_host. */
+  hints: { same_host?: string[]; different_host?: string[] };
+  container: ContainerOptions;
+}
 
 export class Builder {
   private scheduling: Promise<unknown> = Promise.resolve();
@@ -160,6 +184,67 @@ export class Builder {
     return rows;
   }
 
+  /** Inserts a workload of `kind` within Nova's quotas and starts its build; answers its row. */
+  async createWorkload(ctx: RequestContext, w: WorkloadBoot, requestId: string, kind: WorkloadKind): Promise<ServerRow> {
+    const { store, images } = this.core;
+    this.core.enforce(ctx, 'servers:create');
+    const projectId = this.core.projectOf(ctx);
+    if (w.host) this.core.enforce(ctx, 'admin');
+    if (w.nics.length > 1) throw new BadRequestError('A workload has one network interface at boot; attach more after.');
+    let image: ImageRecord;
+    try {
+      image = await images.get(ctx, w.imageId);
+    } catch (err) {
+      if (err instanceof NotFoundError) throw new BadRequestError(`Image ${w.imageId} could not be found.`);
+      throw err;
+    }
+    if (image.container_format !== 'docker' || image.status !== 'active') throw new BadRequestError(`Image ${w.imageId} is not an active docker image.`);
+    if (await store.server(w.id)) throw new ConflictError(`A workload ${w.id} exists already.`);
+    const now = new Date().toISOString();
+    // The ledger and Nova's quotas count whole CPUs; the engine limits the container to `cpus`.
+    const flavor: FlavorRow = { id: kind, name: kind, ram: w.memoryMiB, vcpus: Math.max(1, Math.ceil(w.cpus)), disk: w.diskGiB, ephemeral: 0, swap: 0, is_public: 0, description: null, extra_specs: '{}', created_at: now };
+    const row: ServerRow = {
+      id: w.id,
+      name: w.name,
+      kind,
+      project_id: projectId,
+      user_id: ctx.userId,
+      image_id: image.id,
+      flavor_id: flavor.id,
+      flavor: JSON.stringify(flavor),
+      old_flavor: null,
+      host_id: null,
+      vm_state: 'building',
+      task_state: 'scheduling',
+      power_state: POWER.NOSTATE,
+      fault: null,
+      metadata: '{}',
+      key_name: null,
+      user_data: null,
+      availability_zone: w.availabilityZone,
+      locked: 0,
+      networks: JSON.stringify(w.nics.map((n) => ('portId' in n ? { port: n.portId } : { uuid: n.networkId, ...(n.fixedIp ? { fixed_ip: n.fixedIp } : {}) }))),
+      addresses: '{}',
+      security_groups: JSON.stringify(w.securityGroupIds),
+      server_group_id: null,
+      description: null,
+      created_at: now,
+      updated_at: now,
+      launched_at: null,
+      deleted: 0,
+      vcpus: flavor.vcpus,
+      memory_mib: flavor.ram,
+      disk_gib: flavor.disk,
+    };
+    const q = await this.quotas.of(projectId);
+    const over = await store.insertServersWithinQuota(projectId, [row], { instances: q.instances!, cores: q.cores!, ram: q.ram! });
+    if (over) throw new OverQuotaError(`Quota exceeded for ${over.over}: Requested ${over.requested}, but already used ${over.used} of ${over.limit} ${over.over}`, over.over);
+    await store.setContainerOptions(row.id, JSON.stringify({ ...w.container, cpus: w.cpus, configDrive: false }));
+    await this.actions.record(row, 'create', requestId, ctx);
+    this.core.track(this.build(ctx, row, image, flavor, w.hints, w.host));
+    return row;
+  }
+
   /** Scheduling decisions are serialised so that two boots never both take a host's last room. */
   private schedule(row: ServerRow, request: SchedulingRequest): Promise<HostState> {
     const decision = this.scheduling.then(async () => {
@@ -174,15 +259,15 @@ export class Builder {
     return decision;
   }
 
-  private async build(ctx: RequestContext, row: ServerRow, image: ImageRecord, flavor: FlavorRow, hints: SchedulerHintsBody): Promise<void> {
+  private async build(ctx: RequestContext, row: ServerRow, image: ImageRecord, flavor: FlavorRow, hints: SchedulerHintsBody, requestedHost: string | null = null): Promise<void> {
     try {
-      await this.buildOnce(ctx, row, image, flavor, hints);
+      await this.buildOnce(ctx, row, image, flavor, hints, requestedHost);
     } finally {
       this.infrastructure.delete(row.id);
     }
   }
 
-  private async buildOnce(ctx: RequestContext, row: ServerRow, image: ImageRecord, flavor: FlavorRow, hints: SchedulerHintsBody): Promise<void> {
+  private async buildOnce(ctx: RequestContext, row: ServerRow, image: ImageRecord, flavor: FlavorRow, hints: SchedulerHintsBody, requestedHost: string | null): Promise<void> {
     const infrastructure = this.infrastructure.get(row.id);
     const { store, network, images } = this.core;
     const tried: string[] = [];
@@ -205,6 +290,7 @@ export class Builder {
           differentHost: listOf(hints.different_host),
           ignoreHosts: tried,
           ratios: this.core.options.ratios,
+          requestedHost,
         };
         // A service's infrastructure spreads over hosts where room allows; else it shares one.
         const spread = infrastructure?.spreadFrom ?? [];
@@ -225,7 +311,8 @@ export class Builder {
         const ok = await store.updateServer(
           row.id,
           {
-            vm_state: 'active',
+            // A workload made without starting it (Zun's create) is recorded stopped.
+            vm_state: state.power === 'shutdown' ? 'stopped' : 'active',
             task_state: null,
             power_state: powerCode(state.power),
             launched_at: new Date().toISOString(),
@@ -262,7 +349,9 @@ export class Builder {
       asked === 'auto' || asked.length === 0
         ? [{ networkId: await this.core.defaultNetwork(ctx, row.project_id) }]
         : asked.map((n) => (n.port ? { portId: n.port } : { networkId: n.uuid!, ...(n.fixed_ip ? { fixedIp: n.fixed_ip } : {}) }));
-    return this.core.network.bindPorts(ctx, row.id, hostId, nics, { projectId: row.project_id });
+    // Zun's containers: their ports are owned as Zun owns them, with the groups the container asked for.
+    const zun = row.kind === 'container' ? { deviceOwner: 'compute:zun', securityGroupIds: JSON.parse(row.security_groups) as string[] } : {};
+    return this.core.network.bindPorts(ctx, row.id, hostId, nics, { projectId: row.project_id, ...zun });
   }
 }
 

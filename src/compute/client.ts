@@ -3,7 +3,10 @@
 // compute's servers: one ledger, one scheduler, the same ports and isolation; a workload's `kind`
 // keeps other APIs' workloads (Zun's containers) out of Nova's views and Nova's out of theirs.
 import type { RequestContext } from '../platform/auth/context.ts';
+import { ConflictError } from '../platform/errors.ts';
+import type { ComputeDriver, DriverCapabilities } from '../agent/driver.ts';
 import type { NovaAddress, PortBinding } from '../network/client.ts';
+import type { WorkloadBoot } from './build.ts';
 import type { ComputeService } from './service.ts';
 import { novaStatus, type NovaStatus } from './states.ts';
 import type { FlavorRow, KeypairRow, ServerGroupRow, ServerRow, VmState, WorkloadKind } from './tables.ts';
@@ -23,6 +26,7 @@ import {
 } from './schemas.ts';
 
 export type { NovaStatus } from './states.ts';
+export type { WorkloadBoot } from './build.ts';
 export type { VmState, WorkloadKind } from './tables.ts';
 export type { FlavorCreateBody, KeypairCreateBody, ServerActionBody, ServerCreateBody, ServerGroupCreateBody } from './schemas.ts';
 
@@ -48,6 +52,40 @@ export interface Workload {
   createdAt: string;
   updatedAt: string;
   launchedAt: string | null;
+  /** The host it runs on (null before it is placed). */
+  hostId: string | null;
+}
+
+/** A workload with where it runs and the ports it has. */
+export interface PlacedWorkload extends Workload {
+  /** False when its host stopped heart-beating. */
+  hostUp: boolean;
+  ports: (PortBinding & { givenByUser: boolean })[];
+}
+
+/** The container verbs of a workload's host, bound to the workload (see ComputeDriver). */
+export type WorkloadVerbs = Pick<ComputeDriver, 'exec' | 'createExec' | 'startExec' | 'resizeExec' | 'attach' | 'resizeTty' | 'logs' | 'archiveGet' | 'archivePut' | 'stats' | 'top' | 'commit'> extends infer D
+  ? { [K in keyof D]: D[K] extends (serverId: string, ...rest: infer A) => infer R ? (...rest: A) => R : never }
+  : never;
+
+export interface HostInfo {
+  id: string;
+  hostname: string;
+  availabilityZone: string;
+  up: boolean;
+  enabled: boolean;
+  disabledReason: string | null;
+  vcpus: number;
+  memoryMiB: number;
+  diskGiB: number;
+  architecture: string;
+  usedVcpus: number;
+  usedMemoryMiB: number;
+  usedDiskGiB: number;
+  workloads: number;
+  createdAt: string;
+  heartbeatAt: string;
+  capabilities: DriverCapabilities | null;
 }
 
 export interface Flavor {
@@ -125,6 +163,28 @@ export interface ComputeClient {
   /** Removes an infrastructure workload without a caller (a service's clean-up after a restart); resolves when it is gone. */
   release(id: string): Promise<void>;
 
+  // ---- workloads with resources of their own instead of a flavor (Zun's containers)
+  /** Boots one (Nova's quotas of its kind and the ledger apply); answers it as recorded (building). */
+  bootWorkload(ctx: RequestContext, boot: WorkloadBoot, requestId: string, kind: WorkloadKind): Promise<Workload>;
+  /** The caller's workloads of that kind by id (any project's for admins), with host and ports; unknown ids are left out. */
+  placed(ctx: RequestContext, ids: string[], kind: WorkloadKind): Promise<Map<string, PlacedWorkload>>;
+  /** A signal to the workload's main process; a process that ends leaves the workload stopped. */
+  signal(ctx: RequestContext, id: string, signal: string, requestId: string, kind: WorkloadKind): Promise<void>;
+  /** New CPU (fractions allowed) and memory in place. */
+  resizeLive(ctx: RequestContext, id: string, cpus: number, memoryMiB: number, kind: WorkloadKind): Promise<void>;
+  /** Rebuild from an image, started or not afterwards. */
+  rebuildWorkload(ctx: RequestContext, id: string, imageId: string, start: boolean, requestId: string, kind: WorkloadKind): Promise<void>;
+  /** The verbs of the workload's host, bound to it; 409 when its host has no agent or cannot do a verb. */
+  verbs(ctx: RequestContext, id: string, kind: WorkloadKind): Promise<WorkloadVerbs>;
+  detachInterface(ctx: RequestContext, id: string, portId: string, requestId: string, kind: WorkloadKind): Promise<void>;
+  attachWorkloadInterface(ctx: RequestContext, id: string, attachment: { port_id?: string; net_id?: string; fixed_ips?: { ip_address: string }[] }, requestId: string, kind: WorkloadKind): Promise<PortBinding>;
+  /** Every host with its capacity and allocations (admins). */
+  hosts(ctx: RequestContext): Promise<HostInfo[]>;
+  /** Enables or disables a host for new workloads (admins); 404 for an unknown host. */
+  setHostEnabled(ctx: RequestContext, hostname: string, enabled: boolean, reason: string | null): Promise<void>;
+  /** The availability zones hosts are in (anyone may list them). */
+  availabilityZones(ctx: RequestContext): Promise<string[]>;
+
   // ---- flavors
   flavor(ctx: RequestContext, id: string): Promise<Flavor>;
   /** The flavors the caller may see. */
@@ -166,6 +226,7 @@ export function workloadOf(r: ServerRow): Workload {
     createdAt: r.created_at,
     updatedAt: r.updated_at,
     launchedAt: r.launched_at,
+    hostId: r.host_id,
   };
 }
 
@@ -208,6 +269,84 @@ export function createComputeClient(compute: ComputeService, publicUrl: string):
     attachInterface: async (ctx, id, attachment, requestId) => compute.interfaces.attach(ctx, id, checkedBody(InterfaceAttachmentBody, { interfaceAttachment: attachment }), requestId),
     delete: (ctx, id, requestId, kind = 'server') => compute.servers.delete(ctx, id, requestId, false, kind),
     release: (id) => compute.servers.release(id),
+
+    bootWorkload: async (ctx, boot, requestId, kind) => workloadOf(await compute.build.createWorkload(ctx, boot, requestId, kind)),
+    placed: async (ctx, ids, kind) => {
+      const out = new Map<string, PlacedWorkload>();
+      const hosts = new Map((await compute.hosts.recent()).map((h) => [h.id, h]));
+      for (const id of ids) {
+        let row: ServerRow;
+        try {
+          row = await compute.server(ctx, id, kind);
+        } catch {
+          continue;
+        }
+        const host = row.host_id ? hosts.get(row.host_id) : undefined;
+        const asked = JSON.parse(row.networks) as unknown;
+        const given = new Set(Array.isArray(asked) ? (asked as { port?: string }[]).map((n) => n.port).filter(Boolean) : []);
+        const ports = row.host_id ? await compute.interfaces.list(ctx, row.id, kind) : [];
+        out.set(id, { ...workloadOf(row), hostUp: host ? compute.hosts.isUp(host) : true, ports: ports.map((p) => ({ ...p, givenByUser: given.has(p.portId) })) });
+      }
+      return out;
+    },
+    signal: (ctx, id, signal, requestId, kind) => compute.actions.signal(ctx, id, signal, requestId, kind),
+    resizeLive: (ctx, id, cpus, memoryMiB, kind) => compute.actions.resizeLive(ctx, id, cpus, memoryMiB, kind),
+    rebuildWorkload: (ctx, id, imageId, start, requestId, kind) => compute.actions.rebuildWorkload(ctx, id, imageId, start, requestId, kind),
+    verbs: async (ctx, id, kind) => {
+      compute.enforce(ctx, 'servers:update');
+      const row = await compute.server(ctx, id, kind);
+      const driver = compute.hosts.driverOf(row.host_id);
+      const can = (cap: 'exec' | 'attach' | 'archive' | 'stats' | 'logs' | 'commit', what: string) => {
+        if (!driver.capabilities[cap]) throw new ConflictError(`The host of ${id} cannot ${what}.`);
+      };
+      return {
+        exec: (command, o) => (can('exec', 'run commands in it'), driver.exec(id, command, o)),
+        createExec: (command, o) => (can('exec', 'run commands in it'), driver.createExec(id, command, o)),
+        startExec: (execId) => (can('exec', 'run commands in it'), driver.startExec(id, execId)),
+        resizeExec: (execId, size) => (can('exec', 'run commands in it'), driver.resizeExec(id, execId, size)),
+        attach: () => (can('attach', 'attach to it'), driver.attach(id)),
+        resizeTty: (size) => (can('attach', 'resize its terminal'), driver.resizeTty(id, size)),
+        logs: (o) => (can('logs', 'read its logs'), driver.logs(id, o)),
+        archiveGet: (path) => (can('archive', 'copy files from it'), driver.archiveGet(id, path)),
+        archivePut: (path, data) => (can('archive', 'copy files into it'), driver.archivePut(id, path, data)),
+        stats: () => (can('stats', 'sample its use'), driver.stats(id)),
+        top: (psArgs) => (can('stats', 'list its processes'), driver.top(id, psArgs)),
+        commit: () => (can('commit', 'commit it'), driver.commit(id)),
+      };
+    },
+    detachInterface: (ctx, id, portId, requestId, kind) => compute.interfaces.detach(ctx, id, portId, requestId, kind),
+    attachWorkloadInterface: (ctx, id, attachment, requestId, kind) => compute.interfaces.attach(ctx, id, { interfaceAttachment: attachment }, requestId, kind),
+    hosts: async (ctx) => {
+      const rows = await compute.hosts.list(ctx, 'hypervisors');
+      const alloc = compute.hosts.allocations();
+      return rows.map((h) => {
+        const a = alloc.get(h.id);
+        return {
+          id: h.id,
+          hostname: h.hostname,
+          availabilityZone: h.availability_zone,
+          up: compute.hosts.isUp(h),
+          enabled: Boolean(h.enabled),
+          disabledReason: h.disabled_reason,
+          vcpus: h.vcpus,
+          memoryMiB: h.memory_mib,
+          diskGiB: h.disk_gib,
+          architecture: h.architecture,
+          usedVcpus: a?.vcpus ?? 0,
+          usedMemoryMiB: a?.ramMiB ?? 0,
+          usedDiskGiB: a?.diskGiB ?? 0,
+          workloads: a?.serverIds.size ?? 0,
+          createdAt: h.created_at,
+          heartbeatAt: h.heartbeat_at,
+          capabilities: compute.hosts.driver(h.id)?.capabilities ?? null,
+        };
+      });
+    },
+
+    setHostEnabled: async (ctx, hostname, enabled, reason) => {
+      await compute.hosts.setEnabled(ctx, hostname, enabled, reason);
+    },
+    availabilityZones: async () => compute.hosts.zones(),
 
     flavor: async (ctx, id) => flavorOf(await compute.flavors.get(ctx, id)),
     flavors: async (ctx) => (await compute.flavors.list(ctx)).map(flavorOf),

@@ -10,7 +10,7 @@ import type { Hosts } from './hosts.ts';
 import type { InterfaceAttachmentBody } from './schemas.ts';
 import type { InstanceActions } from './instance-actions.ts';
 import { assertUnlocked } from './servers.ts';
-import type { ServerRow } from './tables.ts';
+import type { ServerRow, WorkloadKind } from './tables.ts';
 
 
 export class Interfaces {
@@ -33,9 +33,9 @@ export class Interfaces {
     return next;
   }
 
-  async list(ctx: RequestContext, id: string): Promise<PortBinding[]> {
+  async list(ctx: RequestContext, id: string, kind: WorkloadKind = 'server'): Promise<PortBinding[]> {
     this.core.enforce(ctx, 'os_interface:index');
-    const row = await this.core.server(ctx, id);
+    const row = await this.core.server(ctx, id, kind);
     return this.core.network.bindingsOf(row.id);
   }
 
@@ -51,12 +51,12 @@ export class Interfaces {
    * Plugs a port (given, or made on a network with an optional fixed IP, or on the project's default
    * network) into the server. All or nothing: if the host cannot plug it, the port is unbound again.
    */
-  async attach(ctx: RequestContext, id: string, body: InterfaceAttachmentBody, requestId: string): Promise<PortBinding> {
+  async attach(ctx: RequestContext, id: string, body: InterfaceAttachmentBody, requestId: string, kind: WorkloadKind = 'server'): Promise<PortBinding> {
     this.core.enforce(ctx, 'os_interface:create');
     const nic = parseInterfaceAttachment(body);
     const network = this.core.network;
     return this.serialisedOn(id, async () => {
-      const row = await this.core.server(ctx, id);
+      const row = await this.core.server(ctx, id, kind);
       assertUnlocked(this.core, ctx, row);
       assertInterfaceState(row, 'attach_interface');
       const driver = this.hosts.driverOf(row.host_id);
@@ -64,7 +64,7 @@ export class Interfaces {
       const before = await network.bindingsOf(id);
       if (nic && 'portId' in nic && before.some((b) => b.portId === nic.portId)) throw new ConflictError(`Port ${nic.portId} is still in use.`);
       const request: NicRequest = nic ?? { networkId: await this.core.defaultNetwork(ctx, row.project_id) };
-      const [binding] = await network.bindPorts(ctx, id, row.host_id!, [request], { projectId: row.project_id });
+      const [binding] = await network.bindPorts(ctx, id, row.host_id!, [request], { projectId: row.project_id, ...(row.kind === 'container' ? { deviceOwner: 'compute:zun' } : {}) });
       try {
         if (before.some((b) => b.networkId === binding!.networkId)) {
           throw new ConflictError(`Instance ${id} already has an interface on network ${binding!.networkId}; hafen servers take one interface per network.`);
@@ -81,11 +81,11 @@ export class Interfaces {
   }
 
   /** Unplugs the port from the server, then deletes it (made for the server) or releases it (given). */
-  async detach(ctx: RequestContext, id: string, portId: string, requestId: string): Promise<void> {
+  async detach(ctx: RequestContext, id: string, portId: string, requestId: string, kind: WorkloadKind = 'server'): Promise<void> {
     this.core.enforce(ctx, 'os_interface:delete');
     const network = this.core.network;
     await this.serialisedOn(id, async () => {
-      const row = await this.core.server(ctx, id);
+      const row = await this.core.server(ctx, id, kind);
       assertUnlocked(this.core, ctx, row);
       assertInterfaceState(row, 'detach_interface');
       const binding = (await network.bindingsOf(id)).find((b) => b.portId === portId);

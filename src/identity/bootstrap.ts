@@ -28,6 +28,7 @@ export const catalogServices = [
   { type: 'network', name: 'neutron', path: '/network' },
   { type: 'orchestration', name: 'heat', path: '/orchestration/v1/$(project_id)s' },
   { type: 'container-infra', name: 'magnum', path: '/container-infra/v1' },
+  { type: 'container', name: 'zun', path: '/container/v1' },
 ];
 
 function credentialsFile(dataDir: string): string {

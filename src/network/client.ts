@@ -13,6 +13,10 @@ export type { PortBinding };
 export interface BindOptions {
   /** The server's project (default: the caller's): ports are made in it, and given ports must be its own. */
   projectId?: string;
+  /** The ports' device_owner (default compute:nova; Zun's containers: compute:zun). */
+  deviceOwner?: string;
+  /** Security groups of the ports made for the server (its project's ids); default: the project's default group. */
+  securityGroupIds?: string[];
 }
 
 export interface NetworkClient {

@@ -1056,12 +1056,12 @@ export class NetworkService implements NetworkClient {
             claimed.push(port.id);
           }
           port.device_id = serverId;
-          port.device_owner = 'compute:nova';
+          port.device_owner = options.deviceOwner ?? 'compute:nova';
           port['binding:host_id'] = hostId;
           port.status = 'ACTIVE';
           await this.touch(port);
         } else {
-          port = await this.makePort(ctx, { network_id: nic.networkId, device_id: serverId, device_owner: 'compute:nova', 'binding:host_id': hostId, ...(nic.fixedIp ? { fixed_ips: [{ ip_address: nic.fixedIp }] } : {}) }, project, { created_for_server: true, status: 'ACTIVE' });
+          port = await this.makePort(ctx, { network_id: nic.networkId, device_id: serverId, device_owner: options.deviceOwner ?? 'compute:nova', 'binding:host_id': hostId, ...(nic.fixedIp ? { fixed_ips: [{ ip_address: nic.fixedIp }] } : {}), ...(options.securityGroupIds?.length ? { security_groups: options.securityGroupIds } : {}) }, project, { created_for_server: true, status: 'ACTIVE' });
           made.push(port.id);
           await this.store.bind({ port_id: port.id, server_id: serverId, project_id: project, host_id: hostId, created_for_server: 1 });
         }

@@ -352,7 +352,7 @@ export class DockerDriver implements ComputeDriver {
     await this.docker.getContainer(containerName(serverId)).update({
       Memory: limits.memoryMiB * 2 ** 20,
       MemorySwap: limits.memoryMiB * 2 ** 20,
-      NanoCpus: limits.vcpus * 1e9,
+      NanoCpus: Math.round(limits.vcpus * 1e9),
       PidsLimit: limits.pidsLimit,
     });
   }
@@ -369,6 +369,10 @@ export class DockerDriver implements ComputeDriver {
 
   snapshot(serverId: string, name: string): Promise<Readable> {
     return this.verbs.committedArchive(serverId, `hafen/snapshot-${serverId}`, name.replace(/[^\w.-]/g, '_').slice(0, 100) || 'latest');
+  }
+
+  signal(serverId: string, signal: string): Promise<void> {
+    return this.verbs.signal(serverId, signal);
   }
 
   // ---- the container verbs (verbs.ts)

@@ -56,6 +56,15 @@ export class DockerVerbs {
     return info;
   }
 
+  async signal(serverId: string, signal: string): Promise<void> {
+    await this.running(serverId, 'kill');
+    try {
+      await this.container(serverId).kill({ signal });
+    } catch (err) {
+      this.fail(serverId, err);
+    }
+  }
+
   async exec(serverId: string, command: string[], options: { maxOutputBytes: number }): Promise<ExecResult> {
     await this.running(serverId, 'execute in');
     const c = this.container(serverId);

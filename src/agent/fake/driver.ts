@@ -171,6 +171,12 @@ export class FakeDriver implements ComputeDriver {
     return s;
   }
 
+  async signal(serverId: string, signal: string): Promise<void> {
+    const s = this.running(serverId, 'kill');
+    // The fake main process ends on the signals that end a shell; others it ignores.
+    if (['SIGKILL', 'SIGTERM', 'SIGINT', 'SIGHUP', 'SIGQUIT', '9', '15', '2', '1', '3'].includes(signal.toUpperCase())) s.power = 'shutdown';
+  }
+
   async exec(serverId: string, command: string[], options: { maxOutputBytes: number }): Promise<ExecResult> {
     const s = this.running(serverId, 'execute in');
     const { output, exitCode } = fakeShell(command, s.files);

@@ -368,6 +368,8 @@ export class Agent {
         const r = await d.exec(call.args.serverId, call.args.command, { maxOutputBytes: call.args.maxOutputBytes });
         return { output: r.output.toString('base64'), exitCode: r.exitCode, truncated: r.truncated };
       }
+      case 'signal':
+        return d.signal(call.args.serverId, call.args.signal);
       case 'createExec':
         return d.createExec(call.args.serverId, call.args.command, { tty: call.args.tty });
       case 'resizeExec':

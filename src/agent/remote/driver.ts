@@ -206,6 +206,10 @@ export class RemoteDriver implements ComputeDriver {
 
   // ---- the container verbs: interactive sessions travel over the agent's call sockets, data over its call streams
 
+  async signal(serverId: string, signal: string): Promise<void> {
+    await this.call('signal', { serverId, signal });
+  }
+
   async exec(serverId: string, command: string[], options: { maxOutputBytes: number }): Promise<ExecResult> {
     const r = (await this.call('exec', { serverId, command, maxOutputBytes: options.maxOutputBytes })) as { output: string; exitCode: number; truncated: boolean };
     return { output: Buffer.from(r.output, 'base64'), exitCode: r.exitCode, truncated: r.truncated };

@@ -199,13 +199,14 @@ export const CallSchema = Type.Union([
   call('destroy', ServerArg),
   call('power', Type.Object({ serverId: Id, action: Type.Union([Type.Literal('start'), Type.Literal('stop'), Type.Literal('reboot'), Type.Literal('hard-reboot'), Type.Literal('pause'), Type.Literal('unpause')]) })),
   call('state', ServerArg),
-  call('resize', Type.Object({ serverId: Id, limits: Type.Object({ memoryMiB: Type.Integer({ minimum: 1 }), vcpus: Type.Integer({ minimum: 1 }), pidsLimit: Type.Integer() }) })),
+  call('resize', Type.Object({ serverId: Id, limits: Type.Object({ memoryMiB: Type.Integer({ minimum: 1 }), vcpus: Type.Number({ exclusiveMinimum: 0 }), pidsLimit: Type.Integer() }) })),
   call('consoleLog', Type.Object({ serverId: Id, tailLines: Nullable(Type.Integer({ minimum: 0 })) })),
   /** The archive comes back as the body of PUT .../calls/{id}/stream, not as a result. */
   call('snapshot', Type.Object({ serverId: Id, name: Type.String() })),
   call('attachInterface', Type.Object({ serverId: Id, nic: InterfaceSpecSchema })),
   call('detachInterface', Type.Object({ serverId: Id, networkName: Id })),
   call('listServers', Type.Object({})),
+  call('signal', Type.Object({ serverId: Id, signal: Type.String({ minLength: 1, maxLength: 16, pattern: '^[A-Za-z0-9+]+$' }) })),
   call('exec', Type.Object({ serverId: Id, command: Type.Array(Type.String(), { minItems: 1 }), maxOutputBytes: Type.Integer({ minimum: 0, maximum: MAX_EXEC_OUTPUT_BYTES }) })),
   call('createExec', Type.Object({ serverId: Id, command: Type.Array(Type.String(), { minItems: 1 }), tty: Type.Boolean() })),
   /** Answered by the agent opening GET .../calls/{id}/socket (an upgrade to the process's session). */
@@ -246,6 +247,7 @@ export const ResultValueSchemas: Record<CallMethod, TSchema> = {
   attachInterface: Type.Null(),
   detachInterface: Type.Null(),
   listServers: Type.Array(Type.Object({ serverId: Type.String(), power: PowerStateSchema })),
+  signal: Type.Null(),
   exec: ExecResultSchema,
   createExec: Type.String({ minLength: 1 }),
   startExec: Type.Null(),

@@ -11,13 +11,15 @@ import { rebuild } from './rebuild.ts';
 import { confirmResize, resize, revertResize } from './resize.ts';
 import { createImage } from './snapshot.ts';
 import type { ActionParts, ServerAction } from './types.ts';
+import { signal } from './signal.ts';
+import { resizeLive } from './resize-live.ts';
 
 export class ServerActions {
   private readonly handlers: Record<string, ServerAction>;
 
   constructor(
     private readonly parts: ActionParts,
-    quotas: Quotas,
+    private readonly quotas: Quotas,
   ) {
     this.handlers = {
       'os-start': start,
@@ -37,6 +39,24 @@ export class ServerActions {
       confirmResize,
       revertResize,
     };
+  }
+
+  /** Not Nova's: a signal to the workload's main process (Zun's kill). */
+  async signal(ctx: RequestContext, id: string, name: string, requestId: string, kind: WorkloadKind): Promise<void> {
+    await signal(this.parts, ctx, await this.parts.core.server(ctx, id, kind), name, requestId);
+  }
+
+  /** Not Nova's: new CPU and memory in place for a workload without a flavor (Zun's update). */
+  async resizeLive(ctx: RequestContext, id: string, cpus: number, memoryMiB: number, kind: WorkloadKind): Promise<void> {
+    await resizeLive(this.parts, this.quotas, ctx, await this.parts.core.server(ctx, id, kind), cpus, memoryMiB);
+  }
+
+  /** Not Nova's: rebuild from an image, the new container started or not (Zun runs it again when it ran). */
+  async rebuildWorkload(ctx: RequestContext, id: string, imageId: string, start: boolean, requestId: string, kind: WorkloadKind): Promise<void> {
+    const row = await this.parts.core.server(ctx, id, kind);
+    const options = JSON.parse((await this.parts.core.store.containerOptions(id)) ?? '{}') as Record<string, unknown>;
+    await this.parts.core.store.setContainerOptions(id, JSON.stringify({ ...options, start }));
+    await rebuild(this.parts, { ctx, row, arg: { imageRef: imageId }, requestId });
   }
 
   /** Runs the one action of the body; answers a body for actions that answer one. */

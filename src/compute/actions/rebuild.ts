@@ -39,7 +39,7 @@ export const rebuild: ServerAction = async ({ core, hosts, actions }, { ctx, row
         // The new container gets the interfaces attached to the old one after boot.
         for (const b of bindings.slice(1)) await driver.attachInterface(id, interfaceSpec(b));
         await core.network.serverRunning(id);
-        await core.store.updateServer(id, { vm_state: 'active', task_state: null, power_state: powerCode(state.power), fault: null });
+        await core.store.updateServer(id, { vm_state: state.power === 'shutdown' ? 'stopped' : 'active', task_state: null, power_state: powerCode(state.power), fault: null });
         await actions.finish(id, 'rebuild', 'Success');
       } catch (err) {
         await core.store.updateServer(id, { vm_state: 'error', task_state: null, fault: faultJson((err as Error).message) });

@@ -14,10 +14,12 @@ import { antiAffinityFilter } from './filters/anti-affinity.ts';
 import { sameHostFilter } from './filters/same-host.ts';
 import { differentHostFilter } from './filters/different-host.ts';
 import { retryFilter } from './filters/retry.ts';
+import { requestedHostFilter } from './filters/requested-host.ts';
 import { ramWeigher } from './weighers/ram.ts';
 
 export const defaultFilters: HostFilter[] = [
   retryFilter,
+  requestedHostFilter,
   computeFilter,
   availabilityZoneFilter,
   ramFilter,

@@ -27,6 +27,8 @@ export interface SchedulingRequest {
   /** Hosts already tried for this build (rescheduling). */
   ignoreHosts: string[];
   ratios: { cpu: number; ram: number; disk: number };
+  /** Only this host (by name or id), when given. */
+  requestedHost?: string | null;
 }
 
 export interface HostFilter {

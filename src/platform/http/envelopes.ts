@@ -6,6 +6,8 @@ export interface ErrorInfo {
   message: string;
   /** The domain error's class name, e.g. NotFoundError; Neutron and Heat show a type. */
   type: string;
+  /** The request's id (X-OpenStack-Request-Id), for bodies that repeat it (Zun). */
+  requestId?: string;
 }
 
 export type ErrorRenderer = (err: ErrorInfo) => unknown;

@@ -190,7 +190,7 @@ export function sendError(reply: FastifyReply, render: ErrorRenderer, err: Hafen
   reply
     .code(err.status)
     .header('content-type', 'application/json; charset=utf-8')
-    .send(render({ status: err.status, message: err.message, type: err.name }));
+    .send(render({ status: err.status, message: err.message, type: err.name, requestId: String(reply.request.id) }));
 }
 
 class HttpError extends HafenError {
