@@ -31,6 +31,17 @@ export interface Config {
   passwordHashCost: number;
   lockoutAttempts: number;
   lockoutDurationMs: number;
+  /** Keystone's [security_compliance]: passwords expire this many days after they are set (0: never). */
+  passwordExpiresDays: number;
+  /** A new password must differ from this many of the user's passwords, itself included (0 or 1: no check). */
+  uniqueLastPasswordCount: number;
+  /** Days a self-chosen password must be kept before the user may change it again. */
+  minimumPasswordAgeDays: number;
+  /** Passwords an administrator sets (user create or reset) must be changed by the user at first use. */
+  changePasswordUponFirstUse: boolean;
+  /** Passwords must match this (a JavaScript regular expression), explained by the description. */
+  passwordRegex: RegExp | undefined;
+  passwordRegexDescription: string | undefined;
   /** Number of signing keys kept after rotation (the primary plus older ones still accepted). */
   signingKeysKept: number;
   /** Per-project image quotas: how many images, and how many bytes of image data. */
@@ -86,6 +97,16 @@ function oneOf<T extends string>(env: Env, name: string, fallback: T, allowed: r
     throw new ConfigError(name, `must be one of ${allowed.join(', ')}, got "${raw}"`);
   }
   return raw as T;
+}
+
+function regex(env: Env, name: string): RegExp | undefined {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return undefined;
+  try {
+    return new RegExp(raw);
+  } catch (err) {
+    throw new ConfigError(name, `is not a regular expression: ${(err as Error).message}`);
+  }
 }
 
 function databaseUrl(env: Env, dataDir: string): string {
@@ -168,6 +189,12 @@ export function loadConfig(env: Env = process.env): Config {
     passwordHashCost,
     lockoutAttempts: integer(env, 'HAFEN_LOCKOUT_ATTEMPTS', 0, 0, 1000),
     lockoutDurationMs: integer(env, 'HAFEN_LOCKOUT_DURATION', 1800, 1, 7 * 24 * 3600) * 1000,
+    passwordExpiresDays: integer(env, 'HAFEN_PASSWORD_EXPIRES_DAYS', 0, 0, 100_000),
+    uniqueLastPasswordCount: integer(env, 'HAFEN_UNIQUE_LAST_PASSWORD_COUNT', 0, 0, 24),
+    minimumPasswordAgeDays: integer(env, 'HAFEN_MINIMUM_PASSWORD_AGE', 0, 0, 100_000),
+    changePasswordUponFirstUse: oneOf(env, 'HAFEN_CHANGE_PASSWORD_UPON_FIRST_USE', 'false', ['true', 'false'] as const) === 'true',
+    passwordRegex: regex(env, 'HAFEN_PASSWORD_REGEX'),
+    passwordRegexDescription: env.HAFEN_PASSWORD_REGEX_DESCRIPTION || undefined,
     signingKeysKept: integer(env, 'HAFEN_SIGNING_KEYS_KEPT', 3, 2, 100),
     imageQuotaCount: integer(env, 'HAFEN_IMAGE_QUOTA_COUNT', 100, 0, 1_000_000),
     imageQuotaBytes: integer(env, 'HAFEN_IMAGE_QUOTA_BYTES', 50 * 2 ** 30, 0, Number.MAX_SAFE_INTEGER),

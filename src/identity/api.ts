@@ -36,6 +36,7 @@ import {
 import { paginate, type Req, type RouteKit } from './route-kit.ts';
 import { projectRoutes } from './api-projects.ts';
 import { domainRoutes } from './api-domains.ts';
+import { userRoutes } from './api-users.ts';
 import { groupRoutes } from './api-groups.ts';
 import { roleInferenceRoutes } from './api-role-inferences.ts';
 import { catalogRoutes } from './api-catalog.ts';
@@ -43,6 +44,10 @@ import { appCredentialRoutes } from './api-app-credentials.ts';
 import type { AppCredentials } from './app-credentials.ts';
 import { trustRoutes } from './api-trusts.ts';
 import type { Trusts } from './trusts.ts';
+import { Type } from '@sinclair/typebox';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { listRoleAssignments } from './role-assignments.ts';
+import { Id, queryTrue } from './schemas.ts';
 
 const PUBLIC = { config: { public: true } };
 
@@ -62,6 +67,7 @@ export function identityApi(identity: IdentityService, publicUrl: string, appCre
     trustRoutes(app, kit, trusts);
     projectRoutes(app, kit);
     domainRoutes(app, kit);
+    userRoutes(app, kit);
 
     // ---- version discovery
     const version = {
@@ -128,40 +134,6 @@ export function identityApi(identity: IdentityService, publicUrl: string, appCre
       const ctx = contextOf(request);
       const roles = await identity.tokens.effectiveRoles(ctx.userId, { kind: 'system' });
       return { system: roles.length > 0 ? [{ all: true }] : [], links: listLinks(request) };
-    });
-
-    // ---- users
-    app.get('/v3/users', async (request: Req) => {
-      identity.enforce(contextOf(request), 'list_users');
-      const rows = await listFiltered<UserRow>(identity, 'identity_users', request, ['name', 'enabled', 'domain_id']);
-      return { users: paginate(rows, request.query).map((r) => userView(r, links)), links: listLinks(request) };
-    });
-    app.post('/v3/users', async (request: Req, reply) => {
-      const row = await identity.createUser(contextOf(request), objectBody(request.body, 'user'));
-      reply.code(201);
-      return { user: userView(row, links) };
-    });
-    app.get('/v3/users/:id', async (request: Req) => ({
-      user: userView(await identity.getUser(contextOf(request), request.params.id), links),
-    }));
-    app.patch('/v3/users/:id', async (request: Req) => {
-      const row = await identity.updateUser(contextOf(request), request.params.id, objectBody(request.body, 'user'));
-      return { user: userView(row, links) };
-    });
-    app.delete('/v3/users/:id', async (request: Req, reply) => {
-      await identity.deleteUser(contextOf(request), request.params.id);
-      reply.code(204).send();
-    });
-    app.post('/v3/users/:id/password', async (request: Req, reply) => {
-      await identity.changePassword(contextOf(request), request.params.id, request.body);
-      reply.code(204).send();
-    });
-    app.get('/v3/users/:id/projects', async (request: Req) => {
-      const ctx = contextOf(request);
-      identity.enforce(ctx, 'list_user_projects', { user_id: request.params.id });
-      await identity.user(request.params.id);
-      const rows = await identity.projectsOfUser(request.params.id);
-      return { projects: rows.map((r) => projectView(r, links)), links: listLinks(request) };
     });
 
     // ---- roles
@@ -246,11 +218,41 @@ export function identityApi(identity: IdentityService, publicUrl: string, appCre
       }
     }
 
-    app.get('/v3/role_assignments', async (request: Req) => {
+    const assignmentsApp = app.withTypeProvider<TypeBoxTypeProvider>();
+    const Flag = Type.Optional(Type.String({ maxLength: 8 }));
+    const AssignmentQuery = Type.Object({
+      'user.id': Type.Optional(Id),
+      'group.id': Type.Optional(Id),
+      'role.id': Type.Optional(Id),
+      'scope.project.id': Type.Optional(Id),
+      'scope.domain.id': Type.Optional(Id),
+      'scope.system': Type.Optional(Type.String({ maxLength: 8 })),
+      'scope.OS-INHERIT:inherited_to': Type.Optional(Type.Literal('projects')),
+      effective: Flag,
+      include_names: Flag,
+      include_subtree: Flag,
+    });
+    assignmentsApp.get('/v3/role_assignments', { schema: { querystring: AssignmentQuery } }, async (request) => {
       const ctx = contextOf(request);
       const q = request.query;
       identity.enforce(ctx, 'list_role_assignments', { user_id: q['user.id'] });
-      return roleAssignments(identity, q, base, ctx).then((role_assignments) => ({ role_assignments, links: listLinks(request) }));
+      if (q.effective !== undefined && q['group.id']) throw new BadRequestError('Combining effective and group filter will always result in an empty list.');
+      if (q.include_subtree !== undefined && queryTrue(q.include_subtree) && !q['scope.project.id']) {
+        throw new BadRequestError('scope.project.id needs to be specified if include_subtree is also specified.');
+      }
+      const role_assignments = await listRoleAssignments(identity.store, base, {
+        userId: q['user.id'],
+        groupId: q['group.id'],
+        roleId: q['role.id'],
+        projectId: q['scope.project.id'],
+        domainId: q['scope.domain.id'],
+        system: q['scope.system'] !== undefined,
+        inheritedOnly: q['scope.OS-INHERIT:inherited_to'] === 'projects',
+        effective: q.effective !== undefined && queryTrue(q.effective),
+        includeNames: q.include_names !== undefined && queryTrue(q.include_names),
+        includeSubtree: q.include_subtree !== undefined && queryTrue(q.include_subtree),
+      });
+      return { role_assignments, links: listLinks(request) };
     });
 
     // ---- catalog resources (read; management arrives with the catalog issue work)
@@ -307,64 +309,6 @@ export async function listFiltered<T>(
     else filters[f] = v;
   }
   return identity.store.list<T>(table, filters, orderBy);
-}
-
-async function roleAssignments(identity: IdentityService, q: Record<string, string>, base: string, _ctx: RequestContext) {
-  const userId = q['user.id'];
-  const groupId = q['group.id'];
-  const projectId = q['scope.project.id'];
-  const domainId = q['scope.domain.id'];
-  const system = q['scope.system'];
-  const effective = 'effective' in q;
-  const includeNames = 'include_names' in q && q.include_names !== 'false' && q.include_names !== '0';
-  let actorIds: string[] | undefined;
-  if (userId) actorIds = effective ? [userId, ...(await identity.store.groupIdsOfUser(userId))] : [userId];
-  else if (groupId) actorIds = [groupId];
-  const rows = await identity.store.listAssignments({
-    ...(actorIds ? { actor_ids: actorIds } : {}),
-    ...(userId && !effective ? { actor_type: 'user' as const } : {}),
-    ...(groupId ? { actor_type: 'group' as const } : {}),
-    ...(projectId ? { target_type: 'project' as const, target_id: projectId } : {}),
-    ...(domainId ? { target_type: 'domain' as const, target_id: domainId } : {}),
-    ...(system ? { target_type: 'system' as const, target_id: 'all' } : {}),
-    ...(q['role.id'] ? { role_id: q['role.id'] } : {}),
-  });
-  const names = new Map<string, { name: string; domain?: { id: string; name: string } }>();
-  const nameOf = async (table: 'identity_users' | 'identity_groups' | 'identity_projects' | 'identity_roles' | 'identity_domains', id: string) => {
-    const key = `${table}:${id}`;
-    if (!names.has(key)) {
-      const row = await identity.store.get<{ name: string; domain_id?: string }>(table, id);
-      const domain = row?.domain_id ? await identity.store.get<DomainRow>('identity_domains', row.domain_id) : undefined;
-      names.set(key, { name: row?.name ?? '', ...(domain ? { domain: { id: domain.id, name: domain.name } } : {}) });
-    }
-    return names.get(key)!;
-  };
-  const out = [];
-  for (const r of rows) {
-    // With `effective`, a group's assignment is reported as the user's own, as Keystone does.
-    const asUser = effective && userId && r.actor_type === 'group';
-    const actorKey = asUser ? 'user' : r.actor_type;
-    const actorId = asUser ? userId : r.actor_id;
-    const actor = { id: actorId, ...(includeNames ? await nameOf(actorKey === 'user' ? 'identity_users' : 'identity_groups', actorId) : {}) };
-    const scope =
-      r.target_type === 'system'
-        ? { system: { all: true } }
-        : {
-            [r.target_type]: {
-              id: r.target_id,
-              ...(includeNames ? await nameOf(r.target_type === 'project' ? 'identity_projects' : 'identity_domains', r.target_id) : {}),
-            },
-            ...(r.inherited ? { 'OS-INHERIT:inherited_to': 'projects' } : {}),
-          };
-    const role = { id: r.role_id, ...(includeNames ? { name: (await nameOf('identity_roles', r.role_id)).name } : {}) };
-    out.push({
-      role,
-      [actorKey]: actor,
-      scope,
-      links: { assignment: `${base}/${r.target_type === 'system' ? 'system' : `${r.target_type}s/${r.target_id}`}/${r.actor_type}s/${r.actor_id}/roles/${r.role_id}` },
-    });
-  }
-  return out;
 }
 
 export type { FastifyReply };

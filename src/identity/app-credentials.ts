@@ -9,6 +9,7 @@ import type { IdentityService } from './service.ts';
 import { str } from './service.ts';
 import { newId, type AppCredentialRow, type RoleRow, type UserRow } from './store.ts';
 import type { AppCredentialAuthenticator, AppCredentialRef } from './authenticators.ts';
+import { keystoneMicros } from './views.ts';
 
 export interface AccessRule {
   id: string;
@@ -189,11 +190,4 @@ export function appCredentialView(row: AppCredentialRow, base: string, secret?: 
 function utcMicros(raw: string): string | undefined {
   const m = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d{1,6}))?(?:Z|[+-]00:?00)?$/.exec(raw);
   return m ? `${m[1]}.${(m[2] ?? '').padEnd(6, '0')}Z` : undefined;
-}
-
-/** Keystone's way to write a time: microseconds and no zone. */
-function keystoneMicros(stored: string): string {
-  const m = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d{1,6}))?Z$/.exec(stored);
-  if (m) return `${m[1]}.${(m[2] ?? '').padEnd(6, '0')}`;
-  return `${new Date(stored).toISOString().slice(0, 23)}000`;
 }

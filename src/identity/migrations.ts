@@ -167,4 +167,23 @@ export const identityMigrations: Migration[] = [
       await db.schema.alterTable('identity_revocations').addColumn('trust_id', 'varchar(64)').execute();
     },
   },
+  {
+    name: '0003-user-options-extra-password-history',
+    async up(db: Kysely<any>) {
+      // Any attribute a user was given that Keystone does not name (JSON), and Keystone's per-user options.
+      await db.schema.alterTable('identity_users').addColumn('extra', 'text', (c) => c.notNull().defaultTo('{}')).execute();
+      await db.schema.alterTable('identity_users').addColumn('options', 'text', (c) => c.notNull().defaultTo('{}')).execute();
+      // 1 when an administrator set the password (create or reset): the user must change it at first use.
+      await db.schema.alterTable('identity_users').addColumn('password_must_change', 'integer', (c) => c.notNull().defaultTo(0)).execute();
+      // 1 when the user chose the password (POST /users/{id}/password): only then does the minimum age apply.
+      await db.schema.alterTable('identity_users').addColumn('password_self_service', 'integer', (c) => c.notNull().defaultTo(0)).execute();
+      await db.schema
+        .createTable('identity_password_history')
+        .addColumn('user_id', 'varchar(64)', (c) => c.notNull().references('identity_users.id').onDelete('cascade'))
+        .addColumn('password_hash', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'varchar(32)', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('identity_password_history_user').on('identity_password_history').columns(['user_id', 'created_at']).execute();
+    },
+  },
 ];

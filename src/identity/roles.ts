@@ -49,7 +49,8 @@ export class RoleResolver {
     const roles: TokenRole[] = [];
     for (const id of roleIds) {
       const role = await this.store.get<RoleRow>('identity_roles', id);
-      if (role) roles.push({ id: role.id, name: role.name });
+      // Domain-specific roles act only through the global roles they imply; tokens carry those.
+      if (role && role.domain_id === '') roles.push({ id: role.id, name: role.name });
     }
     return roles.sort((a, b) => a.name.localeCompare(b.name));
   }

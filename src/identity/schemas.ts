@@ -45,3 +45,38 @@ export const DomainCreate = Type.Object({ name: Name(64), ...DomainFields });
 export const DomainUpdate = Type.Object({ name: Type.Optional(Name(64)), ...DomainFields });
 export type DomainCreate = Static<typeof DomainCreate>;
 export type DomainUpdate = Static<typeof DomainUpdate>;
+
+// ---- users
+
+const OptionFlag = Type.Optional(Nullable(Type.Boolean()));
+export const UserOptionsSchema = Type.Object(
+  {
+    ignore_change_password_upon_first_use: OptionFlag,
+    ignore_password_expiry: OptionFlag,
+    ignore_lockout_failure_attempts: OptionFlag,
+    ignore_user_inactivity: OptionFlag,
+    lock_password: OptionFlag,
+    multi_factor_auth_enabled: OptionFlag,
+    multi_factor_auth_rules: Type.Optional(
+      Nullable(Type.Array(Type.Array(Type.String({ minLength: 1, maxLength: 64 }), { minItems: 1, maxItems: 10 }), { maxItems: 20 })),
+    ),
+  },
+  { additionalProperties: false },
+);
+const Password = Type.String({ maxLength: 4096 });
+const UserFields = {
+  domain_id: Type.Optional(Id),
+  default_project_id: Type.Optional(Nullable(Id)),
+  enabled: Type.Optional(Type.Boolean()),
+  password: Type.Optional(Nullable(Password)),
+  description: Type.Optional(Nullable(Description)),
+  email: Type.Optional(Nullable(Type.String({ maxLength: 255 }))),
+  options: Type.Optional(UserOptionsSchema),
+};
+/** Users keep any other attribute they are given (Keystone's `extra`). */
+export const UserCreate = Type.Object({ name: Name(255), ...UserFields }, { additionalProperties: true, maxProperties: 64 });
+export const UserUpdate = Type.Object({ name: Type.Optional(Name(255)), ...UserFields }, { additionalProperties: true, maxProperties: 64 });
+export type UserCreate = Static<typeof UserCreate> & Record<string, unknown>;
+export type UserUpdate = Static<typeof UserUpdate> & Record<string, unknown>;
+export const PasswordChange = Type.Object({ user: Type.Object({ original_password: Password, password: Type.String({ minLength: 1, maxLength: 4096 }) }) });
+export type PasswordChange = Static<typeof PasswordChange>['user'];

@@ -4,7 +4,7 @@ import type { Config } from '../config.ts';
 import type { RequestContext } from '../platform/auth/context.ts';
 import type { PolicyEngine, Target } from '../platform/auth/policy.ts';
 import { BadRequestError, ConflictError, ForbiddenError, NotFoundError } from '../platform/errors.ts';
-import { hashPassword, verifyPassword } from './passwords.ts';
+import { hashPassword } from './passwords.ts';
 import {
   newId,
   type AssignmentRow,
@@ -21,7 +21,9 @@ import {
 } from './store.ts';
 import type { TokenService } from './token-service.ts';
 import type { CatalogEntry } from './views.ts';
-import type { DomainCreate, DomainUpdate, ProjectCreate, ProjectUpdate } from './schemas.ts';
+import type { DomainCreate, DomainUpdate, PasswordChange, ProjectCreate, ProjectUpdate, UserCreate, UserUpdate } from './schemas.ts';
+import { checkHistory, checkMinimumAge, checkStrength, mustChangeOnFirstUse, optionsOf, passwordExpiresAt, type UserOptions } from './password-policy.ts';
+import { USER_ATTRIBUTES } from './views.ts';
 import { UnauthorizedError } from '../platform/errors.ts';
 
 type Body = Record<string, unknown>;
@@ -331,28 +333,41 @@ export class IdentityService {
 
   // ---- users
 
-  async createUser(ctx: RequestContext, body: Body): Promise<UserRow> {
+  passwordExpiresAt(user: UserRow): string | null {
+    return passwordExpiresAt(user, this.config);
+  }
+
+  async createUser(ctx: RequestContext, input: UserCreate): Promise<UserRow> {
     this.enforce(ctx, 'create_user');
-    const domainId = str(body, 'domain_id', 'user') ?? (ctx.scope.kind === 'domain' ? ctx.scope.domainId : 'default');
+    const domainId = input.domain_id ?? (ctx.scope.kind === 'domain' ? ctx.scope.domainId : 'default');
     await this.domain(domainId);
-    const password = str(body, 'password', 'user', { max: 4096 });
-    const defaultProject = str(body, 'default_project_id', 'user') ?? null;
+    const defaultProject = input.default_project_id ?? null;
     if (defaultProject) await this.project(defaultProject);
+    const password = input.password ?? undefined;
+    const options = mergeOptions({}, input.options);
+    if (password !== undefined) checkStrength(password, this.config);
+    const now = this.store.timestamp();
     const row: UserRow = {
       id: newId(),
-      name: str(body, 'name', 'user', { required: true, max: 255 })!,
+      name: input.name,
       domain_id: domainId,
-      enabled: bool(body, 'enabled', 'user') ?? 1,
+      enabled: input.enabled === false ? 0 : 1,
       password_hash: password === undefined ? null : await hashPassword(password, this.config.passwordHashCost),
       default_project_id: defaultProject,
-      description: str(body, 'description', 'user', { max: 65535 }) ?? '',
-      email: str(body, 'email', 'user') ?? null,
+      description: input.description ?? '',
+      email: input.email ?? null,
       failed_logins: 0,
       locked_until: null,
-      password_changed_at: password === undefined ? null : this.store.timestamp(),
-      created_at: this.store.timestamp(),
+      password_changed_at: password === undefined ? null : now,
+      created_at: now,
+      extra: JSON.stringify(extraOf(input)),
+      options: JSON.stringify(options),
+      password_must_change: password !== undefined && mustChangeOnFirstUse(options, this.config) ? 1 : 0,
+      password_self_service: 0,
     };
-    return this.store.insert('identity_users', row, 'user');
+    await this.store.insert('identity_users', row, 'user');
+    if (row.password_hash) await this.store.rememberPassword(row.id, row.password_hash, this.historyKept());
+    return row;
   }
 
   async getUser(ctx: RequestContext, id: string): Promise<UserRow> {
@@ -362,56 +377,77 @@ export class IdentityService {
     return this.user(id);
   }
 
-  async updateUser(ctx: RequestContext, id: string, body: Body): Promise<UserRow> {
+  /** An administrator's change: any attribute, a password reset (which the user may have to change at first use). */
+  async updateUser(ctx: RequestContext, id: string, input: UserUpdate): Promise<UserRow> {
     this.enforce(ctx, 'update_user', { target: { user: { id } } });
     const before = await this.user(id);
-    if (body.domain_id !== undefined && body.domain_id !== before.domain_id) {
+    if (input.domain_id !== undefined && input.domain_id !== before.domain_id) {
       throw new BadRequestError("Invalid input for field 'user.domain_id': a user's domain cannot be changed.");
     }
-    const password = str(body, 'password', 'user', { max: 4096 });
-    const enabled = bool(body, 'enabled', 'user');
-    const defaultProject = str(body, 'default_project_id', 'user');
-    if (defaultProject) await this.project(defaultProject);
+    const enabled = input.enabled === undefined ? undefined : input.enabled ? 1 : 0;
+    if (input.default_project_id) await this.project(input.default_project_id);
+    const options = mergeOptions(before.options ? JSON.parse(before.options) : {}, input.options);
+    const password = input.password ?? undefined;
+    let passwordChanges: Partial<UserRow> = {};
+    if (password !== undefined) {
+      checkStrength(password, this.config);
+      await checkHistory(password, await this.store.passwordHistory(id, this.config.uniqueLastPasswordCount), this.config);
+      passwordChanges = {
+        password_hash: await hashPassword(password, this.config.passwordHashCost),
+        password_changed_at: this.store.timestamp(),
+        password_must_change: mustChangeOnFirstUse(options, this.config) ? 1 : 0,
+        password_self_service: 0,
+        failed_logins: 0,
+        locked_until: null,
+      };
+    }
+    const extra = { ...(before.extra ? JSON.parse(before.extra) : {}), ...extraOf(input) };
     await this.store.update(
       'identity_users',
       id,
       pruneUndefined({
-        name: str(body, 'name', 'user'),
-        description: str(body, 'description', 'user', { max: 65535 }),
-        email: str(body, 'email', 'user'),
-        default_project_id: defaultProject,
+        name: input.name,
+        description: input.description === null ? '' : input.description,
+        email: input.email,
+        default_project_id: input.default_project_id,
         enabled,
-        ...(password !== undefined
-          ? {
-              password_hash: await hashPassword(password, this.config.passwordHashCost),
-              password_changed_at: this.store.timestamp(),
-              failed_logins: 0,
-              locked_until: null,
-            }
-          : {}),
+        extra: JSON.stringify(extra),
+        options: JSON.stringify(options),
+        ...passwordChanges,
       }),
       'user',
     );
+    if (passwordChanges.password_hash) await this.store.rememberPassword(id, passwordChanges.password_hash, this.historyKept());
+    // Re-enabling a user clears a lockout, as Keystone's "users can be re-enabled via the API".
+    if (enabled === 1 && before.locked_until) await this.store.clearFailedLogins(id);
     if ((before.enabled && enabled === 0) || password !== undefined) await this.tokens.revocations.revoke({ userId: id });
     return this.user(id);
   }
 
-  async changePassword(ctx: RequestContext, id: string, body: Body): Promise<void> {
-    const b = objectBody(body, 'user');
-    this.enforce(ctx, 'change_password', { user_id: id });
-    const original = str(b, 'original_password', 'user', { required: true, max: 4096 })!;
-    const password = str(b, 'password', 'user', { required: true, max: 4096 })!;
-    const user = await this.user(id);
-    if (!user.password_hash || !(await verifyPassword(original, user.password_hash))) {
-      throw new UnauthorizedError('The request you have made requires authentication.');
-    }
+  /**
+   * The user's own change (POST /v3/users/{id}/password, no token needed: the original password
+   * authenticates, so an expired password can be changed). Minimum age, history and lock_password apply.
+   */
+  async changePassword(id: string, input: PasswordChange): Promise<void> {
+    const user = await this.tokens.checkPassword(await this.store.get<UserRow>('identity_users', id), input.original_password);
+    if (!user.enabled) throw new UnauthorizedError('The request you have made requires authentication.');
+    if (optionsOf(user).lock_password) throw new BadRequestError(`The password of user ${id} is locked: only an administrator may change it.`);
+    checkMinimumAge(user, this.config);
+    checkStrength(input.password, this.config);
+    await checkHistory(input.password, await this.store.passwordHistory(id, this.config.uniqueLastPasswordCount), this.config);
+    const hash = await hashPassword(input.password, this.config.passwordHashCost);
     await this.store.update(
       'identity_users',
       id,
-      { password_hash: await hashPassword(password, this.config.passwordHashCost), password_changed_at: this.store.timestamp() },
+      { password_hash: hash, password_changed_at: this.store.timestamp(), password_must_change: 0, password_self_service: 1, failed_logins: 0, locked_until: null },
       'user',
     );
+    await this.store.rememberPassword(id, hash, this.historyKept());
     await this.tokens.revocations.revoke({ userId: id });
+  }
+
+  private historyKept(): number {
+    return Math.max(1, this.config.uniqueLastPasswordCount);
   }
 
   async deleteUser(ctx: RequestContext, id: string): Promise<void> {
@@ -573,6 +609,9 @@ export class IdentityService {
     const exists = edges.some((e) => e.prior_role_id === priorId && e.implied_role_id === impliedId);
     if (action === 'create_implied_role') {
       if (priorId === impliedId) throw new BadRequestError('A role cannot imply itself.');
+      if (prior.domain_id === '' && implied.domain_id !== '') {
+        throw new ForbiddenError(`Global role ${priorId} cannot imply the domain-specific role ${impliedId}.`);
+      }
       // Refuse cycles: the implied role must not already (transitively) imply the prior one.
       const reach = new Set([impliedId]);
       for (let grew = true; grew; ) {
@@ -707,6 +746,21 @@ export class IdentityService {
     await this.store.remove('identity_endpoints', id);
   }
 
+}
+
+/** Options given as null are removed, as Keystone does. */
+function mergeOptions(before: UserOptions, given: Record<string, unknown> | undefined): UserOptions {
+  const out: Record<string, unknown> = { ...before };
+  for (const [k, v] of Object.entries(given ?? {})) {
+    if (v === null) delete out[k];
+    else if (v !== undefined) out[k] = v;
+  }
+  return out as UserOptions;
+}
+
+/** The attributes of a user body that Keystone does not name, kept as given. */
+function extraOf(input: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(input).filter(([k]) => !USER_ATTRIBUTES.has(k)));
 }
 
 export function pruneUndefined<T extends Record<string, unknown>>(o: T): Partial<T> {

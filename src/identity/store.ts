@@ -39,6 +39,12 @@ export interface UserRow {
   locked_until: string | null;
   password_changed_at: string | null;
   created_at: string;
+  /** JSON object of attributes Keystone does not name. */
+  extra?: string;
+  /** JSON object of Keystone's user options. */
+  options?: string;
+  password_must_change?: number;
+  password_self_service?: number;
 }
 export interface GroupRow {
   id: string;
@@ -364,6 +370,35 @@ export class IdentityStore {
       .selectAll()
       .where((eb: any) => eb.or([eb('trustor_user_id', '=', userId), eb('trustee_user_id', '=', userId)]))
       .execute()) as TrustRow[];
+  }
+
+  // ---- password history
+
+  /** The user's last `count` password hashes, newest first. */
+  async passwordHistory(userId: string, count: number): Promise<string[]> {
+    if (count <= 0) return [];
+    const rows = await this.db
+      .selectFrom('identity_password_history')
+      .select('password_hash')
+      .where('user_id', '=', userId)
+      .orderBy('created_at', 'desc')
+      .limit(count)
+      .execute();
+    return rows.map((r: { password_hash: string }) => r.password_hash);
+  }
+
+  /** Records a password and keeps at most `keep` of them. */
+  async rememberPassword(userId: string, hash: string, keep: number): Promise<void> {
+    await this.db.insertInto('identity_password_history').values({ user_id: userId, password_hash: hash, created_at: this.timestamp() }).execute();
+    const old = await this.db
+      .selectFrom('identity_password_history')
+      .select('created_at')
+      .where('user_id', '=', userId)
+      .orderBy('created_at', 'desc')
+      .offset(Math.max(1, keep))
+      .limit(1)
+      .executeTakeFirst();
+    if (old) await this.db.deleteFrom('identity_password_history').where('user_id', '=', userId).where('created_at', '<=', old.created_at).execute();
   }
 
   timestamp(): string {

@@ -10,6 +10,7 @@ import type { DomainRow, IdentityStore, ProjectRow, UserRow } from './store.ts';
 import { TokenCodec, newAuditId, type TokenClaims, type TokenRole, type TokenScopeClaims } from './tokens.ts';
 import type { AppCredentialAuthenticator, AuthRequest, TrustAuthenticator } from './authenticators.ts';
 import { RoleResolver } from './roles.ts';
+import { countsFailures, passwordExpired, passwordExpiresAt, satisfiesMfa } from './password-policy.ts';
 
 export type { AuthRequest } from './authenticators.ts';
 
@@ -150,25 +151,36 @@ export class TokenService implements TokenValidator {
     if (!userRef || typeof userRef.password !== 'string') {
       throw new BadRequestError('Invalid input for field identity/password/user/password: a password is required.');
     }
-    const user = await this.resolveUser(userRef);
-    const locked = user?.locked_until && Date.parse(user.locked_until) > Date.now();
+    const user = await this.checkPassword(await this.resolveUser(userRef), userRef.password);
+    if (!user.enabled) throw new UnauthorizedError(INVALID_CREDENTIALS);
+    if (passwordExpired(user, this.config)) {
+      throw new UnauthorizedError(`The password is expired and needs to be changed for user: ${user.id}.`);
+    }
+    if (!satisfiesMfa(user, ['password'])) {
+      throw new UnauthorizedError(`Insufficient auth methods received for user ${user.id}: the user's multi-factor rules need more than a password.`);
+    }
+    const userDomain = await this.activeDomain(user.domain_id);
+    return { user, userDomain, methods: ['password'] };
+  }
+
+  /**
+   * The user if `password` is theirs and they are not locked out; 401 otherwise, after the same work
+   * whether or not the user exists. Failures count towards the lockout.
+   */
+  async checkPassword(user: UserRow | undefined, password: string): Promise<UserRow> {
+    const locked = user?.locked_until && Date.parse(user.locked_until) > Date.now() && countsFailures(user, this.config);
     // Hash even when the user does not exist so both failures cost (and look) the same.
-    const ok = user?.password_hash
-      ? await verifyPassword(userRef.password, user.password_hash)
-      : (await verifyPassword(userRef.password, await this.decoyHash()), false);
+    const ok = user?.password_hash ? await verifyPassword(password, user.password_hash) : (await verifyPassword(password, await this.decoyHash()), false);
     if (!user || !ok || locked) {
-      if (user && !ok && this.config.lockoutAttempts > 0) {
+      if (user && !ok && countsFailures(user, this.config)) {
         const failures = user.failed_logins + 1;
-        const lockedUntil =
-          failures >= this.config.lockoutAttempts ? new Date(Date.now() + this.config.lockoutDurationMs).toISOString() : null;
+        const lockedUntil = failures >= this.config.lockoutAttempts ? new Date(Date.now() + this.config.lockoutDurationMs).toISOString() : null;
         await this.store.recordFailedLogin(user.id, lockedUntil);
       }
       throw new UnauthorizedError(INVALID_CREDENTIALS);
     }
     if (user.failed_logins > 0) await this.store.clearFailedLogins(user.id);
-    if (!user.enabled) throw new UnauthorizedError(INVALID_CREDENTIALS);
-    const userDomain = await this.activeDomain(user.domain_id);
-    return { user, userDomain, methods: ['password'] };
+    return user;
   }
 
   private decoyHash(): Promise<string> {
@@ -218,6 +230,7 @@ export class TokenService implements TokenValidator {
       issuedAt: nowSec,
       expiresAt,
       auditIds: auth.parentAuditId ? [auditId, auth.parentAuditId] : [auditId],
+      ...(passwordExpiresAt(auth.user, this.config) ? { passwordExpiresAt: passwordExpiresAt(auth.user, this.config)! } : {}),
       ...(auth.appCred ? { appCredId: auth.appCred.id } : {}),
     };
     const trustRef = typeof scope === 'object' && scope !== null ? scope['OS-TRUST:trust'] : undefined;
@@ -235,6 +248,7 @@ export class TokenService implements TokenValidator {
         userDomainId: t.userDomain.id,
         userDomainName: t.userDomain.name,
         expiresAt: Math.min(expiresAt, t.expiresAt ?? Infinity),
+        passwordExpiresAt: undefined,
         scope: t.scope,
         roles: t.roles,
         trust: t.trust,

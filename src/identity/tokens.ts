@@ -39,6 +39,8 @@ export interface TokenClaims {
   auditIds: string[];
   appCredId?: string;
   trust?: TrustClaims;
+  /** When the user's password expires (ISO), shown as the token user's password_expires_at. */
+  passwordExpiresAt?: string;
   /** Groups whose assignments contributed roles; a change to them revokes the token. */
   groupIds?: string[];
 }

@@ -19,6 +19,13 @@ export function keystoneTime(t: number | string): string {
   return `${iso.slice(0, 19)}.${iso.slice(20, 23)}000Z`;
 }
 
+/** How Keystone writes some times (users' password expiry, application credentials): microseconds, no zone. */
+export function keystoneMicros(stored: string): string {
+  const m = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d{1,6}))?Z$/.exec(stored);
+  if (m) return `${m[1]}.${(m[2] ?? '').padEnd(6, '0')}`;
+  return `${new Date(stored).toISOString().slice(0, 23)}000`;
+}
+
 export const domainView = (r: DomainRow, links: Links) => ({
   id: r.id,
   name: r.name,
@@ -56,7 +63,11 @@ export const domainAsProjectView = (r: DomainRow, links: Links) => ({
   links: links(`/projects/${r.id}`),
 });
 
-export const userView = (r: UserRow, links: Links) => ({
+/** The attributes Keystone names on a user; anything else a user was given is kept in `extra`. */
+export const USER_ATTRIBUTES = new Set(['id', 'name', 'domain_id', 'enabled', 'password', 'default_project_id', 'description', 'email', 'options', 'links', 'password_expires_at', 'federated']);
+
+export const userView = (r: UserRow, links: Links, passwordExpiresAt: string | null = null) => ({
+  ...(r.extra ? (JSON.parse(r.extra) as Record<string, unknown>) : {}),
   id: r.id,
   name: r.name,
   domain_id: r.domain_id,
@@ -64,8 +75,8 @@ export const userView = (r: UserRow, links: Links) => ({
   ...(r.default_project_id ? { default_project_id: r.default_project_id } : {}),
   ...(r.description ? { description: r.description } : {}),
   ...(r.email ? { email: r.email } : {}),
-  password_expires_at: null,
-  options: {},
+  password_expires_at: passwordExpiresAt ? keystoneMicros(passwordExpiresAt) : null,
+  options: r.options ? JSON.parse(r.options) : {},
   links: links(`/users/${r.id}`),
 });
 
@@ -145,7 +156,7 @@ export function tokenView(claims: TokenClaims, catalog: CatalogEntry[] | undefin
         id: claims.userId,
         name: claims.userName,
         domain: { id: claims.userDomainId, name: claims.userDomainName },
-        password_expires_at: null,
+        password_expires_at: claims.passwordExpiresAt ? keystoneMicros(claims.passwordExpiresAt) : null,
       },
       audit_ids: claims.auditIds,
       expires_at: keystoneTime(claims.expiresAt),

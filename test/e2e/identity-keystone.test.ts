@@ -122,4 +122,47 @@ describe('Keystone compatibility through the openstack CLI and HTTP', () => {
     assert.equal(precise.status, 201, precise.text);
     assert.equal(precise.body.application_credential.expires_at, '2031-02-03T04:05:06.123456');
   });
+
+  it('lists effective role assignments with groups, inheritance and implied roles, without domain-specific roles', async () => {
+    const post = async (path: string, body: unknown) => {
+      const r = await t.request('POST', `/identity/v3/${path}`, { token: admin, body });
+      assert.equal(r.status, 201, r.text);
+      return Object.values(r.body)[0] as { id: string; name: string };
+    };
+    const put = async (path: string) => assert.ok([201, 204].includes((await t.request('PUT', `/identity/v3/${path}`, { token: admin })).status), path);
+    const d = await post('domains', { domain: { name: 'eff' } });
+    const parent = await post('projects', { project: { name: 'eff-parent', domain_id: d.id } });
+    const child = await post('projects', { project: { name: 'eff-child', parent_id: parent.id } });
+    const user = await post('users', { user: { name: 'eff-user', domain_id: d.id, password: 'pw-eff-user-1' } });
+    const group = await post('groups', { group: { name: 'eff-group', domain_id: d.id } });
+    await put(`groups/${group.id}/users/${user.id}`);
+    const role = async (name: string) => (await t.request('GET', `/identity/v3/roles?name=${name}`, { token: admin })).body.roles[0].id as string;
+    const [member, reader] = [await role('member'), await role('reader')];
+    const auditor = await post('roles', { role: { name: 'auditor' } });
+    const local = await post('roles', { role: { name: 'eff-local', domain_id: d.id } });
+    await put(`roles/${local.id}/implies/${auditor.id}`);
+    const refused = await t.request('PUT', `/identity/v3/roles/${auditor.id}/implies/${local.id}`, { token: admin });
+    assert.equal(refused.status, 403, 'a global role may not imply a domain-specific one');
+    await put(`projects/${parent.id}/groups/${group.id}/roles/${member}`);
+    await os(['role', 'add', '--user', user.id, '--domain', d.id, '--inherited', reader]);
+    await put(`projects/${child.id}/users/${user.id}/roles/${local.id}`);
+
+    const effective = await json(['role', 'assignment', 'list', '--effective', '--user', user.id, '--names']);
+    const seen = effective.map((a: { Role: string; Project: string }) => `${a.Role}@${a.Project.split('@')[0]}`).sort();
+    assert.deepEqual(seen, ['auditor@eff-child', 'member@eff-parent', 'reader@eff-child', 'reader@eff-parent']);
+    const raw = await t.request('GET', `/identity/v3/role_assignments?user.id=${user.id}&effective`, { token: admin });
+    const viaGroup = raw.body.role_assignments.find((a: { role: { id: string } }) => a.role.id === member);
+    assert.match(viaGroup.links.membership, new RegExp(`/groups/${group.id}/users/${user.id}$`));
+    const implied = raw.body.role_assignments.find((a: { role: { id: string } }) => a.role.id === auditor.id);
+    assert.match(implied.links.prior_role, new RegExp(`/roles/${local.id}$`));
+    const stored = await json(['role', 'assignment', 'list', '--user', user.id, '--names']);
+    assert.equal(stored.length, 2, 'without --effective: the stored assignments (inherited one and domain-specific one)');
+    assert.equal((await t.request('GET', `/identity/v3/role_assignments?scope.OS-INHERIT:inherited_to=projects&user.id=${user.id}`, { token: admin })).body.role_assignments.length, 1);
+
+    const token = await t.request('POST', '/identity/v3/auth/tokens', {
+      body: { auth: { identity: { methods: ['password'], password: { user: { id: user.id, password: 'pw-eff-user-1' } } }, scope: { project: { id: child.id } } } },
+    });
+    assert.equal(token.status, 201, token.text);
+    assert.deepEqual(token.body.token.roles.map((r: { name: string }) => r.name).sort(), ['auditor', 'reader'], 'tokens carry implied roles and no domain-specific role');
+  });
 });

@@ -1,7 +1,7 @@
 // The one HTTP listener: request ids, logging, body limits, metrics, /healthz, and the mounting of
 // each service under its path prefix with that API's error envelope, 404 and 405 handling.
 import { randomUUID } from 'node:crypto';
-import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { AjvCompiler } from '@fastify/ajv-compiler';
 import { HafenError, MethodNotAllowedError, NotFoundError } from '../errors.ts';
@@ -31,7 +31,7 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
           ? { level: options.logLevel, stream: options.logStream }
           : { level: options.logLevel },
     // One record per request, written when it is answered (below), instead of Fastify's two.
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: options.maxJsonBodyBytes,
     genReqId: () => `req-${randomUUID()}`,
     exposeHeadRoutes: false,
@@ -76,14 +76,15 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
 /**
  * Route schemas compile with Fastify's own Ajv set-up, except that a JSON body is taken as typed:
  * path and query values are strings and get coerced to the schema's types, but a body's `0` is not
- * `null` and its `"true"` is not `true` (OpenStack's services check bodies the same way).
+ * `null` and its `"true"` is not `true`, and a property its schema does not allow is refused (400)
+ * rather than silently dropped (OpenStack's services check bodies the same way).
  */
 function typedBodyValidators() {
   const pool = AjvCompiler();
   return (externalSchemas: Parameters<ReturnType<typeof AjvCompiler>>[0], options: Parameters<ReturnType<typeof AjvCompiler>>[1] = {}) => {
     const customOptions = (options as { customOptions?: Record<string, unknown> }).customOptions ?? {};
     const coercing = pool(externalSchemas, options);
-    const typed = pool(externalSchemas, { ...options, customOptions: { ...customOptions, coerceTypes: false } } as typeof options);
+    const typed = pool(externalSchemas, { ...options, customOptions: { ...customOptions, coerceTypes: false, removeAdditional: false } } as typeof options);
     return (route: Parameters<typeof coercing>[0]) => (route.httpPart === 'body' ? typed(route) : coercing(route));
   };
 }
