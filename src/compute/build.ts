@@ -4,12 +4,13 @@
 import { randomUUID } from 'node:crypto';
 import type { ServerSpec } from '../agent/driver.ts';
 import type { RequestContext } from '../platform/auth/context.ts';
-import { BadRequestError, ConflictError, NotFoundError, OverQuotaError } from '../platform/errors.ts';
+import { BadRequestError, ConflictError, ForbiddenError, NotFoundError, OverQuotaError } from '../platform/errors.ts';
 import type { ImageRecord } from '../image/client.ts';
 import type { NicRequest, PortBinding } from '../network/client.ts';
 import { engineVolumeName, parseContainerOptions } from './container-options.ts';
 import { configDriveFiles } from './config-drive.ts';
-import type { ComputeCore } from './core.ts';
+import { yieldToIo, type ComputeCore } from './core.ts';
+import type { Flavors } from './flavors.ts';
 import type { Hosts } from './hosts.ts';
 import type { InstanceActions } from './instance-actions.ts';
 import { interfaceSpec } from './interfaces.ts';
@@ -56,6 +57,8 @@ export interface WorkloadBoot {
   hints: { same_host?: string[]; different_host?: string[] };
   container: ContainerOptions;
 }
+/** The most servers one create request may ask for (min_count, max_count); more is refused with 400. */
+export const MAX_SERVERS_PER_REQUEST = 1000;
 
 export class Builder {
   private scheduling: Promise<unknown> = Promise.resolve();
@@ -69,6 +72,7 @@ export class Builder {
     private readonly hosts: Hosts,
     private readonly quotas: Quotas,
     private readonly groups: ServerGroups,
+    private readonly flavors: Flavors,
     private readonly actions: InstanceActions,
   ) {}
 
@@ -83,10 +87,13 @@ export class Builder {
     if (!s.imageRef) throw new BadRequestError('Block Device Mapping is Invalid: Boot sequence for the instance and image/block device mapping combination is not valid. (imageRef is required)');
     const minCount = s.min_count === undefined ? 1 : toInt(s.min_count);
     const maxCount = s.max_count === undefined ? minCount : toInt(s.max_count);
+    for (const [field, n] of [['min_count', minCount], ['max_count', maxCount]] as const) {
+      if (n > MAX_SERVERS_PER_REQUEST) throw new BadRequestError(`Invalid input for field/attribute ${field}. Value: ${n}. ${n} is greater than the maximum of ${MAX_SERVERS_PER_REQUEST}`);
+    }
     if (maxCount < minCount) throw new BadRequestError('min_count must be <= max_count');
     const flavorId = String(s.flavorRef).replace(/^.*\/flavors\//, '');
-    const flavor = await store.flavor(flavorId);
-    if (!flavor || (!flavor.is_public && !this.core.isAdmin(ctx))) throw new BadRequestError(`Flavor ${flavorId} could not be found.`);
+    const flavor = await this.flavors.usable(ctx, flavorId);
+    if (!flavor) throw new BadRequestError(`Flavor ${flavorId} could not be found.`);
     const imageId = s.imageRef.replace(/^.*\/images\//, '');
     let image: ImageRecord;
     try {
@@ -125,60 +132,60 @@ export class Builder {
     if (groupId) await this.groups.get(ctx, groupId);
     const securityGroups = s.security_groups ? s.security_groups.map((g) => g.name) : ['default'];
     const az = s.availability_zone ?? null;
+    // Naming the host (`zone:host`) skips the scheduler's judgement: Nova leaves that to admins.
+    if (az?.includes(':') && !this.core.isAdmin(ctx)) throw new ForbiddenError("Policy doesn't allow os_compute_api:servers:create:forced_host to be performed.");
+    if (s.host !== undefined || s.hypervisor_hostname !== undefined) throw new BadRequestError('Invalid input for field/attribute server: host and hypervisor_hostname need microversion 2.74.');
     const now = new Date().toISOString();
-    const rows: ServerRow[] = [];
-    for (let i = 0; i < maxCount; i++) {
-      rows.push({
-        id: randomUUID(),
-        name: maxCount > 1 ? `${s.name}-${i + 1}` : s.name,
-        kind,
-        project_id: projectId,
-        user_id: ctx.userId,
-        image_id: imageId,
-        flavor_id: flavor.id,
-        flavor: JSON.stringify(flavor),
-        old_flavor: null,
-        host_id: null,
-        vm_state: 'building',
-        task_state: 'scheduling',
-        power_state: POWER.NOSTATE,
-        fault: null,
-        metadata: JSON.stringify(metadata),
-        key_name: keyName,
-        user_data: userData,
-        availability_zone: az,
-        locked: 0,
-        networks: JSON.stringify(networks),
-        addresses: '{}',
-        security_groups: JSON.stringify(securityGroups),
-        server_group_id: groupId,
-        description: s.description ?? null,
-        created_at: now,
-        updated_at: now,
-        launched_at: null,
-        deleted: 0,
-        vcpus: flavor.vcpus,
-        memory_mib: flavor.ram,
-        disk_gib: flavor.disk,
-      });
-    }
+    const rowAt = (i: number, of: number): ServerRow => ({
+      id: randomUUID(),
+      name: of > 1 ? `${s.name}-${i + 1}` : s.name,
+      kind,
+      project_id: projectId,
+      user_id: ctx.userId,
+      image_id: imageId,
+      flavor_id: flavor.id,
+      flavor: JSON.stringify(flavor),
+      old_flavor: null,
+      host_id: null,
+      vm_state: 'building',
+      task_state: 'scheduling',
+      power_state: POWER.NOSTATE,
+      fault: null,
+      metadata: JSON.stringify(metadata),
+      key_name: keyName,
+      user_data: userData,
+      availability_zone: az,
+      locked: 0,
+      locked_by: null,
+      locked_reason: null,
+      networks: JSON.stringify(networks),
+      addresses: '{}',
+      security_groups: JSON.stringify(securityGroups),
+      server_group_id: groupId,
+      description: s.description ?? null,
+      created_at: now,
+      updated_at: now,
+      launched_at: null,
+      deleted: 0,
+      vcpus: flavor.vcpus,
+      memory_mib: flavor.ram,
+      disk_gib: flavor.disk,
+    });
     const q = await this.quotas.of(projectId);
-    const limits = { instances: q.instances!, cores: q.cores!, ram: q.ram! };
-    let over = await store.insertServersWithinQuota(projectId, rows, limits);
-    if (over && minCount < maxCount) {
-      // Boot as many as fit, down to min_count.
-      for (let n = maxCount - 1; n >= minCount && over; n--) {
-        rows.length = n;
-        over = await store.insertServersWithinQuota(projectId, rows, limits);
-      }
+    // As many as fit between min_count and max_count, decided in one pass over the quotas.
+    const inserted = await store.insertServersWithinQuota(projectId, kind, { min: minCount, max: maxCount }, { cores: flavor.vcpus, ram: flavor.ram }, { instances: q.instances!, cores: q.cores!, ram: q.ram! }, (n) =>
+      Array.from({ length: n }, (_, i) => rowAt(i, maxCount)),
+    );
+    if ('over' in inserted) {
+      throw new OverQuotaError(`Quota exceeded for ${inserted.over}: Requested ${inserted.requested}, but already used ${inserted.used} of ${inserted.limit} ${inserted.over}`, inserted.over);
     }
-    if (over) {
-      throw new OverQuotaError(`Quota exceeded for ${over.over}: Requested ${over.requested}, but already used ${over.used} of ${over.limit} ${over.over}`, over.over);
-    }
-    for (const row of rows) {
-      if (infrastructure) this.infrastructure.set(row.id, infrastructure);
-      if (container) await store.setContainerOptions(row.id, JSON.stringify(container));
-      await this.actions.record(row, 'create', requestId, ctx);
+    const rows = inserted.rows;
+    if (infrastructure) for (const row of rows) this.infrastructure.set(row.id, infrastructure);
+    if (container) await store.setContainerOptions(rows.map((r) => r.id), JSON.stringify(container));
+    await this.actions.recordMany(rows, 'create', requestId, ctx);
+    for (const [i, row] of rows.entries()) {
+      // A large request starts its builds a few at a time, so that other requests keep answering.
+      if (i % 50 === 49) await yieldToIo();
       this.core.track(this.build(ctx, row, image, flavor, hints));
     }
     return rows;
@@ -223,6 +230,8 @@ export class Builder {
       user_data: null,
       availability_zone: w.availabilityZone,
       locked: 0,
+      locked_by: null,
+      locked_reason: null,
       networks: JSON.stringify(w.nics.map((n) => ('portId' in n ? { port: n.portId } : { uuid: n.networkId, ...(n.fixedIp ? { fixed_ip: n.fixedIp } : {}) }))),
       addresses: '{}',
       security_groups: JSON.stringify(w.securityGroupIds),
@@ -237,9 +246,9 @@ export class Builder {
       disk_gib: flavor.disk,
     };
     const q = await this.quotas.of(projectId);
-    const over = await store.insertServersWithinQuota(projectId, [row], { instances: q.instances!, cores: q.cores!, ram: q.ram! });
-    if (over) throw new OverQuotaError(`Quota exceeded for ${over.over}: Requested ${over.requested}, but already used ${over.used} of ${over.limit} ${over.over}`, over.over);
-    await store.setContainerOptions(row.id, JSON.stringify({ ...w.container, cpus: w.cpus, configDrive: false }));
+    const over = await store.insertServersWithinQuota(projectId, kind, { min: 1, max: 1 }, { cores: flavor.vcpus, ram: flavor.ram }, { instances: q.instances!, cores: q.cores!, ram: q.ram! }, () => [row]);
+    if ('over' in over) throw new OverQuotaError(`Quota exceeded for ${over.over}: Requested ${over.requested}, but already used ${over.used} of ${over.limit} ${over.over}`, over.over);
+    await store.setContainerOptions([row.id], JSON.stringify({ ...w.container, cpus: w.cpus, configDrive: false }));
     await this.actions.record(row, 'create', requestId, ctx);
     this.core.track(this.build(ctx, row, image, flavor, w.hints, w.host));
     return row;
@@ -248,6 +257,8 @@ export class Builder {
   /** Scheduling decisions are serialised so that two boots never both take a host's last room. */
   private schedule(row: ServerRow, request: SchedulingRequest): Promise<HostState> {
     const decision = this.scheduling.then(async () => {
+      // Decisions of a large boot come one per turn of the event loop: requests in between are answered.
+      await yieldToIo();
       const t0 = performance.now();
       const states = await this.hosts.states();
       const chosen = chooseHost(states, request);

@@ -9,6 +9,9 @@ import type { NetworkClient } from '../network/client.ts';
 import type { ComputeStore } from './store.ts';
 import type { ServerRow, WorkloadKind } from './tables.ts';
 
+/** Lets the event loop answer other requests before going on (large work is done in turns). */
+export const yieldToIo = () => new Promise<void>((resolve) => setImmediate(resolve));
+
 export interface ComputeOptions {
   maxAttempts: number;
   ratios: { cpu: number; ram: number; disk: number };

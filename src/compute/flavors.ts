@@ -15,7 +15,27 @@ export interface FlavorFilter {
   minDisk?: number;
   /** Only private flavors (admins). */
   privateOnly?: boolean;
+  /** Nova's sort keys (flavorid, name, memory_mb, vcpus, root_gb ...); without one, smallest first. */
+  sortKey?: string;
+  sortDir?: 'asc' | 'desc';
+  /** Continue after this flavor id (in the same order). */
+  marker?: string;
+  limit?: number;
 }
+
+const SORT_KEYS: Record<string, (f: FlavorRow) => string | number> = {
+  flavorid: (f) => f.id,
+  id: (f) => f.id,
+  name: (f) => f.name,
+  memory_mb: (f) => f.ram,
+  vcpus: (f) => f.vcpus,
+  root_gb: (f) => f.disk,
+  ephemeral_gb: (f) => f.ephemeral,
+  swap: (f) => f.swap,
+  is_public: (f) => f.is_public,
+  description: (f) => f.description ?? '',
+  created_at: (f) => f.created_at,
+};
 
 export class Flavors {
   constructor(private readonly core: ComputeCore) {}
@@ -27,6 +47,16 @@ export class Flavors {
     return f;
   }
 
+  /**
+   * A flavor the caller's project may boot or resize to: a public one, or (admins) any. Undefined
+   * otherwise, whether it exists or not, so that a private flavor's id tells nothing.
+   */
+  async usable(ctx: RequestContext, id: string): Promise<FlavorRow | undefined> {
+    const f = await this.core.store.flavor(id);
+    if (!f || (!f.is_public && !this.core.isAdmin(ctx))) return undefined;
+    return f;
+  }
+
   /** The flavors the caller may see, smallest first. */
   async list(ctx: RequestContext, filter: FlavorFilter = {}): Promise<FlavorRow[]> {
     const admin = this.core.isAdmin(ctx);
@@ -34,6 +64,22 @@ export class Flavors {
     if (filter.minRam !== undefined) rows = rows.filter((f) => f.ram >= filter.minRam!);
     if (filter.minDisk !== undefined) rows = rows.filter((f) => f.disk >= filter.minDisk!);
     if (filter.privateOnly) rows = rows.filter((f) => !f.is_public);
+    if (filter.sortKey !== undefined) {
+      const key = SORT_KEYS[filter.sortKey];
+      if (!key) throw new BadRequestError(`Invalid input for query parameters sort_key. Value: ${filter.sortKey}. It is not one of ${Object.keys(SORT_KEYS).join(', ')}`);
+      const dir = filter.sortDir === 'desc' ? -1 : 1;
+      rows = [...rows].sort((a, b) => {
+        const x = key(a);
+        const y = key(b);
+        return (x < y ? -1 : x > y ? 1 : a.id < b.id ? -1 : a.id > b.id ? 1 : 0) * dir;
+      });
+    }
+    if (filter.marker !== undefined) {
+      const at = rows.findIndex((f) => f.id === filter.marker);
+      if (at < 0) throw new BadRequestError(`marker [${filter.marker}] not found`);
+      rows = rows.slice(at + 1);
+    }
+    if (filter.limit !== undefined) rows = rows.slice(0, filter.limit);
     return rows;
   }
 

@@ -97,10 +97,17 @@ export class Hosts {
     return this.core.store.hostsRecent();
   }
 
-  /** Which host each live server is placed on (agents' views of their own servers). */
+  /** Which host each placed server is on (agents' views of their own servers), from the ledger in memory. */
   async placements(): Promise<Map<string, string>> {
     const out = new Map<string, string>();
-    for (const r of await this.core.store.serverStates()) if (r.host_id) out.set(r.id, r.host_id);
+    for (const [hostId, a] of this.allocations()) for (const id of a.serverIds) out.set(id, hostId);
+    return out;
+  }
+
+  /** The servers placed on hosts other than these (remote agents' hosts), from the ledger in memory. */
+  serversOutside(hostIds: ReadonlySet<string>): Set<string> {
+    const out = new Set<string>();
+    for (const [hostId, a] of this.allocations()) if (!hostIds.has(hostId)) for (const id of a.serverIds) out.add(id);
     return out;
   }
 

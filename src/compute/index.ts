@@ -83,7 +83,7 @@ export async function createCompute(
     agents: agentMount(hub, service, validator),
     serversOffEngines: async () => {
       const inProcess = new Set(engines.map(hostIdFor));
-      return new Set([...(await service.hosts.placements())].filter(([, hostId]) => !inProcess.has(hostId)).map(([id]) => id));
+      return service.hosts.serversOutside(inProcess);
     },
     stop: async () => {
       clearInterval(timer);

@@ -11,18 +11,16 @@ export class InstanceActions {
 
   /** Records the start of an action (`done`: it finished within the request). */
   async record(row: Pick<ServerRow, 'id' | 'project_id'>, action: string, requestId: string, ctx: RequestContext, done = false): Promise<void> {
+    await this.recordMany([row], action, requestId, ctx, done);
+  }
+
+  /** record() for the servers of one request, in a few statements. */
+  async recordMany(rows: Pick<ServerRow, 'id' | 'project_id'>[], action: string, requestId: string, ctx: RequestContext, done = false): Promise<void> {
     const now = new Date().toISOString();
-    await this.core.store.addAction({
-      id: randomUUID(),
-      server_id: row.id,
-      action,
-      request_id: requestId,
-      user_id: ctx.userId,
-      project_id: row.project_id,
-      start_time: now,
-      message: null,
-      events: JSON.stringify([{ event: `compute_${action}`, start_time: now, finish_time: done ? now : null, result: done ? 'Success' : null }]),
-    });
+    const events = JSON.stringify([{ event: `compute_${action}`, start_time: now, finish_time: done ? now : null, result: done ? 'Success' : null }]);
+    await this.core.store.addActions(
+      rows.map((row) => ({ id: randomUUID(), server_id: row.id, action, request_id: requestId, user_id: ctx.userId, project_id: row.project_id, start_time: now, message: null, events })),
+    );
   }
 
   /** Finishes the latest action of that name on the server. */

@@ -2,10 +2,16 @@
 // keyset), and their addresses, read live from the network service (floating IPs come and go).
 import type { RequestContext } from '../platform/auth/context.ts';
 import { BadRequestError } from '../platform/errors.ts';
-import type { ComputeCore } from './core.ts';
+import { RE2JS } from 're2js';
+import { yieldToIo, type ComputeCore } from './core.ts';
 import type { ServerListQuery } from './schemas.ts';
 import { novaStatus } from './states.ts';
 import type { ServerRow, WorkloadKind } from './tables.ts';
+
+/** Nova's `max_limit`: the most servers one page holds. */
+export const MAX_LIMIT = 1000;
+/** Rows read and matched per turn of the event loop when a filter runs outside SQL. */
+const SCAN_PAGE = 500;
 
 export class ServerListing {
   constructor(private readonly core: ComputeCore) {}
@@ -21,7 +27,8 @@ export class ServerListing {
       if (Number.isNaN(t.getTime())) throw new BadRequestError(`Invalid changes-since value: ${q['changes-since']}`);
       changesSince = t.toISOString();
     }
-    const limit = q.limit;
+    // Nova's max_limit: a page is at most 1,000 servers, and that is the page when none is asked for.
+    const limit = Math.min(q.limit ?? MAX_LIMIT, MAX_LIMIT);
     let after: ServerRow | undefined;
     if (q.marker) {
       after = await this.core.store.server(q.marker);
@@ -34,22 +41,33 @@ export class ServerListing {
       ...(q.flavor ? { flavorId: q.flavor } : {}),
       ...(q.host && admin ? { hostId: q.host } : {}),
       ...(changesSince ? { changesSince } : {}),
-      ...(after ? { after } : {}),
     };
-    // Name (a regex) and status are matched here; without them the page is cut in SQL.
-    if (!q.name && !q.status) return this.core.store.serversPage({ ...sqlFilter, ...(limit !== undefined ? { limit } : {}) });
-    let rows = await this.core.store.serversPage(sqlFilter);
+    // Without name (a pattern) or status the page is cut in SQL.
+    if (!q.name && !q.status) return this.core.store.serversPage({ ...sqlFilter, ...(after ? { after } : {}), limit });
+    let name: RE2JS | undefined;
     if (q.name) {
-      let re: RegExp;
       try {
-        re = new RegExp(q.name);
+        // RE2's semantics: matched in time linear in the name, whatever the pattern.
+        name = RE2JS.compile(q.name);
       } catch {
         throw new BadRequestError(`Invalid name filter: ${q.name}`);
       }
-      rows = rows.filter((r) => re.test(r.name));
     }
-    if (q.status) rows = rows.filter((r) => novaStatus(r) === q.status!.toUpperCase());
-    return limit !== undefined ? rows.slice(0, limit) : rows;
+    const status = q.status?.toUpperCase();
+    // Matched a page of rows at a time, yielding in between, until the page of answers is full.
+    const out: ServerRow[] = [];
+    for (;;) {
+      const rows = await this.core.store.serversPage({ ...sqlFilter, ...(after ? { after } : {}), limit: SCAN_PAGE });
+      for (const r of rows) {
+        if (name && !name.matcher(r.name).find()) continue;
+        if (status && novaStatus(r) !== status) continue;
+        out.push(r);
+        if (out.length >= limit) return out;
+      }
+      if (rows.length < SCAN_PAGE) return out;
+      after = rows[rows.length - 1];
+      await yieldToIo();
+    }
   }
 
   /** The server's addresses now, as Nova shows them. */

@@ -49,8 +49,8 @@ export class ComputeService {
     this.instanceActions = new InstanceActions(core);
     this.listing = new ServerListing(core);
     this.servers = new Servers(core, this.hosts, this.instanceActions);
-    this.build = new Builder(core, this.hosts, this.quotas, this.serverGroups, this.instanceActions);
-    this.actions = new ServerActions({ core, hosts: this.hosts, actions: this.instanceActions, servers: this.servers }, this.quotas);
+    this.build = new Builder(core, this.hosts, this.quotas, this.serverGroups, this.flavors, this.instanceActions);
+    this.actions = new ServerActions({ core, hosts: this.hosts, actions: this.instanceActions, servers: this.servers, flavors: this.flavors }, this.quotas);
     this.interfaces = new Interfaces(core, this.hosts, this.instanceActions);
     this.sync = new Sync(core, this.hosts, this.servers);
   }

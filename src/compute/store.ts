@@ -197,6 +197,15 @@ const migrations: Migration[] = [
       await db.schema.dropTable('compute_project_networks').ifExists().execute();
     },
   },
+  {
+    // Nova's locked_by: an admin's lock is lifted by admins only; and the reason given (2.73).
+    name: '0006-locked-by',
+    async up(db: Kysely<any>) {
+      await db.schema.alterTable('compute_servers').addColumn('locked_by', 'varchar(16)').execute();
+      await db.schema.alterTable('compute_servers').addColumn('locked_reason', 'text').execute();
+      await db.updateTable('compute_servers').set({ locked_by: 'owner' }).where('locked', '=', 1).execute();
+    },
+  },
 ];
 
 export class ComputeStore {
@@ -346,12 +355,20 @@ export class ComputeStore {
   }
 
   /**
-   * Inserts servers only if the project stays within its quotas for their kind, in one
-   * transaction; on PostgreSQL the project's lock row serialises concurrent boots.
+   * Inserts as many servers as the project's quotas for their kind allow, between `count.min` and
+   * `count.max`, in one transaction (one pass over the quotas, so a large max_count costs no more
+   * than a small one); on PostgreSQL the project's lock row serialises concurrent boots. Answers
+   * the rows inserted, or which quota `count.min` servers would exceed.
    */
-  async insertServersWithinQuota(projectId: string, rows: ServerRow[], limits: QuotaLimits): Promise<QuotaExcess | undefined> {
-    const kind = rows[0]?.kind ?? 'server';
-    const over = await this.db.transaction().execute(async (trx) => {
+  async insertServersWithinQuota(
+    projectId: string,
+    kind: WorkloadKind,
+    count: { min: number; max: number },
+    each: { cores: number; ram: number },
+    limits: QuotaLimits,
+    make: (n: number) => ServerRow[],
+  ): Promise<{ rows: ServerRow[] } | QuotaExcess> {
+    const result = await this.db.transaction().execute(async (trx): Promise<{ rows: ServerRow[] } | QuotaExcess> => {
       if (this.dialect === 'postgres') {
         // One row per project is the lock (locking the quota rows too deadlocked: a statement that
         // saw the lock row locked it first, in key order, one that did not locked it last).
@@ -359,21 +376,23 @@ export class ComputeStore {
         await trx.selectFrom('compute_quotas').select('project_id').where('project_id', '=', projectId).where('resource', '=', '_lock').forUpdate().execute();
       }
       const used = await this.projectUsage(projectId, kind, trx);
-      const charged = rows.map((r) => ({ ...r, ...allocationOf(r.flavor) }));
-      const want = { instances: rows.length, cores: 0, ram: 0 };
-      for (const r of charged) {
-        want.cores += r.vcpus;
-        want.ram += r.memory_mib;
-      }
+      const cost = { instances: 1, cores: each.cores, ram: each.ram };
+      let fit = count.max;
       for (const k of ['instances', 'cores', 'ram'] as const) {
-        if (limits[k] >= 0 && used[k] + want[k] > limits[k]) return { over: k, used: used[k], limit: limits[k], requested: want[k] };
+        if (limits[k] >= 0 && cost[k] > 0) fit = Math.min(fit, Math.floor((limits[k] - used[k]) / cost[k]));
       }
-      // A few rows per statement keeps under SQLite's bound-parameter limit.
-      for (let i = 0; i < charged.length; i += 25) await trx.insertInto('compute_servers').values(charged.slice(i, i + 25)).execute();
-      return undefined;
+      if (fit < count.min) {
+        for (const k of ['instances', 'cores', 'ram'] as const) {
+          if (limits[k] >= 0 && used[k] + count.min * cost[k] > limits[k]) return { over: k, used: used[k], limit: limits[k], requested: count.min * cost[k] };
+        }
+      }
+      const rows = make(Math.max(fit, count.min));
+      // 200 rows (about 7,000 parameters) per statement: under SQLite's and PostgreSQL's limits, and few statements to prepare.
+      for (let i = 0; i < rows.length; i += 200) await trx.insertInto('compute_servers').values(rows.slice(i, i + 200)).execute();
+      return { rows };
     });
-    if (!over) for (const r of rows) if (r.host_id) await this.reloadAllocation(r.id);
-    return over;
+    if ('rows' in result) for (const r of result.rows) if (r.host_id) await this.reloadAllocation(r.id);
+    return result;
   }
 
   async markDeleted(id: string): Promise<void> {
@@ -382,8 +401,16 @@ export class ComputeStore {
   }
 
   // ---- container options
-  async setContainerOptions(serverId: string, options: string): Promise<void> {
-    await this.db.insertInto('compute_container_options').values({ server_id: serverId, options }).execute();
+  /** Sets (or replaces) the container options of one server or of many. */
+  async setContainerOptions(serverIds: string | string[], options: string): Promise<void> {
+    const ids = typeof serverIds === 'string' ? [serverIds] : serverIds;
+    for (let i = 0; i < ids.length; i += 100) {
+      await this.db
+        .insertInto('compute_container_options')
+        .values(ids.slice(i, i + 100).map((server_id) => ({ server_id, options })))
+        .onConflict((oc) => oc.column('server_id').doUpdateSet({ options }))
+        .execute();
+    }
   }
   async containerOptions(serverId: string): Promise<string | undefined> {
     return (await this.db.selectFrom('compute_container_options').select('options').where('server_id', '=', serverId).executeTakeFirst())?.options;
@@ -447,8 +474,8 @@ export class ComputeStore {
   }
 
   // ---- instance actions
-  async addAction(row: ActionRow): Promise<void> {
-    await this.db.insertInto('compute_actions').values(row).execute();
+  async addActions(rows: ActionRow[]): Promise<void> {
+    for (let i = 0; i < rows.length; i += 500) await this.db.insertInto('compute_actions').values(rows.slice(i, i + 500)).execute();
   }
   async actions(serverId: string): Promise<ActionRow[]> {
     return this.db.selectFrom('compute_actions').selectAll().where('server_id', '=', serverId).orderBy('start_time', 'desc').execute();

@@ -63,6 +63,9 @@ export interface ServerRow {
   user_data: string | null;
   availability_zone: string | null;
   locked: number;
+  /** Who locked it: `admin` (an admin's lock, which only admins lift) or `owner`; null when unlocked. */
+  locked_by: 'owner' | 'admin' | null;
+  locked_reason: string | null;
   /** JSON: 'auto', 'none' or the NICs asked for at boot. */
   networks: string;
   /** JSON: the addresses recorded when the build finished (lists read them live from the network service). */

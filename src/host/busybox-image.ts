@@ -10,6 +10,8 @@ export interface ArchiveOptions {
   env?: string[];
   workingDir?: string;
   exposedPorts?: string[];
+  /** The image's labels (tests play images that carry hafen's own label names). */
+  labels?: Record<string, string>;
 }
 
 /** A docker save archive holding one image whose single layer is `layer` (a root filesystem tar). */
@@ -24,6 +26,7 @@ export function dockerArchive(layer: Buffer, options: ArchiveOptions = {}): Buff
       Env: options.env ?? ['PATH=/usr/sbin:/usr/bin:/sbin:/bin'],
       WorkingDir: options.workingDir ?? '/',
       ...(options.exposedPorts ? { ExposedPorts: Object.fromEntries(options.exposedPorts.map((p) => [p, {}])) } : {}),
+      ...(options.labels ? { Labels: options.labels } : {}),
     },
     rootfs: { type: 'layers', diff_ids: [`sha256:${diffId}`] },
     history: [{ created: '2026-01-01T00:00:00Z', created_by: 'hafen busybox-image' }],

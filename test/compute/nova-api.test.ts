@@ -112,4 +112,164 @@ describe('Nova API on fake hosts', () => {
     await assert.rejects(client.boot(ctx, { server: { name: 'c', imageRef: imageId, flavorRef: '1', max_count: 0 } }, 'req-x'), /max_count/);
     assert.equal(await serverCount(), before);
   });
+
+  /** Flavor-list latencies (ms) while `work` runs, and the worst of a few before it on the same machine. */
+  const flavorListDuring = async (work: () => Promise<unknown>) => {
+    const once = async () => {
+      const t0 = performance.now();
+      assert.equal((await t.request('GET', `${C}/flavors`, { token: demo })).status, 200);
+      return performance.now() - t0;
+    };
+    const quiet: number[] = [];
+    for (let i = 0; i < 5; i++) quiet.push(await once());
+    let done = false;
+    const during: number[] = [];
+    const probe = (async () => {
+      while (!done) during.push(await once());
+    })();
+    try {
+      await work();
+    } finally {
+      done = true;
+      await probe;
+    }
+    during.sort((a, b) => a - b);
+    quiet.sort((a, b) => a - b);
+    return { median: during[Math.floor(during.length / 2)]!, worst: during[during.length - 1]!, quiet: quiet[Math.floor(quiet.length / 2)]!, samples: during.length };
+  };
+  /**
+   * Within 100 ms as a rule (or, on a machine others load, a few times what the same list took just
+   * before), and never a stall: the worst wait stays under a second.
+   */
+  const answersPromptly = (m: { median: number; worst: number; quiet: number; samples: number }, what: string) => {
+    const seen = `median ${m.median.toFixed(0)} ms, worst ${m.worst.toFixed(0)} ms, before ${m.quiet.toFixed(0)} ms, ${m.samples} lists`;
+    assert.ok(m.samples > 0, `${what}: the flavor list was asked during the work`);
+    assert.ok(m.median < Math.max(100, 5 * m.quiet), `${what}: ${seen}`);
+    assert.ok(m.worst < Math.max(1000, 10 * m.quiet), `${what}: ${seen}`);
+  };
+  const settle = () => t.cloud.compute.service.settle();
+  const deleteAll = async () => {
+    await settle();
+    for (;;) {
+      const ids = (await t.request('GET', `${C}/servers`, { token: admin, headers: {} })).body.servers as { id: string }[];
+      const mine = (await t.request('GET', `${C}/servers`, { token: demo })).body.servers as { id: string }[];
+      void ids;
+      if (mine.length === 0) return;
+      for (const s of mine) await t.request('DELETE', `${C}/servers/${s.id}`, { token: demo });
+      await settle();
+    }
+  };
+
+  it('bounds min_count and max_count and checks the quota in one pass (11.6)', async () => {
+    await deleteAll();
+    // 20,000 is refused at once, in Nova's words, and nothing is made.
+    const t0 = performance.now();
+    const huge = await boot({ max_count: 20000 });
+    assert.equal(huge.status, 400, huge.text);
+    assert.match(huge.body.badRequest.message, /max_count.*greater than the maximum of 1000/);
+    assert.equal((await boot({ min_count: 5000, max_count: 5000 })).status, 400);
+    assert.ok(performance.now() - t0 < 5000);
+    assert.equal(await serverCount(), 0);
+    // max_count 1,000 against the default quota (10 instances) boots the 10 that fit, in one pass.
+    let r: Awaited<ReturnType<typeof boot>> | undefined;
+    const m = await flavorListDuring(async () => {
+      r = await boot({ name: 'many', min_count: 1, max_count: 1000 });
+    });
+    assert.equal(r!.status, 202, r!.text);
+    answersPromptly(m, 'max_count 1000 within a quota of 10');
+    await settle();
+    assert.equal(await serverCount(), 10);
+    // min_count beyond what is left is refused as Nova refuses it.
+    const over = await boot({ min_count: 2, max_count: 1000 });
+    assert.equal(over.status, 403);
+    assert.match(over.body.forbidden.message, /Quota exceeded for instances: Requested 2, but already used 10 of 10 instances/);
+    await deleteAll();
+  });
+
+  it('keeps answering while 1,000 servers boot in one request (11.6)', async () => {
+    assert.equal((await t.request('PUT', `${C}/os-quota-sets/${projectId}`, { token: admin, body: { quota_set: { instances: 1000, cores: 1000, ram: 64000 } } })).status, 200);
+    let r: Awaited<ReturnType<typeof boot>> | undefined;
+    const m = await flavorListDuring(async () => {
+      r = await boot({ name: 'big', min_count: 1000, max_count: 1000 });
+      await settle();
+    });
+    assert.equal(r!.status, 202, r!.text);
+    answersPromptly(m, '1,000 servers booting');
+    // Nova's page: 1,000 at most, with a link to the next one.
+    const page = await t.request('GET', `${C}/servers?limit=5000`, { token: demo });
+    assert.equal(page.body.servers.length, 1000);
+    assert.match(page.body.servers_links[0].href, /limit=1000&marker=/);
+    const small = await t.request('GET', `${C}/servers?limit=3`, { token: demo });
+    assert.equal(small.body.servers.length, 3);
+    const next = small.body.servers_links[0].href as string;
+    const second = await t.request('GET', next.slice(next.indexOf(C)), { token: demo });
+    assert.equal(second.body.servers.length, 3);
+    assert.ok(!second.body.servers.some((x: { id: string }) => small.body.servers.some((y: { id: string }) => y.id === x.id)));
+    await deleteAll();
+    assert.equal((await t.request('PUT', `${C}/os-quota-sets/${projectId}`, { token: admin, body: { quota_set: { instances: 10, cores: 20, ram: 51200 } } })).status, 200);
+  });
+
+  it('matches name patterns in linear time: (a+)+$ against 28 a\'s stalls nothing (11.6)', async () => {
+    const r = await boot({ name: 'a'.repeat(28) + '!' });
+    assert.equal(r.status, 202);
+    let list: Awaited<ReturnType<typeof t.request>> | undefined;
+    const m = await flavorListDuring(async () => {
+      list = await t.request('GET', `${C}/servers?name=${encodeURIComponent('(a+)+$')}`, { token: demo });
+    });
+    assert.equal(list!.status, 200);
+    assert.deepEqual(list!.body.servers, []);
+    answersPromptly(m, 'a catastrophic pattern');
+    const hit = await t.request('GET', `${C}/servers?name=${encodeURIComponent('^a+!$')}`, { token: demo });
+    assert.equal(hit.body.servers.length, 1);
+    const bad = await t.request('GET', `${C}/servers?name=${encodeURIComponent('(a')}`, { token: demo });
+    assert.equal(bad.status, 400);
+    await deleteAll();
+  });
+
+  it('refuses a resize to a private flavor the project cannot use (11.7)', async () => {
+    const secret = await t.request('POST', `${C}/flavors`, { token: admin, body: { flavor: { name: 'secret-big', ram: 128, vcpus: 2, disk: 1, 'os-flavor-access:is_public': false } } });
+    assert.equal(secret.status, 200);
+    const r = await boot({ name: 'grow' });
+    await settle();
+    const id = r.body.server.id as string;
+    const resize = await t.request('POST', `${C}/servers/${id}/action`, { token: demo, body: { resize: { flavorRef: secret.body.flavor.id } } });
+    assert.equal(resize.status, 400, resize.text);
+    assert.match(resize.body.badRequest.message, /could not be found/);
+    assert.equal((await t.request('GET', `${C}/servers/${id}`, { token: demo })).body.server.flavor.id, '1');
+    // A public flavor still works.
+    assert.equal((await t.request('POST', `${C}/servers/${id}/action`, { token: demo, body: { resize: { flavorRef: '2' } } })).status, 202);
+    await deleteAll();
+  });
+
+  it('lets no member lift an admin\'s lock (locked_by, 11.7)', async () => {
+    const r = await boot({ name: 'locked' });
+    await settle();
+    const id = r.body.server.id as string;
+    const act = (token: string, body: unknown) => t.request('POST', `${C}/servers/${id}/action`, { token, body });
+    assert.equal((await act(admin, { lock: null })).status, 202);
+    const attempt = await act(demo, { unlock: null });
+    assert.equal(attempt.status, 403, attempt.text);
+    // Re-locking as the owner does not turn the admin's lock into the owner's.
+    assert.equal((await act(demo, { lock: null })).status, 202);
+    assert.equal((await act(demo, { unlock: null })).status, 403);
+    assert.equal((await act(demo, { 'os-stop': null })).status, 409);
+    assert.equal((await act(admin, { unlock: null })).status, 202);
+    // The owner's own lock is the owner's to lift.
+    assert.equal((await act(demo, { lock: null })).status, 202);
+    assert.equal((await act(demo, { unlock: null })).status, 202);
+    await deleteAll();
+  });
+
+  it('leaves forcing a host (zone:host) to admins (11.7)', async () => {
+    const forced = await boot({ name: 'forced', availability_zone: 'nova:fake-00003' });
+    assert.equal(forced.status, 403, forced.text);
+    assert.match(forced.body.forbidden.message, /forced_host/);
+    assert.equal(await serverCount(), 0);
+    const byAdmin = await t.request('POST', `${C}/servers`, { token: admin, body: { server: { name: 'forced', imageRef: imageId, flavorRef: '1', networks: 'none', availability_zone: 'nova:fake-00003' } } });
+    // The image is demo's and private: the admin's boot reaches the image check, past the policy.
+    assert.notEqual(byAdmin.status, 403, byAdmin.text);
+    const az = await boot({ name: 'zoned', availability_zone: 'nova' });
+    assert.equal(az.status, 202, az.text);
+    await deleteAll();
+  });
 });

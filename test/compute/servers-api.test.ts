@@ -7,6 +7,7 @@ import { startComputeCloud, waitFor } from '../helpers/compute.ts';
 import type { TestCloud } from '../helpers/cloud.ts';
 import { memberOfNewProject } from '../helpers/projects.ts';
 import { engineClient } from '../../src/host/engine-client.ts';
+import { busyboxDockerArchive } from '../../src/host/busybox-image.ts';
 import fs from 'node:fs';
 
 describe('servers API', () => {
@@ -154,5 +155,41 @@ describe('servers API', () => {
     });
     await remove(demo, a);
     await remove(demo, b);
+  });
+
+  it('gives a tenant image\'s labels no hold on another server: the config-drive helper is hafen\'s own (11.7)', async () => {
+    const victim = (await boot(demo, { name: 'victim' })).body.server.id as string;
+    await active(demo, victim);
+    // Project B's image claims hafen's labels for the victim's id.
+    const hostile = { 'hafen.server_id': victim, 'hafen.managed': 'true', 'hafen.helper_for': victim };
+    const img = await t.request('POST', '/image/v2/images', { token: other.token, body: { name: 'labelled', container_format: 'docker', disk_format: 'raw' } });
+    assert.equal((await t.request('PUT', `/image/v2/images/${img.body.id}/file`, { token: other.token, body: busyboxDockerArchive({ cmd: ['sh', '-c', 'exec sleep 3600'], labels: hostile }), headers: { 'content-type': 'application/octet-stream' } })).status, 204);
+    const key = await t.request('POST', `${C}/os-keypairs`, { token: other.token, body: { keypair: { name: 'k-labels' } } });
+    assert.equal(key.status, 200);
+    // A key and user data: the server gets a config drive, filled by a helper container.
+    const since = Math.floor(Date.now() / 1000) - 1;
+    const r = await t.request('POST', `${C}/servers`, { token: other.token, body: { server: { name: 'labelled', imageRef: img.body.id, flavorRef: '1', key_name: 'k-labels', user_data: Buffer.from('hello').toString('base64') } } });
+    assert.equal(r.status, 202, r.text);
+    const attacker = r.body.server.id as string;
+    await active(other.token, attacker);
+    await t.cloud.compute.service.reconcile();
+    // No container was made carrying the victim's id but the victim's own.
+    const until = Math.ceil(Date.now() / 1000);
+    const createdWith = async (serverId: string) => {
+      const stream = await docker.getEvents({ since, until, filters: { type: ['container'], event: ['create'], label: [`hafen.server_id=${serverId}`] } });
+      let text = '';
+      for await (const chunk of stream as AsyncIterable<Buffer>) text += chunk.toString();
+      return text.split('\n').filter(Boolean);
+    };
+    assert.ok((await createdWith(attacker)).length >= 1, 'the engine reports the attacker\'s own container');
+    assert.deepEqual(await createdWith(victim), [], 'no container was created with the victim\'s server label');
+    const claiming = await docker.listContainers({ all: true, filters: { label: [`hafen.server_id=${victim}`] } });
+    assert.deepEqual(claiming.map((c) => c.Names[0]), [`/hafen-${victim}`]);
+    // Deleting the attacker's server leaves the victim running.
+    await remove(other.token, attacker);
+    await t.cloud.compute.service.reconcile();
+    assert.equal((await show(demo, victim)).body.server.status, 'ACTIVE');
+    assert.equal((await docker.getContainer(`hafen-${victim}`).inspect()).State.Running, true);
+    await remove(demo, victim);
   });
 });

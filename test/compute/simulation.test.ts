@@ -31,6 +31,19 @@ describe('compute control plane on 1,000 fake hosts', () => {
   let projectId: string;
   let imageId: string;
   const boot = (body: Record<string, unknown>) => t.request('POST', `${C}/servers`, { token: demo, body: { server: { name: 'sim', imageRef: imageId, flavorRef: '1', networks: 'none', ...body } } });
+  /** Every page of a server list, following Nova's `servers_links` (a page holds at most 1,000). */
+  const listAll = async (path: string, token: string) => {
+    const out: Record<string, any>[] = [];
+    let url: string | undefined = `${C}${path}`;
+    while (url) {
+      const page = await t.request('GET', url, { token });
+      assert.equal(page.status, 200, page.text);
+      out.push(...page.body.servers);
+      const next = (page.body.servers_links as { rel: string; href: string }[] | undefined)?.find((l) => l.rel === 'next')?.href;
+      url = next ? next.slice(next.indexOf(C)) : undefined;
+    }
+    return out;
+  };
   const fakeHosts = () => {
     const hosts: FakeDriver[] = [];
     for (let i = 1; i <= HOSTS; i++) {
@@ -88,9 +101,7 @@ describe('compute control plane on 1,000 fake hosts', () => {
     assert.equal((await boot({})).status, 403);
 
     await waitFor('no server in BUILD', async () => ((await t.request('GET', `${C}/servers?status=BUILD`, { token: demo })).body.servers.length === 0 ? true : undefined), 45_000);
-    const all = await t.request('GET', `${C}/servers/detail?all_tenants=1`, { token: admin });
-    assert.equal(all.status, 200);
-    const servers = all.body.servers as { id: string; status: string; 'OS-EXT-SRV-ATTR:host': string }[];
+    const servers = (await listAll('/servers/detail?all_tenants=1', admin)) as { id: string; status: string; 'OS-EXT-SRV-ATTR:host': string }[];
     assert.equal(servers.length, SERVERS);
     assert.deepEqual([...new Set(servers.map((s) => s.status))], ['ACTIVE']);
     // Identical hosts and the RAM weigher: every host gets its share, none more than one above it.
@@ -135,7 +146,7 @@ describe('compute control plane on 1,000 fake hosts', () => {
     await t.cloud.compute.service.settle();
     // A reconcile pass against the fake hosts changes nothing: every server stays ACTIVE.
     await t.cloud.compute.service.reconcile();
-    const listed = (await t.request('GET', `${C}/servers/detail`, { token: demo })).body.servers as { status: string; fault?: { message: string } }[];
+    const listed = (await listAll('/servers/detail', demo)) as { status: string; fault?: { message: string } }[];
     const statuses = listed.map((s) => s.status);
     assert.equal(statuses.length, SERVERS);
     assert.deepEqual([...new Set(statuses)], ['ACTIVE'], JSON.stringify(listed.filter((s) => s.status !== 'ACTIVE').slice(0, 3)));

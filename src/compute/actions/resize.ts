@@ -11,13 +11,14 @@ const pidsLimitOf = (f: Pick<FlavorRow, 'extra_specs'>) => Number((JSON.parse(f.
 
 export const resize =
   (quotas: Quotas): ServerAction =>
-  async ({ core, hosts, actions }, { ctx, row, arg, requestId }) => {
+  async ({ core, hosts, actions, flavors }, { ctx, row, arg, requestId }) => {
     const id = row.id;
     core.enforce(ctx, 'servers:resize');
     assertUnlocked(core, ctx, row);
     need(row, 'resize', ['active', 'stopped']);
     const flavorId = String((arg as Record<string, unknown> | null)?.flavorRef ?? '').replace(/^.*\/flavors\//, '');
-    const flavor = await core.store.flavor(flavorId);
+    // Only to a flavor the project may use: a private flavor without access is as good as unknown.
+    const flavor = await flavors.usable(ctx, flavorId);
     if (!flavor) throw new BadRequestError(`Flavor ${flavorId} could not be found.`);
     const old = JSON.parse(row.flavor) as FlavorRow;
     if (old.id === flavor.id) throw new BadRequestError('When resizing, instances must change flavor!');

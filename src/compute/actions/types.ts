@@ -3,6 +3,7 @@
 import type { RequestContext } from '../../platform/auth/context.ts';
 import { ConflictError } from '../../platform/errors.ts';
 import type { ComputeCore } from '../core.ts';
+import type { Flavors } from '../flavors.ts';
 import type { Hosts } from '../hosts.ts';
 import type { InstanceActions } from '../instance-actions.ts';
 import type { Servers } from '../servers.ts';
@@ -13,6 +14,7 @@ export interface ActionParts {
   hosts: Hosts;
   actions: InstanceActions;
   servers: Servers;
+  flavors: Flavors;
 }
 
 export interface ActionRequest {

@@ -2,8 +2,10 @@
 import { contextOf, type RequestContext } from '../../platform/auth/context.ts';
 import { BadRequestError, NotFoundError } from '../../platform/errors.ts';
 import { AnyQuery, ExtraSpecItemBody, ExtraSpecsBody, FlavorCreateBody, FlavorListQuery, IdKeyParams, IdParams } from '../schemas.ts';
+import { MAX_LIMIT } from '../listing.ts';
 import { flavorView } from '../views.ts';
 import type { ComputeRoutes } from './index.ts';
+import { nextLinks } from './paging.ts';
 
 export function flavorRoutes({ app, compute, base }: ComputeRoutes): void {
   const list = { schema: { querystring: FlavorListQuery } };
@@ -12,9 +14,19 @@ export function flavorRoutes({ app, compute, base }: ComputeRoutes): void {
       ...(q.minRam !== undefined ? { minRam: q.minRam } : {}),
       ...(q.minDisk !== undefined ? { minDisk: q.minDisk } : {}),
       ...(q.is_public === 'false' || q.is_public === 'False' ? { privateOnly: true } : {}),
+      sortKey: q.sort_key ?? 'flavorid',
+      sortDir: q.sort_dir === 'desc' ? 'desc' : 'asc',
+      ...(q.marker !== undefined ? { marker: q.marker } : {}),
+      limit: Math.min(q.limit ?? MAX_LIMIT, MAX_LIMIT),
     });
-  app.get('/v2.1/flavors', list, async (request) => ({ flavors: (await visible(contextOf(request), request.query)).map((f) => flavorView(f, base, false)) }));
-  app.get('/v2.1/flavors/detail', list, async (request) => ({ flavors: (await visible(contextOf(request), request.query)).map((f) => flavorView(f, base)) }));
+  app.get('/v2.1/flavors', list, async (request) => {
+    const rows = await visible(contextOf(request), request.query);
+    return { flavors: rows.map((f) => flavorView(f, base, false)), ...nextLinks('flavors', `${base}/flavors`, request.query, rows) };
+  });
+  app.get('/v2.1/flavors/detail', list, async (request) => {
+    const rows = await visible(contextOf(request), request.query);
+    return { flavors: rows.map((f) => flavorView(f, base)), ...nextLinks('flavors', `${base}/flavors/detail`, request.query, rows) };
+  });
   app.get('/v2.1/flavors/:id', { schema: { params: IdParams, querystring: AnyQuery } }, async (request) => ({ flavor: flavorView(await compute.flavors.get(contextOf(request), request.params.id), base) }));
   app.post('/v2.1/flavors', { schema: { body: FlavorCreateBody } }, async (request) => ({ flavor: flavorView(await compute.flavors.create(contextOf(request), request.body), base) }));
   app.delete('/v2.1/flavors/:id', { schema: { params: IdParams } }, async (request, reply) => {

@@ -17,6 +17,7 @@ import {
 } from '../schemas.ts';
 import { interfaceAttachmentView, serverDetails, serverView } from '../views.ts';
 import type { ComputeRoutes } from './index.ts';
+import { nextLinks } from './paging.ts';
 
 export function serverRoutes({ app, compute, base, publicUrl }: ComputeRoutes): void {
   const detailed = (ctx: RequestContext, rows: ServerRow[]) => serverDetails(compute, ctx, rows, base);
@@ -37,12 +38,14 @@ export function serverRoutes({ app, compute, base, publicUrl }: ComputeRoutes): 
       },
     };
   });
-  app.get('/v2.1/servers', { schema: { querystring: ServerListQuery } }, async (request) => ({
-    servers: (await compute.listing.list(contextOf(request), request.query)).map((s) => serverView(s, base, { admin: false, detail: false })),
-  }));
+  app.get('/v2.1/servers', { schema: { querystring: ServerListQuery } }, async (request) => {
+    const rows = await compute.listing.list(contextOf(request), request.query);
+    return { servers: rows.map((s) => serverView(s, base, { admin: false, detail: false })), ...nextLinks('servers', `${base}/servers`, request.query, rows) };
+  });
   app.get('/v2.1/servers/detail', { schema: { querystring: ServerListQuery } }, async (request) => {
     const ctx = contextOf(request);
-    return { servers: await detailed(ctx, await compute.listing.list(ctx, request.query)) };
+    const rows = await compute.listing.list(ctx, request.query);
+    return { servers: await detailed(ctx, rows), ...nextLinks('servers', `${base}/servers/detail`, request.query, rows) };
   });
   app.get('/v2.1/servers/:id', { schema: { params: IdParams, querystring: AnyQuery } }, async (request) => {
     const ctx = contextOf(request);
