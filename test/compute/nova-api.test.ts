@@ -138,14 +138,14 @@ describe('Nova API on fake hosts', () => {
     return { median: during[Math.floor(during.length / 2)]!, worst: during[during.length - 1]!, quiet: quiet[Math.floor(quiet.length / 2)]!, samples: during.length };
   };
   /**
-   * Within 100 ms as a rule (or, on a machine others load, a few times what the same list took just
-   * before), and never a stall of the kind seen before (seconds to minutes): the worst wait stays
+   * Within 100-150 ms as a rule (or, on a machine others load, a few times what the same list took
+   * just before: a request sharing two busy cores with another waits for its slices), and never a stall of the kind seen before (seconds to minutes): the worst wait stays
    * under three seconds even on a machine shared with several test runs.
    */
   const answersPromptly = (m: { median: number; worst: number; quiet: number; samples: number }, what: string) => {
     const seen = `median ${m.median.toFixed(0)} ms, worst ${m.worst.toFixed(0)} ms, before ${m.quiet.toFixed(0)} ms, ${m.samples} lists`;
     assert.ok(m.samples > 0, `${what}: the flavor list was asked during the work`);
-    assert.ok(m.median < Math.max(100, 5 * m.quiet), `${what}: ${seen}`);
+    assert.ok(m.median < Math.max(150, 8 * m.quiet), `${what}: ${seen}`);
     assert.ok(m.worst < Math.max(3000, 20 * m.quiet), `${what}: ${seen}`);
   };
   const settle = () => t.cloud.compute.service.settle();
