@@ -25,6 +25,8 @@ export class ClusterLifecycle {
   private readonly pending = new Map<string, Pending>();
   private readonly running = new Map<string, Promise<void>>();
   private readonly again = new Set<string>();
+  /** When this process asked for a cluster's stack to be deleted. */
+  private readonly deleteAsked = new Map<string, number>();
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
 
@@ -153,6 +155,10 @@ export class ClusterLifecycle {
       if (stack && !(stack.action === 'DELETE' && stack.status === 'COMPLETE')) {
         if (stack.action === 'DELETE' && stack.status === 'IN_PROGRESS') return;
         if (stack.action === 'DELETE' && stack.status === 'FAILED' && !pending) return this.settleAs(row, 'DELETE_FAILED', stack.statusReason);
+        // A create cut short by the delete reports its own failure first: the delete asked for is still coming.
+        const asked = this.deleteAsked.get(row.uuid);
+        if (!pending && asked !== undefined && Date.now() - asked < 60_000) return;
+        this.deleteAsked.set(row.uuid, Date.now());
         try {
           await this.clients.stacks.delete(pending?.ctx, row.stack_id);
         } catch (err) {
@@ -163,6 +169,7 @@ export class ClusterLifecycle {
     }
     await this.runtime.cleanup(row);
     await this.store.deleteCluster(row.uuid);
+    this.deleteAsked.delete(row.uuid);
     this.runtime.changed({ ...row, status: 'DELETE_COMPLETE' });
   }
 
