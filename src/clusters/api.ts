@@ -67,6 +67,12 @@ export function clustersApi(validator: TokenValidator, publicUrl: string, routes
       if (typeof h === 'string') request.headers['openstack-api-version'] = h.replace(SERVICE_ALIASES, 'container-infra');
     });
     registerMicroversions(app, { service: 'container-infra', min: MIN_VERSION, max: MAX_VERSION, announceRange: true, refuseOtherServices: true, unversionedPaths: ['/'] });
+    // python-magnumclient sends DELETE and the CA rotation's PATCH as raw requests
+    // (Content-Type: application/octet-stream) without a body: no body, not a 415.
+    app.addContentTypeParser('application/octet-stream', { parseAs: 'buffer' }, (_request, body, done) => {
+      if ((body as Buffer).length === 0) done(null, undefined);
+      else done(Object.assign(new Error('Unsupported Content-Type: application/octet-stream'), { statusCode: 415, code: 'FST_ERR_CTP_INVALID_MEDIA_TYPE' }), undefined);
+    });
     app.addHook('preHandler', authenticate(validator));
 
     const versions = {

@@ -149,6 +149,7 @@ export class ClusterFront {
         } else if (path.endsWith('/exec')) checkExecCreate(json);
         else if (path === '/services/create' || path.endsWith('/update') && path.startsWith('/services/')) {
           checkServiceSpec(json);
+          await this.refuseHostNetworks(json);
           out = rewriteServiceEndpoint(json);
           const image = (((json.TaskTemplate as Record<string, unknown> | undefined)?.ContainerSpec as Record<string, unknown> | undefined)?.Image);
           if (typeof image === 'string') await this.deps.ensureImage(image.replace(/@sha256:[0-9a-f]{64}$/, ''));
@@ -178,6 +179,17 @@ export class ClusterFront {
       if (status === 502) this.deps.log(`clusters: front ${this.address}: ${e.message}`);
       res.writeHead(status, { 'content-type': 'application/json' });
       res.end(`${JSON.stringify({ message: status === 502 ? `the cluster's managers do not answer: ${e.message}` : e.message })}\n`);
+    }
+  }
+
+  /** The CLI names networks by id: a service attached to the node's `host` network is refused by what the id is. */
+  private async refuseHostNetworks(spec: Record<string, unknown>): Promise<void> {
+    const task = (spec.TaskTemplate ?? {}) as { Networks?: { Target?: string }[] };
+    for (const n of [...(task.Networks ?? []), ...((spec.Networks as { Target?: string }[] | undefined) ?? [])]) {
+      if (!n?.Target) continue;
+      const body = await this.call('GET', `/v1.41/networks/${encodeURIComponent(n.Target)}`).catch(() => undefined);
+      const net = body ? (JSON.parse(body) as { Name?: string; Driver?: string }) : undefined;
+      if (net && (net.Name === 'host' || net.Driver === 'host')) throw new Refused('hafen refuses this in a cluster: the node\'s network');
     }
   }
 

@@ -235,9 +235,10 @@ export class NodeRuntime implements ClusterNodesClient {
       node.workload_id = workload.id;
       await this.store.updateNode(node.id, { workload_id: workload.id });
       const deadline = Date.now() + this.options.joinTimeoutMs;
+      let stage = 'booting';
       const aborted = () => {
         if (signal.aborted) throw signal.reason instanceof Error ? signal.reason : new Error('cancelled');
-        if (Date.now() > deadline) throw new Error(`node ${name} did not join within ${Math.round(this.options.joinTimeoutMs / 1000)} s`);
+        if (Date.now() > deadline) throw new Error(`node ${name} did not join within ${Math.round(this.options.joinTimeoutMs / 1000)} s (still ${stage})`);
       };
       for (;;) {
         aborted();
@@ -251,13 +252,16 @@ export class NodeRuntime implements ClusterNodesClient {
         await sleep(100);
       }
       await this.store.updateNode(node.id, { state: 'joining' });
+      stage = `waiting for its engine at ${node.infra_address}`;
       const engine = this.engine(tls, node.infra_address!, 10_000);
       for (;;) {
         aborted();
         if (await engine.ping().then(() => true, () => false)) break;
         await sleep(100);
       }
+      stage = 'joining the swarm';
       const swarmId = await this.serial(cluster.uuid, () => this.join(cluster, tls, node, engine));
+      stage = 'waiting to be ready in the swarm';
       for (;;) {
         aborted();
         const managers = await this.managers(cluster.uuid);

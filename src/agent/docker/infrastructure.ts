@@ -8,6 +8,7 @@ import { writeTar } from '../../host/tar-writer.ts';
 import { helperImage } from './helper-image.ts';
 import type { InfrastructureSpec, NodeNetworkSpec, ServerSpec } from '../driver.ts';
 import { ensureEngineNetwork } from '../net/engine-network.ts';
+import { INFRASTRUCTURE_LABEL } from '../net/dataplane.ts';
 
 /** What dockerd needs beyond Docker's default set (the nested test hosts use the same list). */
 export const NESTED_ENGINE_CAPABILITIES = ['SYS_ADMIN', 'NET_ADMIN', 'SYS_PTRACE', 'SYS_CHROOT', 'MKNOD', 'SETFCAP', 'AUDIT_WRITE', 'NET_RAW', 'DAC_OVERRIDE', 'SYS_MODULE', 'IPC_LOCK'];
@@ -38,7 +39,7 @@ export function infrastructureContainerSpec(spec: ServerSpec, infra: Infrastruct
     Entrypoint: [],
     Cmd: infra.command,
     Env: ['PATH=/usr/sbin:/usr/bin:/sbin:/bin'],
-    Labels: { ...infra.labels, ...labels },
+    Labels: { ...infra.labels, ...labels, [INFRASTRUCTURE_LABEL]: infra.role },
     Volumes: { '/var/lib/docker': {} },
     ...(spec.network?.mac ? { MacAddress: spec.network.mac } : {}),
     HostConfig: {

@@ -9,6 +9,8 @@ import { applyFirewall, applyFirewallViaEngine, serverRuleset } from './firewall
 import { addFloatingIp, addFloatingIpRoute, applyLocalHostFloatingIps, applyRemoteFloatingIps, removeFloatingIp, removeFloatingIpRoute, type RemoteFloatingIp } from './floating-ip.ts';
 
 const LABEL_SERVER = 'hafen.server_id';
+/** Set on infrastructure workloads (cluster nodes; see InfrastructureSpec). */
+export const INFRASTRUCTURE_LABEL = 'hafen.infrastructure';
 
 export type { DataplaneSource };
 
@@ -147,6 +149,8 @@ export class Dataplane {
       if (!list[0]) continue;
       const info = await docker.getContainer(list[0].Id).inspect();
       if (!info.State.Pid) return undefined;
+      // A cluster node runs an engine that owns its namespace's netfilter tables: no firewall replaces them.
+      if (info.Config.Labels?.[INFRASTRUCTURE_LABEL]) return undefined;
       const addresses = Object.values(info.NetworkSettings?.Networks ?? {}).map((n) => n.IPAddress).filter((a): a is string => Boolean(a));
       const found = { docker, local, address, id: list[0].Id, pid: info.State.Pid, addresses };
       this.located.set(serverId, found);
