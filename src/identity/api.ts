@@ -44,6 +44,11 @@ import { appCredentialRoutes } from './api-app-credentials.ts';
 import type { AppCredentials } from './app-credentials.ts';
 import { trustRoutes } from './api-trusts.ts';
 import type { Trusts } from './trusts.ts';
+import type { Credentials } from './credentials.ts';
+import type { Limits } from './limits.ts';
+import { credentialRoutes } from './api-credentials.ts';
+import { policyRoutes } from './api-policies.ts';
+import { limitRoutes } from './api-limits.ts';
 import { Type } from '@sinclair/typebox';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { listRoleAssignments } from './role-assignments.ts';
@@ -51,7 +56,15 @@ import { Id, queryTrue } from './schemas.ts';
 
 const PUBLIC = { config: { public: true } };
 
-export function identityApi(identity: IdentityService, publicUrl: string, appCredentials: AppCredentials, trusts: Trusts) {
+/** The parts of identity that have routes of their own besides the service. */
+export interface IdentityParts {
+  appCredentials: AppCredentials;
+  trusts: Trusts;
+  credentials: Credentials;
+  limits: Limits;
+}
+
+export function identityApi(identity: IdentityService, publicUrl: string, { appCredentials, trusts, credentials, limits }: IdentityParts) {
   const base = `${publicUrl}/identity/v3`;
   const links: Links = (path) => ({ self: `${base}${path}` });
   const listLinks = (request: FastifyRequest) => ({ self: `${publicUrl}${request.url}`, previous: null, next: null });
@@ -65,6 +78,9 @@ export function identityApi(identity: IdentityService, publicUrl: string, appCre
     catalogRoutes(app, kit);
     appCredentialRoutes(app, kit, appCredentials);
     trustRoutes(app, kit, trusts);
+    credentialRoutes(app, kit, credentials);
+    policyRoutes(app, kit);
+    limitRoutes(app, kit, limits);
     projectRoutes(app, kit);
     domainRoutes(app, kit);
     userRoutes(app, kit);

@@ -7,6 +7,7 @@ import type { IdentityStore, UserRow } from './store.ts';
 import { contextFromClaims, type TokenService } from './token-service.ts';
 import { newAuditId, type TokenClaims } from './tokens.ts';
 import type { Trusts } from './trusts.ts';
+import type { Limits } from './limits.ts';
 
 export interface IdentityClient {
   /**
@@ -23,9 +24,14 @@ export interface IdentityClient {
   contextOfDelegation(trustId: string): Promise<RequestContext>;
   /** Deletes the trust and revokes its tokens; idempotent. */
   deleteDelegation(trustId: string): Promise<void>;
+  /**
+   * The unified limit (Keystone's /v3/limits) on a service type's resource for a project: the
+   * project's limit, else its domain's, else the registered default; undefined when none is registered.
+   */
+  limitOf(projectId: string, serviceType: string, resourceName: string, regionId?: string): Promise<number | undefined>;
 }
 
-export function createIdentityClient(store: IdentityStore, tokens: TokenService, trusts: Trusts): IdentityClient {
+export function createIdentityClient(store: IdentityStore, tokens: TokenService, trusts: Trusts, limits: Limits): IdentityClient {
   const serviceUser = async (): Promise<UserRow> => {
     const user = await store.userByName('default', SERVICE_USER_NAME);
     if (!user?.enabled) throw new ForbiddenError(`The service user ${SERVICE_USER_NAME} is disabled or deleted: delegations cannot be used.`);
@@ -86,6 +92,10 @@ export function createIdentityClient(store: IdentityStore, tokens: TokenService,
 
     async deleteDelegation(trustId) {
       await trusts.remove(trustId);
+    },
+
+    limitOf(projectId, serviceType, resourceName, regionId) {
+      return limits.limitOf(projectId, serviceType, resourceName, regionId);
     },
   };
 }

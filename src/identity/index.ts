@@ -14,6 +14,9 @@ import { IdentityStore } from './store.ts';
 import { TokenService } from './token-service.ts';
 import { Trusts } from './trusts.ts';
 import { createIdentityClient, type IdentityClient } from './client.ts';
+import { Credentials } from './credentials.ts';
+import { CredentialCipher } from './credential-keys.ts';
+import { Limits } from './limits.ts';
 
 export interface Identity {
   service: IdentityService;
@@ -33,6 +36,8 @@ export async function createIdentity(database: Database, policy: PolicyEngine, c
   tokens.useAppCredentials(appCredentials);
   const trusts = new Trusts(service);
   tokens.useTrusts(trusts);
+  const credentialStore = new Credentials(service, new CredentialCipher(config.dataDir));
+  const limits = new Limits(service);
   // Controllers starting together on a fresh shared database must not both create the admin rows.
   const credentials = await exclusively(database, 'identity-bootstrap', () => bootstrapIdentity(store, config));
   await tokens.start();
@@ -40,7 +45,7 @@ export async function createIdentity(database: Database, policy: PolicyEngine, c
     service,
     tokens,
     credentials,
-    client: createIdentityClient(store, tokens, trusts),
-    mount: { prefix: '/identity', renderError: keystoneError, register: identityApi(service, config.publicUrl, appCredentials, trusts) },
+    client: createIdentityClient(store, tokens, trusts, limits),
+    mount: { prefix: '/identity', renderError: keystoneError, register: identityApi(service, config.publicUrl, { appCredentials, trusts, credentials: credentialStore, limits }) },
   };
 }

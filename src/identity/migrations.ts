@@ -186,4 +186,59 @@ export const identityMigrations: Migration[] = [
       await db.schema.createIndex('identity_password_history_user').on('identity_password_history').columns(['user_id', 'created_at']).execute();
     },
   },
+  {
+    name: '0004-credentials-policies-consumers-limits',
+    async up(db: Kysely<any>) {
+      // Credentials (ec2 and others): the blob is kept encrypted (credential-keys.ts).
+      await db.schema
+        .createTable('identity_credentials')
+        .addColumn('id', 'varchar(64)', (c) => c.primaryKey())
+        .addColumn('user_id', 'varchar(64)', (c) => c.notNull().references('identity_users.id').onDelete('cascade'))
+        .addColumn('project_id', 'varchar(64)')
+        .addColumn('type', 'varchar(255)', (c) => c.notNull())
+        .addColumn('blob', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'varchar(32)', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('identity_credentials_user').on('identity_credentials').column('user_id').execute();
+      await db.schema
+        .createTable('identity_policies')
+        .addColumn('id', 'varchar(64)', (c) => c.primaryKey())
+        .addColumn('type', 'varchar(255)', (c) => c.notNull())
+        .addColumn('blob', 'text', (c) => c.notNull())
+        .addColumn('extra', 'text', (c) => c.notNull().defaultTo('{}'))
+        .execute();
+      await db.schema
+        .createTable('identity_consumers')
+        .addColumn('id', 'varchar(64)', (c) => c.primaryKey())
+        .addColumn('description', 'text', (c) => c.notNull().defaultTo(''))
+        .addColumn('secret_hash', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'varchar(32)', (c) => c.notNull())
+        .execute();
+      // '' for no region, so that the unique constraints work the same on both dialects.
+      await db.schema
+        .createTable('identity_registered_limits')
+        .addColumn('id', 'varchar(64)', (c) => c.primaryKey())
+        .addColumn('service_id', 'varchar(64)', (c) => c.notNull())
+        .addColumn('region_id', 'varchar(255)', (c) => c.notNull().defaultTo(''))
+        .addColumn('resource_name', 'varchar(255)', (c) => c.notNull())
+        .addColumn('default_limit', 'integer', (c) => c.notNull())
+        .addColumn('description', 'text', (c) => c.notNull().defaultTo(''))
+        .addUniqueConstraint('identity_registered_limits_unique', ['service_id', 'region_id', 'resource_name'])
+        .execute();
+      // target_id is the project or domain the limit is for.
+      await db.schema
+        .createTable('identity_limits')
+        .addColumn('id', 'varchar(64)', (c) => c.primaryKey())
+        .addColumn('project_id', 'varchar(64)')
+        .addColumn('domain_id', 'varchar(64)')
+        .addColumn('target_id', 'varchar(64)', (c) => c.notNull())
+        .addColumn('service_id', 'varchar(64)', (c) => c.notNull())
+        .addColumn('region_id', 'varchar(255)', (c) => c.notNull().defaultTo(''))
+        .addColumn('resource_name', 'varchar(255)', (c) => c.notNull())
+        .addColumn('resource_limit', 'integer', (c) => c.notNull())
+        .addColumn('description', 'text', (c) => c.notNull().defaultTo(''))
+        .addUniqueConstraint('identity_limits_unique', ['target_id', 'service_id', 'region_id', 'resource_name'])
+        .execute();
+    },
+  },
 ];

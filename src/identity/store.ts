@@ -120,6 +120,47 @@ export interface TrustRow {
   created_at: string;
 }
 
+export interface CredentialRow {
+  id: string;
+  user_id: string;
+  project_id: string | null;
+  type: string;
+  /** Encrypted (credential-keys.ts). */
+  blob: string;
+  created_at: string;
+}
+export interface PolicyRow {
+  id: string;
+  type: string;
+  blob: string;
+  extra: string;
+}
+export interface ConsumerRow {
+  id: string;
+  description: string;
+  secret_hash: string;
+  created_at: string;
+}
+export interface RegisteredLimitRow {
+  id: string;
+  service_id: string;
+  region_id: string;
+  resource_name: string;
+  default_limit: number;
+  description: string;
+}
+export interface LimitRow {
+  id: string;
+  project_id: string | null;
+  domain_id: string | null;
+  target_id: string;
+  service_id: string;
+  region_id: string;
+  resource_name: string;
+  resource_limit: number;
+  description: string;
+}
+
 export const newId = (): string => randomUUID().replace(/-/g, '');
 const now = (): string => new Date().toISOString();
 
@@ -133,7 +174,13 @@ type Table =
   | 'identity_services'
   | 'identity_endpoints'
   | 'identity_app_credentials'
-  | 'identity_trusts';
+  | 'identity_trusts'
+  | 'identity_credentials'
+  | 'identity_policies'
+  | 'identity_consumers'
+  | 'identity_registered_limits'
+  | 'identity_limits'
+  | 'identity_endpoint_groups';
 
 /** Equality filters on a list; undefined values are ignored. */
 export type Filters = Record<string, string | number | null | undefined>;
