@@ -7,11 +7,35 @@ import { BadRequestError, NotFoundError, UnsupportedMediaTypeError } from '../pl
 import type { ImageService } from './service.ts';
 import { IMPORT_METHODS, type ImageImporter, type ImportTask } from './import.ts';
 import type { ImageRow, MemberRow } from './store.ts';
-import { imageSchema, imagesSchema, memberSchema, membersSchema } from './schemas.ts';
+import {
+  DataBody,
+  ImageCreateBody,
+  ImageListQuery,
+  ImageParams,
+  ImportBody,
+  MemberCreateBody,
+  MemberParams,
+  MemberUpdateBody,
+  PatchBody,
+  TagParams,
+  TaskParams,
+  imageSchema,
+  imagesSchema,
+  memberSchema,
+  membersSchema,
+  type ImageCreateBodyT,
+  type ImageListQueryT,
+  type ImportBodyT,
+} from './schemas.ts';
+import type { Static } from '@sinclair/typebox';
 import { metadefApi } from './metadefs/api.ts';
 import type { MetadefService } from './metadefs/service.ts';
 
-type Req = FastifyRequest<{ Params: Record<string, string>; Querystring: Record<string, string>; Body: unknown }>;
+/** The length a client announced for a data upload, if any. */
+function lengthOf(request: FastifyRequest): number | undefined {
+  const raw = request.headers['content-length'];
+  return raw && /^\d+$/.test(raw) ? Number(raw) : undefined;
+}
 
 const PUBLIC = { config: { public: true } };
 export const JSON_PATCH = 'application/openstack-images-v2.1-json-patch';
@@ -19,8 +43,7 @@ export const JSON_PATCH = 'application/openstack-images-v2.1-json-patch';
 export const JSON_PATCH_20 = 'application/openstack-images-v2.0-json-patch';
 
 /** A 2.0 (draft 4) patch in the 2.1 shape: the operation's name is the key that holds its path. */
-export function patchFromDraft4(ops: unknown): unknown {
-  if (!Array.isArray(ops)) return ops;
+export function patchFromDraft4(ops: unknown[]): unknown[] {
   return ops.map((op) => {
     if (!op || typeof op !== 'object') return op;
     const found = ['add', 'replace', 'remove'].filter((k) => k in op);
@@ -72,7 +95,7 @@ const memberView = (m: MemberRow) => ({
 
 const SORT_KEYS = ['name', 'status', 'container_format', 'disk_format', 'size', 'id', 'created_at', 'updated_at', 'owner', 'visibility', 'min_ram', 'min_disk'];
 
-function sortImages(rows: ImageRow[], q: Record<string, string>): ImageRow[] {
+function sortImages(rows: ImageRow[], q: ImageListQueryT): ImageRow[] {
   const keys: [string, 'asc' | 'desc'][] = [];
   if (q.sort) {
     for (const part of q.sort.split(',')) {
@@ -143,15 +166,16 @@ export function imageApi(images: ImageService, importer: ImageImporter, validato
     metadefApi(metadefs)(app);
     app.get('/v2/schemas/members', async () => membersSchema);
 
-    app.post('/v2/images', async (request: Req, reply) => {
-      const body = request.body;
-      if (!body || typeof body !== 'object' || Array.isArray(body)) throw new BadRequestError('The request body must be a JSON object.');
-      const row = await images.create(contextOf(request), body as Record<string, unknown>);
+    type Id = { Params: Static<typeof ImageParams> };
+    const byId = { schema: { params: ImageParams } };
+
+    app.post<{ Body: ImageCreateBodyT }>('/v2/images', { schema: { body: ImageCreateBody } }, async (request, reply) => {
+      const row = await images.create(contextOf(request), request.body);
       reply.code(201).header('location', `${publicUrl}/image/v2/images/${row.id}`);
       return imageView(row);
     });
 
-    app.get('/v2/images', async (request: Req) => {
+    app.get<{ Querystring: ImageListQueryT }>('/v2/images', { schema: { querystring: ImageListQuery } }, async (request) => {
       const q = request.query;
       let rows = sortImages(await images.list(contextOf(request), q), q);
       if (q.marker) {
@@ -159,18 +183,17 @@ export function imageApi(images: ImageService, importer: ImageImporter, validato
         if (i < 0) throw new BadRequestError(`marker ${q.marker} could not be found.`);
         rows = rows.slice(i + 1);
       }
-      const limit = q.limit === undefined ? 25 : Number(q.limit);
-      if (!Number.isInteger(limit) || limit < 0) throw new BadRequestError('limit param must be a non-negative integer');
-      const page = rows.slice(0, Math.min(limit, 1000));
+      const page = rows.slice(0, Math.min(q.limit ?? 25, 1000));
+      const query = Object.fromEntries(Object.entries(q).map(([k, v]) => [k, String(v)]));
       const next = rows.length > page.length && page.length > 0
-        ? `/v2/images?${new URLSearchParams({ ...q, marker: page[page.length - 1]!.id }).toString()}`
+        ? `/v2/images?${new URLSearchParams({ ...query, marker: page[page.length - 1]!.id }).toString()}`
         : undefined;
       return { images: page.map(imageView), first: '/v2/images', schema: '/v2/schemas/images', ...(next ? { next } : {}) };
     });
 
-    app.get('/v2/images/:id', async (request: Req) => imageView(await images.find(contextOf(request), request.params.id)));
+    app.get<Id>('/v2/images/:id', byId, async (request) => imageView(await images.find(contextOf(request), request.params.id)));
 
-    app.patch('/v2/images/:id', async (request: Req, reply) => {
+    app.patch<Id & { Body: Static<typeof PatchBody> }>('/v2/images/:id', { schema: { params: ImageParams, body: PatchBody } }, async (request, reply) => {
       const type = String(request.headers['content-type'] ?? '').split(';')[0]!.trim();
       if (type !== JSON_PATCH && type !== JSON_PATCH_20) {
         reply.header('accept-patch', `${JSON_PATCH}, ${JSON_PATCH_20}`);
@@ -180,20 +203,19 @@ export function imageApi(images: ImageService, importer: ImageImporter, validato
       return imageView(await images.patch(contextOf(request), request.params.id, ops));
     });
 
-    app.delete('/v2/images/:id', async (request: Req, reply) => {
+    app.delete<Id>('/v2/images/:id', byId, async (request, reply) => {
       await images.delete(contextOf(request), request.params.id);
       reply.code(204).send();
     });
 
-    app.put('/v2/images/:id/file', async (request: Req, reply) => {
+    app.put<Id>('/v2/images/:id/file', { schema: { params: ImageParams, body: DataBody } }, async (request, reply) => {
       const type = String(request.headers['content-type'] ?? '').split(';')[0]!.trim();
       if (type !== 'application/octet-stream') throw new UnsupportedUpload(type);
-      const length = request.headers['content-length'] ? Number(request.headers['content-length']) : undefined;
-      await closeOnRefusal(request, reply, images.upload(contextOf(request), request.params.id, request.body as Readable, length));
+      await closeOnRefusal(request, reply, images.upload(contextOf(request), request.params.id, request.body as Readable, lengthOf(request)));
       reply.code(204).send();
     });
 
-    app.get('/v2/images/:id/file', async (request: Req, reply) => {
+    app.get<Id>('/v2/images/:id/file', byId, async (request, reply) => {
       const result = await images.download(contextOf(request), request.params.id, parseRange(request.headers.range));
       if (!result.stream) return reply.code(204).send();
       const partial = request.headers.range !== undefined;
@@ -206,19 +228,20 @@ export function imageApi(images: ImageService, importer: ImageImporter, validato
       return reply.send(result.stream);
     });
 
-    app.put('/v2/images/:id/tags/:tag', async (request: Req, reply) => {
+    type Tag = { Params: Static<typeof TagParams> };
+    app.put<Tag>('/v2/images/:id/tags/:tag', { schema: { params: TagParams } }, async (request, reply) => {
       await images.setTag(contextOf(request), request.params.id, request.params.tag, true);
       reply.code(204).send();
     });
-    app.delete('/v2/images/:id/tags/:tag', async (request: Req, reply) => {
+    app.delete<Tag>('/v2/images/:id/tags/:tag', { schema: { params: TagParams } }, async (request, reply) => {
       await images.setTag(contextOf(request), request.params.id, request.params.tag, false);
       reply.code(204).send();
     });
-    app.post('/v2/images/:id/actions/deactivate', async (request: Req, reply) => {
+    app.post<Id>('/v2/images/:id/actions/deactivate', byId, async (request, reply) => {
       await images.setActive(contextOf(request), request.params.id, false);
       reply.code(204).send();
     });
-    app.post('/v2/images/:id/actions/reactivate', async (request: Req, reply) => {
+    app.post<Id>('/v2/images/:id/actions/reactivate', byId, async (request, reply) => {
       await images.setActive(contextOf(request), request.params.id, true);
       reply.code(204).send();
     });
@@ -240,40 +263,38 @@ export function imageApi(images: ImageService, importer: ImageImporter, validato
     app.get('/v2/info/import', async () => ({
       'import-methods': { description: 'Import methods available.', type: 'array', value: [...IMPORT_METHODS] },
     }));
-    app.put('/v2/images/:id/stage', async (request: Req, reply) => {
+    app.put<Id>('/v2/images/:id/stage', { schema: { params: ImageParams, body: DataBody } }, async (request, reply) => {
       const type = String(request.headers['content-type'] ?? '').split(';')[0]!.trim();
       if (type !== 'application/octet-stream') throw new UnsupportedUpload(type);
-      const length = request.headers['content-length'] ? Number(request.headers['content-length']) : undefined;
-      await closeOnRefusal(request, reply, importer.stage(contextOf(request), request.params.id, request.body as Readable, length));
+      await closeOnRefusal(request, reply, importer.stage(contextOf(request), request.params.id, request.body as Readable, lengthOf(request)));
       reply.code(204).send();
     });
-    app.post('/v2/images/:id/import', async (request: Req, reply) => {
+    app.post<Id & { Body: ImportBodyT }>('/v2/images/:id/import', { schema: { params: ImageParams, body: ImportBody } }, async (request, reply) => {
       const task = await importer.start(contextOf(request), request.params.id, request.body);
       reply.code(202).header('openstack-image-import-task-id', task.id);
       return {};
     });
-    app.get('/v2/tasks/:id', async (request: Req) => taskView(importer.task(contextOf(request), request.params.id)));
-    app.get('/v2/images/:id/tasks', async (request: Req) => {
+    app.get<{ Params: Static<typeof TaskParams> }>('/v2/tasks/:id', { schema: { params: TaskParams } }, async (request) => taskView(importer.task(contextOf(request), request.params.id)));
+    app.get<Id>('/v2/images/:id/tasks', byId, async (request) => {
       await images.find(contextOf(request), request.params.id);
       return { tasks: importer.tasksOf(contextOf(request), request.params.id).map(taskView) };
     });
 
-    app.post('/v2/images/:id/members', async (request: Req) => {
-      const member = (request.body as { member?: unknown } | undefined)?.member;
-      return memberView(await images.addMember(contextOf(request), request.params.id, member));
-    });
-    app.get('/v2/images/:id/members', async (request: Req) => ({
+    type Member = { Params: Static<typeof MemberParams> };
+    app.post<Id & { Body: Static<typeof MemberCreateBody> }>('/v2/images/:id/members', { schema: { params: ImageParams, body: MemberCreateBody } }, async (request) =>
+      memberView(await images.addMember(contextOf(request), request.params.id, request.body.member)),
+    );
+    app.get<Id>('/v2/images/:id/members', byId, async (request) => ({
       members: (await images.members(contextOf(request), request.params.id)).map(memberView),
       schema: '/v2/schemas/members',
     }));
-    app.get('/v2/images/:id/members/:member', async (request: Req) =>
+    app.get<Member>('/v2/images/:id/members/:member', { schema: { params: MemberParams } }, async (request) =>
       memberView(await images.member(contextOf(request), request.params.id, request.params.member)),
     );
-    app.put('/v2/images/:id/members/:member', async (request: Req) => {
-      const status = (request.body as { status?: unknown } | undefined)?.status;
-      return memberView(await images.updateMember(contextOf(request), request.params.id, request.params.member, status));
-    });
-    app.delete('/v2/images/:id/members/:member', async (request: Req, reply) => {
+    app.put<Member & { Body: Static<typeof MemberUpdateBody> }>('/v2/images/:id/members/:member', { schema: { params: MemberParams, body: MemberUpdateBody } }, async (request) =>
+      memberView(await images.updateMember(contextOf(request), request.params.id, request.params.member, request.body.status as MemberRow['status'])),
+    );
+    app.delete<Member>('/v2/images/:id/members/:member', { schema: { params: MemberParams } }, async (request, reply) => {
       await images.removeMember(contextOf(request), request.params.id, request.params.member);
       reply.code(204).send();
     });

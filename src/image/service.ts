@@ -20,15 +20,29 @@ import { ByteLedgers } from './quota.ts';
 import type { ImageClient, ImageRecord, NewImage } from './client.ts';
 import { DockerArchiveValidator, dockerProperties } from './docker-archive.ts';
 import type { ImageRow, ImageStore, MemberRow } from './store.ts';
+import type { Static, TSchema } from '@sinclair/typebox';
+import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
+import { CONTAINER_FORMATS as CONTAINER_FORMAT_VALUES, DISK_FORMATS as DISK_FORMAT_VALUES, ImageChanges, ImageCreateBody, PatchOperation, READ_ONLY, VISIBILITIES, queryBoolean, type ImageCreateBodyT, type ImageListQueryT } from './schemas.ts';
 
-export const CONTAINER_FORMATS = ['ami', 'ari', 'aki', 'bare', 'ovf', 'ova', 'docker', 'compressed'];
-export const DISK_FORMATS = ['ami', 'ari', 'aki', 'vhd', 'vhdx', 'vmdk', 'raw', 'qcow2', 'vdi', 'iso', 'ploop'];
-export const VISIBILITIES = ['private', 'shared', 'community', 'public'] as const;
-/** Fields the API owns; anything else in a create or patch is an additional property. */
-export const READ_ONLY = ['id', 'status', 'owner', 'size', 'virtual_size', 'checksum', 'os_hash_algo', 'os_hash_value', 'created_at', 'updated_at', 'self', 'file', 'schema', 'locations', 'direct_url', 'docker_image_id'];
+/** The formats and visibilities of the image schema, as lists for other services' checks. */
+export const CONTAINER_FORMATS: string[] = [...CONTAINER_FORMAT_VALUES];
+export const DISK_FORMATS: string[] = [...DISK_FORMAT_VALUES];
+export { READ_ONLY, VISIBILITIES };
 const CORE = ['name', 'container_format', 'disk_format', 'visibility', 'protected', 'os_hidden', 'min_ram', 'min_disk', 'tags'];
 
 type Body = Record<string, unknown>;
+
+const createBody = TypeCompiler.Compile(ImageCreateBody);
+const imageChanges = TypeCompiler.Compile(ImageChanges);
+const patchOperation = TypeCompiler.Compile(PatchOperation);
+
+/** Checks a value against a compiled route schema; the first violation becomes a 400 in the API's words. */
+function checked<T extends TSchema>(check: TypeCheck<T>, value: unknown): asserts value is Static<T> {
+  if (check.Check(value)) return;
+  const first = check.Errors(value).First();
+  const field = first?.path.replace(/^\//, '') || 'body';
+  throw new BadRequestError(`Invalid input for field/attribute ${field}: ${first?.message ?? 'not valid'}.`);
+}
 
 export class ImageService implements ImageClient {
   constructor(
@@ -107,7 +121,7 @@ export class ImageService implements ImageClient {
     }
   }
 
-  async list(ctx: RequestContext, q: Record<string, string>): Promise<ImageRow[]> {
+  async list(ctx: RequestContext, q: ImageListQueryT): Promise<ImageRow[]> {
     this.enforce(ctx, 'get_images');
     const project = ctx.scope.kind === 'project' ? ctx.scope.projectId : undefined;
     let rows = await this.store.visibleTo(project, this.isAdmin(ctx) && q.visibility === 'all');
@@ -115,7 +129,9 @@ export class ImageService implements ImageClient {
     // Community images are listed only when asked for (or owned), as Glance does.
     if (!q.visibility) rows = rows.filter((r) => r.visibility !== 'community' || r.owner === project);
     else if (q.visibility !== 'all') rows = rows.filter((r) => r.visibility === q.visibility);
-    if (q.member_status) {
+    if (q.member_status === 'all') {
+      // Every shared image the project is a member of, whatever its status.
+    } else if (q.member_status) {
       const keep: ImageRow[] = [];
       for (const r of rows) if (r.visibility !== 'shared' || r.owner === project || (await this.store.member(r.id, project ?? ''))?.status === q.member_status) keep.push(r);
       rows = keep;
@@ -134,9 +150,13 @@ export class ImageService implements ImageClient {
         rows = rows.filter((r) => wanted.includes(String(r[f])));
       }
     }
-    if (q.protected !== undefined) rows = rows.filter((r) => Boolean(r.protected) === (q.protected === 'true'));
-    if (q.os_hidden !== 'true') rows = rows.filter((r) => !r.os_hidden);
-    if (q.tag) rows = rows.filter((r) => (JSON.parse(r.tags) as string[]).includes(q.tag));
+    const prot = queryBoolean(q.protected);
+    if (prot !== undefined) rows = rows.filter((r) => Boolean(r.protected) === prot);
+    // Hidden images are left out, and with os_hidden=true they are all that is listed (Glance's api-ref).
+    const hidden = queryBoolean(q.os_hidden) ?? false;
+    rows = rows.filter((r) => Boolean(r.os_hidden) === hidden);
+    const tag = q.tag;
+    if (tag) rows = rows.filter((r) => (JSON.parse(r.tags) as string[]).includes(tag));
     if (q.size_min) rows = rows.filter((r) => (r.size ?? 0) >= Number(q.size_min));
     if (q.size_max) rows = rows.filter((r) => (r.size ?? 0) <= Number(q.size_max));
     return rows;
@@ -144,20 +164,20 @@ export class ImageService implements ImageClient {
 
   // ---- create / update / delete
 
-  async create(ctx: RequestContext, body: Body): Promise<ImageRow> {
+  /** `body` as the create route's schema types it; bodies from other callers are checked against that schema here. */
+  async create(ctx: RequestContext, body: ImageCreateBodyT): Promise<ImageRow> {
     this.enforce(ctx, 'add_image');
+    for (const f of READ_ONLY) {
+      if (f !== 'id' && f !== 'owner' && (body as Body)[f] !== undefined) throw new ForbiddenError(`Attribute '${f}' is read-only.`);
+    }
+    checked(createBody, body);
     let owner = this.projectOf(ctx);
     // An admin may create an image for another project (Glance's `owner` on create); anyone may name their own.
     if (body.owner !== undefined && body.owner !== null) {
-      if (typeof body.owner !== 'string' || !body.owner || body.owner.length > 255) throw new BadRequestError('Invalid value for owner: must be a project id.');
       if (body.owner !== owner && !this.isAdmin(ctx)) throw new ForbiddenError(`You are not permitted to create images owned by '${body.owner}'.`);
       owner = body.owner;
     }
-    for (const f of READ_ONLY) {
-      if (f !== 'id' && f !== 'owner' && body[f] !== undefined) throw new ForbiddenError(`Attribute '${f}' is read-only.`);
-    }
-    const id = body.id === undefined ? randomUUID() : String(body.id);
-    if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(id)) throw new BadRequestError(`Invalid image id ${id}: must be a UUID.`);
+    const id = body.id ?? randomUUID();
     const usage = await this.store.usage(owner);
     if (usage.count + 1 > this.config.imageQuotaCount) {
       throw new OverQuotaError(`Maximum number of images exceeded: the quota is ${this.config.imageQuotaCount}.`, 'images', 413);
@@ -191,58 +211,49 @@ export class ImageService implements ImageClient {
   }
 
   /** Applies core fields and additional properties from a create body or a patch result. */
+  /** Applies checked attributes (a create body or a patch's changes) to a row; read-only ones are refused. */
   private apply(ctx: RequestContext, row: ImageRow, body: Body, creating: boolean): void {
     const props = JSON.parse(row.properties) as Record<string, string>;
     for (const [k, v] of Object.entries(body)) {
       if (k === 'id' || (creating && k === 'owner')) continue;
-      if (READ_ONLY.includes(k)) throw new ForbiddenError(`Attribute '${k}' is read-only.`);
+      if ((READ_ONLY as readonly string[]).includes(k)) throw new ForbiddenError(`Attribute '${k}' is read-only.`);
       switch (k) {
         case 'name':
-          if (v !== null && (typeof v !== 'string' || v.length > 255)) throw new BadRequestError(`Invalid value for name: must be a string of at most 255 characters.`);
           row.name = v as string | null;
           break;
         case 'container_format':
-        case 'disk_format': {
-          const allowed = k === 'container_format' ? CONTAINER_FORMATS : DISK_FORMATS;
-          if (v !== null && (typeof v !== 'string' || !allowed.includes(v))) throw new BadRequestError(`Invalid value '${String(v)}' for ${k}: must be one of ${allowed.join(', ')}.`);
+        case 'disk_format':
           if (!creating && row.status !== 'queued' && row[k] !== v) throw new ForbiddenError(`Attribute ${k} can be only replaced for a queued image.`);
           row[k] = v as string | null;
           break;
-        }
         case 'visibility':
-          if (!VISIBILITIES.includes(v as (typeof VISIBILITIES)[number])) throw new BadRequestError(`Invalid visibility value: ${String(v)}`);
           if (v === 'public') this.enforce(ctx, 'publicize_image');
           if (v === 'community') this.enforce(ctx, 'communitize_image');
           row.visibility = v as ImageRow['visibility'];
           break;
         case 'protected':
         case 'os_hidden':
-          if (typeof v !== 'boolean') throw new BadRequestError(`Invalid value for ${k}: must be a boolean.`);
           row[k] = v ? 1 : 0;
           break;
         case 'min_ram':
         case 'min_disk':
-          if (!Number.isInteger(v) || (v as number) < 0) throw new BadRequestError(`Invalid value for ${k}: must be a non-negative integer.`);
           row[k] = v as number;
           break;
         case 'tags':
-          if (!Array.isArray(v) || v.some((t) => typeof t !== 'string' || t.length > 255)) throw new BadRequestError('Invalid value for tags: must be a list of strings.');
-          row.tags = JSON.stringify([...new Set(v)]);
+          row.tags = JSON.stringify([...new Set(v as string[])]);
           break;
         default:
           if (v === null || v === undefined) delete props[k];
-          else if (typeof v !== 'string') throw new BadRequestError(`Invalid value for property ${k}: additional properties must be strings.`);
-          else props[k] = v;
+          else props[k] = v as string;
       }
     }
     row.properties = JSON.stringify(props);
   }
 
   /** Glance's JSON-patch (application/openstack-images-v2.1-json-patch). */
-  async patch(ctx: RequestContext, id: string, ops: unknown): Promise<ImageRow> {
+  async patch(ctx: RequestContext, id: string, ops: unknown[]): Promise<ImageRow> {
     this.enforce(ctx, 'modify_image');
     const row = await this.owned(ctx, id);
-    if (!Array.isArray(ops)) throw new BadRequestError('A JSON-patch body must be a list of operations.');
     const view: Body = {
       name: row.name,
       container_format: row.container_format,
@@ -256,10 +267,11 @@ export class ImageService implements ImageClient {
       ...JSON.parse(row.properties),
     };
     const changes: Body = {};
-    for (const op of ops as { op?: string; path?: string; value?: unknown }[]) {
-      if (!op || typeof op.path !== 'string' || !['add', 'replace', 'remove'].includes(String(op.op))) {
-        throw new BadRequestError(`Unable to find '${op?.op}' in JSON Schema change: operations must be add, replace or remove with a path.`);
+    for (const raw of ops) {
+      if (!patchOperation.Check(raw)) {
+        throw new BadRequestError(`Unable to find '${String((raw as { op?: unknown })?.op)}' in JSON Schema change: operations must be add, replace or remove with a path.`);
       }
+      const op = raw;
       const key = op.path.replace(/^\//, '').replace(/~1/g, '/').replace(/~0/g, '~');
       if (!key || key.includes('/')) throw new BadRequestError(`Invalid JSON pointer for this resource: '${op.path}'`);
       if (key === 'owner' && op.op === 'replace' && typeof op.value === 'string' && (op.value === row.owner || this.isAdmin(ctx))) {
@@ -267,7 +279,7 @@ export class ImageService implements ImageClient {
         row.owner = op.value;
         continue;
       }
-      if (READ_ONLY.includes(key)) throw new ForbiddenError(`Attribute '${key}' is read-only.`);
+      if ((READ_ONLY as readonly string[]).includes(key)) throw new ForbiddenError(`Attribute '${key}' is read-only.`);
       if (op.op === 'remove') {
         if (CORE.includes(key)) throw new ForbiddenError(`Attribute '${key}' is reserved.`);
         if (!(key in view)) throw new ConflictError(`Property ${key} does not exist.`);
@@ -279,6 +291,8 @@ export class ImageService implements ImageClient {
         view[key] = op.value;
       }
     }
+    // The patched image must still satisfy the image schema.
+    checked(imageChanges, changes);
     this.apply(ctx, row, changes, false);
     await this.store.update(id, {
       owner: row.owner,
@@ -313,7 +327,6 @@ export class ImageService implements ImageClient {
     const row = await this.owned(ctx, id);
     const tags = new Set(JSON.parse(row.tags) as string[]);
     if (add) {
-      if (tag.length > 255) throw new BadRequestError('Image tag too long (at most 255 characters).');
       tags.add(tag);
     } else if (!tags.delete(tag)) {
       throw new NotFoundError(`Tag ${tag} not found.`);
@@ -416,11 +429,10 @@ export class ImageService implements ImageClient {
     return row;
   }
 
-  async addMember(ctx: RequestContext, id: string, memberId: unknown): Promise<MemberRow> {
+  async addMember(ctx: RequestContext, id: string, memberId: string): Promise<MemberRow> {
     this.enforce(ctx, 'add_member');
     const row = await this.owned(ctx, id);
     if (row.visibility !== 'shared') throw new ForbiddenError(`Only shared images have members.`);
-    if (typeof memberId !== 'string' || !memberId) throw new BadRequestError("Invalid input: 'member' is a required string.");
     const now = new Date().toISOString();
     const m: MemberRow = { image_id: id, member_id: memberId, status: 'pending', created_at: now, updated_at: now };
     await this.store.addMember(m);
@@ -442,13 +454,12 @@ export class ImageService implements ImageClient {
     return m;
   }
 
-  async updateMember(ctx: RequestContext, id: string, memberId: string, status: unknown): Promise<MemberRow> {
+  async updateMember(ctx: RequestContext, id: string, memberId: string, status: MemberRow['status']): Promise<MemberRow> {
     this.enforce(ctx, 'modify_member');
     await this.sharedImage(ctx, id);
     if (memberId !== this.projectOf(ctx)) throw new ForbiddenError('Only the member itself can change its membership status.');
-    if (!['pending', 'accepted', 'rejected'].includes(String(status))) throw new BadRequestError(`Invalid status: ${String(status)}; must be pending, accepted or rejected.`);
     if (!(await this.store.member(id, memberId))) throw new NotFoundError(`Member ${memberId} not found for image ${id}.`);
-    await this.store.setMemberStatus(id, memberId, status as MemberRow['status']);
+    await this.store.setMemberStatus(id, memberId, status);
     return (await this.store.member(id, memberId))!;
   }
 
