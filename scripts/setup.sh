@@ -10,7 +10,7 @@ want_test=0
 
 packages=(docker.io busybox-static iptables iproute2 conntrack ca-certificates openssl)
 if [ "$want_test" = 1 ]; then
-  packages+=(postgresql python3-openstackclient python3-openstacksdk python3-requests python3-heatclient docker-registry docker-compose curl)
+  packages+=(postgresql python3-openstackclient python3-openstacksdk python3-requests python3-heatclient python3-zunclient docker-registry docker-compose curl)
 fi
 
 missing=()
