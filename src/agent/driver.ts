@@ -130,6 +130,30 @@ export interface HostCapacity {
   diskGiB: number;
   architecture: string;
   hostname: string;
+  /** The confinement its tenant containers run under (hosts of real engines report it; simulated ones do not). */
+  confinement?: HostConfinement;
+}
+
+/** What holds a tenant container on a host, as the host's engine and driver report it (shown to admins). */
+export interface HostConfinement {
+  /** The seccomp profile tenant containers get ('default': Docker's), or null where the kernel has none. */
+  seccomp: string | null;
+  /** The AppArmor profile of tenant containers where AppArmor is enabled, else null. */
+  apparmor: string | null;
+  /** Whether SELinux labels the containers. */
+  selinux: boolean;
+  /** Where ids 0.. of a tenant container land on the host (user-namespace remap), or null when they are not remapped. */
+  usernsRemap: { uid: number; gid: number } | null;
+  /** The capabilities a tenant container may hold; every other one is dropped. */
+  capabilities: string[];
+  /** Capabilities of Docker's default set that tenant containers do not get. */
+  droppedCapabilities: string[];
+  /** no-new-privileges: setuid binaries gain nothing. */
+  noNewPrivileges: boolean;
+  /** Whether the flavor's pids limit is enforced (the kernel's pids controller is there). */
+  pidsLimit: boolean;
+  /** Whether tenant traffic to the host's own addresses is dropped (the host guard). */
+  hostGuard: boolean;
 }
 
 export interface DriverCapabilities {

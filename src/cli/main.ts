@@ -7,6 +7,7 @@ import { registerImage } from './image.ts';
 import { registerStack } from './stack.ts';
 import { registerAgent } from './agent.ts';
 import { registerEngineCerts } from './engine-certs.ts';
+import { registerStatus } from './status.ts';
 
 export async function main(argv: string[]): Promise<void> {
   const program = new Command('hafen').description('A multi-tenant container cloud that speaks OpenStack APIs on Docker engines');
@@ -16,6 +17,7 @@ export async function main(argv: string[]): Promise<void> {
   registerStack(program);
   registerAgent(program);
   registerEngineCerts(program);
+  registerStatus(program);
   try {
     await program.parseAsync(argv);
   } catch (err) {

@@ -5,7 +5,7 @@ import type { Command } from 'commander';
 import { loadConfig, type Config } from '../config.ts';
 import { createCloud, type Cloud } from '../main.ts';
 import { engineClient } from '../host/engine-client.ts';
-import { ensureLocalEngine, readPid, stopLocalEngine } from '../host/local-engine.ts';
+import { ensureLocalEngine, readPid, stopLocalEngine, writePidFile } from '../host/local-engine.ts';
 import { ensureBusyboxEngineImage } from '../host/test-images.ts';
 import { seedDemoImage } from '../image/seed.ts';
 
@@ -49,7 +49,7 @@ export function registerUp(program: Command): void {
         process.stderr.write(`hafen: start-up failed: ${(err as Error).message}\n`);
         process.exit(1);
       }
-      fs.writeFileSync(pidFile(config), String(process.pid));
+      writePidFile(pidFile(config));
       process.stdout.write(
         `hafen is ready at ${cloud.url}\n` +
           (engine ? `docker engine: unix://${engine.socket}\n` : config.agentsOnly ? `docker engines: none in-process; waiting for agents (hafen agent --controller ${cloud.url} ...)\n` : config.dockerHosts.map((h) => `docker engine: ${h}\n`).join('')) +

@@ -62,6 +62,7 @@ export class Hosts {
       disabled_reason: null,
       heartbeat_at: now,
       created_at: now,
+      confinement: cap.confinement ? JSON.stringify(cap.confinement) : null,
     });
     this.drivers.set(hostId, driver);
     return (await this.core.store.host(hostId))!;

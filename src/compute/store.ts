@@ -206,6 +206,13 @@ const migrations: Migration[] = [
       await db.updateTable('compute_servers').set({ locked_by: 'owner' }).where('locked', '=', 1).execute();
     },
   },
+  {
+    // What each host reports of its tenant containers' confinement (seccomp, AppArmor/SELinux, userns, caps).
+    name: '0007-host-confinement',
+    async up(db: Kysely<any>) {
+      await db.schema.alterTable('compute_hosts').addColumn('confinement', 'text').execute();
+    },
+  },
 ];
 
 export class ComputeStore {

@@ -29,6 +29,8 @@ export interface HostRow {
   disabled_reason: string | null;
   heartbeat_at: string;
   created_at: string;
+  /** The confinement its tenant containers run under (HostConfinement of agent/driver.ts, JSON), as the host reported it. */
+  confinement?: string | null;
 }
 
 export type VmState = 'building' | 'active' | 'stopped' | 'paused' | 'suspended' | 'error' | 'deleted' | 'resized';

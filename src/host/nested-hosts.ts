@@ -9,6 +9,7 @@ import { engineClient, formatEngineEndpoint } from './engine-client.ts';
 import { ensureCertificateAuthority, ensureClientCertificate, issueCertificate, SERVER_CERT_FILES } from './pki.ts';
 import { BUSYBOX_IMAGE, ensureBusyboxEngineImage } from './test-images.ts';
 import { writeTar } from './tar-writer.ts';
+import { ensureRemapUser, remapIdentityFiles, REMAP_USER, userNamespacesAvailable, type SubordinateRange } from './userns.ts';
 
 export const NESTED_HOSTS_NETWORK = 'hafen-hosts';
 /** Tried in order: another engine on this machine (another checkout's tests) may hold the first. */
@@ -190,7 +191,7 @@ async function freeHostAddress(docker: Docker): Promise<string> {
   throw new Error(`no free address on ${NESTED_HOSTS_NETWORK} (${subnet})`);
 }
 
-function hostContainerSpec(name: string, setId: string, ownerPid: number, address: string): Docker.ContainerCreateOptions {
+function hostContainerSpec(name: string, setId: string, ownerPid: number, address: string, remap: boolean): Docker.ContainerCreateOptions {
   const readOnly = ['/usr', '/lib', '/lib64', '/bin', '/sbin', '/etc/alternatives'].filter((p) => fs.existsSync(p)).map((p) => `${p}:${p}:ro`);
   return {
     name,
@@ -208,6 +209,8 @@ function hostContainerSpec(name: string, setId: string, ownerPid: number, addres
       // Its own address only: the gateways of the host's tenant bridges have no engine listening.
       '--host', `tcp://${address}:${NESTED_ENGINE_PORT}`,
       '--cgroup-parent', cgroupParent(name),
+      // Root in a tenant container is not root on the host (the machine's own hafen-remap range).
+      ...(remap ? ['--userns-remap', REMAP_USER] : []),
     ],
     NetworkingConfig: { EndpointsConfig: { [NESTED_HOSTS_NETWORK]: { IPAMConfig: { IPv4Address: address } } } },
     HostConfig: {
@@ -236,6 +239,7 @@ export async function startNestedHosts(options: NestedHostsOptions): Promise<Nes
   await ensureBusyboxEngineImage(options.outerEndpoint);
   await ensureNetwork(docker);
   const ca = await ensureCertificateAuthority(path.join(options.pkiDir, 'ca'));
+  const remap = userNamespacesAvailable() ? ensureRemapUser() : undefined;
   const clientDir = await ensureClientCertificate(ca, path.join(options.pkiDir, 'client'));
 
   const set: NestedHostSet = {
@@ -250,7 +254,7 @@ export async function startNestedHosts(options: NestedHostsOptions): Promise<Nes
   try {
     for (let i = 1; i <= options.count; i++) {
       const name = `hafen-host-${setId}-${i}`;
-      const { container, address } = await createHost(docker, name, setId, ownerPid, ca, scratch);
+      const { container, address } = await createHost(docker, name, setId, ownerPid, ca, scratch, remap);
       set.hosts.push({ name, address, endpoint: formatEngineEndpoint({ kind: 'tcp', host: address, port: NESTED_ENGINE_PORT, certDir: clientDir }), containerId: container.id });
     }
     const deadline = Date.now() + (options.readyTimeoutMs ?? 60_000);
@@ -276,17 +280,19 @@ export async function startNestedHosts(options: NestedHostsOptions): Promise<Nes
  * Creates and starts one host at a free address, with a server certificate for that address put in
  * place before its engine starts. An address taken meanwhile by another set: the next one.
  */
-async function createHost(docker: Docker, name: string, setId: string, ownerPid: number, ca: Awaited<ReturnType<typeof ensureCertificateAuthority>>, scratch: string): Promise<{ container: Docker.Container; address: string }> {
+async function createHost(docker: Docker, name: string, setId: string, ownerPid: number, ca: Awaited<ReturnType<typeof ensureCertificateAuthority>>, scratch: string, remap: SubordinateRange | undefined): Promise<{ container: Docker.Container; address: string }> {
   for (let attempt = 0; ; attempt++) {
     const address = await freeHostAddress(docker);
     const certDir = await issueCertificate(ca, path.join(scratch, name), { kind: 'server', commonName: name, ips: [address], dnsNames: [name] });
+    // Its engine's TLS files and, when it remaps, the dedicated user and its subordinate ids.
     const tls = writeTar([
       { type: 'directory', path: TLS_DIR.slice(1) },
       ...Object.values(SERVER_CERT_FILES).map((f) => ({ type: 'file' as const, path: `${TLS_DIR.slice(1)}/${f}`, content: fs.readFileSync(path.join(certDir, f)), mode: f === SERVER_CERT_FILES.key ? 0o600 : 0o644 })),
+      ...(remap ? remapIdentityFiles(remap).map((f) => ({ type: 'file' as const, path: f.path, content: Buffer.from(f.content), mode: 0o644 })) : []),
     ]);
     let container: Docker.Container;
     try {
-      container = await docker.createContainer(hostContainerSpec(name, setId, ownerPid, address));
+      container = await docker.createContainer(hostContainerSpec(name, setId, ownerPid, address, remap !== undefined));
     } catch (err) {
       // The network vanished between our check and the create (another run's teardown): once more.
       if (!notFound(err) || attempt > 3) throw err;

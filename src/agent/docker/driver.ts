@@ -10,7 +10,7 @@ import { ensureEngineNetwork, type EngineNetworkSpec } from '../net/engine-netwo
 import { forgetHelperImage, helperImage, loadUntagged } from './helper-image.ts';
 import { createInfrastructure } from './infrastructure.ts';
 import { ConflictError } from '../../platform/errors.ts';
-import type { ArchiveStat, ComputeDriver, DriverCapabilities, ExecResult, HostCapacity, InterfaceSpec, LogOptions, PowerState, ProcessStream, ProcessTable, ServerSpec, ServerState, ServerStats, TtySize } from '../driver.ts';
+import type { ArchiveStat, ComputeDriver, DriverCapabilities, ExecResult, HostCapacity, HostConfinement, InterfaceSpec, LogOptions, PowerState, ProcessStream, ProcessTable, ServerSpec, ServerState, ServerStats, TtySize } from '../driver.ts';
 import { DockerVerbs } from './verbs.ts';
 import { API_HOST_ALIAS } from '../../platform/http/api-host.ts';
 
@@ -23,6 +23,8 @@ export const NAMED_VOLUME_PREFIX = 'hafen-vol-';
 
 /** Docker's default capability set without NET_RAW and MKNOD: what a tenant container may hold. */
 export const TENANT_CAPABILITIES = ['CHOWN', 'DAC_OVERRIDE', 'FOWNER', 'FSETID', 'KILL', 'SETGID', 'SETUID', 'SETPCAP', 'NET_BIND_SERVICE', 'SYS_CHROOT', 'AUDIT_WRITE', 'SETFCAP'];
+/** Docker's default set, of which tenant containers lose the rest. */
+const DOCKER_DEFAULT_CAPABILITIES = [...TENANT_CAPABILITIES, 'MKNOD', 'NET_RAW'];
 
 export const containerName = (serverId: string) => `hafen-${serverId}`;
 const configVolume = (serverId: string) => `hafen-cfg-${serverId}`;
@@ -135,6 +137,7 @@ export class DockerDriver implements ComputeDriver {
       diskGiB: 100,
       architecture: info.Architecture === 'aarch64' ? 'aarch64' : 'x86_64',
       hostname: info.Name,
+      confinement: confinementOf(info),
     };
   }
 
@@ -457,6 +460,28 @@ export class DockerDriver implements ComputeDriver {
     const list = (await this.docker.listContainers({ all: true, filters: { label: [LABEL_SERVER] } })).filter(mine);
     return list.map((c) => ({ serverId: c.Labels[LABEL_SERVER]!, power: powerOfStatus(c.State) }));
   }
+}
+
+/**
+ * The confinement of this driver's tenant containers on an engine, from `docker info`: its security
+ * options (seccomp profile, AppArmor, SELinux, userns; the remap's first id is the last part of its
+ * data root, `<uid>.<gid>`) and the profile hafen gives every tenant container.
+ */
+export function confinementOf(info: { SecurityOptions?: string[]; DockerRootDir?: string; PidsLimit?: boolean }): HostConfinement {
+  const options = (info.SecurityOptions ?? []).map((o) => Object.fromEntries(o.split(',').map((kv) => kv.split('=') as [string, string])));
+  const named = (n: string) => options.find((o) => o.name === n);
+  const remap = named('userns') ? /\/(\d+)\.(\d+)\/?$/.exec(info.DockerRootDir ?? '') : null;
+  return {
+    seccomp: named('seccomp') ? (named('seccomp')!.profile ?? 'default') : null,
+    apparmor: named('apparmor') ? 'docker-default' : null,
+    selinux: !!named('selinux'),
+    usernsRemap: remap ? { uid: Number(remap[1]), gid: Number(remap[2]) } : null,
+    capabilities: [...TENANT_CAPABILITIES],
+    droppedCapabilities: DOCKER_DEFAULT_CAPABILITIES.filter((c) => !TENANT_CAPABILITIES.includes(c)),
+    noNewPrivileges: true,
+    pidsLimit: info.PidsLimit !== false,
+    hostGuard: true,
+  };
 }
 
 function powerOf(state: { Running: boolean; Paused: boolean; Status: string; ExitCode: number; OOMKilled: boolean }): PowerState {

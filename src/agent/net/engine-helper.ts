@@ -46,6 +46,8 @@ async function runOnce(docker: Docker, image: string, options: EngineHelperOptio
     HostConfig: {
       NetworkMode: options.networkMode,
       CapAdd: ['NET_ADMIN', 'NET_RAW'],
+      // Host rights in the host's or a container's network namespace: outside the engine's user-namespace remap.
+      UsernsMode: 'host',
       Binds: HOST_TOOL_MOUNTS,
       ...(options.writableProcSys ? { ReadonlyPaths: [], MaskedPaths: [] } : {}),
       AutoRemove: false,

@@ -2,7 +2,7 @@
 // checked on both sides. Additive only: new fields are optional, unknown fields are ignored.
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
-import type { ArchiveStat, ComputeDriver, ContainerOptions, HostCapacity, InterfaceSpec, LogOptions, ProcessTable, ServerSpec, ServerState, ServerStats, TtySize } from '../driver.ts';
+import type { ArchiveStat, ComputeDriver, ContainerOptions, HostCapacity, HostConfinement, InterfaceSpec, LogOptions, ProcessTable, ServerSpec, ServerState, ServerStats, TtySize } from '../driver.ts';
 import type { FloatingIpMapping, PortFirewall } from '../net/contract.ts';
 
 /** Path prefix of the agent endpoint on the controller. */
@@ -13,12 +13,26 @@ const Nullable = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()]);
 
 export const PowerStateSchema = Type.Union([Type.Literal('running'), Type.Literal('paused'), Type.Literal('shutdown'), Type.Literal('crashed'), Type.Literal('missing')]);
 
+const CapabilityNames = Type.Array(Type.String({ maxLength: 32 }), { maxItems: 64 });
+export const HostConfinementSchema = Type.Object({
+  seccomp: Nullable(Type.String({ maxLength: 255 })),
+  apparmor: Nullable(Type.String({ maxLength: 255 })),
+  selinux: Type.Boolean(),
+  usernsRemap: Nullable(Type.Object({ uid: Type.Integer({ minimum: 0 }), gid: Type.Integer({ minimum: 0 }) })),
+  capabilities: CapabilityNames,
+  droppedCapabilities: CapabilityNames,
+  noNewPrivileges: Type.Boolean(),
+  pidsLimit: Type.Boolean(),
+  hostGuard: Type.Boolean(),
+});
+
 export const HostCapacitySchema = Type.Object({
   vcpus: Type.Integer({ minimum: 1 }),
   memoryMiB: Type.Integer({ minimum: 1 }),
   diskGiB: Type.Integer({ minimum: 0 }),
   architecture: Type.String({ minLength: 1, maxLength: 32 }),
   hostname: Type.String({ maxLength: 255 }),
+  confinement: Type.Optional(HostConfinementSchema),
 });
 
 export const CapabilitiesSchema = Type.Object({
@@ -321,6 +335,7 @@ type Same<A, B> = Mutual<A, B> extends true ? Mutual<keyof A, keyof B> : false;
 // in-process engines only and never travel to an agent.
 const agree: [
   Same<Static<typeof HostCapacitySchema>, HostCapacity>,
+  Same<Static<typeof HostConfinementSchema>, HostConfinement>,
   Same<Static<typeof ServerStateSchema>, ServerState>,
   Same<Static<typeof CapabilitiesSchema>, ComputeDriver['capabilities']>,
   Same<Static<typeof InterfaceSpecSchema>, InterfaceSpec>,
@@ -333,7 +348,7 @@ const agree: [
   Same<Static<typeof ServerStatsSchema>, ServerStats>,
   Same<Static<typeof ProcessTableSchema>, ProcessTable>,
   Same<Omit<HostFloatingIps['floatingIps'][number], 'serverId'>, FloatingIpMapping>,
-] = [true, true, true, true, true, true, true, true, true, true, true, true, true];
+] = [true, true, true, true, true, true, true, true, true, true, true, true, true, true];
 void agree;
 /** A spec from the driver's callers is always a valid wire spec (and the agent hands the wire spec to its driver). */
 export const asWireSpec = (spec: ServerSpec): Static<typeof ServerSpecSchema> => spec;
