@@ -34,6 +34,8 @@ export const computePolicy: Record<string, string> = {
   'compute:quotas:update': 'role:admin',
   'compute:hypervisors': 'role:admin',
   'compute:services': 'role:admin',
-  // Remote agents (/agent): only an admin's credentials may register a host and serve its calls.
-  'compute:agent': 'role:admin',
+  // Remote agents (/agent): only credentials with the dedicated hafen-agent role (made at bootstrap) may
+  // register a host and serve its calls; that role grants nothing else (not even reading), and an
+  // admin's credentials are not an agent's.
+  'compute:agent': 'role:hafen-agent',
 };

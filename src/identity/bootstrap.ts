@@ -15,6 +15,9 @@ import { newId, type EndpointRow, type IdentityStore, type ProjectRow, type Role
  */
 export const SERVICE_USER_NAME = 'hafen-services';
 
+/** The role of remote agents' users: the agent endpoint (/agent/v1) and nothing else. */
+export const AGENT_ROLE_NAME = 'hafen-agent';
+
 export interface BootstrapCredentials {
   admin: { username: string; password: string; project: string };
   demo: { username: string; password: string; project: string };
@@ -69,6 +72,8 @@ export async function bootstrapIdentity(store: IdentityStore, config: Config): P
   const reader = await role('reader');
   await store.addImpliedRole(admin.id, member.id);
   await store.addImpliedRole(member.id, reader.id);
+  // Remote agents' credentials hold this role alone (compute:agent): it implies and is implied by nothing.
+  await role(AGENT_ROLE_NAME);
 
   const project = async (name: string, description: string): Promise<ProjectRow> => {
     const existing = await store.projectByName('default', name);

@@ -13,6 +13,7 @@ import type Docker from 'dockerode';
 import { startTestCloud, type TestCloud } from '../helpers/cloud.ts';
 import { startTestHosts, type NestedHostSet } from '../helpers/hosts.ts';
 import { testEngineSocket } from '../helpers/engine.ts';
+import { makeAgentCredentials } from '../helpers/agents.ts';
 import { waitFor } from '../helpers/compute.ts';
 import { busyboxDockerArchive } from '../../src/host/busybox-image.ts';
 import { engineClient } from '../../src/host/engine-client.ts';
@@ -45,6 +46,7 @@ describe('floating IPs of servers on a remote agent\'s host', () => {
   let engine: Docker;
   let t: TestCloud;
   let credential: string;
+  let agentToken: string;
   let agent: AgentProcess | undefined;
   const logs: string[] = [];
   const os = (args: string[], cloud = 'hafen-demo') => t.openstack(args, cloud);
@@ -72,8 +74,9 @@ describe('floating IPs of servers on a remote agent\'s host', () => {
     const web = path.join(t.dataDir, 'web.tar');
     fs.writeFileSync(web, busyboxDockerArchive({ cmd: ['sh', '-c', 'mkdir -p /tmp/www && echo hello-fip > /tmp/www/index.html && exec httpd -f -p 8080 -h /tmp/www'] }));
     await os(['image', 'create', '--container-format', 'docker', '--disk-format', 'raw', '--file', web, 'web']);
-    const cred = await json(['application', 'credential', 'create', 'hafen-agents'], 'hafen-admin');
-    credential = `${cred.id}:${cred.secret}`;
+    const agentUser = await makeAgentCredentials(t);
+    credential = agentUser.applicationCredential;
+    agentToken = agentUser.token;
   });
   after(async () => {
     if (agent) logs.push(agent.log());
@@ -95,7 +98,7 @@ describe('floating IPs of servers on a remote agent\'s host', () => {
       capabilities: { pause: true, snapshot: true, liveResize: true, consoleLog: true, interfaceHotplug: true },
       address: '127.0.0.1',
     };
-    const r = await t.request('POST', '/agent/v1/sessions', { token: await t.token('admin'), body });
+    const r = await t.request('POST', '/agent/v1/sessions', { token: agentToken, body });
     assert.equal(r.status, 400, r.text);
     assert.match(r.body.error.message, /address 127\.0\.0\.1 cannot carry floating IPs/);
   });

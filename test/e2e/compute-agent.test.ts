@@ -1,6 +1,6 @@
 // Remote agents: a cloud with no engine of its own (HAFEN_DOCKER_HOSTS=none) and two nested Docker
-// hosts, each driven only by its own `hafen agent` child process (logged in with an admin's
-// application credential, or as the admin cloud of clouds.yaml). Servers are booted through the
+// hosts, each driven only by its own `hafen agent` child process (logged in with the application
+// credential of a user holding only the hafen-agent role, or as that user through clouds.yaml). Servers are booted through the
 // real openstack CLI and land on both hosts, their actions and security groups go through the
 // agents; an agent that stops, or whose engine stops answering, takes its host down, and one that
 // comes back brings it up again.
@@ -18,6 +18,7 @@ import { busyboxDockerArchive } from '../../src/host/busybox-image.ts';
 import { engineClient } from '../../src/host/engine-client.ts';
 import { checkoutDir } from '../../src/config.ts';
 import { defaultHostId } from '../../src/agent/remote/agent.ts';
+import { makeAgentCredentials, type AgentCredentials } from '../helpers/agents.ts';
 
 interface AgentProcess {
   child: ChildProcess;
@@ -31,6 +32,7 @@ describe('compute on hosts driven by remote agents', () => {
   let engines: Docker[];
   let hostIds: string[];
   let credential: string;
+  let agentUser: AgentCredentials;
   const agents: (AgentProcess | undefined)[] = [];
   const os = (args: string[], cloud = 'hafen-demo') => t.openstack(args, cloud);
   const json = async (args: string[], cloud = 'hafen-demo') => JSON.parse(await os([...args, '-f', 'json'], cloud));
@@ -79,8 +81,8 @@ describe('compute on hosts driven by remote agents', () => {
     const web = path.join(t.dataDir, 'web.tar');
     fs.writeFileSync(web, busyboxDockerArchive({ cmd: ['sh', '-c', 'mkdir -p /tmp/www && echo hello-web > /tmp/www/index.html && exec httpd -f -p 8080 -h /tmp/www'] }));
     await os(['image', 'create', '--container-format', 'docker', '--disk-format', 'raw', '--file', web, 'web']);
-    const cred = await json(['application', 'credential', 'create', 'hafen-agents'], 'hafen-admin');
-    credential = `${cred.id}:${cred.secret}`;
+    agentUser = await makeAgentCredentials(t);
+    credential = agentUser.applicationCredential;
   });
   after(async () => {
     // The agents' own words, for a failed run: .hafen-test/compute-agent-*/agent-N.log.
@@ -95,14 +97,17 @@ describe('compute on hosts driven by remote agents', () => {
     await hosts?.teardown();
   });
 
-  it('refuses agents without valid admin credentials', async () => {
+  it('refuses agents without valid agent credentials', async () => {
     assert.equal((await t.request('POST', '/agent/v1/sessions', { body: {} })).status, 401);
     const demo = await t.request('POST', '/agent/v1/sessions', { token: await t.token('demo'), body: {} });
     assert.equal(demo.status, 403, demo.text);
-    const badRegistration = await t.request('POST', '/agent/v1/sessions', { token: await t.token('admin'), body: { hostId: 'x' } });
+    // An admin's token is not an agent's either: the endpoint takes the hafen-agent role alone.
+    const admin = await t.request('POST', '/agent/v1/sessions', { token: await t.token('admin'), body: {} });
+    assert.equal(admin.status, 403, admin.text);
+    const badRegistration = await t.request('POST', '/agent/v1/sessions', { token: agentUser.token, body: { hostId: 'x' } });
     assert.equal(badRegistration.status, 400, badRegistration.text);
     assert.match(badRegistration.body.error.message, /registration/);
-    // A wrong secret, and a member's (non-admin) credential: the agent process gives up and says why.
+    // A wrong secret, and a member's (not an agent's) credential: the agent process gives up and says why.
     const wrong = startAgent(hosts.hosts[0]!.endpoint, { HAFEN_AGENT_CREDENTIAL: `${credential.split(':')[0]}:not-the-secret` });
     assert.equal(await wrong.exited, 1);
     assert.match(wrong.log(), /refused the agent's credentials: 401/);
@@ -114,9 +119,9 @@ describe('compute on hosts driven by remote agents', () => {
   });
 
   it('registers each host with its capacity when its agent connects', async () => {
-    // One logs in with the application credential, the other as the admin cloud of clouds.yaml (a password).
+    // One logs in with the application credential, the other as the agent user of a clouds.yaml (a password).
     agents[0] = startAgent(hosts.hosts[0]!.endpoint);
-    agents[1] = startAgent(hosts.hosts[1]!.endpoint, {}, ['--cloud', 'hafen-admin', '--clouds-yaml', t.cloud.cloudsYaml]);
+    agents[1] = startAgent(hosts.hosts[1]!.endpoint, {}, ['--cloud', 'hafen-agent', '--clouds-yaml', agentUser.cloudsYaml]);
     await Promise.all([registered(agents[0]), registered(agents[1])]);
     const hv = await hypervisors();
     assert.deepEqual(hv.map((h) => h.id).sort(), [...hostIds].sort());

@@ -24,7 +24,7 @@ it('ignores pid files whose pid now belongs to another program', async () => {
     const down = spawnSync(process.execPath, [path.join(checkoutDir, 'bin', 'hafen.mjs'), 'down'], {
       env: { ...process.env, HAFEN_DATA_DIR: dataDir },
       encoding: 'utf8',
-      timeout: 30_000,
+      timeout: 120_000,
     });
     assert.equal(down.status, 0, down.stderr);
     assert.match(down.stdout, /not running/);

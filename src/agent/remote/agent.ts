@@ -105,7 +105,7 @@ class ControllerFirewalls implements DataplaneSource {
 
 export class Agent {
   private readonly controller: string;
-  private token: { value: string; expiresAt: number; imageUrl: string } | undefined;
+  private token: { value: string; expiresAt: number } | undefined;
   private session: Session | undefined;
   private driver: DockerDriver | undefined;
   private cloudId: string | undefined;
@@ -183,9 +183,8 @@ export class Agent {
     const scope = c.kind === 'password' ? { scope: { project: { name: c.projectName, domain: { name: c.projectDomainName } } } } : {};
     const res = await fetch(`${authUrl}/auth/tokens`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ auth: { identity, ...scope } }) });
     if (res.status !== 201) throw new ControllerError(res.status, `the controller refused the agent's credentials: ${res.status} ${(await res.text()).slice(0, 300)}`);
-    const body = (await res.json()) as { token: { expires_at: string; catalog?: { type: string; endpoints: { interface: string; url: string }[] }[] } };
-    const image = body.token.catalog?.find((s) => s.type === 'image')?.endpoints.find((e) => e.interface === 'public')?.url;
-    this.token = { value: res.headers.get('x-subject-token')!, expiresAt: Date.parse(body.token.expires_at), imageUrl: (image ?? `${this.controller}/image`).replace(/\/+$/, '') };
+    const body = (await res.json()) as { token: { expires_at: string } };
+    this.token = { value: res.headers.get('x-subject-token')!, expiresAt: Date.parse(body.token.expires_at) };
     return this.token.value;
   }
 
@@ -324,7 +323,7 @@ export class Agent {
           result = { ok: true, value: null };
           break;
         default:
-          result = { ok: true, value: (await this.run(call)) ?? null };
+          result = { ok: true, value: (await this.run(call, session)) ?? null };
       }
     } catch (err) {
       const e = err as Error & { statusCode?: unknown };
@@ -361,7 +360,7 @@ export class Agent {
     return false;
   }
 
-  private async run(call: PlainCall): Promise<unknown> {
+  private async run(call: PlainCall, session: Session): Promise<unknown> {
     const d = this.driver!;
     switch (call.method) {
       case 'exec': {
@@ -383,7 +382,7 @@ export class Agent {
       case 'capacity':
         return d.capacity();
       case 'ensureImage':
-        return d.ensureImage(call.args.imageId, call.args.digest, () => this.imageData(call.args.imageId));
+        return d.ensureImage(call.args.imageId, call.args.digest, () => this.callInput(session, call.id));
       case 'spawn':
         return d.spawn(asDriverSpec(call.args.spec));
       case 'destroy':
@@ -414,20 +413,6 @@ export class Agent {
         const never: never = call;
         throw new Error(`unknown call ${String((never as { method: string }).method)}`);
       }
-    }
-  }
-
-  /** The image's data, streamed from the controller's image API. */
-  private async imageData(imageId: string): Promise<Readable> {
-    for (let attempt = 0; ; attempt++) {
-      const token = await this.login();
-      const res = await fetch(`${this.token!.imageUrl}/v2/images/${encodeURIComponent(imageId)}/file`, { headers: { 'x-auth-token': token } });
-      if (res.status === 401 && attempt === 0) {
-        this.token = undefined;
-        continue;
-      }
-      if (res.status !== 200 || !res.body) throw new Error(`the image service gave no data for image ${imageId}: ${res.status} ${(await res.text()).slice(0, 200)}`);
-      return Readable.fromWeb(res.body as import('node:stream/web').ReadableStream);
     }
   }
 
@@ -531,7 +516,7 @@ export class Agent {
     });
   }
 
-  /** The input of a call (archivePut's archive), streamed from the controller. */
+  /** The input of a call (archivePut's archive, ensureImage's image), streamed from the controller. */
   private async callInput(session: Session, callId: string): Promise<Readable> {
     const token = await this.login();
     const res = await fetch(`${this.controller}${AGENT_API}/sessions/${session.sessionId}/calls/${callId}/input`, { headers: { 'x-auth-token': token } });

@@ -24,15 +24,24 @@ interface Pending {
   stream?: (data: Readable, meta: unknown) => void;
   /** Calls answered by a socket (startExec, attach): the agent's end of the session. */
   socket?: (socket: Duplex) => void;
-  /** archivePut: the archive the agent reads (once) from .../calls/{id}/input. */
-  input?: Readable;
+  /**
+   * The data the agent reads (once) from .../calls/{id}/input: archivePut's archive, or ensureImage's
+   * image (opened only when the agent asks: a host that has the image never reads it).
+   */
+  input?: CallInput;
 }
+
+export type CallInput = Readable | (() => Promise<Readable>);
 
 interface CallExtras {
   stream?: Pending['stream'];
   socket?: Pending['socket'];
-  input?: Readable;
+  input?: CallInput;
 }
+
+const dropInput = (input: CallInput | undefined) => {
+  if (input && typeof input !== 'function') input.destroy();
+};
 
 /** One connection of an agent process (from its registration until it is lost or replaced). */
 export class AgentSession {
@@ -89,7 +98,7 @@ export class AgentSession {
     this.pending.clear();
     this.queue.length = 0;
     for (const p of open) {
-      p.input?.destroy();
+      dropInput(p.input);
       p.reject(new AgentUnavailableError(`The agent of host ${this.hostId} ${reason}; the outcome of ${p.call.method} is unknown.`));
     }
     return open;
@@ -137,7 +146,7 @@ export class RemoteDriver implements ComputeDriver {
   private send(method: CallMethod, args: unknown, extras: CallExtras): Promise<unknown> {
     const s = this.session;
     if (!s || s.closed) {
-      extras.input?.destroy();
+      dropInput(extras.input);
       return Promise.reject(new AgentUnavailableError(`The agent of host ${this.hostId} is not connected.`));
     }
     return new Promise((resolve, reject) => {
@@ -166,9 +175,10 @@ export class RemoteDriver implements ComputeDriver {
     return this.call('capacity', {}) as Promise<HostCapacity>;
   }
 
-  async ensureImage(imageId: string, digest: string, _data: () => Promise<Readable>): Promise<void> {
-    // The agent reads the image data from the image API itself, with its own credentials.
-    await this.call('ensureImage', { imageId, digest });
+  async ensureImage(imageId: string, digest: string, data: () => Promise<Readable>): Promise<void> {
+    // The agent reads the image's data as the call's input, when it lacks the image: its credential
+    // needs no right on the image API (it reads only the images it is asked to load).
+    await this.call('ensureImage', { imageId, digest }, { input: data });
   }
 
   /** A spawn the agent was lost in the middle of is destroyed once the host's agent is back (see attach). */
@@ -293,6 +303,8 @@ export function completeCall(session: AgentSession, callId: string, result: Resu
   const p = session.pending.get(callId);
   if (!p) return false;
   session.pending.delete(callId);
+  // An input the agent never read (it failed first) is released.
+  dropInput(p.input);
   if (!result.ok) {
     p.reject(errorFromAgent(result.error));
     return true;
@@ -323,12 +335,12 @@ export function socketCall(session: AgentSession, callId: string, socket: Duplex
   return true;
 }
 
-/** The input of an archivePut call, once (the call stays open until the agent answers). */
-export function callInput(session: AgentSession, callId: string): Readable | undefined {
+/** The input of an archivePut or ensureImage call, once (the call stays open until the agent answers). */
+export async function callInput(session: AgentSession, callId: string): Promise<Readable | undefined> {
   const p = session.pending.get(callId);
   const input = p?.input;
   if (p) delete p.input;
-  return input;
+  return typeof input === 'function' ? input() : input;
 }
 
 /** The agent's error with the meaning it had there: the domain errors the service tells apart keep their class. */

@@ -267,9 +267,9 @@ export function agentMount(hub: AgentHub, compute: AgentHubCompute, validator: T
         await done.finally(() => clearInterval(watchdog));
         reply.code(204).send();
       });
-      // The archive of an archivePut call, read once by the agent.
+      // The archive of an archivePut call or the image of an ensureImage call, read once by the agent.
       app.get('/v1/sessions/:session/calls/:call/input', async (request: Req, reply) => {
-        const input = callInput(sessionOf(request), request.params.call!);
+        const input = await callInput(sessionOf(request), request.params.call!);
         if (!input) throw new NotFoundError(`No input waits for call ${request.params.call}.`);
         reply.header('content-type', 'application/octet-stream');
         return reply.send(input);
