@@ -172,7 +172,7 @@ function sharedServices() {
       pidFile: path.join('.hafen-test', 'pg', 'data', 'postmaster.pid'),
       stop() {
         const bin = fs.readdirSync('/usr/lib/postgresql').sort().reverse()[0];
-        spawnSync('runuser', ['-u', 'postgres', '--', `/usr/lib/postgresql/${bin}/bin/pg_ctl`, '-D', path.resolve('.hafen-test/pg/data'), '-m', 'fast', '-w', 'stop'], { stdio: 'ignore', cwd: '/' });
+        spawnSync('runuser', ['-u', 'postgres', '--', `/usr/lib/postgresql/${bin}/bin/pg_ctl`, '-D', fs.realpathSync('.hafen-test/pg/data'), '-m', 'fast', '-w', 'stop'], { stdio: 'ignore', cwd: '/' });
       },
     },
   ];

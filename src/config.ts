@@ -1,6 +1,7 @@
 // Every setting hafen reads, with its environment variable, default and validation.
 // Settings are parsed once into a typed, frozen Config; a bad value stops start-up naming the variable.
 import path from 'node:path';
+import { createHash } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { checkCertDir, formatEngineEndpoint, parseEngineEndpoint } from './host/engine-client.ts';
 
@@ -17,6 +18,11 @@ export interface Config {
    * hafen's client certificate, the directory from the entry or HAFEN_DOCKER_CERT_DIR); empty means "start our own".
    */
   dockerHosts: string[];
+  /**
+   * The all-in-one external network's range (floating IPs on this machine's loopback): by default a /20
+   * of 127.128.0.0/10 chosen by the data directory (clear of the 127.77.0.0/16 of cluster front addresses), so that clouds on one machine do not share addresses.
+   */
+  floatingIpRange: string;
   /** HAFEN_DOCKER_HOSTS=none: no engine is driven in-process; hosts come only from remote agents (`hafen agent`). */
   agentsOnly: boolean;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
@@ -158,6 +164,19 @@ function clusterFrontAddresses(env: Env, dataDir: string): string {
   return raw;
 }
 
+function floatingIpRange(env: Env, dataDir: string): string {
+  const raw = env.HAFEN_FLOATING_IP_RANGE?.trim();
+  if (raw) {
+    const m = /^127\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/.exec(raw);
+    if (!m || m.slice(1, 4).some((o) => Number(o) > 255) || Number(m[4]) < 16 || Number(m[4]) > 28) {
+      throw new ConfigError('HAFEN_FLOATING_IP_RANGE', `must be a range of 127.0.0.0/8 from /16 to /28 (floating IPs live on loopback), got "${raw}"`);
+    }
+    return raw;
+  }
+  const n = createHash('sha256').update(dataDir).digest().readUInt16BE(0) % 1024;
+  return `127.${128 + (n >> 4)}.${(n & 15) * 16}.0/20`;
+}
+
 export function loadConfig(env: Env = process.env): Config {
   const dataDir = path.resolve(env.HAFEN_DATA_DIR || path.join(checkoutDir, '.hafen'));
   const host = env.HAFEN_HOST || '127.0.0.1';
@@ -178,6 +197,7 @@ export function loadConfig(env: Env = process.env): Config {
     publicUrl,
     databaseUrl: databaseUrl(env, dataDir),
     dockerHosts: dockerHosts(env),
+    floatingIpRange: floatingIpRange(env, dataDir),
     agentsOnly: env.HAFEN_DOCKER_HOSTS?.trim() === 'none',
     logLevel: oneOf(env, 'HAFEN_LOG_LEVEL', 'info', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const),
     logFormat: oneOf(env, 'HAFEN_LOG_FORMAT', 'auto', ['auto', 'text', 'json'] as const),

@@ -8,6 +8,7 @@ import { createIdentity, type Identity } from './identity/index.ts';
 import { cloudsYamlPath } from './identity/bootstrap.ts';
 import { createImage, type Image } from './image/index.ts';
 import { createCompute, type Compute } from './compute/index.ts';
+import { cloudTag } from './agent/docker/host-guard.ts';
 import { enginePaths } from './host/local-engine.ts';
 import { createNetwork, type Network } from './network/index.ts';
 import { createOrchestration, type Orchestration } from './orchestration/index.ts';
@@ -58,6 +59,8 @@ export async function createCloud(config: Config, options: CloudOptions = {}): P
   const compute = await createCompute(database, policy, identity.tokens, image.client, engines, config, network.client, network.service);
   // Floating IPs of servers on remote agents' hosts are routed there by the agent endpoint, not NATed here.
   network.dataplane?.ignoreFloatingIpsOf(() => compute.serversOffEngines());
+  // Names the cloud makes on hosts (floating-IP chains, like bridges and host guards) carry its id.
+  network.dataplane?.setCloudTag(cloudTag(compute.service.hosts.cloudId));
   await mountService(app, compute.mount);
   await mountService(app, compute.agents);
   const clusterNodes = deferredNodesClient();

@@ -27,7 +27,7 @@ export interface Network {
 }
 
 export const EXTERNAL_NETWORK_NAME = 'public';
-export const EXTERNAL_NETWORK_CIDR = '127.64.0.0/16';
+/** The range of the external network made at first start: config.floatingIpRange (HAFEN_FLOATING_IP_RANGE). */
 
 /** The IPv4 address of a tcp:// engine's host: floating IPs of its servers are routed there. */
 function engineHostAddress(endpoint: string): string | undefined {
@@ -45,7 +45,8 @@ export async function createNetwork(database: Database, policy: PolicyEngine, va
   policy.registerDefaults(networkPolicy);
   const store = await NetworkStore.create(database);
   const service = new NetworkService(store, policy);
-  const dataplane = engines.length ? new Dataplane(service, engines.map((e) => ({ docker: engineClient(e), local: e.startsWith('unix://'), address: engineHostAddress(e) }))) : undefined;
+  // Its floating IPs wait for the cloud's tag (the composition root sets it once compute has read the cloud's id).
+  const dataplane = engines.length ? new Dataplane(service, engines.map((e) => ({ docker: engineClient(e), local: e.startsWith('unix://'), address: engineHostAddress(e) }))).awaitCloudTag() : undefined;
   const network: Network = {
     service,
     client: service,
@@ -57,7 +58,7 @@ export async function createNetwork(database: Database, policy: PolicyEngine, va
       await dataplane.removeAllFloatingIps();
     },
   };
-  if (adminProjectId) network.externalNetworkId = await service.ensureExternalNetwork(adminProjectId, EXTERNAL_NETWORK_NAME, EXTERNAL_NETWORK_CIDR);
+  if (adminProjectId) network.externalNetworkId = await service.ensureExternalNetwork(adminProjectId, EXTERNAL_NETWORK_NAME, config.floatingIpRange);
   dataplane?.start();
   return network;
 }

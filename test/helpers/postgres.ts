@@ -3,16 +3,46 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { checkoutDir } from '../../src/config.ts';
 import { freePort } from './cloud.ts';
 
+/** Where the cluster is found: `.hafen-test/pg` of the checkout (a link when the cluster lives elsewhere, below). */
 export const testPostgresDir = path.join(checkoutDir, '.hafen-test', 'pg');
-const dataDir = path.join(testPostgresDir, 'data');
-const socketDir = path.join(testPostgresDir, 'run');
-const logFile = path.join(testPostgresDir, 'postgres.log');
-const lockFile = path.join(testPostgresDir, 'start.lock');
+
+/** Whether a user other than root can reach `dir` (every directory above it searchable by others). */
+function reachableByOthers(dir: string): boolean {
+  for (let d = path.resolve(dir); d !== path.dirname(d); d = path.dirname(d)) {
+    if (fs.existsSync(d) && (fs.statSync(d).mode & 0o001) === 0) return false;
+  }
+  return true;
+}
+
+/**
+ * The cluster's real directory. The server runs as the postgres user, which cannot reach a checkout
+ * below a directory closed to others (a clone in /root or a `mktemp -d`, mode 0700): the cluster
+ * then lives in /var/tmp, one per checkout, and `.hafen-test/pg` links to it for root's tools.
+ */
+function clusterDir(): string {
+  fs.mkdirSync(path.dirname(testPostgresDir), { recursive: true });
+  if (reachableByOthers(path.dirname(testPostgresDir))) return testPostgresDir;
+  const outside = path.join('/var/tmp', `hafen-test-pg-${createHash('sha256').update(checkoutDir).digest('hex').slice(0, 12)}`);
+  fs.mkdirSync(outside, { recursive: true, mode: 0o700 });
+  const link = fs.lstatSync(testPostgresDir, { throwIfNoEntry: false });
+  if (!link?.isSymbolicLink() || fs.readlinkSync(testPostgresDir) !== outside) {
+    // A cluster made here before cannot be served from here: it is replaced by the link.
+    fs.rmSync(testPostgresDir, { recursive: true, force: true });
+    fs.symlinkSync(outside, testPostgresDir);
+  }
+  return outside;
+}
+
+const clusterRoot = clusterDir();
+const dataDir = path.join(clusterRoot, 'data');
+const socketDir = path.join(clusterRoot, 'run');
+const logFile = path.join(clusterRoot, 'postgres.log');
+const lockFile = path.join(clusterRoot, 'start.lock');
 
 function postgresBin(): string {
   const root = '/usr/lib/postgresql';
@@ -46,7 +76,7 @@ function runningPort(): number | undefined {
 }
 
 async function withStartLock<T>(fn: () => Promise<T>): Promise<T> {
-  fs.mkdirSync(testPostgresDir, { recursive: true });
+  fs.mkdirSync(clusterRoot, { recursive: true });
   for (let i = 0; ; i++) {
     try {
       fs.writeFileSync(lockFile, String(process.pid), { flag: 'wx' });
@@ -79,7 +109,7 @@ export function ensureTestPostgres(): Promise<number> {
     if (!fs.existsSync(path.join(dataDir, 'PG_VERSION'))) {
       fs.rmSync(dataDir, { recursive: true, force: true });
       fs.mkdirSync(dataDir, { recursive: true });
-      chownToPostgres(testPostgresDir);
+      chownToPostgres(clusterRoot);
       asPostgres('initdb', ['-D', dataDir, '-U', 'postgres', '-A', 'trust', '-E', 'UTF8', '--locale=C', '--no-sync']);
       // Test data is disposable: trade durability for speed.
       fs.appendFileSync(
@@ -88,7 +118,7 @@ export function ensureTestPostgres(): Promise<number> {
       );
     }
     fs.mkdirSync(socketDir, { recursive: true });
-    chownToPostgres(testPostgresDir);
+    chownToPostgres(clusterRoot);
     const newPort = await freePort();
     asPostgres('pg_ctl', ['-D', dataDir, '-l', logFile, '-o', `-p ${newPort}`, '-w', '-t', '60', 'start']);
     return newPort;

@@ -122,7 +122,7 @@ export class DockerDriver implements ComputeDriver {
   /** The engine network of an interface, on a bridge named with this cloud's mark. */
   private engineNetwork(nic: InterfaceSpec): EngineNetworkSpec {
     const suffix = createHash('sha256').update(nic.name).digest('hex').slice(0, 7);
-    return { name: nic.name, subnet: nic.subnet, gateway: nic.gateway, internal: nic.internal, mtu: 1500, bridgeName: `${bridgePrefix(this.tag)}${suffix}` };
+    return { name: nic.name, subnet: nic.subnet, gateway: nic.gateway, internal: nic.internal, mtu: 1500, bridgeName: `${bridgePrefix(this.tag)}${suffix}`, cloudId: this.options.cloudId! };
   }
 
   private get cloudLabel(): Record<string, string> {

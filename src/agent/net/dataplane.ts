@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import type Docker from 'dockerode';
 import type { DataplaneSource } from './contract.ts';
 import { applyFirewall, applyFirewallViaEngine, serverRuleset } from './firewall.ts';
-import { addFloatingIp, addFloatingIpRoute, applyLocalHostFloatingIps, applyRemoteFloatingIps, removeFloatingIp, removeFloatingIpRoute, type RemoteFloatingIp } from './floating-ip.ts';
+import { addFloatingIp, addFloatingIpRoute, applyLocalHostFloatingIps, applyRemoteFloatingIps, floatingIpChains, removeFloatingIp, removeFloatingIpRoute, type FloatingIpChains, type RemoteFloatingIp } from './floating-ip.ts';
 
 const LABEL_SERVER = 'hafen.server_id';
 /** Set on infrastructure workloads (cluster nodes; see InfrastructureSpec). */
@@ -75,6 +75,25 @@ export class Dataplane {
     private readonly serverLabel = LABEL_SERVER,
   ) {}
 
+  /**
+   * The floating-IP chains of this cloud, named with its tag (`setCloudTag`); the untagged names of
+   * old unless told to wait for the tag (`awaitCloudTag`: floating IPs wait, security groups do not).
+   */
+  private chains: FloatingIpChains | undefined = floatingIpChains();
+
+  /** Floating IPs wait until the cloud's tag is known (its id is read after the network service starts). */
+  awaitCloudTag(): this {
+    this.chains = undefined;
+    return this;
+  }
+
+  /** This cloud's tag (see agent/docker/host-guard.ts cloudTag): its floating IPs go in chains of its own. */
+  setCloudTag(tag: string): void {
+    const waiting = !this.chains;
+    this.chains = floatingIpChains(tag);
+    if (waiting && this.timer) this.onResync();
+  }
+
   private get engineList(): DataplaneEngine[] {
     return this.engines.map((e) => ('docker' in e && 'local' in e ? e : { docker: e as Docker, local: true }));
   }
@@ -121,13 +140,13 @@ export class Dataplane {
 
   /** Takes a floating IP off this machine: its local NAT, or its route to another host (none for a host's agent). */
   private async uninstall(fip: string, p: FloatingPlacement): Promise<void> {
-    if (p.local) await removeFloatingIp(fip);
+    if (p.local) await removeFloatingIp(fip, this.chains);
     else if (p.engine.floatingIps !== 'host') await removeFloatingIpRoute(fip);
   }
 
   private async applyHostNat(engine: DataplaneEngine, fips: RemoteFloatingIp[]): Promise<void> {
-    if (engine.local) await applyLocalHostFloatingIps(fips);
-    else await applyRemoteFloatingIps(engine.docker, fips, this.helperImage);
+    if (engine.local) await applyLocalHostFloatingIps(fips, this.chains);
+    else await applyRemoteFloatingIps(engine.docker, fips, this.helperImage, this.chains);
   }
 
   private enqueue(work: () => Promise<void>): void {
@@ -210,6 +229,7 @@ export class Dataplane {
   }
 
   private async syncFloatingIps(): Promise<void> {
+    if (!this.chains) return;
     // Only ports bound to servers get NAT: a floating IP on an unbound port has nowhere to go.
     const bound = new Map((await this.source.boundPorts()).map((p) => [p.portId, p.serverId]));
     const ignored = await this.ignoredServers();
@@ -245,8 +265,8 @@ export class Dataplane {
     for (const [fip, p] of wanted) {
       const current = this.floating.get(fip);
       if (current && placementKey(current) === placementKey(p)) continue;
-      if (p.local) await addFloatingIp(fip, p.fixed);
-      else if (p.engine.floatingIps !== 'host') await addFloatingIpRoute(fip, p.via);
+      if (p.local) await addFloatingIp(fip, p.fixed, this.chains);
+      else if (p.engine.floatingIps !== 'host') await addFloatingIpRoute(fip, p.via, this.chains);
       this.floating.set(fip, p);
     }
   }

@@ -10,7 +10,7 @@ const BRIDGE_NAME_OPTION = 'com.docker.network.bridge.name';
  * An engine network as a host makes it. `bridgeName`: the Linux bridge's name (15 characters at most),
  * which carries the cloud's mark so that its host guard and other clouds on the machine can tell it apart.
  */
-export type EngineNetworkSpec = PortBinding['engineNetwork'] & { bridgeName?: string };
+export type EngineNetworkSpec = PortBinding['engineNetwork'] & { bridgeName?: string; cloudId?: string };
 
 /**
  * Creates the engine network for a binding if it does not exist; recreates it if `internal` changed
@@ -35,13 +35,14 @@ async function ensureNow(docker: Docker, net: EngineNetworkSpec): Promise<void> 
     await createOrKeep(docker, net);
   } catch (err) {
     if ((err as { statusCode?: number }).statusCode !== 403 || !/overlap/i.test(String((err as Error).message))) throw err;
-    await pruneUnusedNetworks(docker);
+    await pruneUnusedNetworks(docker, net.cloudId);
     await createOrKeep(docker, net);
   }
 }
 
-async function pruneUnusedNetworks(docker: Docker): Promise<void> {
-  const ours = await docker.listNetworks({ filters: { label: ['hafen.managed=true'] } });
+/** Unused hafen networks of this cloud (or of no cloud, made before marks) go; another cloud's stay. */
+async function pruneUnusedNetworks(docker: Docker, cloudId: string | undefined): Promise<void> {
+  const ours = (await docker.listNetworks({ filters: { label: ['hafen.managed=true'] } })).filter((n: { Labels?: Record<string, string> }) => !cloudId || !n.Labels?.['hafen.cloud'] || n.Labels['hafen.cloud'] === cloudId);
   for (const n of ours) {
     const info = (await docker.getNetwork(n.Id).inspect().catch(() => undefined)) as { Name?: string; Containers?: object; Scope?: string } | undefined;
     if (!info || info.Scope === 'swarm' || Object.keys(info.Containers ?? {}).length > 0) continue;
@@ -70,7 +71,7 @@ async function createOrKeep(docker: Docker, net: EngineNetworkSpec): Promise<voi
       CheckDuplicate: true,
       IPAM: { Driver: 'default', Config: [{ Subnet: net.subnet, ...(net.gateway ? { Gateway: net.gateway } : {}) }] },
       Options: { 'com.docker.network.driver.mtu': String(net.mtu), ...(net.bridgeName ? { [BRIDGE_NAME_OPTION]: net.bridgeName } : {}) },
-      Labels: { [LABEL_NETWORK]: 'true', 'hafen.managed': 'true' },
+      Labels: { [LABEL_NETWORK]: 'true', 'hafen.managed': 'true', ...(net.cloudId ? { 'hafen.cloud': net.cloudId } : {}) },
     })
     .catch((e: { statusCode?: number }) => (e.statusCode === 409 ? undefined : Promise.reject(e)));
 }

@@ -1,12 +1,25 @@
-// Floating IPs on the host: the address goes on loopback and the nat table's HAFEN-FIP chain DNATs it
-// to the server's fixed IP; HAFEN-FIP-SNAT masquerades host-originated (127/8) traffic so replies return.
-// A server on another host: a route here sends the address to that host, whose own NAT (below) answers.
+// Floating IPs on the host: the address goes on loopback and the nat table's HAFEN-<cloud>-FIP chain
+// DNATs it to the server's fixed IP; HAFEN-<cloud>-FIP-SNAT masquerades host-originated (127/8) traffic
+// so replies return. A server on another host: a route here sends the address to that host, whose own
+// NAT (below) answers. Chains and rule comments carry the cloud's tag: clouds sharing a machine or a
+// host never flush or delete each other's rules (no tag: the names of the days before tags).
 import type Docker from 'dockerode';
 import { runTool } from './run.ts';
 import { runEngineHelper } from './engine-helper.ts';
 
-const DNAT_CHAIN = 'HAFEN-FIP';
-const SNAT_CHAIN = 'HAFEN-FIP-SNAT';
+/** The chains and comment mark of one cloud's floating IPs. */
+export interface FloatingIpChains {
+  dnat: string;
+  snat: string;
+  forward: string;
+  /** Comment prefix of each rule, followed by the address. */
+  mark: string;
+}
+
+export function floatingIpChains(tag?: string): FloatingIpChains {
+  const base = tag ? `HAFEN-${tag}-FIP` : 'HAFEN-FIP';
+  return { dnat: base, snat: `${base}-SNAT`, forward: `${base}-FWD`, mark: tag ? `hafen-fip ${tag}` : 'hafen-fip' };
+}
 
 async function iptables(args: string[]): Promise<string> {
   return runTool('iptables', ['-w', '5', ...args]);
@@ -21,37 +34,37 @@ async function ensureRule(table: string, chain: string, rule: string[]): Promise
 }
 
 /** Creates the chains and jumps once; idempotent. */
-export async function ensureFloatingIpChains(): Promise<void> {
-  for (const chain of [DNAT_CHAIN, SNAT_CHAIN]) await iptables(['-t', 'nat', '-N', chain]).catch(() => {});
-  await ensureRule('nat', 'PREROUTING', ['-j', DNAT_CHAIN]);
-  await ensureRule('nat', 'OUTPUT', ['-j', DNAT_CHAIN]);
-  await ensureRule('nat', 'POSTROUTING', ['-j', SNAT_CHAIN]);
+export async function ensureFloatingIpChains(c = floatingIpChains()): Promise<void> {
+  for (const chain of [c.dnat, c.snat]) await iptables(['-t', 'nat', '-N', chain]).catch(() => {});
+  await ensureRule('nat', 'PREROUTING', ['-j', c.dnat]);
+  await ensureRule('nat', 'OUTPUT', ['-j', c.dnat]);
+  await ensureRule('nat', 'POSTROUTING', ['-j', c.snat]);
   // Loopback-sourced packets may leave through a bridge only with route_localnet.
   await runTool('sysctl', ['-qw', 'net.ipv4.conf.all.route_localnet=1']);
 }
 
-function dnatRule(floatingIp: string, fixedIp: string): string[] {
-  return ['-d', `${floatingIp}/32`, '-j', 'DNAT', '--to-destination', fixedIp, '-m', 'comment', '--comment', `hafen-fip ${floatingIp}`];
+function dnatRule(floatingIp: string, fixedIp: string, c: FloatingIpChains): string[] {
+  return ['-d', `${floatingIp}/32`, '-j', 'DNAT', '--to-destination', fixedIp, '-m', 'comment', '--comment', `${c.mark} ${floatingIp}`];
 }
 
-function snatRule(floatingIp: string, fixedIp: string): string[] {
-  return ['-s', '127.0.0.0/8', '-d', `${fixedIp}/32`, '-j', 'MASQUERADE', '-m', 'comment', '--comment', `hafen-fip ${floatingIp}`];
+function snatRule(floatingIp: string, fixedIp: string, c: FloatingIpChains): string[] {
+  return ['-s', '127.0.0.0/8', '-d', `${fixedIp}/32`, '-j', 'MASQUERADE', '-m', 'comment', '--comment', `${c.mark} ${floatingIp}`];
 }
 
-export async function addFloatingIp(floatingIp: string, fixedIp: string): Promise<void> {
-  await ensureFloatingIpChains();
+export async function addFloatingIp(floatingIp: string, fixedIp: string, c = floatingIpChains()): Promise<void> {
+  await ensureFloatingIpChains(c);
   await removeFloatingIpRoute(floatingIp); // left by a run that routed it to another host
   await runTool('ip', ['addr', 'replace', `${floatingIp}/32`, 'dev', 'lo']);
-  await ensureRule('nat', DNAT_CHAIN, dnatRule(floatingIp, fixedIp));
-  await ensureRule('nat', SNAT_CHAIN, snatRule(floatingIp, fixedIp));
+  await ensureRule('nat', c.dnat, dnatRule(floatingIp, fixedIp, c));
+  await ensureRule('nat', c.snat, snatRule(floatingIp, fixedIp, c));
 }
 
-/** Removes the address and its rules; succeeds when they are already gone. */
-export async function removeFloatingIp(floatingIp: string): Promise<void> {
-  for (const chain of [DNAT_CHAIN, SNAT_CHAIN]) {
+/** Removes the address and its rules (this cloud's); succeeds when they are already gone. */
+export async function removeFloatingIp(floatingIp: string, c = floatingIpChains()): Promise<void> {
+  for (const chain of [c.dnat, c.snat]) {
     const listing = await iptables(['-t', 'nat', '-S', chain]).catch(() => '');
     for (const line of listing.split('\n')) {
-      if (!line.startsWith(`-A ${chain} `) || !line.includes(`hafen-fip ${floatingIp}"`)) continue;
+      if (!line.startsWith(`-A ${chain} `) || !line.includes(`${c.mark} ${floatingIp}"`)) continue;
       const args = line.slice(3).match(/"[^"]*"|\S+/g)!.map((a) => a.replace(/^"|"$/g, ''));
       await iptables(['-t', 'nat', '-D', ...args]).catch(() => {});
     }
@@ -67,7 +80,6 @@ export interface RemoteFloatingIp {
   target: string;
 }
 
-const FORWARD_CHAIN = 'HAFEN-FIP-FWD';
 
 /**
  * The iptables-restore --noflush text that makes a host's floating-IP chains exactly `fips`
@@ -75,60 +87,60 @@ const FORWARD_CHAIN = 'HAFEN-FIP-FWD';
  * host's bridge address, so internal networks without a default route answer too), and accept the
  * forwarded flow both ways ahead of Docker's own isolation rules (DOCKER-USER comes first).
  */
-export function remoteFloatingIpRuleset(fips: RemoteFloatingIp[]): string {
+export function remoteFloatingIpRuleset(fips: RemoteFloatingIp[], c = floatingIpChains()): string {
   const sorted = [...fips].sort((a, b) => a.floatingIp.localeCompare(b.floatingIp));
-  const comment = (f: RemoteFloatingIp) => `-m comment --comment "hafen-fip ${f.floatingIp}"`;
-  const lines = ['*nat', `:${DNAT_CHAIN} - [0:0]`, `:${SNAT_CHAIN} - [0:0]`];
-  for (const f of sorted) lines.push(`-A ${DNAT_CHAIN} -d ${f.floatingIp}/32 ${comment(f)} -j DNAT --to-destination ${f.target}`);
-  for (const f of sorted) lines.push(`-A ${SNAT_CHAIN} -m conntrack --ctstate DNAT --ctorigdst ${f.floatingIp}/32 ${comment(f)} -j MASQUERADE`);
-  lines.push('COMMIT', '*filter', `:${FORWARD_CHAIN} - [0:0]`);
-  for (const f of sorted) lines.push(`-A ${FORWARD_CHAIN} -m conntrack --ctstate DNAT --ctorigdst ${f.floatingIp}/32 ${comment(f)} -j ACCEPT`);
+  const comment = (f: RemoteFloatingIp) => `-m comment --comment "${c.mark} ${f.floatingIp}"`;
+  const lines = ['*nat', `:${c.dnat} - [0:0]`, `:${c.snat} - [0:0]`];
+  for (const f of sorted) lines.push(`-A ${c.dnat} -d ${f.floatingIp}/32 ${comment(f)} -j DNAT --to-destination ${f.target}`);
+  for (const f of sorted) lines.push(`-A ${c.snat} -m conntrack --ctstate DNAT --ctorigdst ${f.floatingIp}/32 ${comment(f)} -j MASQUERADE`);
+  lines.push('COMMIT', '*filter', `:${c.forward} - [0:0]`);
+  for (const f of sorted) lines.push(`-A ${c.forward} -m conntrack --ctstate DNAT --ctorigdst ${f.floatingIp}/32 ${comment(f)} -j ACCEPT`);
   lines.push('COMMIT', '');
   return lines.join('\n');
 }
 
 // Runs in the remote host's own network namespace. The jumps go in once; DOCKER-USER exists where
 // dockerd manages iptables (else FORWARD). 127/8 destinations arrive from outside only with route_localnet.
-const JUMPS_SCRIPT = `set -e
+const jumpsScript = (c: FloatingIpChains) => `set -e
 I="/usr/sbin/iptables -w 5"
-$I -t nat -C PREROUTING -j ${DNAT_CHAIN} 2>/dev/null || $I -t nat -I PREROUTING 1 -j ${DNAT_CHAIN}
-$I -t nat -C POSTROUTING -j ${SNAT_CHAIN} 2>/dev/null || $I -t nat -I POSTROUTING 1 -j ${SNAT_CHAIN}
+$I -t nat -C PREROUTING -j ${c.dnat} 2>/dev/null || $I -t nat -I PREROUTING 1 -j ${c.dnat}
+$I -t nat -C POSTROUTING -j ${c.snat} 2>/dev/null || $I -t nat -I POSTROUTING 1 -j ${c.snat}
 F=DOCKER-USER; $I -n -L DOCKER-USER >/dev/null 2>&1 || F=FORWARD
-$I -C $F -j ${FORWARD_CHAIN} 2>/dev/null || $I -I $F 1 -j ${FORWARD_CHAIN}
+$I -C $F -j ${c.forward} 2>/dev/null || $I -I $F 1 -j ${c.forward}
 for k in route_localnet forwarding; do
   f=/proc/sys/net/ipv4/conf/all/$k
   [ "$(cat $f)" = 1 ] || echo 1 > $f
 done
 `;
-const REMOTE_SCRIPT = `set -e
+const remoteScript = (c: FloatingIpChains) => `set -e
 printf "%s" "$RULES" | /usr/sbin/iptables-restore -w 5 --noflush
-${JUMPS_SCRIPT}`;
+${jumpsScript(c)}`;
 
 /**
  * Makes the floating-IP NAT of a host reached through its engine exactly `fips` (empty: none),
  * with a helper container in the host's network namespace.
  */
-export async function applyRemoteFloatingIps(docker: Docker, fips: RemoteFloatingIp[], image: string): Promise<void> {
-  await runEngineHelper(docker, image, { networkMode: 'host', script: REMOTE_SCRIPT, env: { RULES: remoteFloatingIpRuleset(fips) }, labels: { 'hafen.floating_ips': 'true' }, writableProcSys: true });
+export async function applyRemoteFloatingIps(docker: Docker, fips: RemoteFloatingIp[], image: string, c = floatingIpChains()): Promise<void> {
+  await runEngineHelper(docker, image, { networkMode: 'host', script: remoteScript(c), env: { RULES: remoteFloatingIpRuleset(fips, c) }, labels: { 'hafen.floating_ips': 'true' }, writableProcSys: true });
 }
 
 /**
  * The same on this machine, for an agent that runs on its engine's host (unix://): the controller
  * routes the floating IPs here, and this host NATs them to its servers.
  */
-export async function applyLocalHostFloatingIps(fips: RemoteFloatingIp[]): Promise<void> {
-  await runTool('iptables-restore', ['-w', '5', '--noflush'], remoteFloatingIpRuleset(fips));
-  await runTool('sh', ['-c', JUMPS_SCRIPT]);
+export async function applyLocalHostFloatingIps(fips: RemoteFloatingIp[], c = floatingIpChains()): Promise<void> {
+  await runTool('iptables-restore', ['-w', '5', '--noflush'], remoteFloatingIpRuleset(fips, c));
+  await runTool('sh', ['-c', jumpsScript(c)]);
 }
 
 /**
  * Sends the floating IP to the host that answers it: a /32 route via that host's address in the
  * local table (its 127.0.0.0/8 route would otherwise deliver the address to loopback here).
  */
-export async function addFloatingIpRoute(floatingIp: string, via: string): Promise<void> {
+export async function addFloatingIpRoute(floatingIp: string, via: string, c = floatingIpChains()): Promise<void> {
   await runTool('sysctl', ['-qw', 'net.ipv4.conf.all.route_localnet=1']);
   // Local NAT of the same address (from a run that answered it here) would rewrite it before routing.
-  await removeFloatingIp(floatingIp);
+  await removeFloatingIp(floatingIp, c);
   await runTool('ip', ['route', 'replace', `${floatingIp}/32`, 'via', via, 'table', 'local']);
 }
 

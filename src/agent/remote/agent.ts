@@ -9,6 +9,7 @@ import https from 'node:https';
 import { Readable, type Duplex } from 'node:stream';
 import { EventEmitter } from 'node:events';
 import { DockerDriver } from '../docker/driver.ts';
+import { cloudTag } from '../docker/host-guard.ts';
 import { Dataplane, type DataplaneSource } from '../net/dataplane.ts';
 import { engineClient, engineEndpointLabel } from '../../host/engine-client.ts';
 import type { FloatingIpMapping, PortFirewall } from '../net/contract.ts';
@@ -151,6 +152,8 @@ export class Agent {
     // Engines on this machine get rules through nsenter; others through a helper container they run.
     // The floating IPs of the host's servers get their NAT on the host (no route: the controller's).
     this.dataplane = new Dataplane(this.firewalls, [{ docker: this.engine, local: this.options.docker.startsWith('unix://'), floatingIps: 'host' }], (msg) => this.log(msg));
+    // Its host's floating-IP chains carry the controller's cloud tag, as the controller's own do.
+    this.dataplane.setCloudTag(cloudTag(session.cloudId));
     this.dataplane.start();
     return session;
   }

@@ -13,6 +13,8 @@ import { AgentSession, callInput, completeCall, RemoteDriver, socketCall, stream
 import { AGENT_API, AGENT_PREFIX, checked, ProtocolError, RegistrationSchema, ResultSchema, SOCKET_PROTOCOL, STREAM_META_HEADER, type HostFirewalls, type HostFloatingIps, type Session } from './protocol.ts';
 import { acceptRawUpgrade, handleUpgrades } from '../../platform/http/upgrade.ts';
 import { AgentFloatingIpRoutes, routableHostAddress } from './floating-ip-routes.ts';
+import { floatingIpChains } from '../net/floating-ip.ts';
+import { cloudTag } from '../docker/host-guard.ts';
 import type { DataplaneSource } from '../net/dataplane.ts';
 import { BadRequestError } from '../../platform/errors.ts';
 import type { TSchema, Static } from '@sinclair/typebox';
@@ -71,7 +73,7 @@ export class AgentHub {
     this.timer.unref();
     const network = options.network;
     if (network && options.floatingIpRoutes !== false) {
-      this.routes = new AgentFloatingIpRoutes({ network, serverHosts: () => this.serverHosts() });
+      this.routes = new AgentFloatingIpRoutes({ network, serverHosts: () => this.serverHosts(), chains: floatingIpChains(cloudTag(compute.hosts.cloudId)) });
       this.routes.start();
     }
     network?.events.on('firewall', this.onFirewall);

@@ -1,7 +1,7 @@
 // The controller's side of the floating IPs of servers on remote agents' hosts: a route on this
 // machine sends each address to the host its server runs on, whose agent NATs it to the server there.
 import type { DataplaneSource } from '../net/dataplane.ts';
-import { addFloatingIpRoute, removeFloatingIpRoute } from '../net/floating-ip.ts';
+import { addFloatingIpRoute, removeFloatingIpRoute, type FloatingIpChains } from '../net/floating-ip.ts';
 
 /**
  * Whether an agent's reported address may carry floating IPs: a unicast IPv4 address of another
@@ -19,6 +19,8 @@ export interface FloatingIpRouteSource {
   network: Pick<DataplaneSource, 'boundPorts' | 'floatingIpMappings'>;
   /** Server id -> the host it is placed on. */
   serverHosts(): Promise<Map<string, string>>;
+  /** This cloud's floating-IP chains: a local NAT of its own of a routed address is removed. */
+  chains?: FloatingIpChains;
 }
 
 /** Keeps one `<fip>/32 via <host address> table local` route per floating IP of a server on a connected agent's host. */
@@ -96,7 +98,7 @@ export class AgentFloatingIpRoutes {
     for (const [fip, via] of wanted) {
       if (this.installed.get(fip) === via) continue;
       try {
-        await addFloatingIpRoute(fip, via);
+        await addFloatingIpRoute(fip, via, this.source.chains);
         this.installed.set(fip, via);
         this.failed.delete(fip);
       } catch (err) {
