@@ -175,6 +175,7 @@ export async function ensureLocalEngine(dataDir: string, options: LocalEngineOpt
       await new Promise((r) => setTimeout(r, 200));
     }
     await terminate(previous, 15_000);
+    await stopContainerdOf(p.execRoot);
   }
   fs.rmSync(p.pidFile, { force: true });
   fs.rmSync(p.socket, { force: true });
@@ -223,12 +224,25 @@ function logTail(file: string): string {
   }
 }
 
+/**
+ * The containerd an engine started under its exec root: gone with a killed engine only after a while
+ * (or never, when the engine was killed hard), and a new engine that finds its pid file waits for it
+ * and gives up. Stopped, and its pid file and sockets removed (nothing else: running containers' state is there too).
+ */
+async function stopContainerdOf(execRoot: string): Promise<void> {
+  const dir = path.join(execRoot, 'containerd');
+  const pid = readPid(path.join(dir, 'containerd.pid'), 'containerd');
+  if (pid) await terminate(pid, 10_000);
+  for (const f of ['containerd.pid', 'containerd.sock', 'containerd.sock.ttrpc', 'containerd-debug.sock']) fs.rmSync(path.join(dir, f), { force: true });
+}
+
 /** Stops the dockerd recorded in our pid file, if it is still running; waits for it to exit. */
 export async function stopLocalEngine(dataDir: string, timeoutMs = 20_000): Promise<boolean> {
   const p = enginePaths(dataDir);
   const pid = readPid(p.pidFile, p.pidFile);
   if (!pid) return false;
   await terminate(pid, timeoutMs);
+  await stopContainerdOf(p.execRoot);
   // The exec root lives under /run, outside the data dir: remove it with the engine that used it.
   try {
     fs.rmSync(p.execRoot, { recursive: true, force: true });
