@@ -52,7 +52,8 @@ export async function run(_options: BenchOptions): Promise<void> {
       await post('/subnets', { subnet: { network_id: net, ip_version: 4, cidr: `10.234.${round}.0/24`, allocation_pools: [{ start: `10.234.${round}.10`, end: `10.234.${round}.250` }] } });
       const ports: { fixed_ips: { ip_address: string }[] }[] = [];
       for (let i = 0; i < 3; i++) ports.push((await post('/ports', { port: { network_id: net } })).port);
-      const binding = await cloud.network.service.bindingOf(ports[0] as unknown as Parameters<typeof cloud.network.service.bindingOf>[0]);
+      const [binding] = await cloud.network.service.bindPorts(await cloud.identity.tokens.validate(token), `bench-hosts-${round}`, 'bench', [{ portId: (ports[0] as unknown as { id: string }).id }]);
+      if (!binding) throw new Error('no binding');
       await ensureOverlayNetwork(engines[0]!, binding.engineNetwork);
       for (const [i, d] of engines.entries()) await attachOne(d, binding.engineNetwork.name, ports[i]!.fixed_ips[0]!.ip_address);
       hafen.push(performance.now() - s);

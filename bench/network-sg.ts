@@ -44,7 +44,8 @@ export async function run(_options: BenchOptions): Promise<void> {
   let engineNet = '';
   await cloud.network.dataplane?.stop();
   const service = cloud.network.service;
-  const dataplane = new Dataplane(service, [docker], () => {}, undefined, 'hafen.bench_server_id');
+  const dataplane = new Dataplane(service.feed, [docker], () => {}, undefined, 'hafen.bench_server_id');
+  const ctx = await cloud.identity.tokens.validate(token);
   try {
     const t0 = performance.now();
     const net = (await api('POST', '/networks', { network: { name: 'bench' } })).network.id;
@@ -52,8 +53,10 @@ export async function run(_options: BenchOptions): Promise<void> {
     const group = (await api('POST', '/security-groups', { security_group: { name: 'bench' } })).security_group.id;
     const pids: number[] = [];
     for (let i = 0; i < SERVERS; i++) {
-      const port = (await api('POST', '/ports', { port: { network_id: net, device_id: `bench-${i}`, device_owner: 'compute:nova', security_groups: [group] } })).port;
-      const binding = await service.bindingOf(port);
+      // A port bound to a "server" as compute binds them (through the client).
+      const port = (await api('POST', '/ports', { port: { network_id: net, security_groups: [group] } })).port;
+      const [binding] = await service.bindPorts(ctx, `bench-${i}`, 'bench-host', [{ portId: port.id }]);
+      if (!binding) throw new Error('no binding');
       if (i === 0) {
         const n0 = performance.now();
         await ensureEngineNetwork(docker, binding.engineNetwork);
@@ -80,7 +83,7 @@ export async function run(_options: BenchOptions): Promise<void> {
       await api('DELETE', `/security-group-rules/${rule.id}`);
       await dataplane.settled();
     }
-    const fw = (await service.portFirewall((await api('GET', `/ports?device_id=bench-0`)).ports[0].id))!;
+    const fw = (await service.feed.portFirewall((await api('GET', `/ports?device_id=bench-0`)).ports[0].id))!;
     const ruleset = firewallRuleset(fw);
     const rawSamples: number[] = [];
     for (let round = 0; round < 3; round++) {

@@ -56,7 +56,7 @@ export async function createCloud(config: Config, options: CloudOptions = {}): P
   // comes before compute so that compute can bind ports through network.client.
   const network = await createNetwork(database, policy, identity.tokens, config, 'hafen-operator', engines);
   await mountService(app, network.mount);
-  const compute = await createCompute(database, policy, identity.tokens, image.client, engines, config, network.client, network.service);
+  const compute = await createCompute(database, policy, identity.tokens, image.client, engines, config, network.client, network.service.feed);
   // Floating IPs of servers on remote agents' hosts are routed there by the agent endpoint, not NATed here.
   network.dataplane?.ignoreFloatingIpsOf(() => compute.serversOffEngines());
   // Names the cloud makes on hosts (floating-IP chains, like bridges and host guards) carry its id.

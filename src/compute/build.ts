@@ -360,9 +360,10 @@ export class Builder {
       asked === 'auto' || asked.length === 0
         ? [{ networkId: await this.core.defaultNetwork(ctx, row.project_id) }]
         : asked.map((n) => (n.port ? { portId: n.port } : { networkId: n.uuid!, ...(n.fixed_ip ? { fixedIp: n.fixed_ip } : {}) }));
-    // Zun's containers: their ports are owned as Zun owns them, with the groups the container asked for.
-    const zun = row.kind === 'container' ? { deviceOwner: 'compute:zun', securityGroupIds: JSON.parse(row.security_groups) as string[] } : {};
-    return this.core.network.bindPorts(ctx, row.id, hostId, nics, { projectId: row.project_id, ...zun });
+    // Zun's containers: their ports are owned as Zun owns them, with the groups the container asked for;
+    // servers get the groups of their create request (names or ids, Nova's security_groups).
+    const groups = row.kind === 'container' ? { deviceOwner: 'compute:zun', securityGroupIds: JSON.parse(row.security_groups) as string[] } : { securityGroups: JSON.parse(row.security_groups) as string[] };
+    return this.core.network.bindPorts(ctx, row.id, hostId, nics, { projectId: row.project_id, ...groups });
   }
 }
 

@@ -14,7 +14,7 @@ import { DockerDriver } from '../agent/docker/driver.ts';
 import { engineEndpointLabel } from '../host/engine-client.ts';
 import { FakeDriver } from '../agent/fake/driver.ts';
 import { AgentHub, agentMount } from '../agent/remote/endpoint.ts';
-import type { DataplaneSource } from '../agent/net/dataplane.ts';
+import type { NetworkView } from '../agent/net/contract.ts';
 import { computeApi } from './api/index.ts';
 import { createComputeClient, type ComputeClient } from './client.ts';
 import { computePolicy } from './policy.ts';
@@ -52,7 +52,7 @@ export async function createCompute(
   config: Config,
   network: NetworkClient,
   /** The network service's view for dataplanes, which remote agents read their ports' firewalls from. */
-  firewalls?: DataplaneSource,
+  firewalls?: NetworkView,
 ): Promise<Compute> {
   policy.registerDefaults(computePolicy);
   const store = await ComputeStore.create(database);

@@ -17,6 +17,11 @@ export interface BindOptions {
   deviceOwner?: string;
   /** Security groups of the ports made for the server (its project's ids); default: the project's default group. */
   securityGroupIds?: string[];
+  /**
+   * Security groups (ids, or names in the server's project, as Nova's server create gives them) for the
+   * ports made for the server; absent: the project's default group. Given ports keep their own.
+   */
+  securityGroups?: string[];
 }
 
 export interface NetworkClient {

@@ -1,6 +1,6 @@
 // Neutron's error types as hafen domain errors: the renderer shows each error's `name` as the
 // NeutronError type, so clients that match on "NetworkNotFound" or "IpAddressInUse" keep working.
-import { BadRequestError, ConflictError, NotFoundError, OverQuotaError } from '../platform/errors.ts';
+import { BadRequestError, ConflictError, HafenError, NotFoundError, OverQuotaError } from '../platform/errors.ts';
 
 export class NeutronNotFound extends NotFoundError {
   override readonly name: string;
@@ -39,4 +39,10 @@ export class NeutronOverQuota extends OverQuotaError {
   constructor(resource: string) {
     super(`Quota exceeded for resources: ['${resource}'].`, resource, 409);
   }
+}
+
+/** `If-Match: revision_number=N` that does not match the resource (standard-attr-revisions). */
+export class PreconditionFailed extends HafenError {
+  override readonly name = 'RevisionNumberConstraintFailed';
+  readonly status = 412;
 }

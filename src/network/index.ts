@@ -10,7 +10,9 @@ import type { ServiceMount } from '../platform/http/server.ts';
 import { networkApi } from './api.ts';
 import type { NetworkClient } from './client.ts';
 import { NetworkService } from './service.ts';
-import { NetworkStore } from './store.ts';
+import { NetworkStore } from './store/index.ts';
+import { NetworkCore } from './core.ts';
+import { AddressAllocator } from './ipam.ts';
 import { engineClient } from '../host/engine-client.ts';
 import { Dataplane } from '../agent/net/dataplane.ts';
 
@@ -44,9 +46,9 @@ function engineHostAddress(endpoint: string): string | undefined {
 export async function createNetwork(database: Database, policy: PolicyEngine, validator: TokenValidator, config: Config, adminProjectId?: string, engines: string[] = []): Promise<Network> {
   policy.registerDefaults(networkPolicy);
   const store = await NetworkStore.create(database);
-  const service = new NetworkService(store, policy);
+  const service = new NetworkService(new NetworkCore(store, policy, new AddressAllocator()));
   // Its floating IPs wait for the cloud's tag (the composition root sets it once compute has read the cloud's id).
-  const dataplane = engines.length ? new Dataplane(service, engines.map((e) => ({ docker: engineClient(e), local: e.startsWith('unix://'), address: engineHostAddress(e) }))).awaitCloudTag() : undefined;
+  const dataplane = engines.length ? new Dataplane(service.feed, engines.map((e) => ({ docker: engineClient(e), local: e.startsWith('unix://'), address: engineHostAddress(e) }))).awaitCloudTag() : undefined;
   const network: Network = {
     service,
     client: service,

@@ -1,6 +1,7 @@
-// IPv4 address arithmetic and subnet validation (CIDR, gateway, allocation pools). Pure functions;
-// the store's address ledger is what makes allocation unique.
-import { InvalidInput, NeutronBadRequest } from './errors.ts';
+// IPv4 address arithmetic, subnet validation (CIDR, gateway, allocation pools), and the allocator that
+// picks free addresses. The store's address ledger (its key) is what makes allocation unique; the
+// allocator's per-subnet map of taken addresses only makes the search cheap.
+import { InvalidInput, NeutronBadRequest, NeutronConflict } from './errors.ts';
 
 export function ipToInt(ip: string): number | undefined {
   const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(ip);
@@ -119,12 +120,149 @@ export function inPools(pools: AllocationPool[], ip: number): boolean {
   return pools.some((p) => ip >= ipToInt(p.start)! && ip <= ipToInt(p.end)!);
 }
 
-/** Candidate addresses in pool order, skipping the taken ones; a bounded scan so /8 subnets stay cheap. */
-export function* freeAddresses(pools: AllocationPool[], taken: Set<string>): Generator<string> {
-  for (const p of pools) {
-    for (let n = ipToInt(p.start)!; n <= ipToInt(p.end)!; n++) {
-      const ip = intToIp(n);
-      if (!taken.has(ip)) yield ip;
+/** What the allocator needs of the ledger: claim one address (false when taken) and read a subnet's. */
+export interface AddressLedger {
+  claimAddress(subnetId: string, ipAddress: string, ownerId: string, portId: string | null): Promise<boolean>;
+  addressesIn(subnetId: string): Promise<string[]>;
+}
+
+export interface SubnetAddressing {
+  id: string;
+  network_id: string;
+  cidr: string;
+  gateway_ip: string | null;
+  pools: AllocationPool[];
+}
+
+/** One subnet's pools as one index space, with a bit per address that is known to be taken. */
+class PoolMap {
+  readonly ranges: [number, number][];
+  readonly size: number;
+  readonly taken: Uint8Array;
+  /** No index below this one is free (as far as this map knows). */
+  low = 0;
+  readonly loadedAt = Date.now();
+
+  constructor(readonly key: string, pools: AllocationPool[]) {
+    this.ranges = pools.map((p) => [ipToInt(p.start)!, ipToInt(p.end)!]);
+    this.size = this.ranges.reduce((n, [a, b]) => n + (b - a + 1), 0);
+    this.taken = new Uint8Array(Math.ceil(this.size / 8));
+  }
+
+  indexOf(ip: number): number | undefined {
+    let base = 0;
+    for (const [a, b] of this.ranges) {
+      if (ip >= a && ip <= b) return base + (ip - a);
+      base += b - a + 1;
     }
+    return undefined;
+  }
+
+  addressAt(index: number): number {
+    let i = index;
+    for (const [a, b] of this.ranges) {
+      if (i <= b - a) return a + i;
+      i -= b - a + 1;
+    }
+    throw new RangeError(`index ${index} beyond the pools`);
+  }
+
+  isTaken(i: number): boolean {
+    return (this.taken[i >> 3]! & (1 << (i & 7))) !== 0;
+  }
+
+  mark(i: number, taken: boolean): void {
+    if (taken) this.taken[i >> 3]! |= 1 << (i & 7);
+    else {
+      this.taken[i >> 3]! &= ~(1 << (i & 7));
+      if (i < this.low) this.low = i;
+    }
+  }
+
+  /** The lowest index at or after `low` not known to be taken; skips whole taken bytes. */
+  nextFree(): number | undefined {
+    for (let i = this.low; i < this.size; ) {
+      if ((i & 7) === 0 && this.taken[i >> 3] === 0xff) {
+        i += 8;
+        continue;
+      }
+      if (!this.isTaken(i)) return i;
+      i++;
+    }
+    return undefined;
+  }
+}
+
+/**
+ * Picks addresses for ports, floating IPs and gateways: the requested one, or the lowest free one of
+ * the pools (addresses return to the pool when released). The map of a subnet is read from the ledger
+ * once and kept; a claim another controller won meanwhile just marks the address and moves on, and a
+ * map older than `maxAgeMs` (or one that ran dry) is read again, so releases elsewhere are seen.
+ */
+export class AddressAllocator {
+  private readonly maps = new Map<string, PoolMap>();
+
+  constructor(private readonly maxAgeMs = 60_000) {}
+
+  private async mapOf(ledger: AddressLedger, subnet: SubnetAddressing, fresh = false): Promise<PoolMap> {
+    const key = `${subnet.id} ${JSON.stringify(subnet.pools)}`;
+    const known = this.maps.get(subnet.id);
+    if (known && known.key === key && !fresh && Date.now() - known.loadedAt < this.maxAgeMs) return known;
+    const map = new PoolMap(key, subnet.pools);
+    for (const ip of await ledger.addressesIn(subnet.id)) {
+      const i = map.indexOf(ipToInt(ip)!);
+      if (i !== undefined) map.mark(i, true);
+    }
+    if (subnet.gateway_ip) {
+      const g = map.indexOf(ipToInt(subnet.gateway_ip)!);
+      if (g !== undefined) map.mark(g, true);
+    }
+    this.maps.set(subnet.id, map);
+    return map;
+  }
+
+  /**
+   * Claims `wanted` (checked against the subnet; the gateway address only for `gateway`, a router's
+   * interface) or the lowest free pool address for the owner.
+   */
+  async allocate(ledger: AddressLedger, subnet: SubnetAddressing, ownerId: string, portId: string | null, wanted?: string, gateway = false): Promise<string> {
+    const cidr = parseCidr(subnet.cidr)!;
+    if (wanted !== undefined) {
+      const n = ipToInt(wanted);
+      if (n === undefined || !contains(cidr, n) || n === cidr.first || n === cidr.last) {
+        throw new NeutronBadRequest('InvalidIpForSubnet', `IP address ${wanted} is not a valid IP for the specified subnet.`);
+      }
+      if ((wanted === subnet.gateway_ip && !gateway) || !(await ledger.claimAddress(subnet.id, wanted, ownerId, portId))) {
+        throw new NeutronConflict('IpAddressInUse', `Unable to complete operation for network ${subnet.network_id}. The IP address ${wanted} is in use.`);
+      }
+      const map = this.maps.get(subnet.id);
+      const i = map?.indexOf(n);
+      if (map && i !== undefined) map.mark(i, true);
+      return wanted;
+    }
+    for (let pass = 0; pass < 2; pass++) {
+      const map = await this.mapOf(ledger, subnet, pass > 0);
+      for (let i = map.nextFree(); i !== undefined; i = map.nextFree()) {
+        map.mark(i, true);
+        map.low = i + 1;
+        const ip = intToIp(map.addressAt(i));
+        if (await ledger.claimAddress(subnet.id, ip, ownerId, portId)) return ip;
+      }
+      if (Date.now() - map.loadedAt < 100 && pass === 0) break;
+    }
+    throw new NeutronConflict('IpAddressGenerationFailure', `No more IP addresses available on network ${subnet.network_id}.`);
+  }
+
+  /** The address is free again (its row deleted). */
+  released(subnetId: string, ip: string): void {
+    const map = this.maps.get(subnetId);
+    const i = map?.indexOf(ipToInt(ip) ?? -1);
+    if (map && i !== undefined) map.mark(i, false);
+  }
+
+  /** Forgets what it knows (after a transaction that claimed addresses rolled back, or a subnet change). */
+  forget(subnetId?: string): void {
+    if (subnetId) this.maps.delete(subnetId);
+    else this.maps.clear();
   }
 }

@@ -2,7 +2,8 @@
 // network:*, device_id and binding:* belong to admins and the services; which ports a server has comes
 // from compute's bindings alone. A port that names another project's server (made by a tenant, refused,
 // or by an admin, allowed) shows nowhere in that server, opens nothing in its firewall, and a rebuild
-// does not plug the server into it. Real engine, the real openstack CLI.
+// does not plug the server into it. Issue 11.9: a server booted with security groups gets them on its
+// port, so a restrictive group keeps its other ports closed. Real engine, the real openstack CLI.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -14,6 +15,14 @@ import { memberOfNewProject } from '../helpers/projects.ts';
 import { engineClient } from '../../src/host/engine-client.ts';
 import { busyboxDockerArchive } from '../../src/host/busybox-image.ts';
 
+// Engine bridges of every checkout on this machine share the host's routing table: /24s drawn at random
+// keep a run's addresses from being another run's.
+const [vCidr, aCidr, adCidr] = (() => {
+  const x = 160 + Math.floor(Math.random() * 32);
+  const y = Math.floor(Math.random() * 250);
+  return [0, 1, 2].map((i) => `10.${x}.${y + i}.0/24`);
+})();
+
 describe('port bindings belong to compute (attack)', () => {
   let t: TestCloud;
   let docker: Docker;
@@ -24,9 +33,9 @@ describe('port bindings belong to compute (attack)', () => {
   const attacker = (args: string[]) => t.openstack(args, '', attackerEnv);
   const attackerJson = (args: string[]) => json(args, '', attackerEnv);
   /** Whether the host gets the victim's page on its fixed address (its firewall admits only its default group). */
-  const hostReaches = async (ip: string) => {
+  const hostReaches = async (ip: string, port = 80) => {
     try {
-      const r = await fetch(`http://${ip}/`, { signal: AbortSignal.timeout(1500) });
+      const r = await fetch(`http://${ip}:${port}/`, { signal: AbortSignal.timeout(1500) });
       return (await r.text()).includes('victim-page');
     } catch {
       return false;
@@ -43,10 +52,11 @@ describe('port bindings belong to compute (attack)', () => {
     t = c.t;
     docker = engineClient(c.socket);
     const tar = path.join(t.dataDir, 'web.tar');
-    fs.writeFileSync(tar, busyboxDockerArchive({ cmd: ['sh', '-c', 'mkdir -p /www && echo victim-page > /www/index.html && exec httpd -f -p 80 -h /www'] }));
+    // httpd on 80 and on 8080: a group that opens 80 alone must keep 8080 closed.
+    fs.writeFileSync(tar, busyboxDockerArchive({ cmd: ['sh', '-c', 'mkdir -p /www && echo victim-page > /www/index.html && httpd -p 8080 -h /www && exec httpd -f -p 80 -h /www'] }));
     await t.openstack(['image', 'create', '--public', '--container-format', 'docker', '--disk-format', 'raw', '--file', tar, 'web'], 'hafen-admin');
     nets.victim = (await json(['network', 'create', 'vnet'])).id;
-    await t.openstack(['subnet', 'create', '--network', 'vnet', '--subnet-range', '10.83.0.0/24', 'vnet-sub']);
+    await t.openstack(['subnet', 'create', '--network', 'vnet', '--subnet-range', vCidr!, 'vnet-sub']);
     const server = await json(['server', 'create', '--image', 'web', '--flavor', 'm1.tiny', '--network', 'vnet', '--wait', 'victim']);
     const ports = await json(['port', 'list', '--server', server.id]);
     assert.equal(ports.length, 1);
@@ -54,9 +64,9 @@ describe('port bindings belong to compute (attack)', () => {
     const m = await memberOfNewProject(t, 'binder');
     attackerEnv = { OS_CLOUD: '', OS_AUTH_URL: `${t.url}/identity/v3`, OS_USERNAME: 'binder-user', OS_PASSWORD: 'pw-binder-secret', OS_PROJECT_NAME: 'binder', OS_USER_DOMAIN_NAME: 'Default', OS_PROJECT_DOMAIN_NAME: 'Default', OS_IDENTITY_API_VERSION: '3' };
     nets.attacker = (await attackerJson(['network', 'create', 'anet'])).id;
-    await attacker(['subnet', 'create', '--network', 'anet', '--subnet-range', '10.84.0.0/24', 'anet-sub']);
+    await attacker(['subnet', 'create', '--network', 'anet', '--subnet-range', aCidr!, 'anet-sub']);
     nets.admin = (await json(['network', 'create', 'adnet'], 'hafen-admin')).id;
-    await t.openstack(['subnet', 'create', '--network', 'adnet', '--subnet-range', '10.85.0.0/24', 'adnet-sub'], 'hafen-admin');
+    await t.openstack(['subnet', 'create', '--network', 'adnet', '--subnet-range', adCidr!, 'adnet-sub'], 'hafen-admin');
     await settle();
   });
   after(async () => {
@@ -119,5 +129,33 @@ describe('port bindings belong to compute (attack)', () => {
     assert.ok(admin.status >= 400, `an admin cannot bind another project's port to the server either: ${admin.status} ${admin.text}`);
     assert.equal((await attackerJson(['port', 'show', foreign.id])).device_id, '');
     assert.deepEqual(await engineNetworks(victim.id), [`hafen-net-${nets.victim}`]);
+  });
+
+  it('boots a server with the security groups it asks for: a group opening port 80 leaves 8080 closed (11.9)', async () => {
+    await t.openstack(['security', 'group', 'create', 'web-only']);
+    await t.openstack(['security', 'group', 'rule', 'create', '--protocol', 'tcp', '--dst-port', '80', '--remote-ip', '0.0.0.0/0', 'web-only']);
+    const group = await json(['security', 'group', 'show', 'web-only']);
+    const server = await json(['server', 'create', '--image', 'web', '--flavor', 'm1.tiny', '--network', 'vnet', '--security-group', 'web-only', '--wait', 'web']);
+    const [port] = await json(['port', 'list', '--server', server.id, '--long']);
+    const shown = await json(['port', 'show', port.ID]);
+    assert.deepEqual(shown.security_group_ids ?? shown.security_groups, [group.id], 'the port carries the group asked for, not default');
+    const ip = shown.fixed_ips[0].ip_address;
+    await settle();
+    for (let i = 0; i < 20 && !(await hostReaches(ip)); i++) await settle();
+    assert.equal(await hostReaches(ip), true, 'port 80 is open to everyone');
+    assert.equal(await hostReaches(ip, 8080), false, 'port 8080 is not');
+    // The victim, booted with the default group, stays closed to the host on both.
+    assert.equal(await hostReaches(victim.ip, 8080), false);
+    const unknown = await t.request('POST', '/compute/v2.1/servers', { token: await t.token('demo'), body: { server: { name: 'nogroup', imageRef: (await json(['image', 'show', 'web'])).id, flavorRef: '1', networks: [{ uuid: nets.victim }], security_groups: [{ name: 'no-such-group' }] } } });
+    if (unknown.status === 202) {
+      // Accepted: the boot must fail rather than fall back to another group.
+      let status = '';
+      for (let i = 0; i < 100 && status !== 'ERROR' && status !== 'ACTIVE'; i++) {
+        status = (await json(['server', 'show', unknown.body.server.id])).status;
+        await new Promise((r) => setTimeout(r, 300));
+      }
+      assert.equal(status, 'ERROR');
+    } else assert.equal(unknown.status, 400, unknown.text);
+    await t.openstack(['server', 'delete', '--wait', 'web']);
   });
 });

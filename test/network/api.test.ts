@@ -58,8 +58,12 @@ describe('network API details', () => {
     assert.equal((await api('DELETE', `/v2.0/security-groups/${def.id}`)).body.NeutronError.type, 'SecurityGroupCannotRemoveDefault');
     const both = await api('POST', '/v2.0/security-group-rules', { security_group_rule: { security_group_id: def.id, direction: 'ingress', remote_group_id: def.id, remote_ip_prefix: '10.0.0.0/8' } });
     assert.equal(both.body.NeutronError.type, 'SecurityGroupRemoteGroupAndRemoteIpPrefix');
+    // As Neutron: a port beyond 65535 is an invalid port value, min above max an invalid range.
     const badPort = await api('POST', '/v2.0/security-group-rules', { security_group_rule: { security_group_id: def.id, direction: 'ingress', protocol: 'udp', port_range_min: 0, port_range_max: 70000 } });
-    assert.equal(badPort.body.NeutronError.type, 'SecurityGroupInvalidPortRange');
+    assert.equal(badPort.body.NeutronError.type, 'SecurityGroupInvalidPortValue');
+    assert.equal(badPort.body.NeutronError.message, 'Invalid value for port 70000');
+    const badRange = await api('POST', '/v2.0/security-group-rules', { security_group_rule: { security_group_id: def.id, direction: 'ingress', protocol: 'udp', port_range_min: 90, port_range_max: 80 } });
+    assert.equal(badRange.body.NeutronError.type, 'SecurityGroupInvalidPortRange');
     const net = (await api('POST', '/v2.0/networks', { network: { name: 'd2' } })).body.network;
     const notExternal = await api('POST', '/v2.0/floatingips', { floatingip: { floating_network_id: net.id } });
     assert.equal(notExternal.status, 400);

@@ -87,7 +87,7 @@ describe('network data plane on a real engine', () => {
     admin = await t.token('admin');
     // The cloud's own dataplane drives its (absent) engine; this one drives the shared test engine.
     await t.cloud.network.dataplane?.stop();
-    dataplane = new Dataplane({ events: t.cloud.network.service.events, portFirewall: (id) => t.cloud.network.service.portFirewall(id), floatingIpMappings: () => t.cloud.network.service.floatingIpMappings(), boundPorts: () => t.cloud.network.service.boundPorts() }, [docker], () => {}, undefined, 'hafen.test_server_id');
+    dataplane = new Dataplane(t.cloud.network.service.feed, [docker], () => {}, undefined, 'hafen.test_server_id');
     const a = await network(demo, 'dp-a', '10.231.1.0/24');
     const b = await network(demo, 'dp-b', '10.231.2.0/24');
     const other = await network(admin, 'dp-other', '10.231.3.0/24');

@@ -153,7 +153,7 @@ describe('floating IPs of servers on other hosts', () => {
     const svc = t.cloud.network.service;
     const logs: string[] = [];
     const dataplane = new Dataplane(
-      { events: svc.events, portFirewall: (id) => svc.portFirewall(id), floatingIpMappings: () => svc.floatingIpMappings(), boundPorts: () => svc.boundPorts() },
+      svc.feed,
       hosts.hosts.map((h, i) => ({ docker: engines[i]!, local: false, address: h.address })),
       (m) => logs.push(m),
       undefined,

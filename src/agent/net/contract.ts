@@ -61,14 +61,44 @@ export interface BoundPort {
   serverId: string;
 }
 
+/** A floating IP associated with a port bound to a server. */
+export interface ServerFloatingIp extends FloatingIpMapping {
+  serverId: string;
+}
+
+/** A port forwarding of a floating IP to a port bound to a server: external port -> address and port. */
+export interface ServerPortForwarding {
+  floatingIpAddress: string;
+  protocol: 'tcp' | 'udp';
+  externalPort: number;
+  internalIpAddress: string;
+  internalPort: number;
+  portId: string;
+  serverId: string;
+}
+
 /**
- * The network as a dataplane reads it. Events: 'firewall' (port ids whose firewall may have changed),
- * 'floatingip' (a mapping added or removed), 'port-deleted'.
+ * The network as a dataplane reads it, asked only for what changed. Events: 'firewall' (port ids whose
+ * own firewall inputs changed), 'groups' (security group ids whose rules or members changed: every
+ * server whose firewall names them may change), 'floatingip' (floating IPs or forwardings changed),
+ * 'port-deleted'.
  */
 export interface DataplaneSource {
   events: EventEmitter;
+  /** The servers holding these ports. */
+  serversOfPorts(portIds: string[]): Promise<string[]>;
+  /** The firewalls of each server's bound ports, in binding order (servers without ports are absent). */
+  serverFirewalls(serverIds: string[]): Promise<Map<string, PortFirewall[]>>;
+  /** Floating IPs associated with ports bound to servers. */
+  serverFloatingIps(): Promise<ServerFloatingIp[]>;
+  /** Port forwardings to ports bound to servers (absent: none). */
+  serverPortForwardings?(): Promise<ServerPortForwarding[]>;
+}
+
+/** What the controller's network offers agents' endpoints besides: per-port reads. */
+export interface NetworkView extends DataplaneSource {
+  /** Ports bound to servers (all, or those of these servers), with the server each belongs to. */
+  boundPorts(serverIds?: string[]): Promise<BoundPort[]>;
   portFirewall(portId: string): Promise<PortFirewall | undefined>;
   floatingIpMappings(): Promise<FloatingIpMapping[]>;
-  /** Ports bound to servers, with the server each belongs to. */
-  boundPorts(): Promise<BoundPort[]>;
 }

@@ -1,12 +1,13 @@
-// All-in-one data-plane sync: applies the compiled firewalls of a server's ports (its bindings, as
-// compute made them) inside the namespace of the container that holds it, and floating-IP NAT on the host, on every network event and on a slow resync.
+// Data-plane sync: applies the compiled firewalls of a server's ports (its bindings, as compute made them)
+// inside the namespace of the container that holds it, and floating-IP NAT (whole addresses or port
+// forwardings) on the host, for what each event says changed and on a slow level-triggered resync.
 // A floating IP of a server on a remote engine is routed to that host and NATed there through its engine;
 // a remote agent's dataplane installs only that host side (the controller routes to the agent's host).
 import fs from 'node:fs';
 import type Docker from 'dockerode';
-import type { DataplaneSource } from './contract.ts';
+import type { DataplaneSource, PortFirewall, ServerPortForwarding } from './contract.ts';
 import { applyFirewall, applyFirewallViaEngine, serverRuleset } from './firewall.ts';
-import { addFloatingIp, addFloatingIpRoute, applyLocalHostFloatingIps, applyRemoteFloatingIps, floatingIpChains, removeFloatingIp, removeFloatingIpRoute, type FloatingIpChains, type RemoteFloatingIp } from './floating-ip.ts';
+import { addFloatingIp, addFloatingIpRoute, addPortForwardings, applyLocalHostFloatingIps, applyRemoteFloatingIps, floatingIpChains, removeFloatingIp, removeFloatingIpRoute, type FloatingIpChains, type Forward, type RemoteFloatingIp } from './floating-ip.ts';
 
 const LABEL_SERVER = 'hafen.server_id';
 /** Set on infrastructure workloads (cluster nodes; see InfrastructureSpec). */
@@ -28,20 +29,27 @@ export interface DataplaneEngine {
   floatingIps?: 'controller' | 'host';
 }
 
-interface Located {
+interface Running {
   docker: Docker;
   local: boolean;
   address?: string;
   id: string;
+}
+
+interface Located extends Running {
   pid: number;
   /** The container's IPv4 addresses on its engine networks (an overlay's docker_gwbridge leg included). */
   addresses: string[];
 }
 
-/** Where a floating IP is answered: here (local NAT to the fixed IP) or by a remote host (NAT to `target` there). */
-type FloatingPlacement = { local: true; fixed: string } | { local: false; engine: DataplaneEngine; via: string; target: string };
+/**
+ * Where a floating IP is answered: here (local NAT to the fixed IP, or its port forwardings) or by a
+ * remote host (NAT to `target` there, or its forwardings to it).
+ */
+type FloatingPlacement = { local: true; fixed: string; forwards?: Forward[] } | { local: false; engine: DataplaneEngine; via: string; target: string; forwards?: Forward[] };
 
-const placementKey = (p: FloatingPlacement) => (p.local ? `local ${p.fixed}` : `${p.via} ${p.target}`);
+const forwardsKey = (f?: Forward[]) => (f ? ` ${f.map((x) => `${x.protocol}:${x.externalPort}>${x.internalPort}`).join(',')}` : '');
+const placementKey = (p: FloatingPlacement) => (p.local ? `local ${p.fixed}` : `${p.via} ${p.target}`) + forwardsKey(p.forwards);
 /** Whether this dataplane installs the host side of the engine's floating IPs (remote, or its agent's own host). */
 const natsOnHost = (e: DataplaneEngine) => !e.local || e.floatingIps === 'host';
 
@@ -58,8 +66,33 @@ export class Dataplane {
   /** Servers whose floating IPs another party answers (servers on remote agents' hosts). */
   private ignoredServers: () => Promise<Set<string>> = async () => new Set();
   private queue: Promise<void> = Promise.resolve();
-  private readonly onFirewall = (ids: string[]) => this.enqueue(() => this.syncPorts(ids));
-  private readonly onFloating = () => this.enqueue(() => this.syncFloatingIps());
+  /** Ports and kinds of change waiting for the next sync: events coalesce while one runs. */
+  private readonly pendingPorts = new Set<string>();
+  private pendingGroups = false;
+  private pendingFloating = false;
+
+  private readonly onFirewall = (ids: string[]) => {
+    const idle = this.pendingPorts.size === 0;
+    for (const id of ids) this.pendingPorts.add(id);
+    if (idle) this.enqueue(() => this.syncPending());
+  };
+  /** A group's rules or members changed: the servers this dataplane guards are compiled again. */
+  private readonly onGroups = () => {
+    if (this.pendingGroups) return;
+    this.pendingGroups = true;
+    this.enqueue(() => {
+      this.pendingGroups = false;
+      return this.syncServers([...this.applied.keys()]);
+    });
+  };
+  private readonly onFloating = () => {
+    if (this.pendingFloating) return;
+    this.pendingFloating = true;
+    this.enqueue(() => {
+      this.pendingFloating = false;
+      return this.syncFloatingIps();
+    });
+  };
   private readonly onResync = () => this.enqueue(() => this.resync());
 
   /**
@@ -100,6 +133,7 @@ export class Dataplane {
 
   start(resyncMs = 5000): void {
     this.source.events.on('firewall', this.onFirewall);
+    this.source.events.on('groups', this.onGroups);
     this.source.events.on('floatingip', this.onFloating);
     this.source.events.on('port-deleted', this.onFloating);
     this.timer = setInterval(this.onResync, resyncMs);
@@ -109,6 +143,7 @@ export class Dataplane {
 
   async stop(): Promise<void> {
     this.source.events.off('firewall', this.onFirewall);
+    this.source.events.off('groups', this.onGroups);
     this.source.events.off('floatingip', this.onFloating);
     this.source.events.off('port-deleted', this.onFloating);
     clearInterval(this.timer);
@@ -116,8 +151,12 @@ export class Dataplane {
   }
 
   /** Resolves once every change queued so far is in force. */
-  settled(): Promise<void> {
-    return this.queue;
+  async settled(): Promise<void> {
+    // A sync may queue another (events during it): wait until the queue stands still.
+    for (let q = this.queue; ; q = this.queue) {
+      await q;
+      if (q === this.queue) return;
+    }
   }
 
   /**
@@ -153,66 +192,97 @@ export class Dataplane {
     this.queue = this.queue.then(work).catch((err: Error) => this.log(`dataplane: ${err.message}`));
   }
 
+  /** Level-triggered: every server with a container on these engines gets its firewall compared and fixed. */
   private async resync(): Promise<void> {
-    await this.syncPorts((await this.source.boundPorts()).map((p) => p.portId));
+    const present = await this.runningServers();
+    await this.syncServers([...present.keys()], present);
     await this.syncFloatingIps();
   }
 
-  /** Where the server's container runs: its engine, id, and (local engines) its init pid. */
-  private async locate(serverId: string): Promise<Located | undefined> {
-    const cached = this.located.get(serverId);
-    if (cached && (!cached.local || fs.existsSync(`/proc/${cached.pid}/ns/net`))) return cached;
-    this.located.delete(serverId);
+  /** Servers with a running container on the engines: one listing per engine. */
+  private async runningServers(): Promise<Map<string, Running>> {
+    const out = new Map<string, Running>();
     for (const { docker, local, address } of this.engineList) {
-      const list = await docker.listContainers({ filters: { label: [`${this.serverLabel}=${serverId}`], status: ['running'] } });
-      if (!list[0]) continue;
-      const info = await docker.getContainer(list[0].Id).inspect();
-      if (!info.State.Pid) return undefined;
-      // A cluster node runs an engine that owns its namespace's netfilter tables: no firewall replaces them.
-      if (info.Config.Labels?.[INFRASTRUCTURE_LABEL]) return undefined;
-      const addresses = Object.values(info.NetworkSettings?.Networks ?? {}).map((n) => n.IPAddress).filter((a): a is string => Boolean(a));
-      const found = { docker, local, address, id: list[0].Id, pid: info.State.Pid, addresses };
-      this.located.set(serverId, found);
-      return found;
+      const list = await docker.listContainers({ filters: { label: [this.serverLabel], status: ['running'] } }).catch((err: Error) => {
+        this.log(`dataplane: ${address ?? 'engine'}: ${err.message}`);
+        return [];
+      });
+      for (const c of list) {
+        const serverId = c.Labels?.[this.serverLabel];
+        if (serverId && !out.has(serverId)) out.set(serverId, { docker, local, ...(address ? { address } : {}), id: c.Id });
+      }
     }
-    return undefined;
+    return out;
   }
 
-  /** Re-applies the firewall of every server holding one of these ports (or holding it until now). */
-  private async syncPorts(portIds: string[]): Promise<void> {
-    const portsOf = new Map<string, string[]>();
-    for (const { portId, serverId } of await this.source.boundPorts()) {
-      const list = portsOf.get(serverId);
-      if (list) list.push(portId);
-      else portsOf.set(serverId, [portId]);
+  /** Where the server's container runs: its engine, id, addresses and (local engines) its init pid. */
+  private async locate(serverId: string, known?: Running): Promise<Located | undefined> {
+    const cached = this.located.get(serverId);
+    if (cached && (!known || known.id === cached.id) && (!cached.local || fs.existsSync(`/proc/${cached.pid}/ns/net`))) return cached;
+    this.located.delete(serverId);
+    let where = known;
+    for (const { docker, local, address } of where ? [] : this.engineList) {
+      const list = await docker.listContainers({ filters: { label: [`${this.serverLabel}=${serverId}`], status: ['running'] } });
+      if (!list[0]) continue;
+      where = { docker, local, ...(address ? { address } : {}), id: list[0].Id };
+      break;
     }
-    const servers = new Set<string>();
+    if (!where) return undefined;
+    const info = await where.docker.getContainer(where.id).inspect();
+    if (!info.State.Pid) return undefined;
+    // A cluster node runs an engine that owns its namespace's netfilter tables: no firewall replaces them.
+    if (info.Config.Labels?.[INFRASTRUCTURE_LABEL]) return undefined;
+    const addresses = Object.values(info.NetworkSettings?.Networks ?? {}).map((n) => n.IPAddress).filter((a): a is string => Boolean(a));
+    // A container on a swarm overlay network also has a docker_gwbridge leg, which inspect does not list.
+    const gw = (await where.docker.getNetwork('docker_gwbridge').inspect().catch(() => undefined)) as { Containers?: Record<string, { IPv4Address?: string }> } | undefined;
+    const leg = gw?.Containers?.[info.Id]?.IPv4Address?.split('/')[0];
+    if (leg && !addresses.includes(leg)) addresses.push(leg);
+    const found: Located = { ...where, pid: info.State.Pid, addresses };
+    this.located.set(serverId, found);
+    return found;
+  }
+
+  /** The ports whose firewalls changed: their servers (and the servers that held them until now). */
+  private async syncPending(): Promise<void> {
+    const portIds = [...this.pendingPorts];
+    this.pendingPorts.clear();
+    const servers = new Set(await this.source.serversOfPorts(portIds));
     for (const id of portIds) {
       const before = this.serverOfPort.get(id);
       if (before) servers.add(before);
     }
-    for (const [serverId, ports] of portsOf) {
-      for (const p of ports) this.serverOfPort.set(p, serverId);
-      if (ports.some((p) => portIds.includes(p))) servers.add(serverId);
+    await this.syncServers([...servers]);
+  }
+
+  /** Re-applies the firewalls of these servers where their containers run on these engines. */
+  private async syncServers(serverIds: string[], present?: Map<string, Running>): Promise<void> {
+    // Only the servers this dataplane guards are compiled: the ones it finds running.
+    const located = new Map<string, Located>();
+    for (const id of serverIds) {
+      const where = await this.locate(id, present?.get(id)).catch(() => undefined);
+      if (where) located.set(id, where);
+      else this.applied.delete(id);
     }
-    for (const id of portIds) if (![...portsOf.values()].some((ps) => ps.includes(id))) this.serverOfPort.delete(id);
-    const work = [...servers];
+    if (!located.size) return;
+    const firewalls = await this.source.serverFirewalls([...located.keys()]);
+    const work = [...located.entries()];
     // A few namespaces at a time: each apply is a process spawn, bounded by the host's cores.
     const worker = async () => {
-      for (let serverId = work.shift(); serverId !== undefined; serverId = work.shift()) await this.syncServer(serverId, portsOf.get(serverId) ?? []);
+      for (let next = work.shift(); next !== undefined; next = work.shift()) {
+        await this.syncServer(next[0], next[1], firewalls.get(next[0]) ?? []).catch((err: Error) => this.log(`dataplane: server ${next![0]}: ${err.message}`));
+      }
     };
     await Promise.all(Array.from({ length: 8 }, worker));
   }
 
-  private async syncServer(serverId: string, portIds: string[]): Promise<void> {
-    const firewalls = (await Promise.all(portIds.map((id) => this.source.portFirewall(id)))).filter((f) => f !== undefined);
+  private async syncServer(serverId: string, where: Located, firewalls: PortFirewall[]): Promise<void> {
+    for (const [port, server] of this.serverOfPort) if (server === serverId) this.serverOfPort.delete(port);
+    for (const f of firewalls) this.serverOfPort.set(f.portId, serverId);
     if (firewalls.length === 0) {
-      // No port left: the container (if any) keeps its last table until it goes; nothing new to install.
+      // No port left: the container keeps its last table until it goes; nothing new to install.
       this.applied.delete(serverId);
       return;
     }
-    const where = await this.locate(serverId);
-    if (!where) return;
     const known = new Set(firewalls.flatMap((f) => f.addresses ?? []));
     const rules = serverRuleset(firewalls, where.addresses.filter((a) => !known.has(a)));
     const key = `${where.id}:${where.pid}\n${rules}`;
@@ -230,15 +300,28 @@ export class Dataplane {
 
   private async syncFloatingIps(): Promise<void> {
     if (!this.chains) return;
-    // Only ports bound to servers get NAT: a floating IP on an unbound port has nowhere to go.
-    const bound = new Map((await this.source.boundPorts()).map((p) => [p.portId, p.serverId]));
     const ignored = await this.ignoredServers();
     const wanted = new Map<string, FloatingPlacement>();
-    for (const m of await this.source.floatingIpMappings()) {
-      const serverId = bound.get(m.portId);
-      if (!serverId || ignored.has(serverId)) continue;
-      const placement = await this.placeFloatingIp(m.floatingIpAddress, m.fixedIpAddress, serverId);
+    // Only ports bound to servers get NAT: a floating IP on an unbound port has nowhere to go.
+    for (const m of await this.source.serverFloatingIps()) {
+      if (ignored.has(m.serverId)) continue;
+      const placement = await this.placeFloatingIp(m.floatingIpAddress, m.fixedIpAddress, m.serverId);
       if (placement) wanted.set(m.floatingIpAddress, placement);
+    }
+    // Port forwardings: a floating IP's forwardings go where the (first) server behind them runs.
+    const byFip = new Map<string, ServerPortForwarding[]>();
+    for (const f of (await this.source.serverPortForwardings?.()) ?? []) {
+      if (ignored.has(f.serverId) || wanted.has(f.floatingIpAddress)) continue;
+      (byFip.get(f.floatingIpAddress) ?? byFip.set(f.floatingIpAddress, []).get(f.floatingIpAddress)!).push(f);
+    }
+    for (const [fip, forwards] of byFip) {
+      const first = forwards[0]!;
+      const placement = await this.placeFloatingIp(fip, first.internalIpAddress, first.serverId);
+      if (!placement) continue;
+      const same = forwards.filter((f) => f.serverId === first.serverId && f.internalIpAddress === first.internalIpAddress);
+      if (same.length < forwards.length) this.log(`dataplane: floating IP ${fip}: forwardings to more than one address; only those to ${first.internalIpAddress} are installed`);
+      const list = same.map((f) => ({ protocol: f.protocol, externalPort: f.externalPort, internalPort: f.internalPort })).sort((a, b) => a.externalPort - b.externalPort || a.protocol.localeCompare(b.protocol));
+      wanted.set(fip, { ...placement, forwards: list });
     }
     for (const [fip, p] of this.floating) {
       const next = wanted.get(fip);
@@ -249,7 +332,7 @@ export class Dataplane {
     // Remote hosts first, then the routes that send traffic to them.
     for (const engine of this.engineList.filter(natsOnHost)) {
       const fips: RemoteFloatingIp[] = [];
-      for (const [floatingIp, p] of wanted) if (!p.local && p.engine.docker === engine.docker) fips.push({ floatingIp, target: p.target });
+      for (const [floatingIp, p] of wanted) if (!p.local && p.engine.docker === engine.docker) fips.push({ floatingIp, target: p.target, ...(p.forwards ? { forwards: p.forwards } : {}) });
       const key = JSON.stringify(fips.sort((a, b) => a.floatingIp.localeCompare(b.floatingIp)));
       if (this.remoteApplied.get(engine.docker) === key) continue;
       try {
@@ -265,8 +348,10 @@ export class Dataplane {
     for (const [fip, p] of wanted) {
       const current = this.floating.get(fip);
       if (current && placementKey(current) === placementKey(p)) continue;
-      if (p.local) await addFloatingIp(fip, p.fixed, this.chains);
-      else if (p.engine.floatingIps !== 'host') await addFloatingIpRoute(fip, p.via, this.chains);
+      if (p.local) {
+        if (p.forwards) await addPortForwardings(fip, p.fixed, p.forwards, this.chains);
+        else await addFloatingIp(fip, p.fixed, this.chains);
+      } else if (p.engine.floatingIps !== 'host') await addFloatingIpRoute(fip, p.via, this.chains);
       this.floating.set(fip, p);
     }
   }
@@ -279,7 +364,7 @@ export class Dataplane {
    * own host: NAT there as for a remote one, with no route (the controller routes to the host).
    */
   private async placeFloatingIp(fip: string, fixed: string, serverId: string): Promise<FloatingPlacement | undefined> {
-    const where = await this.locate(serverId);
+    const where = await this.locate(serverId).catch(() => undefined);
     if (!where) {
       if (this.engineList.every((e) => !natsOnHost(e))) return { local: true, fixed };
       // Stopped or moving: keep what is installed until it is found again.

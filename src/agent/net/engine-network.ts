@@ -83,16 +83,3 @@ export async function removeEngineNetwork(docker: Docker, name: string): Promise
     .remove()
     .catch((e: { statusCode?: number }) => (e.statusCode === 404 ? undefined : Promise.reject(e)));
 }
-
-/** Connects a running container with the port's fixed IPv4 address (the MAC is set at create time on API 1.41). */
-export async function connectContainer(docker: Docker, containerId: string, binding: PortBinding): Promise<void> {
-  const ip = binding.fixedIps[0]?.ipAddress;
-  await docker.getNetwork(binding.engineNetwork.name).connect({ Container: containerId, EndpointConfig: { IPAMConfig: ip ? { IPv4Address: ip } : {} } });
-}
-
-export async function disconnectContainer(docker: Docker, containerId: string, networkName: string): Promise<void> {
-  await docker
-    .getNetwork(networkName)
-    .disconnect({ Container: containerId, Force: true })
-    .catch((e: { statusCode?: number }) => (e.statusCode === 404 ? undefined : Promise.reject(e)));
-}

@@ -28,3 +28,13 @@ describe('remote floating-IP ruleset', () => {
     assert.equal(remoteFloatingIpRuleset([]).split('\n').filter((l) => l.startsWith('-A')).length, 0);
   });
 });
+
+describe('port forwardings in the remote ruleset', () => {
+  it('DNATs only the forwarded ports, to the internal port', () => {
+    const text = remoteFloatingIpRuleset([{ floatingIp: '127.64.0.7', target: '10.1.0.5', forwards: [{ protocol: 'tcp', externalPort: 8080, internalPort: 80 }, { protocol: 'udp', externalPort: 53, internalPort: 5353 }] }]);
+    assert.deepEqual(text.split('\n').filter((l) => l.startsWith('-A HAFEN-FIP ')), [
+      '-A HAFEN-FIP -d 127.64.0.7/32 -p tcp --dport 8080 -m comment --comment "hafen-fip 127.64.0.7" -j DNAT --to-destination 10.1.0.5:80',
+      '-A HAFEN-FIP -d 127.64.0.7/32 -p udp --dport 53 -m comment --comment "hafen-fip 127.64.0.7" -j DNAT --to-destination 10.1.0.5:5353',
+    ]);
+  });
+});

@@ -1,8 +1,9 @@
 // Floating IPs on the host: the address goes on loopback and the nat table's HAFEN-<cloud>-FIP chain
-// DNATs it to the server's fixed IP; HAFEN-<cloud>-FIP-SNAT masquerades host-originated (127/8) traffic
-// so replies return. A server on another host: a route here sends the address to that host, whose own
-// NAT (below) answers. Chains and rule comments carry the cloud's tag: clouds sharing a machine or a
-// host never flush or delete each other's rules (no tag: the names of the days before tags).
+// DNATs it to the server's fixed IP (or, for port forwardings, single ports to the server's address and
+// port); HAFEN-<cloud>-FIP-SNAT masquerades host-originated (127/8) traffic so replies return. A server on
+// another host: a route here sends the address to that host, whose own NAT (below) answers. Chains and
+// rule comments carry the cloud's tag: clouds sharing a machine or a host never flush or delete each
+// other's rules (no tag: the names of the days before tags).
 import type Docker from 'dockerode';
 import { runTool } from './run.ts';
 import { runEngineHelper } from './engine-helper.ts';
@@ -51,6 +52,33 @@ function snatRule(floatingIp: string, fixedIp: string, c: FloatingIpChains): str
   return ['-s', '127.0.0.0/8', '-d', `${fixedIp}/32`, '-j', 'MASQUERADE', '-m', 'comment', '--comment', `${c.mark} ${floatingIp}`];
 }
 
+/** One port forwarding of a floating IP: its external port to the server's internal port. */
+export interface Forward {
+  protocol: 'tcp' | 'udp';
+  externalPort: number;
+  internalPort: number;
+}
+
+function forwardRules(floatingIp: string, internalIp: string, f: Forward, c: FloatingIpChains): { dnat: string[]; snat: string[] } {
+  const comment = ['-m', 'comment', '--comment', `${c.mark} ${floatingIp}`];
+  return {
+    dnat: ['-d', `${floatingIp}/32`, '-p', f.protocol, '--dport', String(f.externalPort), '-j', 'DNAT', '--to-destination', `${internalIp}:${f.internalPort}`, ...comment],
+    snat: ['-s', '127.0.0.0/8', '-d', `${internalIp}/32`, '-p', f.protocol, '--dport', String(f.internalPort), '-j', 'MASQUERADE', ...comment],
+  };
+}
+
+/** A floating IP that forwards only these ports (Neutron's port forwardings) to `internalIp`. */
+export async function addPortForwardings(floatingIp: string, internalIp: string, forwards: Forward[], c = floatingIpChains()): Promise<void> {
+  await ensureFloatingIpChains(c);
+  await removeFloatingIpRoute(floatingIp);
+  await runTool('ip', ['addr', 'replace', `${floatingIp}/32`, 'dev', 'lo']);
+  for (const f of forwards) {
+    const { dnat, snat } = forwardRules(floatingIp, internalIp, f, c);
+    await ensureRule('nat', c.dnat, dnat);
+    await ensureRule('nat', c.snat, snat);
+  }
+}
+
 export async function addFloatingIp(floatingIp: string, fixedIp: string, c = floatingIpChains()): Promise<void> {
   await ensureFloatingIpChains(c);
   await removeFloatingIpRoute(floatingIp); // left by a run that routed it to another host
@@ -78,6 +106,8 @@ export async function removeFloatingIp(floatingIp: string, c = floatingIpChains(
 export interface RemoteFloatingIp {
   floatingIp: string;
   target: string;
+  /** Only these ports are forwarded (port forwardings); absent: the whole address. */
+  forwards?: Forward[];
 }
 
 
@@ -91,7 +121,10 @@ export function remoteFloatingIpRuleset(fips: RemoteFloatingIp[], c = floatingIp
   const sorted = [...fips].sort((a, b) => a.floatingIp.localeCompare(b.floatingIp));
   const comment = (f: RemoteFloatingIp) => `-m comment --comment "${c.mark} ${f.floatingIp}"`;
   const lines = ['*nat', `:${c.dnat} - [0:0]`, `:${c.snat} - [0:0]`];
-  for (const f of sorted) lines.push(`-A ${c.dnat} -d ${f.floatingIp}/32 ${comment(f)} -j DNAT --to-destination ${f.target}`);
+  for (const f of sorted) {
+    if (!f.forwards) lines.push(`-A ${c.dnat} -d ${f.floatingIp}/32 ${comment(f)} -j DNAT --to-destination ${f.target}`);
+    else for (const p of f.forwards) lines.push(`-A ${c.dnat} -d ${f.floatingIp}/32 -p ${p.protocol} --dport ${p.externalPort} ${comment(f)} -j DNAT --to-destination ${f.target}:${p.internalPort}`);
+  }
   for (const f of sorted) lines.push(`-A ${c.snat} -m conntrack --ctstate DNAT --ctorigdst ${f.floatingIp}/32 ${comment(f)} -j MASQUERADE`);
   lines.push('COMMIT', '*filter', `:${c.forward} - [0:0]`);
   for (const f of sorted) lines.push(`-A ${c.forward} -m conntrack --ctstate DNAT --ctorigdst ${f.floatingIp}/32 ${comment(f)} -j ACCEPT`);

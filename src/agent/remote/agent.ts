@@ -12,7 +12,7 @@ import { DockerDriver } from '../docker/driver.ts';
 import { cloudTag } from '../docker/host-guard.ts';
 import { Dataplane, type DataplaneSource } from '../net/dataplane.ts';
 import { engineClient, engineEndpointLabel } from '../../host/engine-client.ts';
-import type { FloatingIpMapping, PortFirewall } from '../net/contract.ts';
+import type { FloatingIpMapping, PortFirewall, ServerFloatingIp } from '../net/contract.ts';
 import { AGENT_API, asDriverSpec, CallSchema, checked, HostFirewallsSchema, HostFloatingIpsSchema, SessionSchema, SOCKET_PROTOCOL, STREAM_META_HEADER, type Call, type HostFirewalls, type Registration, type Result, type Session } from './protocol.ts';
 
 /** Calls answered with a stream, a socket, or after reading an input: not a plain result. */
@@ -99,8 +99,26 @@ class ControllerFirewalls implements DataplaneSource {
   }
 
   async floatingIpMappings(): Promise<FloatingIpMapping[]> {
-    const answer = checked(HostFloatingIpsSchema, await this.fetchFloatingIps(), 'floating IPs');
-    return answer.floatingIps.map(({ floatingIpId, floatingIpAddress, fixedIpAddress, portId }) => ({ floatingIpId, floatingIpAddress, fixedIpAddress, portId }));
+    return (await this.serverFloatingIps()).map(({ floatingIpId, floatingIpAddress, fixedIpAddress, portId }) => ({ floatingIpId, floatingIpAddress, fixedIpAddress, portId }));
+  }
+
+  async serversOfPorts(portIds: string[]): Promise<string[]> {
+    const ports = await this.read(200);
+    return [...new Set(portIds.map((id) => ports.get(id)?.serverId).filter((s): s is string => Boolean(s)))];
+  }
+
+  async serverFirewalls(serverIds: string[]): Promise<Map<string, PortFirewall[]>> {
+    const wanted = new Set(serverIds);
+    const out = new Map<string, PortFirewall[]>();
+    for (const p of (await this.read(2000)).values()) {
+      if (!wanted.has(p.serverId) || !p.firewall) continue;
+      (out.get(p.serverId) ?? out.set(p.serverId, []).get(p.serverId)!).push(p.firewall);
+    }
+    return out;
+  }
+
+  async serverFloatingIps(): Promise<ServerFloatingIp[]> {
+    return checked(HostFloatingIpsSchema, await this.fetchFloatingIps(), 'floating IPs').floatingIps;
   }
 }
 

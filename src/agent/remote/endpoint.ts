@@ -15,7 +15,7 @@ import { acceptRawUpgrade, handleUpgrades } from '../../platform/http/upgrade.ts
 import { AgentFloatingIpRoutes, routableHostAddress } from './floating-ip-routes.ts';
 import { floatingIpChains } from '../net/floating-ip.ts';
 import { cloudTag } from '../docker/host-guard.ts';
-import type { DataplaneSource } from '../net/dataplane.ts';
+import type { NetworkView } from '../net/contract.ts';
 import { BadRequestError } from '../../platform/errors.ts';
 import type { TSchema, Static } from '@sinclair/typebox';
 
@@ -51,7 +51,7 @@ export interface AgentHubOptions {
   /** An agent not heard from for this long is lost (its open calls fail); its host goes down by the same rule. */
   lostAfterMs: number;
   /** The network service's view for dataplanes: agents enforce the security groups of their host's ports. */
-  network?: DataplaneSource;
+  network?: NetworkView;
   /** Route the floating IPs of agents' servers to their hosts from this machine (default: with `network`). */
   floatingIpRoutes?: boolean;
 }

@@ -1,6 +1,6 @@
 // The controller's side of the floating IPs of servers on remote agents' hosts: a route on this
 // machine sends each address to the host its server runs on, whose agent NATs it to the server there.
-import type { DataplaneSource } from '../net/dataplane.ts';
+import type { NetworkView } from '../net/contract.ts';
 import { addFloatingIpRoute, removeFloatingIpRoute, type FloatingIpChains } from '../net/floating-ip.ts';
 
 /**
@@ -16,7 +16,7 @@ export function routableHostAddress(address: string): boolean {
 }
 
 export interface FloatingIpRouteSource {
-  network: Pick<DataplaneSource, 'boundPorts' | 'floatingIpMappings'>;
+  network: Pick<NetworkView, 'boundPorts' | 'floatingIpMappings'>;
   /** Server id -> the host it is placed on. */
   serverHosts(): Promise<Map<string, string>>;
   /** This cloud's floating-IP chains: a local NAT of its own of a routed address is removed. */

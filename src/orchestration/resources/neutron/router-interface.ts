@@ -50,10 +50,10 @@ export const neutronRouterInterface: ResourceType = {
   },
   async check(h, id) {
     const { router, body } = parseId(id);
-    const r = await h.clients.network.find(h.ctx, 'router', router);
-    for (const pid of r.interfaces as string[]) {
-      const p = await h.clients.network.find(h.ctx, 'port', pid).catch(() => undefined);
-      if (p && (body.port_id ? p.id === body.port_id : (p.fixed_ips as { subnet_id: string }[]).some((f) => f.subnet_id === body.subnet_id))) return;
+    await h.clients.network.find(h.ctx, 'router', router);
+    // The router's interfaces are its network:router_interface ports (device fields the network service writes).
+    for (const p of (await h.clients.network.list(h.ctx, 'port')).filter((x) => x.device_id === router && x.device_owner === 'network:router_interface')) {
+      if (body.port_id ? p.id === body.port_id : (p.fixed_ips as { subnet_id: string }[]).some((f) => f.subnet_id === body.subnet_id)) return;
     }
     throw new Error(`Router ${router} has no interface for ${JSON.stringify(body)}`);
   },

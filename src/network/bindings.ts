@@ -1,0 +1,160 @@
+// Compute's side of ports: binding ports to a server (made for it on a network, or given), unbinding,
+// the bindings as the agent needs them, and the addresses Nova shows. Which ports a server has is what
+// these bindings say, never a port's device fields; each binding's port is of the binding's project.
+import { requireProject, type RequestContext } from '../platform/auth/context.ts';
+import type { PortBinding } from '../agent/net/contract.ts';
+import type { BindOptions, NicRequest, NovaAddress } from './client.ts';
+import { NetworkCore } from './core.ts';
+import { NeutronBadRequest, NeutronConflict, NeutronNotFound } from './errors.ts';
+import { announceRemoved, makePort, removePort } from './ports.ts';
+import { defaultSecurityGroup } from './security-groups.ts';
+import type { NetworkRow, PortRow, SubnetRow } from './store/index.ts';
+
+/** Engine network names carry no tenant data: a prefix and the Neutron network id. */
+export function engineNetworkName(networkId: string): string {
+  return `hafen-net-${networkId}`;
+}
+
+/** Security groups named by id or, as Nova's server create names them, by name in the project. */
+async function groupsByRef(core: NetworkCore, ctx: RequestContext, projectId: string, refs: string[]): Promise<string[]> {
+  const out: string[] = [];
+  for (const ref of refs) {
+    if (ref === 'default') {
+      const group = await defaultSecurityGroup(core, projectId);
+      if (!out.includes(group.id)) out.push(group.id);
+      continue;
+    }
+    const byId = await core.store.get('security_group', ref);
+    const group = byId && (byId.project_id === projectId || core.may(ctx, 'get:any_project')) ? byId : await core.store.groupNamed(projectId, ref);
+    if (!group) throw new NeutronNotFound('SecurityGroup', ref);
+    if (!out.includes(group.id)) out.push(group.id);
+  }
+  return out;
+}
+
+/**
+ * The one way a port becomes a server's: compute binds it (a port of the server's project, made here or
+ * given, not bound or owned by a device already). All or nothing.
+ */
+export async function bindPorts(core: NetworkCore, ctx: RequestContext, serverId: string, hostId: string, nics: NicRequest[], options: BindOptions = {}): Promise<PortBinding[]> {
+  const project = options.projectId ?? requireProject(ctx);
+  const refs = [...(options.securityGroupIds ?? []), ...(options.securityGroups ?? [])];
+  const groups = refs.length ? await groupsByRef(core, ctx, project, refs) : undefined;
+  // compute:nova, or compute:zun for Zun's containers: always a compute owner, only compute binds.
+  const owner = options.deviceOwner?.startsWith('compute:') ? options.deviceOwner : 'compute:nova';
+  const made: PortRow[] = [];
+  const claimed: string[] = [];
+  try {
+    const ports: PortRow[] = [];
+    for (const nic of nics) {
+      if ('portId' in nic) {
+        const port = await core.find(ctx, 'port', nic.portId);
+        // Nova's rule: the port must be the instance's project's.
+        if (port.project_id !== project) throw new NeutronNotFound('Port', nic.portId);
+        const bound = (await core.store.bindingsOfPorts([port.id])).get(port.id);
+        const device = bound?.server_id ?? port.device_id;
+        if (device && device !== serverId) throw new NeutronConflict('PortInUse', `Unable to complete operation on port ${port.id} for network ${port.network_id}. Port already has an attached device ${device}.`);
+        if (!bound) {
+          await core.store.transaction(async (tx) => {
+            if (!(await tx.bind({ port_id: port.id, server_id: serverId, project_id: project, host_id: hostId, created_for_server: 0 }))) {
+              throw new NeutronConflict('PortInUse', `Unable to complete operation on port ${port.id} for network ${port.network_id}. Port already has an attached device.`);
+            }
+            ports.push(await core.save(tx, 'port', port, { device_id: serverId, device_owner: owner, host_id: hostId, status: 'ACTIVE' }));
+          });
+          claimed.push(port.id);
+        } else ports.push(port);
+      } else {
+        const port = await makePort(core, ctx, { network_id: nic.networkId, ...(nic.fixedIp ? { fixed_ips: [{ ip_address: nic.fixedIp }] } : {}), ...(groups ? { security_groups: groups } : {}) }, project, { device_id: serverId, device_owner: owner, host_id: hostId, status: 'ACTIVE' }, async (tx, p) => {
+          await tx.bind({ port_id: p.id, server_id: serverId, project_id: project, host_id: hostId, created_for_server: 1 });
+        });
+        made.push(port);
+        ports.push(port);
+      }
+    }
+    return await bindingsOfPorts(core, ports);
+  } catch (err) {
+    for (const p of made) await deleteServerPort(core, p).catch(() => undefined);
+    for (const id of claimed) await releasePort(core, id).catch(() => undefined);
+    throw err;
+  }
+}
+
+async function releasePort(core: NetworkCore, id: string): Promise<void> {
+  await core.store.transaction(async (tx) => {
+    await tx.unbind(id);
+    const port = await tx.get('port', id);
+    if (port) await core.save(tx, 'port', port, { device_id: '', device_owner: '', host_id: '', status: 'DOWN' });
+  });
+  core.events.emit('firewall', [id]);
+}
+
+async function deleteServerPort(core: NetworkCore, port: PortRow): Promise<void> {
+  const gone = await core.store.transaction((tx) => removePort(core, tx, port));
+  announceRemoved(core, port, gone);
+}
+
+/** Deletes the ports made for the server (or one of them) and releases the ones it was given. */
+export async function unbindPorts(core: NetworkCore, serverId: string, onlyPort?: string): Promise<void> {
+  const bound = await core.store.boundPorts([serverId]);
+  for (const { binding, port } of bound) {
+    if (onlyPort && port.id !== onlyPort) continue;
+    if (binding.created_for_server) await deleteServerPort(core, port);
+    else await releasePort(core, port.id);
+  }
+}
+
+/** What the agent needs to plug these ports in: engine network, addresses, MAC, groups. */
+export async function bindingsOfPorts(core: NetworkCore, ports: PortRow[]): Promise<PortBinding[]> {
+  if (!ports.length) return [];
+  const store = core.store;
+  const netIds = [...new Set(ports.map((p) => p.network_id))];
+  const ids = ports.map((p) => p.id);
+  const [nets, subnets, fixed, groups, routed] = await Promise.all([store.getMany('network', netIds), store.subnetsOfNetworks(netIds), store.fixedIpsOf(ids), store.groupsOf(ids), store.hasExternalRoute(netIds)]);
+  return ports.map((port) => {
+    const net = nets.find((n) => n.id === port.network_id) as NetworkRow;
+    const subnet = subnets.find((s) => s.network_id === port.network_id) as SubnetRow | undefined;
+    if (!subnet) throw new NeutronBadRequest('BadRequest', `Network ${net.id} has no subnet to address a server from.`);
+    return {
+      portId: port.id,
+      networkId: net.id,
+      macAddress: port.mac_address,
+      fixedIps: (fixed.get(port.id) ?? []).map((f) => ({ subnetId: f.subnet_id, ipAddress: f.ip_address })),
+      engineNetwork: { name: engineNetworkName(net.id), subnet: subnet.cidr, gateway: subnet.gateway_ip ?? '', internal: !routed.has(net.id), mtu: net.mtu },
+      portSecurityEnabled: Boolean(port.port_security_enabled),
+      securityGroupIds: groups.get(port.id) ?? [],
+    };
+  });
+}
+
+export async function bindingsOf(core: NetworkCore, serverId: string): Promise<PortBinding[]> {
+  return bindingsOfPorts(core, (await core.store.boundPorts([serverId])).map((b) => b.port));
+}
+
+/** Nova's `addresses` of many servers: network name -> fixed and floating IPv4 addresses, one read for all. */
+export async function serversAddresses(core: NetworkCore, serverIds: string[]): Promise<Map<string, Record<string, NovaAddress[]>>> {
+  const out = new Map<string, Record<string, NovaAddress[]>>(serverIds.map((id) => [id, {}]));
+  const bound = await core.store.boundPorts(serverIds);
+  if (!bound.length) return out;
+  const ids = bound.map((b) => b.port.id);
+  const [nets, fixed, fips] = await Promise.all([core.store.getMany('network', [...new Set(bound.map((b) => b.port.network_id))]), core.store.fixedIpsOf(ids), core.store.floatingIpsOfPorts(ids)]);
+  const names = new Map(nets.map((n) => [n.id, n.name || n.id]));
+  for (const { binding, port } of bound) {
+    const addresses = out.get(binding.server_id)!;
+    const list = (addresses[names.get(port.network_id) ?? port.network_id] ??= []);
+    for (const f of fixed.get(port.id) ?? []) {
+      list.push({ version: 4, addr: f.ip_address, 'OS-EXT-IPS:type': 'fixed', 'OS-EXT-IPS-MAC:mac_addr': port.mac_address });
+      for (const fip of fips) {
+        if (fip.port_id === port.id && fip.fixed_ip_address === f.ip_address) list.push({ version: 4, addr: fip.floating_ip_address, 'OS-EXT-IPS:type': 'floating', 'OS-EXT-IPS-MAC:mac_addr': port.mac_address });
+      }
+    }
+  }
+  return out;
+}
+
+/** The server's container runs: its ports' firewalls (and NAT, when it has floating IPs) now. */
+export async function serverRunning(core: NetworkCore, serverId: string): Promise<void> {
+  const bound = await core.store.boundPorts([serverId]);
+  if (!bound.length) return;
+  core.events.emit('firewall', bound.map((b) => b.port.id));
+  if ((await core.store.boundFloatingIps([serverId])).length || (await core.store.boundForwardings()).some((f) => f.server_id === serverId)) core.events.emit('floatingip');
+}

@@ -1,0 +1,556 @@
+// The network's rows: typed Kysely over the tables of ./tables.ts. Every tenant query is scoped by
+// project in SQL; updates compare-and-swap revision_number; quota checks and inserts share a transaction.
+// The store owns the SQL and the SQLite/PostgreSQL differences; the Kysely handle stays in here.
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { sql, type Expression, type ExpressionBuilder, type Kysely, type SqlBool, type Transaction } from 'kysely';
+import type { Database, Dialect } from '../../platform/db/database.ts';
+import { migrate } from '../../platform/db/migrations.ts';
+import { networkMigrations } from './migrations.ts';
+import type {
+  FloatingIpRow,
+  IpAllocationRow,
+  NetworkRow,
+  NetworkTables,
+  PortBindingRow,
+  PortForwardingRow,
+  PortRow,
+  PortSecurityGroupRow,
+  QuotaRow,
+  ResourceKind,
+  RouterPortRow,
+  RouterRow,
+  SecurityGroupRow,
+  SecurityGroupRuleRow,
+  SubnetPoolRow,
+  SubnetRow,
+  TaggedKind,
+  TagRow,
+} from './tables.ts';
+import { TABLE_OF } from './tables.ts';
+
+export type * from './tables.ts';
+export { TABLE_OF } from './tables.ts';
+
+export interface RowOf {
+  network: NetworkRow;
+  subnet: SubnetRow;
+  port: PortRow;
+  security_group: SecurityGroupRow;
+  security_group_rule: SecurityGroupRuleRow;
+  router: RouterRow;
+  floatingip: FloatingIpRow;
+  subnetpool: SubnetPoolRow;
+  port_forwarding: PortForwardingRow;
+}
+
+/** Who a list or a look-up is for: one project (plus what it may see of others'), or every project. */
+export type Scope = { projectId: string } | { all: true };
+
+/** One condition of a list, built by the API's filter parsing. */
+export type Condition =
+  | { kind: 'in'; column: string; values: (string | number | null)[] }
+  | { kind: 'tags'; mode: 'tags' | 'tags-any' | 'not-tags' | 'not-tags-any'; tags: string[] }
+  | { kind: 'fixed_ip'; field: 'ip_address' | 'subnet_id'; value: string }
+  | { kind: 'security_group'; values: string[] };
+
+export interface ListQuery {
+  where?: Condition[];
+  sort?: { column: string; dir: 'asc' | 'desc' }[];
+  marker?: string;
+  limit?: number;
+  /** Neutron's page_reverse: the page before the marker. */
+  reverse?: boolean;
+}
+
+type Db = Kysely<NetworkTables>;
+type Eb = ExpressionBuilder<NetworkTables, any>;
+const CHUNK = 2000;
+
+function chunks<T>(items: T[]): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += CHUNK) out.push(items.slice(i, i + CHUNK));
+  return out;
+}
+
+/**
+ * The transaction the current async context runs in: a query through the root store from inside a
+ * transaction's work joins it (on SQLite's one connection it would otherwise wait for it forever).
+ */
+const current = new AsyncLocalStorage<Db>();
+
+export class NetworkStore {
+  private constructor(
+    private readonly handle: Db,
+    readonly dialect: Dialect,
+    private readonly clock: { seq: number },
+    private readonly inTransaction: boolean,
+  ) {}
+
+  private get db(): Db {
+    return this.inTransaction ? this.handle : (current.getStore() ?? this.handle);
+  }
+
+  static async create(database: Database): Promise<NetworkStore> {
+    await migrate(database, 'network', networkMigrations);
+    return new NetworkStore(database.db as Db, database.dialect, { seq: Date.now() * 1000 }, false);
+  }
+
+  /** Runs `work` in one transaction; a store already in one joins it. */
+  async transaction<T>(work: (tx: NetworkStore) => Promise<T>): Promise<T> {
+    if (this.inTransaction) return work(this);
+    const joined = current.getStore();
+    if (joined) return work(new NetworkStore(joined, this.dialect, this.clock, true));
+    return this.handle.transaction().execute((trx: Transaction<NetworkTables>) => current.run(trx, () => work(new NetworkStore(trx, this.dialect, this.clock, true))));
+  }
+
+  /**
+   * Serialises the quota check and insert of one project's resources of a kind until the transaction
+   * ends. PostgreSQL: an advisory lock; SQLite: transactions write one at a time already.
+   */
+  async lockQuota(projectId: string, resource: string): Promise<void> {
+    if (this.dialect === 'postgres') await sql`select pg_advisory_xact_lock(hashtext(${`network-quota:${projectId}:${resource}`}))`.execute(this.db);
+  }
+
+  /** A time-based counter that orders lists by creation and stays monotonic across restarts. */
+  nextSeq(): number {
+    this.clock.seq = Math.max(this.clock.seq + 1, Date.now() * 1000);
+    return this.clock.seq;
+  }
+
+  // ----- any resource kind -------------------------------------------------------------------
+
+  async get<K extends ResourceKind>(kind: K, id: string): Promise<RowOf[K] | undefined> {
+    return (await this.db.selectFrom(TABLE_OF[kind] as any).selectAll().where('id', '=', id).executeTakeFirst()) as RowOf[K] | undefined;
+  }
+
+  async getMany<K extends ResourceKind>(kind: K, ids: string[]): Promise<RowOf[K][]> {
+    const out: RowOf[K][] = [];
+    for (const part of chunks([...new Set(ids)])) out.push(...((await this.db.selectFrom(TABLE_OF[kind] as any).selectAll().where('id', 'in', part).execute()) as RowOf[K][]));
+    return out;
+  }
+
+  async insert<K extends ResourceKind>(kind: K, row: RowOf[K]): Promise<void> {
+    await this.db.insertInto(TABLE_OF[kind] as any).values(row as any).execute();
+  }
+
+  /**
+   * Compare-and-swap: applies `changes` if the row is still at `revision`, bumping revision_number and
+   * updated_at. False when another writer got there first (or the row is gone).
+   */
+  async update<K extends ResourceKind>(kind: K, id: string, revision: number, changes: Partial<RowOf[K]>, updatedAt: string): Promise<boolean> {
+    const r = await this.db
+      .updateTable(TABLE_OF[kind] as any)
+      .set({ ...(changes as object), revision_number: revision + 1, updated_at: updatedAt } as any)
+      .where('id', '=', id)
+      .where('revision_number', '=', revision)
+      .executeTakeFirst();
+    return Number(r.numUpdatedRows) > 0;
+  }
+
+  async remove(kind: ResourceKind, id: string): Promise<boolean> {
+    const r = await this.db.deleteFrom(TABLE_OF[kind] as any).where('id', '=', id).executeTakeFirst();
+    if (kind !== 'security_group_rule' && kind !== 'port_forwarding') await this.db.deleteFrom('network_tags').where('resource_id', '=', id).execute();
+    return Number(r.numDeletedRows) > 0;
+  }
+
+  /** Resources of a kind the project holds (what its quota counts). */
+  async count(kind: ResourceKind, projectId: string): Promise<number> {
+    const row = await this.db.selectFrom(TABLE_OF[kind] as any).select((eb: Eb) => eb.fn.countAll<number>().as('n')).where('project_id', '=', projectId).executeTakeFirst();
+    return Number((row as { n: number } | undefined)?.n ?? 0);
+  }
+
+  /** Rows of a kind in a scope, filtered, sorted and paged in SQL; `more` when a page was cut. */
+  async list<K extends ResourceKind>(kind: K, scope: Scope, q: ListQuery = {}): Promise<{ rows: RowOf[K][]; more: boolean }> {
+    const table = TABLE_OF[kind];
+    let query = this.db.selectFrom(`${table} as r` as any).selectAll('r' as any) as any;
+    query = query.where((eb: Eb) => this.visibility(eb, kind, scope));
+    for (const c of q.where ?? []) query = query.where((eb: Eb) => this.condition(eb, kind, c));
+    const sort = [...(q.sort ?? []), { column: 'seq', dir: 'asc' as const }, { column: 'id', dir: 'asc' as const }].filter((s, i, all) => all.findIndex((x) => x.column === s.column) === i);
+    const dirs = sort.map((s) => (q.reverse ? (s.dir === 'asc' ? 'desc' : 'asc') : s.dir));
+    if (q.marker) {
+      const marker = (await this.db.selectFrom(table as any).selectAll().where('id', '=', q.marker).executeTakeFirst()) as Record<string, unknown> | undefined;
+      if (marker) {
+        query = query.where((eb: Eb) =>
+          eb.or(
+            sort.map((s, i) =>
+              eb.and([
+                ...sort.slice(0, i).map((p) => (marker[p.column] === null ? eb(`r.${p.column}` as any, 'is', null) : eb(`r.${p.column}` as any, '=', marker[p.column]))),
+                marker[s.column] === null ? sql<SqlBool>`1 = 0` : eb(`r.${s.column}` as any, dirs[i] === 'asc' ? '>' : '<', marker[s.column]),
+              ] as Expression<SqlBool>[]),
+            ),
+          ),
+        );
+      }
+    }
+    for (let i = 0; i < sort.length; i++) query = query.orderBy(`r.${sort[i]!.column}`, dirs[i]);
+    if (q.limit !== undefined && q.limit > 0) query = query.limit(q.limit + 1);
+    let rows = (await query.execute()) as RowOf[K][];
+    const more = q.limit !== undefined && q.limit > 0 && rows.length > q.limit;
+    if (more) rows = rows.slice(0, q.limit);
+    if (q.reverse) rows.reverse();
+    return { rows, more };
+  }
+
+  /** What a project sees: its own rows, plus shared and external networks and their subnets. */
+  private visibility(eb: Eb, kind: ResourceKind, scope: Scope): Expression<SqlBool> {
+    if ('all' in scope) return sql<SqlBool>`1 = 1`;
+    const own = eb('r.project_id' as any, '=', scope.projectId);
+    if (kind === 'network') return eb.or([own, eb('r.shared' as any, '=', 1), eb('r.external' as any, '=', 1)]);
+    if (kind === 'subnet') {
+      return eb.or([own, eb('r.network_id' as any, 'in', eb.selectFrom('network_networks').select('id').where((w) => w.or([w('shared', '=', 1), w('external', '=', 1)])))]);
+    }
+    if (kind === 'subnetpool') return eb.or([own, eb('r.shared' as any, '=', 1)]);
+    return own;
+  }
+
+  private condition(eb: Eb, kind: ResourceKind, c: Condition): Expression<SqlBool> {
+    switch (c.kind) {
+      case 'in': {
+        const col = `r.${c.column}` as any;
+        const values = c.values.filter((v) => v !== null);
+        const parts: Expression<SqlBool>[] = [];
+        if (values.length) parts.push(eb(col, 'in', values));
+        if (values.length !== c.values.length) parts.push(eb(col, 'is', null));
+        return parts.length === 1 ? parts[0]! : eb.or(parts);
+      }
+      case 'tags': {
+        const having = (tag: string) => eb.exists(eb.selectFrom('network_tags as t').select('t.tag').whereRef('t.resource_id', '=', 'r.id' as any).where('t.tag', '=', tag));
+        const each = c.tags.map(having);
+        if (c.mode === 'tags') return eb.and(each);
+        if (c.mode === 'tags-any') return eb.or(each);
+        if (c.mode === 'not-tags') return eb.not(eb.and(each));
+        return eb.not(eb.or(each));
+      }
+      case 'fixed_ip':
+        return eb.exists(eb.selectFrom('network_ip_allocations as a').select('a.port_id').whereRef('a.port_id', '=', 'r.id' as any).where(`a.${c.field}`, '=', c.value));
+      case 'security_group':
+        return eb.exists(eb.selectFrom('network_port_security_groups as g').select('g.port_id').whereRef('g.port_id', '=', 'r.id' as any).where('g.security_group_id', 'in', c.values));
+    }
+    void kind;
+  }
+
+  // ----- tags ---------------------------------------------------------------------------------
+
+  async tagsOf(ids: string[]): Promise<Map<string, string[]>> {
+    const out = new Map<string, string[]>();
+    for (const part of chunks(ids)) {
+      const rows = await this.db.selectFrom('network_tags').select(['resource_id', 'tag']).where('resource_id', 'in', part).orderBy('tag').execute();
+      for (const r of rows) (out.get(r.resource_id) ?? out.set(r.resource_id, []).get(r.resource_id)!).push(r.tag);
+    }
+    return out;
+  }
+
+  async setTags(kind: TaggedKind, id: string, tags: string[]): Promise<void> {
+    await this.db.deleteFrom('network_tags').where('resource_id', '=', id).execute();
+    if (tags.length) await this.db.insertInto('network_tags').values(tags.map((tag): TagRow => ({ resource_id: id, resource_kind: kind, tag }))).execute();
+  }
+
+  async addTag(kind: TaggedKind, id: string, tag: string): Promise<void> {
+    await this.db.insertInto('network_tags').values({ resource_id: id, resource_kind: kind, tag }).onConflict((oc) => oc.doNothing()).execute();
+  }
+
+  async removeTag(id: string, tag: string): Promise<boolean> {
+    const r = await this.db.deleteFrom('network_tags').where('resource_id', '=', id).where('tag', '=', tag).executeTakeFirst();
+    return Number(r.numDeletedRows) > 0;
+  }
+
+  // ----- networks and subnets ----------------------------------------------------------------
+
+  async subnetsOfNetworks(networkIds: string[]): Promise<SubnetRow[]> {
+    const out: SubnetRow[] = [];
+    for (const part of chunks(networkIds)) out.push(...(await this.db.selectFrom('network_subnets').selectAll().where('network_id', 'in', part).orderBy('seq').execute()));
+    return out;
+  }
+
+  async networkInUse(networkId: string): Promise<'ports' | 'floatingips' | 'routers' | undefined> {
+    if (await this.db.selectFrom('network_ports').select('id').where('network_id', '=', networkId).where('device_owner', '!=', 'network:router_gateway').executeTakeFirst()) return 'ports';
+    if (await this.db.selectFrom('network_floating_ips').select('id').where('floating_network_id', '=', networkId).where('port_id', 'is not', null).executeTakeFirst()) return 'floatingips';
+    if (await this.db.selectFrom('network_routers').select('id').where('gw_network_id', '=', networkId).executeTakeFirst()) return 'routers';
+    return undefined;
+  }
+
+  /** CIDRs of every subnet (the default network's /24 must overlap none on shared engines). */
+  async allCidrs(): Promise<string[]> {
+    return (await this.db.selectFrom('network_subnets').select('cidr').execute()).map((r) => r.cidr);
+  }
+
+  async gatewayAddresses(): Promise<string[]> {
+    return (await this.db.selectFrom('network_subnets').select('gateway_ip').where('gateway_ip', 'is not', null).execute()).map((r) => r.gateway_ip!);
+  }
+
+  async projectNetworkNamed(projectId: string, name: string): Promise<NetworkRow | undefined> {
+    return this.db.selectFrom('network_networks').selectAll().where('project_id', '=', projectId).where('name', '=', name).where('external', '=', 0).orderBy('seq').executeTakeFirst();
+  }
+
+  async externalNetworkNamed(name: string): Promise<NetworkRow | undefined> {
+    return this.db.selectFrom('network_networks').selectAll().where('name', '=', name).where('external', '=', 1).orderBy('seq').executeTakeFirst();
+  }
+
+  async subnetsOfPool(poolId: string): Promise<SubnetRow[]> {
+    return this.db.selectFrom('network_subnets').selectAll().where('subnetpool_id', '=', poolId).execute();
+  }
+
+  // ----- the address ledger ------------------------------------------------------------------
+
+  /** Claims an address; false when someone holds it already (no error: PostgreSQL's transaction goes on). */
+  async claimAddress(subnetId: string, ipAddress: string, ownerId: string, portId: string | null): Promise<boolean> {
+    const r = await this.db.insertInto('network_ip_allocations').values({ subnet_id: subnetId, ip_address: ipAddress, owner_id: ownerId, port_id: portId }).onConflict((oc) => oc.columns(['subnet_id', 'ip_address']).doNothing()).executeTakeFirst();
+    return Number(r.numInsertedOrUpdatedRows ?? 0n) > 0;
+  }
+
+  async addressesIn(subnetId: string): Promise<string[]> {
+    return (await this.db.selectFrom('network_ip_allocations').select('ip_address').where('subnet_id', '=', subnetId).execute()).map((r) => r.ip_address);
+  }
+
+  async subnetHasAllocations(subnetId: string): Promise<boolean> {
+    return Boolean(await this.db.selectFrom('network_ip_allocations').select('ip_address').where('subnet_id', '=', subnetId).where('port_id', 'is not', null).executeTakeFirst());
+  }
+
+  async releaseAddresses(ownerId: string, subnetId?: string, ipAddress?: string): Promise<void> {
+    let q = this.db.deleteFrom('network_ip_allocations').where('owner_id', '=', ownerId);
+    if (subnetId) q = q.where('subnet_id', '=', subnetId);
+    if (ipAddress) q = q.where('ip_address', '=', ipAddress);
+    await q.execute();
+  }
+
+  async releaseSubnet(subnetId: string): Promise<void> {
+    await this.db.deleteFrom('network_ip_allocations').where('subnet_id', '=', subnetId).execute();
+  }
+
+  /** Fixed IPs of ports, in the order they were claimed. */
+  async fixedIpsOf(portIds: string[]): Promise<Map<string, IpAllocationRow[]>> {
+    const out = new Map<string, IpAllocationRow[]>();
+    for (const part of chunks(portIds)) {
+      const rows = await this.db.selectFrom('network_ip_allocations').selectAll().where('port_id', 'in', part).execute();
+      for (const r of rows) (out.get(r.port_id!) ?? out.set(r.port_id!, []).get(r.port_id!)!).push(r);
+    }
+    return out;
+  }
+
+  async allocationOwnedBy(ownerId: string): Promise<IpAllocationRow | undefined> {
+    return this.db.selectFrom('network_ip_allocations').selectAll().where('owner_id', '=', ownerId).executeTakeFirst();
+  }
+
+  // ----- ports --------------------------------------------------------------------------------
+
+  async macInUse(networkId: string, mac: string): Promise<boolean> {
+    return Boolean(await this.db.selectFrom('network_ports').select('id').where('network_id', '=', networkId).where('mac_address', '=', mac).executeTakeFirst());
+  }
+
+  async groupsOf(portIds: string[]): Promise<Map<string, string[]>> {
+    const out = new Map<string, string[]>();
+    for (const part of chunks(portIds)) {
+      const rows = await this.db.selectFrom('network_port_security_groups').select(['port_id', 'security_group_id']).where('port_id', 'in', part).orderBy('position').execute();
+      for (const r of rows) (out.get(r.port_id) ?? out.set(r.port_id, []).get(r.port_id)!).push(r.security_group_id);
+    }
+    return out;
+  }
+
+  async setGroups(portId: string, groupIds: string[]): Promise<void> {
+    await this.db.deleteFrom('network_port_security_groups').where('port_id', '=', portId).execute();
+    if (groupIds.length) await this.db.insertInto('network_port_security_groups').values(groupIds.map((g, position): PortSecurityGroupRow => ({ port_id: portId, security_group_id: g, position }))).execute();
+  }
+
+  async groupInUse(groupId: string): Promise<boolean> {
+    return Boolean(await this.db.selectFrom('network_port_security_groups').select('port_id').where('security_group_id', '=', groupId).executeTakeFirst());
+  }
+
+  /** Addresses of the ports in these groups (remote-group rules), by group. */
+  async memberAddresses(groupIds: string[]): Promise<Map<string, string[]>> {
+    const out = new Map<string, string[]>();
+    for (const part of chunks(groupIds)) {
+      const rows = await this.db
+        .selectFrom('network_port_security_groups as g')
+        .innerJoin('network_ip_allocations as a', 'a.port_id', 'g.port_id')
+        .select(['g.security_group_id', 'a.ip_address'])
+        .where('g.security_group_id', 'in', part)
+        .execute();
+      for (const r of rows) (out.get(r.security_group_id) ?? out.set(r.security_group_id, []).get(r.security_group_id)!).push(r.ip_address);
+    }
+    return out;
+  }
+
+  // ----- security groups ----------------------------------------------------------------------
+
+  async groupNamed(projectId: string, name: string): Promise<SecurityGroupRow | undefined> {
+    return this.db.selectFrom('network_security_groups').selectAll().where('project_id', '=', projectId).where('name', '=', name).orderBy('seq').executeTakeFirst();
+  }
+
+  async rulesOf(groupIds: string[]): Promise<SecurityGroupRuleRow[]> {
+    const out: SecurityGroupRuleRow[] = [];
+    for (const part of chunks(groupIds)) out.push(...(await this.db.selectFrom('network_security_group_rules').selectAll().where('security_group_id', 'in', part).orderBy('seq').execute()));
+    return out;
+  }
+
+  /** Groups whose rules name these as their remote group. */
+  async groupsReferring(groupIds: string[]): Promise<string[]> {
+    if (!groupIds.length) return [];
+    return (await this.db.selectFrom('network_security_group_rules').select('security_group_id').distinct().where('remote_group_id', 'in', groupIds).execute()).map((r) => r.security_group_id);
+  }
+
+  // ----- port bindings (compute's, through the client) -------------------------------------------
+
+  /** Records the binding; false when the port is bound already. */
+  async bind(b: Omit<PortBindingRow, 'seq'>): Promise<boolean> {
+    const r = await this.db.insertInto('network_port_bindings').values({ ...b, seq: this.nextSeq() }).onConflict((oc) => oc.column('port_id').doNothing()).executeTakeFirst();
+    return Number(r.numInsertedOrUpdatedRows ?? 0n) > 0;
+  }
+
+  async unbind(portId: string): Promise<void> {
+    await this.db.deleteFrom('network_port_bindings').where('port_id', '=', portId).execute();
+  }
+
+  async bindingsOfPorts(portIds: string[]): Promise<Map<string, PortBindingRow>> {
+    const out = new Map<string, PortBindingRow>();
+    for (const part of chunks(portIds)) for (const r of await this.db.selectFrom('network_port_bindings').selectAll().where('port_id', 'in', part).execute()) out.set(r.port_id, r);
+    return out;
+  }
+
+  /**
+   * Bindings of these servers (all when omitted) with their ports, in binding order, where the port is
+   * of the binding's project.
+   */
+  async boundPorts(serverIds?: string[]): Promise<{ binding: PortBindingRow; port: PortRow }[]> {
+    const run = async (ids?: string[]) => {
+      let q = this.db
+        .selectFrom('network_port_bindings as b')
+        .innerJoin('network_ports as p', (j) => j.onRef('p.id', '=', 'b.port_id').onRef('p.project_id', '=', 'b.project_id'))
+        .selectAll('p')
+        .select(['b.server_id as b_server_id', 'b.project_id as b_project_id', 'b.host_id as b_host_id', 'b.created_for_server as b_created_for_server', 'b.seq as b_seq']);
+      if (ids) q = q.where('b.server_id', 'in', ids);
+      const rows = await q.orderBy('b.seq').execute();
+      return rows.map(({ b_server_id, b_project_id, b_host_id, b_created_for_server, b_seq, ...port }) => ({
+        binding: { port_id: port.id, server_id: b_server_id, project_id: b_project_id, host_id: b_host_id, created_for_server: b_created_for_server, seq: b_seq },
+        port: port as PortRow,
+      }));
+    };
+    if (!serverIds) return run();
+    const out: { binding: PortBindingRow; port: PortRow }[] = [];
+    for (const part of chunks([...new Set(serverIds)])) out.push(...(await run(part)));
+    return serverIds.length > CHUNK ? out.sort((a, b) => a.binding.seq - b.binding.seq) : out;
+  }
+
+  async bindingRows(serverIds: string[]): Promise<PortBindingRow[]> {
+    const out: PortBindingRow[] = [];
+    for (const part of chunks(serverIds)) out.push(...(await this.db.selectFrom('network_port_bindings').selectAll().where('server_id', 'in', part).orderBy('seq').execute()));
+    return out;
+  }
+
+  // ----- routers ------------------------------------------------------------------------------
+
+  async routerPorts(routerIds: string[], type?: RouterPortRow['port_type']): Promise<(RouterPortRow & { network_id: string })[]> {
+    const out: (RouterPortRow & { network_id: string })[] = [];
+    for (const part of chunks(routerIds)) {
+      let q = this.db.selectFrom('network_router_ports as rp').innerJoin('network_ports as p', 'p.id', 'rp.port_id').select(['rp.router_id', 'rp.port_id', 'rp.port_type', 'p.network_id']).where('rp.router_id', 'in', part);
+      if (type) q = q.where('rp.port_type', '=', type);
+      out.push(...((await q.orderBy('p.seq').execute()) as (RouterPortRow & { network_id: string })[]));
+    }
+    return out;
+  }
+
+  async routerOfPort(portId: string): Promise<RouterPortRow | undefined> {
+    return this.db.selectFrom('network_router_ports').selectAll().where('port_id', '=', portId).executeTakeFirst();
+  }
+
+  async addRouterPort(row: RouterPortRow): Promise<void> {
+    await this.db.insertInto('network_router_ports').values(row).execute();
+  }
+
+  /** Routers with an external gateway on `externalNetworkId` and an interface on `subnetId`. */
+  async routerBetween(externalNetworkId: string, subnetId: string): Promise<string | undefined> {
+    const row = await this.db
+      .selectFrom('network_routers as r')
+      .innerJoin('network_router_ports as rp', 'rp.router_id', 'r.id')
+      .innerJoin('network_ip_allocations as a', 'a.port_id', 'rp.port_id')
+      .select('r.id')
+      .where('r.gw_network_id', '=', externalNetworkId)
+      .where('rp.port_type', '=', 'network:router_interface')
+      .where('a.subnet_id', '=', subnetId)
+      .executeTakeFirst();
+    return row?.id;
+  }
+
+  /** Whether a router with an external gateway has an interface on the network. */
+  async hasExternalRoute(networkIds: string[]): Promise<Set<string>> {
+    if (!networkIds.length) return new Set();
+    const rows = await this.db
+      .selectFrom('network_router_ports as rp')
+      .innerJoin('network_routers as r', 'r.id', 'rp.router_id')
+      .innerJoin('network_ports as p', 'p.id', 'rp.port_id')
+      .select('p.network_id')
+      .distinct()
+      .where('rp.port_type', '=', 'network:router_interface')
+      .where('r.gw_network_id', 'is not', null)
+      .where('p.network_id', 'in', networkIds)
+      .execute();
+    return new Set(rows.map((r) => r.network_id));
+  }
+
+  // ----- floating IPs and port forwardings -------------------------------------------------------
+
+  async floatingIpsOfPorts(portIds: string[]): Promise<FloatingIpRow[]> {
+    const out: FloatingIpRow[] = [];
+    for (const part of chunks(portIds)) out.push(...(await this.db.selectFrom('network_floating_ips').selectAll().where('port_id', 'in', part).execute()));
+    return out;
+  }
+
+  async floatingIpsWhere(column: 'router_id' | 'floating_network_id', value: string, associated?: boolean): Promise<FloatingIpRow[]> {
+    let q = this.db.selectFrom('network_floating_ips').selectAll().where(column, '=', value);
+    if (associated === true) q = q.where('port_id', 'is not', null);
+    if (associated === false) q = q.where('port_id', 'is', null);
+    return q.execute();
+  }
+
+  /** Floating IPs associated with ports bound to servers, with the server (the dataplane's NAT). */
+  async boundFloatingIps(serverIds?: string[]): Promise<(FloatingIpRow & { server_id: string })[]> {
+    let q = this.db
+      .selectFrom('network_floating_ips as f')
+      .innerJoin('network_port_bindings as b', 'b.port_id', 'f.port_id')
+      .selectAll('f')
+      .select('b.server_id')
+      .where('f.port_id', 'is not', null);
+    if (serverIds) q = q.where('b.server_id', 'in', serverIds);
+    return (await q.orderBy('f.seq').execute()) as (FloatingIpRow & { server_id: string })[];
+  }
+
+  async forwardingsOf(floatingIpIds: string[]): Promise<PortForwardingRow[]> {
+    const out: PortForwardingRow[] = [];
+    for (const part of chunks(floatingIpIds)) out.push(...(await this.db.selectFrom('network_port_forwardings').selectAll().where('floatingip_id', 'in', part).orderBy('seq').execute()));
+    return out;
+  }
+
+  /** Port forwardings whose internal port is bound to a server, with the server and floating address. */
+  async boundForwardings(): Promise<(PortForwardingRow & { server_id: string; floating_ip_address: string })[]> {
+    return (await this.db
+      .selectFrom('network_port_forwardings as pf')
+      .innerJoin('network_port_bindings as b', 'b.port_id', 'pf.internal_port_id')
+      .innerJoin('network_floating_ips as f', 'f.id', 'pf.floatingip_id')
+      .selectAll('pf')
+      .select(['b.server_id', 'f.floating_ip_address'])
+      .orderBy('pf.seq')
+      .execute()) as (PortForwardingRow & { server_id: string; floating_ip_address: string })[];
+  }
+
+  // ----- quotas -------------------------------------------------------------------------------
+
+  async quotaOverrides(projectId: string): Promise<Record<string, number>> {
+    const rows = await this.db.selectFrom('network_quotas').select(['resource', 'hard_limit']).where('project_id', '=', projectId).execute();
+    return Object.fromEntries(rows.map((r) => [r.resource, r.hard_limit]));
+  }
+
+  async allQuotaOverrides(): Promise<QuotaRow[]> {
+    return this.db.selectFrom('network_quotas').selectAll().orderBy('project_id').execute();
+  }
+
+  async setQuota(projectId: string, resource: string, limit: number): Promise<void> {
+    await this.db
+      .insertInto('network_quotas')
+      .values({ project_id: projectId, resource, hard_limit: limit })
+      .onConflict((oc) => oc.columns(['project_id', 'resource']).doUpdateSet({ hard_limit: limit }))
+      .execute();
+  }
+
+  async resetQuota(projectId: string): Promise<void> {
+    await this.db.deleteFrom('network_quotas').where('project_id', '=', projectId).execute();
+  }
+}
