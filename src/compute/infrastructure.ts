@@ -65,7 +65,7 @@ export function infrastructureClient(compute: ComputeClient): InfrastructureClie
       for (let i = 0; i < 1200; i++) {
         const w = await get(ctx, id);
         if (!w || w.status === 'deleted') return;
-        if (w.status === 'error') throw new Error(`node workload ${id} could not be deleted: ${w.fault ?? 'unknown error'}`);
+        if (w.status === 'error' && /^Delete failed/.test(w.fault ?? '')) throw new Error(`node workload ${id} could not be deleted: ${w.fault}`);
         await new Promise((r) => setTimeout(r, 100));
       }
       throw new Error(`node workload ${id} was not deleted within two minutes`);

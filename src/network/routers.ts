@@ -3,9 +3,9 @@
 // overlapping subnets), extra routes. Router ports are linked in network_router_ports, not by device fields.
 import { randomUUID } from 'node:crypto';
 import type { RequestContext } from '../platform/auth/context.ts';
-import { bit, NetworkCore, newMac, now, parseJson, toBool, type WriteOptions } from './core.ts';
+import { bit, NetworkCore, newMac, now, toBool, type WriteOptions } from './core.ts';
 import { InvalidInput, NeutronBadRequest, NeutronConflict, NeutronNotFound } from './errors.ts';
-import { contains, ipToInt, overlaps, parseCidr, type AllocationPool } from './ipam.ts';
+import { contains, ipToInt, overlaps, parseCidr } from './ipam.ts';
 import { allocateFixedIps, announceRemoved, removePort } from './ports.ts';
 import type { NetworkStore, PortRow, RouterRow, SubnetRow } from './store/index.ts';
 

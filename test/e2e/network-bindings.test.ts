@@ -61,7 +61,7 @@ describe('port bindings belong to compute (attack)', () => {
     const ports = await json(['port', 'list', '--server', server.id]);
     assert.equal(ports.length, 1);
     victim = { id: server.id, ip: ports[0]['Fixed IP Addresses'][0].ip_address, port: ports[0].ID };
-    const m = await memberOfNewProject(t, 'binder');
+    await memberOfNewProject(t, 'binder');
     attackerEnv = { OS_CLOUD: '', OS_AUTH_URL: `${t.url}/identity/v3`, OS_USERNAME: 'binder-user', OS_PASSWORD: 'pw-binder-secret', OS_PROJECT_NAME: 'binder', OS_USER_DOMAIN_NAME: 'Default', OS_PROJECT_DOMAIN_NAME: 'Default', OS_IDENTITY_API_VERSION: '3' };
     nets.attacker = (await attackerJson(['network', 'create', 'anet'])).id;
     await attacker(['subnet', 'create', '--network', 'anet', '--subnet-range', aCidr!, 'anet-sub']);
