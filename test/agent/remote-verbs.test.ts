@@ -10,6 +10,8 @@ import { busyboxDockerArchive } from '../../src/host/busybox-image.ts';
 import { startTestCloud } from '../helpers/cloud.ts';
 import { testEngineSocket } from '../helpers/engine.ts';
 import { waitFor } from '../helpers/compute.ts';
+import { makeAgentCredentials } from '../helpers/agents.ts';
+import { Readable } from 'node:stream';
 
 describeVerbsContract('remote driver', async () => {
   const socket = await testEngineSocket();
@@ -20,20 +22,20 @@ describeVerbsContract('remote driver', async () => {
   const created = await t.request('POST', '/image/v2/images', { token: admin, body: { name: 'bb', container_format: 'docker', disk_format: 'raw', visibility: 'public' } });
   const imageId = created.body.id as string;
   await t.request('PUT', `/image/v2/images/${imageId}/file`, { token: admin, body: fs.readFileSync(tar), headers: { 'content-type': 'application/octet-stream' } });
-  const credentials = t.cloud.identity.credentials.admin;
+  // An agent logs in as an operator makes it: a user holding only the hafen-agent role.
+  const [credId, credSecret] = (await makeAgentCredentials(t, 'verbs-agent')).applicationCredential.split(':') as [string, string];
   const agent = new Agent({
     controller: t.url,
     docker: `unix://${socket}`,
     hostId: `verbs-agent-${process.pid}`,
-    credential: { kind: 'password', username: credentials.username, password: credentials.password, userDomainName: 'Default', projectName: credentials.project, projectDomainName: 'Default' },
+    credential: { kind: 'application_credential', id: credId, secret: credSecret },
     log: () => undefined,
   });
   const session = await agent.start();
   const driver = await waitFor('the remote driver', async () => t.cloud.compute.service.hosts.driver(session.hostId));
   const image = await t.cloud.image.client.get(await t.cloud.identity.tokens.validate(admin), imageId);
-  await driver.ensureImage(imageId, image.docker_image_id ?? '', async () => {
-    throw new Error('the agent reads the image itself');
-  });
+  // The agent reads the image's data as the call's input from the controller, not from the image API.
+  await driver.ensureImage(imageId, image.docker_image_id ?? '', async () => Readable.from([fs.readFileSync(tar)]));
   return {
     driver,
     imageId,
