@@ -184,7 +184,8 @@ describe('compute on hosts driven by remote agents', () => {
     const hostId = await hostOf('s2');
     const engine = engines[hostIds.indexOf(hostId)]!;
     await os(['security', 'group', 'create', 'closed']);
-    const extra = ['--availability-zone', `nova:${hostId}`];
+    // Next to s2 by the same_host hint (forcing a host is an admin's right).
+    const extra = ['--hint', `same_host=${ids.get('s2')}`];
     await boot('web', ['--image', 'web', ...extra]);
     await boot('client', extra);
     const webIp = ((await json(['server', 'show', 'web'])).addresses.default as string[])[0]!;

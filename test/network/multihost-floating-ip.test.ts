@@ -61,8 +61,8 @@ describe('floating IPs of servers on other hosts', () => {
   }
 
   const viaHost = (i: number) => new RegExp(`via ${hosts.hosts[i]!.address.replace(/\./g, '\\.')} `);
-  /** The floating-IP DNAT chain of a nested host, read with a helper in its namespace. */
-  const natOf = (i: number) => runEngineHelper(engines[i]!, BUSYBOX_IMAGE, { networkMode: 'host', script: '/usr/sbin/iptables -w 5 -t nat -S HAFEN-FIP' });
+  /** The nat table of a nested host (the floating-IP chains carry the cloud's tag), read with a helper in its namespace. */
+  const natOf = (i: number) => runEngineHelper(engines[i]!, BUSYBOX_IMAGE, { networkMode: 'host', script: '/usr/sbin/iptables -w 5 -t nat -S' });
 
   before(async () => {
     await testEngineSocket();
@@ -88,23 +88,30 @@ describe('floating IPs of servers on other hosts', () => {
     const up = await t.request('PUT', `/image/v2/images/${imageId}/file`, { token: demo, body: fs.readFileSync(tar), headers: { 'content-type': 'application/octet-stream' } });
     assert.equal(up.status, 204, up.text);
     const net = await routedNetwork('fipnet', '10.236.1.0/24');
-    const boot = async (name: string, host: number) => {
-      const body = { server: { name, imageRef: imageId, flavorRef: '1', networks: [{ uuid: net }], availability_zone: `nova:${hostIdFor(hosts.hosts[host]!.endpoint)}` } };
+    // One server on each host: an anti-affinity group (forcing a host is an admin's right); the
+    // admin's view tells which host each landed on.
+    const group = (await api('POST', `${C}/os-server-groups`, { server_group: { name: 'apart', policies: ['anti-affinity'] } })).server_group.id;
+    const admin = await t.token('admin');
+    const boot = async (name: string) => {
+      const body = { server: { name, imageRef: imageId, flavorRef: '1', networks: [{ uuid: net }] }, 'os:scheduler_hints': { group } };
       const id = (await api('POST', `${C}/servers`, body)).server.id as string;
       return waitFor(`${name} ACTIVE`, async () => {
-        const s = (await api('GET', `${C}/servers/${id}`)).server;
+        const s = (await t.request('GET', `${C}/servers/${id}`, { token: admin })).body.server;
         if (s.status === 'ERROR') throw new Error(JSON.stringify(s.fault));
         return s.status === 'ACTIVE' ? s : undefined;
       }, 60_000);
     };
-    const [web0, web1] = await Promise.all([boot('web0', 0), boot('web1', 1)]);
+    const booted = [await boot('web-a'), await boot('web-b')];
+    const onHost = (i: number) => booted.find((s) => s['OS-EXT-SRV-ATTR:host'] === hostIdFor(hosts.hosts[i]!.endpoint));
+    const [web0, web1] = [onHost(0), onHost(1)];
+    assert.ok(web0 && web1, JSON.stringify(booted.map((s) => s['OS-EXT-SRV-ATTR:host'])));
     assert.deepEqual(Object.keys(web1.addresses), ['fipnet']);
 
     const fip = (await api('POST', `${N}/floatingips`, { floatingip: { floating_network_id: t.cloud.network.externalNetworkId } })).floatingip;
     const address = fip.floating_ip_address as string;
     assert.equal(await page(address), undefined, 'nothing answers before association');
     // Associated the way a user does it: through Nova, with the real client.
-    await t.openstack(['server', 'add', 'floating', 'ip', 'web1', address]);
+    await t.openstack(['server', 'add', 'floating', 'ip', web1.id, address]);
     const onHost1 = await waitFor('floating IP answers', () => page(address), 20_000);
     assert.match(onHost1, /^hello-/);
     assert.match(await routeOf(address), viaHost(1), "routed to the server's host");
@@ -121,7 +128,7 @@ describe('floating IPs of servers on other hosts', () => {
     assert.match(await routeOf(address), viaHost(0));
     assert.doesNotMatch(await natOf(1), new RegExp(address.replace(/\./g, '\\.')), 'the first host forgot it');
 
-    await t.openstack(['server', 'remove', 'floating', 'ip', 'web0', address]);
+    await t.openstack(['server', 'remove', 'floating', 'ip', web0.id, address]);
     await waitFor('floating IP silent', async () => ((await page(address)) === undefined ? true : undefined), 20_000);
     assert.equal(await routeOf(address), '', 'route removed');
     assert.doesNotMatch(await natOf(0), new RegExp(address.replace(/\./g, '\\.')));
