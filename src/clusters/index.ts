@@ -21,6 +21,8 @@ import { fileSealer } from './seal.ts';
 import { ClusterImages } from './images.ts';
 import { Fronts } from './fronts.ts';
 import { CertificateService, certificateRoutes } from './certificates.ts';
+import { QuotaService, quotaRoutes } from './quotas.ts';
+import { ConductorHeartbeat, RecordsService, recordRoutes } from './conductors.ts';
 
 export interface Clusters {
   store: ClusterStore;
@@ -66,6 +68,8 @@ export async function createClusters(database: Database, policy: PolicyEngine, v
   const lifecycle = new ClusterLifecycle(store, clusters, clients, runtime, log);
   clusters.onChange = (uuid, kind, ctx) => lifecycle.kick(uuid, kind, ctx);
   lifecycle.start();
+  const heartbeat = new ConductorHeartbeat(store, log);
+  await heartbeat.start();
   return {
     store,
     nodes,
@@ -82,9 +86,12 @@ export async function createClusters(database: Database, policy: PolicyEngine, v
         clusterRoutes(clusters),
         bayRoutes(clusters),
         certificateRoutes(new CertificateService(store, templates, clusters, nodes, fronts)),
+        quotaRoutes(new QuotaService(store, templates)),
+        recordRoutes(new RecordsService(store, templates)),
       ]),
     },
     async stop() {
+      heartbeat.stop();
       await lifecycle.stop();
       await fronts.stopAll();
     },

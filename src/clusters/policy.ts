@@ -23,5 +23,8 @@ export const clustersPolicy: Record<string, string> = {
   'container-infra:magnum-service:get_all': 'role:admin',
   'container-infra:stats:get_all': 'role:reader',
   'container-infra:quota:get': 'role:reader',
-  'container-infra:quota:manage': 'role:admin',
+  'container-infra:quota:get_all': 'role:reader',
+  'container-infra:quota:create': 'role:admin',
+  'container-infra:quota:update': 'role:admin',
+  'container-infra:quota:delete': 'role:admin',
 };

@@ -515,6 +515,8 @@ export class ClusterStore {
   async quotas(projectId: string | undefined, page: Page): Promise<QuotaRow[]> {
     let q = this.db.selectFrom('magnum_quotas').selectAll();
     if (projectId !== undefined) q = q.where('project_id', '=', projectId);
+    // Magnum's quota marker is the row's id.
+    if (page.marker !== undefined) q = q.where('id', page.sortDir === 'asc' ? '>' : '<', Number(page.marker));
     q = q.orderBy(page.sortKey === 'project_id' ? 'project_id' : 'id', page.sortDir);
     if (page.limit !== undefined) q = q.limit(page.limit);
     return q.execute();

@@ -281,4 +281,82 @@ describe('clusters API (Magnum v1)', () => {
     assert.deepEqual(Object.keys(bay12.body), ['uuid']);
     for (const id of [bay11.body.uuid, bay12.body.uuid]) assert.equal((await call('DELETE', `/v1/bays/${id}`, { token: demo })).status, 204);
   });
+
+  it('keeps quotas (admins set them, members read their own) and counts clusters and nodes in stats', async () => {
+    const p = await memberOfNewProject(t, 'clusters-quota');
+    const img = await t.request('POST', '/image/v2/images', { token: p.token, body: { name: 'node', container_format: 'docker', disk_format: 'raw' } });
+    assert.equal(img.status, 201, img.text);
+    const up = await t.request('PUT', `/image/v2/images/${img.body.id}/file`, { token: p.token, body: busyboxDockerArchive({ cmd: ['sh'] }), headers: { 'content-type': 'application/octet-stream' } });
+    assert.equal(up.status, 204, up.text);
+    // Only admins set quotas; a member's attempt is 403 and sets nothing.
+    const byMember = await call('POST', '/v1/quotas', { token: p.token, body: { project_id: p.projectId, resource: 'Cluster', hard_limit: 50 } });
+    assert.equal(byMember.status, 403, byMember.text);
+    for (const [body, re] of [
+      [{ project_id: p.projectId, resource: 'Pods', hard_limit: 1 }, /resource/],
+      [{ project_id: p.projectId, hard_limit: 0 }, /hard_limit/],
+      [{ resource: 'Cluster', hard_limit: 1 }, /project ID/],
+      [{ project_id: p.projectId, hard_limit: 1, colour: 'red' }, /Unknown attribute/],
+    ] as [Record<string, unknown>, RegExp][]) {
+      const r = await call('POST', '/v1/quotas', { token: admin, body });
+      assert.equal(r.status, 400, `${JSON.stringify(body)}: ${r.text}`);
+      assert.match(r.body.errors[0].detail, re);
+    }
+    const made = await call('POST', '/v1/quotas', { token: admin, body: { project_id: p.projectId, resource: 'Cluster', hard_limit: 1 } });
+    assert.equal(made.status, 201, made.text);
+    assert.equal(made.body.hard_limit, 1);
+    assert.equal((await call('POST', '/v1/quotas', { token: admin, body: { project_id: p.projectId, resource: 'Cluster', hard_limit: 2 } })).status, 409);
+    const mine = await call('GET', `/v1/quotas/${p.projectId}/Cluster`, { token: p.token });
+    assert.equal(mine.status, 200, mine.text);
+    assert.equal(mine.body.hard_limit, 1);
+    assert.equal((await call('GET', `/v1/quotas/${p.projectId}/Cluster`, { token: other.token })).status, 403);
+    assert.deepEqual((await call('GET', '/v1/quotas', { token: other.token })).body.quotas, []);
+    assert.deepEqual((await call('GET', '/v1/quotas', { token: p.token })).body.quotas.map((q: any) => q.project_id), [p.projectId]);
+    assert.ok((await call('GET', '/v1/quotas?all_tenants=True', { token: admin })).body.quotas.some((q: any) => q.project_id === p.projectId));
+    // The quota holds: one cluster, the second is refused.
+    const tpl = await call('POST', '/v1/clustertemplates', { token: p.token, body: { name: 'q', coe: 'swarm-mode', image_id: img.body.id } });
+    assert.equal(tpl.status, 201, tpl.text);
+    const first = await call('POST', '/v1/clusters', { token: p.token, body: { cluster_template_id: tpl.body.uuid, node_count: 2 } });
+    assert.equal(first.status, 202, first.text);
+    const second = await call('POST', '/v1/clusters', { token: p.token, body: { cluster_template_id: tpl.body.uuid } });
+    assert.equal(second.status, 403, second.text);
+    assert.match(second.body.errors[0].detail, /maximum clusters per project, 1/);
+    // Stats: from 1.4; the caller's own project (1 cluster, 1 master + 2 workers); another project's is 403 but for admins.
+    assert.equal((await call('GET', '/v1/stats', { token: p.token })).status, 406);
+    const stats = await call('GET', '/v1/stats', { token: p.token, version: '1.4' });
+    assert.equal(stats.status, 200, stats.text);
+    assert.deepEqual(stats.body, { clusters: 1, nodes: 3 });
+    assert.equal((await call('GET', `/v1/stats?project_id=${p.projectId}`, { token: other.token, version: 'latest' })).status, 403);
+    assert.deepEqual((await call('GET', `/v1/stats?project_id=${p.projectId}`, { token: admin, version: 'latest' })).body, { clusters: 1, nodes: 3 });
+    assert.equal((await call('GET', '/v1/stats?type=pods', { token: p.token, version: 'latest' })).status, 400);
+    // A larger quota lets the second one in; a deleted quota falls back to the default.
+    const raised = await call('PATCH', `/v1/quotas/${p.projectId}/Cluster`, { token: admin, body: { hard_limit: 2 } });
+    assert.equal(raised.status, 202, raised.text);
+    assert.equal(raised.body.hard_limit, 2);
+    assert.equal((await call('PATCH', `/v1/quotas/${p.projectId}/Cluster`, { token: p.token, body: { hard_limit: 9 } })).status, 403);
+    const again = await call('POST', '/v1/clusters', { token: p.token, body: { cluster_template_id: tpl.body.uuid } });
+    assert.equal(again.status, 202, again.text);
+    assert.equal((await call('DELETE', `/v1/quotas/${p.projectId}/Cluster`, { token: admin })).status, 204);
+    assert.equal((await call('GET', `/v1/quotas/${p.projectId}/Cluster`, { token: admin })).status, 404);
+    assert.equal((await call('DELETE', `/v1/quotas/${p.projectId}/Cluster`, { token: admin })).status, 404);
+    for (const id of [first.body.uuid, again.body.uuid]) assert.equal((await call('DELETE', `/v1/clusters/${id}`, { token: p.token })).status, 204);
+  });
+
+  it('lists the conductor records to admins only: up, with a report count that grows', async () => {
+    assert.equal((await call('GET', '/v1/mservices', { token: demo })).status, 403);
+    const first = await call('GET', '/v1/mservices', { token: admin });
+    assert.equal(first.status, 200, first.text);
+    assert.equal(first.body.mservices.length, 1);
+    const m = first.body.mservices[0];
+    assert.equal(m.binary, 'magnum-conductor');
+    assert.equal(m.state, 'up');
+    assert.equal(m.disabled, false);
+    assert.ok(m.report_count >= 1);
+    const deadline = Date.now() + 90_000;
+    for (;;) {
+      const now = (await call('GET', '/v1/mservices', { token: admin })).body.mservices[0];
+      if (now.report_count > m.report_count) break;
+      assert.ok(Date.now() < deadline, 'the report count did not grow');
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+  });
 });
