@@ -8,7 +8,8 @@ const Nullable = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()]);
 
 /** Nova's name: 1-255 printable characters, no leading or trailing white space. */
 export const Name = Type.String({ minLength: 1, maxLength: 255, pattern: '^(?!\\s)[^\\u0000-\\u001f\\u007f]*(?<!\\s)$' });
-export const Uuid = Type.String({ pattern: '^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$' });
+export const UUID_PATTERN = '^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$';
+export const Uuid = Type.String({ pattern: UUID_PATTERN });
 const Ipv4 = Type.String({ pattern: '^((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])$' });
 const IpAddress = Type.String({ maxLength: 64, pattern: '^[0-9a-fA-F.:]+$' });
 
