@@ -3,7 +3,7 @@
 // quotas. Microversions as Magnum serves them (`container-infra 1.1` to 1.11).
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Type, type Static } from '@sinclair/typebox';
-import type { HttpServer } from '../platform/http/server.ts';
+import { acceptBodylessOctetStream, type HttpServer } from '../platform/http/server.ts';
 import { authenticate, contextOf, type TokenValidator } from '../platform/auth/context.ts';
 import { BadRequestError } from '../platform/errors.ts';
 import { registerMicroversions } from '../platform/http/microversion.ts';
@@ -67,12 +67,8 @@ export function clustersApi(validator: TokenValidator, publicUrl: string, routes
       if (typeof h === 'string') request.headers['openstack-api-version'] = h.replace(SERVICE_ALIASES, 'container-infra');
     });
     registerMicroversions(app, { service: 'container-infra', min: MIN_VERSION, max: MAX_VERSION, announceRange: true, refuseOtherServices: true, unversionedPaths: ['/'] });
-    // python-magnumclient sends DELETE and the CA rotation's PATCH as raw requests
-    // (Content-Type: application/octet-stream) without a body: no body, not a 415.
-    app.addContentTypeParser('application/octet-stream', { parseAs: 'buffer' }, (_request, body, done) => {
-      if ((body as Buffer).length === 0) done(null, undefined);
-      else done(Object.assign(new Error('Unsupported Content-Type: application/octet-stream'), { statusCode: 415, code: 'FST_ERR_CTP_INVALID_MEDIA_TYPE' }), undefined);
-    });
+    // python-magnumclient sends DELETE and the CA rotation's PATCH without a body as octet-stream.
+    acceptBodylessOctetStream(app);
     app.addHook('preHandler', authenticate(validator));
 
     const versions = {

@@ -5,7 +5,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Type, type TSchema } from '@sinclair/typebox';
 import { AjvCompiler } from '@fastify/ajv-compiler';
-import type { HttpServer } from '../platform/http/server.ts';
+import { acceptBodylessOctetStream, type HttpServer } from '../platform/http/server.ts';
 import { authenticate, contextOf, type TokenValidator } from '../platform/auth/context.ts';
 import { NotFoundError } from '../platform/errors.ts';
 import { registerMicroversions } from '../platform/http/microversion.ts';
@@ -71,6 +71,8 @@ export function zunApi(validator: TokenValidator, publicUrl: string, parts: ZunP
     app.setValidatorCompiler((def) => compile(def as never));
     app.setSchemaErrorFormatter((errors, part) => new ValidationError(zunValidationMessage(errors as never, part)));
     registerMicroversions(app, { service: 'container', min: MIN_VERSION, max: MAX_VERSION, announceRange: true, unversionedPaths: ['/'] });
+    // python-zunclient sends DELETE without a body as octet-stream.
+    acceptBodylessOctetStream(app);
     app.addHook('preHandler', authenticate(validator));
     // The websocket proxy: attach and interactive exec sessions (tokens, not X-Auth-Token).
     handleUpgrades(app, '/container/websocket', (request, socket, head) => parts.consoles.open(request, socket, head));

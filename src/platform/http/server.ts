@@ -134,6 +134,19 @@ function acceptBodylessJson(app: FastifyInstance): void {
 }
 
 /**
+ * For a scope whose clients send body-less requests as raw data: python-magnumclient and
+ * python-zunclient send DELETE (and magnumclient the CA rotation's PATCH) with
+ * `Content-Type: application/octet-stream` and no body. Such a request has no body, not a 415;
+ * octet-stream data with content is still refused (415).
+ */
+export function acceptBodylessOctetStream(scope: FastifyInstance): void {
+  scope.addContentTypeParser('application/octet-stream', { parseAs: 'buffer' }, (_request, body, done) => {
+    if ((body as Buffer).length === 0) done(null, undefined);
+    else done(Object.assign(new Error('Unsupported Content-Type: application/octet-stream'), { statusCode: 415, code: 'FST_ERR_CTP_INVALID_MEDIA_TYPE' }), undefined);
+  });
+}
+
+/**
  * Mounts a service's routes under its prefix in an encapsulated scope whose errors, unknown routes
  * and wrong methods are all answered in that service's own envelope.
  */
