@@ -176,6 +176,8 @@ export interface DriverCapabilities {
   logs?: boolean;
   /** commit into an image archive. */
   commit?: boolean;
+  /** inspect: the engine's description of a server. */
+  inspect?: boolean;
 }
 
 /**
@@ -227,6 +229,13 @@ export interface ServerStats {
   networkRxBytes: number;
   networkTxBytes: number;
 }
+
+/**
+ * A server as its engine describes it, in the shape of Docker's inspect document (`Id`, `Created`,
+ * `Path`, `Args`, `State`, `Name`, `RestartCount`, `Config`, `HostConfig`, `Mounts`,
+ * `NetworkSettings`...), with nothing of the host in it (see ComputeDriver.inspect).
+ */
+export type ServerInspect = Record<string, unknown>;
 
 /** `ps` inside a server: column titles and one row per process. */
 export interface ProcessTable {
@@ -322,6 +331,16 @@ export interface ComputeDriver {
    * tenant data); nothing of the copy stays on the host once the stream is read or destroyed.
    */
   commit(serverId: string): Promise<Readable>;
+  /**
+   * The server as the engine describes it (Docker's inspect document), for its tenant. Guarantees:
+   * `Id` is the server id and `Name` is `/` + the server id; nothing of the host or the engine's
+   * internals is in it: no engine ids (container, image, network, endpoint, sandbox, exec ids;
+   * `Image` and `Config.Image` are empty), no host paths (resolv.conf, hosts, hostname and log
+   * files, the storage driver's directories, mount sources, the network sandbox), no host process
+   * id, no engine volume names, none of hafen's own labels; network entries are keyed by the
+   * engine network's name (InterfaceSpec.name). Works on a server that is not running.
+   */
+  inspect(serverId: string): Promise<ServerInspect>;
 
   /** Server ids of everything this driver runs on the host, for reconciliation. */
   listServers(): Promise<{ serverId: string; power: PowerState }[]>;

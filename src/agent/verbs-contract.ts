@@ -189,6 +189,25 @@ export function describeVerbsContract(name: string, setup: () => Promise<VerbsHa
       await assert.rejects(d.signal(id('missing'), 'SIGTERM'), NotFoundError);
     });
 
+    it('describes a server as the engine does, with nothing of the host in it', async () => {
+      assert.equal(d.capabilities.inspect, true);
+      const doc = (await d.inspect(sleeper)) as any;
+      assert.equal(doc.Id, sleeper);
+      assert.equal(doc.Name, `/${sleeper}`);
+      assert.equal(doc.State.Running, true);
+      assert.deepEqual(doc.Config.Cmd, ['sh', '-c', 'echo out-line; echo err-line >&2; exec sleep 3600']);
+      assert.equal(doc.HostConfig.Memory, 64 * 2 ** 20);
+      assert.equal(doc.HostConfig.Privileged, false);
+      assert.equal(doc.Image, '');
+      assert.equal(doc.State.Pid, undefined);
+      const text = JSON.stringify(doc);
+      assert.doesNotMatch(text, /\b[0-9a-f]{64}\b/, 'no engine id');
+      assert.doesNotMatch(text, /"\/(var\/lib|run|var\/run)\/(docker|containerd)|\.hafen-test|hafen\.(server_id|cloud|managed)|hafen-cfg-/, 'no host path or hafen mark');
+      const stopped = await spawn('inspect-created', { command: ['sh', '-c', 'exec sleep 3600'], start: false });
+      assert.equal(((await d.inspect(stopped)) as any).State.Running, false);
+      await assert.rejects(d.inspect(id('missing')), NotFoundError);
+    });
+
     it('commits into a docker save archive, when it commits', async (t) => {
       if (!d.capabilities.commit) {
         await assert.rejects(d.commit(sleeper), ConflictError);

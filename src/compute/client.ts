@@ -4,7 +4,7 @@
 // keeps other APIs' workloads (Zun's containers) out of Nova's views and Nova's out of theirs.
 import type { RequestContext } from '../platform/auth/context.ts';
 import { ConflictError } from '../platform/errors.ts';
-import type { ComputeDriver, DriverCapabilities } from '../agent/driver.ts';
+import type { ComputeDriver, DriverCapabilities, ServerInspect } from '../agent/driver.ts';
 import type { NovaAddress, PortBinding } from '../network/client.ts';
 import type { WorkloadBoot } from './build.ts';
 import type { ComputeService } from './service.ts';
@@ -150,6 +150,13 @@ export interface ComputeClient {
   list(ctx: RequestContext, kind?: WorkloadKind): Promise<Workload[]>;
   /** Addresses as Nova shows them: network name -> fixed and floating IPv4 addresses. */
   addresses(ctx: RequestContext, id: string, kind?: WorkloadKind): Promise<Record<string, NovaAddress[]>>;
+  /**
+   * The workload's container as its engine describes it (Docker's inspect document, see
+   * ComputeDriver.inspect) in the tenant's terms: `Name` is `/` + the workload's name, `Image` and
+   * `Config.Image` its image id, networks named as Nova's addresses name them. 409 when its host
+   * cannot describe it (not placed yet, no agent, an agent without the verb).
+   */
+  inspect(ctx: RequestContext, id: string, kind?: WorkloadKind): Promise<ServerInspect>;
   /** Nova's detailed server body (`GET /servers/{id}`'s `server`). */
   novaView(ctx: RequestContext, id: string): Promise<Record<string, unknown>>;
   rename(ctx: RequestContext, id: string, name: string, kind?: WorkloadKind): Promise<Workload>;
@@ -253,6 +260,19 @@ function serverGroupOf(g: ServerGroupRow): ServerGroup {
   return { id: g.id, name: g.name, projectId: g.project_id, userId: g.user_id, policy: g.policy };
 }
 
+/** An inspect document named as the tenant names things: its server's name and image, its networks' names. */
+function inTenantTerms(doc: ServerInspect, row: ServerRow, networkNames: Map<string, string>): ServerInspect {
+  const rename = (engineName: unknown) => (typeof engineName === 'string' ? networkNames.get(engineName) ?? engineName : engineName);
+  const out: ServerInspect = { ...doc, Name: `/${row.name}`, Image: row.image_id };
+  const config = out.Config as Record<string, unknown> | undefined;
+  if (config) out.Config = { ...config, Image: row.image_id };
+  const host = out.HostConfig as Record<string, unknown> | undefined;
+  if (host) out.HostConfig = { ...host, NetworkMode: rename(host.NetworkMode) };
+  const settings = out.NetworkSettings as { Networks?: Record<string, unknown> } | undefined;
+  if (settings?.Networks) out.NetworkSettings = { ...settings, Networks: Object.fromEntries(Object.entries(settings.Networks).map(([k, v]) => [rename(k), v])) };
+  return out;
+}
+
 /** The client over the service in this process; `publicUrl` is where Nova's links point. */
 export function createComputeClient(compute: ComputeService, publicUrl: string): ComputeClient {
   const base = `${publicUrl}/compute/v2.1`;
@@ -262,6 +282,21 @@ export function createComputeClient(compute: ComputeService, publicUrl: string):
     show: async (ctx, id, kind = 'server') => workloadOf(await compute.server(ctx, id, kind)),
     list: async (ctx, kind = 'server') => (await compute.listing.list(ctx, {}, kind)).map(workloadOf),
     addresses: async (ctx, id, kind = 'server') => (await compute.listing.addresses(await compute.server(ctx, id, kind))) as Record<string, NovaAddress[]>,
+    inspect: async (ctx, id, kind = 'server') => {
+      compute.enforce(ctx, 'servers:inspect');
+      const row = await compute.server(ctx, id, kind);
+      const driver = compute.hosts.driverOf(row.host_id);
+      if (!driver.capabilities.inspect) throw new ConflictError(`The host of ${id} cannot describe it.`);
+      const doc = await driver.inspect(id);
+      const addresses = (await compute.listing.addresses(row)) as Record<string, NovaAddress[]>;
+      const names = new Map<string, string>();
+      for (const b of await compute.interfaces.list(ctx, id, kind)) {
+        const ip = b.fixedIps[0]?.ipAddress;
+        const name = Object.entries(addresses).find(([, list]) => list.some((a) => a.addr === ip && a['OS-EXT-IPS:type'] === 'fixed'))?.[0];
+        names.set(b.engineNetwork.name, name ?? b.networkId);
+      }
+      return inTenantTerms(doc, row, names);
+    },
     novaView: async (ctx, id) => (await serverDetails(compute, ctx, [await compute.server(ctx, id)], base))[0]!,
     rename: async (ctx, id, name, kind = 'server') => workloadOf(await compute.servers.update(ctx, id, checkedBody(ServerUpdateBody, { server: { name } }), kind)),
     setMetadata: async (ctx, id, metadata, replace, kind = 'server') => compute.servers.setMetadata(ctx, id, checkedBody(MetadataBody, { metadata }).metadata, replace, kind),

@@ -19,6 +19,7 @@ export const computePolicy: Record<string, string> = {
   'compute:servers:resize': 'role:member',
   'compute:servers:create_image': 'role:member',
   'compute:servers:console_output': 'role:member',
+  'compute:servers:inspect': 'role:reader',
   'compute:os_interface:index': 'role:reader',
   'compute:os_interface:show': 'role:reader',
   'compute:os_interface:create': 'role:member',

@@ -17,30 +17,48 @@ import { checkoutDir } from '../../src/config.ts';
 
 const exec = promisify(execFile);
 
+// The historic plugin's wordpress/mysql example, in its style: HOT 2013-05-23, the web tier's
+// settings joined with Fn::Join from the database's attributes, port_bindings as docker-py wrote them.
 const CLASSIC = `heat_template_version: 2013-05-23
-description: A web app and its database, each a Docker container
+description: WordPress and its MySQL database, each a Docker container
 parameters:
   image: {type: string, default: bb}
+  db_password: {type: string, default: secret, hidden: true}
 resources:
-  database:
+  mysql:
     type: DockerInc::Docker::Container
     properties:
       image: {get_param: image}
-      cmd: [sh, -c, "echo db-ready-v1; exec sleep 3600"]
+      name: mysql
+      env:
+        - Fn::Join: ["=", ["MYSQL_ROOT_PASSWORD", {get_param: db_password}]]
+      cmd: [sh, -c, "echo mysqld ready for connections; echo port 3306; exec sleep 3600"]
       port_specs: ["3306"]
-  web:
+  wordpress:
     type: DockerInc::Docker::Container
     properties:
       image: {get_param: image}
       env:
-        - Fn::Join: ["", ["DB_HOST=", {get_attr: [database, network_ip]}]]
-        - Fn::Join: ["", ["DB_SAYS=", {get_attr: [database, logs_head]}]]
-      cmd: [sh, -c, "mkdir -p /www && echo \\"db=$DB_HOST says=$DB_SAYS\\" > /www/index.html && exec httpd -f -p 80 -h /www"]
+        - Fn::Join: ["", ["WORDPRESS_DB_HOST=", {get_attr: [mysql, network_ip]}, ":3306"]]
+        - Fn::Join: ["", ["DB_GATEWAY=", {get_attr: [mysql, network_gateway]}]]
+        - Fn::Join: ["", ["DB_SAYS=", {get_attr: [mysql, logs_head]}]]
+        - Fn::Join: ["", ["DB_LAST=", {get_attr: [mysql, logs_tail]}]]
+        - Fn::Join: ["", ["DB_STATUS=", {get_attr: [mysql, info, State, Status]}]]
+      cmd: [sh, -c, "mkdir -p /www && echo \\"db=$WORDPRESS_DB_HOST says=$DB_SAYS last=$DB_LAST status=$DB_STATUS\\" > /www/index.html && exec httpd -f -p 80 -h /www"]
       port_specs: ["80/tcp"]
-      port_bindings: {"80/tcp": 80}
+      port_bindings: {"80/tcp": [{"HostPort": "80"}]}
 outputs:
-  db_ip: {value: {get_attr: [database, network_ip]}}
-  url: {value: {get_attr: [web, published_address]}}
+  db_ip: {value: {get_attr: [mysql, network_ip]}}
+  db_info: {value: {get_attr: [mysql, info]}}
+  db_network: {value: {get_attr: [mysql, network_info]}}
+  db_logs: {value: {get_attr: [mysql, logs]}}
+  db_tcp: {value: {get_attr: [mysql, network_tcp_ports]}}
+  web_tcp: {value: {get_attr: [wordpress, network_tcp_ports]}}
+  web_udp: {value: {get_attr: [wordpress, network_udp_ports]}}
+  web_env: {value: {get_attr: [wordpress, info, Config, Env]}}
+  url:
+    value:
+      Fn::Join: ["", ["http://", {get_attr: [wordpress, info, NetworkSettings, Ports, "80/tcp", 0, HostIp]}, ":", {get_attr: [wordpress, network_tcp_ports]}, "/"]]
 `;
 
 describe('Docker containers in stacks', () => {
@@ -62,42 +80,83 @@ describe('Docker containers in stacks', () => {
     await t?.close();
   });
 
-  it('runs the classic web app and database, and the app answers at its published address', async () => {
+  it('runs the historic wordpress/mysql template unchanged, its attributes as the plugin had them', async () => {
     fs.writeFileSync(path.join(dir, 'classic.yaml'), CLASSIC);
     await os(['stack', 'create', '-t', path.join(dir, 'classic.yaml'), '--wait', '--poll', '1', 'classic']);
     const created = await json(['stack', 'show', 'classic']);
     assert.equal(created.stack_status, 'CREATE_COMPLETE', created.stack_status_reason);
-    const outputs = Object.fromEntries((await json(['stack', 'output', 'list', 'classic'])).map((o: any) => [o.output_key, true]));
-    assert.ok(outputs.db_ip && outputs.url);
-    const dbIp = (await json(['stack', 'output', 'show', 'classic', 'db_ip'])).output_value;
-    const url = (await json(['stack', 'output', 'show', 'classic', 'url'])).output_value as string;
+    const output = async (key: string) => (await json(['stack', 'output', 'show', 'classic', key])).output_value;
+    const parsed = async (key: string) => {
+      const v = await output(key);
+      return typeof v === 'string' ? JSON.parse(v) : v;
+    };
+    const dbIp = await output('db_ip');
     assert.match(dbIp, /^\d+\.\d+\.\d+\.\d+$/);
-    assert.match(url, /^127\.64\.\d+\.\d+:80$/);
-    const body = await waitFor('web answers', async () => {
+    const url = (await output('url')) as string;
+    assert.match(url, /^http:\/\/127\.64\.\d+\.\d+:80\/$/);
+    const body = await waitFor('wordpress answers', async () => {
       try {
-        const r = await fetch(`http://${url}/`, { signal: AbortSignal.timeout(2000) });
+        const r = await fetch(url, { signal: AbortSignal.timeout(2000) });
         return r.ok ? await r.text() : undefined;
       } catch {
         return undefined;
       }
-    });
-    assert.equal(body.trim(), `db=${dbIp} says=db-ready-v1`);
-    // The containers are servers of the project, with the isolation profile.
+    }, 60_000);
+    assert.equal(body.trim(), `db=${dbIp}:3306 says=mysqld ready for connections last=port 3306 status=running`);
+
+    // info is the engine's inspect document of the container, in the tenant's terms.
     const resources = await json(['stack', 'resource', 'list', 'classic']);
-    const ids = resources.map((r: any) => r.physical_resource_id);
-    const servers = await json(['server', 'list']);
-    for (const id of ids) assert.ok(servers.some((s: any) => s.ID === id), `server ${id} listed`);
+    const mysqlId = resources.find((r: any) => r.resource_name === 'mysql').physical_resource_id;
+    const webId = resources.find((r: any) => r.resource_name === 'wordpress').physical_resource_id;
+    const info = await parsed('db_info');
+    assert.equal(info.Id, mysqlId);
+    assert.equal(info.Name, '/mysql');
+    assert.equal(info.State.Running, true);
+    assert.ok(info.Config.Env.includes('MYSQL_ROOT_PASSWORD=secret'), JSON.stringify(info.Config.Env));
+    assert.deepEqual(info.Config.Cmd, ['sh', '-c', 'echo mysqld ready for connections; echo port 3306; exec sleep 3600']);
+    assert.equal(info.HostConfig.Privileged, false);
+    assert.equal(info.NetworkSettings.IPAddress, dbIp);
+    const [netName, endpoint] = Object.entries(info.NetworkSettings.Networks)[0] as [string, any];
+    assert.equal(endpoint.IPAddress, dbIp);
+    const servers = await json(['server', 'show', mysqlId]);
+    assert.ok(String(servers.addresses).includes(netName) || JSON.stringify(servers.addresses).includes(netName), `network ${netName} as Nova names it: ${JSON.stringify(servers.addresses)}`);
+    assert.deepEqual(info.NetworkSettings.Ports, { '3306/tcp': null });
+    // Nothing of the engine or the host: compare with what the engine itself says.
+    const real = await docker.getContainer((await containersOf([mysqlId]))[0]!.Id).inspect();
+    const text = JSON.stringify(info);
+    for (const secret of [real.Id, real.Id.slice(0, 12), real.Image.replace('sha256:', ''), real.LogPath, real.HostsPath, real.ResolvConfPath, real.NetworkSettings.SandboxKey, real.NetworkSettings.SandboxID, Object.values(real.NetworkSettings.Networks)[0]!.NetworkID, Object.values(real.NetworkSettings.Networks)[0]!.EndpointID, real.Name, checkoutDir, 'hafen.server_id', 'hafen.cloud']) {
+      if (secret) assert.ok(!text.includes(secret), `${secret} leaked into info`);
+    }
+    assert.ok(!('Pid' in info.State));
+
+    const network = await parsed('db_network');
+    assert.equal(network.IPAddress, dbIp);
+    assert.equal(network.Gateway, endpoint.Gateway);
+    assert.equal(network.TcpPorts, '');
+    assert.equal(network.UdpPorts, '');
+    assert.equal(await output('db_tcp'), '');
+    assert.equal(await output('web_tcp'), '80');
+    assert.equal(await output('web_udp'), '');
+    assert.equal(await output('db_logs'), 'mysqld ready for connections\nport 3306\n');
+    const env = await parsed('web_env');
+    assert.ok(env.includes(`WORDPRESS_DB_HOST=${dbIp}:3306`), JSON.stringify(env));
+    assert.ok(env.includes(`DB_GATEWAY=${endpoint.Gateway}`), JSON.stringify(env));
+
+    // The containers are servers of the project, with the isolation profile.
+    const ids = [mysqlId, webId];
+    const listed = await json(['server', 'list']);
+    for (const id of ids) assert.ok(listed.some((s: any) => s.ID === id), `server ${id} listed`);
     const running = await containersOf(ids);
     assert.equal(running.length, 2);
     for (const c of running) {
-      const info = await docker.getContainer(c.Id).inspect();
-      assert.equal(info.HostConfig.Privileged, false);
-      assert.ok(!(info.HostConfig.CapAdd ?? []).some((cap: string) => ['SYS_ADMIN', 'NET_ADMIN', 'MKNOD'].includes(cap)));
-      assert.deepEqual(info.HostConfig.Binds?.filter((b: string) => b.startsWith('/')) ?? [], []);
+      const real = await docker.getContainer(c.Id).inspect();
+      assert.equal(real.HostConfig.Privileged, false);
+      assert.ok(!(real.HostConfig.CapAdd ?? []).some((cap: string) => ['SYS_ADMIN', 'NET_ADMIN', 'MKNOD'].includes(cap)));
+      assert.deepEqual(real.HostConfig.Binds?.filter((b: string) => b.startsWith('/')) ?? [], []);
     }
     await os(['stack', 'delete', '--yes', '--wait', 'classic']);
     await waitFor('containers removed', async () => ((await containersOf(ids)).length === 0 ? true : undefined));
-    await assert.rejects(fetch(`http://${url}/`, { signal: AbortSignal.timeout(1500) }));
+    await assert.rejects(fetch(url, { signal: AbortSignal.timeout(1500) }));
   });
 
   it('refuses what would break isolation, before anything is made', async () => {

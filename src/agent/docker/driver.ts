@@ -10,7 +10,8 @@ import { ensureEngineNetwork, type EngineNetworkSpec } from '../net/engine-netwo
 import { forgetHelperImage, helperImage, loadUntagged } from './helper-image.ts';
 import { createInfrastructure } from './infrastructure.ts';
 import { ConflictError } from '../../platform/errors.ts';
-import type { ArchiveStat, ComputeDriver, DriverCapabilities, ExecResult, HostCapacity, HostConfinement, InterfaceSpec, LogOptions, PowerState, ProcessStream, ProcessTable, ServerSpec, ServerState, ServerStats, TtySize } from '../driver.ts';
+import type { ArchiveStat, ComputeDriver, DriverCapabilities, ExecResult, HostCapacity, HostConfinement, InterfaceSpec, LogOptions, PowerState, ProcessStream, ProcessTable, ServerInspect, ServerSpec, ServerState, ServerStats, TtySize } from '../driver.ts';
+import { tenantInspect } from './inspect.ts';
 import { DockerVerbs } from './verbs.ts';
 import { API_HOST_ALIAS } from '../../platform/http/api-host.ts';
 
@@ -63,7 +64,7 @@ const GUARD_RECHECK_MS = 60_000;
 export class DockerDriver implements ComputeDriver {
   readonly capabilities: DriverCapabilities = {
     pause: true, snapshot: true, liveResize: true, consoleLog: true, interfaceHotplug: true,
-    exec: true, attach: true, archive: true, stats: true, logs: true, commit: true,
+    exec: true, attach: true, archive: true, stats: true, logs: true, commit: true, inspect: true,
   };
   private readonly docker: Docker;
   private readonly verbs: DockerVerbs;
@@ -426,6 +427,10 @@ export class DockerDriver implements ComputeDriver {
 
   commit(serverId: string): Promise<Readable> {
     return this.verbs.committedArchive(serverId, `hafen/commit-${serverId}`, randomBytes(8).toString('hex'));
+  }
+
+  async inspect(serverId: string): Promise<ServerInspect> {
+    return tenantInspect(await this.verbs.inspect(serverId), serverId);
   }
 
   async attachInterface(serverId: string, nic: InterfaceSpec): Promise<void> {

@@ -42,7 +42,7 @@ export class DockerVerbs {
     throw err;
   }
 
-  private async inspect(serverId: string): Promise<Docker.ContainerInspectInfo> {
+  async inspect(serverId: string): Promise<Docker.ContainerInspectInfo> {
     try {
       return await this.container(serverId).inspect();
     } catch (err) {

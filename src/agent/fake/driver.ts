@@ -5,7 +5,7 @@ import path from 'node:path';
 import { Duplex, PassThrough, Readable } from 'node:stream';
 import { BadRequestError, ConflictError, NotFoundError } from '../../platform/errors.ts';
 import { writeTar, type TarEntry } from '../../host/tar-writer.ts';
-import type { ArchiveStat, ComputeDriver, DriverCapabilities, ExecResult, HostCapacity, InterfaceSpec, LogOptions, PowerState, ProcessStream, ProcessTable, ServerSpec, ServerState, ServerStats, TtySize } from '../driver.ts';
+import type { ArchiveStat, ComputeDriver, DriverCapabilities, ExecResult, HostCapacity, InterfaceSpec, LogOptions, PowerState, ProcessStream, ProcessTable, ServerInspect, ServerSpec, ServerState, ServerStats, TtySize } from '../driver.ts';
 import { readTar } from './tar-reader.ts';
 
 export interface FakeHostOptions {
@@ -42,7 +42,7 @@ export class FakeDriver implements ComputeDriver {
     pause: true, snapshot: false, liveResize: true, consoleLog: true, interfaceHotplug: true,
     // A fake host runs no processes: exec answers from a tiny built-in shell, sessions echo their
     // input, archives live in memory; it cannot produce an image, so it does not commit.
-    exec: true, attach: true, archive: true, stats: true, logs: true, commit: false,
+    exec: true, attach: true, archive: true, stats: true, logs: true, commit: false, inspect: true,
   };
   private readonly servers = new Map<string, FakeServer>();
   private readonly images = new Set<string>();
@@ -277,6 +277,46 @@ export class FakeDriver implements ComputeDriver {
   async commit(serverId: string): Promise<Readable> {
     // capabilities.commit is false: callers do not ask; a direct call is refused plainly.
     throw new ConflictError(`The fake host ${this.cap.hostname} cannot commit server ${serverId}.`);
+  }
+
+  async inspect(serverId: string): Promise<ServerInspect> {
+    const s = this.server(serverId);
+    const c = s.spec.container ?? {};
+    const command = c.command ?? s.spec.command ?? ['init'];
+    const [path0, ...args] = [...(c.entrypoint ?? []), ...command];
+    const booted = new Date(s.bootedAt).toISOString();
+    const networks = Object.fromEntries([...s.interfaces.values()].map((n) => [n.name, {
+      IPAMConfig: n.ip ? { IPv4Address: n.ip } : null, Links: null, Aliases: c.aliases ?? null, Gateway: n.gateway, IPAddress: n.ip ?? '',
+      IPPrefixLen: Number(n.subnet.split('/')[1] ?? 0), IPv6Gateway: '', GlobalIPv6Address: '', GlobalIPv6PrefixLen: 0, MacAddress: n.mac ?? '', DriverOpts: null,
+    }]));
+    return {
+      Id: serverId,
+      Created: booted,
+      Path: path0,
+      Args: args,
+      State: {
+        Status: s.power === 'running' ? 'running' : s.power === 'paused' ? 'paused' : 'exited', Running: s.power === 'running' || s.power === 'paused',
+        Paused: s.power === 'paused', Restarting: false, OOMKilled: false, Dead: false, ExitCode: 0, Error: '', StartedAt: booted, FinishedAt: '0001-01-01T00:00:00Z',
+      },
+      Image: '',
+      Name: `/${serverId}`,
+      RestartCount: 0,
+      Driver: 'fake',
+      Platform: 'linux',
+      ExecIDs: null,
+      HostConfig: {
+        NetworkMode: s.spec.network?.name ?? 'none', Memory: s.memoryMiB * 2 ** 20, NanoCpus: s.vcpus * 1e9, PidsLimit: s.spec.pidsLimit,
+        Privileged: false, ReadonlyRootfs: s.spec.readOnlyRoot || c.readOnly === true, RestartPolicy: { Name: c.restartPolicy?.name ?? 'no', MaximumRetryCount: c.restartPolicy?.maximumRetryCount ?? 0 },
+      },
+      GraphDriver: { Name: 'fake', Data: null },
+      Mounts: [],
+      Config: {
+        Hostname: c.hostname ?? s.spec.hostname, Domainname: '', User: c.user ?? '', Tty: c.tty ?? false, OpenStdin: c.openStdin ?? true,
+        Env: [...s.spec.env, ...(c.env ?? [])], Cmd: command, Image: '', WorkingDir: c.workingDir ?? '', Entrypoint: c.entrypoint ?? null,
+        Labels: Object.fromEntries(Object.entries(c.labels ?? {}).filter(([k]) => !k.startsWith('hafen.'))),
+      },
+      NetworkSettings: { Bridge: '', HairpinMode: false, Ports: {}, Gateway: '', IPAddress: '', IPPrefixLen: 0, MacAddress: '', Networks: networks },
+    };
   }
 
   /** The server's interfaces by engine network name (for tests). */

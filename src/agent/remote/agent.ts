@@ -400,6 +400,8 @@ export class Agent {
         return d.stats(call.args.serverId);
       case 'top':
         return d.top(call.args.serverId, call.args.psArgs);
+      case 'inspect':
+        return d.inspect(call.args.serverId);
       case 'capacity':
         return d.capacity();
       case 'ensureImage':

@@ -3,7 +3,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { Duplex, Readable } from 'node:stream';
 import { BadRequestError, ConflictError, NotFoundError } from '../../platform/errors.ts';
-import type { ArchiveStat, ComputeDriver, DriverCapabilities, ExecResult, HostCapacity, InterfaceSpec, LogOptions, PowerState, ProcessStream, ProcessTable, ServerSpec, ServerState, ServerStats, TtySize } from '../driver.ts';
+import type { ArchiveStat, ComputeDriver, DriverCapabilities, ExecResult, HostCapacity, InterfaceSpec, LogOptions, PowerState, ProcessStream, ProcessTable, ServerInspect, ServerSpec, ServerState, ServerStats, TtySize } from '../driver.ts';
 import { ArchiveStatSchema, asWireSpec, checked, ResultValueSchemas, type Call, type CallMethod, type Result } from './protocol.ts';
 
 /**
@@ -269,6 +269,10 @@ export class RemoteDriver implements ComputeDriver {
 
   top(serverId: string, psArgs: string | null): Promise<ProcessTable> {
     return this.call('top', { serverId, psArgs }) as Promise<ProcessTable>;
+  }
+
+  inspect(serverId: string): Promise<ServerInspect> {
+    return this.call('inspect', { serverId }) as Promise<ServerInspect>;
   }
 
   async commit(serverId: string): Promise<Readable> {

@@ -47,6 +47,7 @@ export const CapabilitiesSchema = Type.Object({
   stats: Type.Optional(Type.Boolean()),
   logs: Type.Optional(Type.Boolean()),
   commit: Type.Optional(Type.Boolean()),
+  inspect: Type.Optional(Type.Boolean()),
 });
 
 export const ServerStateSchema = Type.Object({
@@ -153,6 +154,9 @@ export const ServerStatsSchema = Type.Object({
 
 export const ProcessTableSchema = Type.Object({ titles: Strings, processes: Type.Array(Strings) });
 
+/** inspect's answer: Docker's inspect document as the agent's driver made it fit for the tenant. */
+export const ServerInspectSchema = Type.Record(Type.String(), Type.Unknown());
+
 /** exec's answer on the wire: the output in base64. */
 export const ExecResultSchema = Type.Object({ output: Type.String(), exitCode: Type.Integer(), truncated: Type.Boolean() });
 
@@ -239,6 +243,7 @@ export const CallSchema = Type.Union([
   call('top', Type.Object({ serverId: Id, psArgs: Nullable(Type.String()) })),
   /** Answered by a stream, as snapshot. */
   call('commit', ServerArg),
+  call('inspect', ServerArg),
   FirewallsChangedSchema,
   FloatingIpsChangedSchema,
 ]);
@@ -274,6 +279,7 @@ export const ResultValueSchemas: Record<CallMethod, TSchema> = {
   stats: ServerStatsSchema,
   top: ProcessTableSchema,
   commit: Type.Null(),
+  inspect: ServerInspectSchema,
   firewallsChanged: Type.Null(),
   floatingIpsChanged: Type.Null(),
 };

@@ -2,7 +2,7 @@
 // compute so that quotas, networks, scheduling and the isolation profile apply. Published ports
 // (port_bindings) are reached at a floating IP of the loopback external network, opened by a
 // security group of the container's own.
-import { BadRequestError, ignoreNotFound, isNotFound } from '../../../platform/errors.ts';
+import { BadRequestError, ConflictError, ignoreNotFound, isNotFound } from '../../../platform/errors.ts';
 import { TemplateError } from '../../template/model.ts';
 import type { ResourceHandle, ResourceType } from '../types.ts';
 import { subnetsOfNics } from '../implicit.ts';
@@ -23,6 +23,20 @@ function portSpecs(props: Record<string, unknown>): PortSpec[] {
   for (const s of (props.port_specs as string[] | undefined) ?? []) add(String(s));
   for (const k of Object.keys((props.port_bindings as Record<string, unknown> | undefined) ?? {})) add(k);
   return [...out.values()];
+}
+
+/** port_bindings as container port -> host port (`{"80/tcp": 8080}`, or `[{"HostPort": "8080"}]` as docker-py wrote them). */
+function portBindings(props: Record<string, unknown>): { port: number; protocol: 'tcp' | 'udp'; hostPort: number }[] {
+  const out = [];
+  for (const [key, value] of Object.entries((props.port_bindings as Record<string, unknown> | undefined) ?? {})) {
+    const m = /^(\d+)(?:\/(tcp|udp))?$/.exec(key.trim());
+    if (!m) continue;
+    const first = Array.isArray(value) ? value[0] : value;
+    const raw = typeof first === 'object' && first !== null ? (first as { HostPort?: unknown }).HostPort : first;
+    const hostPort = raw === undefined || raw === null || raw === '' ? Number(m[1]) : Number(raw);
+    out.push({ port: Number(m[1]), protocol: (m[2] ?? 'tcp') as 'tcp' | 'udp', hostPort });
+  }
+  return out;
 }
 
 const published = (props: Record<string, unknown>) => Object.keys((props.port_bindings as Record<string, unknown> | undefined) ?? {}).length > 0;
@@ -129,8 +143,8 @@ export const dockerContainer: ResourceType = {
     network_info: { description: 'Container network info.', type: 'map' },
     network_ip: { description: 'Container ip address.', type: 'string' },
     network_gateway: { description: 'Container ip gateway.', type: 'string' },
-    network_tcp_ports: { description: 'Container TCP ports.', type: 'list' },
-    network_udp_ports: { description: 'Container UDP ports.', type: 'list' },
+    network_tcp_ports: { description: 'Container TCP ports.', type: 'string' },
+    network_udp_ports: { description: 'Container UDP ports.', type: 'string' },
     logs: { description: 'Container logs.', type: 'string' },
     logs_head: { description: 'Container first logs line.', type: 'string' },
     logs_tail: { description: 'Container last logs line.', type: 'string' },
@@ -198,6 +212,8 @@ export const dockerContainer: ResourceType = {
     const [server] = await h.clients.compute.boot(h.ctx, { server: { name, imageRef, flavorRef, ...(networks.length ? { networks } : {}), metadata: { 'heat:stack_id': h.stack.id, 'heat:resource': h.name }, config_drive: false, 'hafen:container': container } }, h.requestId);
     await h.setPhysicalId(server!.id);
     h.data.ports = portSpecs(props);
+    // The floating IP carries the container's own port numbers (a different host port is not remapped).
+    h.data.bindings = portBindings(props).map((b) => ({ ...b, hostPort: b.port }));
     h.data.publish = published(props);
     return server!.id;
   },
@@ -255,10 +271,6 @@ export const dockerContainer: ResourceType = {
     if (!id) return null;
     const ports = (h.data.ports as PortSpec[] | undefined) ?? [];
     switch (name) {
-      case 'network_tcp_ports':
-        return ports.filter((p) => p.protocol === 'tcp').map((p) => p.port);
-      case 'network_udp_ports':
-        return ports.filter((p) => p.protocol === 'udp').map((p) => p.port);
       case 'published_ip':
         return h.data.floatingIp ?? null;
       case 'published_address': {
@@ -268,29 +280,106 @@ export const dockerContainer: ResourceType = {
       case 'logs':
       case 'logs_head':
       case 'logs_tail': {
-        const out = ((await h.clients.compute.act(h.ctx, id, { 'os-getConsoleOutput': {} }, h.requestId)) as { output: string }).output;
-        const lines = out.split('\n').filter((l) => l !== '');
-        return name === 'logs' ? out : name === 'logs_head' ? (lines[0] ?? '') : (lines.at(-1) ?? '');
+        const logs = await readLogs(h, id);
+        return name === 'logs' ? logs.text : name === 'logs_head' ? logs.head : logs.tail;
       }
+      case 'info':
+      case 'show':
+        return inspectView(h, id, ports);
+      case 'network_info':
       case 'network_ip':
       case 'network_gateway':
-      case 'network_info':
-      case 'info':
-      case 'show': {
-        const bindings = await h.clients.network.bindingsOf(id);
-        const b = bindings[0];
-        if (name === 'network_ip') return b?.fixedIps[0]?.ipAddress ?? null;
-        if (name === 'network_gateway') return b?.engineNetwork.gateway ?? null;
-        const s = await h.clients.compute.show(h.ctx, id);
-        const addresses = await h.clients.compute.addresses(h.ctx, id);
-        if (name === 'network_info') return { networks: addresses, ip_address: b?.fixedIps[0]?.ipAddress ?? null, gateway: b?.engineNetwork.gateway ?? null, mac_address: b?.macAddress ?? null };
-        return { id, name: s.name, status: s.vmState, image: s.imageId, flavor: s.flavorId, addresses, created: s.createdAt };
+      case 'network_tcp_ports':
+      case 'network_udp_ports': {
+        const info = networkInfo(await inspectView(h, id, ports));
+        if (name === 'network_info') return info;
+        if (name === 'network_ip') return info.IPAddress ?? null;
+        if (name === 'network_gateway') return info.Gateway ?? null;
+        return name === 'network_tcp_ports' ? info.TcpPorts : info.UdpPorts;
       }
       default:
         return null;
     }
   },
 };
+
+/** The most of a container's log an attribute carries (its end: the newest lines). */
+const MAX_LOG_BYTES = 1 << 20;
+
+/** The container's log (stdout and stderr as written), its first and last lines. */
+async function readLogs(h: ResourceHandle, id: string): Promise<{ text: string; head: string; tail: string }> {
+  let text: string;
+  let head: string | null = null;
+  try {
+    const verbs = await h.clients.compute.verbs(h.ctx, id, 'server');
+    const stream = await verbs.logs({ stdout: true, stderr: true, tail: null, timestamps: false, since: null });
+    // Read as a stream: the first line and the newest MiB are kept, whatever the log's length.
+    let kept = Buffer.alloc(0);
+    let first = Buffer.alloc(0);
+    for await (const chunk of stream) {
+      const c = Buffer.from(chunk as Buffer);
+      if (head === null) {
+        first = Buffer.concat([first, c]);
+        const nl = first.indexOf(0x0a);
+        if (nl >= 0) head = first.subarray(0, nl).toString('utf8');
+        else if (first.length > MAX_LOG_BYTES) head = first.subarray(0, MAX_LOG_BYTES).toString('utf8');
+        if (head !== null) first = Buffer.alloc(0);
+      }
+      kept = Buffer.concat([kept, c]);
+      if (kept.length > 2 * MAX_LOG_BYTES) kept = kept.subarray(kept.length - MAX_LOG_BYTES);
+    }
+    if (head === null) head = first.toString('utf8');
+    text = kept.subarray(Math.max(0, kept.length - MAX_LOG_BYTES)).toString('utf8');
+  } catch (err) {
+    // A host whose agent cannot stream logs still has its console log (Nova's console output).
+    if (!(err instanceof ConflictError)) throw err;
+    text = ((await h.clients.compute.act(h.ctx, id, { 'os-getConsoleOutput': { length: 10_000 } }, h.requestId)) as { output: string }).output.slice(-MAX_LOG_BYTES);
+  }
+  const lines = text.split('\n');
+  if (lines.at(-1) === '') lines.pop();
+  return { text, head: head ?? lines[0] ?? '', tail: lines.at(-1) ?? '' };
+}
+
+type Doc = Record<string, unknown>;
+
+/**
+ * The container's `docker inspect` document (from its engine, through compute, with nothing of the
+ * host in it) as the plugin's users read it: the first network's addresses also at the top of
+ * NetworkSettings (where Docker's default bridge puts them), and `Ports` saying where each port of
+ * `port_specs` is published: at the container's floating IP, or nowhere (null).
+ */
+async function inspectView(h: ResourceHandle, id: string, ports: PortSpec[]): Promise<Doc> {
+  const doc = await h.clients.compute.inspect(h.ctx, id);
+  const settings = { ...((doc.NetworkSettings as Doc | undefined) ?? {}) };
+  const first = Object.values((settings.Networks as Record<string, Doc> | undefined) ?? {})[0];
+  if (first && !settings.IPAddress) {
+    for (const k of ['IPAddress', 'IPPrefixLen', 'Gateway', 'MacAddress']) settings[k] = first[k];
+  }
+  // Resources made before bindings were recorded published every port on its own number.
+  const bindings = (h.data.bindings as { port: number; protocol: string; hostPort: number }[] | undefined) ?? ports.map((p) => ({ ...p, hostPort: p.port }));
+  const published: Doc = {};
+  for (const p of ports) {
+    const b = bindings.filter((x) => x.port === p.port && x.protocol === p.protocol);
+    published[`${p.port}/${p.protocol}`] = b.length && h.data.floatingIp ? b.map((x) => ({ HostIp: String(h.data.floatingIp), HostPort: String(x.hostPort) })) : null;
+  }
+  settings.Ports = published;
+  return { ...doc, NetworkSettings: settings };
+}
+
+/** The plugin's network_info: NetworkSettings with the published host ports as `TcpPorts` and `UdpPorts` ("80,443"). */
+function networkInfo(doc: Doc): Doc & { IPAddress?: string; Gateway?: string; TcpPorts: string; UdpPorts: string } {
+  const settings = doc.NetworkSettings as Doc;
+  const tcp: string[] = [];
+  const udp: string[] = [];
+  for (const [key, list] of Object.entries((settings.Ports as Record<string, { HostPort?: string }[] | null>) ?? {})) {
+    const [, proto] = key.split('/');
+    const hostPort = list?.[0]?.HostPort;
+    if (!hostPort) continue;
+    if (proto === 'tcp') tcp.push(hostPort);
+    else if (proto === 'udp') udp.push(hostPort);
+  }
+  return { ...settings, TcpPorts: tcp.join(','), UdpPorts: udp.join(',') };
+}
 
 /** Floating IP, route and an opening for the published ports: the container's public face. */
 async function publish(h: ResourceHandle, serverId: string): Promise<void> {
