@@ -16,6 +16,7 @@ import { createClusters, type Clusters } from './clusters/index.ts';
 import { deferredNodesClient } from './clusters/nodes.ts';
 import { createContainers, type Containers } from './containers/index.ts';
 import { zunClients } from './containers/adapters.ts';
+import { deferredContainersClient } from './containers/client.ts';
 import { clusterClients } from './clusters/adapters.ts';
 
 export interface Cloud {
@@ -64,7 +65,8 @@ export async function createCloud(config: Config, options: CloudOptions = {}): P
   await mountService(app, compute.mount);
   await mountService(app, compute.agents);
   const clusterNodes = deferredNodesClient();
-  const orchestration = await createOrchestration(database, policy, identity.tokens, { clusters: clusterNodes.client, identity: identity.client, compute: compute.client, network: network.service, image: Object.assign(Object.create(image.service) as typeof image.service, { importer: image.importer }) }, config);
+  const zun = deferredContainersClient();
+  const orchestration = await createOrchestration(database, policy, identity.tokens, { clusters: clusterNodes.client, containers: zun.client, identity: identity.client, compute: compute.client, network: network.service, image: Object.assign(Object.create(image.service) as typeof image.service, { importer: image.importer }) }, config);
   await mountService(app, orchestration.mount);
   const clusters = await createClusters(database, policy, identity.tokens, clusterClients({ image: image.service, compute: compute.client, network: network.service, orchestration: orchestration.service, externalNetworkId: () => network.externalNetworkId }), config);
   await mountService(app, clusters.mount);
@@ -72,6 +74,7 @@ export async function createCloud(config: Config, options: CloudOptions = {}): P
   // Zun's containers are compute workloads of their own kind: same ledger, scheduler, ports, isolation.
   const containers = await createContainers(database, policy, identity.tokens, zunClients({ compute: compute.client, image: image.service, network: network.service }), config);
   await mountService(app, containers.mount);
+  zun.provide(containers.client);
 
   const cloud: Cloud = {
     config,

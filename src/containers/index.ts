@@ -9,6 +9,7 @@ import type { RequestContext, TokenValidator } from '../platform/auth/context.ts
 import type { ServiceMount } from '../platform/http/server.ts';
 import { zunApi } from './api.ts';
 import type { ZunClients } from './clients.ts';
+import { createContainersClient, type ContainersClient } from './client.ts';
 import { Consoles } from './consoles.ts';
 import { ContainerService } from './containers.ts';
 import { ZunCore } from './core.ts';
@@ -28,6 +29,8 @@ import { Verbs } from './verbs.ts';
 export interface Containers {
   core: ZunCore;
   containers: ContainerService;
+  /** What other services (orchestration) ask of this one. */
+  client: ContainersClient;
   mount: ServiceMount;
   /** Waits for the work requests left running (tests, shutdown). */
   settle(): Promise<void>;
@@ -98,6 +101,7 @@ export async function createContainers(database: Database, policy: PolicyEngine,
   return {
     core,
     containers,
+    client: createContainersClient(parts),
     mount: { prefix: '/container', renderError: zunError, register: zunApi(validator, config.publicUrl, parts) },
     settle: () => core.settle(),
     async stop() {

@@ -4,6 +4,7 @@ import type { ComputeClient } from '../compute/client.ts';
 import type { RequestContext } from '../platform/auth/context.ts';
 import type { PortBinding, NovaAddress } from '../network/client.ts';
 import type { ClusterNodesClient } from '../clusters/nodes.ts';
+import type { ContainersClient } from '../containers/client.ts';
 
 export type { ComputeClient } from '../compute/client.ts';
 
@@ -98,4 +99,6 @@ export interface Clients {
   image: ImageClient;
   /** The clusters service's nodes (OS::Magnum::NodeGroup); set once that service exists. */
   clusters?: ClusterNodesClient;
+  /** The container service (Zun) for OS::Zun::Container; set once that service exists. */
+  containers?: ContainersClient;
 }

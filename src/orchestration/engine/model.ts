@@ -7,7 +7,7 @@ import { parseTemplate } from '../template/parse.ts';
 import { resolveParameters, type CustomCheck } from '../template/parameters.ts';
 import { attributeReferences, evaluate, evaluateConditions, isEnabled, references, type FunctionContext } from '../template/functions.ts';
 import { isTemplateFile, resolveType, type Environment } from '../template/environment.ts';
-import { checkProperties, isDeferred, type ResourceType } from '../resources/types.ts';
+import { checkProperties, isDeferred, type PropertySchema, type ResourceType } from '../resources/types.ts';
 import type { ResourceRegistry } from '../resources/registry.ts';
 import { assertAcyclic, type Graph } from './graph.ts';
 
@@ -167,12 +167,7 @@ export function validateProperties(model: StackModel, stack: StackIdentity, ctx:
       const res = r.type.validate(props, ctx, at);
       if (res) typeChecks.push(res);
     }
-    for (const [key, schema] of Object.entries(r.type.properties)) {
-      for (const c of schema.constraints ?? []) {
-        const v = props[key];
-        if (c.custom_constraint && v !== undefined && v !== null && typeof v !== 'object' && !isDeferred(v)) customChecks.push({ parameter: `${at}.${key}`, constraint: c.custom_constraint, value: v });
-      }
-    }
+    for (const [key, schema] of Object.entries(r.type.properties)) customChecks.push(...customChecksOf(schema, props[key], `${at}.${key}`));
     if (r.type.childSpec) {
       const child = r.type.childSpec(props, model.spec);
       {
@@ -184,6 +179,20 @@ export function validateProperties(model: StackModel, stack: StackIdentity, ctx:
     }
   }
   return { customChecks, typeChecks };
+}
+
+/** The custom constraints of a property's value, and of the values inside its lists and maps (a server's networks[0].port). */
+function customChecksOf(schema: PropertySchema, v: unknown, at: string): CustomCheck[] {
+  if (v === undefined || v === null || isDeferred(v)) return [];
+  if (typeof v !== 'object') return (schema.constraints ?? []).filter((c) => c.custom_constraint).map((c) => ({ parameter: at, constraint: c.custom_constraint!, value: v }));
+  const out: CustomCheck[] = [];
+  if (Array.isArray(v)) {
+    const item = schema.items ?? (schema.schema ? ({ type: 'map', schema: schema.schema } as PropertySchema) : undefined);
+    if (item) v.forEach((x, i) => out.push(...customChecksOf(item, x, `${at}[${i}]`)));
+  } else if (schema.type === 'map' && schema.schema) {
+    for (const [key, s] of Object.entries(schema.schema)) out.push(...customChecksOf(s, (v as Record<string, unknown>)[key], `${at}.${key}`));
+  }
+  return out;
 }
 
 export { isTemplateFile };

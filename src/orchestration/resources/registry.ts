@@ -28,6 +28,7 @@ import { neutronFloatingIP } from './neutron/floating-ip.ts';
 import { neutronFloatingIPAssociation } from './neutron/floating-ip-association.ts';
 import { glanceWebImage } from './glance/web-image.ts';
 import { magnumNodeGroup } from './magnum/nodegroup.ts';
+import { zunContainer } from './zun/container.ts';
 
 const BUILT_IN: ResourceType[] = [
   heatNone,
@@ -54,6 +55,7 @@ const BUILT_IN: ResourceType[] = [
   neutronFloatingIPAssociation,
   glanceWebImage,
   magnumNodeGroup,
+  zunContainer,
 ];
 
 export class ResourceRegistry {
