@@ -331,7 +331,11 @@ export class ClusterService {
   async stackTemplate(row: ClusterRow): Promise<Record<string, unknown>> {
     const template = await this.store.template(row.cluster_template_id);
     const groups = await this.store.nodegroups(row.uuid);
-    return clusterStackTemplate({ cluster: row, template: template ? templateDocument(template) : {}, groups, externalNetworkId: this.clients.networks.externalNetworkId() });
+    const unhealthy = new Map<string, string[]>();
+    for (const n of await this.store.nodes(row.uuid)) {
+      if (n.state === 'unhealthy' && n.role === 'worker') unhealthy.set(n.nodegroup_id, [...(unhealthy.get(n.nodegroup_id) ?? []), n.id].sort());
+    }
+    return clusterStackTemplate({ cluster: row, template: template ? templateDocument(template) : {}, groups, unhealthy, externalNetworkId: this.clients.networks.externalNetworkId() });
   }
 }
 

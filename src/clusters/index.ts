@@ -23,6 +23,8 @@ import { Fronts } from './fronts.ts';
 import { CertificateService, certificateRoutes } from './certificates.ts';
 import { QuotaService, quotaRoutes } from './quotas.ts';
 import { ConductorHeartbeat, RecordsService, recordRoutes } from './conductors.ts';
+import { ClusterHealth } from './health.ts';
+import { nodegroupRoutes } from './nodegroups-api.ts';
 
 export interface Clusters {
   store: ClusterStore;
@@ -70,6 +72,8 @@ export async function createClusters(database: Database, policy: PolicyEngine, v
   lifecycle.start();
   const heartbeat = new ConductorHeartbeat(store, log);
   await heartbeat.start();
+  const health = new ClusterHealth(store, nodes, log);
+  health.start();
   return {
     store,
     nodes,
@@ -84,6 +88,7 @@ export async function createClusters(database: Database, policy: PolicyEngine, v
         templateRoutes(templates, 'clustertemplates'),
         templateRoutes(templates, 'baymodels'),
         clusterRoutes(clusters),
+        nodegroupRoutes(clusters, templates),
         bayRoutes(clusters),
         certificateRoutes(new CertificateService(store, templates, clusters, nodes, fronts)),
         quotaRoutes(new QuotaService(store, templates)),
@@ -92,6 +97,7 @@ export async function createClusters(database: Database, policy: PolicyEngine, v
     },
     async stop() {
       heartbeat.stop();
+      await health.stop();
       await lifecycle.stop();
       await fronts.stopAll();
     },

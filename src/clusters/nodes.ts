@@ -170,9 +170,12 @@ export class NodeRuntime implements ClusterNodesClient {
     if (!cluster || cluster.project_id !== req.stackProjectId || !group || group.cluster_id !== cluster.uuid) throw new NotFoundError(`Cluster ${req.clusterId} has no node group ${req.nodegroupId}.`);
     if (req.count < 0 || req.count > 50) throw new BadRequestError(`node_count ${req.count} is out of range (0 to 50).`);
     const tls = await this.tls(cluster);
-    // What an earlier, interrupted attempt left half-made goes first.
-    for (const n of (await this.store.nodes(cluster.uuid)).filter((x) => x.nodegroup_id === group.uuid && x.state !== 'ready')) await this.removeNode(ctx, cluster, tls, n);
-    const ready = (await this.store.nodes(cluster.uuid)).filter((x) => x.nodegroup_id === group.uuid && x.state === 'ready');
+    // What an earlier, interrupted attempt left half-made goes first, and workers whose engine stopped
+    // answering (they are replaced). An unhealthy manager stays: a new one could not join a swarm
+    // whose managers are gone, and the front fails over to the others meanwhile.
+    const counts = (x: NodeRow) => x.state === 'ready' || (group.role === 'master' && x.state === 'unhealthy');
+    for (const n of (await this.store.nodes(cluster.uuid)).filter((x) => x.nodegroup_id === group.uuid && !counts(x))) await this.removeNode(ctx, cluster, tls, n);
+    const ready = (await this.store.nodes(cluster.uuid)).filter((x) => x.nodegroup_id === group.uuid && counts(x));
     if (ready.length > req.count) {
       const asked = String((JSON.parse(group.labels) as Record<string, unknown>)['hafen:nodes_to_remove'] ?? '').split(',').filter(Boolean);
       const order = [...ready.filter((n) => asked.includes(n.id) || asked.includes(n.name) || asked.includes(n.workload_id ?? '')), ...ready.filter((n) => !asked.includes(n.id) && !asked.includes(n.name) && !asked.includes(n.workload_id ?? '')).reverse()];

@@ -9,6 +9,8 @@ export interface StackTemplateInput {
   cluster: ClusterRow;
   template: Record<string, unknown>;
   groups: NodegroupRow[];
+  /** Worker nodes whose engine stopped answering, by group: naming them makes the update replace them. */
+  unhealthy: Map<string, string[]>;
   externalNetworkId: string | undefined;
 }
 
@@ -60,7 +62,7 @@ export function clusterStackTemplate(input: StackTemplateInput): Record<string, 
   for (const g of [...masters, ...workers]) {
     resources[groupResourceName(g)] = {
       type: NODEGROUP_RESOURCE_TYPE,
-      properties: { cluster: cluster.uuid, nodegroup: g.uuid, node_count: g.node_count, network },
+      properties: { cluster: cluster.uuid, nodegroup: g.uuid, node_count: g.node_count, network, ...(input.unhealthy.get(g.uuid)?.length ? { replace_nodes: input.unhealthy.get(g.uuid) } : {}) },
       depends_on: g.role === 'master' ? after : [...after, ...masters.map(groupResourceName)],
     };
   }

@@ -105,7 +105,8 @@ export interface NodeRow {
   fixed_address: string | null;
   /** The swarm node id once joined. */
   swarm_node_id: string | null;
-  state: 'booting' | 'joining' | 'ready' | 'failed' | 'removing';
+  /** `unhealthy`: joined, but its engine stopped answering (see health.ts); replaced by the next update. */
+  state: 'booting' | 'joining' | 'ready' | 'unhealthy' | 'failed' | 'removing';
   /** Why the node is unhealthy or failed; null when it answers. */
   fault: string | null;
   created_at: string;

@@ -119,7 +119,8 @@ export function clusterView(base: string, row: ClusterRow, d: ClusterDetail, col
   };
 }
 
-export function nodegroupSummary(base: string, g: NodegroupRow, stackId: string | null) {
+/** The list entry of a node group: Magnum shows these nine fields only, without links. */
+export function nodegroupSummary(g: NodegroupRow, stackId: string | null) {
   return {
     uuid: g.uuid,
     name: g.name,
@@ -130,7 +131,6 @@ export function nodegroupSummary(base: string, g: NodegroupRow, stackId: string 
     image_id: g.image_id,
     status: g.status,
     stack_id: stackId,
-    links: links(base, `clusters/${g.cluster_id}/nodegroups`, g.uuid),
   };
 }
 

@@ -359,4 +359,28 @@ describe('clusters API (Magnum v1)', () => {
       await new Promise((r) => setTimeout(r, 1000));
     }
   });
+
+  it('lists and shows a cluster\'s node groups from 1.9, to its project only', async () => {
+    const tpl = (await template({ name: 'ng', coe: 'swarm-mode', image_id: imageId })).body;
+    const cl = await call('POST', '/v1/clusters', { token: demo, body: { cluster_template_id: tpl.uuid, name: 'groups', node_count: 2 } });
+    assert.equal(cl.status, 202, cl.text);
+    assert.equal((await call('GET', `/v1/clusters/${cl.body.uuid}/nodegroups`, { token: demo })).status, 406);
+    const list = await call('GET', '/v1/clusters/groups/nodegroups', { token: demo, version: '1.9' });
+    assert.equal(list.status, 200, list.text);
+    assert.deepEqual(list.body.nodegroups.map((g: any) => [g.name, g.role, g.node_count, g.is_default]).sort(), [['default-master', 'master', 1, true], ['default-worker', 'worker', 2, true]]);
+    assert.deepEqual(Object.keys(list.body.nodegroups[0]).sort(), ['flavor_id', 'image_id', 'is_default', 'name', 'node_count', 'role', 'stack_id', 'status', 'uuid']);
+    const workers = await call('GET', `/v1/clusters/${cl.body.uuid}/nodegroups?role=worker`, { token: demo, version: 'latest' });
+    assert.deepEqual(workers.body.nodegroups.map((g: any) => g.name), ['default-worker']);
+    const shown = await call('GET', `/v1/clusters/${cl.body.uuid}/nodegroups/default-worker`, { token: demo, version: 'latest' });
+    assert.equal(shown.status, 200, shown.text);
+    assert.equal(shown.body.cluster_id, cl.body.uuid);
+    assert.equal(shown.body.min_node_count, 0);
+    assert.ok(shown.body.links[0].href.endsWith(`/clusters/${cl.body.uuid}/nodegroups/${shown.body.uuid}`));
+    assert.equal((await call('GET', `/v1/clusters/${cl.body.uuid}/nodegroups/${shown.body.uuid}`, { token: demo, version: 'latest' })).body.name, 'default-worker');
+    assert.equal((await call('GET', `/v1/clusters/${cl.body.uuid}/nodegroups/nope`, { token: demo, version: 'latest' })).status, 404);
+    for (const url of [`/v1/clusters/${cl.body.uuid}/nodegroups`, `/v1/clusters/${cl.body.uuid}/nodegroups/default-worker`]) {
+      assert.equal((await call('GET', url, { token: other.token, version: 'latest' })).status, 404, url);
+    }
+    assert.equal((await call('DELETE', `/v1/clusters/${cl.body.uuid}`, { token: demo })).status, 204);
+  });
 });

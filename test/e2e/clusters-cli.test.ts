@@ -2,7 +2,8 @@
 // Clusters end to end with the real clients on two nested hosts: `openstack coe` makes a template and
 // a swarm-mode cluster (1 manager, 2 workers), `cluster config` hands the stock docker CLI its TLS
 // environment, a replicated service answers on its published port at the cluster's address, a stack
-// deploys, the confinement holds through the front, the cluster resizes to 3 workers and back to 1,
+// deploys, the confinement holds through the front, the cluster resizes to 3 workers, turns UNHEALTHY
+// when a worker's engine stops and replaces it on the next update, resizes back to 1,
 // its CA rotates (old client certificates stop working), another project cannot reach it, and its
 // delete leaves no engine, container or network behind. Exclusive: nodes take addresses on the hosts'
 // segment, where hosts started meanwhile by other files could pick the same ones.
@@ -179,7 +180,7 @@ describe('clusters with openstack coe and the docker CLI', () => {
     assert.doesNotMatch(services.out, /bad/);
   });
 
-  it('resizes to 3 workers and back to 1', async () => {
+  it('resizes to 3 workers, reports a worker whose engine stopped and replaces it, and resizes back to 1', async () => {
     await coe(['cluster', 'resize', 'c1', '3']);
     let c = await settled('c1');
     assert.equal(c.status, 'UPDATE_COMPLETE', JSON.stringify(c));
@@ -187,6 +188,29 @@ describe('clusters with openstack coe and the docker CLI', () => {
     assert.equal(c.node_addresses.length, 3);
     const four = await docker(['node', 'ls', '--format', '{{.Hostname}}']);
     assert.equal(four.out.trim().split('\n').length, 4, four.out);
+    await waitFor('the cluster healthy', async () => ((await coeJson(['cluster', 'show', 'c1'])).health_status === 'HEALTHY' ? true : undefined), 120_000);
+    // A worker's engine stops: the cluster turns UNHEALTHY naming it, and an update (a resize to the
+    // same count) replaces it with a fresh node.
+    const workers = (await Promise.all(hosts.hosts.map(async (h) => (await engineClient(h.endpoint).listContainers({ filters: { label: ['hafen.cluster.role=worker'] } })).map((c) => ({ h, c }))))).flat();
+    const victim = workers[0]!;
+    await engineClient(victim.h.endpoint).getContainer(victim.c.Id).stop({ t: 1 });
+    const sick = await waitFor('the cluster unhealthy', async () => {
+      const x = await coeJson(['cluster', 'show', 'c1']);
+      return x.health_status === 'UNHEALTHY' ? x : undefined;
+    }, 180_000);
+    // The CLI prints the reason as a dict (or its Python text): one node not ready, and why.
+    const reason = typeof sick.health_status_reason === 'string' ? sick.health_status_reason : JSON.stringify(sick.health_status_reason);
+    assert.equal([...reason.matchAll(/\.Ready['"]\s*:\s*['"]False/g)].length, 1, reason);
+    assert.match(reason, /does not answer/);
+    await coe(['cluster', 'resize', 'c1', '3']);
+    c = await settled('c1');
+    assert.equal(c.status, 'UPDATE_COMPLETE', JSON.stringify(c));
+    assert.equal(c.node_addresses.length, 3);
+    await waitFor('the cluster healthy again', async () => ((await coeJson(['cluster', 'show', 'c1'])).health_status === 'HEALTHY' ? true : undefined), 120_000);
+    const healed = await docker(['node', 'ls', '--format', '{{.Hostname}} {{.Status}}']);
+    assert.equal(healed.out.trim().split('\n').length, 4, healed.out);
+    assert.doesNotMatch(healed.out, /Down/, healed.out);
+    assert.ok(!(await nodeContainers()).some((x) => x.Id === victim.c.Id), 'the stopped node is gone');
     await coe(['cluster', 'resize', 'c1', '1']);
     c = await settled('c1');
     assert.equal(c.status, 'UPDATE_COMPLETE', JSON.stringify(c));

@@ -16,6 +16,7 @@ export const magnumNodeGroup: ResourceType = {
     nodegroup: { type: 'string', required: true, description: 'UUID of the node group.' },
     node_count: { type: 'integer', required: true, update_allowed: true, constraints: [{ range: { min: 0, max: 50 } }], description: 'How many nodes the group has.' },
     network: { type: 'string', required: true, description: 'The Neutron network the nodes are on.', constraints: [{ custom_constraint: 'neutron.network' }] },
+    replace_nodes: { type: 'list', required: false, update_allowed: true, items: { type: 'string' }, description: 'Nodes whose engine stopped answering: the update replaces them.' },
   },
   attributes: {
     api_address: { description: 'Where the Docker API of the cluster answers.', type: 'string' },
