@@ -181,7 +181,12 @@ export function zunApi(validator: TokenValidator, publicUrl: string, parts: ZunP
       await parts.verbs.execResize(ctx(r), r.params.ident!, r.query.exec_id!, r.query.h, r.query.w);
       return null;
     });
-    route('GET', `${I}/attach`, P, async (r) => parts.verbs.attach(ctx(r), r.params.ident!));
+    // Zun answers the URL as a JSON string (the client reads the body as JSON).
+    route('GET', `${I}/attach`, P, async (r, reply) => {
+      const url = await parts.verbs.attach(ctx(r), r.params.ident!);
+      reply.header('content-type', 'application/json; charset=utf-8');
+      return JSON.stringify(url);
+    });
     route('POST', `${I}/resize`, { ...P, querystring: S.ResizeQuery }, async (r) => {
       await parts.verbs.resizeTty(ctx(r), r.params.ident!, r.query.h, r.query.w);
       return null;

@@ -36,6 +36,11 @@ export function refuseUpgrade(socket: Duplex, status: number, message: string): 
   if (socket.destroyed) return;
   const body = JSON.stringify({ error: { code: status, title: reasonPhrase(status), message } });
   socket.end(`HTTP/1.1 ${status} ${reasonPhrase(status)}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+  // An upgraded socket nobody reads never sees the peer's close: it would stay half-open (and keep
+  // the server from closing) without holding the event loop. Read to the end, and give up after a while.
+  socket.on('data', () => undefined);
+  socket.resume();
+  setTimeout(() => socket.destroy(), 5000).unref();
 }
 
 /** Completes a raw upgrade (not a WebSocket): 101 with the protocol named, then bytes both ways. */

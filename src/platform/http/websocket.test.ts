@@ -86,6 +86,30 @@ describe('websocket endpoint', () => {
     assert.equal(got.readUInt16BE(2), 1002);
   });
 
+  it('closes its side when the peer goes away without a close frame (a killed client)', async () => {
+    // A server whose sessions outlive their reader: nothing but the endpoint itself ends the socket.
+    const quiet = http.createServer();
+    const upgraded: Duplex[] = [];
+    quiet.on('upgrade', (req, socket: Duplex, head) => {
+      upgraded.push(socket);
+      acceptWebSocket(req, socket, head).resume();
+    });
+    await new Promise<void>((r) => quiet.listen(0, '127.0.0.1', () => r()));
+    const sock = net.connect((quiet.address() as net.AddressInfo).port, '127.0.0.1');
+    sock.write(`GET /x HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ${randomBytes(16).toString('base64')}\r\nSec-WebSocket-Version: 13\r\n\r\n`);
+    sock.on('data', () => undefined);
+    for (let i = 0; i < 200 && upgraded.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
+    assert.equal(upgraded.length, 1);
+    const serverSide = upgraded[0]!;
+    const closed = new Promise((r) => serverSide.on('close', r));
+    sock.end(clientFrame(2, Buffer.from('bye')));
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise((_r, j) => (timer = setTimeout(() => j(new Error('the server side stayed open after the peer left')), 10_000)));
+    await Promise.race([closed, late]).finally(() => clearTimeout(timer));
+    // and the server closes, not held by a half-open connection
+    await new Promise<void>((r, j) => quiet.close((err) => (err ? j(err) : r())));
+  });
+
   it("speaks with Python's websocket-client as zunclient opens it", async () => {
     const script = [
       'import websocket, sys',

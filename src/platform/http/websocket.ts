@@ -61,7 +61,13 @@ class WebSocketStream extends Duplex {
   constructor(private readonly socket: Duplex, private readonly base64: boolean) {
     super();
     socket.on('data', (chunk: Buffer) => this.receive(chunk));
-    socket.on('end', () => this.finishReading());
+    socket.on('end', () => {
+      this.finishReading();
+      // The peer's connection is gone (the server's sockets are half-open ones): close ours too, or it
+      // stays open unseen, holding the server's close.
+      this.closing = true;
+      socket.end();
+    });
     socket.on('close', () => {
       this.finishReading();
       if (!this.destroyed) this.destroy();
