@@ -13,7 +13,7 @@ import { checkNetworks, templateDocument, type TemplateService } from './templat
 import { clusterStackTemplate } from './stack-template.ts';
 
 /** Statuses from which a cluster may be updated, resized or upgraded (Magnum's conductor list). */
-const UPDATABLE: ClusterStatus[] = ['CREATE_COMPLETE', 'UPDATE_COMPLETE', 'RESUME_COMPLETE', 'RESTORE_COMPLETE', 'ROLLBACK_COMPLETE', 'SNAPSHOT_COMPLETE', 'CHECK_COMPLETE', 'ADOPT_COMPLETE'];
+export const UPDATABLE: ClusterStatus[] = ['CREATE_COMPLETE', 'UPDATE_COMPLETE', 'RESUME_COMPLETE', 'RESTORE_COMPLETE', 'ROLLBACK_COMPLETE', 'SNAPSHOT_COMPLETE', 'CHECK_COMPLETE', 'ADOPT_COMPLETE'];
 export const IN_PROGRESS: ClusterStatus[] = ['CREATE_IN_PROGRESS', 'UPDATE_IN_PROGRESS', 'DELETE_IN_PROGRESS', 'ROLLBACK_IN_PROGRESS'];
 
 export interface ClusterServiceOptions {
@@ -200,12 +200,12 @@ export class ClusterService {
     }
   }
 
-  private assertOwned(ctx: RequestContext, row: ClusterRow, action: string): void {
+  assertOwned(ctx: RequestContext, row: ClusterRow, action: string): void {
     this.enforce(ctx, action);
     if (!this.isAdmin(ctx) && (ctx.scope.kind !== 'project' || ctx.scope.projectId !== row.project_id)) throw new PolicyNotAuthorized(action);
   }
 
-  private assertUpdatable(row: ClusterRow): void {
+  assertUpdatable(row: ClusterRow): void {
     if (IN_PROGRESS.includes(row.status)) throw new BadRequestError(`Cluster ${row.name} already has an operation in progress.`);
     if (!UPDATABLE.includes(row.status)) throw new BadRequestError(`Updating a cluster when status is "${row.status}" is not supported.`);
   }

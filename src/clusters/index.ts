@@ -25,6 +25,7 @@ import { QuotaService, quotaRoutes } from './quotas.ts';
 import { ConductorHeartbeat, RecordsService, recordRoutes } from './conductors.ts';
 import { ClusterHealth } from './health.ts';
 import { nodegroupRoutes } from './nodegroups-api.ts';
+import { NodegroupService } from './nodegroups.ts';
 
 export interface Clusters {
   store: ClusterStore;
@@ -88,7 +89,7 @@ export async function createClusters(database: Database, policy: PolicyEngine, v
         templateRoutes(templates, 'clustertemplates'),
         templateRoutes(templates, 'baymodels'),
         clusterRoutes(clusters),
-        nodegroupRoutes(clusters, templates),
+        nodegroupRoutes(clusters, templates, new NodegroupService(store, clusters, clients, 50)),
         bayRoutes(clusters),
         certificateRoutes(new CertificateService(store, templates, clusters, nodes, fronts)),
         quotaRoutes(new QuotaService(store, templates)),

@@ -177,8 +177,15 @@ export class ClusterLifecycle {
     const faults = status.endsWith('FAILED') ? JSON.stringify(await this.faults(row, reason, stack)) : null;
     const done = await this.store.updateCluster(row.uuid, { status, status_reason: reason, faults }, [row.status]);
     if (!done) return; // the cluster moved on meanwhile (a delete)
+    const failed = status.endsWith('FAILED');
     for (const g of await this.store.nodegroups(row.uuid)) {
-      if (g.status.endsWith('_IN_PROGRESS')) await this.store.updateNodegroup(g.uuid, { status, status_reason: status.endsWith('FAILED') ? reason : null });
+      if (!g.status.endsWith('_IN_PROGRESS')) continue;
+      // A group added or removed by an update settles as its own create or delete did.
+      if (g.status === 'DELETE_IN_PROGRESS' && status === 'UPDATE_COMPLETE') await this.store.deleteNodegroup(g.uuid);
+      else {
+        const own = g.status === 'DELETE_IN_PROGRESS' ? (failed ? 'DELETE_FAILED' : status) : g.status === 'CREATE_IN_PROGRESS' && status.startsWith('UPDATE_') ? (failed ? 'CREATE_FAILED' : 'CREATE_COMPLETE') : status;
+        await this.store.updateNodegroup(g.uuid, { status: own, status_reason: failed ? reason : null });
+      }
     }
     if (status === 'CREATE_FAILED') await this.runtime.removeNodes(row).catch((err: Error) => this.log(`clusters: ${row.uuid}: removing nodes after a failed create: ${err.message}`));
     this.runtime.changed({ ...row, status, status_reason: reason });

@@ -1,11 +1,12 @@
 // Node groups of a cluster (/v1/clusters/{cluster}/nodegroups, from 1.9): the default master and
-// worker groups every cluster has, listed and shown as Magnum shows them. They are resized through
-// the cluster (actions/resize with `nodegroup`); groups of their own are not made here.
+// worker groups every cluster has and worker groups of one's own, listed, shown, created (202) and
+// deleted (204) as Magnum does. They are resized through the cluster (actions/resize with `nodegroup`).
 import type { FastifyRequest } from 'fastify';
 import { Type } from '@sinclair/typebox';
 import type { HttpServer } from '../platform/http/server.ts';
 import { BadRequestError, NotAcceptableError } from '../platform/errors.ts';
-import { ListQuery, ctxOf, minorOf, pageOf, type ListQueryT, type Route } from './api.ts';
+import { AnyBody, ListQuery, ctxOf, minorOf, pageOf, type ListQueryT, type Route } from './api.ts';
+import type { NodegroupService } from './nodegroups.ts';
 import { findGroup, type ClusterService } from './clusters.ts';
 import type { TemplateService } from './templates.ts';
 import { nodegroupSummary, nodegroupView } from './views.ts';
@@ -20,7 +21,7 @@ function from19(request: FastifyRequest): void {
   if (minor < 9) throw new NotAcceptableError(`Version 1.${minor} was requested but the minor version is not supported by this service. The supported version range is: [1.9, 1.11].`);
 }
 
-export function nodegroupRoutes(clusters: ClusterService, templates: TemplateService): Route {
+export function nodegroupRoutes(clusters: ClusterService, templates: TemplateService, nodegroups: NodegroupService): Route {
   return (app: HttpServer, base: string) => {
     app.get<{ Params: { cluster: string }; Querystring: ListQueryT & { role?: string } }>('/v1/clusters/:cluster/nodegroups', { schema: { params: ClusterParams, querystring: GroupListQuery } }, async (request) => {
       from19(request);
@@ -47,6 +48,22 @@ export function nodegroupRoutes(clusters: ClusterService, templates: TemplateSer
       const detail = await clusters.detailOf(cluster);
       const group = findGroup(detail.groups, request.params.nodegroup, cluster.uuid);
       return nodegroupView(base, group, cluster.stack_id, detail.nodes);
+    });
+    app.post<{ Params: { cluster: string } }>('/v1/clusters/:cluster/nodegroups', { schema: { params: ClusterParams, body: AnyBody } }, async (request, reply) => {
+      from19(request);
+      const ctx = ctxOf(request);
+      templates.enforce(ctx, 'nodegroup:create');
+      const group = await nodegroups.create(ctx, request.params.cluster, request.body);
+      const cluster = await clusters.find(ctx, group.cluster_id);
+      reply.code(202);
+      return nodegroupView(base, group, cluster.stack_id, []);
+    });
+    app.delete<{ Params: { cluster: string; nodegroup: string } }>('/v1/clusters/:cluster/nodegroups/:nodegroup', { schema: { params: GroupParams } }, async (request, reply) => {
+      from19(request);
+      const ctx = ctxOf(request);
+      templates.enforce(ctx, 'nodegroup:delete');
+      await nodegroups.delete(ctx, request.params.cluster, request.params.nodegroup);
+      reply.code(204).send();
     });
   };
 }

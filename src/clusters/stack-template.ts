@@ -57,8 +57,10 @@ export function clusterStackTemplate(input: StackTemplateInput): Record<string, 
     }
     network = { get_resource: 'network' };
   }
-  const masters = groups.filter((g) => g.role === 'master');
-  const workers = groups.filter((g) => g.role !== 'master');
+  // A group being deleted leaves the stack: its resource's delete removes its nodes.
+  const live = groups.filter((g) => !g.status.startsWith('DELETE_'));
+  const masters = live.filter((g) => g.role === 'master');
+  const workers = live.filter((g) => g.role !== 'master');
   for (const g of [...masters, ...workers]) {
     resources[groupResourceName(g)] = {
       type: NODEGROUP_RESOURCE_TYPE,

@@ -360,7 +360,7 @@ describe('clusters API (Magnum v1)', () => {
     }
   });
 
-  it('lists and shows a cluster\'s node groups from 1.9, to its project only', async () => {
+  it('lists and shows a cluster\'s node groups from 1.9, to its project only, and checks groups of one\'s own before making them', async () => {
     const tpl = (await template({ name: 'ng', coe: 'swarm-mode', image_id: imageId })).body;
     const cl = await call('POST', '/v1/clusters', { token: demo, body: { cluster_template_id: tpl.uuid, name: 'groups', node_count: 2 } });
     assert.equal(cl.status, 202, cl.text);
@@ -381,6 +381,29 @@ describe('clusters API (Magnum v1)', () => {
     for (const url of [`/v1/clusters/${cl.body.uuid}/nodegroups`, `/v1/clusters/${cl.body.uuid}/nodegroups/default-worker`]) {
       assert.equal((await call('GET', url, { token: other.token, version: 'latest' })).status, 404, url);
     }
+    // Groups of one's own: checked before anything changes; another project's cluster is 404.
+    const ng = (body: unknown, token = demo, version = 'latest') => call('POST', `/v1/clusters/${cl.body.uuid}/nodegroups`, { token, body, version });
+    assert.equal((await ng({ name: 'extra' }, demo, '1.8')).status, 406);
+    assert.equal((await ng({ name: 'extra' }, other.token)).status, 404);
+    for (const [body, re] of [
+      [{ node_count: 1 }, /name/],
+      [{ name: 'extra', role: 'master' }, /master nodegroups/],
+      [{ name: 'extra', colour: 'red' }, /Unknown attribute/],
+      [{ name: 'extra', node_count: 2, min_node_count: 3 }, /Min node count/],
+      [{ name: 'extra', node_count: 2, max_node_count: 1 }, /Max node count/],
+      [{ name: 'extra', node_count: 51 }, /node_count/],
+      [{ name: 'default-worker' }, /already exists|API address|in progress/],
+      [{ name: 'extra' }, /API address|in progress/],
+    ] as [Record<string, unknown>, RegExp][]) {
+      const r = await ng(body);
+      assert.ok(r.status === 400 || r.status === 409, `${JSON.stringify(body)}: ${r.text}`);
+      assert.match(r.body.errors[0].detail, re, JSON.stringify(body));
+    }
+    const delDefault = await call('DELETE', `/v1/clusters/${cl.body.uuid}/nodegroups/default-worker`, { token: demo, version: 'latest' });
+    assert.equal(delDefault.status, 400);
+    assert.match(delDefault.body.errors[0].detail, /default nodegroup/);
+    assert.equal((await call('DELETE', `/v1/clusters/${cl.body.uuid}/nodegroups/default-worker`, { token: other.token, version: 'latest' })).status, 404);
+    assert.equal((await call('GET', `/v1/clusters/${cl.body.uuid}/nodegroups`, { token: demo, version: 'latest' })).body.nodegroups.length, 2);
     assert.equal((await call('DELETE', `/v1/clusters/${cl.body.uuid}`, { token: demo })).status, 204);
   });
 });

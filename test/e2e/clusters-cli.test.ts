@@ -3,7 +3,8 @@
 // a swarm-mode cluster (1 manager, 2 workers), `cluster config` hands the stock docker CLI its TLS
 // environment, a replicated service answers on its published port at the cluster's address, a stack
 // deploys, the confinement holds through the front, the cluster resizes to 3 workers, turns UNHEALTHY
-// when a worker's engine stops and replaces it on the next update, resizes back to 1,
+// when a worker's engine stops and replaces it on the next update, resizes back to 1, gains and
+// loses a node group of its own,
 // its CA rotates (old client certificates stop working), another project cannot reach it, and its
 // delete leaves no engine, container or network behind. Exclusive: nodes take addresses on the hosts'
 // segment, where hosts started meanwhile by other files could pick the same ones.
@@ -220,6 +221,28 @@ describe('clusters with openstack coe and the docker CLI', () => {
     assert.equal((await nodeContainers()).length, 2);
     // The published service still answers from the nodes that are left.
     await waitFor('web answering after the resize', async () => ((await page(`http://${clusterAddress}:8080/`))?.startsWith('hello-') ? true : undefined), 60_000);
+  });
+
+  it('adds a node group of its own and removes it again', async () => {
+    const out = await coe(['nodegroup', 'create', 'c1', 'extra', '--node-count', '1', '--flavor', 'm1.small']);
+    assert.match(out, /Request to create nodegroup [0-9a-f-]+ accepted/);
+    let c = await settled('c1');
+    assert.equal(c.status, 'UPDATE_COMPLETE', JSON.stringify(c));
+    const groups = (await coeJson(['nodegroup', 'list', 'c1'])) as { name: string; node_count: number; status: string; is_default: boolean }[];
+    const extra = groups.find((g) => g.name === 'extra');
+    assert.ok(extra && extra.node_count === 1 && extra.status === 'CREATE_COMPLETE' && !extra.is_default, JSON.stringify(groups));
+    const shown = await coeJson(['nodegroup', 'show', 'c1', 'extra']);
+    assert.equal(shown.node_addresses.length, 1);
+    const three = await docker(['node', 'ls', '--format', '{{.Hostname}} {{.Status}}']);
+    assert.match(three.out, /c1-extra-0 Ready/);
+    assert.equal(three.out.trim().split('\n').length, 3, three.out);
+    await coe(['nodegroup', 'delete', 'c1', 'extra']);
+    c = await settled('c1');
+    assert.equal(c.status, 'UPDATE_COMPLETE', JSON.stringify(c));
+    assert.ok(!((await coeJson(['nodegroup', 'list', 'c1'])) as { name: string }[]).some((g) => g.name === 'extra'));
+    const two = await docker(['node', 'ls', '--format', '{{.Hostname}}']);
+    assert.equal(two.out.trim().split('\n').length, 2, two.out);
+    assert.equal((await nodeContainers()).length, 2);
   });
 
   it('rotates the cluster\'s CA: old client certificates stop working, a new config works', async () => {
