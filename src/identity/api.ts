@@ -20,6 +20,8 @@ import type {
   UserRow,
 } from './store.ts';
 import type { AuthRequest } from './token-service.ts';
+import type { TokenClaims } from './tokens.ts';
+import { TokenBodies } from './token-bodies.ts';
 import {
   domainView,
   endpointView,
@@ -27,7 +29,6 @@ import {
   regionView,
   roleView,
   serviceView,
-  catalogFor,
   tokenView,
   userView,
   type Links,
@@ -70,9 +71,13 @@ export function identityApi(identity: IdentityService, publicUrl: string, { appC
   const listLinks = (request: FastifyRequest) => ({ self: `${publicUrl}${request.url}`, previous: null, next: null });
 
   const kit: RouteKit = { identity, base, links, listLinks };
+  const bodies = new TokenBodies(identity.tokens, identity.catalogCache);
+  const scopedProject = (claims: TokenClaims) => (claims.scope.kind === 'project' ? claims.scope.id : undefined);
 
   return async (app: HttpServer) => {
     app.addHook('preHandler', authenticate(identity.tokens));
+    // The revocation poll stops with the server (the database closes after it).
+    app.addHook('onClose', async () => identity.tokens.stop());
     groupRoutes(app, kit);
     roleInferenceRoutes(app, kit);
     catalogRoutes(app, kit);
@@ -105,24 +110,25 @@ export function identityApi(identity: IdentityService, publicUrl: string, { appC
       const { token, claims } = await identity.tokens.issue(auth);
       const nocatalog = 'nocatalog' in (request.query ?? {});
       reply.code(201).header('x-subject-token', token);
-      return tokenView(claims, nocatalog ? undefined : await identity.catalog());
+      return tokenView(claims, nocatalog ? undefined : await identity.catalog(scopedProject(claims)), false);
     });
-    app.get('/v3/auth/tokens', async (request: Req) => {
+    app.get('/v3/auth/tokens', async (request: Req, reply) => {
       const ctx = contextOf(request);
       identity.enforce(ctx, 'validate_token');
-      const claims = await identity.tokens.claimsOf(subjectToken(request));
       const nocatalog = 'nocatalog' in (request.query ?? {});
-      return tokenView(claims, nocatalog ? undefined : await identity.catalog());
+      // The body is rendered once per token and catalog version (token-bodies.ts); revocation is checked each time.
+      const body = await bodies.render(subjectToken(request), !nocatalog);
+      return reply.header('content-type', 'application/json; charset=utf-8').send(body);
     });
     app.head('/v3/auth/tokens', async (request: Req, reply) => {
       identity.enforce(contextOf(request), 'validate_token');
-      await identity.tokens.claimsOf(subjectToken(request));
+      identity.tokens.claimsOf(subjectToken(request));
       reply.code(200).send();
     });
     app.delete('/v3/auth/tokens', async (request: Req, reply) => {
       const ctx = contextOf(request);
       const subject = subjectToken(request);
-      const claims = await identity.tokens.claimsOf(subject);
+      const claims = identity.tokens.claimsOf(subject);
       identity.enforce(ctx, 'revoke_token', { target: { token: { user_id: claims.userId } } });
       await identity.tokens.revoke(subject);
       reply.code(204).send();
@@ -130,7 +136,7 @@ export function identityApi(identity: IdentityService, publicUrl: string, { appC
     app.get('/v3/auth/catalog', async (request: Req) => {
       const ctx = contextOf(request);
       if (ctx.scope.kind === 'unscoped') throw new UnauthorizedError('The catalog requires a scoped token.');
-      return { catalog: catalogFor(await identity.catalog(), ctx.scope.kind === 'project' ? ctx.scope.projectId : undefined), links: listLinks(request) };
+      return { catalog: await identity.catalog(ctx.scope.kind === 'project' ? ctx.scope.projectId : undefined), links: listLinks(request) };
     });
     app.get('/v3/auth/projects', async (request: Req) => {
       const ctx = contextOf(request);

@@ -21,6 +21,7 @@ import {
 } from './store.ts';
 import type { TokenService } from './token-service.ts';
 import type { CatalogEntry } from './views.ts';
+import { CatalogCache } from './catalog.ts';
 import type { DomainCreate, DomainUpdate, PasswordChange, ProjectCreate, ProjectUpdate, UserCreate, UserUpdate } from './schemas.ts';
 import { checkHistory, checkMinimumAge, checkStrength, mustChangeOnFirstUse, optionsOf, passwordExpiresAt, type UserOptions } from './password-policy.ts';
 import { USER_ATTRIBUTES } from './views.ts';
@@ -65,6 +66,9 @@ export function objectBody(body: unknown, key: string): Body {
 }
 
 export class IdentityService {
+  /** The catalog as tokens carry it, read once per change (see catalog.ts). */
+  readonly catalogCache = new CatalogCache(async () => ({ entries: await this.loadCatalog() }));
+
   constructor(
     readonly store: IdentityStore,
     readonly tokens: TokenService,
@@ -82,7 +86,12 @@ export class IdentityService {
 
   // ---- catalog
 
-  async catalog(): Promise<CatalogEntry[]> {
+  /** The catalog as a token of `projectId` (or of no project) sees it: project URLs filled. */
+  async catalog(projectId: string | undefined): Promise<CatalogEntry[]> {
+    return (await this.catalogCache.forProject(projectId)).entries;
+  }
+
+  private async loadCatalog(): Promise<CatalogEntry[]> {
     const services = await this.store.list<ServiceRow>('identity_services', { enabled: 1 });
     const endpoints = await this.store.list<EndpointRow>('identity_endpoints', { enabled: 1 });
     return services.map((s) => ({
@@ -676,7 +685,9 @@ export class IdentityService {
       description: str(body, 'description', 'service', { max: 65535 }) ?? '',
       enabled: bool(body, 'enabled', 'service') ?? 1,
     };
-    return this.store.insert('identity_services', row, 'service');
+    const created = await this.store.insert('identity_services', row, 'service');
+    this.catalogCache.invalidate();
+    return created;
   }
 
   async updateService(ctx: RequestContext, id: string, body: Body): Promise<ServiceRow> {
@@ -693,6 +704,7 @@ export class IdentityService {
       }),
       'service',
     );
+    this.catalogCache.invalidate();
     return this.mustGet<ServiceRow>('identity_services', id, 'service');
   }
 
@@ -700,6 +712,7 @@ export class IdentityService {
     this.enforce(ctx, 'delete_service');
     await this.mustGet('identity_services', id, 'service');
     await this.store.remove('identity_services', id);
+    this.catalogCache.invalidate();
   }
 
   private endpointFields(body: Body, required: boolean) {
@@ -727,7 +740,9 @@ export class IdentityService {
       await this.mustGet('identity_regions', f.region_id, 'region');
     }
     const row: EndpointRow = { id: newId(), service_id: f.service_id!, interface: f.interface!, url: f.url!, region_id: f.region_id ?? null, enabled: f.enabled ?? 1 };
-    return this.store.insert('identity_endpoints', row, 'endpoint');
+    const created = await this.store.insert('identity_endpoints', row, 'endpoint');
+    this.catalogCache.invalidate();
+    return created;
   }
 
   async updateEndpoint(ctx: RequestContext, id: string, body: Body): Promise<EndpointRow> {
@@ -737,6 +752,7 @@ export class IdentityService {
     if (f.service_id) await this.mustGet('identity_services', f.service_id, 'service');
     if (f.region_id) await this.mustGet('identity_regions', f.region_id, 'region');
     await this.store.update('identity_endpoints', id, pruneUndefined(f), 'endpoint');
+    this.catalogCache.invalidate();
     return this.mustGet<EndpointRow>('identity_endpoints', id, 'endpoint');
   }
 
@@ -744,6 +760,7 @@ export class IdentityService {
     this.enforce(ctx, 'delete_endpoint');
     await this.mustGet('identity_endpoints', id, 'endpoint');
     await this.store.remove('identity_endpoints', id);
+    this.catalogCache.invalidate();
   }
 
 }

@@ -26,11 +26,16 @@ interface Authenticated {
 }
 
 const INVALID_CREDENTIALS = 'The request you have made requires authentication.';
+/** Decoded tokens kept (each a token string and its claims, about 2 KB). */
+const MAX_DECODED = 8192;
+const REVOCATION_POLL_MS = 2000;
 
 export class TokenService implements TokenValidator {
   readonly revocations: RevocationList;
   private readonly codec: TokenCodec;
   private decoy: Promise<string> | undefined;
+  private readonly decoded = new Map<string, { claims: TokenClaims; keyId: number }>();
+  private refresher: NodeJS.Timeout | undefined;
   readonly roles: RoleResolver;
   private appCredentials: AppCredentialAuthenticator | undefined;
   private trusts: TrustAuthenticator | undefined;
@@ -64,20 +69,50 @@ export class TokenService implements TokenValidator {
   async start(): Promise<void> {
     await this.revocations.prune();
     await this.revocations.refresh();
+    // Other controllers' revocations arrive through the table.
+    this.refresher = setInterval(() => {
+      this.revocations.refresh().catch(() => {
+        // the database is closing, or briefly away: the next round catches up
+      });
+    }, REVOCATION_POLL_MS);
+    this.refresher.unref();
+  }
+
+  stop(): void {
+    if (this.refresher) clearInterval(this.refresher);
   }
 
   // ---- validation
 
-  async validate(token: string): Promise<RequestContext> {
+  /**
+   * A token's claims: signature and claims checked once per token string and kept (bounded, least
+   * recently used out); expiry, the signing key still being kept, and revocations checked every time.
+   */
+  private decode(token: string): TokenClaims {
+    const hit = this.decoded.get(token);
+    if (hit) {
+      if (!(hit.claims.expiresAt * 1000 > Date.now())) throw new UnauthorizedError('The token has expired.');
+      if (!this.codec.knowsKey(hit.keyId)) throw new UnauthorizedError('The request you have made requires authentication.');
+      this.decoded.delete(token);
+      this.decoded.set(token, hit);
+      return hit.claims;
+    }
     const claims = this.codec.decode(token);
+    if (this.decoded.size >= MAX_DECODED) this.decoded.delete(this.decoded.keys().next().value!);
+    this.decoded.set(token, { claims, keyId: Number(token.split('.')[2]) });
+    return claims;
+  }
+
+  async validate(token: string): Promise<RequestContext> {
+    const claims = this.decode(token);
     if (this.revocations.isRevoked(claims)) throw new UnauthorizedError('The token has been revoked.');
     return contextFromClaims(claims, token);
   }
 
   /** Validates a token and returns its claims (for GET /v3/auth/tokens); 404 when invalid, as Keystone does. */
-  async claimsOf(token: string): Promise<TokenClaims> {
+  claimsOf(token: string): TokenClaims {
     try {
-      const claims = this.codec.decode(token);
+      const claims = this.decode(token);
       if (this.revocations.isRevoked(claims)) throw new UnauthorizedError();
       return claims;
     } catch (err) {

@@ -85,6 +85,12 @@ export class TokenCodec {
     return `${signed}.${mac}`;
   }
 
+  /** Whether tokens signed with `keyId` are still accepted (the key ring is re-read at most once a second). */
+  knowsKey(keyId: number): boolean {
+    this.maybeReload();
+    return this.ring.byId.has(keyId);
+  }
+
   /** Checks format, signature and expiry; throws 401 for anything wrong. */
   decode(token: string, now = Date.now()): TokenClaims {
     const parts = token.split('.');

@@ -146,9 +146,10 @@ export function catalogFor(catalog: CatalogEntry[], projectId: string | undefine
   }));
 }
 
-export function tokenView(claims: TokenClaims, catalog: CatalogEntry[] | undefined) {
+/** A token's body; `template` fills the catalog's project URLs (false when the catalog is already the project's). */
+export function tokenView(claims: TokenClaims, catalog: CatalogEntry[] | undefined, template = true) {
   const s = claims.scope;
-  if (catalog) catalog = catalogFor(catalog, s.kind === 'project' ? s.id : undefined);
+  if (catalog && template) catalog = catalogFor(catalog, s.kind === 'project' ? s.id : undefined);
   return {
     token: {
       methods: claims.methods,

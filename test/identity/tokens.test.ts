@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { startTestCloud, type TestCloud } from '../helpers/cloud.ts';
 import { TokenCodec } from '../../src/identity/tokens.ts';
 import { rotateKeys } from '../../src/identity/signing-keys.ts';
+import { RevocationList } from '../../src/identity/revocations.ts';
 
 function passwordAuth(name: string, password: string, scope?: unknown) {
   return { auth: { identity: { methods: ['password'], password: { user: { name, domain: { id: 'default' }, password } } }, ...(scope ? { scope } : {}) } };
@@ -129,5 +130,41 @@ describe('identity tokens', () => {
     admin = (await issue(passwordAuth('admin', t.cloud.identity.credentials.admin.password, { project: { name: 'admin', domain: { id: 'default' } } }))).headers.get('x-subject-token')!;
     assert.equal((await check(before)).status, 404, 'the dropped key no longer validates');
     assert.equal((await check(after1)).status, 200);
+  });
+
+  it('validates from kept bodies that follow catalog changes and revocations', async () => {
+    const token = (await issue(passwordAuth('demo', t.cloud.identity.credentials.demo.password, { project: { name: 'demo', domain: { id: 'default' } } }))).headers.get('x-subject-token')!;
+    const first = await check(token);
+    assert.equal(first.status, 200);
+    assert.match(first.headers.get('content-type') ?? '', /^application\/json/);
+    const projectId = first.body.token.project.id;
+    const urls = (r: { body: any }) => r.body.token.catalog.flatMap((c: any) => c.endpoints.map((e: any) => e.url));
+    const svc = await t.request('POST', '/identity/v3/services', { token: admin, body: { service: { type: 'kept-bodies', name: 'kept' } } });
+    assert.equal(svc.status, 201);
+    const ep = await t.request('POST', '/identity/v3/endpoints', { token: admin, body: { endpoint: { service_id: svc.body.service.id, interface: 'public', url: 'http://127.0.0.1:9/kept/$(project_id)s' } } });
+    assert.equal(ep.status, 201);
+    assert.ok(urls(await check(token)).includes(`http://127.0.0.1:9/kept/${projectId}`), 'a new endpoint shows at once, its project filled');
+    assert.equal((await t.request('DELETE', `/identity/v3/endpoints/${ep.body.endpoint.id}`, { token: admin })).status, 204);
+    assert.ok(!urls(await check(token)).some((u: string) => u.includes('/kept/')), 'a deleted endpoint is gone at once');
+    assert.equal((await t.request('GET', '/identity/v3/auth/tokens?nocatalog', { token: admin, headers: { 'x-subject-token': token } })).body.token.catalog, undefined);
+    assert.equal((await t.request('DELETE', '/identity/v3/auth/tokens', { token: admin, headers: { 'x-subject-token': token } })).status, 204);
+    assert.equal((await check(token)).status, 404, 'a revoked token is not served from the kept body');
+    assert.equal((await t.request('HEAD', '/identity/v3/auth/tokens', { token: admin, headers: { 'x-subject-token': token } })).status, 404);
+    assert.equal((await t.request('GET', '/identity/v3/auth/projects', { token })).status, 401);
+  });
+
+  it("picks up another controller's revocations from the table", async () => {
+    const token = (await issue(passwordAuth('demo', t.cloud.identity.credentials.demo.password, { project: { name: 'demo', domain: { id: 'default' } } }))).headers.get('x-subject-token')!;
+    assert.equal((await t.request('GET', '/identity/v3/auth/projects', { token })).status, 200);
+    const claims = JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString());
+    // Another controller's revocation list over the same database: this cloud's memory does not see the write.
+    await new RevocationList(t.cloud.identity.service.store.db, 3600_000).revoke({ auditId: claims.auditIds[0] });
+    const deadline = Date.now() + 30_000;
+    let status = 200;
+    while (Date.now() < deadline && status === 200) {
+      await new Promise((r) => setTimeout(r, 250));
+      status = (await t.request('GET', '/identity/v3/auth/projects', { token })).status;
+    }
+    assert.equal(status, 401);
   });
 });
