@@ -7,16 +7,13 @@ import { BadRequestError, ForbiddenError, NotFoundError, UnauthorizedError } fro
 import { hashPassword, verifyPassword } from './passwords.ts';
 import type { IdentityService } from './service.ts';
 import { str } from './service.ts';
-import { newId, type AppCredentialRow, type RoleRow, type UserRow } from './store.ts';
+import { newId, type AccessRuleRow, type AppCredentialRow, type RoleRow, type UserRow } from './store.ts';
+import type { AccessRule } from '../platform/auth/access-rules.ts';
+import type { AccessRuleInput } from './schemas.ts';
 import type { AppCredentialAuthenticator, AppCredentialRef } from './authenticators.ts';
 import { keystoneMicros } from './views.ts';
 
-export interface AccessRule {
-  id: string;
-  path: string;
-  method: string;
-  service: string;
-}
+export type { AccessRule };
 
 const INVALID = 'The request you have made requires authentication.';
 
@@ -43,7 +40,7 @@ export class AppCredentials implements AppCredentialAuthenticator {
 
   async authenticate(ref: AppCredentialRef | undefined): Promise<{
     user: UserRow;
-    appCred: { id: string; projectId: string; roleIds: string[] | null };
+    appCred: { id: string; projectId: string; roleIds: string[] | null; accessRules?: AccessRule[] };
   }> {
     if (!ref || typeof ref !== 'object' || typeof ref.secret !== 'string') {
       throw new BadRequestError("Invalid input for field 'identity.application_credential.secret': a secret is required.");
@@ -63,7 +60,8 @@ export class AppCredentials implements AppCredentialAuthenticator {
     const user = await store.get<UserRow>('identity_users', row.user_id);
     if (!user || !user.enabled) throw new UnauthorizedError(INVALID);
     const roleIds = (JSON.parse(row.roles) as { id: string }[]).map((r) => r.id);
-    return { user, appCred: { id: row.id, projectId: row.project_id, roleIds } };
+    const accessRules = JSON.parse(row.access_rules) as AccessRule[];
+    return { user, appCred: { id: row.id, projectId: row.project_id, roleIds, ...(accessRules.length > 0 ? { accessRules } : {}) } };
   }
 
   async create(ctx: RequestContext, userId: string, body: Record<string, unknown>): Promise<{ row: AppCredentialRow; secret: string }> {
@@ -85,7 +83,7 @@ export class AppCredentials implements AppCredentialAuthenticator {
       if (t <= Date.now()) throw new BadRequestError("Invalid input for field 'application_credential.expires_at': must be in the future.");
       expiresAt = utcMicros(expiresRaw as string) ?? new Date(t).toISOString();
     }
-    const unrestricted = body.unrestricted === undefined ? false : body.unrestricted;
+    const unrestricted = body.unrestricted ?? false;
     if (typeof unrestricted !== 'boolean') throw new BadRequestError("Invalid input for field 'application_credential.unrestricted': not a boolean.");
 
     // The delegated roles: what the token has on the project, or a subset of it.
@@ -108,7 +106,7 @@ export class AppCredentials implements AppCredentialAuthenticator {
       // Roles implied by a delegated role come with it.
       roles = await this.identity.tokens.expandImplied(new Set(roles.map((r) => r.id)));
     }
-    const accessRules = parseAccessRules(body.access_rules);
+    const accessRules = await this.resolveAccessRules(userId, body.access_rules);
     const row: AppCredentialRow = {
       id: newId(),
       name,
@@ -124,6 +122,70 @@ export class AppCredentials implements AppCredentialAuthenticator {
     };
     await this.identity.store.insert('identity_app_credentials', row, 'application credential');
     return { row, secret };
+  }
+
+  /**
+   * The rules a new credential carries, as Keystone keeps them: a rule given by id must be one of the
+   * user's; a rule given by service, method and path is the user's identical rule when there is one,
+   * else a new one. Rules outlive the credentials that use them until deleted.
+   */
+  private async resolveAccessRules(userId: string, raw: unknown): Promise<AccessRule[]> {
+    if (raw === undefined || raw === null) return [];
+    if (!Array.isArray(raw)) throw new BadRequestError("Invalid input for field 'application_credential.access_rules': not a list.");
+    const store = this.identity.store;
+    const out: AccessRule[] = [];
+    for (const given of raw as AccessRuleInput[]) {
+      let row: AccessRuleRow | undefined;
+      if (given.id !== undefined) {
+        row = await store.get<AccessRuleRow>('identity_access_rules', given.id);
+        if (!row || row.user_id !== userId) throw new NotFoundError(`Could not find access rule: ${given.id}.`);
+        if ((given.service ?? row.service) !== row.service || (given.method ?? row.method) !== row.method || (given.path ?? row.path) !== row.path) {
+          throw new BadRequestError(`Invalid input for field 'application_credential.access_rules': access rule ${given.id} is not the one described.`);
+        }
+      } else {
+        if (given.service === undefined || given.method === undefined || given.path === undefined) {
+          throw new BadRequestError("Invalid input for field 'application_credential.access_rules': each rule needs an id, or a service, method and path.");
+        }
+        const key = { user_id: userId, service: given.service, method: given.method, path: given.path };
+        row = (await store.list<AccessRuleRow>('identity_access_rules', key))[0];
+        if (!row) {
+          row = { id: newId(), ...key };
+          await store.insert('identity_access_rules', row, 'access rule').catch(async (err) => {
+            // Made meanwhile by another request: use that one.
+            const again = (await store.list<AccessRuleRow>('identity_access_rules', key))[0];
+            if (!again) throw err;
+            row = again;
+          });
+        }
+      }
+      if (!out.some((r) => r.id === row!.id)) out.push({ id: row.id, service: row.service, method: row.method, path: row.path });
+    }
+    return out;
+  }
+
+  async listAccessRules(ctx: RequestContext, userId: string, filters: { service?: string; method?: string; path?: string }): Promise<AccessRuleRow[]> {
+    this.identity.enforce(ctx, 'list_access_rules', { user_id: userId });
+    return this.identity.store.list<AccessRuleRow>('identity_access_rules', { user_id: userId, ...filters }, 'id');
+  }
+
+  async getAccessRule(ctx: RequestContext, userId: string, id: string): Promise<AccessRuleRow> {
+    const row = await this.identity.store.get<AccessRuleRow>('identity_access_rules', id);
+    // Someone else's rule answers like a missing one.
+    if (!row || row.user_id !== userId || !this.identity.authorize(ctx, 'get_access_rule', { target: { user: { id: userId } } })) {
+      throw new NotFoundError(`Could not find access rule: ${id}.`);
+    }
+    return row;
+  }
+
+  async deleteAccessRule(ctx: RequestContext, userId: string, id: string): Promise<void> {
+    await this.getAccessRule(ctx, userId, id);
+    this.identity.enforce(ctx, 'delete_access_rule', { target: { user: { id: userId } } });
+    for (const cred of await this.identity.store.list<AppCredentialRow>('identity_app_credentials', { user_id: userId })) {
+      if ((JSON.parse(cred.access_rules) as AccessRule[]).some((r) => r.id === id)) {
+        throw new ForbiddenError(`Cannot delete access rule ${id}: application credential ${cred.id} uses it.`);
+      }
+    }
+    await this.identity.store.remove('identity_access_rules', id);
   }
 
   async get(ctx: RequestContext, userId: string, id: string): Promise<AppCredentialRow> {
@@ -149,24 +211,6 @@ export class AppCredentials implements AppCredentialAuthenticator {
     await this.identity.store.remove('identity_app_credentials', id);
     await this.identity.tokens.revocations.revoke({ appCredId: id });
   }
-}
-
-function parseAccessRules(raw: unknown): AccessRule[] {
-  if (raw === undefined || raw === null) return [];
-  if (!Array.isArray(raw)) throw new BadRequestError("Invalid input for field 'application_credential.access_rules': not a list.");
-  return raw.map((r, i) => {
-    const rule = r as Record<string, unknown>;
-    for (const f of ['path', 'method', 'service']) {
-      if (typeof rule?.[f] !== 'string' || (rule[f] as string) === '') {
-        throw new BadRequestError(`Invalid input for field 'application_credential.access_rules[${i}].${f}': a string is required.`);
-      }
-    }
-    const method = (rule.method as string).toUpperCase();
-    if (!['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'].includes(method)) {
-      throw new BadRequestError(`Invalid input for field 'application_credential.access_rules[${i}].method': ${rule.method} is not an HTTP method.`);
-    }
-    return { id: newId(), path: rule.path as string, method, service: rule.service as string };
-  });
 }
 
 export function appCredentialView(row: AppCredentialRow, base: string, secret?: string) {

@@ -1,5 +1,6 @@
 // What the token service asks of the ways to authenticate and scope that live in their own modules
 // (application credentials, trusts), so that the token service imports none of them.
+import type { AccessRule } from '../platform/auth/access-rules.ts';
 import type { DomainRow, UserRow } from './store.ts';
 import type { TokenRole, TokenScopeClaims, TrustClaims } from './tokens.ts';
 
@@ -31,7 +32,7 @@ export interface AppCredentialAuthenticator {
   /** Checks the secret and expiry; throws UnauthorizedError on any mismatch. */
   authenticate(ref: AppCredentialRef | undefined): Promise<{
     user: UserRow;
-    appCred: { id: string; projectId: string; roleIds: string[] | null };
+    appCred: { id: string; projectId: string; roleIds: string[] | null; accessRules?: AccessRule[] };
   }>;
 }
 

@@ -241,4 +241,20 @@ export const identityMigrations: Migration[] = [
         .execute();
     },
   },
+  {
+    name: '0005-access-rules',
+    async up(db: Kysely<any>) {
+      // A user's access rules (Keystone's access_rule table): application credentials name them by id
+      // in their access_rules column; one rule per user, service, method and path.
+      await db.schema
+        .createTable('identity_access_rules')
+        .addColumn('id', 'varchar(64)', (c) => c.primaryKey())
+        .addColumn('user_id', 'varchar(64)', (c) => c.notNull().references('identity_users.id').onDelete('cascade'))
+        .addColumn('service', 'varchar(64)', (c) => c.notNull())
+        .addColumn('method', 'varchar(16)', (c) => c.notNull())
+        .addColumn('path', 'varchar(225)', (c) => c.notNull())
+        .addUniqueConstraint('identity_access_rules_unique', ['user_id', 'service', 'method', 'path'])
+        .execute();
+    },
+  },
 ];

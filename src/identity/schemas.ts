@@ -80,3 +80,35 @@ export type UserCreate = Static<typeof UserCreate> & Record<string, unknown>;
 export type UserUpdate = Static<typeof UserUpdate> & Record<string, unknown>;
 export const PasswordChange = Type.Object({ user: Type.Object({ original_password: Password, password: Type.String({ minLength: 1, maxLength: 4096 }) }) });
 export type PasswordChange = Static<typeof PasswordChange>['user'];
+
+// ---- application credentials and their access rules
+
+/** Keystone's access rule: a service type, an HTTP method and a path pattern (`*`, `**`, `{name}`). */
+export const AccessRuleInput = Type.Object(
+  {
+    id: Type.Optional(Id),
+    service: Type.Optional(Type.String({ minLength: 1, maxLength: 64, pattern: '^[a-zA-Z0-9_-]+$' })),
+    method: Type.Optional(Type.Union(['POST', 'GET', 'HEAD', 'PATCH', 'PUT', 'DELETE'].map((m) => Type.Literal(m)))),
+    path: Type.Optional(Type.String({ minLength: 1, maxLength: 225, pattern: '^/' })),
+  },
+  { additionalProperties: false },
+);
+export type AccessRuleInput = Static<typeof AccessRuleInput>;
+const RoleRef = Type.Object({ id: Type.Optional(Id), name: Type.Optional(Name(255)) });
+export const AppCredentialCreate = Type.Object({
+  application_credential: Type.Object({
+    name: Name(255),
+    description: Type.Optional(Nullable(Description)),
+    secret: Type.Optional(Nullable(Type.String({ minLength: 1, maxLength: 4096 }))),
+    expires_at: Type.Optional(Nullable(Type.String({ maxLength: 64 }))),
+    roles: Type.Optional(Type.Array(RoleRef, { maxItems: 100 })),
+    unrestricted: Type.Optional(Nullable(Type.Boolean())),
+    access_rules: Type.Optional(Nullable(Type.Array(AccessRuleInput, { maxItems: 100 }))),
+  }),
+});
+export type AppCredentialCreate = Static<typeof AppCredentialCreate>['application_credential'];
+export const AccessRuleQuery = Type.Object({
+  service: Type.Optional(Type.String({ maxLength: 64 })),
+  method: Type.Optional(Type.String({ maxLength: 16 })),
+  path: Type.Optional(Type.String({ maxLength: 225 })),
+});

@@ -104,6 +104,14 @@ export interface AppCredentialRow {
   created_at: string;
 }
 
+export interface AccessRuleRow {
+  id: string;
+  user_id: string;
+  service: string;
+  method: string;
+  path: string;
+}
+
 export interface TrustRow {
   id: string;
   trustor_user_id: string;
@@ -174,6 +182,7 @@ type Table =
   | 'identity_services'
   | 'identity_endpoints'
   | 'identity_app_credentials'
+  | 'identity_access_rules'
   | 'identity_trusts'
   | 'identity_credentials'
   | 'identity_policies'

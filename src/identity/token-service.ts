@@ -2,6 +2,7 @@
 // into request contexts. Validation of a valid token is signature + expiry + in-memory revocation
 // look-ups; no database read.
 import type { Config } from '../config.ts';
+import type { AccessRule } from '../platform/auth/access-rules.ts';
 import type { RequestContext, TokenValidator } from '../platform/auth/context.ts';
 import { BadRequestError, ForbiddenError, NotFoundError, UnauthorizedError } from '../platform/errors.ts';
 import { decoyHash, verifyPassword } from './passwords.ts';
@@ -22,7 +23,7 @@ interface Authenticated {
   /** For re-scoping by token: the original token's expiry and audit chain carry over. */
   expiresAt?: number;
   parentAuditId?: string;
-  appCred?: { id: string; projectId: string; roleIds: string[] | null };
+  appCred?: { id: string; projectId: string; roleIds: string[] | null; accessRules?: AccessRule[] };
 }
 
 const INVALID_CREDENTIALS = 'The request you have made requires authentication.';
@@ -267,6 +268,7 @@ export class TokenService implements TokenValidator {
       auditIds: auth.parentAuditId ? [auditId, auth.parentAuditId] : [auditId],
       ...(passwordExpiresAt(auth.user, this.config) ? { passwordExpiresAt: passwordExpiresAt(auth.user, this.config)! } : {}),
       ...(auth.appCred ? { appCredId: auth.appCred.id } : {}),
+      ...(auth.appCred?.accessRules?.length ? { accessRules: auth.appCred.accessRules } : {}),
     };
     const trustRef = typeof scope === 'object' && scope !== null ? scope['OS-TRUST:trust'] : undefined;
     if (trustRef !== undefined) {
@@ -375,6 +377,7 @@ export function contextFromClaims(claims: TokenClaims, token: string): RequestCo
     expiresAt: new Date(claims.expiresAt * 1000),
     methods: claims.methods,
     applicationCredentialId: claims.appCredId,
+    ...(claims.accessRules ? { accessRules: claims.accessRules } : {}),
     ...(claims.trust ? { trust: claims.trust } : {}),
     token,
   };

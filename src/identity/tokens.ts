@@ -4,6 +4,7 @@
 import fs from 'node:fs';
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { UnauthorizedError } from '../platform/errors.ts';
+import type { AccessRule } from '../platform/auth/access-rules.ts';
 import { keyDir, loadKeyRing, type KeyRing } from './signing-keys.ts';
 
 export interface TokenRole {
@@ -38,6 +39,8 @@ export interface TokenClaims {
   expiresAt: number;
   auditIds: string[];
   appCredId?: string;
+  /** The application credential's access rules (service, method, path), when it has any. */
+  accessRules?: AccessRule[];
   trust?: TrustClaims;
   /** When the user's password expires (ISO), shown as the token user's password_expires_at. */
   passwordExpiresAt?: string;

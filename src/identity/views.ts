@@ -168,7 +168,9 @@ export function tokenView(claims: TokenClaims, catalog: CatalogEntry[] | undefin
       ...(s.kind === 'domain' ? { domain: { id: s.id, name: s.name } } : {}),
       ...(s.kind === 'system' ? { system: { all: true } } : {}),
       ...(s.kind !== 'unscoped' ? { roles: claims.roles } : {}),
-      ...(claims.appCredId ? { application_credential: { id: claims.appCredId, restricted: true } } : {}),
+      ...(claims.appCredId
+        ? { application_credential: { id: claims.appCredId, restricted: true, ...(claims.accessRules ? { access_rules: claims.accessRules } : {}) } }
+        : {}),
       ...(claims.trust
         ? {
             'OS-TRUST:trust': {

@@ -2,6 +2,7 @@
 // Tenancy rests on this: services scope every query by `projectId` taken from here, never from input.
 import type { FastifyRequest } from 'fastify';
 import { ForbiddenError, UnauthorizedError } from '../errors.ts';
+import { allowedByAccessRules, type AccessRule } from './access-rules.ts';
 
 export type Scope =
   | { kind: 'project'; projectId: string; projectName: string; projectDomainId: string; projectDomainName: string }
@@ -22,6 +23,8 @@ export interface RequestContext {
   issuedAt: Date;
   methods: string[];
   applicationCredentialId?: string;
+  /** The access rules of the application credential the token was made from, when it has any. */
+  accessRules?: AccessRule[];
   /** Set when the token is trust-scoped (Keystone's OS-TRUST): whose roles it carries and for whom. */
   trust?: { id: string; trustorId: string; trusteeId: string; impersonation: boolean };
   /** The raw token, so that a service calling another on the caller's behalf can pass it on. */
@@ -63,8 +66,23 @@ export function authenticate(validator: TokenValidator) {
     const header = request.headers['x-auth-token'];
     const token = Array.isArray(header) ? header[0] : header;
     if (!token) throw new UnauthorizedError('The request you have made requires authentication.');
-    request.hafenContext = await validator.validate(token);
+    const ctx = await validator.validate(token);
+    if (ctx.accessRules && ctx.accessRules.length > 0) enforceAccessRules(request, ctx.accessRules);
+    request.hafenContext = ctx;
   };
+}
+
+/**
+ * A token limited by access rules serves only the requests they name. The service type is the first
+ * segment of the route that answers (each API is mounted under its type: /compute, /image...), the
+ * path is what follows it in the request as sent, so anything that does not read the same way
+ * (dot segments, doubled slashes) fails to match and is refused.
+ */
+function enforceAccessRules(request: FastifyRequest, rules: AccessRule[]): void {
+  const service = (request.routeOptions.url ?? '').split('/')[1] ?? '';
+  const raw = request.url.split('?')[0]!;
+  const ok = service !== '' && raw.startsWith(`/${service}/`) && allowedByAccessRules(rules, service, request.method, raw.slice(service.length + 1));
+  if (!ok) throw new UnauthorizedError('The request you have made requires authentication.');
 }
 
 export function contextOf(request: FastifyRequest): RequestContext {
