@@ -2,7 +2,7 @@
 // the change events; tenancy (who sees and changes what), revision compare-and-swap, quota checks, and
 // the conversions Neutron applies to its inputs (booleans given as strings, integers as strings).
 import { EventEmitter } from 'node:events';
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { requireProject, type RequestContext } from '../platform/auth/context.ts';
 import type { PolicyEngine } from '../platform/auth/policy.ts';
 import { ForbiddenError } from '../platform/errors.ts';
@@ -147,6 +147,12 @@ export function checkIfMatch(kind: ResourceKind, revision: number, options: Writ
 }
 
 export const now = (): string => new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
+
+/** The attributes every new resource starts with (Neutron's standard attributes): a new id, the project, name and description, revision 0, now. */
+export function standardAttributes(project: string, body: { name?: string; description?: string }) {
+  const t = now();
+  return { id: randomUUID(), project_id: project, name: body.name ?? '', description: body.description ?? '', revision_number: 0, created_at: t, updated_at: t, seq: 0 };
+}
 
 export const newMac = (): string => `fa:16:3e:${randomBytes(3).toString('hex').match(/../g)!.join(':')}`;
 

@@ -3,7 +3,7 @@
 // the project's default network made on first use, and the all-in-one external network.
 import { randomInt, randomUUID } from 'node:crypto';
 import { requireProject, type RequestContext } from '../platform/auth/context.ts';
-import { bit, checkIfMatch, NetworkCore, now, toBool, toInt, type WriteOptions } from './core.ts';
+import { bit, checkIfMatch, NetworkCore, now, standardAttributes, toBool, toInt, type WriteOptions } from './core.ts';
 import { InvalidInput, NeutronConflict } from './errors.ts';
 import { layoutSubnet, overlaps, parseCidr } from './ipam.ts';
 import type { NetworkRow } from './store/index.ts';
@@ -35,16 +35,8 @@ export async function createNetwork(core: NetworkCore, ctx: RequestContext, body
   const external = body['router:external'] === undefined ? false : toBool(body['router:external'], 'router:external');
   if (shared) core.enforce(ctx, 'create_network:shared', 'rule:create_network and rule:create_network:shared');
   if (external) core.enforce(ctx, 'create_network:router:external', 'rule:create_network and rule:create_network:router:external');
-  const t = now();
   const row: NetworkRow = {
-    id: randomUUID(),
-    project_id: project,
-    name: body.name ?? '',
-    description: body.description ?? '',
-    revision_number: 0,
-    created_at: t,
-    updated_at: t,
-    seq: 0,
+    ...standardAttributes(project, body),
     admin_state_up: bit(body.admin_state_up === undefined ? true : toBool(body.admin_state_up, 'admin_state_up')),
     shared: bit(shared),
     external: bit(external),

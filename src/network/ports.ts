@@ -1,10 +1,9 @@
 // Ports: addresses from the subnets' pools (or asked for), MAC addresses unique per network, security
 // groups, port security, allowed address pairs; the device fields that wire a port into a server or a
 // router belong to the services and admins (policy). Quota check and insert share one transaction.
-import { randomUUID } from 'node:crypto';
 import type { RequestContext } from '../platform/auth/context.ts';
 import { isUniqueViolation } from '../platform/db/database.ts';
-import { bit, NetworkCore, newMac, now, parseJson, toBool, type WriteOptions } from './core.ts';
+import { bit, NetworkCore, newMac, parseJson, standardAttributes, toBool, type WriteOptions } from './core.ts';
 import { InvalidInput, NeutronBadRequest, NeutronConflict, NeutronNotFound } from './errors.ts';
 import { contains, ipToInt, parseCidr, type AllocationPool } from './ipam.ts';
 import { SERVICE_DEVICE_OWNER } from './policy.ts';
@@ -139,16 +138,8 @@ export async function makePort(core: NetworkCore, ctx: RequestContext, body: Por
     if (!/^([0-9a-f]{2}:){5}[0-9a-f]{2}$/i.test(mac) || (parseInt(mac.slice(0, 2), 16) & 1) === 1) throw new InvalidInput(`'${mac}' is not a valid MAC address.`);
     mac = mac.toLowerCase();
   } else mac = newMac();
-  const t = now();
   const row: PortRow = {
-    id: randomUUID(),
-    project_id: project,
-    name: body.name ?? '',
-    description: body.description ?? '',
-    revision_number: 0,
-    created_at: t,
-    updated_at: t,
-    seq: 0,
+    ...standardAttributes(project, body),
     network_id: net.id,
     admin_state_up: bit(body.admin_state_up === undefined ? true : toBool(body.admin_state_up, 'admin_state_up')),
     mac_address: mac,

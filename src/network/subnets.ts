@@ -1,9 +1,8 @@
 // Subnets: IPv4 only, CIDR from the request or allocated from a subnet pool, gateway, allocation pools,
 // DNS servers and host routes checked as Neutron checks them; deleted when no port holds an address.
-import { randomUUID } from 'node:crypto';
 import type { RequestContext } from '../platform/auth/context.ts';
 import { ForbiddenError } from '../platform/errors.ts';
-import { bit, NetworkCore, now, parseJson, toBool, toInt, type WriteOptions } from './core.ts';
+import { bit, NetworkCore, parseJson, standardAttributes, toBool, toInt, type WriteOptions } from './core.ts';
 import { InvalidInput, NeutronBadRequest, NeutronConflict, NeutronNotFound } from './errors.ts';
 import { ipToInt, layoutSubnet, overlaps, parseCidr, type AllocationPool } from './ipam.ts';
 import type { NetworkStore, SubnetRow } from './store/index.ts';
@@ -62,16 +61,8 @@ export async function createSubnet(core: NetworkCore, ctx: RequestContext, body:
   if (!poolId && (body.cidr === undefined || body.cidr === null)) throw new NeutronBadRequest('BadRequest', 'Bad subnets request: a cidr must be specified in the absence of a subnet pool.');
   const dns = nameservers(body.dns_nameservers ?? []);
   const routes = hostRoutes(body.host_routes ?? []);
-  const t = now();
   const row: SubnetRow = {
-    id: randomUUID(),
-    project_id: project,
-    name: body.name ?? '',
-    description: body.description ?? '',
-    revision_number: 0,
-    created_at: t,
-    updated_at: t,
-    seq: 0,
+    ...standardAttributes(project, body),
     network_id: net.id,
     ip_version: 4,
     cidr: '',
