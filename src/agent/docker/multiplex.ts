@@ -17,11 +17,18 @@ export class Demultiplexer extends Transform {
   }
 
   override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
+    // The payloads of one chunk go out as one buffer: a log is a frame per line, and a push per
+    // line made every stage after this one (and the HTTP answer) pay per line.
+    const out: Buffer[] = [];
+    const flush = () => {
+      if (out.length === 1) this.push(out[0]);
+      else if (out.length > 1) this.push(Buffer.concat(out));
+    };
     let i = 0;
     while (i < chunk.length) {
       if (this.remaining > 0) {
         const n = Math.min(this.remaining, chunk.length - i);
-        if (this.keep) this.push(chunk.subarray(i, i + n));
+        if (this.keep) out.push(chunk.subarray(i, i + n));
         this.remaining -= n;
         i += n;
         continue;
@@ -33,6 +40,7 @@ export class Demultiplexer extends Transform {
       if (this.header.length < 8) break;
       const kind = this.header[0]!;
       if (kind > 2 || this.header[1] !== 0 || this.header[2] !== 0 || this.header[3] !== 0) {
+        flush();
         done(new Error('the engine sent a stream that is not multiplexed'));
         return;
       }
@@ -40,6 +48,7 @@ export class Demultiplexer extends Transform {
       this.remaining = this.header.readUInt32BE(4);
       this.header = Buffer.alloc(0);
     }
+    flush();
     done();
   }
 
