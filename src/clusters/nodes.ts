@@ -146,9 +146,13 @@ export class NodeRuntime implements ClusterNodesClient {
     return (await this.store.nodes(clusterId)).filter((n) => n.state === 'ready');
   }
 
-  /** Ready managers of the cluster, first the oldest. */
+  /**
+   * Managers of the cluster to try, first the oldest ready ones, then those the health check found
+   * unhealthy (a busy machine can make an engine miss checks; a last resort beats no manager).
+   */
   async managers(clusterId: string): Promise<NodeRow[]> {
-    return (await this.store.nodes(clusterId)).filter((n) => n.role === 'master' && n.state === 'ready' && n.infra_address);
+    const masters = (await this.store.nodes(clusterId)).filter((n) => n.role === 'master' && n.infra_address);
+    return [...masters.filter((n) => n.state === 'ready'), ...masters.filter((n) => n.state === 'unhealthy')];
   }
 
   // ---- membership
