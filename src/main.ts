@@ -17,6 +17,7 @@ import { deferredNodesClient } from './clusters/nodes.ts';
 import { createContainers, type Containers } from './containers/index.ts';
 import { zunClients } from './containers/adapters.ts';
 import { deferredContainersClient } from './containers/client.ts';
+import { deferredClustersClient } from './clusters/client.ts';
 import { clusterClients } from './clusters/adapters.ts';
 
 export interface Cloud {
@@ -66,11 +67,13 @@ export async function createCloud(config: Config, options: CloudOptions = {}): P
   await mountService(app, compute.agents);
   const clusterNodes = deferredNodesClient();
   const zun = deferredContainersClient();
-  const orchestration = await createOrchestration(database, policy, identity.tokens, { clusters: clusterNodes.client, containers: zun.client, identity: identity.client, compute: compute.client, network: network.service, image: Object.assign(Object.create(image.service) as typeof image.service, { importer: image.importer }) }, config);
+  const magnum = deferredClustersClient();
+  const orchestration = await createOrchestration(database, policy, identity.tokens, { clusters: clusterNodes.client, containers: zun.client, magnum: magnum.client, identity: identity.client, compute: compute.client, network: network.service, image: Object.assign(Object.create(image.service) as typeof image.service, { importer: image.importer }) }, config);
   await mountService(app, orchestration.mount);
   const clusters = await createClusters(database, policy, identity.tokens, clusterClients({ image: image.service, compute: compute.client, network: network.service, orchestration: orchestration.service, externalNetworkId: () => network.externalNetworkId }), config);
   await mountService(app, clusters.mount);
   clusterNodes.provide(clusters.nodes);
+  magnum.provide(clusters.client);
   // Zun's containers are compute workloads of their own kind: same ledger, scheduler, ports, isolation.
   const containers = await createContainers(database, policy, identity.tokens, zunClients({ compute: compute.client, image: image.service, network: network.service }), config);
   await mountService(app, containers.mount);

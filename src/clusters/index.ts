@@ -14,6 +14,7 @@ import { ClusterLifecycle, type ClusterRuntime } from './lifecycle.ts';
 import { clustersPolicy } from './policy.ts';
 import { ClusterStore } from './store.ts';
 import { TemplateService } from './templates.ts';
+import { createClustersClient, type ClustersClient } from './client.ts';
 import { templateRoutes } from './templates-api.ts';
 import { randomUUID } from 'node:crypto';
 import { NodeRuntime, parseNodeNetwork } from './nodes.ts';
@@ -34,6 +35,8 @@ export interface Clusters {
   fronts: Fronts;
   templates: TemplateService;
   clusters: ClusterService;
+  /** What other services (orchestration) ask of this one: templates and clusters. */
+  client: ClustersClient;
   lifecycle: ClusterLifecycle;
   mount: ServiceMount;
   stop(): Promise<void>;
@@ -81,6 +84,7 @@ export async function createClusters(database: Database, policy: PolicyEngine, v
     fronts,
     templates,
     clusters,
+    client: createClustersClient(templates, clusters, config.publicUrl),
     lifecycle,
     mount: {
       prefix: '/container-infra',

@@ -14,8 +14,11 @@ export interface IdentityClient {
    * A trust from the caller to the cloud's service user (impersonating the caller) of `roles` (role
    * names; default: every role of the caller's token) on the caller's project, until `expiresAt`.
    * Fails with ForbiddenError for a token not scoped to a project or roles the caller does not hold.
+   * `redelegation`: how many times a delegation may be made again through this one (a stack's
+   * resource whose service makes a stack of its own, as a Magnum cluster does); a delegation made
+   * through another one takes what that one has left.
    */
-  createDelegation(ctx: RequestContext, opts: { roles?: string[]; expiresAt?: Date }): Promise<{ trustId: string }>;
+  createDelegation(ctx: RequestContext, opts: { roles?: string[]; expiresAt?: Date; redelegation?: number }): Promise<{ trustId: string }>;
   /**
    * The caller's context as the trust gives it now, with a fresh trust-scoped token: fails with
    * ForbiddenError when the trustor lost a delegated role, was disabled or deleted, or the trust
@@ -54,6 +57,8 @@ export function createIdentityClient(store: IdentityStore, tokens: TokenService,
             impersonation: true,
             roles: names.map((name) => ({ name })),
             expires_at: opts.expiresAt ? opts.expiresAt.toISOString() : null,
+            // A delegation made through another one is as deep as that one allows: its count is not asked again.
+            ...(opts.redelegation && !ctx.trust ? { allow_redelegation: true, redelegation_count: opts.redelegation } : {}),
           },
           true,
         );

@@ -5,6 +5,7 @@ import type { RequestContext } from '../platform/auth/context.ts';
 import type { PortBinding, NovaAddress } from '../network/client.ts';
 import type { ClusterNodesClient } from '../clusters/nodes.ts';
 import type { ContainersClient } from '../containers/client.ts';
+import type { ClustersClient } from '../clusters/client.ts';
 
 export type { ComputeClient } from '../compute/client.ts';
 
@@ -82,7 +83,7 @@ export interface ImageClient {
  */
 export interface DelegationClient {
   /** A delegation from the caller to the cloud, of `roles` (default: all the caller's roles). */
-  createDelegation(ctx: RequestContext, opts: { roles?: string[]; expiresAt?: Date }): Promise<{ trustId: string }>;
+  createDelegation(ctx: RequestContext, opts: { roles?: string[]; expiresAt?: Date; redelegation?: number }): Promise<{ trustId: string }>;
   /**
    * The context to act in, as the trustor's current assignments allow: fails with ForbiddenError when
    * the trustor lost a delegated role, was disabled or deleted, or the delegation is gone or expired.
@@ -101,4 +102,6 @@ export interface Clients {
   clusters?: ClusterNodesClient;
   /** The container service (Zun) for OS::Zun::Container; set once that service exists. */
   containers?: ContainersClient;
+  /** The clusters service's templates and clusters (OS::Magnum::ClusterTemplate, Cluster); set once that service exists. */
+  magnum?: ClustersClient;
 }

@@ -68,6 +68,12 @@ type Body = Record<string, unknown>;
 const NEUTRON_NAMES = { network: 'Network', subnet: 'Subnet', port: 'Port', security_group: 'Security Group', router: 'Router' } as const;
 
 const STACK_NAME = /^[a-zA-Z][a-zA-Z0-9_.-]{0,254}$/;
+/**
+ * A stack's delegation may be delegated once more (Heat's allow_trusts_redelegation, one level): an
+ * OS::Magnum::Cluster's service makes the cluster's own stack through it, whose delegation then goes
+ * no further.
+ */
+const STACK_DELEGATION = { redelegation: 1 };
 
 export class OrchestrationService {
   constructor(
@@ -246,6 +252,15 @@ export class OrchestrationService {
         if (!(await this.clients.network.list(ctx, kind)).some((n) => n.id === value || n.name === value)) throw fail(NEUTRON_NAMES[kind]);
         return;
       }
+      case 'magnum.cluster_template':
+        if (!this.clients.magnum) return;
+        try {
+          await this.clients.magnum.showTemplate(ctx, value);
+        } catch (err) {
+          if (isNotFound(err)) throw fail('ClusterTemplate');
+          throw err;
+        }
+        return;
       default:
         // Constraints hafen does not know (cinder.volume ...) are not checked, as Heat skips unknown ones.
         return;
@@ -311,7 +326,7 @@ export class OrchestrationService {
     await this.validateSpec(ctx, spec, { id, name, projectId: project });
     const timeout = body.timeout_mins === undefined || body.timeout_mins === null ? null : Number(body.timeout_mins);
     if (timeout !== null && (!Number.isInteger(timeout) || timeout <= 0)) throw new BadRequestError(`Invalid timeout value ${String(body.timeout_mins)}`);
-    const { trustId } = await this.clients.identity.createDelegation(ctx, {});
+    const { trustId } = await this.clients.identity.createDelegation(ctx, STACK_DELEGATION);
     const row: StackRow = {
       id,
       name,
@@ -368,7 +383,7 @@ export class OrchestrationService {
    * stack's previous one (written before the operation starts, so a restart continues as the caller).
    */
   private async delegate(ctx: RequestContext, stack: StackRow, fields: Partial<StackRow>): Promise<void> {
-    const { trustId } = await this.clients.identity.createDelegation(ctx, {});
+    const { trustId } = await this.clients.identity.createDelegation(ctx, STACK_DELEGATION);
     const replaced = stack.trust_id;
     Object.assign(stack, fields, { trust_id: trustId });
     await this.store.updateStack(stack.id, { ...fields, trust_id: trustId });
@@ -451,7 +466,7 @@ export class OrchestrationService {
       case 'cancel_without_rollback': {
         if (!this.engine.canCancel(stack.id)) throw new ConflictError(`Cancelling update when stack is ${stack.action}_${stack.status} is not supported.`);
         // The rollback that follows acts as the user who cancelled.
-        const { trustId } = await this.clients.identity.createDelegation(ctx, {});
+        const { trustId } = await this.clients.identity.createDelegation(ctx, STACK_DELEGATION);
         const replaced = this.engine.cancel(stack.id, action === 'cancel_update', trustId);
         await this.store.updateStack(stack.id, { trust_id: trustId });
         if (replaced) await this.clients.identity.deleteDelegation(replaced);

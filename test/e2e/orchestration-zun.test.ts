@@ -13,6 +13,7 @@ import { memberOfNewProject } from '../helpers/projects.ts';
 import { engineClient } from '../../src/host/engine-client.ts';
 
 const range = `10.${100 + Math.floor(Math.random() * 40)}.${Math.floor(Math.random() * 250)}`;
+const range2 = `10.${140 + Math.floor(Math.random() * 10)}.${Math.floor(Math.random() * 250)}`;
 
 const TEMPLATE = `heat_template_version: 2018-08-31
 description: Two Zun containers on a network of the stack
@@ -20,6 +21,9 @@ parameters:
   image: {type: string, default: busybox}
   db_name: {type: string, default: zun-db}
   db_memory: {type: number, default: 64}
+  db_nets: {type: number, default: 1}
+conditions:
+  two_nets: {equals: [{get_param: db_nets}, 2]}
 resources:
   net:
     type: OS::Neutron::Net
@@ -29,6 +33,14 @@ resources:
     properties:
       network: {get_resource: net}
       cidr: ${range}.0/24
+  net2:
+    type: OS::Neutron::Net
+    properties: {name: zun-stack-net2}
+  subnet2:
+    type: OS::Neutron::Subnet
+    properties:
+      network: {get_resource: net2}
+      cidr: ${range2}.0/24
   db:
     type: OS::Zun::Container
     properties:
@@ -43,7 +55,10 @@ resources:
       hostname: dbhost
       restart_policy: on-failure:3
       networks:
-        - network: {get_resource: net}
+        if:
+          - two_nets
+          - [{network: {get_resource: net}}, {network: {get_resource: net2}}]
+          - [{network: {get_resource: net}}]
   web:
     type: OS::Zun::Container
     properties:
@@ -150,8 +165,8 @@ describe('Zun containers in stacks', () => {
     assert.equal(stolen.body.error.type, 'StackValidationFailed', stolen.text);
     assert.equal((await t.request('GET', `/container/v1/containers`, { token: other.token })).body.containers.length, 0);
 
-    // Name and memory change in place: the same container, renamed and resized.
-    await os(['stack', 'update', '--existing', '--parameter', 'db_name=zun-db-2', '--parameter', 'db_memory=128', '--wait', 'zapp']);
+    // Name, memory and networks change in place: the same container, renamed, resized, on a second network.
+    await os(['stack', 'update', '--existing', '--parameter', 'db_name=zun-db-2', '--parameter', 'db_memory=128', '--parameter', 'db_nets=2', '--wait', 'zapp']);
     const updated = await json(['stack', 'show', 'zapp']);
     assert.equal(updated.stack_status, 'UPDATE_COMPLETE', updated.stack_status_reason);
     const resized = await json(['appcontainer', 'show', dbId]);
@@ -161,6 +176,16 @@ describe('Zun containers in stacks', () => {
     const [engineDb] = await engineContainers([dbId]);
     assert.equal((await docker.getContainer(engineDb!.Id).inspect()).HostConfig.Memory, 128 * 2 ** 20);
     assert.equal(await output('zapp', 'db_name'), 'zun-db-2');
+    const net2Id = resources.find((r: any) => r.resource_name === 'net2').physical_resource_id as string;
+    const twoNets = await output('zapp', 'db_addresses');
+    assert.ok(twoNets['zun-stack-net2']?.[0]?.addr.startsWith(`${range2}.`), JSON.stringify(twoNets));
+    assert.deepEqual(twoNets[netId], addresses[netId], 'the first network keeps its port');
+    const zunAddresses = async () => Object.keys((await t.request('GET', `/container/v1/containers/${dbId}`, { token: await t.token('demo'), headers: { 'openstack-api-version': 'container 1.12' } })).body.addresses).sort();
+    assert.deepEqual(await zunAddresses(), [netId, net2Id].sort());
+    // And back: the second network's port is detached.
+    await os(['stack', 'update', '--existing', '--parameter', 'db_nets=1', '--wait', 'zapp']);
+    assert.equal((await json(['stack', 'show', 'zapp'])).stack_status, 'UPDATE_COMPLETE');
+    assert.deepEqual(await zunAddresses(), [netId]);
 
     await os(['stack', 'delete', '--yes', '--wait', 'zapp']);
     await waitFor('containers removed', async () => ((await engineContainers([dbId, webId])).length === 0 ? true : undefined), 60_000);

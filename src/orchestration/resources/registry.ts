@@ -29,6 +29,8 @@ import { neutronFloatingIPAssociation } from './neutron/floating-ip-association.
 import { glanceWebImage } from './glance/web-image.ts';
 import { magnumNodeGroup } from './magnum/nodegroup.ts';
 import { zunContainer } from './zun/container.ts';
+import { magnumClusterTemplate } from './magnum/cluster-template.ts';
+import { magnumCluster } from './magnum/cluster.ts';
 
 const BUILT_IN: ResourceType[] = [
   heatNone,
@@ -56,6 +58,8 @@ const BUILT_IN: ResourceType[] = [
   glanceWebImage,
   magnumNodeGroup,
   zunContainer,
+  magnumClusterTemplate,
+  magnumCluster,
 ];
 
 export class ResourceRegistry {
