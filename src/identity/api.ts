@@ -50,6 +50,8 @@ import type { Limits } from './limits.ts';
 import { credentialRoutes } from './api-credentials.ts';
 import { policyRoutes } from './api-policies.ts';
 import { limitRoutes } from './api-limits.ts';
+import { endpointFilterRoutes } from './api-endpoint-filter.ts';
+import type { EndpointFilter } from './endpoint-filter.ts';
 import { Type } from '@sinclair/typebox';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { listRoleAssignments } from './role-assignments.ts';
@@ -63,9 +65,10 @@ export interface IdentityParts {
   trusts: Trusts;
   credentials: Credentials;
   limits: Limits;
+  endpointFilter: EndpointFilter;
 }
 
-export function identityApi(identity: IdentityService, publicUrl: string, { appCredentials, trusts, credentials, limits }: IdentityParts) {
+export function identityApi(identity: IdentityService, publicUrl: string, { appCredentials, trusts, credentials, limits, endpointFilter }: IdentityParts) {
   const base = `${publicUrl}/identity/v3`;
   const links: Links = (path) => ({ self: `${base}${path}` });
   const listLinks = (request: FastifyRequest) => ({ self: `${publicUrl}${request.url}`, previous: null, next: null });
@@ -86,6 +89,7 @@ export function identityApi(identity: IdentityService, publicUrl: string, { appC
     credentialRoutes(app, kit, credentials);
     policyRoutes(app, kit);
     limitRoutes(app, kit, limits);
+    endpointFilterRoutes(app, kit, endpointFilter);
     projectRoutes(app, kit);
     domainRoutes(app, kit);
     userRoutes(app, kit);

@@ -1,6 +1,7 @@
 // The service catalog as tokens carry it, read once and kept: a version that changes only when the
 // catalog does (a local change at once, another controller's within `ttlMs`), and each project's
 // view of it (templated URLs filled, endpoint filters applied) built once per version.
+import type { Kysely } from 'kysely';
 import type { CatalogEntry } from './views.ts';
 import { catalogFor } from './views.ts';
 
@@ -72,4 +73,48 @@ export class CatalogCache {
     }
     return { version: this.version, entries };
   }
+}
+
+/** An endpoint group's filters: an endpoint belongs to the group when it has every value given. */
+export interface EndpointGroupFilters {
+  interface?: string;
+  service_id?: string;
+  region_id?: string;
+}
+
+export function endpointInGroup(e: { interface: string; service_id: string; region_id: string | null }, f: EndpointGroupFilters): boolean {
+  return (
+    (f.interface === undefined || f.interface === e.interface) &&
+    (f.service_id === undefined || f.service_id === e.service_id) &&
+    (f.region_id === undefined || f.region_id === e.region_id)
+  );
+}
+
+/**
+ * OS-EP-FILTER's part of a snapshot: each project with endpoints associated, directly or through
+ * endpoint groups, mapped to those endpoints' ids. Projects with none are left out: they see the
+ * whole catalog (Keystone's return_all_endpoints_if_no_filter).
+ */
+export async function loadProjectEndpoints(
+  db: Kysely<any>,
+  endpoints: { id: string; interface: string; service_id: string; region_id: string | null }[],
+): Promise<Map<string, Set<string>>> {
+  const out = new Map<string, Set<string>>();
+  const add = (projectId: string, endpointId: string) => {
+    let set = out.get(projectId);
+    if (!set) out.set(projectId, (set = new Set()));
+    set.add(endpointId);
+  };
+  const direct = (await db.selectFrom('identity_project_endpoints').select(['project_id', 'endpoint_id']).execute()) as { project_id: string; endpoint_id: string }[];
+  for (const r of direct) add(r.project_id, r.endpoint_id);
+  const links = (await db
+    .selectFrom('identity_project_endpoint_groups as l')
+    .innerJoin('identity_endpoint_groups as g', 'g.id', 'l.endpoint_group_id')
+    .select(['l.project_id as project_id', 'g.filters as filters'])
+    .execute()) as { project_id: string; filters: string }[];
+  for (const l of links) {
+    const filters = JSON.parse(l.filters) as EndpointGroupFilters;
+    for (const e of endpoints) if (endpointInGroup(e, filters)) add(l.project_id, e.id);
+  }
+  return out;
 }

@@ -17,6 +17,7 @@ import { createIdentityClient, type IdentityClient } from './client.ts';
 import { Credentials } from './credentials.ts';
 import { CredentialCipher } from './credential-keys.ts';
 import { Limits } from './limits.ts';
+import { EndpointFilter } from './endpoint-filter.ts';
 
 export interface Identity {
   service: IdentityService;
@@ -38,6 +39,7 @@ export async function createIdentity(database: Database, policy: PolicyEngine, c
   tokens.useTrusts(trusts);
   const credentialStore = new Credentials(service, new CredentialCipher(config.dataDir));
   const limits = new Limits(service);
+  const endpointFilter = new EndpointFilter(service);
   // Controllers starting together on a fresh shared database must not both create the admin rows.
   const credentials = await exclusively(database, 'identity-bootstrap', () => bootstrapIdentity(store, config));
   await tokens.start();
@@ -46,6 +48,6 @@ export async function createIdentity(database: Database, policy: PolicyEngine, c
     tokens,
     credentials,
     client: createIdentityClient(store, tokens, trusts, limits),
-    mount: { prefix: '/identity', renderError: keystoneError, register: identityApi(service, config.publicUrl, { appCredentials, trusts, credentials: credentialStore, limits }) },
+    mount: { prefix: '/identity', renderError: keystoneError, register: identityApi(service, config.publicUrl, { appCredentials, trusts, credentials: credentialStore, limits, endpointFilter }) },
   };
 }

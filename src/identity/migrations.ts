@@ -257,4 +257,31 @@ export const identityMigrations: Migration[] = [
         .execute();
     },
   },
+  {
+    name: '0006-endpoint-filter',
+    async up(db: Kysely<any>) {
+      // OS-EP-FILTER: endpoints shown to a project, directly or through endpoint groups (filters as JSON).
+      await db.schema
+        .createTable('identity_project_endpoints')
+        .addColumn('project_id', 'varchar(64)', (c) => c.notNull().references('identity_projects.id').onDelete('cascade'))
+        .addColumn('endpoint_id', 'varchar(64)', (c) => c.notNull().references('identity_endpoints.id').onDelete('cascade'))
+        .addPrimaryKeyConstraint('identity_project_endpoints_pk', ['project_id', 'endpoint_id'])
+        .execute();
+      await db.schema.createIndex('identity_project_endpoints_endpoint').on('identity_project_endpoints').column('endpoint_id').execute();
+      await db.schema
+        .createTable('identity_endpoint_groups')
+        .addColumn('id', 'varchar(64)', (c) => c.primaryKey())
+        .addColumn('name', 'varchar(255)', (c) => c.notNull())
+        .addColumn('description', 'text', (c) => c.notNull().defaultTo(''))
+        .addColumn('filters', 'text', (c) => c.notNull().defaultTo('{}'))
+        .execute();
+      await db.schema
+        .createTable('identity_project_endpoint_groups')
+        .addColumn('endpoint_group_id', 'varchar(64)', (c) => c.notNull().references('identity_endpoint_groups.id').onDelete('cascade'))
+        .addColumn('project_id', 'varchar(64)', (c) => c.notNull().references('identity_projects.id').onDelete('cascade'))
+        .addPrimaryKeyConstraint('identity_project_endpoint_groups_pk', ['endpoint_group_id', 'project_id'])
+        .execute();
+      await db.schema.createIndex('identity_project_endpoint_groups_project').on('identity_project_endpoint_groups').column('project_id').execute();
+    },
+  },
 ];

@@ -21,7 +21,7 @@ import {
 } from './store.ts';
 import type { TokenService } from './token-service.ts';
 import type { CatalogEntry } from './views.ts';
-import { CatalogCache } from './catalog.ts';
+import { CatalogCache, loadProjectEndpoints } from './catalog.ts';
 import type { DomainCreate, DomainUpdate, PasswordChange, ProjectCreate, ProjectUpdate, UserCreate, UserUpdate } from './schemas.ts';
 import { checkHistory, checkMinimumAge, checkStrength, mustChangeOnFirstUse, optionsOf, passwordExpiresAt, type UserOptions } from './password-policy.ts';
 import { USER_ATTRIBUTES } from './views.ts';
@@ -67,7 +67,10 @@ export function objectBody(body: unknown, key: string): Body {
 
 export class IdentityService {
   /** The catalog as tokens carry it, read once per change (see catalog.ts). */
-  readonly catalogCache = new CatalogCache(async () => ({ entries: await this.loadCatalog() }));
+  readonly catalogCache = new CatalogCache(async () => {
+    const { entries, endpoints } = await this.loadCatalog();
+    return { entries, projectEndpoints: await loadProjectEndpoints(this.store.db, endpoints) };
+  });
 
   constructor(
     readonly store: IdentityStore,
@@ -91,10 +94,10 @@ export class IdentityService {
     return (await this.catalogCache.forProject(projectId)).entries;
   }
 
-  private async loadCatalog(): Promise<CatalogEntry[]> {
+  private async loadCatalog(): Promise<{ entries: CatalogEntry[]; endpoints: EndpointRow[] }> {
     const services = await this.store.list<ServiceRow>('identity_services', { enabled: 1 });
     const endpoints = await this.store.list<EndpointRow>('identity_endpoints', { enabled: 1 });
-    return services.map((s) => ({
+    const entries = services.map((s) => ({
       id: s.id,
       type: s.type,
       name: s.name,
@@ -102,6 +105,7 @@ export class IdentityService {
         .filter((e) => e.service_id === s.id)
         .map((e) => ({ id: e.id, interface: e.interface, region: e.region_id, region_id: e.region_id, url: e.url })),
     }));
+    return { entries, endpoints };
   }
 
   // ---- lookups that 404 in Keystone's words

@@ -112,6 +112,14 @@ export interface AccessRuleRow {
   path: string;
 }
 
+export interface EndpointGroupRow {
+  id: string;
+  name: string;
+  description: string;
+  /** JSON: { interface?, service_id?, region_id? } */
+  filters: string;
+}
+
 export interface TrustRow {
   id: string;
   trustor_user_id: string;
@@ -183,6 +191,7 @@ type Table =
   | 'identity_endpoints'
   | 'identity_app_credentials'
   | 'identity_access_rules'
+  | 'identity_endpoint_groups'
   | 'identity_trusts'
   | 'identity_credentials'
   | 'identity_policies'
