@@ -1,6 +1,7 @@
 // Zun through Debian's python3-zunclient (`openstack appcontainer ...`) against a cloud on the shared
 // test engine: run with --wait, exec both ways (the interactive one through a pseudo-terminal),
 // attach, logs, cp both ways, commit and run the committed image, quotas exact under racing creates,
+// another project's ports, groups, networks and exec sessions refused, privileged refused to all,
 // another project's containers answering 404 on every verb, and Zun's error body and states.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -306,6 +307,50 @@ describe('Zun API through the openstack appcontainer CLI', () => {
     assert.equal((await zun('GET', '/containers', { token: other.token })).body.containers.length, 3);
     // Members read their own project's quotas, not others'; only admins change them.
     assert.equal((await zun('PUT', `/quotas/${other.projectId}`, { token: other.token, body: { containers: 100 } })).status, 403);
+  });
+
+  it('refuses another project\'s ports, groups, networks and exec sessions, and privileged containers to everybody', async () => {
+    const victim = await runContainer('victim2', { tty: true, interactive: true });
+    const netId = Object.keys((await zun('GET', `/containers/${victim}`)).body.addresses)[0]!;
+    const port = await t.request('POST', '/network/v2.0/ports', { token: demo, body: { port: { network_id: netId, name: 'victim-port' } } });
+    assert.equal(port.status, 201, port.text);
+    const group = await t.request('POST', '/network/v2.0/security-groups', { token: demo, body: { security_group: { name: 'victim-sg' } } });
+    assert.equal(group.status, 201, group.text);
+    const prepared = await zun('POST', `/containers/${victim}/execute?command=sh&run=false&interactive=true`);
+    assert.equal(prepared.status, 200, prepared.text);
+
+    const thief = await memberOfNewProject(t, 'zun-thief');
+    const as = (method: string, url: string, body?: unknown) => zun(method, url, { token: thief.token, ...(body !== undefined ? { body } : {}) });
+    const net = await t.request('POST', '/network/v2.0/networks', { token: thief.token, body: { network: { name: 'thief-net' } } });
+    await t.request('POST', '/network/v2.0/subnets', { token: thief.token, body: { subnet: { network_id: net.body.network.id, cidr: `10.${150 + Math.floor(Math.random() * 50)}.${Math.floor(Math.random() * 250)}.0/24`, ip_version: 4 } } });
+    const own = await as('POST', '/containers?run=true', { name: 'thief1', image: 'busybox', command: ['sleep', '3600'], interactive: true, tty: true });
+    assert.equal(own.status, 202, own.text);
+    await waitFor('thief1 Running', async () => ((await as('GET', `/containers/${own.body.uuid}`)).body?.status === 'Running' ? true : undefined), 90_000);
+
+    // Another project's port, group or network is unknown to the thief, at create and afterwards.
+    const withPort = await as('POST', '/containers', { image: 'busybox', nets: [{ port: port.body.port.id }] });
+    assert.equal(withPort.status, 400, withPort.text);
+    assert.equal((await t.request('GET', `/network/v2.0/ports/${port.body.port.id}`, { token: demo })).body.port.device_id, '');
+    assert.equal((await as('POST', '/containers', { image: 'busybox', nets: [{ network: netId }] })).status, 400);
+    assert.equal((await as('POST', '/containers', { image: 'busybox', security_groups: [group.body.security_group.id] })).status, 400);
+    assert.equal((await as('POST', `/containers/${own.body.uuid}/network_attach?network=${netId}`)).status, 400);
+    assert.equal((await as('POST', `/containers/${own.body.uuid}/add_security_group?name=${group.body.security_group.id}`)).status, 400);
+    // The victim's exec session cannot be resized through the thief's container, nor opened for it.
+    const resize = await as('POST', `/containers/${own.body.uuid}/execute_resize?exec_id=${prepared.body.exec_id}&h=10&w=10`);
+    assert.equal(resize.status, 404, resize.text);
+    const moved = prepared.body.proxy_url.replace(/uuid=[0-9a-f-]+/, `uuid=${own.body.uuid}`);
+    const refused = await run('/usr/bin/python3', ['-c', `import websocket\ntry:\n  websocket.create_connection(${JSON.stringify(moved)})\n  print('opened')\nexcept Exception as e:\n  print('refused', e)`]);
+    assert.match(refused.stdout, /^refused .*403/);
+    // Nothing the thief made counts against the victim's quota or shows in its lists.
+    assert.deepEqual((await zun('GET', '/containers')).body.containers.map((c: { name: string }) => c.name).filter((n: string) => n.startsWith('thief')), []);
+
+    // privileged: refused to members and admins alike, in every spelling, and nothing is made.
+    const admin = await t.token('admin');
+    for (const [token, value] of [[thief.token, true], [thief.token, 'True'], [admin, true], [admin, 'true']] as const) {
+      const r = await zun('POST', '/containers?run=true', { token, body: { name: 'priv1', image: 'busybox', privileged: value } });
+      assert.equal(r.status, 403, r.text);
+    }
+    assert.equal((await zun('GET', '/containers?all_projects=True', { token: admin })).body.containers.filter((c: { name: string }) => c.name === 'priv1').length, 0);
   });
 
   it('answers 404 for another project\'s container on every verb, and leaves it as it was', async () => {
