@@ -131,10 +131,20 @@ export class Builder {
     const groupId = hints.group ?? null;
     if (groupId) await this.groups.get(ctx, groupId);
     const securityGroups = s.security_groups ? s.security_groups.map((g) => g.name) : ['default'];
-    const az = s.availability_zone ?? null;
+    let az = s.availability_zone ?? null;
     // Naming the host (`zone:host`) skips the scheduler's judgement: Nova leaves that to admins.
     if (az?.includes(':') && !this.core.isAdmin(ctx)) throw new ForbiddenError("Policy doesn't allow os_compute_api:servers:create:forced_host to be performed.");
-    if (s.host !== undefined || s.hypervisor_hostname !== undefined) throw new BadRequestError('Invalid input for field/attribute server: host and hypervisor_hostname need microversion 2.74.');
+    // 2.74: a requested host (the API checks the version), admins only; the scheduler's filters still
+    // judge it, as Nova's requested destination. Here a hypervisor's name is its host's.
+    const requested = s.host ?? s.hypervisor_hostname;
+    if (requested !== undefined) {
+      if (!this.core.isAdmin(ctx)) throw new ForbiddenError("Policy doesn't allow compute:servers:create:requested_destination to be performed.");
+      if (s.host !== undefined && s.hypervisor_hostname !== undefined && s.host !== s.hypervisor_hostname) throw new BadRequestError(`Compute host ${s.host} with hypervisor ${s.hypervisor_hostname} could not be found.`);
+      const host = (await this.core.store.hosts()).find((h) => h.hostname === requested);
+      if (!host) throw new BadRequestError(`Compute host ${requested} could not be found.`);
+      if (az !== null && (az.includes(':') || az !== host.availability_zone)) throw new BadRequestError(`The requested availability zone is not available`);
+      az = `${host.availability_zone}:${host.hostname}`;
+    }
     const now = new Date().toISOString();
     const rowAt = (i: number, of: number): ServerRow => ({
       id: randomUUID(),

@@ -384,7 +384,7 @@ export function createComputeClient(compute: ComputeService, publicUrl: string):
     availabilityZones: async () => compute.hosts.zones(),
 
     flavor: async (ctx, id) => flavorOf(await compute.flavors.get(ctx, id)),
-    flavors: async (ctx) => (await compute.flavors.list(ctx)).map(flavorOf),
+    flavors: async (ctx) => (await compute.flavors.list(ctx, { isPublic: null })).map(flavorOf),
     createFlavor: async (ctx, body) => flavorOf(await compute.flavors.create(ctx, checkedBody(FlavorCreateBody, body))),
     setExtraSpecs: async (ctx, id, specs, replace) => compute.flavors.setExtraSpecs(ctx, id, checkedBody(ExtraSpecsBody, { extra_specs: specs }).extra_specs, replace),
     deleteFlavor: (ctx, id) => compute.flavors.delete(ctx, id),

@@ -1,5 +1,6 @@
 // Flavors: the sizes servers boot with (memory, vCPUs, disk become cgroup limits; extra specs
-// `hafen:*` tune the container). Everyone reads the public ones; admins manage them.
+// `hafen:*` tune the container). Everyone reads the public ones, a project also the private ones it
+// was given access to (os-flavor-access); admins manage them.
 import { randomUUID } from 'node:crypto';
 import type { RequestContext } from '../platform/auth/context.ts';
 import { BadRequestError, ConflictError, NotFoundError } from '../platform/errors.ts';
@@ -13,8 +14,8 @@ const MAX_FLAVOR_FIGURE = 2147483647;
 export interface FlavorFilter {
   minRam?: number;
   minDisk?: number;
-  /** Only private flavors (admins). */
-  privateOnly?: boolean;
+  /** Nova's is_public filter: true (the default) public ones, false private ones, null both. */
+  isPublic?: boolean | null;
   /** Nova's sort keys (flavorid, name, memory_mb, vcpus, root_gb ...); without one, smallest first. */
   sortKey?: string;
   sortDir?: 'asc' | 'desc';
@@ -40,30 +41,73 @@ const SORT_KEYS: Record<string, (f: FlavorRow) => string | number> = {
 export class Flavors {
   constructor(private readonly core: ComputeCore) {}
 
+  /** Whether the caller's project may see and use a flavor: public, given access to, or an admin. */
+  private async mayUse(ctx: RequestContext, f: FlavorRow): Promise<boolean> {
+    if (f.is_public || this.core.isAdmin(ctx)) return true;
+    return ctx.scope.kind === 'project' && (await this.core.store.hasFlavorAccess(f.id, ctx.scope.projectId));
+  }
+
   /** A flavor the caller may see; 404 otherwise. */
   async get(ctx: RequestContext, id: string): Promise<FlavorRow> {
     const f = await this.core.store.flavor(id);
-    if (!f || (!f.is_public && !this.core.isAdmin(ctx))) throw new NotFoundError(`Flavor ${id} could not be found.`);
+    if (!f || !(await this.mayUse(ctx, f))) throw new NotFoundError(`Flavor ${id} could not be found.`);
     return f;
   }
 
   /**
-   * A flavor the caller's project may boot or resize to: a public one, or (admins) any. Undefined
-   * otherwise, whether it exists or not, so that a private flavor's id tells nothing.
+   * A flavor the caller's project may boot or resize to: a public one, a private one it has access
+   * to, or (admins) any. Undefined otherwise, whether it exists or not, so that a private flavor's
+   * id tells nothing.
    */
   async usable(ctx: RequestContext, id: string): Promise<FlavorRow | undefined> {
     const f = await this.core.store.flavor(id);
-    if (!f || (!f.is_public && !this.core.isAdmin(ctx))) return undefined;
+    if (!f || !(await this.mayUse(ctx, f))) return undefined;
     return f;
+  }
+
+  /** os-flavor-access: the projects given a private flavor (admins); a public flavor has no list. */
+  async access(ctx: RequestContext, id: string): Promise<string[]> {
+    this.core.enforce(ctx, 'flavor_access');
+    const f = await this.get(ctx, id);
+    if (f.is_public) throw new NotFoundError('Access list not available for public flavors.');
+    return this.core.store.flavorAccess(f.id);
+  }
+
+  async addAccess(ctx: RequestContext, id: string, projectId: string, refusePublic: boolean): Promise<string[]> {
+    this.core.enforce(ctx, 'flavor_access:add_tenant_access');
+    const f = await this.get(ctx, id);
+    // 2.7: access to a public flavor is a conflict, not a no-op.
+    if (f.is_public && refusePublic) throw new ConflictError(`Can not add access to a public flavor.`);
+    if (!(await this.core.store.addFlavorAccess(f.id, projectId))) throw new ConflictError(`Flavor access already exists for flavor ${id} and project ${projectId} combination.`);
+    return this.core.store.flavorAccess(f.id);
+  }
+
+  async removeAccess(ctx: RequestContext, id: string, projectId: string): Promise<string[]> {
+    this.core.enforce(ctx, 'flavor_access:remove_tenant_access');
+    const f = await this.get(ctx, id);
+    if (!(await this.core.store.removeFlavorAccess(f.id, projectId))) throw new NotFoundError(`Flavor access not found for ${id} / ${projectId} combination.`);
+    return this.core.store.flavorAccess(f.id);
+  }
+
+  /** 2.55: a flavor's description is the one thing that changes after create. */
+  async setDescription(ctx: RequestContext, id: string, description: string | null): Promise<FlavorRow> {
+    this.core.enforce(ctx, 'flavor_manage');
+    const f = await this.get(ctx, id);
+    await this.core.store.updateFlavor(f.id, { description });
+    return { ...f, description };
   }
 
   /** The flavors the caller may see, smallest first. */
   async list(ctx: RequestContext, filter: FlavorFilter = {}): Promise<FlavorRow[]> {
     const admin = this.core.isAdmin(ctx);
-    let rows = (await this.core.store.flavors()).filter((f) => f.is_public || admin);
+    const granted = !admin && ctx.scope.kind === 'project' ? await this.core.store.flavorsOfProject(ctx.scope.projectId) : new Set<string>();
+    let rows = (await this.core.store.flavors()).filter((f) => f.is_public || admin || granted.has(f.id));
     if (filter.minRam !== undefined) rows = rows.filter((f) => f.ram >= filter.minRam!);
     if (filter.minDisk !== undefined) rows = rows.filter((f) => f.disk >= filter.minDisk!);
-    if (filter.privateOnly) rows = rows.filter((f) => !f.is_public);
+    // Nova: public ones by default (with, for a project, the private ones it has access to).
+    const isPublic = filter.isPublic === undefined ? true : filter.isPublic;
+    if (isPublic === false) rows = rows.filter((f) => !f.is_public);
+    else if (isPublic === true) rows = rows.filter((f) => f.is_public || granted.has(f.id));
     if (filter.sortKey !== undefined) {
       const key = SORT_KEYS[filter.sortKey];
       if (!key) throw new BadRequestError(`Invalid input for query parameters sort_key. Value: ${filter.sortKey}. It is not one of ${Object.keys(SORT_KEYS).join(', ')}`);

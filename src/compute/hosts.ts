@@ -86,7 +86,7 @@ export class Hosts {
   }
 
   isUp(h: HostRow): boolean {
-    return Date.now() - Date.parse(h.heartbeat_at) < this.core.config.hostDownAfterMs;
+    return !h.forced_down && Date.now() - Date.parse(h.heartbeat_at) < this.core.config.hostDownAfterMs;
   }
 
   async heartbeat(hostId: string): Promise<void> {
@@ -155,6 +155,39 @@ export class Hosts {
   async list(ctx: RequestContext, rule: 'hypervisors' | 'services'): Promise<HostRow[]> {
     this.core.enforce(ctx, rule);
     return this.core.store.hosts();
+  }
+
+  /** A compute service by the id a microversion shows (a uuid from 2.53, an integer before); 404 otherwise. */
+  async service(ctx: RequestContext, id: string): Promise<HostRow> {
+    this.core.enforce(ctx, 'services');
+    const host = (await this.core.store.hosts()).find((h) => h.uuid === id || String(h.number) === id);
+    if (!host) throw new NotFoundError(`Service ${id} could not be found.`);
+    return host;
+  }
+
+  /** A host by its name (os-services of 2.1-2.52, os-aggregates); 404 otherwise. */
+  async byName(hostname: string): Promise<HostRow> {
+    const host = (await this.core.store.hosts()).find((h) => h.hostname === hostname);
+    if (!host) throw new NotFoundError(`Compute host ${hostname} could not be found.`);
+    return host;
+  }
+
+  /** Marks a host down whatever its heartbeat (os-services forced_down, 2.11): no new servers go there. */
+  async setForcedDown(ctx: RequestContext, host: HostRow, down: boolean): Promise<HostRow> {
+    this.core.enforce(ctx, 'services');
+    await this.core.store.setHostForcedDown(host.id, down);
+    return { ...host, forced_down: down ? 1 : 0 };
+  }
+
+  /**
+   * Deletes a compute service (2.53: DELETE /os-services/{id}): 409 while servers are placed on it. The
+   * host is gone from the scheduler and the admin views until its agent registers again (an agent's
+   * restart, a controller's), as a restarted nova-compute comes back.
+   */
+  async deleteService(ctx: RequestContext, host: HostRow): Promise<void> {
+    this.core.enforce(ctx, 'services');
+    if ((this.allocations().get(host.id)?.servers ?? 0) > 0) throw new ConflictError(`Unable to delete compute service that is hosting instances. Migrate or delete the instances first.`);
+    await this.core.store.deleteHost(host.id);
   }
 
   /** Enables or disables a host for new servers (os-services); 404 for an unknown host. */

@@ -15,16 +15,24 @@ export class Keypairs {
     private readonly quotas: Quotas,
   ) {}
 
-  async list(ctx: RequestContext): Promise<KeypairRow[]> {
+  /** Whose key pairs a request names: the caller's, or (admins, 2.10) another user's. */
+  owner(ctx: RequestContext, userId: string | undefined): string {
+    if (userId === undefined || userId === ctx.userId) return ctx.userId;
+    this.core.enforce(ctx, 'admin');
+    return userId;
+  }
+
+  async list(ctx: RequestContext, userId?: string): Promise<KeypairRow[]> {
     this.core.enforce(ctx, 'keypairs:index');
-    return this.core.store.keypairs(ctx.userId);
+    return this.core.store.keypairs(this.owner(ctx, userId));
   }
 
   async create(ctx: RequestContext, body: KeypairCreateBody): Promise<{ row: KeypairRow; privateKey?: string }> {
     this.core.enforce(ctx, 'keypairs:create');
     const k = body.keypair;
+    const owner = this.owner(ctx, k.user_id);
     const quota = (await this.quotas.of(this.core.projectOf(ctx))).key_pairs!;
-    if (quota >= 0 && (await this.core.store.keypairCount(ctx.userId)) >= quota) {
+    if (quota >= 0 && (await this.core.store.keypairCount(owner)) >= quota) {
       throw new OverQuotaError('Quota exceeded, too many key pairs.', 'key_pairs');
     }
     let publicKey: string;
@@ -34,20 +42,22 @@ export class Keypairs {
     } else {
       ({ publicKey, privateKey } = generateKeypair(`Generated-by-hafen`));
     }
-    const row: KeypairRow = { user_id: ctx.userId, name: k.name, public_key: publicKey, fingerprint: fingerprint(publicKey), type: 'ssh', created_at: new Date().toISOString() };
+    const row: KeypairRow = { user_id: owner, name: k.name, public_key: publicKey, fingerprint: fingerprint(publicKey), type: k.type ?? 'ssh', created_at: new Date().toISOString() };
     await this.core.store.insertKeypair(row);
     return { row, ...(privateKey ? { privateKey } : {}) };
   }
 
-  async get(ctx: RequestContext, name: string): Promise<KeypairRow> {
+  async get(ctx: RequestContext, name: string, userId?: string): Promise<KeypairRow> {
     this.core.enforce(ctx, 'keypairs:show');
-    const k = await this.core.store.keypair(ctx.userId, name);
-    if (!k) throw new NotFoundError(`Keypair ${name} not found for user ${ctx.userId}`);
+    const owner = this.owner(ctx, userId);
+    const k = await this.core.store.keypair(owner, name);
+    if (!k) throw new NotFoundError(`Keypair ${name} not found for user ${owner}`);
     return k;
   }
 
-  async delete(ctx: RequestContext, name: string): Promise<void> {
+  async delete(ctx: RequestContext, name: string, userId?: string): Promise<void> {
     this.core.enforce(ctx, 'keypairs:delete');
-    if (!(await this.core.store.deleteKeypair(ctx.userId, name))) throw new NotFoundError(`Keypair ${name} not found for user ${ctx.userId}`);
+    const owner = this.owner(ctx, userId);
+    if (!(await this.core.store.deleteKeypair(owner, name))) throw new NotFoundError(`Keypair ${name} not found for user ${owner}`);
   }
 }

@@ -5,8 +5,21 @@ import { BadRequestError } from '../platform/errors.ts';
 import { RE2JS } from 're2js';
 import { yieldToIo, type ComputeCore } from './core.ts';
 import type { ServerListQuery } from './schemas.ts';
+import { LATEST, type At } from './views.ts';
 import { novaStatus } from './states.ts';
 import type { ServerRow, WorkloadKind } from './tables.ts';
+
+/** The statuses Nova knows (a filter naming another is refused from 2.38). */
+const STATUSES = new Set(['ACTIVE', 'BUILD', 'DELETED', 'ERROR', 'HARD_REBOOT', 'MIGRATING', 'PASSWORD', 'PAUSED', 'REBOOT', 'REBUILD', 'RESCUE', 'RESIZE', 'REVERT_RESIZE', 'SHELVED', 'SHELVED_OFFLOADED', 'SHUTOFF', 'SOFT_DELETED', 'SUSPENDED', 'UNKNOWN', 'VERIFY_RESIZE']);
+
+/** Nova's server list parameters (those hafen does not filter on are accepted and ignored, as Nova's unused ones are). */
+const KNOWN_FILTERS = new Set([
+  'user_id', 'project_id', 'tenant_id', 'launch_index', 'image_ref', 'image', 'kernel_id', 'ramdisk_id', 'hostname', 'key_name', 'power_state', 'vm_state', 'task_state',
+  'host', 'node', 'flavor', 'reservation_id', 'launched_at', 'terminated_at', 'availability_zone', 'name', 'display_name', 'description', 'display_description',
+  'locked_by', 'uuid', 'root_device_name', 'config_drive', 'access_ip_v4', 'access_ip_v6', 'auto_disk_config', 'progress', 'sort_key', 'sort_dir', 'all_tenants',
+  'soft_deleted', 'deleted', 'status', 'changes-since', 'ip', 'ip6', 'created_at', 'block_device_mapping', 'services', 'metadata', 'system_metadata', 'info_cache',
+  'security_groups', 'pci_devices', 'limit', 'marker', 'tags', 'tags-any', 'not-tags', 'not-tags-any', 'changes-before', 'locked',
+]);
 
 /** Nova's `max_limit`: the most servers one page holds. */
 export const MAX_LIMIT = 1000;
@@ -16,8 +29,12 @@ const SCAN_PAGE = 500;
 export class ServerListing {
   constructor(private readonly core: ComputeCore) {}
 
-  async list(ctx: RequestContext, q: ServerListQuery, kind: WorkloadKind = 'server'): Promise<ServerRow[]> {
+  async list(ctx: RequestContext, q: ServerListQuery, kind: WorkloadKind = 'server', at: At = LATEST): Promise<ServerRow[]> {
     this.core.enforce(ctx, 'servers:index');
+    // 2.75: an unknown filter is an error instead of being ignored.
+    if (at('2.75')) for (const k of Object.keys(q)) if (!KNOWN_FILTERS.has(k)) throw new BadRequestError(`Invalid input for query parameters ${k}. Additional properties are not allowed ('${k}' was unexpected)`);
+    // 2.38: a status Nova does not have is an error instead of an empty list.
+    if (at('2.38') && q.status !== undefined && !STATUSES.has(q.status.toUpperCase())) throw new BadRequestError(`Invalid status value: ${q.status}`);
     const admin = this.core.isAdmin(ctx);
     const all = admin && (q.all_tenants === '1' || q.all_tenants === 'true' || q.all_tenants === 'True' || q.all_tenants === '');
     const projectId = all ? q.project_id || undefined : q.project_id && admin ? q.project_id : this.core.projectOf(ctx);

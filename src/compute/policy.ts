@@ -35,6 +35,12 @@ export const computePolicy: Record<string, string> = {
   'compute:quotas:update': 'role:admin',
   'compute:hypervisors': 'role:admin',
   'compute:services': 'role:admin',
+  'compute:aggregates': 'role:admin',
+  'compute:flavor_access': 'role:admin',
+  'compute:flavor_access:add_tenant_access': 'role:admin',
+  'compute:flavor_access:remove_tenant_access': 'role:admin',
+  'compute:migrations': 'role:admin',
+  'compute:availability_zone:detail': 'role:admin',
   // Remote agents (/agent): only credentials with the dedicated hafen-agent role (made at bootstrap) may
   // register a host and serve its calls; that role grants nothing else (not even reading), and an
   // admin's credentials are not an agent's.

@@ -10,7 +10,8 @@ const Nullable = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()]);
 export const Name = Type.String({ minLength: 1, maxLength: 255, pattern: '^(?!\\s)[^\\u0000-\\u001f\\u007f]*(?<!\\s)$' });
 export const UUID_PATTERN = '^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$';
 export const Uuid = Type.String({ pattern: UUID_PATTERN });
-const Ipv4 = Type.String({ pattern: '^((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])$' });
+export const IPV4_PATTERN = '^((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])$';
+const Ipv4 = Type.String({ pattern: IPV4_PATTERN });
 const IpAddress = Type.String({ maxLength: 64, pattern: '^[0-9a-fA-F.:]+$' });
 
 /** Nova's positive integer: a number or a string of digits. */
@@ -239,6 +240,12 @@ export const FlavorCreateBody = Type.Object(
 );
 export type FlavorCreateBody = Static<typeof FlavorCreateBody>;
 
+const TenantRef = Type.Object({ tenant: Type.String({ minLength: 1, maxLength: 255 }) }, { additionalProperties: false });
+export const FlavorActionBody = Type.Object(
+  { addTenantAccess: Type.Optional(TenantRef), removeTenantAccess: Type.Optional(TenantRef) },
+  { additionalProperties: false, minProperties: 1, maxProperties: 1 },
+);
+
 export const FlavorUpdateBody = Type.Object({ flavor: Type.Object({ description: Nullable(Type.String({ maxLength: 65535 })) }, { additionalProperties: false }) }, { additionalProperties: false });
 
 const ExtraSpecKey = Type.String({ pattern: '^[a-zA-Z0-9-_:. ]{1,255}$' });
@@ -306,6 +313,48 @@ export const ServiceStatusBody = Type.Object(
 );
 export type ServiceStatusBody = Static<typeof ServiceStatusBody>;
 
+/** 2.11-2.52: PUT /os-services/force-down. */
+export const ServiceForceDownBody = Type.Object(
+  { host: Type.String({ minLength: 1, maxLength: 255 }), binary: Type.String({ minLength: 1, maxLength: 255 }), forced_down: Type.Boolean() },
+  { additionalProperties: false },
+);
+/** 2.53: PUT /os-services/{service_id}, the body unwrapped. */
+export const ServiceUpdateBody = Type.Object(
+  {
+    status: Type.Optional(Type.Union([Type.Literal('enabled'), Type.Literal('disabled')])),
+    disabled_reason: Type.Optional(Type.String({ minLength: 1, maxLength: 255 })),
+    forced_down: Type.Optional(Type.Boolean()),
+  },
+  { additionalProperties: false },
+);
+export type ServiceUpdateBody = Static<typeof ServiceUpdateBody>;
+
+/** An availability zone's name: no colon (Nova's zone:host form). */
+const ZoneName = Type.String({ minLength: 1, maxLength: 255, pattern: '^[^:]*$' });
+export const AggregateCreateBody = Type.Object(
+  { aggregate: Type.Object({ name: Name, availability_zone: Type.Optional(Nullable(ZoneName)) }, { additionalProperties: false }) },
+  { additionalProperties: false },
+);
+export const AggregateUpdateBody = Type.Object(
+  { aggregate: Type.Object({ name: Type.Optional(Name), availability_zone: Type.Optional(Nullable(ZoneName)) }, { additionalProperties: false, minProperties: 1 }) },
+  { additionalProperties: false },
+);
+const HostRef = Type.Object({ host: Type.String({ minLength: 1, maxLength: 255 }) }, { additionalProperties: false });
+export const AggregateActionBody = Type.Object(
+  {
+    add_host: Type.Optional(HostRef),
+    remove_host: Type.Optional(HostRef),
+    set_metadata: Type.Optional(
+      Type.Object(
+        { metadata: Type.Record(Type.String({ minLength: 1, maxLength: 255, pattern: '^[a-zA-Z0-9-_:. ]{1,255}$' }), Nullable(Type.String({ maxLength: 255 })), { maxProperties: 128 }) },
+        { additionalProperties: false },
+      ),
+    ),
+  },
+  { additionalProperties: false, minProperties: 1, maxProperties: 1 },
+);
+export type AggregateActionBody = Static<typeof AggregateActionBody>;
+
 // ---- path parameters and query strings
 
 export const IdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 255 }) });
@@ -357,4 +406,5 @@ export type FlavorListQuery = Static<typeof FlavorListQuery>;
 export const ServerGroupListQuery = Type.Object({ all_projects: Type.Optional(Type.String({ maxLength: 16 })), limit: Type.Optional(Limit), offset: Type.Optional(Type.Integer({ minimum: 0 })) }, { additionalProperties: true });
 export const ServiceListQuery = Type.Object({ host: Type.Optional(QueryString), binary: Type.Optional(QueryString) }, { additionalProperties: true });
 export const LimitsQuery = Type.Object({ tenant_id: Type.Optional(QueryString), reserved: Type.Optional(QueryString) }, { additionalProperties: true });
+export const KeypairQuery = Type.Object({ user_id: Type.Optional(QueryString), limit: Type.Optional(Limit), marker: Type.Optional(QueryString) }, { additionalProperties: true });
 export const AnyQuery = Type.Object({}, { additionalProperties: true });

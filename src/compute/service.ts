@@ -11,6 +11,7 @@ import { Builder } from './build.ts';
 import { ComputeCore, type ComputeOptions } from './core.ts';
 import { Flavors } from './flavors.ts';
 import { Hosts } from './hosts.ts';
+import { Aggregates } from './aggregates.ts';
 import { InstanceActions } from './instance-actions.ts';
 import { Interfaces } from './interfaces.ts';
 import { Keypairs } from './keypairs.ts';
@@ -27,6 +28,7 @@ export type { ComputeOptions } from './core.ts';
 export class ComputeService {
   private readonly core: ComputeCore;
   readonly hosts: Hosts;
+  readonly aggregates: Aggregates;
   readonly flavors: Flavors;
   readonly quotas: Quotas;
   readonly keypairs: Keypairs;
@@ -42,6 +44,7 @@ export class ComputeService {
   constructor(store: ComputeStore, images: ImageClient, network: NetworkClient, policy: PolicyEngine, options: ComputeOptions, config: Config) {
     const core = (this.core = new ComputeCore(store, images, network, policy, config, options));
     this.hosts = new Hosts(core);
+    this.aggregates = new Aggregates(core, this.hosts);
     this.flavors = new Flavors(core);
     this.quotas = new Quotas(core);
     this.keypairs = new Keypairs(core, this.quotas);

@@ -8,7 +8,7 @@ import { isUniqueViolation } from '../platform/db/database.ts';
 import { migrate, type Migration } from '../platform/db/migrations.ts';
 import { ConflictError } from '../platform/errors.ts';
 import { HostLedger } from './ledger.ts';
-import type { ActionRow, AllocationRow, ComputeTables, FlavorRow, HostRow, KeypairRow, ServerGroupRow, ServerRow, ServerStateRow, VmState, WorkloadKind } from './tables.ts';
+import type { ActionRow, AggregateHostRow, AggregateRow, AllocationRow, ComputeTables, FlavorRow, HostRow, KeypairRow, ServerGroupRow, ServerRow, ServerStateRow, VmState, WorkloadKind } from './tables.ts';
 
 export type { ActionRow, FlavorRow, HostRow, KeypairRow, ServerGroupRow, ServerRow, ServerStateRow, VmState, WorkloadKind } from './tables.ts';
 
@@ -213,6 +213,41 @@ const migrations: Migration[] = [
       await db.schema.alterTable('compute_hosts').addColumn('confinement', 'text').execute();
     },
   },
+  {
+    // Nova's admin APIs: hosts with the integer ids of microversions before 2.53 and the uuids of
+    // 2.53 on, forced down (2.11); host aggregates; projects' access to private flavors.
+    name: '0008-admin-apis',
+    async up(db: Kysely<any>, dialect: Dialect) {
+      await db.schema.alterTable('compute_hosts').addColumn('number', 'integer', (c) => c.notNull().defaultTo(0)).execute();
+      await db.schema.alterTable('compute_hosts').addColumn('uuid', 'varchar(36)', (c) => c.notNull().defaultTo('')).execute();
+      await db.schema.alterTable('compute_hosts').addColumn('forced_down', 'integer', (c) => c.notNull().defaultTo(0)).execute();
+      const hosts = (await db.selectFrom('compute_hosts').select(['id']).orderBy('created_at').orderBy('id').execute()) as { id: string }[];
+      for (const [i, h] of hosts.entries()) await db.updateTable('compute_hosts').set({ number: i + 1, uuid: randomUUID() }).where('id', '=', h.id).execute();
+      await db.schema
+        .createTable('compute_aggregates')
+        .addColumn('id', dialect === 'postgres' ? 'serial' : 'integer', (c) => (dialect === 'postgres' ? c.primaryKey() : c.primaryKey().autoIncrement()))
+        .addColumn('uuid', 'varchar(36)', (c) => c.notNull().unique())
+        .addColumn('name', 'varchar(255)', (c) => c.notNull().unique())
+        .addColumn('availability_zone', 'varchar(255)')
+        .addColumn('metadata', 'text', (c) => c.notNull().defaultTo('{}'))
+        .addColumn('created_at', 'varchar(32)', (c) => c.notNull())
+        .addColumn('updated_at', 'varchar(32)', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable('compute_aggregate_hosts')
+        .addColumn('aggregate_id', 'integer', (c) => c.notNull().references('compute_aggregates.id').onDelete('cascade'))
+        .addColumn('host_id', 'varchar(64)', (c) => c.notNull())
+        .addPrimaryKeyConstraint('compute_aggregate_hosts_pk', ['aggregate_id', 'host_id'])
+        .execute();
+      await db.schema
+        .createTable('compute_flavor_access')
+        .addColumn('flavor_id', 'varchar(255)', (c) => c.notNull().references('compute_flavors.id').onDelete('cascade'))
+        .addColumn('project_id', 'varchar(64)', (c) => c.notNull())
+        .addPrimaryKeyConstraint('compute_flavor_access_pk', ['flavor_id', 'project_id'])
+        .execute();
+      await db.schema.createIndex('compute_flavor_access_project').on('compute_flavor_access').columns(['project_id', 'flavor_id']).execute();
+    },
+  },
 ];
 
 export class ComputeStore {
@@ -284,15 +319,111 @@ export class ComputeStore {
   async host(id: string): Promise<HostRow | undefined> {
     return this.db.selectFrom('compute_hosts').selectAll().where('id', '=', id).executeTakeFirst();
   }
-  async upsertHost(row: HostRow): Promise<void> {
+  /** Registers a host, or refreshes what its agent reports; its ids, enabled state and forced-down flag stay. */
+  async upsertHost(row: Omit<HostRow, 'number' | 'uuid' | 'forced_down'>): Promise<void> {
     const existing = await this.host(row.id);
     if (existing) {
-      const { enabled: _e, disabled_reason: _d, created_at: _c, ...rest } = row;
-      await this.db.updateTable('compute_hosts').set(rest).where('id', '=', row.id).execute();
+      const { enabled: _e, disabled_reason: _d, created_at: _c, availability_zone: zone, ...rest } = row;
+      // A host in an aggregate with a zone keeps that zone (os-aggregates), whatever its agent says.
+      const zoned = await this.db
+        .selectFrom('compute_aggregate_hosts')
+        .innerJoin('compute_aggregates', 'compute_aggregates.id', 'compute_aggregate_hosts.aggregate_id')
+        .select('compute_aggregates.id')
+        .where('compute_aggregate_hosts.host_id', '=', row.id)
+        .where('compute_aggregates.availability_zone', 'is not', null)
+        .executeTakeFirst();
+      await this.db.updateTable('compute_hosts').set(zoned ? rest : { ...rest, availability_zone: zone }).where('id', '=', row.id).execute();
     } else {
-      await this.db.insertInto('compute_hosts').values(row).execute();
+      for (let attempt = 0; ; attempt++) {
+        const max = await this.db.selectFrom('compute_hosts').select((eb) => eb.fn.max('number').as('m')).executeTakeFirst();
+        try {
+          await this.db.insertInto('compute_hosts').values({ ...row, number: Number(max?.m ?? 0) + 1, uuid: randomUUID(), forced_down: 0 }).execute();
+          break;
+        } catch (err) {
+          // Another controller registered the same host meanwhile: it is there now.
+          if (!isUniqueViolation(err) || attempt > 3) throw err;
+          if (await this.host(row.id)) break;
+        }
+      }
     }
     this.hostsCache = undefined;
+  }
+  async setHostZone(id: string, zone: string): Promise<void> {
+    await this.db.updateTable('compute_hosts').set({ availability_zone: zone }).where('id', '=', id).execute();
+    this.hostsCache = undefined;
+  }
+  async setHostForcedDown(id: string, down: boolean): Promise<void> {
+    await this.db.updateTable('compute_hosts').set({ forced_down: down ? 1 : 0 }).where('id', '=', id).execute();
+    this.hostsCache = undefined;
+  }
+  async deleteHost(id: string): Promise<void> {
+    await this.db.deleteFrom('compute_aggregate_hosts').where('host_id', '=', id).execute();
+    await this.db.deleteFrom('compute_hosts').where('id', '=', id).execute();
+    this.hostsCache = undefined;
+  }
+
+  // ---- aggregates
+  async aggregates(): Promise<AggregateRow[]> {
+    return this.db.selectFrom('compute_aggregates').selectAll().orderBy('id').execute();
+  }
+  async aggregate(id: number): Promise<AggregateRow | undefined> {
+    return this.db.selectFrom('compute_aggregates').selectAll().where('id', '=', id).executeTakeFirst();
+  }
+  async insertAggregate(row: Omit<AggregateRow, 'id'>): Promise<AggregateRow> {
+    try {
+      await this.db.insertInto('compute_aggregates').values(row as AggregateRow).execute();
+    } catch (err) {
+      if (isUniqueViolation(err)) throw new ConflictError(`Aggregate ${row.name} already exists.`);
+      throw err;
+    }
+    return (await this.db.selectFrom('compute_aggregates').selectAll().where('uuid', '=', row.uuid).executeTakeFirstOrThrow());
+  }
+  async updateAggregate(id: number, changes: Partial<Omit<AggregateRow, 'id'>>): Promise<void> {
+    try {
+      await this.db.updateTable('compute_aggregates').set(changes).where('id', '=', id).execute();
+    } catch (err) {
+      if (isUniqueViolation(err)) throw new ConflictError(`Aggregate ${changes.name} already exists.`);
+      throw err;
+    }
+  }
+  async deleteAggregate(id: number): Promise<void> {
+    await this.db.deleteFrom('compute_aggregate_hosts').where('aggregate_id', '=', id).execute();
+    await this.db.deleteFrom('compute_aggregates').where('id', '=', id).execute();
+  }
+  async aggregateHosts(id: number): Promise<string[]> {
+    return (await this.db.selectFrom('compute_aggregate_hosts').select('host_id').where('aggregate_id', '=', id).orderBy('host_id').execute()).map((r) => r.host_id);
+  }
+  async allAggregateHosts(): Promise<AggregateHostRow[]> {
+    return this.db.selectFrom('compute_aggregate_hosts').selectAll().orderBy('host_id').execute();
+  }
+  async addAggregateHost(id: number, hostId: string): Promise<void> {
+    await this.db.insertInto('compute_aggregate_hosts').values({ aggregate_id: id, host_id: hostId }).execute();
+  }
+  async removeAggregateHost(id: number, hostId: string): Promise<void> {
+    await this.db.deleteFrom('compute_aggregate_hosts').where('aggregate_id', '=', id).where('host_id', '=', hostId).execute();
+  }
+
+  // ---- flavor access
+  async flavorAccess(flavorId: string): Promise<string[]> {
+    return (await this.db.selectFrom('compute_flavor_access').select('project_id').where('flavor_id', '=', flavorId).orderBy('project_id').execute()).map((r) => r.project_id);
+  }
+  async hasFlavorAccess(flavorId: string, projectId: string): Promise<boolean> {
+    return (await this.db.selectFrom('compute_flavor_access').select('flavor_id').where('flavor_id', '=', flavorId).where('project_id', '=', projectId).executeTakeFirst()) !== undefined;
+  }
+  async flavorsOfProject(projectId: string): Promise<Set<string>> {
+    return new Set((await this.db.selectFrom('compute_flavor_access').select('flavor_id').where('project_id', '=', projectId).execute()).map((r) => r.flavor_id));
+  }
+  async addFlavorAccess(flavorId: string, projectId: string): Promise<boolean> {
+    try {
+      await this.db.insertInto('compute_flavor_access').values({ flavor_id: flavorId, project_id: projectId }).execute();
+      return true;
+    } catch (err) {
+      if (isUniqueViolation(err)) return false;
+      throw err;
+    }
+  }
+  async removeFlavorAccess(flavorId: string, projectId: string): Promise<boolean> {
+    return Number((await this.db.deleteFrom('compute_flavor_access').where('flavor_id', '=', flavorId).where('project_id', '=', projectId).executeTakeFirst()).numDeletedRows) > 0;
   }
   /** One heartbeat for many hosts (a reconcile pass), a few hundred ids per statement. */
   async heartbeats(ids: string[]): Promise<void> {

@@ -31,6 +31,12 @@ export interface HostRow {
   created_at: string;
   /** The confinement its tenant containers run under (HostConfinement of agent/driver.ts, JSON), as the host reported it. */
   confinement?: string | null;
+  /** The host's service and hypervisor id before microversion 2.53 (Nova's were integers). */
+  number: number;
+  /** Its id from 2.53 on. */
+  uuid: string;
+  /** Set by an admin (os-services force-down, 2.11): the host counts as down whatever its heartbeat. */
+  forced_down: number;
 }
 
 export type VmState = 'building' | 'active' | 'stopped' | 'paused' | 'suspended' | 'error' | 'deleted' | 'resized';
@@ -130,6 +136,28 @@ export interface ContainerOptionsRow {
   options: string;
 }
 
+export interface AggregateRow {
+  id: number;
+  uuid: string;
+  name: string;
+  availability_zone: string | null;
+  /** JSON object of strings. */
+  metadata: string;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface AggregateHostRow {
+  aggregate_id: number;
+  host_id: string;
+}
+
+/** A project's access to a private flavor (os-flavor-access). */
+export interface FlavorAccessRow {
+  flavor_id: string;
+  project_id: string;
+}
+
 export interface ComputeTables {
   compute_flavors: FlavorRow;
   compute_hosts: HostRow;
@@ -140,6 +168,9 @@ export interface ComputeTables {
   compute_actions: ActionRow;
   compute_container_options: ContainerOptionsRow;
   compute_cloud: { id: string };
+  compute_aggregates: AggregateRow;
+  compute_aggregate_hosts: AggregateHostRow;
+  compute_flavor_access: FlavorAccessRow;
 }
 
 /** The columns reconciliation reads, for every live server. */

@@ -6,7 +6,7 @@ import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import type { TSchema, Static } from '@sinclair/typebox';
 import type { FastifySchemaCompiler } from 'fastify';
 import { BadRequestError } from '../platform/errors.ts';
-import { UUID_PATTERN } from './schemas.ts';
+import { IPV4_PATTERN, UUID_PATTERN } from './schemas.ts';
 
 const bodies = new Ajv({ allErrors: false, coerceTypes: false, removeAdditional: false, useDefaults: false, strict: false, verbose: true });
 const strings = new Ajv({ allErrors: false, coerceTypes: 'array', removeAdditional: false, useDefaults: true, strict: false, verbose: true });
@@ -36,6 +36,7 @@ function why(e: ErrorObject): string {
     case 'pattern':
       // Nova checks ids with its 'uuid' format: its words name the format, not a pattern.
       if ((e.params as { pattern: string }).pattern === UUID_PATTERN) return `'${describe(e.data)}' is not a 'uuid'`;
+      if ((e.params as { pattern: string }).pattern === IPV4_PATTERN) return `'${describe(e.data)}' is not a 'ipv4'`;
       return `${describe(e.data)} ${e.message ?? 'is invalid'}`;
     case 'minProperties':
     case 'maxProperties':

@@ -41,7 +41,7 @@ describe('compute on hosts driven by remote agents', () => {
   const hostOf = async (name: string) => (await adminShow(name))['OS-EXT-SRV-ATTR:host'] as string;
   const adminShow = async (name: string) => json(['server', 'show', ids.get(name)!], 'hafen-admin');
   const hypervisors = async () => (await t.request('GET', '/compute/v2.1/os-hypervisors/detail', { token: await t.token('admin') })).body.hypervisors as { hypervisor_hostname: string; id: string; state: string; vcpus: number; memory_mb: number }[];
-  const stateOf = async (hostId: string) => (await hypervisors()).find((h) => h.id === hostId)?.state;
+  const stateOf = async (hostId: string) => (await hypervisors()).find((h) => h.hypervisor_hostname === hostId)?.state;
   /** The server's container on a nested engine (running or not), by hafen's label. */
   const containersOf = async (engine: Docker, serverId: string) => engine.listContainers({ all: true, filters: { label: [`hafen.server_id=${serverId}`] } });
 
@@ -124,10 +124,10 @@ describe('compute on hosts driven by remote agents', () => {
     agents[1] = startAgent(hosts.hosts[1]!.endpoint, {}, ['--cloud', 'hafen-agent', '--clouds-yaml', agentUser.cloudsYaml]);
     await Promise.all([registered(agents[0]), registered(agents[1])]);
     const hv = await hypervisors();
-    assert.deepEqual(hv.map((h) => h.id).sort(), [...hostIds].sort());
+    assert.deepEqual(hv.map((h) => h.hypervisor_hostname).sort(), [...hostIds].sort());
     for (const [i, engine] of engines.entries()) {
       const info = await engine.info();
-      const h = hv.find((x) => x.id === hostIds[i])!;
+      const h = hv.find((x) => x.hypervisor_hostname === hostIds[i])!;
       assert.equal(h.state, 'up');
       assert.equal(h.vcpus, info.NCPU);
       assert.equal(h.memory_mb, Math.floor(info.MemTotal / 2 ** 20));
@@ -241,7 +241,7 @@ describe('compute on hosts driven by remote agents', () => {
     await t.close();
     t = await startTestCloud('compute-agent', t.env);
     await waitFor('both agents back', async () => (agents.every((a, i) => a!.log().match(/registered host-/g)!.length > logged[i]!) ? true : undefined), 120_000);
-    assert.deepEqual((await hypervisors()).map((h) => [h.id, h.state]).sort(), hostIds.map((h) => [h, 'up']).sort());
+    assert.deepEqual((await hypervisors()).map((h) => [h.hypervisor_hostname, h.state]).sort(), hostIds.map((h) => [h, 'up']).sort());
     assert.equal(await statusBecomes('s2', ['ACTIVE']), 'ACTIVE');
     assert.match(await os(['console', 'log', 'show', 's2']), /booted/);
   });

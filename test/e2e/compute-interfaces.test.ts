@@ -113,7 +113,7 @@ describe('server interfaces through the openstack CLI', () => {
       ['fixed IP without network', { interfaceAttachment: { fixed_ips: [{ ip_address: '10.78.0.9' }] } }, 400, 'badRequest', /network_id when request IP/],
       ['not a uuid', { interfaceAttachment: { port_id: 'nope' } }, 400, 'badRequest', /not a 'uuid'/],
       ['unknown key', { interfaceAttachment: { net_id: nets.neta, tag: 'x' } }, 400, 'badRequest', /'tag' was unexpected/],
-      ['bad fixed IP', { interfaceAttachment: { net_id: nets.netb, fixed_ips: [{ ip_address: '10.79.0.999' }] } }, 400, 'badRequest', /fixed_ips/],
+      ['bad fixed IP', { interfaceAttachment: { net_id: nets.netb, fixed_ips: [{ ip_address: '10.79.0.999' }] } }, 400, 'badRequest', /field\/attribute ip_address\. .*'10\.79\.0\.999' is not a 'ipv4'/],
       ['unknown port', { interfaceAttachment: { port_id: '00000000-0000-4000-8000-000000000000' } }, 404, 'itemNotFound', /could not be found/],
       ['unknown network', { interfaceAttachment: { net_id: '00000000-0000-4000-8000-000000000000' } }, 404, 'itemNotFound', /could not be found/],
       ['second interface on a network', { interfaceAttachment: { net_id: nets.neta } }, 409, 'conflictingRequest', /one interface per network/],

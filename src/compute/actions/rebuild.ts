@@ -26,7 +26,19 @@ export const rebuild: ServerAction = async ({ core, hosts, actions }, { ctx, row
   }
   if (image.container_format !== 'docker') throw new BadRequestError(`Image ${imageId} is not a docker image.`);
   const flavor = JSON.parse(row.flavor) as FlavorRow;
-  if (!(await core.store.updateServer(id, { task_state: 'rebuilding', image_id: imageId, ...(typeof a.name === 'string' ? { name: a.name } : {}) }, { task_state: null }))) throw conflict(row, 'rebuild');
+  // The name, the description (2.19), the metadata, the key (2.54, null removes it) and the user
+  // data (2.57, null removes it) change with the rebuild, as in Nova: the new container's config
+  // drive is made from the row.
+  if (typeof a.key_name === 'string' && !(await core.store.keypair(row.user_id, a.key_name))) throw new BadRequestError('Invalid key_name provided.');
+  if (typeof a.user_data === 'string' && !/^[A-Za-z0-9+/]*={0,2}$/.test(a.user_data.replace(/\s/g, ''))) throw new BadRequestError('Invalid input for field/attribute user_data: must be base64.');
+  const changes = {
+    ...(typeof a.key_name === 'string' || a.key_name === null ? { key_name: a.key_name as string | null } : {}),
+    ...(typeof a.user_data === 'string' || a.user_data === null ? { user_data: a.user_data as string | null } : {}),
+    ...(typeof a.name === 'string' ? { name: a.name } : {}),
+    ...(typeof a.description === 'string' || a.description === null ? { description: a.description as string | null } : {}),
+    ...(a.metadata && typeof a.metadata === 'object' ? { metadata: JSON.stringify(a.metadata) } : {}),
+  };
+  if (!(await core.store.updateServer(id, { task_state: 'rebuilding', image_id: imageId, ...changes }, { task_state: null }))) throw conflict(row, 'rebuild');
   await actions.record(row, 'rebuild', requestId, ctx);
   core.track(
     (async () => {

@@ -3,7 +3,9 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { HttpServer } from '../../platform/http/server.ts';
-import { registerMicroversions } from '../../platform/http/microversion.ts';
+import { atLeast, registerMicroversions } from '../../platform/http/microversion.ts';
+import type { At } from '../views.ts';
+import { adminRoutes } from './admin.ts';
 import { authenticate, type TokenValidator } from '../../platform/auth/context.ts';
 import type { ComputeService } from '../service.ts';
 import { flavorRoutes } from './flavors.ts';
@@ -15,7 +17,13 @@ import { serverRoutes } from './servers.ts';
 import { novaValidatorCompiler } from '../validation.ts';
 
 export const MIN_VERSION = '2.1';
-export const MAX_VERSION = '2.1';
+export const MAX_VERSION = '2.79';
+
+/** The microversion a request is served at, as the views ask for it. */
+export const atOf =
+  (request: FastifyRequest): At =>
+  (version: string) =>
+    atLeast(request, version);
 
 const PUBLIC = { config: { public: true } };
 
@@ -43,16 +51,18 @@ export function computeApi(compute: ComputeService, validator: TokenValidator, p
     'media-types': [{ base: 'application/json', type: 'application/vnd.openstack.compute+json;version=2.1' }],
   };
 
+
   return async (scope: HttpServer) => {
     scope.setValidatorCompiler(novaValidatorCompiler);
     scope.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
       reply.header('x-compute-request-id', request.id);
     });
-    registerMicroversions(scope, { service: 'compute', min: MIN_VERSION, max: MAX_VERSION, legacyHeader: 'X-OpenStack-Nova-API-Version' });
+    registerMicroversions(scope, { service: 'compute', min: MIN_VERSION, max: MAX_VERSION, legacyHeader: 'X-OpenStack-Nova-API-Version', unversionedPaths: ['/'] });
     scope.addHook('preHandler', authenticate(validator));
     const app = typed(scope);
 
-    app.get('/', PUBLIC, async (_r, reply) => reply.code(300).send({ versions: [version] }));
+    // Nova answers its version list with 200.
+    app.get('/', PUBLIC, async () => ({ versions: [version] }));
     app.get('/v2.1', PUBLIC, async () => ({ version }));
     app.get('/v2.1/extensions', async () => ({ extensions: [] }));
 
@@ -63,5 +73,6 @@ export function computeApi(compute: ComputeService, validator: TokenValidator, p
     serverGroupRoutes(routes);
     quotaRoutes(routes);
     hostRoutes(routes);
+    adminRoutes(routes);
   };
 }

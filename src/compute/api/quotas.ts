@@ -1,13 +1,28 @@
 // Quota sets and absolute limits.
 import { contextOf } from '../../platform/auth/context.ts';
+import { BadRequestError } from '../../platform/errors.ts';
 import { DEFAULT_QUOTAS } from '../quotas.ts';
 import { AnyQuery, LimitsQuery, ProjectParams, QuotaSetBody } from '../schemas.ts';
-import type { ComputeRoutes } from './index.ts';
+import type { At } from '../views.ts';
+import { atOf, type ComputeRoutes } from './index.ts';
+
+/** Until 2.36 a quota set also names the network quotas (nova-network's, unlimited here: Neutron has its own). */
+const NETWORK_QUOTAS: Record<string, number> = { floating_ips: -1, fixed_ips: -1, security_groups: -1, security_group_rules: -1 };
+/** Gone from 2.57 with personality files. */
+const FILE_QUOTAS = ['injected_files', 'injected_file_content_bytes', 'injected_file_path_bytes'];
+
+/** A quota set's fields as the version asked for has them. */
+function shaped<T>(values: Record<string, T>, at: At, network: T | ((v: number) => T)): Record<string, T> {
+  const out: Record<string, T> = { ...values };
+  if (at('2.57')) for (const k of FILE_QUOTAS) delete out[k];
+  if (!at('2.36')) for (const [k, v] of Object.entries(NETWORK_QUOTAS)) out[k] = typeof network === 'function' ? (network as (v: number) => T)(v) : network;
+  return out;
+}
 
 export function quotaRoutes({ app, compute }: ComputeRoutes): void {
   app.get('/v2.1/os-quota-sets/:project', { schema: { params: ProjectParams, querystring: AnyQuery } }, async (request) => {
     const projectId = compute.quotas.readable(contextOf(request), request.params.project);
-    return { quota_set: { id: projectId, ...(await compute.quotas.of(projectId)) } };
+    return { quota_set: { id: projectId, ...shaped(await compute.quotas.of(projectId), atOf(request), (v) => v) } };
   });
   app.get('/v2.1/os-quota-sets/:project/detail', { schema: { params: ProjectParams, querystring: AnyQuery } }, async (request) => {
     const projectId = compute.quotas.readable(contextOf(request), request.params.project);
@@ -16,14 +31,23 @@ export function quotaRoutes({ app, compute }: ComputeRoutes): void {
     return {
       quota_set: {
         id: projectId,
-        ...Object.fromEntries(Object.entries(limits).map(([k, v]) => [k, { limit: v, in_use: used[k] ?? 0, reserved: 0 }])),
+        ...shaped(
+          Object.fromEntries(Object.entries(limits).map(([k, v]) => [k, { limit: v, in_use: used[k] ?? 0, reserved: 0 }])),
+          atOf(request),
+          (v) => ({ limit: v, in_use: 0, reserved: 0 }),
+        ),
       },
     };
   });
-  app.get('/v2.1/os-quota-sets/:project/defaults', { schema: { params: ProjectParams } }, async () => ({ quota_set: { id: 'defaults', ...DEFAULT_QUOTAS } }));
-  app.put('/v2.1/os-quota-sets/:project', { schema: { params: ProjectParams, querystring: AnyQuery, body: QuotaSetBody } }, async (request) => ({
-    quota_set: await compute.quotas.set(contextOf(request), request.params.project, request.body as QuotaSetBody),
-  }));
+  app.get('/v2.1/os-quota-sets/:project/defaults', { schema: { params: ProjectParams } }, async (request) => ({ quota_set: { id: 'defaults', ...shaped(DEFAULT_QUOTAS, atOf(request), (v) => v) } }));
+  app.put('/v2.1/os-quota-sets/:project', { schema: { params: ProjectParams, querystring: AnyQuery, body: QuotaSetBody } }, async (request) => {
+    const at = atOf(request);
+    const body = request.body as QuotaSetBody;
+    // Fields a version no longer has are unknown there, as in Nova's schema of that version.
+    const gone = [...(at('2.36') ? [...Object.keys(NETWORK_QUOTAS), 'networks'] : []), ...(at('2.57') ? FILE_QUOTAS : [])].filter((k) => Object.hasOwn(body.quota_set, k));
+    if (gone.length) throw new BadRequestError(`Invalid input for field/attribute quota_set. Additional properties are not allowed ('${gone[0]}' was unexpected)`);
+    return { quota_set: shaped(await compute.quotas.set(contextOf(request), request.params.project, body), at, (v) => v) };
+  });
   app.get('/v2.1/limits', { schema: { querystring: LimitsQuery } }, async (request) => {
     const ctx = contextOf(request);
     const projectId = compute.isAdmin(ctx) && request.query.tenant_id ? request.query.tenant_id : ctx.scope.kind === 'project' ? ctx.scope.projectId : '';
