@@ -52,6 +52,8 @@ import { policyRoutes } from './api-policies.ts';
 import { limitRoutes } from './api-limits.ts';
 import { endpointFilterRoutes } from './api-endpoint-filter.ts';
 import type { EndpointFilter } from './endpoint-filter.ts';
+import { domainConfigRoutes } from './api-domain-configs.ts';
+import type { DomainConfigs } from './domain-configs.ts';
 import { Type } from '@sinclair/typebox';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { listRoleAssignments } from './role-assignments.ts';
@@ -66,9 +68,10 @@ export interface IdentityParts {
   credentials: Credentials;
   limits: Limits;
   endpointFilter: EndpointFilter;
+  domainConfigs: DomainConfigs;
 }
 
-export function identityApi(identity: IdentityService, publicUrl: string, { appCredentials, trusts, credentials, limits, endpointFilter }: IdentityParts) {
+export function identityApi(identity: IdentityService, publicUrl: string, { appCredentials, trusts, credentials, limits, endpointFilter, domainConfigs }: IdentityParts) {
   const base = `${publicUrl}/identity/v3`;
   const links: Links = (path) => ({ self: `${base}${path}` });
   const listLinks = (request: FastifyRequest) => ({ self: `${publicUrl}${request.url}`, previous: null, next: null });
@@ -90,6 +93,7 @@ export function identityApi(identity: IdentityService, publicUrl: string, { appC
     policyRoutes(app, kit);
     limitRoutes(app, kit, limits);
     endpointFilterRoutes(app, kit, endpointFilter);
+    domainConfigRoutes(app, kit, domainConfigs);
     projectRoutes(app, kit);
     domainRoutes(app, kit);
     userRoutes(app, kit);

@@ -18,6 +18,7 @@ import { Credentials } from './credentials.ts';
 import { CredentialCipher } from './credential-keys.ts';
 import { Limits } from './limits.ts';
 import { EndpointFilter } from './endpoint-filter.ts';
+import { DomainConfigs } from './domain-configs.ts';
 
 export interface Identity {
   service: IdentityService;
@@ -40,6 +41,7 @@ export async function createIdentity(database: Database, policy: PolicyEngine, c
   const credentialStore = new Credentials(service, new CredentialCipher(config.dataDir));
   const limits = new Limits(service);
   const endpointFilter = new EndpointFilter(service);
+  const domainConfigs = new DomainConfigs(service);
   // Controllers starting together on a fresh shared database must not both create the admin rows.
   const credentials = await exclusively(database, 'identity-bootstrap', () => bootstrapIdentity(store, config));
   await tokens.start();
@@ -48,6 +50,6 @@ export async function createIdentity(database: Database, policy: PolicyEngine, c
     tokens,
     credentials,
     client: createIdentityClient(store, tokens, trusts, limits),
-    mount: { prefix: '/identity', renderError: keystoneError, register: identityApi(service, config.publicUrl, { appCredentials, trusts, credentials: credentialStore, limits, endpointFilter }) },
+    mount: { prefix: '/identity', renderError: keystoneError, register: identityApi(service, config.publicUrl, { appCredentials, trusts, credentials: credentialStore, limits, endpointFilter, domainConfigs }) },
   };
 }

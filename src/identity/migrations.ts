@@ -284,4 +284,15 @@ export const identityMigrations: Migration[] = [
       await db.schema.createIndex('identity_project_endpoint_groups_project').on('identity_project_endpoint_groups').column('project_id').execute();
     },
   },
+  {
+    name: '0007-domain-configs',
+    async up(db: Kysely<any>) {
+      // A domain's specific configuration (Keystone's domain_config): { group: { option: value } } as JSON.
+      await db.schema
+        .createTable('identity_domain_configs')
+        .addColumn('domain_id', 'varchar(64)', (c) => c.primaryKey().references('identity_domains.id').onDelete('cascade'))
+        .addColumn('config', 'text', (c) => c.notNull())
+        .execute();
+    },
+  },
 ];
