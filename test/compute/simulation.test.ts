@@ -101,7 +101,7 @@ describe('compute control plane on 1,000 fake hosts', () => {
     }
     assert.equal((await boot({})).status, 403);
 
-    await waitFor('no server in BUILD', async () => ((await t.request('GET', `${C}/servers?status=BUILD`, { token: demo })).body.servers.length === 0 ? true : undefined), 180_000);
+    await waitFor('no server in BUILD', async () => ((await t.request('GET', `${C}/servers?status=BUILD`, { token: demo })).body.servers.length === 0 ? true : undefined), 300_000);
     const servers = (await listAll('/servers/detail?all_tenants=1', admin)) as { id: string; status: string; 'OS-EXT-SRV-ATTR:host': string }[];
     assert.equal(servers.length, SERVERS);
     assert.deepEqual([...new Set(servers.map((s) => s.status))], ['ACTIVE']);
