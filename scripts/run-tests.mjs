@@ -72,8 +72,9 @@ function runFile(file, n) {
       process.execPath,
       [
         '--import', 'tsx', '--test',
-        // A test that leaves a handle open (a server, a timer) must not hang the run; none may run forever.
-        '--test-force-exit', '--test-timeout=600000',
+        // A test that leaves a handle open (a server, a timer) must not hang the run; none may run forever
+        // (a file's long end-to-end paths get twenty minutes on a busy machine).
+        '--test-force-exit', '--test-timeout=1200000',
         '--test-reporter=spec', `--test-reporter-destination=${spec}`,
         '--test-reporter=tap', `--test-reporter-destination=${tap}`,
         file,
