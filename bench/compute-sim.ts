@@ -90,9 +90,16 @@ export async function run(options: BenchOptions): Promise<void> {
     await cloud.compute.service.settle();
     const bootMs = performance.now() - t0;
     const placements = await cloud.compute.service.hosts.placements();
-    const rows = (await (await fetch(`${url}/compute/v2.1/servers/detail`, { headers: { 'x-auth-token': demo } })).json()) as { servers: { id: string; status: string }[] };
-    const active = rows.servers.filter((r) => r.status === 'ACTIVE').length;
-    const used = new Set(rows.servers.map((r) => placements.get(r.id))).size;
+    // Every page of the list (at most 1,000 a page, as Nova's max_limit).
+    const all: { id: string; status: string }[] = [];
+    for (let marker = ''; ; ) {
+      const page = (await (await fetch(`${url}/compute/v2.1/servers/detail?limit=1000${marker ? `&marker=${marker}` : ''}`, { headers: { 'x-auth-token': demo } })).json()) as { servers: { id: string; status: string }[] };
+      all.push(...page.servers);
+      if (page.servers.length < 1000) break;
+      marker = page.servers[page.servers.length - 1]!.id;
+    }
+    const active = all.filter((r) => r.status === 'ACTIVE').length;
+    const used = new Set(all.map((r) => placements.get(r.id))).size;
     console.log(`boot ${servers} servers (${connections} connections): ${(bootMs / 1000).toFixed(1)} s, ${((servers * 1000) / bootMs).toFixed(0)} boots/s to ACTIVE (target 200); POST p50 ${pct(posts.latencies, 50).toFixed(1)} ms p99 ${pct(posts.latencies, 99).toFixed(1)} ms; ${active} ACTIVE on ${used} hosts`);
     console.log(`scheduling decision over ${hosts} hosts: p50 ${pct(decisions, 50).toFixed(2)} ms, p99 ${pct(decisions, 99).toFixed(2)} ms, max ${pct(decisions, 100).toFixed(2)} ms (target p99 20 ms; ${decisions.length} decisions)`);
     if (active !== servers) throw new Error(`only ${active} of ${servers} servers are ACTIVE`);
