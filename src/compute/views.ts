@@ -212,7 +212,9 @@ export interface HostUsage {
 export function hypervisorView(h: HostRow, up: boolean, used: HostUsage, detail: boolean, at: At = LATEST) {
   const summary = { id: hostIdAt(h, at), hypervisor_hostname: h.hostname, state: up ? 'up' : 'down', status: h.enabled ? 'enabled' : 'disabled' };
   if (!detail) return summary;
-  const cpuInfo = { arch: h.architecture, model: '', vendor: '', topology: { cells: 1, sockets: 1, cores: h.vcpus, threads: 1 }, features: [] as string[] };
+  // The confinement the host's tenant containers run under (seccomp, AppArmor/SELinux, userns, capabilities), as it reported it.
+  const confinement = h.confinement ? (JSON.parse(h.confinement) as unknown) : undefined;
+  const cpuInfo = { arch: h.architecture, model: '', vendor: '', topology: { cells: 1, sockets: 1, cores: h.vcpus, threads: 1 }, features: [] as string[], ...(confinement ? { confinement } : {}) };
   return {
     ...summary,
     hypervisor_type: 'docker',

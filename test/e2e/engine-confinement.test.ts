@@ -75,6 +75,13 @@ describe('tenant containers run with remapped ids', { skip: !userNamespacesAvail
     assert.deepEqual(confinement?.usernsRemap, { uid: range.start, gid: confinement?.usernsRemap?.gid });
     assert.equal(confinement.seccomp, 'default');
     assert.ok(confinement.droppedCapabilities.includes('NET_RAW') && !confinement.capabilities.includes('SYS_ADMIN'));
+    // openstack hypervisor show carries it in cpu_info (an object from microversion 2.28).
+    const admin = (args: string[]) => t.openstack(args, 'hafen-admin');
+    const hypervisorId = (JSON.parse(await admin(['hypervisor', 'list', '-f', 'json'])) as { ID: string }[])[0]!.ID;
+    const hypervisor = JSON.parse(await admin(['--os-compute-api-version', '2.28', 'hypervisor', 'show', '-f', 'json', hypervisorId]));
+    const shown = typeof hypervisor.cpu_info === 'string' ? JSON.parse(hypervisor.cpu_info) : hypervisor.cpu_info;
+    assert.deepEqual(shown.confinement?.usernsRemap, confinement.usernsRemap, JSON.stringify(hypervisor.cpu_info));
+    assert.equal(shown.confinement.seccomp, 'default');
     const { stdout } = await exec(process.execPath, [path.join(checkoutDir, 'bin', 'hafen.mjs'), 'status'], {
       env: { ...process.env, HAFEN_DATA_DIR: t.dataDir, HAFEN_DOCKER_HOSTS: `unix://${socket}` },
       timeout: 60_000,
