@@ -62,7 +62,7 @@ export async function createCloud(config: Config, options: CloudOptions = {}): P
   // Floating IPs of servers on remote agents' hosts are routed there by the agent endpoint, not NATed here.
   network.dataplane?.ignoreFloatingIpsOf(() => compute.serversOffEngines());
   // Names the cloud makes on hosts (floating-IP chains, like bridges and host guards) carry its id.
-  network.dataplane?.setCloudTag(cloudTag(compute.service.hosts.cloudId));
+  network.dataplane?.setCloudTag(cloudTag(compute.service.hosts.cloudId), compute.service.hosts.cloudId);
   await mountService(app, compute.mount);
   await mountService(app, compute.agents);
   const clusterNodes = deferredNodesClient();

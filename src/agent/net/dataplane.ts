@@ -12,6 +12,8 @@ import { addFloatingIp, addFloatingIpRoute, addPortForwardings, applyLocalHostFl
 const LABEL_SERVER = 'hafen.server_id';
 /** Set on infrastructure workloads (cluster nodes; see InfrastructureSpec). */
 export const INFRASTRUCTURE_LABEL = 'hafen.infrastructure';
+/** Which cloud made a container (agent/docker/driver.ts). */
+const CLOUD_LABEL = 'hafen.cloud';
 
 export type { DataplaneSource };
 
@@ -120,10 +122,23 @@ export class Dataplane {
     return this;
   }
 
-  /** This cloud's tag (see agent/docker/host-guard.ts cloudTag): its floating IPs go in chains of its own. */
-  setCloudTag(tag: string): void {
+  /** The cloud's id: containers labelled by another cloud (clouds sharing an engine) are not this dataplane's. */
+  private cloudId: string | undefined;
+
+  /** Whether a container (by its labels) is another cloud's: left alone, never given this cloud's firewall. */
+  private othersContainer(labels: Record<string, string> | undefined): boolean {
+    const owner = labels?.[CLOUD_LABEL];
+    return this.cloudId !== undefined && owner !== undefined && owner !== this.cloudId;
+  }
+
+  /**
+   * This cloud's tag (see agent/docker/host-guard.ts cloudTag): its floating IPs go in chains of its
+   * own; with its id, containers another cloud made on a shared engine are left to that cloud.
+   */
+  setCloudTag(tag: string, cloudId?: string): void {
     const waiting = !this.chains;
     this.chains = floatingIpChains(tag);
+    if (cloudId) this.cloudId = cloudId;
     if (waiting && this.timer) this.onResync();
   }
 
@@ -209,7 +224,7 @@ export class Dataplane {
       });
       for (const c of list) {
         const serverId = c.Labels?.[this.serverLabel];
-        if (serverId && !out.has(serverId)) out.set(serverId, { docker, local, ...(address ? { address } : {}), id: c.Id });
+        if (serverId && !out.has(serverId) && !this.othersContainer(c.Labels)) out.set(serverId, { docker, local, ...(address ? { address } : {}), id: c.Id });
       }
     }
     return out;
@@ -222,7 +237,7 @@ export class Dataplane {
     this.located.delete(serverId);
     let where = known;
     for (const { docker, local, address } of where ? [] : this.engineList) {
-      const list = await docker.listContainers({ filters: { label: [`${this.serverLabel}=${serverId}`], status: ['running'] } });
+      const list = (await docker.listContainers({ filters: { label: [`${this.serverLabel}=${serverId}`], status: ['running'] } })).filter((c) => !this.othersContainer(c.Labels));
       if (!list[0]) continue;
       where = { docker, local, ...(address ? { address } : {}), id: list[0].Id };
       break;

@@ -171,7 +171,7 @@ export class Agent {
     // The floating IPs of the host's servers get their NAT on the host (no route: the controller's).
     this.dataplane = new Dataplane(this.firewalls, [{ docker: this.engine, local: this.options.docker.startsWith('unix://'), floatingIps: 'host' }], (msg) => this.log(msg));
     // Its host's floating-IP chains carry the controller's cloud tag, as the controller's own do.
-    this.dataplane.setCloudTag(cloudTag(session.cloudId));
+    this.dataplane.setCloudTag(cloudTag(session.cloudId), session.cloudId);
     this.dataplane.start();
     return session;
   }
