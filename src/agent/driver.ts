@@ -104,6 +104,12 @@ export interface ContainerOptions {
    * injected content): absolute path -> base64 content. Never a host path.
    */
   files?: Record<string, string>;
+  /**
+   * Another server on this host (a capsule's first container) whose network namespace this
+   * container joins (Docker's `container:` network mode): it has no interface, hostname or resolver
+   * of its own and reaches that server's processes on localhost. Compute sets it, never a tenant.
+   */
+  networkOf?: string;
 }
 
 /** One network interface as a host realises it: the engine network (made on demand) and the address. */

@@ -56,6 +56,11 @@ export interface WorkloadBoot {
   /** same_host / different_host. */
   hints: { same_host?: string[]; different_host?: string[] };
   container: ContainerOptions;
+  /**
+   * A running workload of the same project and kind whose network namespace this one joins (a Zun
+   * capsule's later containers): no interface of its own, placed on that workload's host.
+   */
+  networkOf?: string;
 }
 /** The most servers one create request may ask for (min_count, max_count); more is refused with 400. */
 export const MAX_SERVERS_PER_REQUEST = 1000;
@@ -217,6 +222,14 @@ export class Builder {
     }
     if (image.container_format !== 'docker' || image.status !== 'active') throw new BadRequestError(`Image ${w.imageId} is not an active docker image.`);
     if (await store.server(w.id)) throw new ConflictError(`A workload ${w.id} exists already.`);
+    let hints = w.hints;
+    if (w.networkOf !== undefined) {
+      const holder = await store.server(w.networkOf);
+      if (!holder || holder.project_id !== projectId || holder.kind !== kind) throw new BadRequestError(`Workload ${w.networkOf} could not be found.`);
+      if (!holder.host_id || holder.vm_state !== 'active') throw new ConflictError(`Workload ${w.networkOf} is not running: only a running workload's network can be joined.`);
+      if (w.nics.length) throw new BadRequestError('A workload that joins another\'s network has no interface of its own.');
+      hints = { ...w.hints, same_host: [w.networkOf] };
+    }
     const now = new Date().toISOString();
     // The ledger and Nova's quotas count whole CPUs; the engine limits the container to `cpus`.
     const flavor: FlavorRow = { id: kind, name: kind, ram: w.memoryMiB, vcpus: Math.max(1, Math.ceil(w.cpus)), disk: w.diskGiB, ephemeral: 0, swap: 0, is_public: 0, description: null, extra_specs: '{}', created_at: now };
@@ -242,7 +255,7 @@ export class Builder {
       locked: 0,
       locked_by: null,
       locked_reason: null,
-      networks: JSON.stringify(w.nics.map((n) => ('portId' in n ? { port: n.portId } : { uuid: n.networkId, ...(n.fixedIp ? { fixed_ip: n.fixedIp } : {}) }))),
+      networks: JSON.stringify(w.networkOf !== undefined ? 'none' : w.nics.map((n) => ('portId' in n ? { port: n.portId } : { uuid: n.networkId, ...(n.fixedIp ? { fixed_ip: n.fixedIp } : {}) }))),
       addresses: '{}',
       security_groups: JSON.stringify(w.securityGroupIds),
       server_group_id: null,
@@ -258,9 +271,11 @@ export class Builder {
     const q = await this.quotas.of(projectId);
     const over = await store.insertServersWithinQuota(projectId, kind, { min: 1, max: 1 }, { cores: flavor.vcpus, ram: flavor.ram }, { instances: q.instances!, cores: q.cores!, ram: q.ram! }, () => [row]);
     if ('over' in over) throw new OverQuotaError(`Quota exceeded for ${over.over}: Requested ${over.requested}, but already used ${over.used} of ${over.limit} ${over.over}`, over.over);
-    await store.setContainerOptions([row.id], JSON.stringify({ ...w.container, cpus: w.cpus, configDrive: false }));
+    // Only compute names the workload whose network a container joins (checked above), never the caller's options.
+    const { networkOf: _ignored, ...container } = w.container;
+    await store.setContainerOptions([row.id], JSON.stringify({ ...container, cpus: w.cpus, configDrive: false, ...(w.networkOf !== undefined ? { networkOf: w.networkOf } : {}) }));
     await this.actions.record(row, 'create', requestId, ctx);
-    this.core.track(this.build(ctx, row, image, flavor, w.hints, w.host));
+    this.core.track(this.build(ctx, row, image, flavor, hints, w.host));
     return row;
   }
 

@@ -46,7 +46,7 @@ export function zunClients(s: ZunServices): ZunClients {
     async boot(ctx, spec, requestId) {
       const w = await compute.bootWorkload(
         ctx,
-        { id: spec.id, name: spec.name, imageId: spec.imageId, cpus: spec.cpu, memoryMiB: spec.memoryMiB, diskGiB: spec.diskGiB, nics: spec.nics, securityGroupIds: spec.securityGroupIds, availabilityZone: spec.availabilityZone, host: spec.host, hints: spec.hints, container: spec.options },
+        { id: spec.id, name: spec.name, imageId: spec.imageId, cpus: spec.cpu, memoryMiB: spec.memoryMiB, diskGiB: spec.diskGiB, nics: spec.nics, securityGroupIds: spec.securityGroupIds, availabilityZone: spec.availabilityZone, host: spec.host, hints: spec.hints, container: spec.options, ...(spec.networkOf ? { networkOf: spec.networkOf } : {}) },
         requestId,
         KIND,
       );
@@ -57,6 +57,14 @@ export function zunClients(s: ZunServices): ZunClients {
       const w = (await compute.placed(ctx, [id], KIND)).get(id);
       if (!w) throw new NotFoundError(`Container ${id} could not be found.`);
       return stateOf(w);
+    },
+    async exitCode(ctx, id) {
+      try {
+        const state = (await compute.inspect(ctx, id, KIND)).State as { Running?: boolean; ExitCode?: number } | undefined;
+        return state && !state.Running && typeof state.ExitCode === 'number' ? state.ExitCode : null;
+      } catch {
+        return null;
+      }
     },
     async states(ctx, ids) {
       const out = new Map<string, WorkloadState>();

@@ -21,6 +21,7 @@ import type { Verbs } from './verbs.ts';
 import type { Quotas } from './quotas.ts';
 import type { Registries } from './registries.ts';
 import type { Infrastructure } from './infrastructure.ts';
+import type { Capsules } from './capsules.ts';
 import * as S from './schemas.ts';
 import { actionView, eventsView } from './views.ts';
 
@@ -39,6 +40,7 @@ export interface ZunParts {
   quotas: Quotas;
   registries: Registries;
   infrastructure: Infrastructure;
+  capsules: Capsules;
 }
 
 type Req = FastifyRequest<{ Params: Record<string, string>; Querystring: Record<string, string>; Body: any }>;
@@ -222,6 +224,25 @@ export function zunApi(validator: TokenValidator, publicUrl: string, parts: ZunP
     route('GET', `${I}/network_list`, P, async (r) => {
       since(r, 13);
       return { networks: await parts.networking.list(ctx(r), r.params.ident!, minor(r)) };
+    });
+
+    // ---- capsules
+    const K = '/v1/capsules';
+    route('GET', K, { querystring: S.CapsuleListQuery }, async (r) => {
+      const { items, next } = await parts.capsules.list(ctx(r), r.query as S.CapsuleListQueryT);
+      const capsules = await Promise.all(items.map((c) => parts.capsules.view(ctx(r), c, minor(r))));
+      return { capsules, ...(next ? { next } : {}) };
+    });
+    route('POST', K, { body: S.CapsuleCreate }, async (r, reply) => {
+      const c = await parts.capsules.create(ctx(r), r.body as S.CapsuleCreateT, String(r.id));
+      reply.header('location', `${base}/capsules/${c.uuid}`);
+      reply.code(202);
+      return parts.capsules.view(ctx(r), c, minor(r));
+    });
+    route('GET', `${K}/:ident`, { params: S.IdentParams }, async (r) => parts.capsules.view(ctx(r), await parts.capsules.show(ctx(r), r.params.ident!), minor(r)));
+    route('DELETE', `${K}/:ident`, { params: S.IdentParams, querystring: S.CapsuleDeleteQuery }, async (r, reply) => {
+      await parts.capsules.delete(ctx(r), r.params.ident!, isTrue(r.query.all_projects), String(r.id));
+      return noContent(reply);
     });
 
     // ---- container actions

@@ -93,6 +93,8 @@ export interface ContainerBoot {
   hints: { same_host?: string[]; different_host?: string[] };
   /** Process, environment, labels, tty, files, and `start: false` for a container created but not run. */
   options: ContainerOptions;
+  /** A running container of the caller's whose network namespace this one joins (a capsule's first): no NIC, its host. */
+  networkOf?: string;
 }
 
 export type PowerVerb = 'start' | 'stop' | 'reboot' | 'pause' | 'unpause';
@@ -122,6 +124,8 @@ export interface ContainerVerbs {
 export interface ContainerCompute {
   boot(ctx: RequestContext, spec: ContainerBoot, requestId: string): Promise<{ state: WorkloadState; settled: Promise<void> }>;
   state(ctx: RequestContext, id: string): Promise<WorkloadState>;
+  /** The exit code of a container whose process ended (null while it runs or when its host cannot say). */
+  exitCode(ctx: RequestContext, id: string): Promise<number | null>;
   /** States of many (the caller's, or any for admins); missing ids are left out. */
   states(ctx: RequestContext, ids: string[]): Promise<Map<string, WorkloadState>>;
   power(ctx: RequestContext, id: string, verb: PowerVerb, requestId: string, options?: { timeoutS?: number }): Promise<{ settled: Promise<void> }>;

@@ -254,7 +254,7 @@ export class ContainerService {
   }
 
   /** Zun's nets as compute NICs; none: the project's oldest own network, else the oldest shared one. */
-  private async nicsFor(ctx: RequestContext, nets: NetT[]): Promise<ContainerNic[]> {
+  async nicsFor(ctx: RequestContext, nets: NetT[]): Promise<ContainerNic[]> {
     const network = this.core.clients.network;
     const visible = await network.networks(ctx);
     const projectId = this.core.project(ctx);

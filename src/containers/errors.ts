@@ -108,3 +108,11 @@ export class PolicyNotAuthorized extends ForbiddenError {
     super(`Policy doesn't allow ${action} to be performed.`);
   }
 }
+
+/** A capsule template Zun cannot take (its kind, its spec). */
+export class InvalidCapsuleTemplate extends BadRequestError {
+  override readonly name = 'InvalidCapsuleTemplate';
+  constructor(detail: string) {
+    super(`Capsule template is invalid: ${detail}`);
+  }
+}

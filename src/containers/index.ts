@@ -8,6 +8,7 @@ import type { PolicyEngine } from '../platform/auth/policy.ts';
 import type { RequestContext, TokenValidator } from '../platform/auth/context.ts';
 import type { ServiceMount } from '../platform/http/server.ts';
 import { zunApi } from './api.ts';
+import { Capsules } from './capsules.ts';
 import type { ZunClients } from './clients.ts';
 import { createContainersClient, type ContainersClient } from './client.ts';
 import { Consoles } from './consoles.ts';
@@ -73,12 +74,15 @@ export async function createContainers(database: Database, policy: PolicyEngine,
     quotas,
     registries,
     infrastructure: new Infrastructure(core),
+    capsules: new Capsules(core, quotas, containers),
   };
 
   /** Level-triggered: rows whose delete was cut short, containers gone from compute, stopped auto_remove ones. */
   let sweeping: Promise<void> | undefined;
   const sweepOnce = async () => {
     for (const row of await store.allContainers()) {
+      // A capsule's containers are its to place and remove (capsules.ts), not this pass's.
+      if (row.capsule_id) continue;
       const ctx = ownerContext(row);
       const w = (await clients.compute.states(ctx, [row.uuid]).catch(() => undefined))?.get(row.uuid);
       const age = Date.now() - Date.parse(row.created_at);

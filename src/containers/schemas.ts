@@ -177,3 +177,105 @@ export const NetworkAttachQuery = Type.Object(
   { additionalProperties: false },
 );
 export const RenameQuery = Type.Object({ name: ContainerName }, { additionalProperties: false });
+
+// ---- capsules (zun/api/controllers/v1/schemas/capsules.py and parameter_types' capsule_template)
+
+const CapsuleResources = Type.Object(
+  {
+    cpu: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 1024 })),
+    memory: Type.Optional(Type.Integer({ minimum: 4, maximum: 1 << 20 })),
+  },
+  { additionalProperties: false },
+);
+
+export const CapsuleContainer = Type.Object(
+  {
+    name: Type.Optional(ContainerName),
+    image: ImageName,
+    command: Type.Optional(Nullable(Strings(256))),
+    args: Type.Optional(Nullable(Strings(256))),
+    resources: Type.Optional(Nullable(Type.Object({ requests: Type.Optional(Nullable(CapsuleResources)), limits: Type.Optional(Nullable(CapsuleResources)) }, { additionalProperties: false }))),
+    ports: Type.Optional(Nullable(Type.Array(
+      Type.Object(
+        {
+          name: Type.Optional(Type.String({ maxLength: 255 })),
+          containerPort: Type.Integer({ minimum: 1, maximum: 65535 }),
+          hostPort: Type.Optional(Type.Integer({ minimum: 1, maximum: 65535 })),
+          protocol: Type.Optional(Type.Union(['TCP', 'UDP', 'tcp', 'udp'].map((v) => Type.Literal(v)))),
+        },
+        { additionalProperties: false },
+      ),
+      { maxItems: 64 },
+    ))),
+    volumeMounts: Type.Optional(Nullable(Type.Array(Type.Object({ name: Type.String({ minLength: 1, maxLength: 255 }), mountPath: Type.String({ minLength: 1, maxLength: 4096 }) }, { additionalProperties: false }), { maxItems: 32 }))),
+    env: Type.Optional(Nullable(StringMap)),
+    workDir: Type.Optional(Nullable(Type.String({ minLength: 1, maxLength: 255 }))),
+    imagePullPolicy: Type.Optional(Nullable(Type.Union(['Always', 'IfNotPresent', 'Never', 'always', 'ifnotpresent', 'never'].map((v) => Type.Literal(v))))),
+    stdin: Type.Optional(ZunBoolean),
+    tty: Type.Optional(ZunBoolean),
+  },
+  { additionalProperties: false },
+);
+export type CapsuleContainerT = Static<typeof CapsuleContainer>;
+
+export const CapsuleRestartPolicy = Type.Union(['Always', 'OnFailure', 'Never'].map((v) => Type.Literal(v)));
+
+export const CapsuleVolume = Type.Object(
+  {
+    name: Type.String({ minLength: 1, maxLength: 63, pattern: '^[a-zA-Z0-9][a-zA-Z0-9_.-]*$' }),
+    emptyDir: Type.Optional(Nullable(Type.Object({ medium: Type.Optional(Nullable(Type.String({ maxLength: 16 }))), sizeLimit: Type.Optional(Nullable(Type.Union([Type.Integer({ minimum: 0 }), Type.String({ maxLength: 32 })]))) }, { additionalProperties: false }))),
+    cinder: Type.Optional(Nullable(Type.Object({}, { additionalProperties: true }))),
+  },
+  { additionalProperties: false },
+);
+
+export const CapsuleTemplate = Type.Object(
+  {
+    kind: Type.String({ maxLength: 32 }),
+    capsuleVersion: Type.Optional(Nullable(Type.String({ maxLength: 32 }))),
+    metadata: Type.Object(
+      {
+        name: Type.Optional(Nullable(ContainerName)),
+        labels: Type.Optional(Nullable(StringMap)),
+        annotations: Type.Optional(Nullable(StringMap)),
+      },
+      { additionalProperties: false },
+    ),
+    // Deprecated in Zun (spec.restartPolicy replaces it), still accepted.
+    restartPolicy: Type.Optional(CapsuleRestartPolicy),
+    spec: Type.Object(
+      {
+        containers: Type.Array(CapsuleContainer, { minItems: 1, maxItems: 16 }),
+        initContainers: Type.Optional(Type.Unknown()),
+        volumes: Type.Optional(Nullable(Type.Array(CapsuleVolume, { maxItems: 16 }))),
+        restartPolicy: Type.Optional(CapsuleRestartPolicy),
+      },
+      { additionalProperties: true },
+    ),
+    availabilityZone: Type.Optional(Nullable(Type.String({ minLength: 1, maxLength: 255 }))),
+    architecture: Type.Optional(Nullable(Type.String({ maxLength: 16 }))),
+    nets: Type.Optional(Nullable(Type.Array(Net, { maxItems: 1 }))),
+  },
+  { additionalProperties: false },
+);
+export type CapsuleTemplateT = Static<typeof CapsuleTemplate>;
+
+/** POST /v1/capsules: the template as an object, or as a JSON string (Zun parses it). */
+export const CapsuleCreate = Type.Object(
+  { template: Type.Union([Type.String({ minLength: 1, maxLength: 1 << 20 }), Type.Object({}, { additionalProperties: true })]) },
+  { additionalProperties: false },
+);
+export type CapsuleCreateT = Static<typeof CapsuleCreate>;
+
+export const CapsuleListQuery = Type.Object(
+  {
+    limit: Type.Optional(Type.String({ maxLength: 10 })),
+    marker: Type.Optional(Type.String({ maxLength: 64 })),
+    sort_key: Type.Optional(Type.String({ maxLength: 32 })),
+    sort_dir: Type.Optional(Type.String({ maxLength: 8 })),
+    all_projects: Type.Optional(QueryBoolean),
+  },
+  { additionalProperties: false },
+);
+export type CapsuleListQueryT = Static<typeof CapsuleListQuery>;
+export const CapsuleDeleteQuery = Type.Object({ all_projects: Type.Optional(QueryBoolean) }, { additionalProperties: false });

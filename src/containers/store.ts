@@ -300,10 +300,24 @@ export class ZunStore {
     return q.execute();
   }
 
-  async capsules(projectId: string | undefined, limit: number): Promise<CapsuleRow[]> {
+  /** A page of a project's (or every project's) capsules in creation order, after `after` when given. */
+  async capsules(projectId: string | undefined, limit: number, after?: CapsuleRow, dir: 'asc' | 'desc' = 'asc'): Promise<CapsuleRow[]> {
     let q = this.db.selectFrom('zun_capsules').selectAll();
     if (projectId !== undefined) q = q.where('project_id', '=', projectId);
-    return q.orderBy('created_at').limit(limit).execute();
+    if (after) {
+      const a = after;
+      q = q.where((eb) =>
+        dir === 'asc'
+          ? eb.or([eb('created_at', '>', a.created_at), eb.and([eb('created_at', '=', a.created_at), eb('uuid', '>', a.uuid)])])
+          : eb.or([eb('created_at', '<', a.created_at), eb.and([eb('created_at', '=', a.created_at), eb('uuid', '<', a.uuid)])]),
+      );
+    }
+    return q.orderBy('created_at', dir).orderBy('uuid', dir).limit(limit).execute();
+  }
+
+  /** Every capsule row (the clean-up pass). */
+  async allCapsules(): Promise<CapsuleRow[]> {
+    return this.db.selectFrom('zun_capsules').selectAll().execute();
   }
 
   async updateCapsule(uuid: string, changes: Partial<CapsuleRow>): Promise<void> {

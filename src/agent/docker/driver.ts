@@ -204,10 +204,16 @@ export class DockerDriver implements ComputeDriver {
     // Settled either way, so a failed create never leaves the helper's promise unobserved.
     const filled = filling.then(() => undefined, (err: unknown) => err);
     const c = spec.container;
+    // A capsule's later containers join its first container's network namespace: no interface,
+    // hostname, resolver or host entries of their own (the engine refuses them in that mode).
+    if (c?.networkOf !== undefined && (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(c.networkOf) || spec.network)) {
+      throw new Error(`a container joining the network of ${c.networkOf} has no interface of its own`);
+    }
+    const joined = c?.networkOf ? `container:${containerName(c.networkOf)}` : null;
     const container = await this.docker.createContainer({
       name: containerName(spec.serverId),
       Image: image,
-      Hostname: c?.hostname ?? spec.hostname,
+      ...(joined ? {} : { Hostname: c?.hostname ?? spec.hostname }),
       ...(c?.command ? { Cmd: c.command } : spec.command ? { Cmd: spec.command } : {}),
       ...(c?.entrypoint ? { Entrypoint: c.entrypoint } : {}),
       ...(c?.user ? { User: c.user } : {}),
@@ -227,14 +233,14 @@ export class DockerDriver implements ComputeDriver {
         PidsLimit: spec.pidsLimit,
         ...(spec.cpuset || c?.cpuset ? { CpusetCpus: spec.cpuset ?? c!.cpuset } : {}),
         ...(c?.cpuShares ? { CpuShares: c.cpuShares } : {}),
-        ...(c?.dnsSearch?.length ? { DnsSearch: c.dnsSearch } : {}),
+        ...(c?.dnsSearch?.length && !joined ? { DnsSearch: c.dnsSearch } : {}),
         ReadonlyRootfs: spec.readOnlyRoot || c?.readOnly === true,
         Privileged: false,
         CapDrop: ['ALL'],
         CapAdd: TENANT_CAPABILITIES.filter((cap) => !(c?.capDrop ?? []).map((x) => x.toUpperCase().replace(/^CAP_/, '')).includes(cap)),
         SecurityOpt: ['no-new-privileges'],
         Binds: binds,
-        NetworkMode: spec.network ? spec.network.name : 'none',
+        NetworkMode: joined ?? (spec.network ? spec.network.name : 'none'),
         // The cloud's API as the server sees it: its network's gateway, where the controller answers
         // wait-condition signals for the engines on its own host (and only there: elsewhere no alias).
         ...(spec.network && this.apiAlias ? { ExtraHosts: [`${API_HOST_ALIAS}:${spec.network.gateway}`] } : {}),

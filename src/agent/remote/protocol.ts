@@ -100,6 +100,7 @@ export const ContainerOptionsSchema = Type.Object({
   start: Type.Optional(Type.Boolean()),
   cpus: Type.Optional(Type.Number({ exclusiveMinimum: 0 })),
   files: Type.Optional(Type.Record(Type.String(), Type.String())),
+  networkOf: Type.Optional(Type.String({ pattern: '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' })),
 });
 
 export const ServerSpecSchema = Type.Object({
