@@ -48,6 +48,12 @@ export interface NetworkClient {
   createFloatingIp(ctx: RequestContext, body: Body): Promise<NeutronResource>;
   updateFloatingIp(ctx: RequestContext, id: string, body: Body): Promise<NeutronResource>;
   deleteFloatingIp(ctx: RequestContext, id: string): Promise<void>;
+  /** A floating IP's port forwardings (Neutron's floating-ip-port-forwarding), as the caller may see them. */
+  listPortForwardings(ctx: RequestContext, fipId: string): Promise<Record<string, unknown>[]>;
+  findPortForwarding(ctx: RequestContext, fipId: string, id: string): Promise<Record<string, unknown>>;
+  createPortForwarding(ctx: RequestContext, fipId: string, body: Body): Promise<Record<string, unknown>>;
+  updatePortForwarding(ctx: RequestContext, fipId: string, id: string, body: Body): Promise<Record<string, unknown>>;
+  deletePortForwarding(ctx: RequestContext, fipId: string, id: string): Promise<void>;
   /** The project's default network (made on first use). */
   defaultNetworkId(ctx: RequestContext): Promise<string>;
   serverAddresses(serverId: string): Promise<Record<string, NovaAddress[]>>;

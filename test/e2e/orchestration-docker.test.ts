@@ -17,6 +17,21 @@ import { checkoutDir } from '../../src/config.ts';
 
 const exec = promisify(execFile);
 
+/** A page's body (trimmed), retried until it answers or `ms` pass; undefined if it never did. */
+async function page(url: string, ms = 0): Promise<string | undefined> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    try {
+      const r = await fetch(url, { signal: AbortSignal.timeout(2000) });
+      if (r.ok) return (await r.text()).trim();
+    } catch {
+      // not answering (yet)
+    }
+    if (Date.now() >= deadline) return undefined;
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+}
+
 // The historic plugin's wordpress/mysql example, in its style: HOT 2013-05-23, the web tier's
 // settings joined with Fn::Join from the database's attributes, port_bindings as docker-py wrote them.
 const CLASSIC = `heat_template_version: 2013-05-23
@@ -250,7 +265,8 @@ services:
     restart: unless-stopped
   app:
     image: bb
-    command: ["sh", "-c", "echo app-up; exec sleep 3600"]
+    command: ["sh", "-c", "echo app-up; mkdir -p /www && echo composed > /www/index.html && exec httpd -f -p 80 -h /www"]
+    ports: ["8080:80"]
     depends_on: [cache]
     labels:
       tier: front
@@ -296,6 +312,11 @@ volumes:
     assert.match(await run(cache.Id, ['cat', '/shared/note']), /from-app/, `${wrote} ${JSON.stringify(app.Mounts)} ${JSON.stringify(cache.Mounts)}`);
     const volume = app.Mounts.find((m) => m.Destination === '/data')!.Name!;
     assert.match(volume, /^hafen-vol-[0-9a-f]{32}$/);
+    // ports: ["8080:80"] answers on 8080 of the service's address (a port forwarding), not on 80.
+    const published = (await json(['stack', 'output', 'show', 'composed', 'app_published'])).output_value as string;
+    assert.match(published, /^127\.\d+\.\d+\.\d+:8080$/);
+    assert.equal(await page(`http://${published}/`, 60_000), 'composed');
+    assert.equal(await page(`http://${published.replace(/:8080$/, ':80')}/`), undefined, 'nothing on port 80');
     const events = await json(['stack', 'event', 'list', 'composed']);
     const order = events.filter((e: any) => e.resource_status === 'CREATE_COMPLETE').map((e: any) => e.resource_name);
     assert.ok(order.indexOf('cache') < order.indexOf('app'), 'depends_on is honoured');
@@ -307,5 +328,66 @@ volumes:
     await os(['stack', 'delete', '--yes', '--wait', 'composed']);
     await waitFor('compose containers removed', async () => ((await containersOf(ids)).length === 0 ? true : undefined));
     await waitFor('named volume removed with the last container', async () => ((await docker.listVolumes()).Volumes?.some((v) => v.Name === volume) ? undefined : true));
+    assert.equal(await page(`http://${published}/`), undefined, 'the forwarding goes with the stack');
+  });
+
+  it('forwards a floating IP\'s port with OS::Neutron::FloatingIPPortForward, updated in place', async () => {
+    // A subnet of its own (one left by an earlier, interrupted run on the same engine would overlap).
+    const cidr = `10.250.${64 + Math.floor(Math.random() * 128)}.0/24`;
+    const template = `heat_template_version: 2021-04-16
+parameters:
+  external: {type: number, default: 8081}
+resources:
+  net: {type: OS::Neutron::Net}
+  subnet: {type: OS::Neutron::Subnet, properties: {network: {get_resource: net}, cidr: ${cidr}}}
+  router: {type: OS::Neutron::Router, properties: {external_gateway_info: {network: public}}}
+  iface: {type: OS::Neutron::RouterInterface, properties: {router: {get_resource: router}, subnet: {get_resource: subnet}}}
+  sg:
+    type: OS::Neutron::SecurityGroup
+    properties: {rules: [{protocol: tcp, port_range_min: 80, port_range_max: 80, remote_ip_prefix: 0.0.0.0/0}]}
+  port:
+    type: OS::Neutron::Port
+    properties: {network: {get_resource: net}, fixed_ips: [{subnet: {get_resource: subnet}}], security_groups: [{get_resource: sg}]}
+  web:
+    type: DockerInc::Docker::Container
+    properties:
+      image: bb
+      networks: [{port: {get_resource: port}}]
+      cmd: [sh, -c, "mkdir -p /www && echo forwarded-by-heat > /www/index.html && exec httpd -f -p 80 -h /www"]
+  fip: {type: OS::Neutron::FloatingIP, properties: {floating_network: public}}
+  forward:
+    type: OS::Neutron::FloatingIPPortForward
+    properties:
+      floating_ip: {get_resource: fip}
+      internal_port: {get_resource: port}
+      internal_ip_address: {get_attr: [port, fixed_ips, 0, ip_address]}
+      internal_port_number: 80
+      external_port: {get_param: external}
+      protocol: tcp
+outputs:
+  address: {value: {get_attr: [fip, floating_ip_address]}}
+`;
+    const file = path.join(dir, 'forward.yaml');
+    fs.writeFileSync(file, template);
+    await os(['stack', 'create', '-t', file, 'forward']);
+    const shown = await waitFor('forward created', async () => {
+      const s = await json(['stack', 'show', 'forward']);
+      return s.stack_status.endsWith('IN_PROGRESS') ? undefined : s;
+    }, 180_000);
+    const failures = (await json(['stack', 'resource', 'list', 'forward'])).filter((r: any) => r.resource_status !== 'CREATE_COMPLETE');
+    assert.equal(shown.stack_status, 'CREATE_COMPLETE', `${shown.stack_status_reason} ${JSON.stringify(await Promise.all(failures.map((r: any) => json(['stack', 'resource', 'show', 'forward', r.resource_name]))))}`);
+    const address = (await json(['stack', 'output', 'show', 'forward', 'address'])).output_value as string;
+    const fip = await json(['floating', 'ip', 'show', address]);
+    const forwardings = await json(['floating', 'ip', 'port', 'forwarding', 'list', fip.id]);
+    assert.equal(forwardings.length, 1);
+    assert.equal(forwardings[0]['External Port'], 8081);
+    assert.equal(await page(`http://${address}:8081/`, 60_000), 'forwarded-by-heat');
+    await os(['stack', 'update', '--existing', '--parameter', 'external=8082', '--wait', 'forward']);
+    assert.equal((await json(['stack', 'show', 'forward'])).stack_status, 'UPDATE_COMPLETE');
+    assert.equal((await json(['stack', 'resource', 'show', 'forward', 'forward'])).physical_resource_id, (await json(['floating', 'ip', 'port', 'forwarding', 'list', fip.id]))[0].ID, 'updated in place');
+    assert.equal(await page(`http://${address}:8082/`, 60_000), 'forwarded-by-heat');
+    assert.equal(await page(`http://${address}:8081/`), undefined, 'the old external port is closed');
+    await os(['stack', 'delete', '--yes', '--wait', 'forward']);
+    assert.equal(await page(`http://${address}:8082/`), undefined, 'gone with the stack');
   });
 });

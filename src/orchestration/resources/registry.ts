@@ -26,6 +26,7 @@ import { neutronRouter } from './neutron/router.ts';
 import { neutronRouterInterface } from './neutron/router-interface.ts';
 import { neutronFloatingIP } from './neutron/floating-ip.ts';
 import { neutronFloatingIPAssociation } from './neutron/floating-ip-association.ts';
+import { neutronFloatingIPPortForward } from './neutron/floating-ip-port-forward.ts';
 import { glanceWebImage } from './glance/web-image.ts';
 import { magnumNodeGroup } from './magnum/nodegroup.ts';
 import { zunContainer } from './zun/container.ts';
@@ -55,6 +56,7 @@ const BUILT_IN: ResourceType[] = [
   neutronRouterInterface,
   neutronFloatingIP,
   neutronFloatingIPAssociation,
+  neutronFloatingIPPortForward,
   glanceWebImage,
   magnumNodeGroup,
   zunContainer,

@@ -94,7 +94,7 @@ export const dockerContainer: ResourceType = {
     user: { type: 'string', default: '', description: 'Username or UID.' },
     memory: { type: 'integer', default: 0, description: 'Memory limit (Bytes): picks the smallest flavor with this much memory.' },
     port_specs: { type: 'list', description: 'TCP/UDP ports mapping.' },
-    port_bindings: { type: 'map', description: 'TCP/UDP ports bindings: published at the container\'s floating IP on the same port numbers.' },
+    port_bindings: { type: 'map', description: 'TCP/UDP ports bindings: each host port is forwarded from the container\'s floating IP to its container port.' },
     tty: { type: 'boolean', default: false, description: 'Allocate a pseudo-tty.' },
     open_stdin: { type: 'boolean', default: false, description: 'Open stdin.' },
     stdin_once: { type: 'boolean', default: false, description: 'If true, close stdin after the 1 attached client disconnects.' },
@@ -212,8 +212,9 @@ export const dockerContainer: ResourceType = {
     const [server] = await h.clients.compute.boot(h.ctx, { server: { name, imageRef, flavorRef, ...(networks.length ? { networks } : {}), metadata: { 'heat:stack_id': h.stack.id, 'heat:resource': h.name }, config_drive: false, 'hafen:container': container } }, h.requestId);
     await h.setPhysicalId(server!.id);
     h.data.ports = portSpecs(props);
-    // The floating IP carries the container's own port numbers (a different host port is not remapped).
-    h.data.bindings = portBindings(props).map((b) => ({ ...b, hostPort: b.port }));
+    // Each binding is a port forwarding of the container's floating IP: host port -> container port.
+    h.data.bindings = portBindings(props);
+    h.data.forwarded = true;
     h.data.publish = published(props);
     return server!.id;
   },
@@ -232,7 +233,7 @@ export const dockerContainer: ResourceType = {
       throw new Error(`Went to status ERROR due to "${fault}"`);
     }
     if (s.vmState !== 'active' || s.taskState) return false;
-    if (h.data.publish && !h.data.floatingIpId) await publish(h, id);
+    if (h.data.publish && !(h.data.forwarded ? h.data.published : h.data.floatingIpId)) await publish(h, id);
     return true;
   },
   async delete(h, id) {
@@ -275,7 +276,10 @@ export const dockerContainer: ResourceType = {
         return h.data.floatingIp ?? null;
       case 'published_address': {
         const first = ports[0];
-        return h.data.floatingIp && first ? `${String(h.data.floatingIp)}:${first.port}` : null;
+        const bound = (h.data.bindings as { port: number; protocol: string; hostPort: number }[] | undefined)?.[0];
+        if (!h.data.floatingIp) return null;
+        if (h.data.forwarded && bound) return `${String(h.data.floatingIp)}:${bound.hostPort}`;
+        return first ? `${String(h.data.floatingIp)}:${first.port}` : null;
       }
       case 'logs':
       case 'logs_head':
@@ -397,7 +401,26 @@ async function publish(h: ResourceHandle, serverId: string): Promise<void> {
     const port = await h.clients.network.find(h.ctx, 'port', binding.portId);
     await h.clients.network.updatePort(h.ctx, binding.portId, { security_groups: [...new Set([...((port.security_groups as string[]) ?? []), group.id])] });
   }
-  const fip = await h.clients.network.createFloatingIp(h.ctx, { floating_network_id: extId, port_id: binding.portId });
-  h.data.floatingIpId = fip.id;
-  h.data.floatingIp = fip.floating_ip_address;
+  if (!h.data.forwarded) {
+    // Made before port forwardings: the floating IP on the port carries the container's own numbers.
+    const fip = await h.clients.network.createFloatingIp(h.ctx, { floating_network_id: extId, port_id: binding.portId });
+    h.data.floatingIpId = fip.id;
+    h.data.floatingIp = fip.floating_ip_address;
+    return;
+  }
+  // The floating IP on no port, one forwarding per binding (Compose's "8080:80": 8080 of the floating
+  // IP to 80 of the container). Recorded before the forwardings, so a failure leaves nothing unowned.
+  if (!h.data.floatingIpId) {
+    const fip = await h.clients.network.createFloatingIp(h.ctx, { floating_network_id: extId, description: `Published ports of ${h.name}` });
+    h.data.floatingIpId = fip.id;
+    h.data.floatingIp = fip.floating_ip_address;
+  }
+  const fipId = String(h.data.floatingIpId);
+  const existing = await h.clients.network.listPortForwardings(h.ctx, fipId);
+  const address = binding.fixedIps[0]!.ipAddress;
+  for (const b of (h.data.bindings as { port: number; protocol: 'tcp' | 'udp'; hostPort: number }[]) ?? []) {
+    if (existing.some((f) => f.external_port === b.hostPort && f.protocol === b.protocol)) continue;
+    await h.clients.network.createPortForwarding(h.ctx, fipId, { internal_port_id: binding.portId, internal_ip_address: address, internal_port: b.port, external_port: b.hostPort, protocol: b.protocol });
+  }
+  h.data.published = true;
 }
