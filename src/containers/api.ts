@@ -29,6 +29,8 @@ export const MIN_VERSION = '1.1';
 export const MAX_VERSION = '1.40';
 /** The most a put_archive body may be (a base64 archive of MAX_ARCHIVE_BYTES and some). */
 const ARCHIVE_BODY_LIMIT = 24 << 20;
+/** The most a create body may be: bind mounts carry up to 4 MiB of file content, base64 in JSON. */
+const CREATE_BODY_LIMIT = 8 << 20;
 
 export interface ZunParts {
   core: ZunCore;
@@ -130,7 +132,7 @@ export function zunApi(validator: TokenValidator, publicUrl: string, parts: ZunP
       reply.header('location', `${base}/containers/${l.row.uuid}`);
       reply.code(202);
       return parts.core.view(ctx(r), l);
-    });
+    }, { bodyLimit: CREATE_BODY_LIMIT });
     route('GET', I, { ...P, querystring: S.ShowQuery }, async (r) => parts.core.view(ctx(r), await parts.containers.show(ctx(r), r.params.ident!, isTrue(r.query.all_projects))));
     route('PATCH', I, { ...P, body: S.ContainerUpdate }, async (r) => parts.core.view(ctx(r), await parts.containers.update(ctx(r), r.params.ident!, r.body as S.ContainerUpdateT, String(r.id))));
     route('DELETE', I, { ...P, querystring: S.DeleteQuery }, async (r, reply) => {

@@ -445,7 +445,7 @@ export function injectedFiles(mounts: { type?: string; source?: string; destinat
     const type = m.type ?? 'volume';
     if (type === 'volume') throw new ValidationError('Volume mounts need the block storage service (Cinder), which this cloud does not run; bind mounts of file content are supported.');
     if (type !== 'bind') throw new ValidationError(`Invalid input for field/attribute mounts. Value: ${type}. The mount type is volume or bind.`);
-    if (!m.destination || !m.destination.startsWith('/') || m.destination.includes('\0') || m.destination.split('/').includes('..')) throw new ValidationError(`Invalid input for field/attribute mounts. Value: ${m.destination ?? 'None'}. A bind mount's destination is an absolute path.`);
+    if (!m.destination || !m.destination.startsWith('/') || m.destination.endsWith('/') || m.destination.includes('\0') || m.destination.split('/').includes('..')) throw new ValidationError(`Invalid input for field/attribute mounts. Value: ${m.destination ?? 'None'}. A bind mount's destination is the absolute path of a file.`);
     const source = m.source ?? '';
     if (!/^[A-Za-z0-9+/]*={0,2}$/.test(source.replace(/\s/g, ''))) throw new ValidationError('Invalid input for field/attribute mounts: a bind mount\'s source is base64 file content.');
     total += Buffer.byteLength(source, 'base64');

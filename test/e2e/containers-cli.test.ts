@@ -12,6 +12,7 @@ import { promisify } from 'node:util';
 import { startComputeCloud, waitFor } from '../helpers/compute.ts';
 import type { TestCloud } from '../helpers/cloud.ts';
 import { memberOfNewProject } from '../helpers/projects.ts';
+import { engineClient } from '../../src/host/engine-client.ts';
 
 const run = promisify(execFile);
 
@@ -64,6 +65,7 @@ sys.stdout.write(buf.decode('utf8', 'replace'))
 describe('Zun API through the openstack appcontainer CLI', () => {
   let t: TestCloud;
   let imageTar: string;
+  let socket: string;
   let demo: string;
   const zun = (method: string, url: string, opts: { token?: string; body?: unknown; version?: string } = {}) =>
     t.request(method, `/container/v1${url}`, { token: opts.token ?? demo, ...(opts.body !== undefined ? { body: opts.body } : {}), headers: { 'openstack-api-version': `container ${opts.version ?? '1.40'}` } });
@@ -90,7 +92,7 @@ describe('Zun API through the openstack appcontainer CLI', () => {
   };
 
   before(async () => {
-    ({ t, imageTar } = await startComputeCloud('containers-cli'));
+    ({ t, imageTar, socket } = await startComputeCloud('containers-cli'));
     demo = await t.token('demo');
     await os(['image', 'create', '--container-format', 'docker', '--disk-format', 'raw', '--public', '--file', imageTar, 'busybox'], 'hafen-admin');
     // Zun joins a container to the project's oldest network: the demo project gets one.
@@ -288,6 +290,37 @@ describe('Zun API through the openstack appcontainer CLI', () => {
     assert.equal(fromSnap.status, 202, fromSnap.text);
     await becomes(fromSnap.body.uuid, 'Running');
     await waitFor('the committed files in the logs', async () => (/made-inside[\s\S]*written on the host/.test(String((await zun('GET', `/containers/${fromSnap.body.uuid}/logs`)).body)) ? true : undefined), 30_000);
+  });
+
+  it('writes --mount type=bind file content into the container (no host mount), bounded, and refuses volume mounts', async () => {
+    const conf = path.join(t.dataDir, 'app.conf');
+    const content = 'line one\nkey = "value with spaces"\n\ttabbed \u00e9\n';
+    fs.writeFileSync(conf, content);
+    const created = JSON.parse(await os(['appcontainer', 'run', '-f', 'json', '--name', 'mounted', '--wait', '--mount', `type=bind,source=${conf},destination=/etc/app/app.conf`, 'busybox', 'sleep', '3600']));
+    assert.equal(created.status, 'Running');
+    const read = await zun('POST', `/containers/${created.uuid}/execute?command=${encodeURIComponent('cat /etc/app/app.conf')}&run=true`);
+    assert.equal(read.status, 200, read.text);
+    assert.equal(read.body.output, content);
+    // The content was written into the container's own file system: the engine shows no bind mount.
+    const inspect = await engineClient(`unix://${socket}`).getContainer(`hafen-${created.uuid}`).inspect();
+    assert.deepEqual(inspect.Mounts.filter((m) => m.Type === 'bind'), []);
+    assert.deepEqual((inspect.HostConfig.Binds ?? []).filter((b) => b.includes('/etc/app')), []);
+    // No volume service: a volume mount is refused with a clear answer, and nothing is made.
+    const failure = (p: Promise<string>) => p.then(() => '', (e: Error) => e.message);
+    assert.match(await failure(os(['appcontainer', 'run', '--name', 'with-volume', '--mount', 'source=vol1,destination=/data', 'busybox', 'sleep', '1'])), /block storage/);
+    // One file's content is at most 1 MiB of base64, all of them 4 MiB decoded (400 beyond), the body 8 MiB (413).
+    const big = path.join(t.dataDir, 'big.bin');
+    fs.writeFileSync(big, Buffer.alloc(900_000, 7));
+    assert.match(await failure(os(['appcontainer', 'run', '--name', 'too-big', '--mount', `type=bind,source=${big},destination=/big`, 'busybox', 'sleep', '1'])), /400/);
+    const chunk = Buffer.alloc(750_000, 1).toString('base64');
+    const many = await zun('POST', '/containers', { body: { name: 'too-many', image: 'busybox', mounts: Array.from({ length: 6 }, (_, i) => ({ type: 'bind', source: chunk, destination: `/f${i}` })) } });
+    assert.equal(many.status, 400, many.text);
+    assert.match(many.body.errors[0].detail, /limited to 4194304 bytes/);
+    const huge = await zun('POST', '/containers', { body: { name: 'too-much', image: 'busybox', mounts: Array.from({ length: 9 }, (_, i) => ({ type: 'bind', source: chunk, destination: `/f${i}` })) } });
+    assert.equal(huge.status, 413);
+    for (const name of ['with-volume', 'too-big', 'too-many', 'too-much']) assert.equal((await zun('GET', `/containers/${name}`)).status, 404, name);
+    await os(['appcontainer', 'delete', '--stop', 'mounted']);
+    await waitFor('mounted gone', async () => ((await zun('GET', `/containers/${created.uuid}`)).status === 404 ? true : undefined), 90_000);
   });
 
   it('keeps Zun\'s quotas exact under racing creates', async () => {
