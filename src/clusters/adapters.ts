@@ -28,7 +28,9 @@ const imageSummary = (r: { id: string; name: string | null; status: string; cont
   checksum: r.checksum,
 });
 
-const stackSummary = (s: StackRow): StackSummary => ({ id: s.id, name: s.name, action: s.action, status: s.status, statusReason: s.status_reason });
+// Orchestration's recovery fails an operation a restart cut short with this reason.
+const INTERRUPTED = /^Engine restarted during (CREATE|UPDATE)$/;
+const stackSummary = (s: StackRow): StackSummary => ({ id: s.id, name: s.name, action: s.action, status: s.status, statusReason: s.status_reason, interrupted: s.status === 'FAILED' && INTERRUPTED.test(s.status_reason) });
 
 export function clusterClients(s: ClusterServices): ClusterClients {
   const infra = infrastructureClient(s.compute);
@@ -114,6 +116,7 @@ export function clusterClients(s: ClusterServices): ClusterClients {
         }
         await s.orchestration.delete(ctx, row);
       },
+      retry: (stackId) => s.orchestration.retryOwned(stackId),
       async get(ctx, stackId) {
         try {
           return stackSummary(await s.orchestration.find(ctx, projectOf(ctx), stackId));

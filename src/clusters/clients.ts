@@ -62,6 +62,8 @@ export interface StackSummary {
   action: string;
   status: string;
   statusReason: string;
+  /** The stack's operation failed because the controller restarted while it ran (it may be retried). */
+  interrupted: boolean;
 }
 
 /** The orchestration side of a cluster: its stack, created, updated and deleted for the caller. */
@@ -71,6 +73,11 @@ export interface StackClient {
   update(ctx: RequestContext, stackId: string, template: Record<string, unknown>): Promise<void>;
   /** Without a caller (after a restart) the stack's own delegation acts. */
   delete(ctx: RequestContext | undefined, stackId: string): Promise<void>;
+  /**
+   * Runs a create or update that a restart cut short again (an update to the template the stack
+   * holds), through the delegation the interrupted operation left; false when that cannot be.
+   */
+  retry(stackId: string): Promise<boolean>;
   /** The stack as its owner sees it, or undefined when it is gone. */
   get(ctx: RequestContext, stackId: string): Promise<StackSummary | undefined>;
   /** The stack without a caller (the reconciler), or undefined when it is gone. */

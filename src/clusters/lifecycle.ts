@@ -1,7 +1,8 @@
 // Drives each cluster's stack and follows it: a create makes the cluster's certificates and its stack,
 // an update replaces the stack's template, a delete deletes the stack and then the cluster. A
-// level-triggered loop re-reads the rows and the stack, so a restart at any point resumes or fails
-// cleanly: nothing stays *_IN_PROGRESS once its stack has settled.
+// level-triggered loop re-reads the rows and the stack, so a restart at any point resumes (a stack
+// operation the restart cut short runs again) or fails cleanly: nothing stays *_IN_PROGRESS once its
+// stack has settled.
 import type { RequestContext } from '../platform/auth/context.ts';
 import type { ClusterClients, StackSummary } from './clients.ts';
 import type { ClusterService } from './clusters.ts';
@@ -123,8 +124,25 @@ export class ClusterLifecycle {
     const stack = await this.clients.stacks.peek(row.stack_id);
     if (!stack) return this.settleAs(row, 'CREATE_FAILED', 'The cluster\'s stack is gone.');
     if (stack.status === 'IN_PROGRESS') return;
-    if (stack.action === 'CREATE' && stack.status === 'COMPLETE') return this.settleAs(row, 'CREATE_COMPLETE', 'Stack CREATE completed successfully');
+    // A create that a restart resumed finishes as the stack's update.
+    if ((stack.action === 'CREATE' || stack.action === 'UPDATE') && stack.status === 'COMPLETE') return this.settleAs(row, 'CREATE_COMPLETE', 'Stack CREATE completed successfully');
+    if (stack.interrupted && (await this.resume(row, stack))) return;
     return this.settleAs(row, 'CREATE_FAILED', stack.statusReason, stack);
+  }
+
+  /**
+   * A create or update that a restart of the controller cut short runs again (its stack updates to
+   * the template it holds: what was made stays, what failed is made anew, half-made nodes go first).
+   */
+  private async resume(row: ClusterRow, stack: StackSummary): Promise<boolean> {
+    try {
+      if (!(await this.clients.stacks.retry(stack.id))) return false;
+    } catch (err) {
+      this.log(`clusters: ${row.uuid}: resuming after a restart: ${(err as Error).message}`);
+      return false;
+    }
+    this.log(`clusters: ${row.uuid}: ${row.status} resumed after a restart`);
+    return true;
   }
 
   private async updating(row: ClusterRow, pending: Pending | undefined): Promise<void> {
@@ -143,6 +161,7 @@ export class ClusterLifecycle {
     }
     if (stack.status === 'IN_PROGRESS') return;
     if (stack.action === 'UPDATE' && stack.status === 'COMPLETE') return this.settleAs(row, 'UPDATE_COMPLETE', 'Stack UPDATE completed successfully');
+    if (stack.interrupted && stack.action === 'UPDATE' && (await this.resume(row, stack))) return;
     if (stack.action === 'UPDATE' || stack.action === 'ROLLBACK') return this.settleAs(row, 'UPDATE_FAILED', stack.statusReason, stack);
     // The stack never took the update (a restart came first).
     return this.settleAs(row, 'UPDATE_FAILED', 'The controller restarted before the cluster\'s stack was updated; resize again.');

@@ -174,6 +174,7 @@ export class NodeRuntime implements ClusterNodesClient {
     if (!cluster || cluster.project_id !== req.stackProjectId || !group || group.cluster_id !== cluster.uuid) throw new NotFoundError(`Cluster ${req.clusterId} has no node group ${req.nodegroupId}.`);
     if (req.count < 0 || req.count > 50) throw new BadRequestError(`node_count ${req.count} is out of range (0 to 50).`);
     const tls = await this.tls(cluster);
+    const networkId = await this.networkIdOf(ctx, req.networkId);
     // What an earlier, interrupted attempt left half-made goes first, and workers whose engine stopped
     // answering (they are replaced). An unhealthy manager stays: a new one could not join a swarm
     // whose managers are gone, and the front fails over to the others meanwhile.
@@ -192,13 +193,23 @@ export class NodeRuntime implements ClusterNodesClient {
     const missing = req.count - ready.length;
     if (missing === 0) return;
     const names = await this.nextNames(cluster, group, missing);
-    const results = await Promise.allSettled(names.map((name) => this.addNode(ctx, cluster, group, tls, name, req.networkId, signal)));
+    const results = await Promise.allSettled(names.map((name) => this.addNode(ctx, cluster, group, tls, name, networkId, signal)));
     const failed = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed.length) {
       const reason = (failed[0]!.reason as Error).message;
       await this.store.updateNodegroup(group.uuid, { status_reason: reason });
       throw new Error(`${failed.length} of ${names.length} nodes of ${group.name} failed: ${reason}`);
     }
+  }
+
+  /** A cluster's `fixed_network` may name its network as Magnum allows (by name or id): ports need the id. */
+  private async networkIdOf(ctx: RequestContext, ident: string): Promise<string> {
+    const hits = (await this.clients.networks.networks(ctx)).filter((n) => n.id === ident || n.name === ident);
+    const exact = hits.find((n) => n.id === ident);
+    if (exact) return exact.id;
+    if (hits.length === 0) throw new Error(`Network ${ident} could not be found.`);
+    if (hits.length > 1) throw new Error(`Multiple networks exist with same name '${ident}'. Please use the network ID instead.`);
+    return hits[0]!.id;
   }
 
   private async nextNames(cluster: ClusterRow, group: NodegroupRow, count: number): Promise<string[]> {
@@ -268,6 +279,9 @@ export class NodeRuntime implements ClusterNodesClient {
       }
       stage = 'joining the swarm';
       const swarmId = await this.serial(cluster.uuid, () => this.join(cluster, tls, node, engine));
+      // Recorded at once: a node cut short from here on (a failure, a restart) also leaves the swarm when removed.
+      node.swarm_node_id = swarmId;
+      await this.store.updateNode(node.id, { swarm_node_id: swarmId });
       stage = 'waiting to be ready in the swarm';
       for (;;) {
         aborted();

@@ -130,6 +130,24 @@ export class OrchestrationService {
     this.engine.delete(stack);
   }
 
+  /**
+   * Runs again, as an update to the template it holds, a create or update of a stack that another
+   * service owns the lifecycle of (a cluster's) and that a restart cut short: failed resources are
+   * made anew, finished ones kept. It acts through the delegation the interrupted operation left on
+   * the stack; false when there is none (nothing to act with) or the stack is busy or settled otherwise.
+   */
+  async retryOwned(id: string): Promise<boolean> {
+    const stack = await this.store.stack(id);
+    if (!stack || !stack.trust_id || this.engine.isBusy(id) || stack.status !== 'FAILED' || (stack.action !== 'CREATE' && stack.action !== 'UPDATE')) return false;
+    const current = specOf(stack);
+    const previous = stack.previous ? (JSON.parse(stack.previous) as StackSpec) : current;
+    const fields: Partial<StackRow> = { previous: JSON.stringify(previous), action: 'UPDATE', status: 'IN_PROGRESS', status_reason: 'Stack UPDATE started', updated_at: new Date().toISOString() };
+    Object.assign(stack, fields);
+    await this.store.updateStack(stack.id, fields);
+    this.engine.update(stack, previous);
+    return true;
+  }
+
   async list(ctx: RequestContext, tenant: string, q: Record<string, string | string[]>): Promise<StackRow[]> {
     this.enforce(ctx, 'stacks:index');
     const project = this.project(ctx, tenant);

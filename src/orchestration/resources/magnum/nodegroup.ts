@@ -1,6 +1,7 @@
 // OS::Magnum::NodeGroup: the nodes of one node group of a Magnum cluster, as the cluster's own stack
 // holds them. The clusters service boots, joins and removes them for the stack's owner; a stack of
 // another project cannot name the cluster (404), and node_count is bounded there.
+import { randomUUID } from 'node:crypto';
 import type { ResourceHandle, ResourceType } from '../types.ts';
 
 function nodes(h: ResourceHandle) {
@@ -24,6 +25,9 @@ export const magnumNodeGroup: ResourceType = {
   },
   async create(h, props) {
     await h.setPhysicalId(String(props.nodegroup));
+    // Which resource row made the group's nodes: a row that an update replaced (a create or update
+    // that failed or that a restart cut short is made anew) shares the group's id with its successor.
+    h.data.generation = randomUUID();
     await nodes(h).realise(h.ctx, { clusterId: String(props.cluster), nodegroupId: String(props.nodegroup), count: Number(props.node_count), networkId: String(props.network), stackProjectId: h.stack.projectId }, h.signal);
     return String(props.nodegroup);
   },
@@ -31,6 +35,9 @@ export const magnumNodeGroup: ResourceType = {
     await nodes(h).realise(h.ctx, { clusterId: String(props.cluster), nodegroupId: String(props.nodegroup), count: Number(props.node_count), networkId: String(props.network), stackProjectId: h.stack.projectId }, h.signal);
   },
   async delete(h, id) {
+    // A row replaced by an update leaves the nodes to the row that took its place (and its name).
+    const successor = await h.sibling(h.name);
+    if (successor && successor.data.generation !== undefined && successor.data.generation !== h.data.generation) return;
     await nodes(h).removeGroupOf(h.ctx, id, h.stack.projectId);
   },
   async attribute(h, id, name) {
