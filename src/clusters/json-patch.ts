@@ -12,8 +12,11 @@ const INTERNAL = ['/created_at', '/id', '/links', '/updated_at', '/uuid', '/proj
 /** Attributes whose value python-magnumclient sends as a Python literal (`str(dict)`). */
 const LITERAL_PATHS = ['/labels', '/health_status_reason', '/node_labels', '/node_taints'];
 
-/** Checks the body's shape and each operation; `nonRemovable` are the mandatory attributes. */
-export function parsePatch(body: unknown, nonRemovable: string[]): PatchOperation[] {
+/**
+ * Checks the body's shape and each operation; `nonRemovable` are the mandatory attributes, `internal`
+ * those of this resource that no patch may touch besides the common ones.
+ */
+export function parsePatch(body: unknown, nonRemovable: string[], internal: string[] = []): PatchOperation[] {
   if (!Array.isArray(body)) throw new BadRequestError('Invalid input for field/attribute patch. The patch must be a list of JSON-patch operations.');
   if (body.length > 100) throw new BadRequestError('Invalid input for field/attribute patch. At most 100 operations per request.');
   return body.map((raw, i) => {
@@ -22,7 +25,7 @@ export function parsePatch(body: unknown, nonRemovable: string[]): PatchOperatio
     for (const k of Object.keys(p)) if (!['op', 'path', 'value'].includes(k)) throw new BadRequestError(`Unknown attribute for argument patch: ${k}`);
     if (typeof p.path !== 'string' || !/^(\/[\w-]+)+$/.test(p.path)) throw new BadRequestError(`Invalid input for field/attribute path. Value: ${JSON.stringify(p.path ?? null)}. Value should match the pattern ^(/[\\w-]+)+$`);
     if (p.op !== 'add' && p.op !== 'replace' && p.op !== 'remove') throw new BadRequestError(`Invalid input for field/attribute op. Value: ${JSON.stringify(p.op ?? null)}. Value should be one of: add, remove, replace`);
-    if (INTERNAL.includes(p.path)) throw new BadRequestError(`'${p.path}' is an internal attribute and can not be updated`);
+    if (INTERNAL.includes(p.path) || internal.includes(p.path)) throw new BadRequestError(`'${p.path}' is an internal attribute and can not be updated`);
     if (p.op === 'remove' && nonRemovable.includes(p.path)) throw new BadRequestError(`'${p.path}' is a mandatory attribute and can not be removed`);
     if (p.op !== 'remove' && (p.value === undefined || p.value === null)) throw new BadRequestError("'add' and 'replace' operations needs value");
     return { op: p.op, path: p.path, ...(p.op !== 'remove' ? { value: p.value } : {}) };

@@ -1,6 +1,7 @@
 // Node groups of a cluster (/v1/clusters/{cluster}/nodegroups, from 1.9): the default master and
 // worker groups every cluster has and worker groups of one's own, listed, shown, created (202) and
-// deleted (204) as Magnum does. They are resized through the cluster (actions/resize with `nodegroup`).
+// deleted (204) as Magnum does, their count bounds patched (202). They are resized through the cluster
+// (actions/resize with `nodegroup`).
 import type { FastifyRequest } from 'fastify';
 import { Type } from '@sinclair/typebox';
 import type { HttpServer } from '../platform/http/server.ts';
@@ -57,6 +58,15 @@ export function nodegroupRoutes(clusters: ClusterService, templates: TemplateSer
       const cluster = await clusters.find(ctx, group.cluster_id);
       reply.code(202);
       return nodegroupView(base, group, cluster.stack_id, []);
+    });
+    app.patch<{ Params: { cluster: string; nodegroup: string } }>('/v1/clusters/:cluster/nodegroups/:nodegroup', { schema: { params: GroupParams, body: AnyBody } }, async (request, reply) => {
+      from19(request);
+      const ctx = ctxOf(request);
+      templates.enforce(ctx, 'nodegroup:update');
+      const group = await nodegroups.update(ctx, request.params.cluster, request.params.nodegroup, request.body);
+      const cluster = await clusters.find(ctx, group.cluster_id);
+      reply.code(202);
+      return nodegroupView(base, group, cluster.stack_id, (await clusters.detailOf(cluster)).nodes);
     });
     app.delete<{ Params: { cluster: string; nodegroup: string } }>('/v1/clusters/:cluster/nodegroups/:nodegroup', { schema: { params: GroupParams } }, async (request, reply) => {
       from19(request);

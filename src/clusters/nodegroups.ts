@@ -5,12 +5,15 @@ import { randomUUID } from 'node:crypto';
 import type { RequestContext } from '../platform/auth/context.ts';
 import { BadRequestError, ConflictError } from '../platform/errors.ts';
 import { CLUSTER_NAME, checkAttribute, invalidInputMissing } from './attributes.ts';
+import { applyPatch, parsePatch } from './json-patch.ts';
 import type { ClusterClients } from './clients.ts';
 import { UPDATABLE, findGroup, type ClusterService } from './clusters.ts';
 import type { ClusterStore, NodegroupRow } from './store.ts';
 
 const NODEGROUP_ATTRIBUTES = ['name', 'node_count', 'flavor_id', 'image_id', 'docker_volume_size', 'labels', 'min_node_count', 'max_node_count', 'role', 'merge_labels'];
 const READ_ONLY = ['uuid', 'links', 'cluster_id', 'project_id', 'node_addresses', 'is_default', 'stack_id', 'status', 'status_reason', 'version', 'created_at', 'updated_at', 'labels_overridden', 'labels_added', 'labels_skipped'];
+/** What a node group's PATCH may not touch: Magnum lets it change the counts' bounds only. */
+const PATCH_INTERNAL = ['/name', '/cluster_id', '/docker_volume_size', '/labels', '/flavor_id', '/image_id', '/node_addresses', '/node_count', '/role', '/is_default', '/stack_id', '/status', '/status_reason', '/version'];
 /** Groups a cluster may have besides its default two (a bound on what requests can make). */
 const MAX_GROUPS = 10;
 
@@ -35,8 +38,7 @@ export class NodegroupService {
     const nodeCount = checkAttribute({ type: 'int', min: 0, max: this.maxNodesPerGroup }, 'node_count', b.node_count ?? 1) as number;
     const min = checkAttribute({ type: 'int', min: 0 }, 'min_node_count', b.min_node_count ?? 0) as number;
     const max = b.max_node_count === undefined || b.max_node_count === null ? null : (checkAttribute({ type: 'int', min: 1 }, 'max_node_count', b.max_node_count) as number);
-    if (min > nodeCount) throw new BadRequestError(`Min node count (${min}) should be less or equal to node count (${nodeCount}) for nodegroup ${name}.`);
-    if (max !== null && max < nodeCount) throw new BadRequestError(`Max node count (${max}) should be greater or equal to node count (${nodeCount}) for nodegroup ${name}.`);
+    checkCounts(name, nodeCount, min, max);
     const dockerVolume = b.docker_volume_size === undefined || b.docker_volume_size === null ? null : (checkAttribute({ type: 'int', min: 1 }, 'docker_volume_size', b.docker_volume_size) as number);
     const labels = b.labels === undefined || b.labels === null ? undefined : (checkAttribute({ type: 'labels' }, 'labels', b.labels) as Record<string, unknown>);
     const flavorGiven = b.flavor_id === undefined || b.flavor_id === null ? undefined : (checkAttribute({ type: 'string', min: 1, max: 255 }, 'flavor_id', b.flavor_id) as string);
@@ -92,6 +94,27 @@ export class NodegroupService {
     return row;
   }
 
+  /**
+   * PATCH (JSON patch): `min_node_count` and `max_node_count`, the bounds later resizes of the group
+   * must keep; everything else is internal (400), as in Magnum. The node count stays as it is (resize
+   * the group through the cluster), so the bounds are checked against it (409) and recorded at once.
+   */
+  async update(ctx: RequestContext, clusterIdent: string, ident: string, body: unknown): Promise<NodegroupRow> {
+    const ops = parsePatch(body, [], PATCH_INTERNAL);
+    const cluster = await this.clusters.find(ctx, clusterIdent);
+    this.clusters.assertOwned(ctx, cluster, 'nodegroup:update');
+    const group = findGroup(await this.store.nodegroups(cluster.uuid), ident, cluster.uuid);
+    const doc = { min_node_count: group.min_node_count, max_node_count: group.max_node_count };
+    const patched = applyPatch(doc, ops);
+    const min = patched.min_node_count === null ? 0 : (checkAttribute({ type: 'int', min: 0, max: this.maxNodesPerGroup }, 'min_node_count', patched.min_node_count) as number);
+    const max = patched.max_node_count === null ? null : (checkAttribute({ type: 'int', min: 1, max: this.maxNodesPerGroup }, 'max_node_count', patched.max_node_count) as number);
+    if (group.role === 'master' && min < 1) throw new BadRequestError(`Invalid input for field/attribute min_node_count. Value: '${min}'. A master group keeps at least one node.`);
+    checkCounts(group.name, group.node_count, min, max);
+    const changes = { min_node_count: min, max_node_count: max };
+    await this.store.updateNodegroup(group.uuid, changes);
+    return { ...group, ...changes };
+  }
+
   /** Takes the group out of the cluster's stack; its row goes once its nodes are gone. */
   async delete(ctx: RequestContext, clusterIdent: string, ident: string): Promise<void> {
     const cluster = await this.clusters.find(ctx, clusterIdent);
@@ -104,4 +127,12 @@ export class NodegroupService {
     await this.store.updateNodegroup(group.uuid, { status: 'DELETE_IN_PROGRESS', status_reason: null });
     this.clusters.onChange(cluster.uuid, 'update', ctx);
   }
+}
+
+/** A group's count within its bounds, in Magnum's words (NodeGroupInvalidInput, 409). */
+function checkCounts(name: string, nodeCount: number, min: number, max: number | null): void {
+  const invalid = (attr: string, why: string) => new ConflictError(`${attr} for ${name} is invalid (${why}).`);
+  if (max !== null && max < min) throw invalid('max_node_count', `min_node_count (${min}) should be less or equal to max_node_count (${max})`);
+  if (max !== null && nodeCount > max) throw invalid('max_node_count', `node_count (${nodeCount}) should be less or equal to max_node_count (${max})`);
+  if (min > nodeCount) throw invalid('min_node_count', `min_node_count (${min}) should be less or equal to node_count (${nodeCount})`);
 }

@@ -389,8 +389,8 @@ describe('clusters API (Magnum v1)', () => {
       [{ node_count: 1 }, /name/],
       [{ name: 'extra', role: 'master' }, /master nodegroups/],
       [{ name: 'extra', colour: 'red' }, /Unknown attribute/],
-      [{ name: 'extra', node_count: 2, min_node_count: 3 }, /Min node count/],
-      [{ name: 'extra', node_count: 2, max_node_count: 1 }, /Max node count/],
+      [{ name: 'extra', node_count: 2, min_node_count: 3 }, /min_node_count for extra is invalid \(min_node_count \(3\) should be less or equal to node_count \(2\)\)/],
+      [{ name: 'extra', node_count: 2, max_node_count: 1 }, /max_node_count for extra is invalid \(node_count \(2\) should be less or equal to max_node_count \(1\)\)/],
       [{ name: 'extra', node_count: 51 }, /node_count/],
       [{ name: 'default-worker' }, /already exists|API address|in progress/],
       [{ name: 'extra' }, /API address|in progress/],
@@ -404,6 +404,42 @@ describe('clusters API (Magnum v1)', () => {
     assert.match(delDefault.body.errors[0].detail, /default nodegroup/);
     assert.equal((await call('DELETE', `/v1/clusters/${cl.body.uuid}/nodegroups/default-worker`, { token: other.token, version: 'latest' })).status, 404);
     assert.equal((await call('GET', `/v1/clusters/${cl.body.uuid}/nodegroups`, { token: demo, version: 'latest' })).body.nodegroups.length, 2);
+
+    // PATCH: the bounds of the count only (202 with the group), checked against the count (409).
+    const patch = (body: unknown, token = demo, version = 'latest', group = 'default-worker') => call('PATCH', `/v1/clusters/${cl.body.uuid}/nodegroups/${group}`, { token, body, version });
+    assert.equal((await patch([{ op: 'replace', path: '/max_node_count', value: 5 }], demo, '1.8')).status, 406);
+    assert.equal((await patch([{ op: 'replace', path: '/max_node_count', value: 5 }], other.token)).status, 404);
+    assert.equal((await patch([{ op: 'replace', path: '/max_node_count', value: 5 }], demo, 'latest', 'nope')).status, 404);
+    for (const [body, status, re] of [
+      [{ max_node_count: 5 }, 400, /must be a list/],
+      [[{ op: 'replace', path: '/node_count', value: 3 }], 400, /'\/node_count' is an internal attribute and can not be updated/],
+      [[{ op: 'replace', path: '/name', value: 'other' }], 400, /'\/name' is an internal attribute/],
+      [[{ op: 'replace', path: '/flavor_id', value: 'm1.tiny' }], 400, /internal attribute/],
+      [[{ op: 'replace', path: '/max_node_count', value: 'many' }], 400, /max_node_count/],
+      [[{ op: 'replace', path: '/max_node_count', value: 1 }], 409, /max_node_count for default-worker is invalid \(node_count \(2\) should be less or equal to max_node_count \(1\)\)/],
+      [[{ op: 'replace', path: '/min_node_count', value: 3 }], 409, /min_node_count for default-worker is invalid \(min_node_count \(3\) should be less or equal to node_count \(2\)\)/],
+      [[{ op: 'replace', path: '/min_node_count', value: 2 }, { op: 'replace', path: '/max_node_count', value: 1 }], 409, /min_node_count \(2\) should be less or equal to max_node_count \(1\)/],
+      [[{ op: 'replace', path: '/max_node_count', value: 51 }], 400, /max_node_count/],
+    ] as [unknown, number, RegExp][]) {
+      const r = await patch(body);
+      assert.equal(r.status, status, `${JSON.stringify(body)}: ${r.text}`);
+      assert.match(r.body.errors[0].detail, re, JSON.stringify(body));
+    }
+    const bounded = await patch([{ op: 'replace', path: '/min_node_count', value: 1 }, { op: 'replace', path: '/max_node_count', value: 3 }]);
+    assert.equal(bounded.status, 202, bounded.text);
+    assert.deepEqual([bounded.body.name, bounded.body.node_count, bounded.body.min_node_count, bounded.body.max_node_count], ['default-worker', 2, 1, 3]);
+    const again = (await call('GET', `/v1/clusters/${cl.body.uuid}/nodegroups/default-worker`, { token: demo, version: 'latest' })).body;
+    assert.deepEqual([again.min_node_count, again.max_node_count], [1, 3]);
+    // Resizes keep the new bounds.
+    for (const n of [0, 4]) {
+      const r = await call('POST', `/v1/clusters/${cl.body.uuid}/actions/resize`, { token: demo, version: 'latest', body: { node_count: n, nodegroup: 'default-worker' } });
+      assert.equal(r.status, 400, r.text);
+      assert.match(r.body.errors[0].detail, /outside the allowed range: min_node_count = 1, max_node_count = 3/);
+    }
+    const unbounded = await patch([{ op: 'remove', path: '/max_node_count' }]);
+    assert.equal(unbounded.status, 202, unbounded.text);
+    assert.equal(unbounded.body.max_node_count, null);
+    assert.equal((await patch([{ op: 'replace', path: '/min_node_count', value: 0 }], demo, 'latest', 'default-master')).status, 400, 'a master group keeps a node');
     assert.equal((await call('DELETE', `/v1/clusters/${cl.body.uuid}`, { token: demo })).status, 204);
   });
 });

@@ -1,6 +1,6 @@
 // Magnum's records through `openstack coe` (python3-magnumclient): the conductor list for admins,
-// quotas set by an admin and holding for the project, and the project's stats. No engines: clusters
-// here are records on simulated hosts.
+// quotas set by an admin and holding for the project, the project's stats, and a node group's count
+// bounds patched. No engines: clusters here are records on simulated hosts.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -50,6 +50,17 @@ describe('clusters records with openstack coe', () => {
     const updated = await t.openstack(['coe', 'quotas', 'update', '--project-id', demoProject, '--resource', 'Cluster', '--hard-limit', '2'], 'hafen-admin');
     assert.match(updated, /hard_limit\s*\|\s*2/);
     await t.openstack(['coe', 'cluster', 'create', 'c2', '--cluster-template', 'swarm']);
+    // A node group's count bounds through `openstack coe nodegroup update` (the count itself is resized, not patched).
+    const accepted = await t.openstack(['coe', 'nodegroup', 'update', 'c1', 'default-worker', 'replace', 'min_node_count=1', 'max_node_count=3']);
+    assert.match(accepted, /Request to update nodegroup default-worker has been accepted/);
+    const group = JSON.parse(await t.openstack(['coe', 'nodegroup', 'show', 'c1', 'default-worker', '-f', 'json']));
+    assert.deepEqual([group.node_count, group.min_node_count, group.max_node_count], [2, 1, 3]);
+    const refused = await t.openstack(['coe', 'nodegroup', 'update', 'c1', 'default-worker', 'replace', 'node_count=5']).catch((err: Error) => err.message);
+    assert.match(refused, /'\/node_count' is an internal attribute and can not be updated/);
+    const outside = await t.openstack(['coe', 'nodegroup', 'update', 'c1', 'default-worker', 'replace', 'max_node_count=1']).catch((err: Error) => err.message);
+    assert.match(outside, /max_node_count for default-worker is invalid \(node_count \(2\) should be less or equal to max_node_count \(1\)\)/);
+    await t.openstack(['coe', 'nodegroup', 'update', 'c1', 'default-worker', 'remove', 'max_node_count']);
+    assert.equal(JSON.parse(await t.openstack(['coe', 'nodegroup', 'show', 'c1', 'default-worker', '-f', 'json'])).max_node_count, null);
     await t.openstack(['coe', 'quotas', 'delete', '--project-id', demoProject, '--resource', 'Cluster'], 'hafen-admin');
     await assert.rejects(t.openstack(['coe', 'quotas', 'show', '--project-id', demoProject, '--resource', 'Cluster'], 'hafen-admin'), /could not be found|404/);
     await t.openstack(['coe', 'cluster', 'delete', 'c1', 'c2']);
