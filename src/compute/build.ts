@@ -336,14 +336,22 @@ export class Builder {
         hostId = chosen.host.id;
         tried.push(hostId);
         const driver = this.hosts.driverOf(hostId);
+        // The image on the host and the ports in the database, side by side (neither needs the other).
         // Infrastructure runs hafen's own engine image, not the tenant's: nothing to load.
-        if (!infrastructure) await driver.ensureImage(image.id, image.docker_image_id ?? '', () => images.openData(ctx, image.id));
-        if (!(await store.server(row.id))) return; // deleted meanwhile
-        const bindings = await this.bindNics(ctx, row, hostId);
+        const [, bindings] = await Promise.all([
+          infrastructure ? undefined : driver.ensureImage(image.id, image.docker_image_id ?? '', () => images.openData(ctx, image.id)),
+          this.bindNics(ctx, row, hostId),
+        ]);
+        if (!(await store.server(row.id))) {
+          // Deleted meanwhile: the delete may have released the ports before they were bound here.
+          await network.unbindPorts(ctx, row.id).catch(() => undefined);
+          return;
+        }
         const spec = { ...(await serverSpec(this.core, row, image, flavor, bindings[0])), ...(infrastructure ? { infrastructure: infrastructure.spec } : {}) };
         // An engine starts containers fastest a few at a time; more at once only adds latency.
         const state = await this.hosts.spawnSlots(hostId).run(() => driver.spawn(spec));
-        await network.serverRunning(row.id);
+        // Its firewalls announced and its addresses read together, then the result recorded.
+        const [, addresses] = await Promise.all([network.serverRunning(row.id), network.serverAddresses(row.id)]);
         const ok = await store.updateServer(
           row.id,
           {
@@ -352,12 +360,16 @@ export class Builder {
             task_state: null,
             power_state: powerCode(state.power),
             launched_at: new Date().toISOString(),
-            addresses: JSON.stringify(await network.serverAddresses(row.id)),
+            addresses: JSON.stringify(addresses),
           },
           { task_state: 'spawning' },
         );
-        // A delete that came in during the build owns the server now; it removes the container.
-        if (!ok) await driver.destroy(row.id);
+        // A delete that came in during the build owns the server now: the container and ports go
+        // (its own clean-up may have run before they existed).
+        if (!ok) {
+          await driver.destroy(row.id);
+          await network.unbindPorts(ctx, row.id).catch(() => undefined);
+        }
         await this.actions.finish(row.id, 'create', 'Success');
         return;
       } catch (err) {

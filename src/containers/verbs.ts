@@ -18,21 +18,46 @@ export const MAX_EXEC_OUTPUT_BYTES = 4 << 20;
 /** The largest archive cp moves either way (it travels whole in one JSON body). */
 export const MAX_ARCHIVE_BYTES = 16 << 20;
 
-/** A byte stream as the body of one JSON string: `"` + escaped text + `"`, UTF-8 kept whole across chunks. */
+/** How much of a JSON string stream's output is gathered before it goes on, and for how long at most. */
+const JSON_STREAM_BATCH_BYTES = 64 << 10;
+const JSON_STREAM_BATCH_MS = 10;
+
+/**
+ * A byte stream as the body of one JSON string: `"` + escaped text + `"`, UTF-8 kept whole across
+ * chunks. The engine hands a log over in many small reads; each piece that goes on costs every later
+ * stage (and the HTTP answer) a write, so the output is gathered up to 64 KiB, or 10 ms after its
+ * first byte, whichever comes first: a stream still, never more than 64 KiB held.
+ */
 export class JsonStringStream extends Transform {
   private readonly decoder = new StringDecoder('utf8');
-  private opened = false;
+  private pending = '"';
+  private timer: NodeJS.Timeout | undefined;
 
   override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
-    const text = this.decoder.write(chunk);
-    const open = this.opened ? '' : '"';
-    this.opened = true;
-    done(null, open + JSON.stringify(text).slice(1, -1));
+    this.pending += JSON.stringify(this.decoder.write(chunk)).slice(1, -1);
+    if (this.pending.length >= JSON_STREAM_BATCH_BYTES) this.pass();
+    else this.timer ??= setTimeout(() => this.pass(), JSON_STREAM_BATCH_MS);
+    done();
   }
 
   override _flush(done: TransformCallback): void {
-    const rest = this.decoder.end();
-    done(null, (this.opened ? '' : '"') + JSON.stringify(rest).slice(1, -1) + '"');
+    this.pending += JSON.stringify(this.decoder.end()).slice(1, -1) + '"';
+    this.pass();
+    done();
+  }
+
+  override _destroy(err: Error | null, done: (err: Error | null) => void): void {
+    clearTimeout(this.timer);
+    done(err);
+  }
+
+  private pass(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    if (this.pending.length === 0 || this.destroyed) return;
+    const out = this.pending;
+    this.pending = '';
+    this.push(out);
   }
 }
 

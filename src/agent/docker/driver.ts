@@ -60,6 +60,11 @@ export interface DockerDriverOptions {
 
 /** How often a driver makes sure its host's guard is still in place (at the next boot after this long). */
 const GUARD_RECHECK_MS = 60_000;
+/**
+ * How long an engine network this driver made sure of is taken as there without asking the engine
+ * again (a boot that finds it gone after all makes it again and retries once).
+ */
+const NETWORK_RECHECK_MS = 60_000;
 
 export class DockerDriver implements ComputeDriver {
   readonly capabilities: DriverCapabilities = {
@@ -74,6 +79,8 @@ export class DockerDriver implements ComputeDriver {
   private readonly engineImages = new Map<string, string>();
   private readonly local: boolean;
   private guarded: { at: number; done: Promise<void> } | undefined;
+  /** Engine networks made sure of, by name: when, and the spec they were made sure of with. */
+  private readonly networksReady = new Map<string, { at: number; spec: string }>();
 
   constructor(readonly endpoint: string, private readonly options: DockerDriverOptions = {}) {
     this.docker = engineClient(endpoint);
@@ -118,6 +125,16 @@ export class DockerDriver implements ComputeDriver {
     return done.catch((err: Error) => {
       throw new Error(`the host guard could not be installed on ${this.local ? 'this host' : 'the engine\'s host'}: ${err.message}`);
     });
+  }
+
+  /** ensureEngineNetwork, skipped when this driver made sure of the same network less than a minute ago. */
+  private async ensureNetwork(nic: InterfaceSpec): Promise<void> {
+    const net = this.engineNetwork(nic);
+    const spec = JSON.stringify(net);
+    const ready = this.networksReady.get(net.name);
+    if (ready && ready.spec === spec && Date.now() - ready.at < NETWORK_RECHECK_MS) return;
+    await ensureEngineNetwork(this.docker, net);
+    this.networksReady.set(net.name, { at: Date.now(), spec });
   }
 
   /** The engine network of an interface, on a bridge named with this cloud's mark. */
@@ -185,7 +202,7 @@ export class DockerDriver implements ComputeDriver {
     if (!image) throw new Error(`image ${spec.imageId} was not made available on this host (ensureImage)`);
     if (spec.network) {
       await this.ensureHostGuard();
-      await ensureEngineNetwork(this.docker, this.engineNetwork(spec.network));
+      await this.ensureNetwork(spec.network);
     }
     const binds: string[] = [];
     for (const v of spec.container?.namedVolumes ?? []) {
@@ -210,7 +227,7 @@ export class DockerDriver implements ComputeDriver {
       throw new Error(`a container joining the network of ${c.networkOf} has no interface of its own`);
     }
     const joined = c?.networkOf ? `container:${containerName(c.networkOf)}` : null;
-    const container = await this.docker.createContainer({
+    const options: Docker.ContainerCreateOptions = {
       name: containerName(spec.serverId),
       Image: image,
       ...(joined ? {} : { Hostname: c?.hostname ?? spec.hostname }),
@@ -253,7 +270,21 @@ export class DockerDriver implements ComputeDriver {
       ...(spec.network
         ? { NetworkingConfig: { EndpointsConfig: { [spec.network.name]: { IPAMConfig: spec.network.ip ? { IPv4Address: spec.network.ip } : {}, ...(c?.aliases?.length ? { Aliases: c.aliases } : {}) } } } }
         : {}),
-    }).catch(async (err) => {
+    };
+    // The network was taken as there (ensureNetwork) but is gone (the engine says so at create or at
+    // start, by its version): it is made again and the step tried once more.
+    const network = spec.network;
+    const againIfNetworkGone = async <T>(step: () => Promise<T>): Promise<T> => {
+      try {
+        return await step();
+      } catch (err) {
+        if (!network || !isNotFound(err) || !/network \S+ not found/i.test(String((err as Error).message))) throw err;
+        this.networksReady.delete(network.name);
+        await this.ensureNetwork(network);
+        return step();
+      }
+    };
+    const container = await againIfNetworkGone(() => this.docker.createContainer(options)).catch(async (err) => {
       await filled;
       throw err;
     });
@@ -264,7 +295,7 @@ export class DockerDriver implements ComputeDriver {
       const entries = files.map(([p, content]) => ({ type: 'file' as const, path: p.replace(/^\/+/, ''), content: Buffer.from(content, 'base64') }));
       await container.putArchive(writeTar(entries), { path: '/' });
     }
-    if (c?.start !== false) await container.start();
+    if (c?.start !== false) await againIfNetworkGone(() => container.start());
     return this.state(spec.serverId);
   }
 
