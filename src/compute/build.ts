@@ -8,6 +8,7 @@ import { BadRequestError, ConflictError, ForbiddenError, NotFoundError, OverQuot
 import type { ImageRecord } from '../image/client.ts';
 import type { NicRequest, PortBinding } from '../network/client.ts';
 import { engineVolumeName, parseContainerOptions } from './container-options.ts';
+import { checkTags } from './tags.ts';
 import { configDriveFiles } from './config-drive.ts';
 import { yieldToIo, type ComputeCore } from './core.ts';
 import type { Flavors } from './flavors.ts';
@@ -133,6 +134,8 @@ export class Builder {
     // As in Nova, a config drive when asked for (config_drive=true) or when there is something to
     // deliver (a key, user data, metadata); config_drive=false keeps it off unless a key or user data need it.
     if (s.config_drive !== undefined) container = { ...(container ?? {}), configDrive: novaBool(s.config_drive) };
+    // 2.52: tags given at create are kept with the servers, in the same transaction.
+    const tags = checkTags(s.tags ?? []);
     const groupId = hints.group ?? null;
     if (groupId) await this.groups.get(ctx, groupId);
     const securityGroups = s.security_groups ? s.security_groups.map((g) => g.name) : ['default'];
@@ -190,6 +193,7 @@ export class Builder {
     // As many as fit between min_count and max_count, decided in one pass over the quotas.
     const inserted = await store.insertServersWithinQuota(projectId, kind, { min: minCount, max: maxCount }, { cores: flavor.vcpus, ram: flavor.ram }, { instances: q.instances!, cores: q.cores!, ram: q.ram! }, (n) =>
       Array.from({ length: n }, (_, i) => rowAt(i, maxCount)),
+      tags,
     );
     if ('over' in inserted) {
       throw new OverQuotaError(`Quota exceeded for ${inserted.over}: Requested ${inserted.requested}, but already used ${inserted.used} of ${inserted.limit} ${inserted.over}`, inserted.over);

@@ -8,6 +8,7 @@ import type { ServerListQuery } from './schemas.ts';
 import { LATEST, type At } from './views.ts';
 import { novaStatus } from './states.ts';
 import type { ServerRow, WorkloadKind } from './tables.ts';
+import { tagFilter } from './tags.ts';
 
 /** The statuses Nova knows (a filter naming another is refused from 2.38). */
 const STATUSES = new Set(['ACTIVE', 'BUILD', 'DELETED', 'ERROR', 'HARD_REBOOT', 'MIGRATING', 'PASSWORD', 'PAUSED', 'REBOOT', 'REBUILD', 'RESCUE', 'RESIZE', 'REVERT_RESIZE', 'SHELVED', 'SHELVED_OFFLOADED', 'SHUTOFF', 'SOFT_DELETED', 'SUSPENDED', 'UNKNOWN', 'VERIFY_RESIZE']);
@@ -25,6 +26,16 @@ const KNOWN_FILTERS = new Set([
 export const MAX_LIMIT = 1000;
 /** Rows read and matched per turn of the event loop when a filter runs outside SQL. */
 const SCAN_PAGE = 500;
+
+/** Nova's tag filters (2.26), each a comma-separated list. */
+function tagFilters(q: Record<string, unknown>) {
+  const read = (k: string) => tagFilter(typeof q[k] === 'string' ? (q[k] as string) : undefined);
+  const tags = read('tags');
+  const tagsAny = read('tags-any');
+  const notTags = read('not-tags');
+  const notTagsAny = read('not-tags-any');
+  return { ...(tags ? { tags } : {}), ...(tagsAny ? { tagsAny } : {}), ...(notTags ? { notTags } : {}), ...(notTagsAny ? { notTagsAny } : {}) };
+}
 
 export class ServerListing {
   constructor(private readonly core: ComputeCore) {}
@@ -58,6 +69,7 @@ export class ServerListing {
       ...(q.flavor ? { flavorId: q.flavor } : {}),
       ...(q.host && admin ? { hostId: q.host } : {}),
       ...(changesSince ? { changesSince } : {}),
+      ...(at('2.26') ? tagFilters(q as Record<string, unknown>) : {}),
     };
     // Without name (a pattern) or status the page is cut in SQL.
     if (!q.name && !q.status) return this.core.store.serversPage({ ...sqlFilter, ...(after ? { after } : {}), limit });

@@ -28,6 +28,12 @@ export const computePolicy: Record<string, string> = {
   'compute:keypairs:show': 'role:reader',
   'compute:keypairs:create': 'role:member',
   'compute:keypairs:delete': 'role:member',
+  'compute:server_tags:index': 'role:reader',
+  'compute:server_tags:show': 'role:reader',
+  'compute:server_tags:update': 'role:member',
+  'compute:server_tags:update_all': 'role:member',
+  'compute:server_tags:delete': 'role:member',
+  'compute:server_tags:delete_all': 'role:member',
   'compute:server_groups:index': 'role:reader',
   'compute:server_groups:create': 'role:member',
   'compute:server_groups:delete': 'role:member',
@@ -40,6 +46,10 @@ export const computePolicy: Record<string, string> = {
   'compute:flavor_access:add_tenant_access': 'role:admin',
   'compute:flavor_access:remove_tenant_access': 'role:admin',
   'compute:migrations': 'role:admin',
+  'compute:usage:list': 'role:admin',
+  'compute:quota_classes:update': 'role:admin',
+  'compute:external_events': 'role:admin',
+  'compute:diagnostics': 'role:admin',
   'compute:availability_zone:detail': 'role:admin',
   // Remote agents (/agent): only credentials with the dedicated hafen-agent role (made at bootstrap) may
   // register a host and serve its calls; that role grants nothing else (not even reading), and an

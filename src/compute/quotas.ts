@@ -22,8 +22,26 @@ export const DEFAULT_QUOTAS: Record<string, number> = {
 export class Quotas {
   constructor(private readonly core: ComputeCore) {}
 
+  /** A project's limits: its own where an admin set them, else the `default` class's, else hafen's. */
   async of(projectId: string): Promise<Record<string, number>> {
-    return { ...DEFAULT_QUOTAS, ...(await this.core.store.quotaOverrides(projectId)) };
+    const [defaults, own] = await Promise.all([this.defaults(), this.core.store.quotaOverrides(projectId)]);
+    return { ...defaults, ...own };
+  }
+
+  /** The limits of every project that has none of its own: the quota class `default`. */
+  defaults(): Promise<Record<string, number>> {
+    return this.ofClass('default');
+  }
+
+  /** A quota class's limits (Nova reads only `default`; other classes are kept and shown). */
+  async ofClass(name: string): Promise<Record<string, number>> {
+    return { ...DEFAULT_QUOTAS, ...(await this.core.store.quotaClass(name)) };
+  }
+
+  async setClass(ctx: RequestContext, name: string, body: QuotaSetBody): Promise<Record<string, number>> {
+    this.core.enforce(ctx, 'quota_classes:update');
+    for (const [k, n] of this.changes(body)) await this.core.store.setQuotaClass(name, k, n);
+    return this.ofClass(name);
   }
 
   /** The project whose quotas the caller asks about: its own, or any for an admin; 404 otherwise. */
@@ -36,6 +54,12 @@ export class Quotas {
 
   async set(ctx: RequestContext, projectId: string, body: QuotaSetBody): Promise<Record<string, number>> {
     this.core.enforce(ctx, 'quotas:update');
+    for (const [k, n] of this.changes(body)) await this.core.store.setQuota(projectId, k, n);
+    return this.of(projectId);
+  }
+
+  /** The limits a quota body sets, each checked before any is written. */
+  private changes(body: QuotaSetBody): [string, number][] {
     const changes: [string, number][] = [];
     for (const [k, v] of Object.entries(body.quota_set)) {
       if (k === 'force' || k === 'id' || v === undefined) continue;
@@ -45,8 +69,7 @@ export class Quotas {
       if (!Number.isInteger(n) || n < -1) throw new BadRequestError(`Invalid input for field/attribute ${k}. Value: ${String(v)}. must be an integer >= -1`);
       changes.push([k, n]);
     }
-    for (const [k, n] of changes) await this.core.store.setQuota(projectId, k, n);
-    return this.of(projectId);
+    return changes;
   }
 
   async usage(projectId: string): Promise<Record<string, number>> {

@@ -301,6 +301,19 @@ export const QuotaSetBody = Type.Object(
   },
   { additionalProperties: false },
 );
+/** PUT /os-quota-class-sets/{class}: the same limits under `quota_class_set`. */
+export const QuotaSetClassBody = Type.Object(
+  {
+    quota_class_set: Type.Object(
+      {
+        ...Object.fromEntries(QUOTA_NAMES.map((k) => [k, Type.Optional(QuotaValue)])),
+        id: Type.Optional(Type.String({ maxLength: 255 })),
+      },
+      { additionalProperties: false },
+    ),
+  },
+  { additionalProperties: false },
+);
 export type QuotaSetBody = { quota_set: Partial<Record<(typeof QUOTA_NAMES)[number], number | string>> & { force?: boolean | string; id?: string } };
 
 export const ServiceStatusBody = Type.Object(
@@ -359,6 +372,42 @@ export type AggregateActionBody = Static<typeof AggregateActionBody>;
 
 export const IdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 255 }) });
 export const IdKeyParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 255 }), key: Type.String({ minLength: 1, maxLength: 255 }) });
+export const ServerTagParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 255 }), tag: Type.String({ minLength: 1, maxLength: 255 }) });
+/** PUT /servers/{id}/tags: the whole set (the limit of 50 is checked with Nova's message). */
+export const ServerTagsBody = Type.Object({ tags: Type.Array(Type.String({ maxLength: 255 }), { maxItems: 1000 }) }, { additionalProperties: false });
+export type ServerTagsBody = Static<typeof ServerTagsBody>;
+/** os-simple-tenant-usage: the period, whether to list servers, and 2.40's paging. */
+export const UsageQuery = Type.Object(
+  {
+    start: Type.Optional(Type.String({ maxLength: 64 })),
+    end: Type.Optional(Type.String({ maxLength: 64 })),
+    detailed: Type.Optional(Type.String({ maxLength: 16 })),
+    limit: Type.Optional(Type.Integer({ minimum: 0 })),
+    marker: Type.Optional(Type.String({ maxLength: 255 })),
+  },
+  { additionalProperties: true },
+);
+export type UsageQuery = Static<typeof UsageQuery>;
+/** os-server-external-events: what the network (or volume) service reports about servers. */
+export const ExternalEventsBody = Type.Object(
+  {
+    events: Type.Array(
+      Type.Object(
+        {
+          name: Type.Union(['network-changed', 'network-vif-plugged', 'network-vif-unplugged', 'network-vif-deleted', 'volume-extended', 'power-update', 'accelerator-request-bound'].map((n) => Type.Literal(n))),
+          server_uuid: Type.String({ minLength: 1, maxLength: 255 }),
+          status: Type.Optional(Type.Union(['failed', 'completed', 'in-progress'].map((n) => Type.Literal(n)))),
+          tag: Type.Optional(Type.String({ maxLength: 255 })),
+        },
+        { additionalProperties: false },
+      ),
+      { minItems: 1, maxItems: 1000 },
+    ),
+  },
+  { additionalProperties: false },
+);
+export type ExternalEventsBody = Static<typeof ExternalEventsBody>;
+export const AuditLogParams = Type.Object({ before: Type.String({ minLength: 1, maxLength: 64 }) });
 export const NameParams = Type.Object({ name: Type.String({ minLength: 1, maxLength: 255 }) });
 export const ProjectParams = Type.Object({ project: Type.String({ minLength: 1, maxLength: 255 }) });
 export const ServerPortParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 255 }), port: Type.String({ minLength: 1, maxLength: 255 }) });

@@ -2,7 +2,7 @@
 // groups, quotas and instance actions. The store owns its SQL and migrations; its Kysely handle is
 // typed with compute's tables and never leaves it.
 import { randomUUID } from 'node:crypto';
-import type { Kysely, Transaction } from 'kysely';
+import type { ExpressionBuilder, Kysely, Transaction } from 'kysely';
 import type { Database, Dialect } from '../platform/db/database.ts';
 import { isUniqueViolation } from '../platform/db/database.ts';
 import { migrate, type Migration } from '../platform/db/migrations.ts';
@@ -25,6 +25,11 @@ export interface ServerFilter {
   imageId?: string;
   flavorId?: string;
   changesSince?: string;
+  /** Nova's tag filters (2.26): all of `tags`, any of `tagsAny`, not all of `notTags`, none of `notTagsAny`. */
+  tags?: string[];
+  tagsAny?: string[];
+  notTags?: string[];
+  notTagsAny?: string[];
   /** Continue a listing after this server (keyset: newest first). */
   after?: { created_at: string; id: string };
   limit?: number;
@@ -248,6 +253,27 @@ const migrations: Migration[] = [
       await db.schema.createIndex('compute_flavor_access_project').on('compute_flavor_access').columns(['project_id', 'flavor_id']).execute();
     },
   },
+  {
+    // Server tags (2.26), Nova's quota classes, and when a deleted server ended (for usage reports).
+    name: '0009-tags-quota-classes',
+    async up(db: Kysely<any>) {
+      await db.schema
+        .createTable('compute_server_tags')
+        .addColumn('server_id', 'varchar(36)', (c) => c.notNull().references('compute_servers.id').onDelete('cascade'))
+        .addColumn('tag', 'varchar(60)', (c) => c.notNull())
+        .addPrimaryKeyConstraint('compute_server_tags_pk', ['server_id', 'tag'])
+        .execute();
+      await db.schema.createIndex('compute_server_tags_tag').on('compute_server_tags').columns(['tag', 'server_id']).execute();
+      await db.schema
+        .createTable('compute_quota_classes')
+        .addColumn('class_name', 'varchar(255)', (c) => c.notNull())
+        .addColumn('resource', 'varchar(255)', (c) => c.notNull())
+        .addColumn('hard_limit', 'integer', (c) => c.notNull())
+        .addPrimaryKeyConstraint('compute_quota_classes_pk', ['class_name', 'resource'])
+        .execute();
+      await db.schema.alterTable('compute_servers').addColumn('terminated_at', 'varchar(32)').execute();
+    },
+  },
 ];
 
 export class ComputeStore {
@@ -442,6 +468,10 @@ export class ComputeStore {
   async server(id: string): Promise<ServerRow | undefined> {
     return this.db.selectFrom('compute_servers').selectAll().where('id', '=', id).where('deleted', '=', 0).executeTakeFirst();
   }
+  /** A server whether live or deleted (usage reports page over both). */
+  async serverEvenDeleted(id: string): Promise<ServerRow | undefined> {
+    return this.db.selectFrom('compute_servers').selectAll().where('id', '=', id).executeTakeFirst();
+  }
   /** Live servers, newest first, narrowed in SQL; `after` continues a listing after that server (keyset). */
   async serversPage(filter: ServerFilter): Promise<ServerRow[]> {
     let q = this.db.selectFrom('compute_servers').selectAll().where('deleted', '=', 0);
@@ -451,6 +481,12 @@ export class ComputeStore {
     if (filter.imageId !== undefined) q = q.where('image_id', '=', filter.imageId);
     if (filter.flavorId !== undefined) q = q.where('flavor_id', '=', filter.flavorId);
     if (filter.changesSince !== undefined) q = q.where('updated_at', '>=', filter.changesSince);
+    const tagged = (eb: ExpressionBuilder<ComputeTables, 'compute_servers'>, tags: string[]) =>
+      eb.exists(eb.selectFrom('compute_server_tags').select('compute_server_tags.server_id').whereRef('compute_server_tags.server_id', '=', 'compute_servers.id').where('compute_server_tags.tag', 'in', tags));
+    if (filter.tags?.length) for (const t of filter.tags) q = q.where((eb) => tagged(eb, [t]));
+    if (filter.tagsAny?.length) q = q.where((eb) => tagged(eb, filter.tagsAny!));
+    if (filter.notTags?.length) q = q.where((eb) => eb.or(filter.notTags!.map((t) => eb.not(tagged(eb, [t])))));
+    if (filter.notTagsAny?.length) q = q.where((eb) => eb.not(tagged(eb, filter.notTagsAny!)));
     const after = filter.after;
     if (after) q = q.where((eb) => eb.or([eb('created_at', '<', after.created_at), eb.and([eb('created_at', '=', after.created_at), eb('id', '<', after.id)])]));
     q = q.orderBy('created_at', 'desc').orderBy('id', 'desc');
@@ -505,6 +541,7 @@ export class ComputeStore {
     each: { cores: number; ram: number },
     limits: QuotaLimits,
     make: (n: number) => ServerRow[],
+    tags: string[] = [],
   ): Promise<{ rows: ServerRow[] } | QuotaExcess> {
     const result = await this.db.transaction().execute(async (trx): Promise<{ rows: ServerRow[] } | QuotaExcess> => {
       if (this.dialect === 'postgres') {
@@ -527,6 +564,10 @@ export class ComputeStore {
       const rows = make(Math.max(fit, count.min));
       // 200 rows (about 7,000 parameters) per statement: under SQLite's and PostgreSQL's limits, and few statements to prepare.
       for (let i = 0; i < rows.length; i += 200) await trx.insertInto('compute_servers').values(rows.slice(i, i + 200)).execute();
+      if (tags.length) {
+        const tagRows = rows.flatMap((r) => tags.map((tag) => ({ server_id: r.id, tag })));
+        for (let i = 0; i < tagRows.length; i += 400) await trx.insertInto('compute_server_tags').values(tagRows.slice(i, i + 400)).execute();
+      }
       return { rows };
     });
     if ('rows' in result) for (const r of result.rows) if (r.host_id) await this.reloadAllocation(r.id);
@@ -534,8 +575,82 @@ export class ComputeStore {
   }
 
   async markDeleted(id: string): Promise<void> {
-    await this.db.updateTable('compute_servers').set({ deleted: 1, vm_state: 'deleted', task_state: null, updated_at: new Date().toISOString() }).where('id', '=', id).execute();
+    const now = new Date().toISOString();
+    await this.db.updateTable('compute_servers').set({ deleted: 1, vm_state: 'deleted', task_state: null, updated_at: now, terminated_at: now }).where('id', '=', id).execute();
     this.ledger.set(id, undefined);
+  }
+
+  // ---- tags
+  /** The tags of each of `ids` (servers without tags are absent). */
+  async serverTags(ids: string[]): Promise<Map<string, string[]>> {
+    const out = new Map<string, string[]>();
+    for (let i = 0; i < ids.length; i += 500) {
+      const rows = await this.db.selectFrom('compute_server_tags').select(['server_id', 'tag']).where('server_id', 'in', ids.slice(i, i + 500)).orderBy('tag').execute();
+      for (const r of rows) {
+        const list = out.get(r.server_id);
+        if (list) list.push(r.tag);
+        else out.set(r.server_id, [r.tag]);
+      }
+    }
+    return out;
+  }
+  /** Replaces a server's tags with `tags` (already checked and without duplicates). */
+  async replaceServerTags(id: string, tags: string[]): Promise<void> {
+    await this.db.transaction().execute(async (trx) => {
+      await trx.deleteFrom('compute_server_tags').where('server_id', '=', id).execute();
+      if (tags.length) await trx.insertInto('compute_server_tags').values(tags.map((tag) => ({ server_id: id, tag }))).execute();
+    });
+  }
+  /** Adds one tag unless the server already has `max`: 'added', 'exists' or 'full'. */
+  async addServerTag(id: string, tag: string, max: number): Promise<'added' | 'exists' | 'full'> {
+    return this.db.transaction().execute(async (trx) => {
+      const have = await trx.selectFrom('compute_server_tags').select('tag').where('server_id', '=', id).execute();
+      if (have.some((r) => r.tag === tag)) return 'exists';
+      if (have.length >= max) return 'full';
+      try {
+        await trx.insertInto('compute_server_tags').values({ server_id: id, tag }).execute();
+      } catch (e) {
+        // Another request added the same tag in between.
+        if (isUniqueViolation(e)) return 'exists';
+        throw e;
+      }
+      return 'added';
+    });
+  }
+  async deleteServerTag(id: string, tag: string): Promise<boolean> {
+    const r = await this.db.deleteFrom('compute_server_tags').where('server_id', '=', id).where('tag', '=', tag).executeTakeFirst();
+    return Number(r.numDeletedRows) > 0;
+  }
+
+  // ---- quota classes
+  async quotaClass(name: string): Promise<Record<string, number>> {
+    const rows = await this.db.selectFrom('compute_quota_classes').select(['resource', 'hard_limit']).where('class_name', '=', name).execute();
+    return Object.fromEntries(rows.map((r) => [r.resource, Number(r.hard_limit)]));
+  }
+  async setQuotaClass(name: string, resource: string, limit: number): Promise<void> {
+    await this.db
+      .insertInto('compute_quota_classes')
+      .values({ class_name: name, resource, hard_limit: limit })
+      .onConflict((oc) => oc.columns(['class_name', 'resource']).doUpdateSet({ hard_limit: limit }))
+      .execute();
+  }
+
+  // ---- usage
+  /**
+   * Servers (live and deleted) that ran at some time in [start, stop), oldest first, of one
+   * project or all; `after` continues after that server (keyset on launched_at, id).
+   */
+  async serversRunningIn(start: string, stop: string, projectId: string | undefined, limit: number, after?: { launched_at: string; id: string }): Promise<ServerRow[]> {
+    let q = this.db
+      .selectFrom('compute_servers')
+      .selectAll()
+      .where('kind', '=', 'server')
+      .where('launched_at', 'is not', null)
+      .where('launched_at', '<', stop)
+      .where((eb) => eb.or([eb('deleted', '=', 0), eb('terminated_at', 'is', null), eb('terminated_at', '>=', start)]));
+    if (projectId !== undefined) q = q.where('project_id', '=', projectId);
+    if (after) q = q.where((eb) => eb.or([eb('launched_at', '>', after.launched_at), eb.and([eb('launched_at', '=', after.launched_at), eb('id', '>', after.id)])]));
+    return q.orderBy('launched_at').orderBy('id').limit(limit).execute();
   }
 
   // ---- container options

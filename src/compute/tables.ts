@@ -85,6 +85,8 @@ export interface ServerRow {
   created_at: string;
   updated_at: string;
   launched_at: string | null;
+  /** When a deleted server ended (usage reports); absent on rows of before migration 0009. */
+  terminated_at?: string | null;
   deleted: number;
   /** What the ledger charges (the flavor's, kept in step with `flavor` by the store). */
   vcpus: number;
@@ -108,6 +110,19 @@ export interface ServerGroupRow {
   user_id: string;
   policy: string;
   created_at: string;
+}
+
+/** A server's tag (Nova 2.26): at most 50 per server. */
+export interface ServerTagRow {
+  server_id: string;
+  tag: string;
+}
+
+/** A quota class's limit; the class `default` holds the limits of every project without its own. */
+export interface QuotaClassRow {
+  class_name: string;
+  resource: string;
+  hard_limit: number;
 }
 
 export interface QuotaRow {
@@ -165,6 +180,8 @@ export interface ComputeTables {
   compute_keypairs: KeypairRow;
   compute_server_groups: ServerGroupRow;
   compute_quotas: QuotaRow;
+  compute_server_tags: ServerTagRow;
+  compute_quota_classes: QuotaClassRow;
   compute_actions: ActionRow;
   compute_container_options: ContainerOptionsRow;
   compute_cloud: { id: string };

@@ -53,6 +53,8 @@ export interface ServerViewOptions {
   addresses?: unknown;
   /** 2.71: the server's groups (show, update and rebuild only). */
   groups?: string[];
+  /** 2.26: the server's tags. */
+  tags?: string[];
 }
 
 export function serverView(s: ServerRow, base: string, opts: ServerViewOptions) {
@@ -110,7 +112,7 @@ export function serverView(s: ServerRow, base: string, opts: ServerViewOptions) 
     // Nova's policy shows host_status to admins (os_compute_api:servers:show:host_status).
     ...(at('2.16') && opts.admin && opts.host ? { host_status: opts.hostUp ? (opts.host.enabled ? 'UP' : 'MAINTENANCE') : 'DOWN' } : {}),
     ...(at('2.19') ? { description: s.description } : {}),
-    ...(at('2.26') ? { tags: [] as string[] } : {}),
+    ...(at('2.26') ? { tags: opts.tags ?? [] } : {}),
     ...(at('2.63') ? { trusted_image_certificates: null } : {}),
     ...(at('2.71') && opts.groups ? { server_groups: opts.groups } : {}),
     ...(opts.admin
@@ -139,6 +141,7 @@ export async function serverDetails(compute: ComputeService, ctx: RequestContext
   const admin = compute.isAdmin(ctx);
   const hosts = new Map((await compute.hosts.recent()).map((h) => [h.id, h]));
   const addresses = await compute.listing.addressesOf(rows);
+  const tags = at('2.26') ? await compute.tags.of(rows.map((r) => r.id)) : new Map<string, string[]>();
   return rows.map((s) => {
     const host = s.host_id ? hosts.get(s.host_id) : undefined;
     return serverView(s, base, {
@@ -146,6 +149,7 @@ export async function serverDetails(compute: ComputeService, ctx: RequestContext
       detail: true,
       at,
       addresses: addresses.get(s.id),
+      tags: tags.get(s.id) ?? [],
       ...(host ? { host, hostUp: compute.hosts.isUp(host) } : {}),
       ...(withGroups ? { groups: s.server_group_id ? [s.server_group_id] : [] } : {}),
     });

@@ -1,9 +1,10 @@
 // Nova's admin APIs that are not hosts themselves: host aggregates (os-aggregates, availability zones
-// through them) and os-migrations (hafen moves no server between hosts: always an empty list).
+// through them), os-migrations (hafen moves no server between hosts: always an empty list), server
+// diagnostics, external events, and the usage audit log (no audit task runs: an honest empty log).
 import { contextOf } from '../../platform/auth/context.ts';
 import { BadRequestError } from '../../platform/errors.ts';
 import type { Aggregate } from '../aggregates.ts';
-import { AggregateActionBody, AggregateCreateBody, AggregateUpdateBody, AnyQuery, IdParams } from '../schemas.ts';
+import { AggregateActionBody, AggregateCreateBody, AggregateUpdateBody, AnyQuery, AuditLogParams, ExternalEventsBody, IdParams } from '../schemas.ts';
 import type { At } from '../views.ts';
 import { atOf, type ComputeRoutes } from './index.ts';
 
@@ -72,6 +73,44 @@ export function adminRoutes({ app, compute }: ComputeRoutes): void {
     compute.enforce(contextOf(request), 'migrations');
     return { migrations: [] };
   });
+  app.get('/v2.1/servers/:id/diagnostics', { schema: { params: IdParams } }, async (request) =>
+    compute.diagnostics.of(contextOf(request), request.params.id, atOf(request)('2.48')),
+  );
+  app.post('/v2.1/os-server-external-events', { schema: { body: ExternalEventsBody } }, async (request, reply) => {
+    const r = await compute.externalEvents.deliver(contextOf(request), request.body.events);
+    return reply.code(r.status).send({ events: r.events });
+  });
+  // Nova's periodic audit of instance usage (monthly) never runs here: every host is one that has
+  // not run it for the last full period.
+  const auditLog = async (request: Parameters<typeof contextOf>[0], before?: Date) => {
+    compute.enforce(contextOf(request), 'usage:list');
+    const at = before ?? new Date();
+    const ending = new Date(Date.UTC(at.getUTCFullYear(), at.getUTCMonth(), 1));
+    const beginning = new Date(Date.UTC(at.getUTCFullYear(), at.getUTCMonth() - 1, 1));
+    const hosts = (await compute.hosts.list(contextOf(request), 'hypervisors')).map((h) => h.hostname);
+    return {
+      instance_usage_audit_logs: {
+        hosts_not_run: hosts,
+        log: {},
+        num_hosts: hosts.length,
+        num_hosts_done: 0,
+        num_hosts_not_run: hosts.length,
+        num_hosts_running: 0,
+        overall_status: `0 of ${hosts.length} hosts done. 0 errors.`,
+        period_beginning: novaTime(beginning.toISOString()).replace('T', ' '),
+        period_ending: novaTime(ending.toISOString()).replace('T', ' '),
+        total_errors: 0,
+        total_instances: 0,
+      },
+    };
+  };
+  app.get('/v2.1/os-instance_usage_audit_log', async (request) => auditLog(request));
+  app.get('/v2.1/os-instance_usage_audit_log/:before', { schema: { params: AuditLogParams } }, async (request) => {
+    const before = new Date(request.params.before.replace(' ', 'T') + (/[zZ]|[+-]\d\d:?\d\d$/.test(request.params.before) ? '' : 'Z'));
+    if (Number.isNaN(before.getTime())) throw new BadRequestError(`Invalid timestamp for date ${request.params.before}`);
+    return auditLog(request, before);
+  });
+
   app.get('/v2.1/servers/:id/migrations', { schema: { params: IdParams } }, async (request) => {
     const ctx = contextOf(request);
     compute.enforce(ctx, 'migrations');

@@ -14,6 +14,8 @@ import { keypairRoutes } from './keypairs.ts';
 import { quotaRoutes } from './quotas.ts';
 import { serverGroupRoutes } from './server-groups.ts';
 import { serverRoutes } from './servers.ts';
+import { tagRoutes } from './tags.ts';
+import { usageRoutes } from './usage.ts';
 import { novaValidatorCompiler } from '../validation.ts';
 
 export const MIN_VERSION = '2.1';
@@ -69,10 +71,12 @@ export function computeApi(compute: ComputeService, validator: TokenValidator, p
     const routes: ComputeRoutes = { app, compute, base, publicUrl };
     flavorRoutes(routes);
     serverRoutes(routes);
+    tagRoutes(routes);
     keypairRoutes(routes);
     serverGroupRoutes(routes);
     quotaRoutes(routes);
     hostRoutes(routes);
     adminRoutes(routes);
+    usageRoutes(routes);
   };
 }

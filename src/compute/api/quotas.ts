@@ -1,8 +1,7 @@
 // Quota sets and absolute limits.
 import { contextOf } from '../../platform/auth/context.ts';
 import { BadRequestError } from '../../platform/errors.ts';
-import { DEFAULT_QUOTAS } from '../quotas.ts';
-import { AnyQuery, LimitsQuery, ProjectParams, QuotaSetBody } from '../schemas.ts';
+import { AnyQuery, LimitsQuery, ProjectParams, QuotaSetBody, QuotaSetClassBody } from '../schemas.ts';
 import type { At } from '../views.ts';
 import { atOf, type ComputeRoutes } from './index.ts';
 
@@ -39,7 +38,7 @@ export function quotaRoutes({ app, compute }: ComputeRoutes): void {
       },
     };
   });
-  app.get('/v2.1/os-quota-sets/:project/defaults', { schema: { params: ProjectParams } }, async (request) => ({ quota_set: { id: 'defaults', ...shaped(DEFAULT_QUOTAS, atOf(request), (v) => v) } }));
+  app.get('/v2.1/os-quota-sets/:project/defaults', { schema: { params: ProjectParams } }, async (request) => ({ quota_set: { id: 'defaults', ...shaped(await compute.quotas.defaults(), atOf(request), (v) => v) } }));
   app.put('/v2.1/os-quota-sets/:project', { schema: { params: ProjectParams, querystring: AnyQuery, body: QuotaSetBody } }, async (request) => {
     const at = atOf(request);
     const body = request.body as QuotaSetBody;
@@ -48,6 +47,30 @@ export function quotaRoutes({ app, compute }: ComputeRoutes): void {
     if (gone.length) throw new BadRequestError(`Invalid input for field/attribute quota_set. Additional properties are not allowed ('${gone[0]}' was unexpected)`);
     return { quota_set: shaped(await compute.quotas.set(contextOf(request), request.params.project, body), at, (v) => v) };
   });
+  // ---- quota classes: `default` holds the limits of every project without its own.
+  /** Until 2.50 a class names the network quotas; from 2.50 it has the server group quotas instead. */
+  const classShaped = (values: Record<string, number>, at: At) => {
+    const out = shaped(values, at, (v) => v);
+    if (!at('2.50')) {
+      delete out.server_groups;
+      delete out.server_group_members;
+      // Nova's class answer below 2.50 still has them, whatever 2.36 did to quota sets.
+      Object.assign(out, NETWORK_QUOTAS);
+    }
+    return out;
+  };
+  app.get('/v2.1/os-quota-class-sets/:project', { schema: { params: ProjectParams } }, async (request) => ({
+    quota_class_set: { id: request.params.project, ...classShaped(await compute.quotas.ofClass(request.params.project), atOf(request)) },
+  }));
+  app.put('/v2.1/os-quota-class-sets/:project', { schema: { params: ProjectParams, body: QuotaSetClassBody } }, async (request) => {
+    const at = atOf(request);
+    const body = request.body as { quota_class_set: QuotaSetBody['quota_set'] };
+    const gone = [...(at('2.50') ? Object.keys(NETWORK_QUOTAS) : ['server_groups', 'server_group_members']), ...(at('2.57') ? FILE_QUOTAS : [])].filter((k) => Object.hasOwn(body.quota_class_set, k));
+    if (gone.length) throw new BadRequestError(`Invalid input for field/attribute quota_class_set. Additional properties are not allowed ('${gone[0]}' was unexpected)`);
+    const values = await compute.quotas.setClass(contextOf(request), request.params.project, { quota_set: body.quota_class_set });
+    return { quota_class_set: classShaped(values, at) };
+  });
+
   app.get('/v2.1/limits', { schema: { querystring: LimitsQuery } }, async (request) => {
     const ctx = contextOf(request);
     const projectId = compute.isAdmin(ctx) && request.query.tenant_id ? request.query.tenant_id : ctx.scope.kind === 'project' ? ctx.scope.projectId : '';
