@@ -1,6 +1,6 @@
 // Heat v1 HTTP routes under /orchestration: version discovery, stacks and their actions, outputs,
-// templates, resources, events, validation, resource types, template versions, and the signal URL
-// of wait condition handles.
+// templates, resources, events, validation, resource types, template versions, software configs and
+// deployments, and the signal URL of wait condition handles.
 import type { FastifyReply, FastifyRequest, FastifySchema } from 'fastify';
 import * as S from './schemas.ts';
 import { timingSafeEqual } from 'node:crypto';
@@ -16,12 +16,13 @@ import { CFN_FUNCTIONS, FUNCTION_DESCRIPTIONS, functionsFor } from './template/f
 import { TemplateError } from './template/model.ts';
 import { callerActor } from './engine/stack-engine.ts';
 import { matchUserPattern } from '../platform/user-pattern.ts';
+import type { ConfigBody, DeploymentBody, SoftwareService } from './software/service.ts';
 
 type Req = FastifyRequest<{ Params: Record<string, string>; Querystring: Record<string, string | string[]>; Body: Record<string, unknown> }>;
 
 const PUBLIC = { config: { public: true } };
 
-export function orchestrationApi(service: OrchestrationService, validator: TokenValidator, publicUrl: string) {
+export function orchestrationApi(service: OrchestrationService, software: SoftwareService, validator: TokenValidator, publicUrl: string) {
   const root = `${publicUrl}/orchestration`;
   const baseOf = (tenant: string) => `${root}/v1/${tenant}`;
 
@@ -327,7 +328,40 @@ export function orchestrationApi(service: OrchestrationService, validator: Token
       return { template_functions: names.map((n) => ({ functions: n, description: FUNCTION_DESCRIPTIONS[n] ?? (CFN_FUNCTIONS.includes(n) ? `CloudFormation function ${n}.` : '') })) };
     });
     app.get('/v1/:tenant/build_info', { schema: { params: S.TenantParams } }, async () => ({ api: { revision: 'hafen' }, engine: { revision: 'hafen' } }));
-    app.get('/v1/:tenant/software_configs', { schema: { params: S.TenantParams } }, async () => ({ software_configs: [] }));
+
+    // ---- software configs and deployments
+    app.post('/v1/:tenant/software_configs', { schema: { params: S.TenantParams, body: S.SoftwareConfigBody } }, async (request: Req) => ({
+      software_config: await software.createConfig(contextOf(request), (request.body ?? {}) as ConfigBody, request.params.tenant!),
+    }));
+    app.get('/v1/:tenant/software_configs', { schema: { params: S.TenantParams, querystring: S.SoftwareConfigListQuery } }, async (request: Req) => ({
+      software_configs: await software.listConfigs(contextOf(request), request.params.tenant!, request.query as { limit?: string; marker?: string }),
+    }));
+    app.get('/v1/:tenant/software_configs/:config', { schema: { params: S.SoftwareConfigParams } }, async (request: Req) => ({
+      software_config: await software.showConfig(contextOf(request), request.params.config!, request.params.tenant!),
+    }));
+    app.delete('/v1/:tenant/software_configs/:config', { schema: { params: S.SoftwareConfigParams } }, async (request: Req, reply) => {
+      await software.deleteConfig(contextOf(request), request.params.config!, request.params.tenant!);
+      reply.code(204).send();
+    });
+    app.post('/v1/:tenant/software_deployments', { schema: { params: S.TenantParams, body: S.SoftwareDeploymentCreateBody } }, async (request: Req) => ({
+      software_deployment: await software.createDeployment(contextOf(request), (request.body ?? {}) as DeploymentBody, undefined, request.params.tenant!),
+    }));
+    app.get('/v1/:tenant/software_deployments', { schema: { params: S.TenantParams, querystring: S.SoftwareDeploymentListQuery } }, async (request: Req) => ({
+      software_deployments: await software.listDeployments(contextOf(request), request.params.tenant!, request.query as { server_id?: string }),
+    }));
+    app.get('/v1/:tenant/software_deployments/metadata/:server', { schema: { params: S.SoftwareServerParams } }, async (request: Req) => ({
+      metadata: await software.metadata(contextOf(request), request.params.tenant!, request.params.server!),
+    }));
+    app.get('/v1/:tenant/software_deployments/:deployment', { schema: { params: S.SoftwareDeploymentParams } }, async (request: Req) => ({
+      software_deployment: await software.showDeployment(contextOf(request), request.params.deployment!, request.params.tenant!),
+    }));
+    app.put('/v1/:tenant/software_deployments/:deployment', { schema: { params: S.SoftwareDeploymentParams, body: S.SoftwareDeploymentUpdateBody } }, async (request: Req) => ({
+      software_deployment: await software.updateDeployment(contextOf(request), request.params.deployment!, (request.body ?? {}) as DeploymentBody, undefined, request.params.tenant!),
+    }));
+    app.delete('/v1/:tenant/software_deployments/:deployment', { schema: { params: S.SoftwareDeploymentParams } }, async (request: Req, reply) => {
+      await software.deleteDeployment(contextOf(request), request.params.deployment!, request.params.tenant!);
+      reply.code(204).send();
+    });
     app.get('/v1/:tenant/services', { schema: { params: S.TenantParams } }, async () => ({ services: [] }));
 
     // ---- wait condition handle signals: authenticated by the handle's own token, not Keystone's

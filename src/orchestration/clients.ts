@@ -6,6 +6,7 @@ import type { PortBinding, NovaAddress } from '../network/client.ts';
 import type { ClusterNodesClient } from '../clusters/nodes.ts';
 import type { ContainersClient } from '../containers/client.ts';
 import type { ClustersClient } from '../clusters/client.ts';
+import type { SoftwareClient } from './software/service.ts';
 
 export type { ComputeClient } from '../compute/client.ts';
 
@@ -110,4 +111,6 @@ export interface Clients {
   containers?: ContainersClient;
   /** The clusters service's templates and clusters (OS::Magnum::ClusterTemplate, Cluster); set once that service exists. */
   magnum?: ClustersClient;
+  /** Orchestration's own software configs and deployments (OS::Heat::SoftwareConfig, SoftwareDeployment). */
+  software?: SoftwareClient;
 }

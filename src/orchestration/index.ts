@@ -15,9 +15,12 @@ import { ResourceRegistry } from './resources/registry.ts';
 import { OrchestrationService } from './service.ts';
 import { OrchestrationStore } from './store.ts';
 import { SignalListeners } from './signal-listeners.ts';
+import { SoftwareService } from './software/service.ts';
+import { SoftwareStore } from './software/store.ts';
 
 export interface Orchestration {
   service: OrchestrationService;
+  software: SoftwareService;
   engine: StackEngine;
   mount: ServiceMount;
   /** Stops the operations under way; their stacks are recovered at the next start. */
@@ -27,6 +30,13 @@ export interface Orchestration {
 export async function createOrchestration(database: Database, policy: PolicyEngine, validator: TokenValidator, clients: Clients, config: Config): Promise<Orchestration> {
   policy.registerDefaults(orchestrationPolicy);
   const store = await OrchestrationStore.create(database);
+  const software = new SoftwareService(await SoftwareStore.create(database), policy, clients, {
+    log: (msg) => {
+      if (config.logLevel !== 'silent') process.stderr.write(`${msg}\n`);
+    },
+  });
+  await software.recover();
+  clients = { ...clients, software };
   const engine = new StackEngine(store, new ResourceRegistry(), clients, { concurrency: 32, publicUrl: config.publicUrl, region: config.region, pollMs: 20 }, (msg) => {
     if (config.logLevel !== 'silent') process.stderr.write(`${msg}\n`);
   });
@@ -44,11 +54,13 @@ export async function createOrchestration(database: Database, policy: PolicyEngi
   if (config.port) signals.start();
   return {
     service,
+    software,
     engine,
-    mount: { prefix: '/orchestration', renderError: heatError, register: orchestrationApi(service, validator, config.publicUrl) },
+    mount: { prefix: '/orchestration', renderError: heatError, register: orchestrationApi(service, software, validator, config.publicUrl) },
     async stop() {
       await signals.stop();
       await engine.stop();
+      await software.stop();
     },
   };
 }

@@ -124,3 +124,37 @@ export type ActionBody = Static<typeof ActionBody>;
 export const MarkUnhealthyBody = Type.Object({ mark_unhealthy: Type.Boolean(), resource_status_reason: Type.Optional(Type.String({ maxLength: 255 })) }, { additionalProperties: false });
 /** A signal's details: anything a resource type makes sense of (a wait condition's status and data). */
 export const SignalBody = Type.Optional(Nullable(Type.Unknown()));
+
+// ---- software configuration API
+
+const Id = Type.String({ minLength: 1, maxLength: 64 });
+export const SoftwareConfigParams = Type.Object({ tenant: Type.String({ minLength: 1, maxLength: 64 }), config: Id });
+export const SoftwareDeploymentParams = Type.Object({ tenant: Type.String({ minLength: 1, maxLength: 64 }), deployment: Id });
+export const SoftwareServerParams = Type.Object({ tenant: Type.String({ minLength: 1, maxLength: 64 }), server: Id });
+export const SoftwareConfigListQuery = Type.Object({ limit: Type.Optional(Type.String({ pattern: '^[0-9]{1,9}$' })), marker: Type.Optional(Type.String({ maxLength: 64 })) }, { additionalProperties: true });
+export const SoftwareDeploymentListQuery = Type.Object({ server_id: Type.Optional(Type.String({ maxLength: 64 })) }, { additionalProperties: true });
+const IoList = Type.Array(Type.Record(Type.String(), Type.Unknown()), { maxItems: 64 });
+export const SoftwareConfigBody = Type.Object(
+  {
+    name: Type.Optional(Nullable(Type.String({ maxLength: 255 }))),
+    group: Type.Optional(Nullable(Type.String({ maxLength: 255 }))),
+    config: Type.Optional(Nullable(Type.String())),
+    inputs: Type.Optional(Nullable(IoList)),
+    outputs: Type.Optional(Nullable(IoList)),
+    options: Type.Optional(Nullable(Type.Record(Type.String(), Type.Unknown()))),
+  },
+  { additionalProperties: false },
+);
+const deploymentFields = {
+  config_id: Type.Optional(Id),
+  action: Type.Optional(Nullable(Type.String({ maxLength: 64 }))),
+  status: Type.Optional(Nullable(Type.Union([Type.Literal('IN_PROGRESS'), Type.Literal('COMPLETE'), Type.Literal('FAILED')]))),
+  status_reason: Type.Optional(Nullable(Type.String({ maxLength: 4096 }))),
+  input_values: Type.Optional(Nullable(Type.Record(Type.String(), Type.Unknown()))),
+  output_values: Type.Optional(Nullable(Type.Record(Type.String(), Type.Unknown()))),
+};
+export const SoftwareDeploymentCreateBody = Type.Object(
+  { ...deploymentFields, config_id: Id, server_id: Id, stack_user_project_id: Type.Optional(Nullable(Type.String({ maxLength: 64 }))) },
+  { additionalProperties: false },
+);
+export const SoftwareDeploymentUpdateBody = Type.Object(deploymentFields, { additionalProperties: false });

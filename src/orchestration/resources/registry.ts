@@ -12,6 +12,7 @@ import { heatResourceGroup } from './heat/resource-group.ts';
 import { heatWaitConditionHandle } from './heat/wait-condition-handle.ts';
 import { heatWaitCondition } from './heat/wait-condition.ts';
 import { heatSoftwareConfig } from './heat/software-config.ts';
+import { heatSoftwareDeployment } from './heat/software-deployment.ts';
 import { dockerContainer } from './docker/container.ts';
 import { novaServer } from './nova/server.ts';
 import { novaKeyPair } from './nova/key-pair.ts';
@@ -42,6 +43,7 @@ const BUILT_IN: ResourceType[] = [
   heatWaitConditionHandle,
   heatWaitCondition,
   heatSoftwareConfig,
+  heatSoftwareDeployment,
   dockerContainer,
   novaServer,
   novaKeyPair,
