@@ -36,9 +36,9 @@ describe('network data plane on a real engine', () => {
   }
 
   /** A "server": a port bound to a container that serves HTTP on :80. */
-  async function server(token: string, name: string, netId: string, groups?: string[], portSecurity = true): Promise<void> {
+  async function server(token: string, name: string, netId: string, groups?: string[], portSecurity = true, extra: Record<string, unknown> = {}): Promise<void> {
     const serverId = `dp-${name}-${Date.now()}`;
-    const body: Record<string, unknown> = { network_id: netId, name };
+    const body: Record<string, unknown> = { network_id: netId, name, ...extra };
     if (groups) body.security_groups = groups;
     if (!portSecurity) body.port_security_enabled = false;
     const port = (await api(token, 'POST', '/ports', { port: body })).port;
@@ -73,6 +73,20 @@ describe('network data plane on a real engine', () => {
     return code === 0 && out.includes('hello-');
   }
 
+  /**
+   * The same from a source address of `from`'s namespace that no port may hold unless a pair allows it:
+   * the address is put on its interface from the host (the tenant has no CAP_NET_ADMIN), and the host's
+   * curl runs in that namespace bound to it.
+   */
+  async function reachesFrom(from: string, source: string, toIp: string): Promise<boolean> {
+    const id = containers[Object.keys(ports).indexOf(from)]!;
+    const pid = String((await docker.getContainer(id).inspect()).State.Pid);
+    const addrs = await runTool('nsenter', ['-t', pid, '-n', 'ip', '-4', '-o', 'addr', 'show', 'dev', 'eth0']);
+    if (!addrs.includes(` ${source}/`)) await runTool('nsenter', ['-t', pid, '-n', 'ip', 'addr', 'add', `${source}/24`, 'dev', 'eth0']);
+    const page = await runTool('nsenter', ['-t', pid, '-n', 'curl', '-s', '-m', '2', '--interface', source, `http://${toIp}/`]).catch(() => '');
+    return page.includes('hello-');
+  }
+
   async function settle(): Promise<void> {
     await new Promise((r) => setTimeout(r, 50));
     await dataplane.settled();
@@ -102,6 +116,8 @@ describe('network data plane on a real engine', () => {
     await server(demo, 'open', a.net, [], false); // port security off
     await server(demo, 'b1', b.net);
     await server(admin, 'x1', other.net);
+    // Allowed address pairs: one address and one block besides its fixed IP.
+    await server(demo, 'pair', a.net, undefined, true, { allowed_address_pairs: [{ ip_address: '10.231.1.200' }, { ip_address: '10.231.1.208/29' }] });
     assert.ok(groups.length === 1);
     dataplane.start(60_000);
     await settle();
@@ -130,6 +146,19 @@ describe('network data plane on a real engine', () => {
   it('leaves a port with port security off unfiltered', async () => {
     assert.equal(await reaches('a1', ports.open!.ip), true);
     assert.equal(await reaches('open', ports.a1!.ip), false, 'a1 still only admits its default group');
+  });
+
+  it('lets a port send from its allowed address pairs, and from no other address (anti-spoofing)', async () => {
+    assert.equal(await reachesFrom('pair', ports.pair!.ip, ports.open!.ip), true, 'its fixed IP');
+    assert.equal(await reachesFrom('pair', '10.231.1.200', ports.open!.ip), true, 'a paired address');
+    assert.equal(await reachesFrom('pair', '10.231.1.211', ports.open!.ip), true, 'an address of a paired block');
+    assert.equal(await reachesFrom('pair', '10.231.1.201', ports.open!.ip), false, 'an address no pair names');
+    assert.equal(await reachesFrom('a1', '10.231.1.200', ports.open!.ip), false, 'another port cannot use the pair');
+    // The pairs go: so does what they allowed.
+    await api(demo, 'PUT', `/ports/${ports.pair!.id}`, { port: { allowed_address_pairs: [] } });
+    await settle();
+    assert.equal(await reachesFrom('pair', '10.231.1.200', ports.open!.ip), false, 'the pair was removed');
+    assert.equal(await reachesFrom('pair', ports.pair!.ip, ports.open!.ip), true, 'its fixed IP still sends');
   });
 
   it('opens and closes a port live when a rule is added and removed', async () => {

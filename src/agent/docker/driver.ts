@@ -14,11 +14,8 @@ import type { ArchiveStat, ComputeDriver, DriverCapabilities, ExecResult, HostCa
 import { tenantInspect } from './inspect.ts';
 import { DockerVerbs } from './verbs.ts';
 import { API_HOST_ALIAS } from '../../platform/http/api-host.ts';
+import { CLOUD_LABEL as LABEL_CLOUD, MANAGED_LABEL as LABEL_MANAGED, SERVER_LABEL as LABEL_SERVER } from '../labels.ts';
 
-const LABEL_SERVER = 'hafen.server_id';
-const LABEL_MANAGED = 'hafen.managed';
-/** Which cloud made the container: clouds sharing an engine leave each other's servers alone. */
-const LABEL_CLOUD = 'hafen.cloud';
 /** Engine names of tenants' shared volumes: a prefix and a hash of project and name, no tenant data. */
 export const NAMED_VOLUME_PREFIX = 'hafen-vol-';
 

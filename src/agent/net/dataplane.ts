@@ -7,13 +7,12 @@ import fs from 'node:fs';
 import type Docker from 'dockerode';
 import type { DataplaneSource, PortFirewall, ServerPortForwarding } from './contract.ts';
 import { applyFirewall, applyFirewallViaEngine, serverRuleset } from './firewall.ts';
-import { addFloatingIp, addFloatingIpRoute, addPortForwardings, applyLocalHostFloatingIps, applyRemoteFloatingIps, floatingIpChains, removeFloatingIp, removeFloatingIpRoute, type FloatingIpChains, type Forward, type RemoteFloatingIp } from './floating-ip.ts';
+import { addFloatingIp, addFloatingIpRoute, addPortForwardings, applyLocalHostFloatingIps, applyRemoteFloatingIps, floatingIpChains, removeFloatingIp, removeFloatingIpChains, removeFloatingIpRoute, type FloatingIpChains, type Forward, type RemoteFloatingIp } from './floating-ip.ts';
 
-const LABEL_SERVER = 'hafen.server_id';
+import { CLOUD_LABEL, SERVER_LABEL } from '../labels.ts';
+
 /** Set on infrastructure workloads (cluster nodes; see InfrastructureSpec). */
 export const INFRASTRUCTURE_LABEL = 'hafen.infrastructure';
-/** Which cloud made a container (agent/docker/driver.ts). */
-const CLOUD_LABEL = 'hafen.cloud';
 
 export type { DataplaneSource };
 
@@ -42,16 +41,18 @@ interface Located extends Running {
   pid: number;
   /** The container's IPv4 addresses on its engine networks (an overlay's docker_gwbridge leg included). */
   addresses: string[];
+  /** The engine network of each of its addresses on one (the docker_gwbridge leg has none). */
+  networkOf: Map<string, string>;
 }
 
 /**
  * Where a floating IP is answered: here (local NAT to the fixed IP, or its port forwardings) or by a
  * remote host (NAT to `target` there, or its forwardings to it).
  */
-type FloatingPlacement = { local: true; fixed: string; forwards?: Forward[] } | { local: false; engine: DataplaneEngine; via: string; target: string; forwards?: Forward[] };
+type FloatingPlacement = { local: true; fixed: string; device?: string; forwards?: Forward[] } | { local: false; engine: DataplaneEngine; via: string; target: string; forwards?: Forward[] };
 
 const forwardsKey = (f?: Forward[]) => (f ? ` ${f.map((x) => `${x.protocol}:${x.externalPort}>${x.internalPort}`).join(',')}` : '');
-const placementKey = (p: FloatingPlacement) => (p.local ? `local ${p.fixed}` : `${p.via} ${p.target}`) + forwardsKey(p.forwards);
+const placementKey = (p: FloatingPlacement) => (p.local ? `local ${p.fixed} ${p.device ?? ''}` : `${p.via} ${p.target}`) + forwardsKey(p.forwards);
 /** Whether this dataplane installs the host side of the engine's floating IPs (remote, or its agent's own host). */
 const natsOnHost = (e: DataplaneEngine) => !e.local || e.floatingIps === 'host';
 
@@ -64,6 +65,8 @@ export class Dataplane {
   /** Per remote engine: the floating IPs last installed there (none yet: its chains are made exact once, clearing an earlier run's). */
   private readonly remoteApplied = new Map<Docker, string>();
   private readonly located = new Map<string, Located>();
+  /** Per engine network id: the Linux bridge it is (null: not a bridge network). Fixed for a network's life. */
+  private readonly bridges = new Map<string, string | null>();
   private timer: NodeJS.Timeout | undefined;
   /** Servers whose floating IPs another party answers (servers on remote agents' hosts). */
   private ignoredServers: () => Promise<Set<string>> = async () => new Set();
@@ -107,7 +110,7 @@ export class Dataplane {
     private readonly log: (msg: string) => void = () => {},
     private readonly helperImage = 'hafen/busybox:latest',
     /** The container label that names the server (compute's driver sets hafen.server_id). */
-    private readonly serverLabel = LABEL_SERVER,
+    private readonly serverLabel = SERVER_LABEL,
   ) {}
 
   /**
@@ -190,6 +193,8 @@ export class Dataplane {
       await this.applyHostNat(e, []).catch((err: Error) => this.log(`dataplane: floating IPs on ${e.address ?? 'a remote host'}: ${err.message}`));
     }
     this.remoteApplied.clear();
+    // Its chains, steering rule and table go too once empty (the jumps of every cloud that ever ran would pile up).
+    if (this.chains) await removeFloatingIpChains(this.chains).catch((err: Error) => this.log(`dataplane: removing the floating-IP chains: ${err.message}`));
   }
 
   /** Takes a floating IP off this machine: its local NAT, or its route to another host (none for a host's agent). */
@@ -247,12 +252,14 @@ export class Dataplane {
     if (!info.State.Pid) return undefined;
     // A cluster node runs an engine that owns its namespace's netfilter tables: no firewall replaces them.
     if (info.Config.Labels?.[INFRASTRUCTURE_LABEL]) return undefined;
-    const addresses = Object.values(info.NetworkSettings?.Networks ?? {}).map((n) => n.IPAddress).filter((a): a is string => Boolean(a));
+    const endpoints = Object.values(info.NetworkSettings?.Networks ?? {}).filter((n) => Boolean(n.IPAddress));
+    const addresses = endpoints.map((n) => n.IPAddress);
+    const networkOf = new Map(endpoints.map((n) => [n.IPAddress, n.NetworkID] as [string, string]));
     // A container on a swarm overlay network also has a docker_gwbridge leg, which inspect does not list.
     const gw = (await where.docker.getNetwork('docker_gwbridge').inspect().catch(() => undefined)) as { Containers?: Record<string, { IPv4Address?: string }> } | undefined;
     const leg = gw?.Containers?.[info.Id]?.IPv4Address?.split('/')[0];
     if (leg && !addresses.includes(leg)) addresses.push(leg);
-    const found: Located = { ...where, pid: info.State.Pid, addresses };
+    const found: Located = { ...where, pid: info.State.Pid, addresses, networkOf };
     this.located.set(serverId, found);
     return found;
   }
@@ -364,8 +371,8 @@ export class Dataplane {
       const current = this.floating.get(fip);
       if (current && placementKey(current) === placementKey(p)) continue;
       if (p.local) {
-        if (p.forwards) await addPortForwardings(fip, p.fixed, p.forwards, this.chains);
-        else await addFloatingIp(fip, p.fixed, this.chains);
+        if (p.forwards) await addPortForwardings(fip, p.fixed, p.forwards, this.chains, p.device);
+        else await addFloatingIp(fip, p.fixed, this.chains, p.device);
       } else if (p.engine.floatingIps !== 'host') await addFloatingIpRoute(fip, p.via, this.chains);
       this.floating.set(fip, p);
     }
@@ -386,7 +393,13 @@ export class Dataplane {
       return this.floating.get(fip);
     }
     const engine = this.engineList.find((e) => e.docker === where.docker)!;
-    if (!natsOnHost(engine)) return { local: true, fixed };
+    if (!natsOnHost(engine)) {
+      const device = await this.bridgeOf(where, fixed).catch((err: Error) => {
+        this.log(`dataplane: floating IP ${fip}: the bridge of ${fixed}: ${err.message}`);
+        return undefined;
+      });
+      return { local: true, fixed, ...(device ? { device } : {}) };
+    }
     if (!where.address && engine.floatingIps !== 'host') {
       this.log(`dataplane: floating IP ${fip}: the server's host has no address to route to`);
       return undefined;
@@ -398,6 +411,22 @@ export class Dataplane {
     });
     if (!target) return this.floating.get(fip);
     return { local: false, engine, via: where.address ?? '', target };
+  }
+
+  /**
+   * The Linux bridge that holds the server's address on a local engine: the engine network's bridge
+   * name option, or Docker's `br-<network id>` (undefined: not a bridge network).
+   */
+  private async bridgeOf(where: Located, address: string): Promise<string | undefined> {
+    const networkId = where.networkOf.get(address);
+    if (!networkId) return undefined;
+    let bridge = this.bridges.get(networkId);
+    if (bridge === undefined) {
+      const net = (await where.docker.getNetwork(networkId).inspect()) as { Id: string; Driver: string; Options?: Record<string, string> };
+      bridge = net.Driver !== 'bridge' ? null : (net.Options?.['com.docker.network.bridge.name'] ?? `br-${net.Id.slice(0, 12)}`);
+      this.bridges.set(networkId, bridge);
+    }
+    return bridge ?? undefined;
   }
 
   private async remoteTarget(where: Located, fixed: string): Promise<string | undefined> {

@@ -2,6 +2,7 @@
 // binding, internal unless a router with an external gateway joins it; containers join with their fixed IP.
 import type Docker from 'dockerode';
 import type { PortBinding } from './contract.ts';
+import { CLOUD_LABEL, MANAGED_LABEL } from '../labels.ts';
 
 const LABEL_NETWORK = 'hafen.network';
 const BRIDGE_NAME_OPTION = 'com.docker.network.bridge.name';
@@ -42,7 +43,7 @@ async function ensureNow(docker: Docker, net: EngineNetworkSpec): Promise<void> 
 
 /** Unused hafen networks of this cloud (or of no cloud, made before marks) go; another cloud's stay. */
 async function pruneUnusedNetworks(docker: Docker, cloudId: string | undefined): Promise<void> {
-  const ours = (await docker.listNetworks({ filters: { label: ['hafen.managed=true'] } })).filter((n: { Labels?: Record<string, string> }) => !cloudId || !n.Labels?.['hafen.cloud'] || n.Labels['hafen.cloud'] === cloudId);
+  const ours = (await docker.listNetworks({ filters: { label: [`${MANAGED_LABEL}=true`] } })).filter((n: { Labels?: Record<string, string> }) => !cloudId || !n.Labels?.[CLOUD_LABEL] || n.Labels[CLOUD_LABEL] === cloudId);
   for (const n of ours) {
     const info = (await docker.getNetwork(n.Id).inspect().catch(() => undefined)) as { Name?: string; Containers?: object; Scope?: string } | undefined;
     if (!info || info.Scope === 'swarm' || Object.keys(info.Containers ?? {}).length > 0) continue;
@@ -71,7 +72,7 @@ async function createOrKeep(docker: Docker, net: EngineNetworkSpec): Promise<voi
       CheckDuplicate: true,
       IPAM: { Driver: 'default', Config: [{ Subnet: net.subnet, ...(net.gateway ? { Gateway: net.gateway } : {}) }] },
       Options: { 'com.docker.network.driver.mtu': String(net.mtu), ...(net.bridgeName ? { [BRIDGE_NAME_OPTION]: net.bridgeName } : {}) },
-      Labels: { [LABEL_NETWORK]: 'true', 'hafen.managed': 'true', ...(net.cloudId ? { 'hafen.cloud': net.cloudId } : {}) },
+      Labels: { [LABEL_NETWORK]: 'true', [MANAGED_LABEL]: 'true', ...(net.cloudId ? { [CLOUD_LABEL]: net.cloudId } : {}) },
     })
     .catch((e: { statusCode?: number }) => (e.statusCode === 409 ? undefined : Promise.reject(e)));
 }

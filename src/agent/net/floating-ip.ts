@@ -1,26 +1,41 @@
 // Floating IPs on the host: the address goes on loopback and the nat table's HAFEN-<cloud>-FIP chain
 // DNATs it to the server's fixed IP (or, for port forwardings, single ports to the server's address and
-// port); HAFEN-<cloud>-FIP-SNAT masquerades host-originated (127/8) traffic so replies return. A server on
-// another host: a route here sends the address to that host, whose own NAT (below) answers. Chains and
-// rule comments carry the cloud's tag: clouds sharing a machine or a host never flush or delete each
-// other's rules (no tag: the names of the days before tags).
+// port); HAFEN-<cloud>-FIP-SNAT masquerades host-originated (127/8) traffic so replies return. The
+// DNATed packets are steered to the server's own bridge (a mark, a rule and a routing table of the
+// cloud's): every engine on the machine shares one main routing table, where another engine's bridge
+// with the same subnet would otherwise win. A server on another host: a route here sends the address to
+// that host, whose own NAT (below) answers. Chains, marks, tables and rule comments carry the cloud's
+// tag: clouds sharing a machine or a host never flush or delete each other's rules (no tag: the names
+// of the days before tags).
 import type Docker from 'dockerode';
 import { runTool } from './run.ts';
 import { runEngineHelper } from './engine-helper.ts';
 
-/** The chains and comment mark of one cloud's floating IPs. */
+/** The chains, comment mark, packet mark and routing table of one cloud's floating IPs. */
 export interface FloatingIpChains {
   dnat: string;
   snat: string;
   forward: string;
+  /** Mangle chain that marks the packets to a floating IP whose server's bridge is known. */
+  steer: string;
   /** Comment prefix of each rule, followed by the address. */
   mark: string;
+  /** The packet mark (whole 32 bits) and the routing table that send marked packets to their server's bridge. */
+  fwmark: number;
+  table: number;
 }
+
+/** Priority of the rules that send marked packets to a cloud's table: after `local` (0), before `main`. */
+export const STEER_RULE_PRIORITY = 1000;
 
 export function floatingIpChains(tag?: string): FloatingIpChains {
   const base = tag ? `HAFEN-${tag}-FIP` : 'HAFEN-FIP';
-  return { dnat: base, snat: `${base}-SNAT`, forward: `${base}-FWD`, mark: tag ? `hafen-fip ${tag}` : 'hafen-fip' };
+  // 'H' in the top byte, the tag's 24 bits below: one mark and one table per cloud, never 253-255 (the kernel's).
+  const id = 0x48000000 + (tag ? parseInt(tag, 16) : 0);
+  return { dnat: base, snat: `${base}-SNAT`, forward: `${base}-FWD`, steer: `${base}-MARK`, mark: tag ? `hafen-fip ${tag}` : 'hafen-fip', fwmark: id, table: id };
 }
+
+const hex = (n: number) => `0x${n.toString(16)}`;
 
 async function iptables(args: string[]): Promise<string> {
   return runTool('iptables', ['-w', '5', ...args]);
@@ -42,6 +57,34 @@ export async function ensureFloatingIpChains(c = floatingIpChains()): Promise<vo
   await ensureRule('nat', 'POSTROUTING', ['-j', c.snat]);
   // Loopback-sourced packets may leave through a bridge only with route_localnet.
   await runTool('sysctl', ['-qw', 'net.ipv4.conf.all.route_localnet=1']);
+}
+
+/** The mangle chain (PREROUTING and OUTPUT) and the rule and table that steer marked packets; idempotent. */
+async function ensureSteering(c: FloatingIpChains): Promise<void> {
+  await iptables(['-t', 'mangle', '-N', c.steer]).catch(() => {});
+  await ensureRule('mangle', 'PREROUTING', ['-j', c.steer]);
+  await ensureRule('mangle', 'OUTPUT', ['-j', c.steer]);
+  if (!(await steerRuleExists(c))) await runTool('ip', ['rule', 'add', 'fwmark', hex(c.fwmark), 'lookup', String(c.table), 'priority', String(STEER_RULE_PRIORITY)]);
+}
+
+async function steerRuleExists(c: FloatingIpChains): Promise<boolean> {
+  const rules = JSON.parse((await runTool('ip', ['-j', 'rule', 'show'])) || '[]') as { fwmark?: string; table?: string }[];
+  return rules.some((r) => r.fwmark !== undefined && Number(r.fwmark) === c.fwmark && r.table === String(c.table));
+}
+
+function steerRule(floatingIp: string, c: FloatingIpChains): string[] {
+  return ['-d', `${floatingIp}/32`, '-j', 'MARK', '--set-xmark', `${hex(c.fwmark)}/0xffffffff`, '-m', 'comment', '--comment', `${c.mark} ${floatingIp}`];
+}
+
+/**
+ * Packets to the floating IP leave through `device` (the server's bridge) whatever the main table says:
+ * marked before NAT, rerouted after DNAT by the cloud's table, where the fixed IP is routed to the bridge
+ * (the kernel drops that route with the bridge).
+ */
+async function steer(floatingIp: string, fixedIp: string, device: string, c: FloatingIpChains): Promise<void> {
+  await ensureSteering(c);
+  await runTool('ip', ['route', 'replace', `${fixedIp}/32`, 'dev', device, 'table', String(c.table)]);
+  await ensureRule('mangle', c.steer, steerRule(floatingIp, c));
 }
 
 function dnatRule(floatingIp: string, fixedIp: string, c: FloatingIpChains): string[] {
@@ -67,10 +110,14 @@ function forwardRules(floatingIp: string, internalIp: string, f: Forward, c: Flo
   };
 }
 
-/** A floating IP that forwards only these ports (Neutron's port forwardings) to `internalIp`. */
-export async function addPortForwardings(floatingIp: string, internalIp: string, forwards: Forward[], c = floatingIpChains()): Promise<void> {
+/**
+ * A floating IP that forwards only these ports (Neutron's port forwardings) to `internalIp`, reached
+ * through `device` (the server's bridge) when it is known.
+ */
+export async function addPortForwardings(floatingIp: string, internalIp: string, forwards: Forward[], c = floatingIpChains(), device?: string): Promise<void> {
   await ensureFloatingIpChains(c);
   await removeFloatingIpRoute(floatingIp);
+  if (device) await steer(floatingIp, internalIp, device, c);
   await runTool('ip', ['addr', 'replace', `${floatingIp}/32`, 'dev', 'lo']);
   for (const f of forwards) {
     const { dnat, snat } = forwardRules(floatingIp, internalIp, f, c);
@@ -79,9 +126,11 @@ export async function addPortForwardings(floatingIp: string, internalIp: string,
   }
 }
 
-export async function addFloatingIp(floatingIp: string, fixedIp: string, c = floatingIpChains()): Promise<void> {
+/** The floating IP NATed to `fixedIp`, reached through `device` (the server's bridge) when it is known. */
+export async function addFloatingIp(floatingIp: string, fixedIp: string, c = floatingIpChains(), device?: string): Promise<void> {
   await ensureFloatingIpChains(c);
   await removeFloatingIpRoute(floatingIp); // left by a run that routed it to another host
+  if (device) await steer(floatingIp, fixedIp, device, c);
   await runTool('ip', ['addr', 'replace', `${floatingIp}/32`, 'dev', 'lo']);
   await ensureRule('nat', c.dnat, dnatRule(floatingIp, fixedIp, c));
   await ensureRule('nat', c.snat, snatRule(floatingIp, fixedIp, c));
@@ -89,15 +138,36 @@ export async function addFloatingIp(floatingIp: string, fixedIp: string, c = flo
 
 /** Removes the address and its rules (this cloud's); succeeds when they are already gone. */
 export async function removeFloatingIp(floatingIp: string, c = floatingIpChains()): Promise<void> {
-  for (const chain of [c.dnat, c.snat]) {
-    const listing = await iptables(['-t', 'nat', '-S', chain]).catch(() => '');
+  for (const [table, chain] of [['nat', c.dnat], ['nat', c.snat], ['mangle', c.steer]] as const) {
+    const listing = await iptables(['-t', table, '-S', chain]).catch(() => '');
     for (const line of listing.split('\n')) {
       if (!line.startsWith(`-A ${chain} `) || !line.includes(`${c.mark} ${floatingIp}"`)) continue;
       const args = line.slice(3).match(/"[^"]*"|\S+/g)!.map((a) => a.replace(/^"|"$/g, ''));
-      await iptables(['-t', 'nat', '-D', ...args]).catch(() => {});
+      await iptables(['-t', table, '-D', ...args]).catch(() => {});
     }
   }
   await runTool('ip', ['addr', 'del', `${floatingIp}/32`, 'dev', 'lo']).catch(() => {});
+}
+
+/**
+ * Takes this cloud's empty floating-IP chains off the machine (shutdown): their jumps, the chains, and
+ * the steering rule and table. A chain that still holds rules (another controller of the same cloud on
+ * this machine) stays, with what it needs.
+ */
+export async function removeFloatingIpChains(c: FloatingIpChains): Promise<void> {
+  const rulesIn = async (table: string, chain: string) => (await iptables(['-t', table, '-S', chain]).catch(() => '')).split('\n').filter((l) => l.startsWith('-A ')).length;
+  const chains = [
+    { table: 'nat', chain: c.dnat, from: ['PREROUTING', 'OUTPUT'] },
+    { table: 'nat', chain: c.snat, from: ['POSTROUTING'] },
+    { table: 'mangle', chain: c.steer, from: ['PREROUTING', 'OUTPUT'] },
+  ];
+  for (const { table, chain } of chains) if ((await rulesIn(table, chain)) > 0) return;
+  for (const { table, chain, from } of chains) {
+    for (const parent of from) while (await exists(table, parent, ['-j', chain])) await iptables(['-t', table, '-D', parent, '-j', chain]);
+    await iptables(['-t', table, '-X', chain]).catch(() => {});
+  }
+  while (await steerRuleExists(c)) await runTool('ip', ['rule', 'del', 'fwmark', hex(c.fwmark), 'lookup', String(c.table), 'priority', String(STEER_RULE_PRIORITY)]);
+  await runTool('ip', ['route', 'flush', 'table', String(c.table)]).catch(() => {});
 }
 
 // ----- floating IPs answered by another host ---------------------------------------------------
