@@ -2,7 +2,7 @@
 // masquerade and accept per address, and empty chains when none are left.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { remoteFloatingIpRuleset } from './floating-ip.ts';
+import { floatingIpChains, remoteFloatingIpRuleset } from './floating-ip.ts';
 
 describe('remote floating-IP ruleset', () => {
   it('declares (so flushes) the three chains and writes each address once per chain, sorted', () => {
@@ -36,5 +36,17 @@ describe('port forwardings in the remote ruleset', () => {
       '-A HAFEN-FIP -d 127.64.0.7/32 -p tcp --dport 8080 -m comment --comment "hafen-fip 127.64.0.7" -j DNAT --to-destination 10.1.0.5:80',
       '-A HAFEN-FIP -d 127.64.0.7/32 -p udp --dport 53 -m comment --comment "hafen-fip 127.64.0.7" -j DNAT --to-destination 10.1.0.5:5353',
     ]);
+  });
+});
+
+describe('a cloud\'s floating-IP names', () => {
+  it('carry its tag: chains, comment, and a packet mark and routing table of its own', () => {
+    const a = floatingIpChains('fd3fcd');
+    assert.deepEqual(a, { dnat: 'HAFEN-fd3fcd-FIP', snat: 'HAFEN-fd3fcd-FIP-SNAT', forward: 'HAFEN-fd3fcd-FIP-FWD', steer: 'HAFEN-fd3fcd-FIP-MARK', mark: 'hafen-fip fd3fcd', fwmark: 0x48fd3fcd, table: 0x48fd3fcd });
+    const b = floatingIpChains('1422bf');
+    assert.notEqual(a.fwmark, b.fwmark);
+    assert.notEqual(a.table, b.table);
+    // Never one of the kernel's own tables (253 default, 254 main, 255 local).
+    assert.ok([a, b, floatingIpChains()].every((c) => c.table > 255));
   });
 });
