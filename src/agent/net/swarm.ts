@@ -2,6 +2,7 @@
 // network becomes an attachable overlay network (Docker's own VXLAN) that plain containers on any host join.
 import type Docker from 'dockerode';
 import type { PortBinding } from './contract.ts';
+import { CLOUD_LABEL, MANAGED_LABEL } from '../labels.ts';
 
 export interface SwarmMember {
   docker: Docker;
@@ -32,8 +33,8 @@ export async function formSwarm(members: SwarmMember[]): Promise<void> {
   }
 }
 
-/** Creates the overlay network for a binding on the manager if it does not exist. */
-export async function ensureOverlayNetwork(manager: Docker, net: PortBinding['engineNetwork']): Promise<void> {
+/** Creates the overlay network for a binding on the manager if it does not exist, labelled with the cloud's id when given. */
+export async function ensureOverlayNetwork(manager: Docker, net: PortBinding['engineNetwork'] & { cloudId?: string }): Promise<void> {
   const existing = await manager.listNetworks({ filters: { name: [net.name] } });
   if (existing.some((n: { Name: string }) => n.Name === net.name)) return;
   await manager.createNetwork({
@@ -44,6 +45,6 @@ export async function ensureOverlayNetwork(manager: Docker, net: PortBinding['en
     CheckDuplicate: true,
     IPAM: { Driver: 'default', Config: [{ Subnet: net.subnet, ...(net.gateway ? { Gateway: net.gateway } : {}) }] },
     Options: { 'com.docker.network.driver.mtu': String(Math.min(net.mtu, 1450)) },
-    Labels: { 'hafen.network': 'true', 'hafen.managed': 'true' },
+    Labels: { 'hafen.network': 'true', [MANAGED_LABEL]: 'true', ...(net.cloudId ? { [CLOUD_LABEL]: net.cloudId } : {}) },
   });
 }
