@@ -283,6 +283,21 @@ export class Builder {
     return row;
   }
 
+  /**
+   * Loads an image the caller sees onto a host now, as a boot there would (admins; Zun's image
+   * pull): resolves once the host has it.
+   */
+  async ensureImageOnHost(ctx: RequestContext, host: string, imageId: string): Promise<{ hostId: string; hostname: string }> {
+    this.core.enforce(ctx, 'admin');
+    const h = (await this.hosts.list(ctx, 'hypervisors')).find((x) => x.id === host || x.hostname === host);
+    if (!h) throw new NotFoundError(`Host ${host} could not be found.`);
+    if (!this.hosts.isUp(h)) throw new ConflictError(`Host ${h.hostname} does not answer.`);
+    const image = await this.core.images.get(ctx, imageId);
+    if (image.container_format !== 'docker' || image.status !== 'active') throw new BadRequestError(`Image ${imageId} is not an active docker image.`);
+    await this.hosts.driverOf(h.id).ensureImage(image.id, image.docker_image_id ?? '', () => this.core.images.openData(ctx, image.id));
+    return { hostId: h.id, hostname: h.hostname };
+  }
+
   /** Scheduling decisions are serialised so that two boots never both take a host's last room. */
   private schedule(row: ServerRow, request: SchedulingRequest): Promise<HostState> {
     const decision = this.scheduling.then(async () => {

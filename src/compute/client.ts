@@ -187,6 +187,8 @@ export interface ComputeClient {
   attachWorkloadInterface(ctx: RequestContext, id: string, attachment: { port_id?: string; net_id?: string; fixed_ips?: { ip_address: string }[] }, requestId: string, kind: WorkloadKind): Promise<PortBinding>;
   /** Every host with its capacity and allocations (admins). */
   hosts(ctx: RequestContext): Promise<HostInfo[]>;
+  /** Loads a docker image the caller sees onto a host (by name or id) now, as a boot there would (admins). */
+  ensureImageOnHost(ctx: RequestContext, host: string, imageId: string): Promise<{ hostId: string; hostname: string }>;
   /** Enables or disables a host for new workloads (admins); 404 for an unknown host. */
   setHostEnabled(ctx: RequestContext, hostname: string, enabled: boolean, reason: string | null): Promise<void>;
   /** The availability zones hosts are in (anyone may list them). */
@@ -378,6 +380,7 @@ export function createComputeClient(compute: ComputeService, publicUrl: string):
       });
     },
 
+    ensureImageOnHost: (ctx, host, imageId) => compute.build.ensureImageOnHost(ctx, host, imageId),
     setHostEnabled: async (ctx, hostname, enabled, reason) => {
       await compute.hosts.setEnabled(ctx, hostname, enabled, reason);
     },

@@ -119,6 +119,7 @@ export function zunClients(s: ZunServices): ZunClients {
     },
     detachPort: (ctx, id, portId, requestId) => compute.detachInterface(ctx, id, portId, requestId, KIND),
     setHostEnabled: (ctx, hostname, enabled, reason) => compute.setHostEnabled(ctx, hostname, enabled, reason),
+    loadImage: async (ctx, host, imageId) => ({ hostname: (await compute.ensureImageOnHost(ctx, host, imageId)).hostname }),
     availabilityZones: (ctx) => compute.availabilityZones(ctx),
     async hosts(ctx) {
       return (await compute.hosts(ctx)).map((h) => ({

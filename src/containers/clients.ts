@@ -142,6 +142,8 @@ export interface ContainerCompute {
   /** The host names a request may name (admins) and whether each is up. */
   hosts(ctx: RequestContext): Promise<HostSummary[]>;
   setHostEnabled(ctx: RequestContext, hostname: string, enabled: boolean, reason: string | null): Promise<void>;
+  /** Loads the image onto the host (by name or id) now (admins): Zun's image pull, from the image service. */
+  loadImage(ctx: RequestContext, host: string, imageId: string): Promise<{ hostname: string }>;
   availabilityZones(ctx: RequestContext): Promise<string[]>;
 }
 

@@ -3,12 +3,12 @@
 // (admins), and its network records (admins).
 import type { RequestContext } from '../platform/auth/context.ts';
 import { ConflictError, NotFoundError } from '../platform/errors.ts';
-import { Type } from '@sinclair/typebox';
+import { Type, type Static } from '@sinclair/typebox';
 import type { HostSummary } from './clients.ts';
 import type { ZunCore } from './core.ts';
 import { isUuid } from './core.ts';
-import { ResourceNotFound } from './errors.ts';
-import { parseImageName } from './images.ts';
+import { InvalidValue, ResourceNotFound } from './errors.ts';
+import { parseImageName, resolveImage } from './images.ts';
 import * as S from './schemas.ts';
 import type { RouteFn, RouteHelpers } from './api.ts';
 
@@ -164,9 +164,18 @@ export class Infrastructure {
         .filter((i) => i.status === 'active' && (exact ? i.name === term : (i.name ?? '').includes(term)))
         .map((i) => ({ name: i.name, tags: i.tags, id: i.id, size: i.size, owner: i.owner }));
     });
-    route('POST', '/v1/images', { body: PullBody }, async (r) => {
-      core.enforce(h.ctx(r), 'image:pull');
-      throw new ConflictError('Images are loaded onto a host when a container first needs them there; there is no registry to pull from.');
+    // Pull: nothing comes from a registry; the image service's image (found as a container's image is) is loaded onto the host.
+    route('POST', '/v1/images', { body: PullBody }, async (r, reply) => {
+      const ctx = h.ctx(r);
+      core.enforce(ctx, 'image:pull');
+      const body = r.body as Static<typeof PullBody>;
+      if (!body.host) throw new InvalidValue('A host to load the image onto is required (see GET /v1/hosts).');
+      const driver = body.image_driver === 'glance' ? 'glance' : 'docker';
+      if (body.image_driver && body.image_driver !== 'glance' && body.image_driver !== 'docker') throw new InvalidValue(`Invalid input for image_driver: ${body.image_driver}.`);
+      const image = await resolveImage(core.clients.images, ctx, body.repo, driver);
+      const { hostname } = await core.clients.compute.loadImage(ctx, body.host, image.id);
+      reply.code(202);
+      return { ...imageView(image), host: hostname };
     });
 
     // ---- networks (1.27, admins): engine networks are made on each host on demand, so only Neutron's exist

@@ -13,6 +13,7 @@ import { startComputeCloud, waitFor } from '../helpers/compute.ts';
 import type { TestCloud } from '../helpers/cloud.ts';
 import { memberOfNewProject } from '../helpers/projects.ts';
 import { engineClient } from '../../src/host/engine-client.ts';
+import { busyboxDockerArchive } from '../../src/host/busybox-image.ts';
 
 const run = promisify(execFile);
 
@@ -321,6 +322,29 @@ describe('Zun API through the openstack appcontainer CLI', () => {
     for (const name of ['with-volume', 'too-big', 'too-many', 'too-much']) assert.equal((await zun('GET', `/containers/${name}`)).status, 404, name);
     await os(['appcontainer', 'delete', '--stop', 'mounted']);
     await waitFor('mounted gone', async () => ((await zun('GET', `/containers/${created.uuid}`)).status === 404 ? true : undefined), 90_000);
+  });
+
+  it('loads an image-service image onto a host for admins with appcontainer image pull', async () => {
+    const word = `pulled-${Date.now()}`;
+    const tar = path.join(t.dataDir, 'pulled.tar');
+    fs.writeFileSync(tar, busyboxDockerArchive({ cmd: ['sh', '-c', `echo ${word}; exec sleep 3600`] }));
+    await os(['image', 'create', '--container-format', 'docker', '--disk-format', 'raw', '--public', '--file', tar, 'pulled'], 'hafen-admin');
+    const engine = engineClient(`unix://${socket}`);
+    const before = new Set((await engine.listImages()).map((i) => i.Id));
+    const hostname = (await json(['appcontainer', 'host', 'list'], 'hafen-admin'))[0].hostname as string;
+    const failure = (p: Promise<string>) => p.then(() => '', (e: Error) => e.message);
+    assert.match(await failure(os(['appcontainer', 'image', 'pull', 'pulled', hostname])), /403|Policy doesn't allow image:pull/);
+    const pulled = await json(['appcontainer', 'image', 'pull', 'pulled', hostname], 'hafen-admin');
+    assert.equal(pulled.repo, 'pulled');
+    assert.equal(pulled.host, hostname);
+    const loaded = (await engine.listImages()).filter((i) => !before.has(i.Id));
+    assert.equal(loaded.length, 1, 'the image is on the host now');
+    assert.match(((await engine.getImage(loaded[0]!.Id).inspect()).Config.Cmd ?? []).join(' '), new RegExp(word));
+    // Loading it again loads nothing more; an unknown image or host is refused.
+    await json(['appcontainer', 'image', 'pull', 'pulled', hostname], 'hafen-admin');
+    assert.equal((await engine.listImages()).filter((i) => !before.has(i.Id)).length, 1);
+    assert.match(await failure(os(['appcontainer', 'image', 'pull', 'no-such-image', hostname], 'hafen-admin')), /could not be found/);
+    assert.match(await failure(os(['appcontainer', 'image', 'pull', 'pulled', 'no-such-host'], 'hafen-admin')), /could not be found/);
   });
 
   it('keeps Zun\'s quotas exact under racing creates', async () => {
