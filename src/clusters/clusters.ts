@@ -333,7 +333,7 @@ export class ClusterService {
     const groups = await this.store.nodegroups(row.uuid);
     const unhealthy = new Map<string, string[]>();
     for (const n of await this.store.nodes(row.uuid)) {
-      if (n.state === 'unhealthy' && n.role === 'worker') unhealthy.set(n.nodegroup_id, [...(unhealthy.get(n.nodegroup_id) ?? []), n.id].sort());
+      if (n.state === 'unhealthy') unhealthy.set(n.nodegroup_id, [...(unhealthy.get(n.nodegroup_id) ?? []), n.id].sort());
     }
     return clusterStackTemplate({ cluster: row, template: template ? templateDocument(template) : {}, groups, unhealthy, externalNetworkId: this.clients.networks.externalNetworkId() });
   }

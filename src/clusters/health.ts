@@ -1,7 +1,8 @@
 // Cluster health: a level-triggered sweep that asks every node's engine whether it answers. A node
 // whose engine misses several checks in a row is `unhealthy` (its fault says why) and the cluster
 // UNHEALTHY with a reason per node; a node that answers again is ready again. The next update of the
-// cluster (a resize, to the same count too) replaces unhealthy workers: see the stack template.
+// cluster (a resize, to the same count too) replaces unhealthy workers, and unhealthy managers while
+// the swarm keeps its quorum without them: see the stack template and NodeRuntime.realise.
 import type { ClusterRow, ClusterStore } from './store.ts';
 import type { NodeRuntime } from './nodes.ts';
 

@@ -175,10 +175,14 @@ export class NodeRuntime implements ClusterNodesClient {
     if (req.count < 0 || req.count > 50) throw new BadRequestError(`node_count ${req.count} is out of range (0 to 50).`);
     const tls = await this.tls(cluster);
     const networkId = await this.networkIdOf(ctx, req.networkId);
-    // What an earlier, interrupted attempt left half-made goes first, and workers whose engine stopped
-    // answering (they are replaced). An unhealthy manager stays: a new one could not join a swarm
-    // whose managers are gone, and the front fails over to the others meanwhile.
-    const counts = (x: NodeRow) => x.state === 'ready' || (group.role === 'master' && x.state === 'unhealthy');
+    // What an earlier, interrupted attempt left half-made goes first, and nodes whose engine stopped
+    // answering (they are replaced). Unhealthy managers are replaced only while the healthy ones keep
+    // the swarm's quorum without them (each is demoted and removed through a healthy manager, then a
+    // new one joins); otherwise they stay, as a new manager could not join a swarm without quorum,
+    // and the front fails over to the others meanwhile.
+    const managers = (await this.store.nodes(cluster.uuid)).filter((x) => x.role === 'master' && (x.state === 'ready' || x.state === 'unhealthy'));
+    const quorumWithout = managers.filter((x) => x.state === 'ready').length * 2 > managers.length;
+    const counts = (x: NodeRow) => x.state === 'ready' || (group.role === 'master' && x.state === 'unhealthy' && !quorumWithout);
     for (const n of (await this.store.nodes(cluster.uuid)).filter((x) => x.nodegroup_id === group.uuid && !counts(x))) await this.removeNode(ctx, cluster, tls, n);
     const ready = (await this.store.nodes(cluster.uuid)).filter((x) => x.nodegroup_id === group.uuid && counts(x));
     if (ready.length > req.count) {
@@ -336,7 +340,15 @@ export class NodeRuntime implements ClusterNodesClient {
     }
     if (node.swarm_node_id) {
       for (const m of (await this.managers(cluster.uuid)).filter((x) => x.id !== node.id)) {
-        const done = await this.engine(tls, m.infra_address!, 10_000).getNode(node.swarm_node_id).remove({ force: true }).then(() => true, (e: { statusCode?: number }) => e.statusCode === 404);
+        const member = this.engine(tls, m.infra_address!, 10_000).getNode(node.swarm_node_id);
+        // A manager leaves the raft group when demoted; the swarm removes no manager before that.
+        if (node.role === 'master') {
+          await member
+            .inspect()
+            .then((info: { Version: { Index: number }; Spec: Record<string, unknown> }) => (info.Spec.Role === 'manager' ? member.update({ version: info.Version.Index, ...info.Spec, Role: 'worker' }) : undefined))
+            .catch(() => undefined);
+        }
+        const done = await member.remove({ force: true }).then(() => true, (e: { statusCode?: number }) => e.statusCode === 404);
         if (done) break;
       }
     }

@@ -9,7 +9,7 @@ export interface StackTemplateInput {
   cluster: ClusterRow;
   template: Record<string, unknown>;
   groups: NodegroupRow[];
-  /** Worker nodes whose engine stopped answering, by group: naming them makes the update replace them. */
+  /** Nodes whose engine stopped answering, by group: naming them makes the update replace them (managers while the swarm keeps quorum). */
   unhealthy: Map<string, string[]>;
   externalNetworkId: string | undefined;
 }

@@ -2,7 +2,9 @@
 // of a cluster's create, and later of its resize; the controller started again on the same data dir
 // resumes both, so `openstack coe cluster show` ends CREATE_COMPLETE and UPDATE_COMPLETE with the
 // counts asked for, and the node the crash left half-made is gone (no extra engine container, no
-// stale swarm member, no extra port); the delete afterwards leaves no container or port behind.
+// stale swarm member, no extra port); the delete afterwards leaves no container or port behind. A
+// manager of a three-manager cluster whose engine stops makes the cluster UNHEALTHY, and the next
+// update replaces it (the swarm keeps its quorum meanwhile).
 //
 // Run with HAFEN_CLUSTERS_RESTART_CHILD=1 this file is the crashing process instead: it serves a
 // cloud on HAFEN_DATA_DIR/HAFEN_PORT and prints READY.
@@ -61,11 +63,11 @@ if (process.env.HAFEN_CLUSTERS_RESTART_CHILD) {
         420_000,
       );
     /** The swarm as the stock docker CLI sees it through the cluster's front. */
-    const swarmNodes = async () => {
+    const swarmNodes = async (format = '{{.Hostname}} {{.Status}}') => {
       const out = await os(['coe', 'cluster', 'config', uuid, '--dir', certDir, '--output-certs', '--force']);
       const env: Record<string, string> = {};
       for (const m of out.matchAll(/^export (\w+)=(.*)$/gm)) env[m[1]!] = m[2]!;
-      const { stdout } = await run('docker', ['node', 'ls', '--format', '{{.Hostname}} {{.Status}}'], { env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: certDir, ...env }, timeout: 60_000 });
+      const { stdout } = await run('docker', ['node', 'ls', '--format', format], { env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: certDir, ...env }, timeout: 60_000 });
       return stdout.trim().split('\n').sort();
     };
     /** Whether the cluster's stack records an operation that a restart cut short. */
@@ -181,6 +183,46 @@ if (process.env.HAFEN_CLUSTERS_RESTART_CHILD) {
       await waitFor('the cluster gone', async () => (await os(['coe', 'cluster', 'list', '-f', 'value', '-c', 'uuid'])).includes(uuid) ? undefined : true, 240_000);
       assert.deepEqual(await nodeContainers(), []);
       assert.deepEqual(await nodePorts(), []);
+      uuid = '';
+    });
+
+    it('replaces a manager whose engine stopped while the other managers keep the swarm\'s quorum', async () => {
+      await os(['coe', 'cluster', 'template', 'create', 'swarm-ha', '--coe', 'swarm-mode', '--image', 'swarm-node', '--external-network', 'public', '--fixed-network', 'restart-net', '--fixed-subnet', 'restart-subnet', '--flavor', 'm1.small', '--master-flavor', 'm1.small', '--master-lb-enabled']);
+      const out = await os(['coe', 'cluster', 'create', 'ha', '--cluster-template', 'swarm-ha', '--master-count', '3', '--node-count', '0']);
+      uuid = /Request to create cluster ([0-9a-f-]{36}) accepted/.exec(out)![1]!;
+      let c = await settled();
+      assert.equal(c.status, 'CREATE_COMPLETE', JSON.stringify(c));
+      assert.equal(c.master_addresses.length, 3);
+      // A manager that is not the leader stops: the cluster turns UNHEALTHY naming it.
+      const members = await swarmNodes('{{.Hostname}} {{.ManagerStatus}}');
+      const victimName = members.find((m) => / Reachable$/.test(m))!.split(' ')[0]!;
+      const containers = await nodeContainers();
+      const victim = (await Promise.all(containers.map(async (x) => ({ x, host: (await docker.getContainer(x.Id).inspect()).Config.Hostname })))).find((v) => v.host === victimName)!;
+      assert.ok(victim, `the container of ${victimName}`);
+      await docker.getContainer(victim.x.Id).stop({ t: 1 });
+      const sick = await waitFor('the cluster unhealthy', async () => {
+        const x = await json(['coe', 'cluster', 'show', uuid]);
+        return x.health_status === 'UNHEALTHY' ? x : undefined;
+      }, 180_000);
+      // The CLI prints the reason as a dict (or its Python text): the stopped manager not ready.
+      const reason = typeof sick.health_status_reason === 'string' ? sick.health_status_reason : JSON.stringify(sick.health_status_reason);
+      assert.equal([...reason.matchAll(/\.Ready['"]\s*:\s*['"]False/g)].length, 1, reason);
+      assert.match(reason, new RegExp(`${victimName}\\.Ready['"]\\s*:\\s*['"]False`), reason);
+      // An update (a resize to the same count) replaces it: three managers again, none down.
+      await os(['coe', 'cluster', 'resize', uuid, '0']);
+      c = await settled();
+      assert.equal(c.status, 'UPDATE_COMPLETE', JSON.stringify(c));
+      assert.equal(c.master_addresses.length, 3);
+      const after = await swarmNodes('{{.Hostname}} {{.Status}} {{.ManagerStatus}}');
+      assert.equal(after.length, 3, after.join('\n'));
+      assert.ok(after.every((m) => / Ready (Leader|Reachable)$/.test(m)), after.join('\n'));
+      const now = await nodeContainers();
+      assert.equal(now.length, 3, now.map((x) => `${x.Names[0]} ${x.State}`).join(', '));
+      assert.ok(now.every((x) => x.State === 'running') && !now.some((x) => x.Id === victim.x.Id));
+      await waitFor('the cluster healthy', async () => ((await json(['coe', 'cluster', 'show', uuid])).health_status === 'HEALTHY' ? true : undefined), 120_000);
+      await os(['coe', 'cluster', 'delete', uuid]);
+      await waitFor('the cluster gone', async () => (await os(['coe', 'cluster', 'list', '-f', 'value', '-c', 'uuid'])).includes(uuid) ? undefined : true, 240_000);
+      assert.deepEqual(await nodeContainers(), []);
       uuid = '';
     });
   });

@@ -15,9 +15,22 @@ export const NESTED_ENGINE_CAPABILITIES = ['SYS_ADMIN', 'NET_ADMIN', 'SYS_PTRACE
 const CGROUP_ROOT = '/sys/fs/cgroup';
 
 /** Creates the node network on this engine if it is missing (macvlan on the uplink, or a bridge). */
+/** Node networks being made, by engine and name: nodes booted side by side wait for one create. */
+const making = new WeakMap<Docker, Map<string, Promise<void>>>();
+
 export async function ensureNodeNetwork(docker: Docker, net: NodeNetworkSpec): Promise<void> {
-  const existing = await docker.getNetwork(net.name).inspect().catch((e: { statusCode?: number }) => (e.statusCode === 404 ? undefined : Promise.reject(e)));
-  if (existing) return;
+  let mine = making.get(docker);
+  if (!mine) making.set(docker, (mine = new Map()));
+  const under = mine.get(net.name);
+  if (under) return under;
+  const p = makeNodeNetwork(docker, net).finally(() => mine.delete(net.name));
+  mine.set(net.name, p);
+  return p;
+}
+
+async function makeNodeNetwork(docker: Docker, net: NodeNetworkSpec): Promise<void> {
+  const inspect = () => docker.getNetwork(net.name).inspect().catch((e: { statusCode?: number }) => (e.statusCode === 404 ? undefined : Promise.reject(e)));
+  if (await inspect()) return;
   await docker
     .createNetwork({
       Name: net.name,
@@ -27,7 +40,8 @@ export async function ensureNodeNetwork(docker: Docker, net: NodeNetworkSpec): P
       Options: net.driver === 'macvlan' ? { parent: net.parent ?? 'eth0', macvlan_mode: 'bridge' } : { 'com.docker.network.bridge.enable_icc': 'true' },
       Labels: { 'hafen.managed': 'true', 'hafen.node-network': 'true' },
     })
-    .catch((e: { statusCode?: number }) => (e.statusCode === 409 ? undefined : Promise.reject(e)));
+    // Made meanwhile by another process on the same engine: the name answers 409, the range 403 (pool overlaps).
+    .catch(async (e: { statusCode?: number }) => (e.statusCode === 409 || (e.statusCode === 403 && (await inspect())) ? undefined : Promise.reject(e)));
 }
 
 export function infrastructureContainerSpec(spec: ServerSpec, infra: InfrastructureSpec, name: string, labels: Record<string, string>, image: string): Docker.ContainerCreateOptions {
