@@ -1,8 +1,9 @@
 // Zun's capsules through Debian's python3-zunclient (`openstack capsule ...`) against a
 // cloud on the shared test engine: a capsule of two containers that reach each other on localhost
 // and share an emptyDir volume, one port for the pod, its statuses in list and show, delete leaving
-// no engine container, volume or port behind, another project's capsule unknown (404), and capsules
-// that are over quota or cannot be placed whole leaving nothing behind.
+// no engine container, volume or port behind, another project's capsule unknown (404), capsules
+// that are over quota or cannot be placed whole leaving nothing behind, and job capsules ending
+// Succeeded or Failed by their containers' exit codes.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -206,6 +207,40 @@ describe('Zun capsules through the openstack capsule CLI', () => {
     // A failed capsule is deleted at once (nothing of it runs).
     assert.equal((await as('DELETE', `/capsules/${unplaceable.body.uuid}`)).status, 204);
     await waitFor('too-big gone', async () => ((await as('GET', `/capsules/${unplaceable.body.uuid}`)).status === 404 ? true : undefined), 30_000);
+  });
+
+  it('shows Succeeded when every container ended with 0 and Failed when one did not', async () => {
+    // The first container holds the namespace: it waits for the second's mark in their shared volume.
+    const job = (name: string, code: number) => ({
+      template: {
+        kind: 'capsule',
+        metadata: { name },
+        spec: {
+          restartPolicy: 'Never',
+          containers: [
+            { image: 'busybox', command: ['sh', '-c', 'while [ ! -e /shared/done ]; do sleep 0.2; done'], resources: { requests: { memory: 32 } }, volumeMounts: [{ name: 'work', mountPath: '/shared' }] },
+            { image: 'busybox', command: ['sh', '-c', `touch /shared/done; exit ${code}`], resources: { requests: { memory: 32 } }, volumeMounts: [{ name: 'work', mountPath: '/shared' }] },
+          ],
+          volumes: [{ name: 'work', emptyDir: {} }],
+        },
+      },
+    });
+    const ok = await zun('POST', '/capsules', { body: job('job-ok', 0) });
+    const bad = await zun('POST', '/capsules', { body: job('job-bad', 3) });
+    assert.equal(ok.status, 202, ok.text);
+    assert.equal(bad.status, 202, bad.text);
+    assert.deepEqual(ok.body.restart_policy, { Name: 'no', MaximumRetryCount: '0' });
+    const ended = async (id: string) => waitFor(`${id} ended`, async () => {
+      const s = (await zun('GET', `/capsules/${id}`)).body;
+      return s.status === 'Succeeded' || s.status === 'Failed' ? s : undefined;
+    }, 180_000);
+    const [okEnd, badEnd] = await Promise.all([ended(ok.body.uuid), ended(bad.body.uuid)]);
+    assert.equal(okEnd.status, 'Succeeded', okEnd.status_reason);
+    assert.deepEqual(okEnd.containers.map((c: { status: string }) => c.status), ['Stopped', 'Stopped']);
+    assert.equal(badEnd.status, 'Failed');
+    assert.match(badEnd.status_reason, /exited with 3/);
+    for (const id of [ok.body.uuid, bad.body.uuid]) assert.equal((await zun('DELETE', `/capsules/${id}`)).status, 204);
+    await waitFor('the jobs gone', async () => ((await zun('GET', '/capsules')).body.capsules.length === 0 ? true : undefined), 120_000);
   });
 
   it('answers bad templates in Zun\'s error body', async () => {
