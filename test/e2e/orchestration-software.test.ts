@@ -3,7 +3,8 @@
 // `script` config to a server runs in its container with its inputs as environment variables and
 // reports deploy_stdout, deploy_stderr, deploy_status_code and its declared outputs; a failing
 // script fails its deployment; another project sees and touches none of it; and a stack with
-// OS::Heat::SoftwareConfig + OS::Heat::SoftwareDeployment on a server whose outputs the stack shows.
+// OS::Heat::SoftwareConfig + OS::Heat::SoftwareDeployment on a server whose outputs the stack shows
+// (and a StructuredConfig + StructuredDeployment whose derived config has its inputs substituted).
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -158,6 +159,15 @@ describe('Software configs and deployments', () => {
           type: 'OS::Heat::SoftwareDeployment',
           properties: { config: { get_resource: 'config' }, server: { get_resource: 'server' }, input_values: { who: { get_param: 'who' } } },
         },
+        // Structured data for a tool of its own (no script: nothing runs it, NO_SIGNAL does not wait).
+        structured: {
+          type: 'OS::Heat::StructuredConfig',
+          properties: { config: { greeting: { get_input: 'who' }, server: { get_input: 'deploy_server_id' }, unknown: { get_input: 'nope' }, fixed: [1, 'two'] }, inputs: [{ name: 'who' }] },
+        },
+        structured_deployment: {
+          type: 'OS::Heat::StructuredDeployment',
+          properties: { config: { get_resource: 'structured' }, server: { get_resource: 'server' }, input_values: { who: { get_param: 'who' } }, signal_transport: 'NO_SIGNAL' },
+        },
       },
       outputs: {
         greeting: { value: { get_attr: ['deployment', 'greeting'] } },
@@ -180,8 +190,14 @@ describe('Software configs and deployments', () => {
     // The deployment is one of the API's, on the stack's server.
     const server = (await json(['stack', 'resource', 'show', 'soft', 'server'])).physical_resource_id;
     const deployments = await json(['software', 'deployment', 'list', '--server', server]);
-    assert.equal(deployments.length, 1);
-    assert.equal(deployments[0].status, 'COMPLETE');
+    assert.equal(deployments.length, 2);
+    const scriptDeployment = (await json(['stack', 'resource', 'show', 'soft', 'deployment'])).physical_resource_id;
+    assert.equal(deployments.find((d: any) => d.id === scriptDeployment).status, 'COMPLETE');
+    // The structured deployment's derived config has its inputs substituted (an unknown one kept, LAX).
+    const metadata = JSON.parse(await os(['software', 'deployment', 'metadata', 'show', server]));
+    const derived = metadata.find((m: any) => m.group === 'Heat::Ungrouped');
+    assert.ok(derived, JSON.stringify(metadata));
+    assert.deepEqual(JSON.parse(derived.config), { greeting: 'stack', server, unknown: { get_input: 'nope' }, fixed: [1, 'two'] });
     // A changed input deploys again (action UPDATE).
     await os(['stack', 'update', '--existing', '--parameter', 'who=update', '--wait', 'soft']);
     assert.equal((await json(['stack', 'show', 'soft'])).stack_status, 'UPDATE_COMPLETE');

@@ -13,6 +13,8 @@ import { heatWaitConditionHandle } from './heat/wait-condition-handle.ts';
 import { heatWaitCondition } from './heat/wait-condition.ts';
 import { heatSoftwareConfig } from './heat/software-config.ts';
 import { heatSoftwareDeployment } from './heat/software-deployment.ts';
+import { heatStructuredConfig } from './heat/structured-config.ts';
+import { heatStructuredDeployment } from './heat/structured-deployment.ts';
 import { dockerContainer } from './docker/container.ts';
 import { novaServer } from './nova/server.ts';
 import { novaKeyPair } from './nova/key-pair.ts';
@@ -44,6 +46,8 @@ const BUILT_IN: ResourceType[] = [
   heatWaitCondition,
   heatSoftwareConfig,
   heatSoftwareDeployment,
+  heatStructuredConfig,
+  heatStructuredDeployment,
   dockerContainer,
   novaServer,
   novaKeyPair,

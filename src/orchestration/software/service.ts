@@ -377,7 +377,13 @@ export class SoftwareService implements SoftwareClient {
     let trustId: string | undefined;
     let act = actor;
     if (!act) {
-      trustId = (await this.clients.identity.createDelegation(ctx, {})).trustId;
+      try {
+        trustId = (await this.clients.identity.createDelegation(ctx, {})).trustId;
+      } catch (err) {
+        // Nothing will run it: the deployment does not stay IN_PROGRESS.
+        await this.store.updateDeployment(row.id, { status: 'FAILED', status_reason: `The deployment could not act for its user: ${(err as Error).message}`, updated_at: new Date().toISOString() }, row.generation);
+        throw err;
+      }
       const id = trustId;
       act = () => this.clients.identity.contextOfDelegation(id);
     }

@@ -30,8 +30,11 @@ async function serverId(h: ResourceHandle, ref: string): Promise<string> {
   return named[0]!.id;
 }
 
+/** What a deployment type makes of its source config's text, given the inputs with their values. */
+type Derive = (config: string, inputs: Body[], props: Record<string, unknown>) => string;
+
 /** Heat's derived config: the source config, its inputs given their values, and the deploy_* inputs. */
-async function derivedConfig(h: ResourceHandle, props: Record<string, unknown>, server: string, action: string): Promise<string> {
+async function derivedConfig(h: ResourceHandle, props: Record<string, unknown>, server: string, action: string, derive: Derive): Promise<string> {
   const source: Body = props.config ? await software(h).showConfig(h.ctx, String(props.config)) : { group: 'Heat::Ungrouped', config: '', inputs: [], outputs: [], options: {} };
   const values = { ...((props.input_values as Body | undefined) ?? {}) };
   const inputs: Body[] = ((source.inputs as Body[] | undefined) ?? []).map((i) => {
@@ -50,7 +53,7 @@ async function derivedConfig(h: ResourceHandle, props: Record<string, unknown>, 
   const made = await software(h).createConfig(h.ctx, {
     name: props.name ? String(props.name) : h.physicalName,
     group: String(source.group ?? 'Heat::Ungrouped'),
-    config: String(source.config ?? ''),
+    config: derive(String(source.config ?? ''), inputs, props),
     options: (source.options as Body | null) ?? {},
     outputs: (source.outputs as unknown[] | undefined) ?? [],
     inputs,
@@ -59,11 +62,11 @@ async function derivedConfig(h: ResourceHandle, props: Record<string, unknown>, 
 }
 
 /** Deploys (or redeploys) for `action`: waited for when the action is one of the resource's. */
-async function deploy(h: ResourceHandle, props: Record<string, unknown>, action: string, id?: string): Promise<string> {
+async function deploy(h: ResourceHandle, props: Record<string, unknown>, action: string, derive: Derive, id?: string): Promise<string> {
   const server = await serverId(h, String(props.server));
   const runs = (props.actions as string[]).includes(action);
   const previousConfig = h.data.derivedConfigId as string | undefined;
-  const configId = await derivedConfig(h, props, server, action);
+  const configId = await derivedConfig(h, props, server, action, derive);
   h.data.derivedConfigId = configId;
   h.data.actions = props.actions;
   h.data.wait = runs && props.signal_transport !== 'NO_SIGNAL';
@@ -93,10 +96,13 @@ async function removeRows(h: ResourceHandle, id: string): Promise<void> {
   if (h.data.derivedConfigId) await gone(() => software(h).deleteConfig(h.ctx, String(h.data.derivedConfigId)));
 }
 
-export const heatSoftwareDeployment: ResourceType = {
-  type: 'OS::Heat::SoftwareDeployment',
-  description: 'This resource associates a server with some configuration.',
+/** A deployment resource type: SoftwareDeployment, or StructuredDeployment with its own derivation. */
+export function deploymentType(type: string, description: string, derive: Derive, extra: ResourceType['properties'] = {}): ResourceType {
+  return {
+  type,
+  description,
   properties: {
+    ...extra,
     config: { type: 'string', update_allowed: true, description: 'ID of software configuration resource to execute when applying to the server.' },
     server: { type: 'string', required: true, description: 'ID of resource to apply configuration to.' },
     input_values: { type: 'map', default: {}, update_allowed: true, description: 'Input values to apply to the software configuration on this server.' },
@@ -116,10 +122,10 @@ export const heatSoftwareDeployment: ResourceType = {
     deploy_status_code: { description: 'Returned status code from the configuration execution.', type: 'integer' },
   },
   dynamicAttributes: true,
-  create: (h, props) => deploy(h, props, 'CREATE'),
+  create: (h, props) => deploy(h, props, 'CREATE', derive),
   checkCreateComplete: settled,
   async update(h, id, props) {
-    await deploy(h, props, 'UPDATE', id);
+    await deploy(h, props, 'UPDATE', derive, id);
   },
   checkUpdateComplete: settled,
   async delete(h, id) {
@@ -154,4 +160,7 @@ export const heatSoftwareDeployment: ResourceType = {
     if (name === 'show') return d;
     return ((d.output_values as Body | null) ?? {})[name] ?? null;
   },
-};
+  };
+}
+
+export const heatSoftwareDeployment = deploymentType('OS::Heat::SoftwareDeployment', 'This resource associates a server with some configuration.', (config) => config);
