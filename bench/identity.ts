@@ -1,9 +1,10 @@
 // Benchmark: Keystone-style operations against a hafen cloud running in a process of its own, measured
-// from outside (the load generator runs here): token validation (GET /v3/auth/tokens, 16
-// connections, 10 s) against the bare framework's 404 path (Fastify with no routes, its own process)
-// measured in the same run; then token issue by password, token and application credential, an
-// authenticated project list (c=1 and c=16), validation while password logins run, the hash cost.
-import { spawn, type ChildProcess } from 'node:child_process';
+// from outside: token validation (GET /v3/auth/tokens, `hey -z 10s -c 16` when hey is installed,
+// else the built-in generator) against the bare framework's 404 path (Fastify with no routes, its own
+// process) measured in the same run, twice, alternating; then token issue by password, token and
+// application credential, an authenticated project list (c=1 and c=16), validation while password
+// logins run, the hash cost.
+import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -48,6 +49,34 @@ interface ServerInfo {
   appCredential: { id: string; secret: string };
 }
 
+/** Whether `hey` (Debian's package of that name) is on the PATH. */
+function heyInstalled(): boolean {
+  try {
+    execFileSync('hey', ['-n', '1', '-c', '1', 'http://127.0.0.1:9/'], { stdio: 'ignore', timeout: 10_000 });
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code !== 'ENOENT';
+  }
+}
+
+/** `hey -z <s> -c <n>` against one URL: requests/s and latency percentiles, every answer `expectStatus`. */
+function hey(url: string, options: { connections: number; durationMs: number; headers?: Record<string, string>; expectStatus: number }): Promise<LoadResult> {
+  const args = ['-z', `${Math.round(options.durationMs / 1000)}s`, '-c', String(options.connections), '-disable-compression'];
+  for (const [k, v] of Object.entries(options.headers ?? {})) args.push('-H', `${k}: ${v}`);
+  args.push(url);
+  return new Promise((resolve, reject) => {
+    execFile('hey', args, { maxBuffer: 1 << 20, timeout: options.durationMs + 60_000 }, (err, out) => {
+      if (err) return reject(err);
+      const number = (re: RegExp) => Number(re.exec(out)?.[1] ?? NaN);
+      const statuses = [...out.matchAll(/\[(\d{3})\]\s+(\d+) responses/g)];
+      const count = statuses.reduce((n, m) => n + Number(m[2]), 0);
+      const wrong = statuses.filter((m) => Number(m[1]) !== options.expectStatus);
+      if (wrong.length > 0 || count === 0 || /Error distribution/.test(out)) return reject(new Error(`${url}: not every answer was ${options.expectStatus}:\n${out}`));
+      resolve({ requestsPerSecond: number(/Requests\/sec:\s+([\d.]+)/), p50Ms: number(/50% in ([\d.]+) secs/) * 1000, p99Ms: number(/99% in ([\d.]+) secs/) * 1000, count });
+    });
+  });
+}
+
 const line = (name: string, r: LoadResult) =>
   console.log(`${name.padEnd(40)} ${r.requestsPerSecond.toFixed(0).padStart(7)} req/s   p50 ${r.p50Ms.toFixed(2).padStart(7)} ms   p99 ${r.p99Ms.toFixed(2).padStart(7)} ms`);
 
@@ -62,18 +91,24 @@ export async function run(options: BenchOptions): Promise<void> {
 
     // ---- the target: validation from outside the process, against the bare framework, same run
     const validate = { headers: { 'x-auth-token': s.admin.token, 'x-subject-token': s.demo.token }, expectStatus: 200 };
-    const bare404 = await measure(`http://127.0.0.1:${bare.info.port}/v3/auth/tokens`, { ...headline, expectStatus: 404 });
-    line('bare framework 404 (c=16)', bare404);
-    const hafen404 = await measure(`http://127.0.0.1:${s.port}/nowhere`, { ...headline, expectStatus: 404 });
-    line('hafen 404 (c=16)', hafen404);
-    const withCatalog = await measure(`${url}/auth/tokens`, { ...headline, ...validate });
-    line('validate token, catalog (c=16)', withCatalog);
-    const noCatalog = await measure(`${url}/auth/tokens?nocatalog`, { ...headline, ...validate });
-    line('validate token, nocatalog (c=16)', noCatalog);
-    console.log(
-      `validation ${withCatalog.requestsPerSecond.toFixed(0)}/s (target >= 5000) = ${(withCatalog.requestsPerSecond / bare404.requestsPerSecond).toFixed(2)}x the bare framework 404 ` +
-        `(${bare404.requestsPerSecond.toFixed(0)}/s), ${(withCatalog.requestsPerSecond / hafen404.requestsPerSecond).toFixed(2)}x hafen's own 404; nocatalog ${(noCatalog.requestsPerSecond / bare404.requestsPerSecond).toFixed(2)}x`,
-    );
+    const external = heyInstalled();
+    const load = external ? hey : measure;
+    console.log(`load generator: ${external ? 'hey (its own process)' : 'built-in (a thread of this process; install hey for the issue-12 figure)'}; load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`);
+    for (let round = 1; round <= 2; round++) {
+      const bare404 = await load(`http://127.0.0.1:${bare.info.port}/v3/auth/tokens`, { ...headline, expectStatus: 404 });
+      line(`bare framework 404 (c=16) #${round}`, bare404);
+      const withCatalog = await load(`${url}/auth/tokens`, { ...headline, ...validate });
+      line(`validate token, catalog (c=16) #${round}`, withCatalog);
+      const hafen404 = await load(`http://127.0.0.1:${s.port}/nowhere`, { ...headline, expectStatus: 404 });
+      line(`hafen 404 (c=16) #${round}`, hafen404);
+      const noCatalog = await load(`${url}/auth/tokens?nocatalog`, { ...headline, ...validate });
+      line(`validate token, nocatalog (c=16) #${round}`, noCatalog);
+      console.log(
+        `#${round}: validation ${withCatalog.requestsPerSecond.toFixed(0)}/s (target >= 5000) = ${(withCatalog.requestsPerSecond / bare404.requestsPerSecond).toFixed(2)}x the bare framework 404 ` +
+          `(${bare404.requestsPerSecond.toFixed(0)}/s), ${(withCatalog.requestsPerSecond / hafen404.requestsPerSecond).toFixed(2)}x hafen's own 404; nocatalog ${(noCatalog.requestsPerSecond / bare404.requestsPerSecond).toFixed(2)}x; ` +
+          `load average ${os.loadavg()[0]!.toFixed(1)}`,
+      );
+    }
 
     // ---- the other operations, c=1 and c=16
     const passwordBody = JSON.stringify({

@@ -153,6 +153,47 @@ describe('identity tokens', () => {
     assert.equal((await t.request('GET', '/identity/v3/auth/projects', { token })).status, 401);
   });
 
+  it('stops serving a kept body at once when the role goes or the project or user is disabled', async () => {
+    const { user, project, memberRole } = await createUser('kept', 'pw-kept', 'kept-proj');
+    const scope = { project: { id: project!.id } };
+    const fresh = async () => {
+      const r = await issue(passwordAuth('kept', 'pw-kept', scope));
+      assert.equal(r.status, 201);
+      const token = r.headers.get('x-subject-token')!;
+      // Both kinds of body are rendered and kept before the change.
+      for (let i = 0; i < 2; i++) {
+        assert.equal((await check(token)).status, 200);
+        assert.equal((await t.request('GET', '/identity/v3/auth/tokens?nocatalog', { token: admin, headers: { 'x-subject-token': token } })).status, 200);
+      }
+      return token;
+    };
+    const gone = async (token: string, what: string) => {
+      assert.equal((await check(token)).status, 404, `${what}: the kept body is not served`);
+      assert.equal((await t.request('GET', '/identity/v3/auth/tokens?nocatalog', { token: admin, headers: { 'x-subject-token': token } })).status, 404, `${what}: nocatalog`);
+      assert.equal((await t.request('HEAD', '/identity/v3/auth/tokens', { token: admin, headers: { 'x-subject-token': token } })).status, 404, `${what}: HEAD`);
+      assert.equal((await t.request('GET', '/identity/v3/auth/projects', { token })).status, 401, `${what}: as X-Auth-Token`);
+    };
+    const roleUrl = `/identity/v3/projects/${project!.id}/users/${user.id}/roles/${memberRole!.id}`;
+    const t1 = await fresh();
+    assert.equal((await t.request('DELETE', roleUrl, { token: admin })).status, 204);
+    await gone(t1, 'role assignment removed');
+    assert.equal((await t.request('PUT', roleUrl, { token: admin })).status, 204);
+
+    const t2 = await fresh();
+    assert.equal((await t.request('PATCH', `/identity/v3/projects/${project!.id}`, { token: admin, body: { project: { enabled: false } } })).status, 200);
+    await gone(t2, 'project disabled');
+    assert.equal((await t.request('PATCH', `/identity/v3/projects/${project!.id}`, { token: admin, body: { project: { enabled: true } } })).status, 200);
+
+    const t3 = await fresh();
+    assert.equal((await t.request('PATCH', `/identity/v3/users/${user.id}`, { token: admin, body: { user: { enabled: false } } })).status, 200);
+    await gone(t3, 'user disabled');
+    assert.equal((await t.request('PATCH', `/identity/v3/users/${user.id}`, { token: admin, body: { user: { enabled: true } } })).status, 200);
+
+    const t4 = await fresh();
+    assert.equal((await t.request('DELETE', `/identity/v3/users/${user.id}`, { token: admin })).status, 204);
+    await gone(t4, 'user deleted');
+  });
+
   it("picks up another controller's revocations from the table", async () => {
     const token = (await issue(passwordAuth('demo', t.cloud.identity.credentials.demo.password, { project: { name: 'demo', domain: { id: 'default' } } }))).headers.get('x-subject-token')!;
     assert.equal((await t.request('GET', '/identity/v3/auth/projects', { token })).status, 200);

@@ -24,10 +24,18 @@ export function createHttpMetrics(): HttpMetrics {
     buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
     registers: [registry],
   });
+  // The labelled series, looked up once per method, route and status rather than hashed per request.
+  const series = new Map<string, { count: { inc(): void }; latency: { observe(v: number): void } }>();
   return {
     observe(method, route, status, seconds) {
-      requests.inc({ method, route, status: String(status) });
-      latency.observe({ method, route }, seconds);
+      const key = `${method} ${status} ${route}`;
+      let s = series.get(key);
+      if (!s) {
+        s = { count: requests.labels({ method, route, status: String(status) }), latency: latency.labels({ method, route }) };
+        series.set(key, s);
+      }
+      s.count.inc();
+      s.latency.observe(seconds);
     },
     render: () => registry.metrics(),
     contentType: registry.contentType,

@@ -1,7 +1,8 @@
 // The one HTTP listener: request ids, logging, body limits, metrics, /healthz, and the mounting of
 // each service under its path prefix with that API's error envelope, 404 and 405 handling.
 import { randomUUID } from 'node:crypto';
-import Fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import type { Bindings, LogFn } from 'pino';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { AjvCompiler } from '@fastify/ajv-compiler';
 import { HafenError, MethodNotAllowedError, NotFoundError } from '../errors.ts';
@@ -32,6 +33,9 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
           : { level: options.logLevel },
     // One record per request, written when it is answered (below), instead of Fastify's two.
     logController: new LogController({ disableRequestLogging: true }),
+    // Fastify makes a child logger for every request; most requests never log through it (their one
+    // record is written from the root logger below), so the child is made on first use only.
+    childLoggerFactory: (logger, bindings, opts) => new DeferredChildLogger(logger, bindings, opts) as unknown as FastifyBaseLogger,
     bodyLimit: options.maxJsonBodyBytes,
     genReqId: () => `req-${randomUUID()}`,
     exposeHeadRoutes: false,
@@ -40,8 +44,10 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
     schemaController: { compilersFactory: { buildValidator: typedBodyValidators() } },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
-  app.addHook('onRequest', async (request, reply) => {
+  // Hooks on every request take a callback rather than return a promise: no microtask turn each.
+  app.addHook('onRequest', (request, reply, done) => {
     reply.header('x-openstack-request-id', request.id);
+    done();
   });
   acceptBodylessJson(app);
   const routes: RouteEntry[] = [];
@@ -50,14 +56,18 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
     for (const method of Array.isArray(route.method) ? route.method : [route.method]) routes.push({ method: String(method).toUpperCase(), url: route.url });
   });
   const metrics = createHttpMetrics();
-  app.addHook('onResponse', async (request, reply) => {
-    metrics.observe(request.method, request.routeOptions.url ?? 'unmatched', reply.statusCode, reply.elapsedTime / 1000);
-    // The path without its query: query strings can carry secrets (a signal URL's token).
+  const rootLog = app.log;
+  app.addHook('onResponse', (request, reply, done) => {
+    const elapsed = reply.elapsedTime;
+    metrics.observe(request.method, request.routeOptions.url ?? 'unmatched', reply.statusCode, elapsed / 1000);
+    // The path without its query: query strings can carry secrets (a signal URL's token). Written by
+    // the root logger with the request id as the first field: the same record a request's child writes.
     const q = request.url.indexOf('?');
-    request.log.info(
-      { req: { method: request.method, url: q < 0 ? request.url : request.url.slice(0, q) }, res: { statusCode: reply.statusCode }, responseTime: reply.elapsedTime },
+    rootLog.info(
+      { reqId: request.id, req: { method: request.method, url: q < 0 ? request.url : request.url.slice(0, q) }, res: { statusCode: reply.statusCode }, responseTime: elapsed },
       'request completed',
     );
+    done();
   });
 
   app.get('/healthz', async () => ({ status: 'ok' }));
@@ -87,6 +97,56 @@ function typedBodyValidators() {
     const typed = pool(externalSchemas, { ...options, customOptions: { ...customOptions, coerceTypes: false, removeAdditional: false } } as typeof options);
     return (route: Parameters<typeof coercing>[0]) => (route.httpPart === 'body' ? typed(route) : coercing(route));
   };
+}
+
+type ChildOptions = Parameters<FastifyBaseLogger['child']>[1];
+
+/**
+ * A request's logger that becomes a real child logger (with the request id bound) the first time
+ * something logs through it: creating pino children costs a few microseconds per request, and most
+ * requests only write the record of their completion, from the root logger. A class, so that a
+ * request costs one small object and no closures.
+ */
+class DeferredChildLogger {
+  private real: FastifyBaseLogger | undefined;
+  constructor(
+    private readonly parent: FastifyBaseLogger,
+    private readonly bindings: Bindings,
+    private readonly opts: ChildOptions,
+  ) {}
+  private get logger(): FastifyBaseLogger {
+    return (this.real ??= this.parent.child(this.bindings, this.opts));
+  }
+  get level(): string {
+    return this.real ? this.real.level : (this.opts?.level ?? this.parent.level);
+  }
+  set level(level: string) {
+    this.logger.level = level;
+  }
+  fatal(...args: Parameters<LogFn>): void {
+    this.logger.fatal(...args);
+  }
+  error(...args: Parameters<LogFn>): void {
+    this.logger.error(...args);
+  }
+  warn(...args: Parameters<LogFn>): void {
+    this.logger.warn(...args);
+  }
+  info(...args: Parameters<LogFn>): void {
+    this.logger.info(...args);
+  }
+  debug(...args: Parameters<LogFn>): void {
+    this.logger.debug(...args);
+  }
+  trace(...args: Parameters<LogFn>): void {
+    this.logger.trace(...args);
+  }
+  silent(...args: Parameters<LogFn>): void {
+    this.logger.silent(...args);
+  }
+  child(bindings: Bindings, options?: ChildOptions): FastifyBaseLogger {
+    return this.logger.child(bindings, options);
+  }
 }
 
 export interface RouteEntry {
@@ -160,10 +220,10 @@ export async function mountService(app: HttpServer, mount: ServiceMount): Promis
         for (const method of methods) patterns.push({ method: String(method).toUpperCase(), regex });
       });
       const jsonType = mount.jsonContentType ?? DEFAULT_JSON_CONTENT_TYPE;
-      scope.addHook('onSend', async (_request, reply, payload) => {
+      scope.addHook('onSend', (_request, reply, payload, done) => {
         const type = reply.getHeader('content-type');
-        if (typeof type === 'string' && type.startsWith('application/json') && type !== jsonType) reply.header('content-type', jsonType);
-        return payload;
+        if (typeof type === 'string' && type !== jsonType && type.startsWith('application/json')) reply.header('content-type', jsonType);
+        done(null, payload);
       });
       scope.setErrorHandler(errorHandler(mount.renderError));
       scope.setNotFoundHandler(async (request, reply) => {
