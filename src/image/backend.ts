@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
+import { FileReader } from './file-reader.ts';
 
 /** Data being written: positioned writes, then commit (durable, visible) or abort (nothing kept). */
 export interface IncomingData {
@@ -25,6 +26,9 @@ export interface ImageBackend {
   /** Removes leftovers of uploads that never finished (after a crash). */
   sweepIncomplete(): Promise<number>;
 }
+
+/** Bytes written between two background flushes of an upload's data. */
+const FLUSH_EVERY = 32 << 20;
 
 export class FileBackend implements ImageBackend {
   private readonly tmpDir: string;
@@ -51,15 +55,33 @@ export class FileBackend implements ImageBackend {
         await handle.close();
       }
     };
+    // Writeback runs while the upload goes on: every FLUSH_EVERY bytes written, one fdatasync is
+    // started in the background (never more than one at a time, never waited for by a write), so
+    // that the fsync before the rename finds little left to write instead of the whole image.
+    let unflushed = 0;
+    let flushing: Promise<void> | undefined;
+    const flushInBackground = () => {
+      unflushed = 0;
+      flushing = new Promise<void>((resolve) => fs.fdatasync(fd, () => resolve())).then(() => {
+        flushing = undefined;
+      });
+    };
     return {
-      write: (bytes, position, done) => fs.write(fd, bytes, 0, bytes.length, position, (err) => done(err)),
-      // One fsync at the end, never per write: the data is durable before it is visible.
+      write: (bytes, position, done) =>
+        fs.write(fd, bytes, 0, bytes.length, position, (err) => {
+          unflushed += bytes.length;
+          if (!err && !closed && !flushing && unflushed >= FLUSH_EVERY) flushInBackground();
+          done(err);
+        }),
+      // The fsync at the end is the one that counts: the data is durable before it is visible.
       commit: async () => {
+        await flushing;
         await handle.sync();
         await close();
         await fs.promises.rename(tmp, final);
       },
       abort: async () => {
+        await flushing;
         await close().catch(() => undefined);
         await fs.promises.rm(tmp, { force: true });
       },
@@ -67,7 +89,7 @@ export class FileBackend implements ImageBackend {
   }
 
   open(id: string, range?: { start: number; end: number }): Readable {
-    return fs.createReadStream(this.file(id), { highWaterMark: 1 << 20, ...(range ?? {}) });
+    return new FileReader(this.file(id), range);
   }
 
   async size(id: string): Promise<number | undefined> {
