@@ -1,8 +1,11 @@
 // Stored image data as a stream. Piped into a response (a download), the file is read into a few
 // buffers that are reused once the socket has taken them, instead of a new buffer for every read:
 // no allocation, page faults or garbage per MiB sent, and the next read overlaps the send. Read as
-// an ordinary stream (a check of stored data), it behaves like fs.createReadStream.
+// an ordinary stream or piped anywhere else (a check of stored data, an engine's image load), it
+// behaves like fs.createReadStream: a stream may keep a chunk after its write callback (a
+// PassThrough does), so only a response, which hands the bytes to its socket, gets reused buffers.
 import fs from 'node:fs';
+import { ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
 
 const CHUNK = 1 << 20;
@@ -10,7 +13,7 @@ const CHUNK = 1 << 20;
 const BUFFERS = 4;
 
 /** What a download writes to: an HTTP response or any writable that calls back once it has taken a chunk. */
-interface ChunkSink {
+export interface ChunkSink {
   write(chunk: Buffer, callback: (err?: Error | null) => void): boolean;
   end(): unknown;
   once(event: 'drain', listener: () => void): unknown;
@@ -66,14 +69,18 @@ export class FileReader extends Readable {
   }
 
   override pipe<T extends NodeJS.WritableStream>(destination: T, options?: { end?: boolean }): T {
-    if (this.sending || this.readableFlowing !== null || this.readableLength > 0) return super.pipe(destination, options);
-    this.sending = true;
-    this.send(destination as unknown as ChunkSink, options?.end !== false);
+    if (!(destination instanceof ServerResponse) || this.sending || this.readableFlowing !== null || this.readableLength > 0) return super.pipe(destination, options);
+    this.sendTo(destination as unknown as ChunkSink, options?.end !== false);
     return destination;
   }
 
-  /** The download loop: read into a free buffer, write it, take it back when the sink has it. */
-  private send(sink: ChunkSink, end: boolean): void {
+  /**
+   * The download loop: read into a free buffer, write it, take it back when the sink calls back.
+   * Only for a sink that is done with a chunk when it calls back (a response, a socket).
+   */
+  sendTo(sink: ChunkSink, end = true): void {
+    if (this.sending) throw new Error('already sending');
+    this.sending = true;
     const free = Array.from({ length: BUFFERS }, () => Buffer.allocUnsafeSlow(CHUNK));
     let busy = false;
     let waitingForDrain = false;
