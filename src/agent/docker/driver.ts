@@ -329,8 +329,14 @@ export class DockerDriver implements ComputeDriver {
   }
 
   async destroy(serverId: string): Promise<void> {
-    const info = await ignoreMissing(this.docker.getContainer(containerName(serverId)).inspect());
-    await ignoreMissing(this.docker.getContainer(containerName(serverId)).remove({ force: true, v: true }));
+    const container = this.docker.getContainer(containerName(serverId));
+    const info = await ignoreMissing(container.inspect());
+    // The container, and side by side anything else labelled for this server (a container made behind our back).
+    const [, labelled] = await Promise.all([
+      info ? ignoreMissing(container.remove({ force: true, v: true })) : undefined,
+      this.docker.listContainers({ all: true, filters: { label: [`${LABEL_SERVER}=${serverId}`] } }),
+    ]);
+    await Promise.all(labelled.filter((c) => c.Id !== info?.Id).map((c) => ignoreMissing(this.docker.getContainer(c.Id).remove({ force: true, v: true }))));
     // Shared named volumes go with the last server that mounts them: the engine refuses (409) while one does.
     for (const m of info?.Mounts ?? []) {
       if (m.Type !== 'volume' || !m.Name?.startsWith(NAMED_VOLUME_PREFIX)) continue;
@@ -338,10 +344,10 @@ export class DockerDriver implements ComputeDriver {
         if (err.statusCode !== 409) throw err;
       });
     }
-    // Anything else labelled for this server (a helper, or a container made behind our back).
-    const labelled = await this.docker.listContainers({ all: true, filters: { label: [`${LABEL_SERVER}=${serverId}`] } });
-    for (const c of labelled) await ignoreMissing(this.docker.getContainer(c.Id).remove({ force: true, v: true }));
-    for (const v of [configVolume(serverId), keysVolume(serverId)]) await ignoreMissing(this.docker.getVolume(v).remove());
+    // The config drive's volumes: the ones the container mounted, or both names when there is no
+    // container (a spawn cut short may have filled them before its container was made).
+    const own = [configVolume(serverId), keysVolume(serverId)];
+    for (const v of info ? own.filter((name) => info.Mounts?.some((m) => m.Name === name)) : own) await ignoreMissing(this.docker.getVolume(v).remove());
   }
 
   async power(serverId: string, action: 'start' | 'stop' | 'reboot' | 'hard-reboot' | 'pause' | 'unpause'): Promise<ServerState> {

@@ -66,10 +66,14 @@ export class DockerVerbs {
   }
 
   async exec(serverId: string, command: string[], options: { maxOutputBytes: number }): Promise<ExecResult> {
-    await this.running(serverId, 'execute in');
     const c = this.container(serverId);
     try {
-      const exec = await c.exec({ Cmd: command, AttachStdout: true, AttachStderr: true, AttachStdin: false, Tty: false });
+      // No inspect first: the engine refuses (409) an exec in a container that is not running or is
+      // paused, in words that name its own id, which are replaced here.
+      const exec = await c.exec({ Cmd: command, AttachStdout: true, AttachStderr: true, AttachStdin: false, Tty: false }).catch((err: EngineError) => {
+        if (err.statusCode === 409) throw new ConflictError(`Cannot execute in server ${serverId}: it is not running.`);
+        throw err;
+      });
       const socket = (await exec.start({ hijack: true, stdin: false, Detach: false, Tty: false })) as Duplex;
       const chunks: Buffer[] = [];
       let size = 0;
