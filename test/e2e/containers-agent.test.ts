@@ -1,7 +1,7 @@
 // Zun on a host driven by a remote agent: the cloud has no engine of its own (HAFEN_DOCKER_HOSTS=none),
 // one nested Docker host runs a `hafen agent` child process. Through Debian's python3-zunclient
 // (`openstack appcontainer ...`): run --wait lands the container on the agent's host, then a
-// non-interactive exec (output and exit code), logs, cp into the container, stats (and top through
+// non-interactive exec (output and exit code), logs, cp both ways, stats (and top through
 // the API) all go through the agent, and delete leaves nothing of the container on the nested engine.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -104,6 +104,11 @@ describe('Zun containers on a remote agent\'s host through the openstack appcont
     const [inside] = await workloads();
     const archive = await engine.getContainer(inside!.Id).infoArchive({ path: '/tmp/note.txt' }).catch((e: Error) => e);
     assert.ok(!(archive instanceof Error), String(archive));
+    // and cp back out of it (get_archive, streamed back by the agent).
+    const back = path.join(dir, 'back');
+    fs.mkdirSync(back);
+    await os(['appcontainer', 'cp', 'remote1:/tmp/note.txt', back]);
+    assert.equal(fs.readFileSync(path.join(back, 'note.txt'), 'utf8'), 'copied through the agent\n');
 
     // stats through the CLI; top through the API (the client's `appcontainer top` is Python 2 code,
     // `print("%-20s") % titles`, and fails on any answer).
