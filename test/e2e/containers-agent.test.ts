@@ -1,8 +1,8 @@
 // Zun on a host driven by a remote agent: the cloud has no engine of its own (HAFEN_DOCKER_HOSTS=none),
 // one nested Docker host runs a `hafen agent` child process. Through Debian's python3-zunclient
 // (`openstack appcontainer ...`): run --wait lands the container on the agent's host, then a
-// non-interactive exec (output and exit code), logs, cp both ways, stats (and top through
-// the API) all go through the agent, and delete leaves nothing of the container on the nested engine.
+// non-interactive exec (output and exit code), logs, cp both ways, commit,
+// stats (and top through the API) all go through the agent, and delete leaves nothing of the container on the nested engine.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -68,7 +68,7 @@ describe('Zun containers on a remote agent\'s host through the openstack appcont
     await hosts?.teardown();
   });
 
-  it('runs, execs, logs, copies, tops, stats and deletes a container on the agent\'s host', async () => {
+  it('runs, execs, logs, copies, commits, tops, stats and deletes a container on the agent\'s host', async () => {
     const hv = (await t.request('GET', '/compute/v2.1/os-hypervisors/detail', { token: await t.token('admin') })).body.hypervisors as { hypervisor_hostname: string; state: string }[];
     assert.deepEqual(hv.map((h) => [h.hypervisor_hostname, h.state]), [[hostId, 'up']], 'the agent\'s host is the cloud\'s only host');
     assert.deepEqual(await workloads(), []);
@@ -109,6 +109,16 @@ describe('Zun containers on a remote agent\'s host through the openstack appcont
     fs.mkdirSync(back);
     await os(['appcontainer', 'cp', 'remote1:/tmp/note.txt', back]);
     assert.equal(fs.readFileSync(path.join(back, 'note.txt'), 'utf8'), 'copied through the agent\n');
+
+    // commit: the engine's snapshot streamed back by the agent into a new image of the project.
+    const committed = await os(['appcontainer', 'commit', 'remote1', 'remote-snap:v1']);
+    assert.match(committed, /accepted/, committed);
+    const snap = await waitFor('the committed image active', async () => {
+      const list = (await t.request('GET', '/image/v2/images?name=remote-snap', { token: await t.token('demo') })).body?.images as { status: string; size: number; tags: string[] }[] | undefined;
+      return list?.[0]?.status === 'active' ? list[0] : undefined;
+    }, 120_000);
+    assert.deepEqual(snap.tags, ['v1']);
+    assert.ok(snap.size > 100_000, `the snapshot archive streamed back (${snap.size} bytes)`);
 
     // stats through the CLI; top through the API (the client's `appcontainer top` is Python 2 code,
     // `print("%-20s") % titles`, and fails on any answer).
