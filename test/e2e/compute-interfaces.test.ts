@@ -217,4 +217,29 @@ describe('server interfaces through the openstack CLI', () => {
     await os(['server', 'delete', '--wait', 'ifs']);
     assert.equal((await json(['port', 'show', 'p1'])).device_id, '');
   });
+  it('boots with several networks, one interface each in the order asked; one network twice is refused', async () => {
+    const s = await json(['server', 'create', '--image', 'busybox', '--flavor', 'm1.tiny', '--nic', 'net-id=netb', '--nic', 'net-id=neta', '--wait', 'multi']);
+    const info = await docker.getContainer(`hafen-${s.id}`).inspect();
+    const eps = Object.fromEntries(Object.entries(info.NetworkSettings.Networks ?? {}).map(([name, n]) => [name, n.IPAddress]));
+    assert.deepEqual(Object.keys(eps).sort(), [engineNetworkOf(nets.neta!), engineNetworkOf(nets.netb!)].sort(), JSON.stringify(eps));
+    // The first network asked for is the container's first interface (eth0).
+    const e = await docker.getContainer(`hafen-${s.id}`).exec({ Cmd: ['ip', '-4', '-o', 'addr', 'show', 'eth0'], AttachStdout: true, AttachStderr: true });
+    const out: Buffer[] = [];
+    const stream = await e.start({});
+    await new Promise((r) => {
+      stream.on('data', (c: Buffer) => out.push(c));
+      stream.on('end', r);
+    });
+    assert.match(Buffer.concat(out).toString('latin1'), new RegExp(`inet ${eps[engineNetworkOf(nets.netb!)]!.replace(/\./g, '\\.')}/`));
+    const shown = await json(['server', 'show', 'multi']);
+    assert.deepEqual(Object.keys(shown.addresses).sort(), ['neta', 'netb']);
+    const listed = await t.request('GET', `${C}/servers/${s.id}/os-interface`, { token });
+    assert.equal(listed.body.interfaceAttachments.length, 2);
+    await os(['server', 'delete', '--wait', 'multi']);
+    assert.equal((await json(['port', 'list', '--device-id', s.id])).length, 0, 'the ports made for it are gone');
+
+    const twice = await t.request('POST', `${C}/servers`, { token, body: { server: { name: 'twice', imageRef: (await json(['image', 'show', 'busybox'])).id, flavorRef: '1', networks: [{ uuid: nets.neta }, { uuid: nets.neta }] } } });
+    assert.equal(twice.status, 400, twice.text);
+    assert.match(twice.body.badRequest.message, /one interface per network/);
+  });
 });
