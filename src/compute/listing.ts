@@ -99,6 +99,11 @@ export class ServerListing {
     }
   }
 
+  /** Every live workload placed on a host (any kind), oldest last, a page at a time (admin views). */
+  onHost(hostId: string, limit: number, after?: { created_at: string; id: string }): Promise<ServerRow[]> {
+    return this.core.store.serversPage({ hostId, limit, ...(after ? { after } : {}) });
+  }
+
   /** The server's addresses now, as Nova shows them. */
   async addresses(row: ServerRow): Promise<unknown> {
     return (await this.addressesOf([row])).get(row.id);

@@ -408,6 +408,15 @@ export const ExternalEventsBody = Type.Object(
 );
 export type ExternalEventsBody = Static<typeof ExternalEventsBody>;
 export const AuditLogParams = Type.Object({ before: Type.String({ minLength: 1, maxLength: 64 }) });
+export const OsHostParams = Type.Object({ host: Type.String({ minLength: 1, maxLength: 255 }) });
+/** PUT /os-hosts/{host}: Nova's schema (at least one of the two). */
+export const OsHostUpdateBody = Type.Object(
+  {
+    status: Type.Optional(Type.Union([Type.Literal('enable'), Type.Literal('disable')])),
+    maintenance_mode: Type.Optional(Type.Union([Type.Literal('enable'), Type.Literal('disable')])),
+  },
+  { additionalProperties: false, minProperties: 1 },
+);
 export const NameParams = Type.Object({ name: Type.String({ minLength: 1, maxLength: 255 }) });
 export const ProjectParams = Type.Object({ project: Type.String({ minLength: 1, maxLength: 255 }) });
 export const ServerPortParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 255 }), port: Type.String({ minLength: 1, maxLength: 255 }) });

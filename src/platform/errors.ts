@@ -67,6 +67,12 @@ export class NotAcceptableError extends HafenError {
   readonly status = 406;
 }
 
+/** A call the API has but this cloud cannot carry out (Nova's 501 for drivers without the feature). */
+export class NotImplementedError extends HafenError {
+  override readonly name: string = 'NotImplementedError';
+  readonly status = 501;
+}
+
 export class ServiceUnavailableError extends HafenError {
   override readonly name: string = 'ServiceUnavailableError';
   readonly status = 503;

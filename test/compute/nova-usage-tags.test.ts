@@ -1,5 +1,5 @@
 // Nova's server tags (2.26), usage reports (os-simple-tenant-usage), quota classes, diagnostics,
-// external events and the usage audit log, on a cloud of fake hosts: through Debian's openstack CLI
+// external events, the usage audit log and os-hosts, on a cloud of fake hosts: through Debian's openstack CLI
 // where it has the call, over HTTP otherwise; another project sees none of it.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -188,5 +188,32 @@ describe('Nova server tags, usage, quota classes, diagnostics and events', () =>
     assert.equal(log.body.instance_usage_audit_logs.num_hosts, 2);
     assert.equal(log.body.instance_usage_audit_logs.num_hosts_not_run, 2);
     assert.equal((await get('/os-instance_usage_audit_log')).status, 403);
+  });
+  it('serves os-hosts until 2.43: hosts, their use per project, enable and disable; power actions 501', async () => {
+    const list = await get('/os-hosts', '2.1', admin);
+    assert.equal(list.status, 200, list.text);
+    assert.equal(list.body.hosts.length, 2);
+    assert.ok(list.body.hosts.every((h: { service: string; zone: string }) => h.service === 'compute' && h.zone === 'nova'));
+    assert.equal((await get('/os-hosts', '2.43', admin)).status, 404, 'gone from 2.43');
+    assert.equal((await get('/os-hosts', '2.1')).status, 403);
+    const redHost = (await get(`/servers/${ids.red}`, '2.1', admin)).body.server['OS-EXT-SRV-ATTR:host'] as string;
+    const shown = await get(`/os-hosts/${redHost}`, '2.1', admin);
+    assert.equal(shown.status, 200, shown.text);
+    const rows = shown.body.host.map((r: { resource: { project: string; cpu: number } }) => r.resource);
+    assert.deepEqual(rows.slice(0, 3).map((r: { project: string }) => r.project), ['(total)', '(used_now)', '(used_max)']);
+    const mine = rows.find((r: { project: string }) => r.project === demoProject);
+    assert.ok(mine && mine.cpu >= 1, JSON.stringify(rows));
+    assert.equal(rows[1].cpu, rows.slice(3).reduce((n: number, r: { cpu: number }) => n + r.cpu, 0));
+    assert.equal((await get('/os-hosts/no-such-host', '2.1', admin)).status, 404);
+    const off = await send('PUT', `/os-hosts/${redHost}`, { status: 'disable' }, '2.1', admin);
+    assert.deepEqual(off.body, { host: redHost, status: 'disabled' });
+    const svc = (await get('/os-services', '2.1', admin)).body.services.find((x: { host: string }) => x.host === redHost);
+    assert.equal(svc.status, 'disabled');
+    assert.equal((await send('PUT', `/os-hosts/${redHost}`, { status: 'enable' }, '2.1', admin)).body.status, 'enabled');
+    assert.equal((await send('PUT', `/os-hosts/${redHost}`, { maintenance_mode: 'enable' }, '2.1', admin)).status, 501);
+    assert.equal((await send('PUT', `/os-hosts/${redHost}`, { status: 'sideways' }, '2.1', admin)).status, 400);
+    const reboot = await get(`/os-hosts/${redHost}/reboot`, '2.1', admin);
+    assert.equal(reboot.status, 501);
+    assert.equal(reboot.body.notImplemented.code, 501);
   });
 });

@@ -16,6 +16,7 @@ import { serverGroupRoutes } from './server-groups.ts';
 import { serverRoutes } from './servers.ts';
 import { tagRoutes } from './tags.ts';
 import { usageRoutes } from './usage.ts';
+import { osHostRoutes } from './os-hosts.ts';
 import { novaValidatorCompiler } from '../validation.ts';
 
 export const MIN_VERSION = '2.1';
@@ -78,5 +79,6 @@ export function computeApi(compute: ComputeService, validator: TokenValidator, p
     hostRoutes(routes);
     adminRoutes(routes);
     usageRoutes(routes);
+    osHostRoutes(routes);
   };
 }
