@@ -71,9 +71,9 @@ export class ImageIngest extends Writable {
     return Buffer.from(this.sab, slot * SLOT_BYTES, len);
   }
 
-  private slotFree(slot: number): Promise<void> {
-    if (this.busy[slot] === 0) return Promise.resolve();
-    return new Promise((resolve) => this.freed.push(resolve));
+  /** Resolves once `slot` is free. A release wakes every waiter, whichever slot it freed: each waiter looks again. */
+  private async slotFree(slot: number): Promise<void> {
+    while (this.busy[slot] !== 0) await new Promise<void>((resolve) => this.freed.push(resolve));
   }
 
   private release(slot: number, err?: Error): void {
