@@ -3,6 +3,7 @@
 // Neutron port and network namespace; the others join that namespace (compute places them on its
 // host), so they reach each other on localhost. Quotas count the capsule whole, and a capsule that
 // cannot be placed whole is taken apart again: no container and no port of it stays.
+import { listPage } from './paging.ts';
 import { randomUUID } from 'node:crypto';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import type { RequestContext } from '../platform/auth/context.ts';
@@ -272,14 +273,7 @@ export class Capsules {
     core.enforce(ctx, 'capsule:get_all');
     const all = isTrue(q.all_projects);
     if (all) core.enforce(ctx, 'capsule:get_all_all_projects');
-    let limit: number | undefined;
-    if (q.limit !== undefined) {
-      if (!/^\d+$/.test(q.limit)) throw new InvalidValue(`Invalid input for limit: ${q.limit}.`);
-      limit = Number(q.limit);
-      if (limit <= 0) throw new InvalidValue('Limit must be positive');
-    }
-    const dir = q.sort_dir ?? 'asc';
-    if (dir !== 'asc' && dir !== 'desc') throw new InvalidValue(`Invalid sort direction: ${dir}. Acceptable values are 'asc' or 'desc'`);
+    const { limit, dir } = listPage(q);
     const projectId = all ? undefined : core.project(ctx);
     let after: CapsuleRow | undefined;
     if (q.marker) {

@@ -1,6 +1,7 @@
 // Zun's containers: create and run (checked per microversion as Zun checks them, within Zun's
 // quotas and then compute's), list, show, update, rename and delete. A container is a compute
 // workload of kind `container`; this file keeps what Zun adds to it.
+import { listPage } from './paging.ts';
 import { randomInt, randomUUID } from 'node:crypto';
 import type { RequestContext } from '../platform/auth/context.ts';
 import { BadRequestError, ConflictError, isNotFound } from '../platform/errors.ts';
@@ -300,14 +301,7 @@ export class ContainerService {
     core.enforce(ctx, 'container:get_all');
     const all = isTrue(q.all_projects);
     if (all) core.enforce(ctx, 'container:get_all_all_projects');
-    let limit: number | undefined;
-    if (q.limit !== undefined) {
-      if (!/^\d+$/.test(q.limit)) throw new InvalidValue(`Invalid input for limit: ${q.limit}.`);
-      limit = Number(q.limit);
-      if (limit <= 0) throw new InvalidValue('Limit must be positive');
-    }
-    const dir = q.sort_dir ?? 'asc';
-    if (dir !== 'asc' && dir !== 'desc') throw new InvalidValue(`Invalid sort direction: ${dir}. Acceptable values are 'asc' or 'desc'`);
+    const { limit, dir } = listPage(q);
     if (q.sort_key !== undefined && !['id', 'uuid', 'created_at', 'name'].includes(q.sort_key)) throw new InvalidValue(`The sort_key value ${q.sort_key} is an invalid field for sorting`);
     const projectId = all ? (q.project_id ?? undefined) : core.project(ctx);
     let after: ContainerRow | undefined;
