@@ -5,10 +5,9 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestCloud, type TestCloud } from '../helpers/cloud.ts';
 import { waitFor } from '../helpers/compute.ts';
+import { novaCalls } from '../helpers/nova.ts';
 import { memberOfNewProject } from '../helpers/projects.ts';
 import { busyboxDockerArchive } from '../../src/host/busybox-image.ts';
-
-const C = '/compute/v2.1';
 
 describe('Nova server tags, usage, quota classes, diagnostics and events', () => {
   let t: TestCloud;
@@ -17,17 +16,7 @@ describe('Nova server tags, usage, quota classes, diagnostics and events', () =>
   let other: { projectId: string; token: string };
   let demoProject: string;
   const ids: Record<string, string> = {};
-  const at = (v: string) => ({ 'openstack-api-version': `compute ${v}` });
-  const get = (path: string, v = '2.79', token = demo) => t.request('GET', `${C}${path}`, { token, headers: at(v) });
-  const send = (method: string, path: string, body: unknown, v = '2.79', token = demo) => t.request(method, `${C}${path}`, { token, body, headers: at(v) });
-  const os = (args: string[], cloud = 'hafen-demo') => t.openstack(args, cloud);
-  const json = async (args: string[], cloud = 'hafen-demo') => JSON.parse(await os([...args, '-f', 'json'], cloud));
-  const active = (id: string) =>
-    waitFor(`${id} ACTIVE`, async () => {
-      const s = (await get(`/servers/${id}`, '2.1', admin)).body.server;
-      if (s.status === 'ERROR') throw new Error(JSON.stringify(s.fault));
-      return s.status === 'ACTIVE' ? s : undefined;
-    });
+  const { get, send, os, json, active } = novaCalls({ cloud: () => t, token: () => demo, admin: () => admin, version: '2.79' });
 
   before(async () => {
     t = await startTestCloud('nova-usage-tags', { HAFEN_FAKE_HOSTS: '2' });
