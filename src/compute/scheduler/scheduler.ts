@@ -16,6 +16,7 @@ import { differentHostFilter } from './filters/different-host.ts';
 import { retryFilter } from './filters/retry.ts';
 import { requestedHostFilter } from './filters/requested-host.ts';
 import { ramWeigher } from './weighers/ram.ts';
+import { softAffinityWeigher, softAntiAffinityWeigher } from './weighers/server-group-soft.ts';
 
 export const defaultFilters: HostFilter[] = [
   retryFilter,
@@ -41,11 +42,21 @@ export interface Weighing {
   multiplier: number;
 }
 
+/**
+ * Free RAM spreads servers; a soft group policy outweighs it (its weight is 0 or 1 after
+ * normalising, so twice the RAM weigher's range), as the group asked where room allows.
+ */
+export const defaultWeighers: Weighing[] = [
+  { weigher: ramWeigher, multiplier: 1 },
+  { weigher: softAffinityWeigher, multiplier: 2 },
+  { weigher: softAntiAffinityWeigher, multiplier: 2 },
+];
+
 export function chooseHost(
   hosts: HostState[],
   request: SchedulingRequest,
   filters: HostFilter[] = defaultFilters,
-  weighers: Weighing[] = [{ weigher: ramWeigher, multiplier: 1 }],
+  weighers: Weighing[] = defaultWeighers,
   log: (msg: string) => void = () => {},
 ): HostState {
   let candidates = hosts;

@@ -377,22 +377,28 @@ function apply(fnName: string, arg: unknown, ctx: FunctionContext, at: string, b
       return JSON.stringify(arg[0]) === JSON.stringify(arg[1]);
     case 'not':
     case 'Fn::Not': {
-      const v = Array.isArray(arg) && fnName === 'Fn::Not' ? arg[0] : arg;
-      if (typeof v !== 'boolean') throw bad(`Argument to "${fnName}" must be a condition (a boolean)`);
+      const v = namedCondition(Array.isArray(arg) && fnName === 'Fn::Not' ? arg[0] : arg, ctx);
+      if (typeof v !== 'boolean') throw bad(`Argument to "${fnName}" must be a condition (a boolean or a condition's name)`);
       return !v;
     }
     case 'and':
     case 'Fn::And':
     case 'or':
     case 'Fn::Or': {
-      if (!Array.isArray(arg) || arg.length < 2 || arg.some((x) => typeof x !== 'boolean')) throw bad(`Arguments to "${fnName}" must be a list of at least two conditions`);
-      return fnName.toLowerCase().endsWith('and') ? arg.every(Boolean) : arg.some(Boolean);
+      const all = Array.isArray(arg) ? arg.map((x) => namedCondition(x, ctx)) : [];
+      if (all.length < 2 || all.some((x) => typeof x !== 'boolean')) throw bad(`Arguments to "${fnName}" must be a list of at least two conditions`);
+      return fnName.toLowerCase().endsWith('and') ? all.every(Boolean) : all.some(Boolean);
     }
     case 'yaql':
       throw bad('The function "yaql" is not supported by hafen.');
     default:
       throw bad(`The function ${fnName} is not supported.`);
   }
+}
+
+/** A boolean operand as Heat reads it: a condition's name stands for that condition's value. */
+function namedCondition(v: unknown, ctx: FunctionContext): unknown {
+  return typeof v === 'string' && v in ctx.conditions ? ctx.conditions[v] : v;
 }
 
 /** A condition reference: a condition's name, a boolean, or a condition expression. */
