@@ -120,13 +120,15 @@ export function identityApi(identity: IdentityService, publicUrl: string, { appC
       reply.code(201).header('x-subject-token', token);
       return tokenView(claims, nocatalog ? undefined : await identity.catalog(scopedProject(claims)), false);
     });
-    app.get('/v3/auth/tokens', async (request: Req, reply) => {
+    // Not async: a kept body is sent in the same turn (no promise, no microtask), the token checked first.
+    app.get('/v3/auth/tokens', (request: Req, reply): void | Promise<FastifyReply> => {
       const ctx = contextOf(request);
       identity.enforce(ctx, 'validate_token');
       const nocatalog = 'nocatalog' in (request.query ?? {});
       // The body is rendered once per token and catalog version (token-bodies.ts); revocation is checked each time.
-      const body = await bodies.render(subjectToken(request), !nocatalog);
-      return reply.header('content-type', 'application/json; charset=utf-8').send(body);
+      const body = bodies.render(subjectToken(request), !nocatalog);
+      if (body instanceof Promise) return body.then((b) => sendJson(reply, b));
+      sendJson(reply, body);
     });
     app.head('/v3/auth/tokens', async (request: Req, reply) => {
       identity.enforce(contextOf(request), 'validate_token');
@@ -314,6 +316,11 @@ export function identityApi(identity: IdentityService, publicUrl: string, { appC
       return { region: regionView(await identity.mustGet<RegionRow>('identity_regions', request.params.id, 'region'), links) };
     });
   };
+}
+
+/** Sends JSON bytes as they are, with the Content-Type identity answers with. */
+function sendJson(reply: FastifyReply, body: Buffer): FastifyReply {
+  return reply.header('content-type', 'application/json').send(body);
 }
 
 function subjectToken(request: FastifyRequest): string {

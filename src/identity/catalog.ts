@@ -13,6 +13,12 @@ export interface CatalogSnapshot {
 
 const MAX_PROJECT_VIEWS = 10_000;
 
+/** A project's view of the catalog and the catalog version it was made from. */
+export interface ProjectCatalog {
+  version: number;
+  entries: CatalogEntry[];
+}
+
 export class CatalogCache {
   private version = 0;
   private generation = 0;
@@ -58,8 +64,18 @@ export class CatalogCache {
   }
 
   /** The catalog as a token of `projectId` (or of no project) sees it, and the version it comes from. */
-  async forProject(projectId: string | undefined): Promise<{ version: number; entries: CatalogEntry[] }> {
-    const snapshot = await this.snapshot();
+  async forProject(projectId: string | undefined): Promise<ProjectCatalog> {
+    return this.forProjectNow(projectId) ?? this.viewOf(await this.snapshot(), projectId);
+  }
+
+  /** As forProject, at once, when the catalog read last is still current; undefined when it must be read. */
+  forProjectNow(projectId: string | undefined): ProjectCatalog | undefined {
+    const current = this.current;
+    if (!current || Date.now() - current.at > this.ttlMs) return undefined;
+    return this.viewOf(current.snapshot, projectId);
+  }
+
+  private viewOf(snapshot: CatalogSnapshot, projectId: string | undefined): ProjectCatalog {
     const key = projectId ?? '';
     let entries = this.views.get(key);
     if (!entries) {

@@ -32,6 +32,8 @@ export class RevocationList {
   private lastSeq = 0;
   /** Composite key ("user:x|project:y") -> latest issued_before in ms. */
   private readonly index = new Map<string, number>();
+  /** Moves on with every event remembered, so that a token found unrevoked need not be looked up again until then. */
+  version = 0;
 
   constructor(private readonly db: Kysely<any>, private readonly maxTokenTtlMs: number) {}
 
@@ -50,7 +52,10 @@ export class RevocationList {
   private remember(e: RevocationEvent): void {
     const k = RevocationList.key(e);
     const prev = this.index.get(k) ?? 0;
-    if (e.issuedBefore > prev) this.index.set(k, e.issuedBefore);
+    if (e.issuedBefore > prev) {
+      this.index.set(k, e.issuedBefore);
+      this.version++;
+    }
   }
 
   /** Loads events newer than what this process has seen (all of them on first call). */

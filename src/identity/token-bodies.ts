@@ -1,33 +1,70 @@
-// GET /v3/auth/tokens answers: a token's rendered body (catalog included) is kept until the token
-// expires or the catalog changes; a revocation is checked on every request before the body is used.
-import type { CatalogCache } from './catalog.ts';
+// GET /v3/auth/tokens answers: a token's rendered body (catalog included) is kept, as the bytes sent,
+// until the token expires or the catalog changes; the token is checked on every request before it is used.
+import type { CatalogCache, ProjectCatalog } from './catalog.ts';
 import type { TokenService } from './token-service.ts';
+import type { TokenClaims } from './tokens.ts';
 import { tokenView } from './views.ts';
 
 const MAX_BODIES = 4096;
 
+interface Rendered {
+  /** The catalog version the body was rendered with (-1: without a catalog). */
+  version: number;
+  body: Buffer;
+}
+
+/** A token's bodies, with and without catalog; `used` as in TokenService's kept tokens (CLOCK). */
+interface Kept {
+  catalog: Rendered | undefined;
+  plain: Rendered | undefined;
+  used: boolean;
+}
+
 export class TokenBodies {
-  private readonly bodies = new Map<string, { version: number; body: string }>();
+  /** By the token's claims as TokenService keeps them: one object per kept token, looked up by identity. */
+  private readonly bodies = new Map<TokenClaims, Kept>();
 
   constructor(private readonly tokens: TokenService, private readonly catalog: CatalogCache) {}
 
-  /** The JSON body of a valid token; NotFoundError when it is not valid (expired, revoked, forged). */
-  async render(token: string, withCatalog: boolean): Promise<string> {
+  /**
+   * The JSON body of a valid token, at once when the catalog read last is still current (else once it
+   * is read); NotFoundError when the token is not valid (expired, revoked, forged), checked every time.
+   */
+  render(token: string, withCatalog: boolean): Buffer | Promise<Buffer> {
     const claims = this.tokens.claimsOf(token);
     const scope = claims.scope;
-    const catalog = withCatalog && scope.kind !== 'unscoped' ? await this.catalog.forProject(scope.kind === 'project' ? scope.id : undefined) : undefined;
+    if (!withCatalog || scope.kind === 'unscoped') return this.body(claims, withCatalog, undefined);
+    const projectId = scope.kind === 'project' ? scope.id : undefined;
+    const catalog = this.catalog.forProjectNow(projectId);
+    if (catalog) return this.body(claims, true, catalog);
+    return this.catalog.forProject(projectId).then((c) => this.body(claims, true, c));
+  }
+
+  private body(claims: TokenClaims, withCatalog: boolean, catalog: ProjectCatalog | undefined): Buffer {
     const version = catalog?.version ?? -1;
-    const key = `${withCatalog ? 'c' : 'n'}${token}`;
-    const hit = this.bodies.get(key);
-    if (hit && hit.version === version) {
-      // Least recently used goes first: a hit moves to the end.
-      this.bodies.delete(key);
-      this.bodies.set(key, hit);
-      return hit.body;
+    let kept = this.bodies.get(claims);
+    if (kept) {
+      kept.used = true;
+      const hit = withCatalog ? kept.catalog : kept.plain;
+      if (hit && hit.version === version) return hit.body;
+    } else {
+      if (this.bodies.size >= MAX_BODIES) this.evictOne();
+      kept = { catalog: undefined, plain: undefined, used: false };
+      this.bodies.set(claims, kept);
     }
-    const body = JSON.stringify(tokenView(claims, catalog?.entries, false));
-    if (this.bodies.size >= MAX_BODIES) this.bodies.delete(this.bodies.keys().next().value!);
-    this.bodies.set(key, { version, body });
-    return body;
+    const rendered = { version, body: Buffer.from(JSON.stringify(tokenView(claims, catalog?.entries, false))) };
+    if (withCatalog) kept.catalog = rendered;
+    else kept.plain = rendered;
+    return rendered.body;
+  }
+
+  /** Drops the oldest token's bodies not used since the last pass; used ones move to the end. */
+  private evictOne(): void {
+    for (const [claims, kept] of this.bodies) {
+      this.bodies.delete(claims);
+      if (!kept.used) return;
+      kept.used = false;
+      this.bodies.set(claims, kept);
+    }
   }
 }

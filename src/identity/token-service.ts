@@ -26,6 +26,18 @@ interface Authenticated {
   appCred?: { id: string; projectId: string; roleIds: string[] | null; accessRules?: AccessRule[] };
 }
 
+/** A kept token: its claims, and what has been worked out from them once. */
+interface Decoded {
+  readonly claims: TokenClaims;
+  readonly keyId: number;
+  /** Used since the last eviction pass went over it. */
+  used: boolean;
+  /** The revocation list's version when this token was last found unrevoked (-1: not yet). */
+  checkedAt: number;
+  /** The request context, made on first use (it is the same for every request of the token, and frozen). */
+  context: RequestContext | undefined;
+}
+
 const INVALID_CREDENTIALS = 'The request you have made requires authentication.';
 /** Decoded tokens kept (each a token string and its claims, about 2 KB). */
 const MAX_DECODED = 8192;
@@ -35,7 +47,7 @@ export class TokenService implements TokenValidator {
   readonly revocations: RevocationList;
   private readonly codec: TokenCodec;
   private decoy: Promise<string> | undefined;
-  private readonly decoded = new Map<string, { claims: TokenClaims; keyId: number }>();
+  private readonly decoded = new Map<string, Decoded>();
   private refresher: NodeJS.Timeout | undefined;
   readonly roles: RoleResolver;
   private appCredentials: AppCredentialAuthenticator | undefined;
@@ -86,36 +98,64 @@ export class TokenService implements TokenValidator {
   // ---- validation
 
   /**
-   * A token's claims: signature and claims checked once per token string and kept (bounded, least
-   * recently used out); expiry, the signing key still being kept, and revocations checked every time.
+   * A token's claims: signature and claims checked once per token string and kept (bounded; a kept
+   * token used since the last eviction pass gets a second chance, so the least recently used go
+   * first); expiry and the signing key still being kept are checked every time.
    */
-  private decode(token: string): TokenClaims {
+  private decode(token: string): Decoded {
     const hit = this.decoded.get(token);
     if (hit) {
       if (!(hit.claims.expiresAt * 1000 > Date.now())) throw new UnauthorizedError('The token has expired.');
       if (!this.codec.knowsKey(hit.keyId)) throw new UnauthorizedError('The request you have made requires authentication.');
-      this.decoded.delete(token);
-      this.decoded.set(token, hit);
-      return hit.claims;
+      hit.used = true;
+      return hit;
     }
     const claims = this.codec.decode(token);
-    if (this.decoded.size >= MAX_DECODED) this.decoded.delete(this.decoded.keys().next().value!);
-    this.decoded.set(token, { claims, keyId: Number(token.split('.')[2]) });
-    return claims;
+    if (this.decoded.size >= MAX_DECODED) this.evictOne();
+    const entry: Decoded = { claims, keyId: Number(token.split('.')[2]), used: false, checkedAt: -1, context: undefined };
+    this.decoded.set(token, entry);
+    return entry;
+  }
+
+  /** Drops the oldest entry not used since it was last passed over; used ones move to the end (CLOCK). */
+  private evictOne(): void {
+    for (const [token, entry] of this.decoded) {
+      this.decoded.delete(token);
+      if (!entry.used) return;
+      entry.used = false;
+      this.decoded.set(token, entry);
+    }
+  }
+
+  /**
+   * Whether a kept token has been revoked: the revocation events are looked up again whenever the
+   * list has changed since this token was last found unrevoked (an event only ever adds revocations).
+   */
+  private revoked(entry: Decoded): boolean {
+    const version = this.revocations.version;
+    if (entry.checkedAt === version) return false;
+    if (this.revocations.isRevoked(entry.claims)) return true;
+    entry.checkedAt = version;
+    return false;
+  }
+
+  /** The context of a valid token, at once (no I/O is involved); UnauthorizedError (401) when not valid. */
+  validateNow(token: string): RequestContext {
+    const entry = this.decode(token);
+    if (this.revoked(entry)) throw new UnauthorizedError('The token has been revoked.');
+    return (entry.context ??= contextFromClaims(entry.claims, token));
   }
 
   async validate(token: string): Promise<RequestContext> {
-    const claims = this.decode(token);
-    if (this.revocations.isRevoked(claims)) throw new UnauthorizedError('The token has been revoked.');
-    return contextFromClaims(claims, token);
+    return this.validateNow(token);
   }
 
   /** Validates a token and returns its claims (for GET /v3/auth/tokens); 404 when invalid, as Keystone does. */
   claimsOf(token: string): TokenClaims {
     try {
-      const claims = this.decode(token);
-      if (this.revocations.isRevoked(claims)) throw new UnauthorizedError();
-      return claims;
+      const entry = this.decode(token);
+      if (this.revoked(entry)) throw new UnauthorizedError();
+      return entry.claims;
     } catch (err) {
       if (err instanceof UnauthorizedError) throw new NotFoundError('Could not find token.');
       throw err;
@@ -360,18 +400,20 @@ export class TokenService implements TokenValidator {
 
 export function contextFromClaims(claims: TokenClaims, token: string): RequestContext {
   const s = claims.scope;
-  return {
+  // Frozen: one context serves every request of a token (see TokenService.validateNow).
+  return Object.freeze({
     userId: claims.userId,
     userName: claims.userName,
     userDomainId: claims.userDomainId,
     userDomainName: claims.userDomainName,
-    scope:
+    scope: Object.freeze(
       s.kind === 'project'
-        ? { kind: 'project', projectId: s.id, projectName: s.name, projectDomainId: s.domainId, projectDomainName: s.domainName }
+        ? { kind: 'project' as const, projectId: s.id, projectName: s.name, projectDomainId: s.domainId, projectDomainName: s.domainName }
         : s.kind === 'domain'
-          ? { kind: 'domain', domainId: s.id, domainName: s.name }
-          : s,
-    roles: claims.roles.map((r) => r.name),
+          ? { kind: 'domain' as const, domainId: s.id, domainName: s.name }
+          : { kind: s.kind },
+    ),
+    roles: Object.freeze(claims.roles.map((r) => r.name)) as string[],
     auditId: claims.auditIds[0],
     issuedAt: new Date(claims.issuedAt * 1000),
     expiresAt: new Date(claims.expiresAt * 1000),
@@ -380,5 +422,5 @@ export function contextFromClaims(claims: TokenClaims, token: string): RequestCo
     ...(claims.accessRules ? { accessRules: claims.accessRules } : {}),
     ...(claims.trust ? { trust: claims.trust } : {}),
     token,
-  };
+  });
 }

@@ -1,6 +1,6 @@
 // Who is asking: the request context every service receives, established once from the token.
 // Tenancy rests on this: services scope every query by `projectId` taken from here, never from input.
-import type { FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ForbiddenError, UnauthorizedError } from '../errors.ts';
 import { allowedByAccessRules, type AccessRule } from './access-rules.ts';
 
@@ -34,6 +34,8 @@ export interface RequestContext {
 /** Validates a token string and returns its context; throws UnauthorizedError (401) if it is not valid. */
 export interface TokenValidator {
   validate(token: string): Promise<RequestContext>;
+  /** The same check when it needs no I/O: authenticate() then answers in the request's own turn. */
+  validateNow?(token: string): RequestContext;
 }
 
 declare module 'fastify' {
@@ -57,18 +59,39 @@ export function isCloudAdmin(ctx: RequestContext): boolean {
 }
 
 /**
- * Fastify preHandler factory: reads X-Auth-Token, validates it and attaches the context.
- * Routes with `config: { public: true }` are skipped.
+ * Fastify preHandler (or onRequest) factory: reads X-Auth-Token, validates it and attaches the context.
+ * Routes with `config: { public: true }` are skipped. A hook with a callback, not a promise: with a
+ * validator that checks tokens without I/O (validateNow) the request goes on in the same turn.
  */
 export function authenticate(validator: TokenValidator) {
-  return async (request: FastifyRequest): Promise<void> => {
-    if (request.is404 || (request.routeOptions.config as { public?: boolean } | undefined)?.public) return;
-    const header = request.headers['x-auth-token'];
-    const token = Array.isArray(header) ? header[0] : header;
-    if (!token) throw new UnauthorizedError('The request you have made requires authentication.');
-    const ctx = await validator.validate(token);
+  const attach = (request: FastifyRequest, ctx: RequestContext): void => {
     if (ctx.accessRules && ctx.accessRules.length > 0) enforceAccessRules(request, ctx.accessRules);
     request.hafenContext = ctx;
+  };
+  return (request: FastifyRequest, _reply: FastifyReply, done: (err?: Error) => void): void => {
+    if (request.is404 || (request.routeOptions.config as { public?: boolean } | undefined)?.public) return done();
+    const header = request.headers['x-auth-token'];
+    const token = Array.isArray(header) ? header[0] : header;
+    if (!token) return done(new UnauthorizedError('The request you have made requires authentication.'));
+    if (validator.validateNow) {
+      try {
+        attach(request, validator.validateNow(token));
+      } catch (err) {
+        return done(err as Error);
+      }
+      return done();
+    }
+    validator.validate(token).then(
+      (ctx) => {
+        try {
+          attach(request, ctx);
+        } catch (err) {
+          return done(err as Error);
+        }
+        done();
+      },
+      (err: Error) => done(err),
+    );
   };
 }
 
