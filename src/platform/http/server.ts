@@ -2,7 +2,7 @@
 // each service under its path prefix with that API's error envelope, 404 and 405 handling.
 import { randomUUID } from 'node:crypto';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
-import type { Bindings, LogFn } from 'pino';
+import pino, { type Bindings, type LogFn } from 'pino';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { AjvCompiler } from '@fastify/ajv-compiler';
 import { HafenError, MethodNotAllowedError, NotFoundError } from '../errors.ts';
@@ -56,17 +56,14 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
     for (const method of Array.isArray(route.method) ? route.method : [route.method]) routes.push({ method: String(method).toUpperCase(), url: route.url });
   });
   const metrics = createHttpMetrics();
-  const rootLog = app.log;
+  const logCompletion = completionLog(app.log);
   app.addHook('onResponse', (request, reply, done) => {
     const elapsed = reply.elapsedTime;
-    metrics.observe(request.method, request.routeOptions.url ?? 'unmatched', reply.statusCode, elapsed / 1000);
-    // The path without its query: query strings can carry secrets (a signal URL's token). Written by
-    // the root logger with the request id as the first field: the same record a request's child writes.
+    const route = request.is404 ? undefined : request.routeOptions.url;
+    metrics.observe(request.method, route ?? 'unmatched', reply.statusCode, elapsed / 1000);
+    // The path without its query: query strings can carry secrets (a signal URL's token).
     const q = request.url.indexOf('?');
-    rootLog.info(
-      { reqId: request.id, req: { method: request.method, url: q < 0 ? request.url : request.url.slice(0, q) }, res: { statusCode: reply.statusCode }, responseTime: elapsed },
-      'request completed',
-    );
+    logCompletion(String(request.id), request.method, q < 0 ? request.url : request.url.slice(0, q), reply.statusCode, elapsed);
     done();
   });
 
@@ -81,6 +78,45 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
     sendError(reply, plainError, new NotFoundError(`No route for ${request.method} ${request.url.split('?')[0]}`));
   });
   return app as unknown as HttpServer;
+}
+
+/**
+ * Writes a request's completion record, `{"level":30,"time":...,"pid":...,"hostname":...,"reqId":...,
+ * "req":{"method":...,"url":...},"res":{"statusCode":...},"responseTime":...,"msg":"request completed"}`:
+ * the record pino writes for `root.info({ reqId, req, res, responseTime }, 'request completed')` with
+ * Fastify's serializers (the same fields a request's child logger writes), put together directly
+ * (a test compares the two), since it is written for every request. A logger that adds to its records
+ * (mixin, formatters, hooks, a multistream or transport) gets the record through pino itself.
+ */
+export function completionLog(root: FastifyBaseLogger): (reqId: string, method: string, url: string, statusCode: number, responseTime: number) => void {
+  const logger = root as unknown as Record<symbol, unknown>;
+  const sym = pino.symbols;
+  const stream = logger[sym.streamSym] as { write(line: string): unknown; [k: symbol]: unknown } | undefined;
+  const formatters = logger[sym.formattersSym] as { log?: unknown } | undefined;
+  const hooks = logger[sym.hooksSym] as { streamWrite?: unknown } | undefined;
+  const plain =
+    stream !== undefined &&
+    typeof stream.write === 'function' &&
+    stream[sym.needsMetadataGsym] !== true &&
+    !logger[sym.mixinSym] &&
+    !formatters?.log &&
+    !hooks?.streamWrite &&
+    logger[sym.messageKeySym] === 'msg' &&
+    typeof logger[sym.timeSym] === 'function' &&
+    typeof (logger[sym.lsCacheSym] as Record<number, string> | undefined)?.[30] === 'string';
+  if (!plain) {
+    return (reqId, method, url, statusCode, responseTime) =>
+      root.info({ reqId, req: { method, url }, res: { statusCode }, responseTime }, 'request completed');
+  }
+  const info = (logger[sym.lsCacheSym] as Record<number, string>)[30]!;
+  const time = logger[sym.timeSym] as () => string;
+  return (reqId, method, url, statusCode, responseTime) => {
+    if (!(root as unknown as pino.Logger).isLevelEnabled('info')) return;
+    stream.write(
+      `${info}${time()}${logger[sym.chindingsSym] as string},"reqId":${JSON.stringify(reqId)},"req":{"method":${JSON.stringify(method)},"url":${JSON.stringify(url)}},` +
+        `"res":{"statusCode":${statusCode}},"responseTime":${Number.isFinite(responseTime) ? responseTime : null},"msg":"request completed"${logger[sym.endSym] as string}`,
+    );
+  };
 }
 
 /**
