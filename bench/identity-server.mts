@@ -24,6 +24,10 @@ const issue = async (c: typeof admin) => {
 };
 const a = await issue(admin);
 const d = await issue(demo);
+// A revoked token, so that validation runs with revocation events in memory, as a cloud in use does.
+const revoked = await issue(demo);
+const del = await fetch(`${url}/auth/tokens`, { method: 'DELETE', headers: { 'x-auth-token': a.token, 'x-subject-token': revoked.token } });
+if (del.status !== 204) throw new Error(`revoke: ${del.status} ${await del.text()}`);
 const cred = await fetch(`${url}/users/${d.userId}/application_credentials`, {
   method: 'POST',
   headers: { 'content-type': 'application/json', 'x-auth-token': d.token },
