@@ -4,7 +4,9 @@
 // reports deploy_stdout, deploy_stderr, deploy_status_code and its declared outputs; a failing
 // script fails its deployment; another project sees and touches none of it; and a stack with
 // OS::Heat::SoftwareConfig + OS::Heat::SoftwareDeployment on a server whose outputs the stack shows
-// (and a StructuredConfig + StructuredDeployment whose derived config has its inputs substituted).
+// (and a StructuredConfig + StructuredDeployment whose derived config has its inputs substituted);
+// a CloudConfig and a script in a MultipartMime given to a server as its user_data
+// (SOFTWARE_CONFIG), and a SoftwareDeploymentGroup running one script on two servers.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -204,5 +206,52 @@ describe('Software configs and deployments', () => {
     assert.equal(await output('greeting'), 'hello update');
     await os(['stack', 'delete', '--yes', '--wait', 'soft']);
     assert.deepEqual(await json(['software', 'deployment', 'list', '--server', server]), []);
+  });
+
+  it('gives a server a CloudConfig and a script as one MIME user_data, and deploys one script to two servers', async () => {
+    const template = {
+      heat_template_version: '2021-04-16',
+      resources: {
+        cloud: { type: 'OS::Heat::CloudConfig', properties: { cloud_config: { runcmd: ['echo from cloud-config'] } } },
+        script: { type: 'OS::Heat::SoftwareConfig', properties: { group: 'script', config: '#!/bin/sh\necho "group member $deploy_server_id"\n' } },
+        mime: {
+          type: 'OS::Heat::MultipartMime',
+          properties: { parts: [{ config: { get_resource: 'cloud' }, subtype: 'cloud-config' }, { config: '#!/bin/sh\necho literal\n', filename: 'boot.sh', subtype: 'x-shellscript' }] },
+        },
+        first: { type: 'OS::Nova::Server', properties: { image: 'bb', flavor: 'm1.tiny', user_data_format: 'SOFTWARE_CONFIG', user_data: { get_resource: 'mime' } } },
+        second: { type: 'OS::Nova::Server', properties: { image: 'bb', flavor: 'm1.tiny' } },
+        group: {
+          type: 'OS::Heat::SoftwareDeploymentGroup',
+          properties: { config: { get_resource: 'script' }, servers: { a: { get_resource: 'first' }, b: { get_resource: 'second' } } },
+        },
+      },
+      outputs: {
+        stdouts: { value: { get_attr: ['group', 'deploy_stdouts'] } },
+        codes: { value: { get_attr: ['group', 'deploy_status_codes'] } },
+        cloud: { value: { get_attr: ['cloud', 'config'] } },
+      },
+    };
+    const file = path.join(dir, 'mime.yaml');
+    fs.writeFileSync(file, JSON.stringify(template));
+    await os(['stack', 'create', '--wait', '-t', file, 'mime']);
+    const shown = await json(['stack', 'show', 'mime']);
+    assert.equal(shown.stack_status, 'CREATE_COMPLETE', shown.stack_status_reason);
+    const output = async (key: string) => (await json(['stack', 'output', 'show', 'mime', key])).output_value;
+    const physical = async (name: string) => (await json(['stack', 'resource', 'show', 'mime', name])).physical_resource_id;
+    const [first, second] = [await physical('first'), await physical('second')];
+    assert.deepEqual(await output('stdouts'), { a: `group member ${first}\n`, b: `group member ${second}\n` });
+    assert.deepEqual(Object.values(await output('codes')).map(String), ['0', '0']);
+    assert.equal(await output('cloud'), '#cloud-config\nruncmd:\n  - echo from cloud-config\n');
+    // The first server's user data is the MIME message: the cloud-config and the literal script, each a part.
+    const admin = await t.token('admin');
+    const server = (await t.request('GET', `/compute/v2.1/servers/${first}`, { token: admin, headers: { 'openstack-api-version': 'compute 2.3' } })).body.server;
+    const userData = Buffer.from(server['OS-EXT-SRV-ATTR:user_data'], 'base64').toString('utf8');
+    assert.match(userData, /^Content-Type: multipart\/mixed; boundary="/);
+    assert.match(userData, /Content-Type: text\/cloud-config; charset="us-ascii"[\s\S]*\n\n#cloud-config\nruncmd:\n  - echo from cloud-config\n/);
+    assert.match(userData, /Content-Type: text\/x-shellscript; charset="us-ascii"\nMIME-Version: 1.0\nContent-Transfer-Encoding: 7bit\nContent-Disposition: attachment; filename="boot.sh"\n\n#!\/bin\/sh\necho literal\n/);
+    // The group's deployments are the API's, one per server; deleting the stack removes them.
+    assert.equal((await json(['software', 'deployment', 'list', '--server', second])).length, 1);
+    await os(['stack', 'delete', '--yes', '--wait', 'mime']);
+    assert.deepEqual(await json(['software', 'deployment', 'list', '--server', second]).catch(() => []), []);
   });
 });

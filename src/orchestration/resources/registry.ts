@@ -15,6 +15,9 @@ import { heatSoftwareConfig } from './heat/software-config.ts';
 import { heatSoftwareDeployment } from './heat/software-deployment.ts';
 import { heatStructuredConfig } from './heat/structured-config.ts';
 import { heatStructuredDeployment } from './heat/structured-deployment.ts';
+import { heatCloudConfig } from './heat/cloud-config.ts';
+import { heatMultipartMime } from './heat/multipart-mime.ts';
+import { heatSoftwareDeploymentGroup, heatStructuredDeploymentGroup } from './heat/software-deployment-group.ts';
 import { dockerContainer } from './docker/container.ts';
 import { novaServer } from './nova/server.ts';
 import { novaKeyPair } from './nova/key-pair.ts';
@@ -48,6 +51,10 @@ const BUILT_IN: ResourceType[] = [
   heatSoftwareDeployment,
   heatStructuredConfig,
   heatStructuredDeployment,
+  heatCloudConfig,
+  heatMultipartMime,
+  heatSoftwareDeploymentGroup,
+  heatStructuredDeploymentGroup,
   dockerContainer,
   novaServer,
   novaKeyPair,

@@ -49,9 +49,17 @@ function stringMap(m: unknown): Record<string, string> {
 async function userData(h: ResourceHandle, props: Record<string, unknown>): Promise<string | undefined> {
   let text = (props.user_data as string | undefined) ?? '';
   if (props.user_data_format === 'SOFTWARE_CONFIG' && text) {
-    const config = await h.sibling(text);
-    const c = (config?.data.config as { config?: unknown } | undefined)?.config;
-    if (typeof c === 'string') text = c;
+    // The user_data names a software config (the caller's): its config is the user data. Configs kept
+    // with their resource before the software configuration API existed are read from the sibling.
+    const sibling = (await h.sibling(text))?.data.config as { config?: unknown } | undefined;
+    if (typeof sibling?.config === 'string') text = sibling.config;
+    else if (h.clients.software) {
+      try {
+        text = String((await h.clients.software.showConfig(h.ctx, text)).config ?? '');
+      } catch (err) {
+        if (!isNotFound(err)) throw err;
+      }
+    }
   }
   return text ? Buffer.from(text, 'utf8').toString('base64') : undefined;
 }
