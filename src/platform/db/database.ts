@@ -37,8 +37,32 @@ export async function createDatabase(url: string): Promise<Database> {
   handle.pragma('synchronous = NORMAL');
   handle.pragma('foreign_keys = ON');
   handle.pragma('busy_timeout = 5000');
+  keepStatements(handle);
   const db = new Kysely<any>({ dialect: new SqliteDialect({ database: handle }) });
   return { db, dialect: 'sqlite', close: () => db.destroy() };
+}
+
+/** How many prepared statements a SQLite handle keeps (distinct SQL texts; the least recently used go). */
+const STATEMENTS_KEPT = 500;
+
+/**
+ * Kysely's SQLite driver prepares every query anew, and preparing costs about as much as running a
+ * small query: the handle keeps its statements by SQL text instead. Safe because the driver runs each
+ * statement to its end at once (`all`/`run`; nothing here streams with `iterate`).
+ */
+function keepStatements(handle: SQLite.Database): void {
+  const prepare = handle.prepare.bind(handle);
+  const kept = new Map<string, SQLite.Statement>();
+  handle.prepare = ((source: string) => {
+    let stmt = kept.get(source);
+    if (stmt) kept.delete(source);
+    else {
+      stmt = prepare(source);
+      if (kept.size >= STATEMENTS_KEPT) kept.delete(kept.keys().next().value!);
+    }
+    kept.set(source, stmt);
+    return stmt;
+  }) as typeof handle.prepare;
 }
 
 /**
