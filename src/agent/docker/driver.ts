@@ -72,8 +72,12 @@ export class DockerDriver implements ComputeDriver {
   private readonly verbs: DockerVerbs;
   /** Image loads under way, so that concurrent boots of one image load it once. */
   private readonly loading = new Map<string, Promise<void>>();
-  /** Our image id -> the engine's id (content digest) that ensureImage made available. */
-  private readonly engineImages = new Map<string, string>();
+  /**
+   * Our image id -> the engine's id (content digest) that ensureImage made available, and how to
+   * read its data again: a boot of an image found here asks the engine nothing before its create (a
+   * create that finds the image gone after all loads it again and is tried once more).
+   */
+  private readonly engineImages = new Map<string, { digest: string; data: () => Promise<Readable> }>();
   private readonly local: boolean;
   private guarded: { at: number; done: Promise<void> } | undefined;
   /** Engine networks made sure of, by name: when, and the spec they were made sure of with. */
@@ -157,6 +161,7 @@ export class DockerDriver implements ComputeDriver {
   }
 
   ensureImage(imageId: string, digest: string, data: () => Promise<Readable>): Promise<void> {
+    if (this.engineImages.get(imageId)?.digest === digest) return Promise.resolve();
     const key = `${imageId}@${digest}`;
     let p = this.loading.get(key);
     if (!p) {
@@ -178,7 +183,7 @@ export class DockerDriver implements ComputeDriver {
       const loaded = await loadUntagged(this.docker, await data());
       if (loaded !== digest) throw new Error(`the data of image ${imageId} loaded as ${loaded}, not as its recorded ${digest}`);
     }
-    this.engineImages.set(imageId, digest);
+    this.engineImages.set(imageId, { digest, data });
   }
 
   async spawn(spec: ServerSpec): Promise<ServerState> {
@@ -195,8 +200,9 @@ export class DockerDriver implements ComputeDriver {
       await createInfrastructure(this.docker, spec, spec.infrastructure, containerName(spec.serverId), { [LABEL_SERVER]: spec.serverId, [LABEL_MANAGED]: 'true', ...this.cloudLabel });
       return this.state(spec.serverId);
     }
-    const image = this.engineImages.get(spec.imageId);
-    if (!image) throw new Error(`image ${spec.imageId} was not made available on this host (ensureImage)`);
+    const loaded = this.engineImages.get(spec.imageId);
+    if (!loaded) throw new Error(`image ${spec.imageId} was not made available on this host (ensureImage)`);
+    const image = loaded.digest;
     if (spec.network) {
       await this.ensureHostGuard();
       await this.ensureNetwork(spec.network);
@@ -281,7 +287,18 @@ export class DockerDriver implements ComputeDriver {
         return step();
       }
     };
-    const container = await againIfNetworkGone(() => this.docker.createContainer(options)).catch(async (err) => {
+    // The image was taken as there (ensureImage) but is gone (removed behind hafen's back): loaded again, once.
+    const againIfImageGone = async <T>(step: () => Promise<T>): Promise<T> => {
+      try {
+        return await step();
+      } catch (err) {
+        if (!isNotFound(err) || !/no such image/i.test(String((err as Error).message))) throw err;
+        this.engineImages.delete(spec.imageId);
+        await this.ensureImage(spec.imageId, loaded.digest, loaded.data);
+        return step();
+      }
+    };
+    const container = await againIfImageGone(() => againIfNetworkGone(() => this.docker.createContainer(options))).catch(async (err) => {
       await filled;
       throw err;
     });
