@@ -378,8 +378,9 @@ export class Builder {
           for (const b of bindings.slice(1)) await driver.attachInterface(row.id, interfaceSpec(b));
           return s;
         });
-        // Its firewalls announced and its addresses read together, then the result recorded.
-        const [, addresses] = await Promise.all([network.serverRunning(row.id), network.serverAddresses(row.id)]);
+        // Its firewalls announced and its addresses read together, then the result recorded (a
+        // server without ports has neither: nothing to ask the network service).
+        const [, addresses] = bindings.length ? await Promise.all([network.serverRunning(row.id), network.serverAddresses(row.id)]) : [undefined, {}];
         const ok = await store.updateServer(
           row.id,
           {

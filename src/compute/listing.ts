@@ -22,6 +22,9 @@ const KNOWN_FILTERS = new Set([
   'security_groups', 'pci_devices', 'limit', 'marker', 'tags', 'tags-any', 'not-tags', 'not-tags-any', 'changes-before', 'locked',
 ]);
 
+/** A server's `networks` column when it was booted with `networks: none`. */
+const NO_NETWORKS = JSON.stringify('none');
+
 /** Nova's `max_limit`: the most servers one page holds. */
 export const MAX_LIMIT = 1000;
 /** Rows read and matched per turn of the event loop when a filter runs outside SQL. */
@@ -109,10 +112,14 @@ export class ServerListing {
     return (await this.addressesOf([row])).get(row.id);
   }
 
-  /** addresses() for many servers: one read of the network service for all. */
+  /**
+   * addresses() for many servers: one read of the network service for all. A server booted without
+   * networking (`networks: none`) never takes a port (its container has none to plug one into), so
+   * the network service is not asked about it: a poll of such a server reads one row.
+   */
   async addressesOf(rows: ServerRow[]): Promise<Map<string, unknown>> {
     const out = new Map<string, unknown>();
-    const live = rows.filter((r) => r.vm_state !== 'building' && r.vm_state !== 'error');
+    const live = rows.filter((r) => r.vm_state !== 'building' && r.vm_state !== 'error' && r.networks !== NO_NETWORKS);
     const fromNetwork = live.length ? await this.core.network.serversAddresses(live.map((r) => r.id)) : new Map();
     for (const r of rows) out.set(r.id, fromNetwork.get(r.id) ?? JSON.parse(r.addresses));
     return out;
