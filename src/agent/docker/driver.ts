@@ -80,6 +80,12 @@ export class DockerDriver implements ComputeDriver {
   private readonly engineImages = new Map<string, { digest: string; data: () => Promise<Readable> }>();
   private readonly local: boolean;
   private guarded: { at: number; done: Promise<void> } | undefined;
+  /**
+   * The volumes each server this driver spawned mounts (shared named ones, its config drive's), so
+   * that its destroy removes the container at once instead of asking the engine first; a server
+   * spawned before this driver started is inspected first as before.
+   */
+  private readonly volumesOf = new Map<string, { named: string[]; own: string[] }>();
   /** Engine networks made sure of, by name: when, and the spec they were made sure of with. */
   private readonly networksReady = new Map<string, { at: number; spec: string }>();
 
@@ -221,6 +227,10 @@ export class DockerDriver implements ComputeDriver {
       if (hasConfig) binds.push(`${configVolume(spec.serverId)}:/mnt/config:ro`);
       if (spec.authorizedKeys) binds.push(`${keysVolume(spec.serverId)}:/root/.ssh:ro`);
     }
+    this.volumesOf.set(spec.serverId, {
+      named: (spec.container?.namedVolumes ?? []).map((v) => v.volume!),
+      own: [...(hasConfig ? [configVolume(spec.serverId)] : []), ...(spec.authorizedKeys ? [keysVolume(spec.serverId)] : [])],
+    });
     // Settled either way, so a failed create never leaves the helper's promise unobserved.
     const filled = filling.then(() => undefined, (err: unknown) => err);
     const c = spec.container;
@@ -347,6 +357,20 @@ export class DockerDriver implements ComputeDriver {
 
   async destroy(serverId: string): Promise<void> {
     const container = this.docker.getContainer(containerName(serverId));
+    const known = this.volumesOf.get(serverId);
+    if (known) {
+      // Spawned here: its volumes are known, so the container goes at once (beside the look for
+      // anything else labelled for it), then the volumes.
+      const name = `/${containerName(serverId)}`;
+      const [, labelled] = await Promise.all([
+        ignoreMissing(container.remove({ force: true, v: true })),
+        this.docker.listContainers({ all: true, filters: { label: [`${LABEL_SERVER}=${serverId}`] } }),
+      ]);
+      await Promise.all(labelled.filter((c) => !c.Names?.includes(name)).map((c) => ignoreMissing(this.docker.getContainer(c.Id).remove({ force: true, v: true }))));
+      await this.removeVolumes(known.named, known.own);
+      this.volumesOf.delete(serverId);
+      return;
+    }
     const info = await ignoreMissing(container.inspect());
     // The container, and side by side anything else labelled for this server (a container made behind our back).
     const [, labelled] = await Promise.all([
@@ -354,17 +378,22 @@ export class DockerDriver implements ComputeDriver {
       this.docker.listContainers({ all: true, filters: { label: [`${LABEL_SERVER}=${serverId}`] } }),
     ]);
     await Promise.all(labelled.filter((c) => c.Id !== info?.Id).map((c) => ignoreMissing(this.docker.getContainer(c.Id).remove({ force: true, v: true }))));
-    // Shared named volumes go with the last server that mounts them: the engine refuses (409) while one does.
-    for (const m of info?.Mounts ?? []) {
-      if (m.Type !== 'volume' || !m.Name?.startsWith(NAMED_VOLUME_PREFIX)) continue;
-      await ignoreMissing(this.docker.getVolume(m.Name).remove()).catch((err: { statusCode?: number }) => {
-        if (err.statusCode !== 409) throw err;
-      });
-    }
+    const named = (info?.Mounts ?? []).filter((m) => m.Type === 'volume' && m.Name?.startsWith(NAMED_VOLUME_PREFIX)).map((m) => m.Name!);
     // The config drive's volumes: the ones the container mounted, or both names when there is no
     // container (a spawn cut short may have filled them before its container was made).
     const own = [configVolume(serverId), keysVolume(serverId)];
-    for (const v of info ? own.filter((name) => info.Mounts?.some((m) => m.Name === name)) : own) await ignoreMissing(this.docker.getVolume(v).remove());
+    await this.removeVolumes(named, info ? own.filter((name) => info.Mounts?.some((m) => m.Name === name)) : own);
+  }
+
+  /** A destroyed server's volumes: shared named ones unless another container still mounts them, its own. */
+  private async removeVolumes(named: string[], own: string[]): Promise<void> {
+    // Shared named volumes go with the last server that mounts them: the engine refuses (409) while one does.
+    for (const v of named) {
+      await ignoreMissing(this.docker.getVolume(v).remove()).catch((err: { statusCode?: number }) => {
+        if (err.statusCode !== 409) throw err;
+      });
+    }
+    for (const v of own) await ignoreMissing(this.docker.getVolume(v).remove());
   }
 
   async power(serverId: string, action: 'start' | 'stop' | 'reboot' | 'hard-reboot' | 'pause' | 'unpause'): Promise<ServerState> {
