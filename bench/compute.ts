@@ -2,7 +2,8 @@
 // of an identical container, alternating rounds; a burst of N servers against N raw create+starts
 // at concurrency 8; and deleting them all against raw force-remove. Both clients run on a thread of
 // their own (bench/compute-client.mjs), as a real client runs in a process of its own, so the main
-// thread is the controller's alone: its event loop's busy share is printed for each part.
+// thread is the controller's alone: its event loop's busy share and its CPU time a server are
+// printed for each part.
 // HAFEN_BENCH_ROUNDS (default 10), HAFEN_BENCH_BURST (default 100), HAFEN_BENCH_POLL_MS (5).
 import fs from 'node:fs';
 import os from 'node:os';
@@ -47,12 +48,31 @@ function clientThread(workerData: Record<string, unknown>) {
   };
 }
 
-/** The controller's event loop (this thread) busy share while `fn` runs, with fn's result. */
-async function busyShare<T>(fn: () => Promise<T>): Promise<[T, number]> {
-  const before = performance.eventLoopUtilization();
-  const out = await fn();
-  return [out, performance.eventLoopUtilization(before).utilization];
+/** CPU time of this thread (the controller's; Linux's per-thread counters, in clock ticks of 10 ms). */
+function controllerCpuMs(): number {
+  try {
+    const fields = fs.readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  } catch {
+    return NaN;
+  }
 }
+
+interface Share {
+  /** The event loop's busy share (time descheduled on a loaded machine counts as busy). */
+  busy: number;
+  cpuMs: number;
+}
+
+/** What the controller (this thread) spent while `fn` ran, with fn's result. */
+async function controllerShare<T>(fn: () => Promise<T>): Promise<[T, Share]> {
+  const before = performance.eventLoopUtilization();
+  const cpu = controllerCpuMs();
+  const out = await fn();
+  return [out, { busy: performance.eventLoopUtilization(before).utilization, cpuMs: controllerCpuMs() - cpu }];
+}
+
+const shareOf = (s: Share, servers: number) => `controller loop busy ${(s.busy * 100).toFixed(0)} %, CPU ${(s.cpuMs / servers).toFixed(0)} ms a server`;
 
 export async function run(_options: BenchOptions): Promise<void> {
   const rounds = Number(process.env.HAFEN_BENCH_ROUNDS ?? 10);
@@ -81,24 +101,25 @@ export async function run(_options: BenchOptions): Promise<void> {
 
     const hafenMs: number[] = [];
     const rawMs: number[] = [];
-    let oneBusy = 0;
+    const one: Share = { busy: 0, cpuMs: 0 };
     for (let i = 0; i < rounds; i++) {
-      const [b, busy] = await busyShare(() => boot([`one-${i}`]));
-      oneBusy += busy / rounds;
+      const [b, share] = await controllerShare(() => boot([`one-${i}`]));
+      one.busy += share.busy / rounds;
+      one.cpuMs += share.cpuMs;
       hafenMs.push(b.totalMs);
       const r = await raw(1);
       rawMs.push(r.totalMs);
       await remove(b.ids);
       await rawRemove(r.ids);
     }
-    console.log(`one server to ACTIVE: hafen p50 ${pct(hafenMs, 50).toFixed(0)} ms p99 ${pct(hafenMs, 99).toFixed(0)} ms; raw create+start p50 ${pct(rawMs, 50).toFixed(0)} ms p99 ${pct(rawMs, 99).toFixed(0)} ms; ratio p50 ${(pct(hafenMs, 50) / pct(rawMs, 50)).toFixed(2)}x (target 1.15), p99 ${(pct(hafenMs, 99) / pct(rawMs, 99)).toFixed(2)}x (target 1.3); controller loop busy ${(oneBusy * 100).toFixed(0)} %`);
+    console.log(`one server to ACTIVE: hafen p50 ${pct(hafenMs, 50).toFixed(0)} ms p99 ${pct(hafenMs, 99).toFixed(0)} ms; raw create+start p50 ${pct(rawMs, 50).toFixed(0)} ms p99 ${pct(rawMs, 99).toFixed(0)} ms; ratio p50 ${(pct(hafenMs, 50) / pct(rawMs, 50)).toFixed(2)}x (target 1.15), p99 ${(pct(hafenMs, 99) / pct(rawMs, 99)).toFixed(2)}x (target 1.3); ${shareOf(one, rounds)}`);
 
-    const [hafenBurst, burstBusy] = await busyShare(() => boot(Array.from({ length: burst }, (_, i) => `burst-${i}`), 8));
+    const [hafenBurst, burstShare] = await controllerShare(() => boot(Array.from({ length: burst }, (_, i) => `burst-${i}`), 8));
     const rawBurst = await raw(burst, 8);
-    console.log(`burst of ${burst}: hafen ${(hafenBurst.totalMs / 1000).toFixed(1)} s, raw ${(rawBurst.totalMs / 1000).toFixed(1)} s, ratio ${(hafenBurst.totalMs / rawBurst.totalMs).toFixed(2)}x (target 1.15); controller loop busy ${(burstBusy * 100).toFixed(0)} %`);
-    const [hafenDel, delBusy] = await busyShare(() => remove(hafenBurst.ids, 8));
+    console.log(`burst of ${burst}: hafen ${(hafenBurst.totalMs / 1000).toFixed(1)} s, raw ${(rawBurst.totalMs / 1000).toFixed(1)} s, ratio ${(hafenBurst.totalMs / rawBurst.totalMs).toFixed(2)}x (target 1.15); ${shareOf(burstShare, burst)}`);
+    const [hafenDel, delShare] = await controllerShare(() => remove(hafenBurst.ids, 8));
     const rawDel = await rawRemove(rawBurst.ids, 8);
-    console.log(`delete ${burst}: hafen ${(hafenDel.totalMs / 1000).toFixed(1)} s, raw ${(rawDel.totalMs / 1000).toFixed(1)} s, ratio ${(hafenDel.totalMs / rawDel.totalMs).toFixed(2)}x (target 1.2); controller loop busy ${(delBusy * 100).toFixed(0)} %`);
+    console.log(`delete ${burst}: hafen ${(hafenDel.totalMs / 1000).toFixed(1)} s, raw ${(rawDel.totalMs / 1000).toFixed(1)} s, ratio ${(hafenDel.totalMs / rawDel.totalMs).toFixed(2)}x (target 1.2); ${shareOf(delShare, burst)}`);
     console.log(`load average at end ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`);
   } finally {
     await client.stop();
