@@ -60,12 +60,17 @@ function heyInstalled(): boolean {
 }
 
 /** `hey -z <s> -c <n>` against one URL: requests/s and latency percentiles, every answer `expectStatus`. */
-function hey(url: string, options: { connections: number; durationMs: number; headers?: Record<string, string>; expectStatus: number }): Promise<LoadResult> {
-  const args = ['-z', `${Math.round(options.durationMs / 1000)}s`, '-c', String(options.connections), '-disable-compression'];
-  for (const [k, v] of Object.entries(options.headers ?? {})) args.push('-H', `${k}: ${v}`);
-  args.push(url);
+async function hey(url: string, options: { connections: number; durationMs: number; warmupMs?: number; headers?: Record<string, string>; expectStatus: number }): Promise<LoadResult> {
+  const args = (ms: number) => {
+    const a = ['-z', `${Math.max(1, Math.round(ms / 1000))}s`, '-c', String(options.connections), '-disable-compression'];
+    for (const [k, v] of Object.entries(options.headers ?? {})) a.push('-H', `${k}: ${v}`);
+    a.push(url);
+    return a;
+  };
+  // The warm-up is not measured: a path's first thousands of requests run before the JIT has compiled it.
+  if (options.warmupMs) await new Promise<void>((resolve) => execFile('hey', args(options.warmupMs!), { timeout: options.warmupMs! + 60_000 }, () => resolve()));
   return new Promise((resolve, reject) => {
-    execFile('hey', args, { maxBuffer: 1 << 20, timeout: options.durationMs + 60_000 }, (err, out) => {
+    execFile('hey', args(options.durationMs), { maxBuffer: 1 << 20, timeout: options.durationMs + 60_000 }, (err, out) => {
       if (err) return reject(err);
       const number = (re: RegExp) => Number(re.exec(out)?.[1] ?? NaN);
       const statuses = [...out.matchAll(/\[(\d{3})\]\s+(\d+) responses/g)];
