@@ -195,6 +195,9 @@ export const ServerActionBody = Type.Object(
     resize: Type.Optional(Type.Object({ flavorRef: Type.Union([Type.String({ minLength: 1, maxLength: 1024 }), Type.Integer()]), 'OS-DCF:diskConfig': Type.Optional(Type.Union([Type.Literal('AUTO'), Type.Literal('MANUAL')])) }, { additionalProperties: false })),
     confirmResize: Type.Optional(NoArgument),
     revertResize: Type.Optional(NoArgument),
+    // Nova's floating IP actions (until 2.44; see api/proxies/floating-ips.ts).
+    addFloatingIp: Type.Optional(Type.Object({ address: IpAddress, fixed_address: Type.Optional(IpAddress) }, { additionalProperties: false })),
+    removeFloatingIp: Type.Optional(Type.Object({ address: IpAddress }, { additionalProperties: false })),
   },
   { additionalProperties: true },
 );

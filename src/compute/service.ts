@@ -23,6 +23,8 @@ import { Usage } from './usage.ts';
 import { Diagnostics } from './diagnostics.ts';
 import { ExternalEvents } from './external-events.ts';
 import { Servers } from './servers.ts';
+import { NetworkProxies } from './network-proxies.ts';
+import { ImageProxies } from './image-proxies.ts';
 import type { ComputeStore } from './store.ts';
 import { Sync } from './sync.ts';
 import type { ServerRow, WorkloadKind } from './tables.ts';
@@ -48,6 +50,9 @@ export class ComputeService {
   readonly actions: ServerActions;
   readonly interfaces: Interfaces;
   readonly sync: Sync;
+  /** Nova's proxy APIs to Neutron and Glance (below 2.36). */
+  readonly networkProxies: NetworkProxies;
+  readonly imageProxies: ImageProxies;
 
   constructor(store: ComputeStore, images: ImageClient, network: NetworkClient, policy: PolicyEngine, options: ComputeOptions, config: Config) {
     const core = (this.core = new ComputeCore(store, images, network, policy, config, options));
@@ -68,6 +73,8 @@ export class ComputeService {
     this.actions = new ServerActions({ core, hosts: this.hosts, actions: this.instanceActions, servers: this.servers, flavors: this.flavors }, this.quotas);
     this.interfaces = new Interfaces(core, this.hosts, this.instanceActions);
     this.sync = new Sync(core, this.hosts, this.servers);
+    this.networkProxies = new NetworkProxies(core);
+    this.imageProxies = new ImageProxies(core, this.quotas);
   }
 
   enforce(ctx: RequestContext, action: string, target: Record<string, unknown> = {}): void {

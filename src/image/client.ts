@@ -26,6 +26,8 @@ export interface ImageRecord {
    * when loaded, recorded by the image service from the data (never set by a user).
    */
   docker_image_id: string | null;
+  created_at: string;
+  updated_at: string;
 }
 
 export interface NewImage {
@@ -41,6 +43,15 @@ export interface ImageClient {
   get(ctx: RequestContext, id: string): Promise<ImageRecord>;
   /** The image's data (a `docker save` archive for container_format=docker); NotFoundError as above. */
   openData(ctx: RequestContext, id: string): Promise<Readable>;
+  /**
+   * The images Glance's default list shows the caller (its own, public ones, shared ones it accepted;
+   * no community or hidden ones), optionally of one name and status (Nova's image proxy).
+   */
+  listImages(ctx: RequestContext, filters?: { name?: string; status?: string }): Promise<ImageRecord[]>;
+  /** Deletes the image as Glance's DELETE does (404 unseen, 403 not the owner's or protected). */
+  delete(ctx: RequestContext, id: string): Promise<void>;
+  /** Makes the image's additional properties exactly `properties`, as a Glance JSON patch would (owner or admin). */
+  replaceProperties(ctx: RequestContext, id: string, properties: Record<string, string>): Promise<ImageRecord>;
   /** Creates an image owned by the caller's project from a stream (used by snapshots); returns it active. */
   createFromStream(ctx: RequestContext, image: NewImage, data: Readable): Promise<ImageRecord>;
 }

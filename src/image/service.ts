@@ -512,6 +512,19 @@ export class ImageService implements ImageClient {
     return { ...row, docker_image_id: digest };
   }
 
+  async listImages(ctx: RequestContext, filters: { name?: string; status?: string } = {}): Promise<ImageRecord[]> {
+    return (await this.list(ctx, { ...(filters.name !== undefined ? { name: filters.name } : {}), ...(filters.status !== undefined ? { status: filters.status } : {}) })).map(toRecord);
+  }
+
+  async replaceProperties(ctx: RequestContext, id: string, properties: Record<string, string>): Promise<ImageRecord> {
+    const current = toRecord(await this.owned(ctx, id)).properties;
+    const ops: unknown[] = [
+      ...Object.keys(current).filter((k) => !Object.hasOwn(properties, k)).map((k) => ({ op: 'remove', path: `/${k.replace(/~/g, '~0').replace(/\//g, '~1')}` })),
+      ...Object.entries(properties).map(([k, v]) => ({ op: 'add', path: `/${k.replace(/~/g, '~0').replace(/\//g, '~1')}`, value: v })),
+    ];
+    return toRecord(await this.patch(ctx, id, ops));
+  }
+
   async openData(ctx: RequestContext, id: string): Promise<Readable> {
     const r = await this.download(ctx, id);
     if (!r.stream) throw new ConflictError(`Image ${id} has no data (status ${r.row.status}).`);
@@ -555,5 +568,7 @@ export function toRecord(r: ImageRow): ImageRecord {
     min_disk: r.min_disk,
     properties: JSON.parse(r.properties),
     docker_image_id: r.docker_image_id,
+    created_at: r.created_at,
+    updated_at: r.updated_at,
   };
 }

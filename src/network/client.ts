@@ -3,6 +3,13 @@
 // only passes what a port binding says on to the agent that plugs the container in.
 import type { RequestContext } from '../platform/auth/context.ts';
 import type { PortBinding } from '../agent/net/contract.ts';
+import type { ListQuery } from './store/index.ts';
+
+/** A Neutron resource as Neutron's API shows it (wire names). */
+export type NeutronDoc = Record<string, unknown> & { id: string; project_id: string };
+/** What Nova's proxy APIs (os-networks, os-security-groups, os-floating-ips) read and change. */
+export type ProxiedKind = 'network' | 'port' | 'security_group' | 'security_group_rule' | 'floatingip';
+export type { ListQuery };
 
 /** One NIC a server asks for: a network (address from its pool, or a given one) or an existing port. */
 export type NicRequest = { networkId: string; fixedIp?: string } | { portId: string };
@@ -46,6 +53,20 @@ export interface NetworkClient {
   serversAddresses(serverIds: string[]): Promise<Map<string, Record<string, NovaAddress[]>>>;
   /** Tells the network side the server's container now runs: its ports' firewalls are applied at once. */
   serverRunning(serverId: string): Promise<void>;
+
+  // ---- Nova's proxy APIs: Neutron's own calls, with the caller's context (its policy and tenancy).
+  /** One resource the caller may see; NotFoundError (Neutron's message) otherwise. */
+  find(ctx: RequestContext, kind: ProxiedKind, id: string): Promise<NeutronDoc>;
+  /** What the caller may see of a kind, filtered in SQL. */
+  list(ctx: RequestContext, kind: ProxiedKind, q?: ListQuery): Promise<NeutronDoc[]>;
+  createSecurityGroup(ctx: RequestContext, body: Record<string, unknown>): Promise<NeutronDoc>;
+  updateSecurityGroup(ctx: RequestContext, id: string, body: Record<string, unknown>): Promise<NeutronDoc>;
+  deleteSecurityGroup(ctx: RequestContext, id: string): Promise<void>;
+  createSecurityGroupRule(ctx: RequestContext, body: Record<string, unknown>): Promise<NeutronDoc>;
+  deleteSecurityGroupRule(ctx: RequestContext, id: string): Promise<void>;
+  createFloatingIp(ctx: RequestContext, body: Record<string, unknown>): Promise<NeutronDoc>;
+  updateFloatingIp(ctx: RequestContext, id: string, body: Record<string, unknown>): Promise<NeutronDoc>;
+  deleteFloatingIp(ctx: RequestContext, id: string): Promise<void>;
 }
 
 export interface NovaAddress {

@@ -17,6 +17,7 @@ import { serverRoutes } from './servers.ts';
 import { tagRoutes } from './tags.ts';
 import { usageRoutes } from './usage.ts';
 import { osHostRoutes } from './os-hosts.ts';
+import { proxyRoutes } from './proxies/index.ts';
 import { novaValidatorCompiler } from '../validation.ts';
 
 export const MIN_VERSION = '2.1';
@@ -80,5 +81,6 @@ export function computeApi(compute: ComputeService, validator: TokenValidator, p
     adminRoutes(routes);
     usageRoutes(routes);
     osHostRoutes(routes);
+    proxyRoutes(routes);
   };
 }

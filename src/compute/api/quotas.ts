@@ -76,31 +76,25 @@ export function quotaRoutes({ app, compute }: ComputeRoutes): void {
     const projectId = compute.isAdmin(ctx) && request.query.tenant_id ? request.query.tenant_id : ctx.scope.kind === 'project' ? ctx.scope.projectId : '';
     const q = await compute.quotas.of(projectId);
     const u = await compute.quotas.usage(projectId);
-    return {
-      limits: {
-        rate: [],
-        absolute: {
-          maxTotalInstances: q.instances,
-          maxTotalCores: q.cores,
-          maxTotalRAMSize: q.ram,
-          maxTotalKeypairs: q.key_pairs,
-          maxServerGroups: q.server_groups,
-          maxServerGroupMembers: q.server_group_members,
-          maxServerMeta: q.metadata_items,
-          maxImageMeta: 128,
-          maxPersonality: q.injected_files,
-          maxPersonalitySize: q.injected_file_content_bytes,
-          totalInstancesUsed: u.instances,
-          totalCoresUsed: u.cores,
-          totalRAMUsed: u.ram,
-          totalServerGroupsUsed: u.server_groups,
-          totalFloatingIpsUsed: 0,
-          totalSecurityGroupsUsed: 0,
-          maxTotalFloatingIps: -1,
-          maxSecurityGroups: -1,
-          maxSecurityGroupRules: -1,
-        },
-      },
+    const at = atOf(request);
+    // Nova's limits view: the network limits go at 2.36, maxImageMeta at 2.39, the personality ones at 2.57.
+    const absolute: Record<string, number> = {
+      maxTotalInstances: q.instances!,
+      maxTotalCores: q.cores!,
+      maxTotalRAMSize: q.ram!,
+      maxTotalKeypairs: q.key_pairs!,
+      maxServerGroups: q.server_groups!,
+      maxServerGroupMembers: q.server_group_members!,
+      maxServerMeta: q.metadata_items!,
+      ...(at('2.39') ? {} : { maxImageMeta: q.metadata_items! }),
+      ...(at('2.57') ? {} : { maxPersonality: q.injected_files!, maxPersonalitySize: q.injected_file_content_bytes! }),
+      ...(at('2.36') ? {} : { maxTotalFloatingIps: NETWORK_QUOTAS.floating_ips!, maxSecurityGroups: NETWORK_QUOTAS.security_groups!, maxSecurityGroupRules: NETWORK_QUOTAS.security_group_rules! }),
+      totalInstancesUsed: u.instances!,
+      totalCoresUsed: u.cores!,
+      totalRAMUsed: u.ram!,
+      totalServerGroupsUsed: u.server_groups!,
+      ...(at('2.36') ? {} : { totalFloatingIpsUsed: 0, totalSecurityGroupsUsed: 0 }),
     };
+    return { limits: { rate: [], absolute } };
   });
 }

@@ -20,6 +20,7 @@ import { BadRequestError } from '../../platform/errors.ts';
 import { atOf, type ComputeRoutes } from './index.ts';
 import { nextLinks } from './paging.ts';
 import { newerThan, removedAt } from './versions.ts';
+import { floatingIpAction } from './proxies/floating-ips.ts';
 
 export function serverRoutes({ app, compute, base, publicUrl }: ComputeRoutes): void {
   type Req = Parameters<typeof atOf>[0];
@@ -75,6 +76,7 @@ export function serverRoutes({ app, compute, base, publicUrl }: ComputeRoutes): 
     newerThan(request, body.rebuild, { description: '2.19', key_name: '2.54', user_data: '2.57', trusted_image_certificates: '2.63' });
     removedAt(request, body.rebuild, { personality: '2.57' });
     newerThan(request, body.lock ?? undefined, { locked_reason: '2.73' });
+    if (await floatingIpAction(compute, request, request.params.id, body)) return reply.code(202).send();
     const result = await compute.actions.run(ctx, request.params.id, body, request.id);
     if (result === undefined) return reply.code(202).send();
     const name = Object.keys(body)[0];
