@@ -296,7 +296,6 @@ export class NetworkProxies {
       const status = statusOf(err);
       if (status === 409) throw new BadRequestError(`Floating IP ${address} association has failed.`);
       if (status === 403) throw new ForbiddenError((err as Error).message);
-      if (status === 404) throw new NotFoundError('floating IP not found');
       throw new BadRequestError(`Unable to associate floating IP ${address} to fixed IP ${target.address} for instance ${serverId}. Error: ${(err as Error).message}`);
     }
   }
