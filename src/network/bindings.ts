@@ -6,7 +6,7 @@ import type { PortBinding } from '../agent/net/contract.ts';
 import type { BindOptions, NicRequest, NovaAddress } from './client.ts';
 import { NetworkCore } from './core.ts';
 import { NeutronBadRequest, NeutronConflict, NeutronNotFound } from './errors.ts';
-import { announceRemoved, makePort, removePort } from './ports.ts';
+import { announceRemoved, makePort, removePort, type MadePort } from './ports.ts';
 import { defaultSecurityGroup } from './security-groups.ts';
 import type { NetworkRow, PortRow, SubnetRow } from './store/index.ts';
 
@@ -39,13 +39,15 @@ async function groupsByRef(core: NetworkCore, ctx: RequestContext, projectId: st
 export async function bindPorts(core: NetworkCore, ctx: RequestContext, serverId: string, hostId: string, nics: NicRequest[], options: BindOptions = {}): Promise<PortBinding[]> {
   const project = options.projectId ?? requireProject(ctx);
   const refs = [...(options.securityGroupIds ?? []), ...(options.securityGroups ?? [])];
-  const groups = refs.length ? await groupsByRef(core, ctx, project, refs) : undefined;
+  // The project's default group alone (Nova's default) is what a port made without groups gets: read with the network.
+  const groups = refs.length && !(refs.length === 1 && refs[0] === 'default') ? await groupsByRef(core, ctx, project, refs) : undefined;
   // compute:nova, or compute:zun for Zun's containers: always a compute owner, only compute binds.
   const owner = options.deviceOwner?.startsWith('compute:') ? options.deviceOwner : 'compute:nova';
   const made: PortRow[] = [];
   const claimed: string[] = [];
   try {
-    const ports: PortRow[] = [];
+    // Each NIC's binding, in order: a made port's from what its creation read and decided, a given one's read.
+    const bindings: (PortBinding | PortRow)[] = [];
     for (const nic of nics) {
       if ('portId' in nic) {
         const port = await core.find(ctx, 'port', nic.portId);
@@ -59,19 +61,21 @@ export async function bindPorts(core: NetworkCore, ctx: RequestContext, serverId
             if (!(await tx.bind({ port_id: port.id, server_id: serverId, project_id: project, host_id: hostId, created_for_server: 0 }))) {
               throw new NeutronConflict('PortInUse', `Unable to complete operation on port ${port.id} for network ${port.network_id}. Port already has an attached device.`);
             }
-            ports.push(await core.save(tx, 'port', port, { device_id: serverId, device_owner: owner, host_id: hostId, status: 'ACTIVE' }));
+            bindings.push(await core.save(tx, 'port', port, { device_id: serverId, device_owner: owner, host_id: hostId, status: 'ACTIVE' }));
           });
           claimed.push(port.id);
-        } else ports.push(port);
+        } else bindings.push(port);
       } else {
         const port = await makePort(core, ctx, { network_id: nic.networkId, ...(nic.fixedIp ? { fixed_ips: [{ ip_address: nic.fixedIp }] } : {}), ...(groups ? { security_groups: groups } : {}) }, project, { device_id: serverId, device_owner: owner, host_id: hostId, status: 'ACTIVE' }, async (tx, p) => {
           await tx.bind({ port_id: p.id, server_id: serverId, project_id: project, host_id: hostId, created_for_server: 1 });
         });
-        made.push(port);
-        ports.push(port);
+        made.push(port.row);
+        bindings.push(bindingOfMade(port));
       }
     }
-    return await bindingsOfPorts(core, ports);
+    const given = bindings.filter((b): b is PortRow => !('portId' in b));
+    const read = new Map((await bindingsOfPorts(core, given)).map((b) => [b.portId, b]));
+    return bindings.map((b) => ('portId' in b ? b : read.get(b.id)!));
   } catch (err) {
     for (const p of made) await deleteServerPort(core, p).catch(() => undefined);
     for (const id of claimed) await releasePort(core, id).catch(() => undefined);
@@ -126,35 +130,44 @@ export async function bindingsOfPorts(core: NetworkCore, ports: PortRow[]): Prom
   });
 }
 
+/** A port made for a server: its binding from what its creation read (no second read). */
+function bindingOfMade(m: MadePort): PortBinding {
+  const subnet = m.subnets[0];
+  if (!subnet) throw new NeutronBadRequest('BadRequest', `Network ${m.network.id} has no subnet to address a server from.`);
+  return {
+    portId: m.row.id,
+    networkId: m.network.id,
+    macAddress: m.row.mac_address,
+    fixedIps: m.fixedIps.map((f) => ({ subnetId: f.subnet_id, ipAddress: f.ip_address })),
+    engineNetwork: { name: engineNetworkName(m.network.id), subnet: subnet.cidr, gateway: subnet.gateway_ip ?? '', internal: !m.routed, mtu: m.network.mtu },
+    portSecurityEnabled: Boolean(m.row.port_security_enabled),
+    securityGroupIds: m.groups,
+  };
+}
+
 export async function bindingsOf(core: NetworkCore, serverId: string): Promise<PortBinding[]> {
   return bindingsOfPorts(core, (await core.store.boundPorts([serverId])).map((b) => b.port));
 }
 
-/** Nova's `addresses` of many servers: network name -> fixed and floating IPv4 addresses, one read for all. */
+/** Nova's `addresses` of many servers: network name -> fixed and floating IPv4 addresses, in one read. */
 export async function serversAddresses(core: NetworkCore, serverIds: string[]): Promise<Map<string, Record<string, NovaAddress[]>>> {
-  const out = new Map<string, Record<string, NovaAddress[]>>(serverIds.map((id) => [id, {}]));
-  const bound = await core.store.boundPorts(serverIds);
-  if (!bound.length) return out;
-  const ids = bound.map((b) => b.port.id);
-  const [nets, fixed, fips] = await Promise.all([core.store.getMany('network', [...new Set(bound.map((b) => b.port.network_id))]), core.store.fixedIpsOf(ids), core.store.floatingIpsOfPorts(ids)]);
-  const names = new Map(nets.map((n) => [n.id, n.name || n.id]));
-  for (const { binding, port } of bound) {
-    const addresses = out.get(binding.server_id)!;
-    const list = (addresses[names.get(port.network_id) ?? port.network_id] ??= []);
-    for (const f of fixed.get(port.id) ?? []) {
-      list.push({ version: 4, addr: f.ip_address, 'OS-EXT-IPS:type': 'fixed', 'OS-EXT-IPS-MAC:mac_addr': port.mac_address });
-      for (const fip of fips) {
-        if (fip.port_id === port.id && fip.fixed_ip_address === f.ip_address) list.push({ version: 4, addr: fip.floating_ip_address, 'OS-EXT-IPS:type': 'floating', 'OS-EXT-IPS-MAC:mac_addr': port.mac_address });
-      }
-    }
+  const out = new Map<string, Record<string, NovaAddress[]>>();
+  for (const id of serverIds) out.set(id, {});
+  if (!serverIds.length) return out;
+  for (const r of await core.store.serverAddressRows(serverIds)) {
+    const addresses = out.get(r.server_id)!;
+    const list = (addresses[r.network_name || r.network_id] ??= []);
+    if (r.ip_address === null) continue;
+    list.push({ version: 4, addr: r.ip_address, 'OS-EXT-IPS:type': 'fixed', 'OS-EXT-IPS-MAC:mac_addr': r.mac_address });
+    if (r.floating_ip_address !== null) list.push({ version: 4, addr: r.floating_ip_address, 'OS-EXT-IPS:type': 'floating', 'OS-EXT-IPS-MAC:mac_addr': r.mac_address });
   }
   return out;
 }
 
 /** The server's container runs: its ports' firewalls (and NAT, when it has floating IPs) now. */
 export async function serverRunning(core: NetworkCore, serverId: string): Promise<void> {
-  const bound = await core.store.boundPorts([serverId]);
+  const bound = await core.store.boundPortsNat([serverId]);
   if (!bound.length) return;
-  core.events.emit('firewall', bound.map((b) => b.port.id));
-  if ((await core.store.boundFloatingIps([serverId])).length || (await core.store.boundForwardings()).some((f) => f.server_id === serverId)) core.events.emit('floatingip');
+  core.events.emit('firewall', bound.map((b) => b.port_id));
+  if (bound.some((b) => b.nat)) core.events.emit('floatingip');
 }

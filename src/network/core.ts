@@ -133,7 +133,11 @@ export class NetworkCore {
 
   /** Inside a transaction: refuses the creation of `count` more resources beyond the project's limit. */
   async checkQuota(tx: NetworkStore, kind: ResourceKind, projectId: string, count = 1): Promise<void> {
-    const limit = (await this.quotaOf(projectId, tx))[kind] ?? -1;
+    await this.checkQuotaLimit(tx, kind, projectId, (await this.quotaOf(projectId, tx))[kind] ?? -1, count);
+  }
+
+  /** checkQuota with the project's limit read already (a port's creation reads it with the network). */
+  async checkQuotaLimit(tx: NetworkStore, kind: ResourceKind, projectId: string, limit: number, count = 1): Promise<void> {
     if (limit < 0) return;
     await tx.lockQuota(projectId, kind);
     if ((await tx.count(kind, projectId)) + count > limit) throw new NeutronOverQuota(kind);

@@ -3,12 +3,12 @@
 // router belong to the services and admins (policy). Quota check and insert share one transaction.
 import type { RequestContext } from '../platform/auth/context.ts';
 import { isUniqueViolation } from '../platform/db/database.ts';
-import { bit, NetworkCore, newMac, parseJson, standardAttributes, toBool, type WriteOptions } from './core.ts';
+import { bit, DEFAULT_QUOTAS, NetworkCore, newMac, parseJson, standardAttributes, toBool, type WriteOptions } from './core.ts';
 import { InvalidInput, NeutronBadRequest, NeutronConflict, NeutronNotFound } from './errors.ts';
 import { contains, ipToInt, parseCidr, type AllocationPool } from './ipam.ts';
 import { SERVICE_DEVICE_OWNER } from './policy.ts';
 import { resolveGroups } from './security-groups.ts';
-import type { NetworkRow, NetworkStore, PortRow, SubnetRow } from './store/index.ts';
+import type { NetworkRow, NetworkStore, PortRow, SubnetAddressingRow } from './store/index.ts';
 
 export interface FixedIpRequest {
   subnet_id?: string;
@@ -84,11 +84,11 @@ export function addressPairs(pairs: AddressPair[], portSecurity: boolean): strin
 
 export async function createPort(core: NetworkCore, ctx: RequestContext, body: PortBody): Promise<PortRow> {
   checkDeviceFields(core, ctx, body);
-  return makePort(core, ctx, body, core.ownerFor(ctx, body));
+  return (await makePort(core, ctx, body, core.ownerFor(ctx, body))).row;
 }
 
 /** Subnets an address request may use, by id or by the address's range. */
-function subnetFor(net: NetworkRow, subnets: SubnetRow[], r: FixedIpRequest): SubnetRow {
+function subnetFor(net: NetworkRow, subnets: SubnetAddressingRow[], r: FixedIpRequest): SubnetAddressingRow {
   if (r.subnet_id) {
     const s = subnets.find((x) => x.id === r.subnet_id);
     if (!s) throw new NeutronBadRequest('InvalidInput', `Invalid input for operation: Failed to create port on network ${net.id}, because fixed_ips included invalid subnet ${r.subnet_id}.`);
@@ -103,73 +103,93 @@ function subnetFor(net: NetworkRow, subnets: SubnetRow[], r: FixedIpRequest): Su
   throw new InvalidInput('fixed_ips entries need a subnet_id or an ip_address.');
 }
 
-export async function allocateFixedIps(core: NetworkCore, tx: NetworkStore, net: NetworkRow, portId: string, requested: FixedIpRequest[] | undefined, gateway = false): Promise<void> {
-  const subnets = await tx.subnetsOfNetworks([net.id]);
+/** Claims the addresses asked for (or one of the first subnet's pool) for the port; returns them in order. */
+export async function allocateFixedIps(core: NetworkCore, tx: NetworkStore, net: NetworkRow, portId: string, requested: FixedIpRequest[] | undefined, gateway = false, known?: SubnetAddressingRow[]): Promise<{ subnet_id: string; ip_address: string }[]> {
+  const subnets = known ?? (await tx.subnetsOfNetworks([net.id]));
   const wanted = requested ?? (subnets[0] ? [{ subnet_id: subnets[0].id }] : []);
+  const out: { subnet_id: string; ip_address: string }[] = [];
   for (const r of wanted) {
     const s = subnetFor(net, subnets, r);
-    await core.ipam.allocate(tx, { id: s.id, network_id: s.network_id, cidr: s.cidr, gateway_ip: s.gateway_ip, pools: parseJson<AllocationPool[]>(s.allocation_pools) }, portId, portId, r.ip_address, gateway);
+    const ip = await core.ipam.allocate(tx, { id: s.id, network_id: s.network_id, cidr: s.cidr, gateway_ip: s.gateway_ip, pools: parseJson<AllocationPool[]>(s.allocation_pools) }, portId, portId, r.ip_address, gateway);
+    out.push({ subnet_id: s.id, ip_address: ip });
   }
+  return out;
 }
 
-/** The transaction of a port's creation failed: addresses the allocator marked may not be taken. */
-function forgetAddresses(core: NetworkCore, net: NetworkRow): void {
-  void net;
-  core.ipam.forget();
+/** A port just made, with what its binding needs (read or decided in its transaction). */
+export interface MadePort {
+  row: PortRow;
+  network: NetworkRow;
+  subnets: SubnetAddressingRow[];
+  fixedIps: { subnet_id: string; ip_address: string }[];
+  groups: string[];
+  /** A router with an external gateway serves the network. */
+  routed: boolean;
 }
 
 /**
  * Makes a port for `project` (checked by the caller) on its own or a shared network; `internal`
  * fields come from the services (bindings, routers) and skip the tenant's rules; `andThen` runs in the
  * port's transaction (a binding, a router's link), so the port exists with it or not at all.
+ * The network, its subnets, the default group and the quota are read in one query inside the
+ * transaction (src/network/store portContext).
  */
-export async function makePort(core: NetworkCore, ctx: RequestContext, body: PortBody, project: string, internal: Partial<PortRow> = {}, andThen?: (tx: NetworkStore, port: PortRow) => Promise<void>): Promise<PortRow> {
+export async function makePort(core: NetworkCore, ctx: RequestContext, body: PortBody, project: string, internal: Partial<PortRow> = {}, andThen?: (tx: NetworkStore, port: PortRow) => Promise<void>): Promise<MadePort> {
   if (typeof body.network_id !== 'string') throw new InvalidInput('network_id is required.');
-  const net = await core.find(ctx, 'network', body.network_id);
-  if (net.project_id !== project && !net.shared && !core.may(ctx, 'update:any_project')) throw new NeutronNotFound('Network', net.id);
+  const networkId = body.network_id;
   const owner = internal.device_owner ?? body.device_owner ?? '';
   const serviceOwned = owner.startsWith('network:');
-  const portSecurity = serviceOwned ? false : body.port_security_enabled === undefined ? Boolean(net.port_security_enabled) : toBool(body.port_security_enabled, 'port_security_enabled');
-  let groups: string[] = [];
-  if (portSecurity) groups = await resolveGroups(core, ctx, project, body.security_groups);
-  else if (body.security_groups?.length) throw new NeutronConflict('PortSecurityAndIPRequiredForSecurityGroups', 'Port security must be enabled and port must have an IP address in order to use security groups.');
   let mac = body.mac_address;
-  if (mac !== undefined) {
-    if (!/^([0-9a-f]{2}:){5}[0-9a-f]{2}$/i.test(mac) || (parseInt(mac.slice(0, 2), 16) & 1) === 1) throw new InvalidInput(`'${mac}' is not a valid MAC address.`);
-    mac = mac.toLowerCase();
-  } else mac = newMac();
-  const row: PortRow = {
-    ...standardAttributes(project, body),
-    network_id: net.id,
-    admin_state_up: bit(body.admin_state_up === undefined ? true : toBool(body.admin_state_up, 'admin_state_up')),
-    mac_address: mac,
-    device_id: body.device_id ?? '',
-    device_owner: body.device_owner ?? '',
-    status: 'DOWN',
-    port_security_enabled: bit(portSecurity),
-    host_id: body['binding:host_id'] ?? '',
-    allowed_address_pairs: addressPairs(body.allowed_address_pairs ?? [], portSecurity),
-    ...internal,
-  };
+  let allocating = false;
+  let made: MadePort;
   try {
-    await core.store.transaction(async (tx) => {
-      if (project) await core.checkQuota(tx, 'port', project);
-      if (body.mac_address !== undefined && (await tx.macInUse(net.id, mac!))) throw new NeutronConflict('MacAddressInUse', `Unable to complete operation for network ${net.id}. The mac address ${mac} is in use.`);
+    made = await core.store.transaction(async (tx) => {
+      const context = await tx.portContext(networkId, project);
+      const net = context?.network;
+      if (!net || !(await core.visible(ctx, 'network', net))) throw new NeutronNotFound('Network', networkId);
+      if (net.project_id !== project && !net.shared && !core.may(ctx, 'update:any_project')) throw new NeutronNotFound('Network', net.id);
+      const portSecurity = serviceOwned ? false : body.port_security_enabled === undefined ? Boolean(net.port_security_enabled) : toBool(body.port_security_enabled, 'port_security_enabled');
+      let groups: string[] = [];
+      if (portSecurity) groups = body.security_groups === undefined && context.defaultGroupId ? [context.defaultGroupId] : await resolveGroups(core, ctx, project, body.security_groups, tx);
+      else if (body.security_groups?.length) throw new NeutronConflict('PortSecurityAndIPRequiredForSecurityGroups', 'Port security must be enabled and port must have an IP address in order to use security groups.');
+      if (mac !== undefined) {
+        if (!/^([0-9a-f]{2}:){5}[0-9a-f]{2}$/i.test(mac) || (parseInt(mac.slice(0, 2), 16) & 1) === 1) throw new InvalidInput(`'${mac}' is not a valid MAC address.`);
+        mac = mac.toLowerCase();
+      } else mac = newMac();
+      const row: PortRow = {
+        ...standardAttributes(project, body),
+        network_id: net.id,
+        admin_state_up: bit(body.admin_state_up === undefined ? true : toBool(body.admin_state_up, 'admin_state_up')),
+        mac_address: mac,
+        device_id: body.device_id ?? '',
+        device_owner: body.device_owner ?? '',
+        status: 'DOWN',
+        port_security_enabled: bit(portSecurity),
+        host_id: body['binding:host_id'] ?? '',
+        allowed_address_pairs: addressPairs(body.allowed_address_pairs ?? [], portSecurity),
+        ...internal,
+      };
+      if (project) await core.checkQuotaLimit(tx, 'port', project, context.portQuota ?? DEFAULT_QUOTAS.port ?? -1);
+      if (body.mac_address !== undefined && (await tx.macInUse(net.id, mac))) throw new NeutronConflict('MacAddressInUse', `Unable to complete operation for network ${net.id}. The mac address ${mac} is in use.`);
       row.seq = tx.nextSeq();
       await tx.insert('port', row);
-      await allocateFixedIps(core, tx, net, row.id, body.fixed_ips);
-      if (groups.length) await tx.setGroups(row.id, groups);
+      allocating = true;
+      const fixedIps = await allocateFixedIps(core, tx, net, row.id, body.fixed_ips, false, context.subnets);
+      await tx.addGroups(row.id, groups);
       if (body.tags?.length) await tx.setTags('port', row.id, [...new Set(body.tags)]);
       if (andThen) await andThen(tx, row);
+      return { row, network: net, subnets: context.subnets, fixedIps, groups, routed: context.routed };
     });
   } catch (err) {
-    forgetAddresses(core, net);
-    if (isUniqueViolation(err)) throw new NeutronConflict('MacAddressInUse', `Unable to complete operation for network ${net.id}. The mac address ${mac} is in use.`);
+    // The transaction rolled back: addresses the allocator marked taken may not be.
+    if (allocating) core.ipam.forget();
+    if (isUniqueViolation(err)) throw new NeutronConflict('MacAddressInUse', `Unable to complete operation for network ${networkId}. The mac address ${mac} is in use.`);
     throw err;
   }
-  core.events.emit('firewall', [row.id]);
-  if (groups.length) core.events.emit('groups', groups);
-  return row;
+  // A port made for a server (andThen binds it) gets its firewall when compute says the server runs.
+  if (!andThen) core.events.emit('firewall', [made.row.id]);
+  if (made.groups.length) core.events.emit('groups', made.groups);
+  return made;
 }
 
 export async function updatePort(core: NetworkCore, ctx: RequestContext, id: string, body: PortBody, options: WriteOptions = {}): Promise<PortRow> {

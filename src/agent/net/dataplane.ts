@@ -278,10 +278,19 @@ export class Dataplane {
 
   /** Re-applies the firewalls of these servers where their containers run on these engines. */
   private async syncServers(serverIds: string[], present?: Map<string, Running>): Promise<void> {
-    // Only the servers this dataplane guards are compiled: the ones it finds running.
+    // Only the servers this dataplane guards are compiled: the ones it finds running. Several not
+    // located yet (a burst of boots): one listing per engine for all of them, not one per server.
+    let listed = present;
+    if (!listed && serverIds.filter((id) => !this.located.has(id)).length > 1) listed = await this.runningServers();
     const located = new Map<string, Located>();
     for (const id of serverIds) {
-      const where = await this.locate(id, present?.get(id)).catch(() => undefined);
+      const known = listed?.get(id);
+      if (listed && !known) {
+        this.applied.delete(id);
+        this.located.delete(id);
+        continue;
+      }
+      const where = await this.locate(id, known).catch(() => undefined);
       if (where) located.set(id, where);
       else this.applied.delete(id);
     }

@@ -62,6 +62,29 @@ export interface ListQuery {
   reverse?: boolean;
 }
 
+/** A subnet as the address allocator and a port binding need it. */
+export type SubnetAddressingRow = Pick<SubnetRow, 'id' | 'network_id' | 'cidr' | 'gateway_ip' | 'allocation_pools'>;
+
+export interface PortContext {
+  network: NetworkRow;
+  subnets: SubnetAddressingRow[];
+  /** A router with an external gateway has an interface on the network. */
+  routed: boolean;
+  defaultGroupId?: string;
+  portQuota?: number;
+}
+
+export interface ServerAddressRow {
+  server_id: string;
+  seq: number;
+  port_id: string;
+  mac_address: string;
+  network_id: string;
+  network_name: string;
+  ip_address: string | null;
+  floating_ip_address: string | null;
+}
+
 type Db = Kysely<NetworkTables>;
 type Eb = ExpressionBuilder<NetworkTables, any>;
 const CHUNK = 2000;
@@ -290,6 +313,43 @@ export class NetworkStore {
     return this.db.selectFrom('network_subnets').selectAll().where('subnetpool_id', '=', poolId).execute();
   }
 
+  /**
+   * What making a port on a network needs, in one read: the network, its subnets (oldest first), whether
+   * a router with an external gateway has an interface on it, and the project's default security group
+   * and port quota override (null when it has none). Undefined for an unknown network.
+   */
+  async portContext(networkId: string, projectId: string): Promise<PortContext | undefined> {
+    const rows = await this.db
+      .selectFrom('network_networks as n')
+      .leftJoin('network_subnets as s', 's.network_id', 'n.id')
+      .selectAll('n')
+      .select(['s.id as s_id', 's.cidr as s_cidr', 's.gateway_ip as s_gateway_ip', 's.allocation_pools as s_allocation_pools'])
+      .select((eb) => [
+        eb.selectFrom('network_security_groups as g').select('g.id').where('g.project_id', '=', projectId).where('g.name', '=', 'default').orderBy('g.seq').limit(1).as('default_group_id'),
+        eb.selectFrom('network_quotas as q').select('q.hard_limit').where('q.project_id', '=', projectId).where('q.resource', '=', 'port').as('port_quota'),
+        eb
+          .exists(
+            eb
+              .selectFrom('network_router_ports as rp')
+              .innerJoin('network_routers as r', 'r.id', 'rp.router_id')
+              .innerJoin('network_ports as p', 'p.id', 'rp.port_id')
+              .select('rp.port_id')
+              .where('rp.port_type', '=', 'network:router_interface')
+              .where('r.gw_network_id', 'is not', null)
+              .whereRef('p.network_id', '=', 'n.id'),
+          )
+          .as('routed'),
+      ])
+      .where('n.id', '=', networkId)
+      .orderBy('s.seq')
+      .execute();
+    const first = rows[0];
+    if (!first) return undefined;
+    const { s_id: _i, s_cidr: _c, s_gateway_ip: _g, s_allocation_pools: _p, default_group_id, port_quota, routed, ...network } = first;
+    const subnets = rows.filter((r) => r.s_id !== null).map((r): SubnetAddressingRow => ({ id: r.s_id!, network_id: network.id, cidr: r.s_cidr!, gateway_ip: r.s_gateway_ip, allocation_pools: r.s_allocation_pools! }));
+    return { network: network as NetworkRow, subnets, routed: Boolean(routed), defaultGroupId: (default_group_id as string | null) ?? undefined, portQuota: port_quota === null || port_quota === undefined ? undefined : Number(port_quota) };
+  }
+
   // ----- the address ledger ------------------------------------------------------------------
 
   /** Claims an address; false when someone holds it already (no error: PostgreSQL's transaction goes on). */
@@ -348,6 +408,11 @@ export class NetworkStore {
 
   async setGroups(portId: string, groupIds: string[]): Promise<void> {
     await this.db.deleteFrom('network_port_security_groups').where('port_id', '=', portId).execute();
+    if (groupIds.length) await this.db.insertInto('network_port_security_groups').values(groupIds.map((g, position): PortSecurityGroupRow => ({ port_id: portId, security_group_id: g, position }))).execute();
+  }
+
+  /** The groups of a port that has none yet (a new one), in order. */
+  async addGroups(portId: string, groupIds: string[]): Promise<void> {
     if (groupIds.length) await this.db.insertInto('network_port_security_groups').values(groupIds.map((g, position): PortSecurityGroupRow => ({ port_id: portId, security_group_id: g, position }))).execute();
   }
 
@@ -428,6 +493,49 @@ export class NetworkStore {
     const out: { binding: PortBindingRow; port: PortRow }[] = [];
     for (const part of chunks([...new Set(serverIds)])) out.push(...(await run(part)));
     return serverIds.length > CHUNK ? out.sort((a, b) => a.binding.seq - b.binding.seq) : out;
+  }
+
+  /**
+   * The ports bound to these servers, each with whether a floating IP or a port forwarding leads to it
+   * (what a server's start must announce to the dataplane), in one read.
+   */
+  async boundPortsNat(serverIds: string[]): Promise<{ server_id: string; port_id: string; nat: boolean }[]> {
+    const out: { server_id: string; port_id: string; nat: boolean }[] = [];
+    for (const part of chunks([...new Set(serverIds)])) {
+      const rows = await this.db
+        .selectFrom('network_port_bindings as b')
+        .select(['b.server_id', 'b.port_id'])
+        .select((eb) => [eb.exists(eb.selectFrom('network_floating_ips as f').select('f.id').whereRef('f.port_id', '=', 'b.port_id')).as('fip'), eb.exists(eb.selectFrom('network_port_forwardings as pf').select('pf.id').whereRef('pf.internal_port_id', '=', 'b.port_id')).as('fwd')])
+        .where('b.server_id', 'in', part)
+        .orderBy('b.seq')
+        .execute();
+      for (const r of rows) out.push({ server_id: r.server_id, port_id: r.port_id, nat: Boolean(r.fip) || Boolean(r.fwd) });
+    }
+    return out;
+  }
+
+  /**
+   * Nova's addresses of these servers in one read: per bound port (binding order; the port of the
+   * binding's project) its network's name, MAC, each fixed IP and the floating IP NATed to it, if any.
+   * A port without fixed IPs has one row with a null address.
+   */
+  async serverAddressRows(serverIds: string[]): Promise<ServerAddressRow[]> {
+    const out: ServerAddressRow[] = [];
+    for (const part of chunks([...new Set(serverIds)])) {
+      out.push(
+        ...(await this.db
+          .selectFrom('network_port_bindings as b')
+          .innerJoin('network_ports as p', (j) => j.onRef('p.id', '=', 'b.port_id').onRef('p.project_id', '=', 'b.project_id'))
+          .innerJoin('network_networks as n', 'n.id', 'p.network_id')
+          .leftJoin('network_ip_allocations as a', 'a.port_id', 'p.id')
+          .leftJoin('network_floating_ips as f', (j) => j.onRef('f.port_id', '=', 'a.port_id').onRef('f.fixed_ip_address', '=', 'a.ip_address'))
+          .select(['b.server_id', 'b.seq', 'p.id as port_id', 'p.mac_address', 'p.network_id', 'n.name as network_name', 'a.ip_address', 'f.floating_ip_address'])
+          .where('b.server_id', 'in', part)
+          .orderBy('b.seq')
+          .execute()),
+      );
+    }
+    return serverIds.length > CHUNK ? out.sort((a, b) => Number(a.seq) - Number(b.seq)) : out;
   }
 
   async bindingRows(serverIds: string[]): Promise<PortBindingRow[]> {
