@@ -141,50 +141,57 @@ export async function makePort(core: NetworkCore, ctx: RequestContext, body: Por
   const serviceOwned = owner.startsWith('network:');
   let mac = body.mac_address;
   let allocating = false;
-  let made: MadePort;
-  try {
-    made = await core.store.transaction(async (tx) => {
-      const context = await tx.portContext(networkId, project);
-      const net = context?.network;
-      if (!net || !(await core.visible(ctx, 'network', net))) throw new NeutronNotFound('Network', networkId);
-      if (net.project_id !== project && !net.shared && !core.may(ctx, 'update:any_project')) throw new NeutronNotFound('Network', net.id);
-      const portSecurity = serviceOwned ? false : body.port_security_enabled === undefined ? Boolean(net.port_security_enabled) : toBool(body.port_security_enabled, 'port_security_enabled');
-      let groups: string[] = [];
-      if (portSecurity) groups = body.security_groups === undefined && context.defaultGroupId ? [context.defaultGroupId] : await resolveGroups(core, ctx, project, body.security_groups, tx);
-      else if (body.security_groups?.length) throw new NeutronConflict('PortSecurityAndIPRequiredForSecurityGroups', 'Port security must be enabled and port must have an IP address in order to use security groups.');
-      if (mac !== undefined) {
-        if (!/^([0-9a-f]{2}:){5}[0-9a-f]{2}$/i.test(mac) || (parseInt(mac.slice(0, 2), 16) & 1) === 1) throw new InvalidInput(`'${mac}' is not a valid MAC address.`);
-        mac = mac.toLowerCase();
-      } else mac = newMac();
-      const row: PortRow = {
-        ...standardAttributes(project, body),
-        network_id: net.id,
-        admin_state_up: bit(body.admin_state_up === undefined ? true : toBool(body.admin_state_up, 'admin_state_up')),
-        mac_address: mac,
-        device_id: body.device_id ?? '',
-        device_owner: body.device_owner ?? '',
-        status: 'DOWN',
-        port_security_enabled: bit(portSecurity),
-        host_id: body['binding:host_id'] ?? '',
-        allowed_address_pairs: addressPairs(body.allowed_address_pairs ?? [], portSecurity),
-        ...internal,
-      };
-      if (project) await core.checkQuotaLimit(tx, 'port', project, context.portQuota ?? DEFAULT_QUOTAS.port ?? -1);
-      if (body.mac_address !== undefined && (await tx.macInUse(net.id, mac))) throw new NeutronConflict('MacAddressInUse', `Unable to complete operation for network ${net.id}. The mac address ${mac} is in use.`);
-      row.seq = tx.nextSeq();
-      await tx.insert('port', row);
-      allocating = true;
-      const fixedIps = await allocateFixedIps(core, tx, net, row.id, body.fixed_ips, false, context.subnets);
-      await tx.addGroups(row.id, groups);
-      if (body.tags?.length) await tx.setTags('port', row.id, [...new Set(body.tags)]);
-      if (andThen) await andThen(tx, row);
-      return { row, network: net, subnets: context.subnets, fixedIps, groups, routed: context.routed };
-    });
-  } catch (err) {
-    // The transaction rolled back: addresses the allocator marked taken may not be.
-    if (allocating) core.ipam.forget();
-    if (isUniqueViolation(err)) throw new NeutronConflict('MacAddressInUse', `Unable to complete operation for network ${networkId}. The mac address ${mac} is in use.`);
-    throw err;
+  let made: MadePort | undefined;
+  // A generated MAC another port of the network holds already (1 in 16 million a port): another one, as Neutron retries.
+  for (let attempt = 0; !made; attempt++) {
+    try {
+      mac = body.mac_address;
+      made = await core.store.transaction(async (tx) => {
+        const context = await tx.portContext(networkId, project);
+        const net = context?.network;
+        if (!net || !(await core.visible(ctx, 'network', net))) throw new NeutronNotFound('Network', networkId);
+        if (net.project_id !== project && !net.shared && !core.may(ctx, 'update:any_project')) throw new NeutronNotFound('Network', net.id);
+        const portSecurity = serviceOwned ? false : body.port_security_enabled === undefined ? Boolean(net.port_security_enabled) : toBool(body.port_security_enabled, 'port_security_enabled');
+        let groups: string[] = [];
+        if (portSecurity) groups = body.security_groups === undefined && context.defaultGroupId ? [context.defaultGroupId] : await resolveGroups(core, ctx, project, body.security_groups, tx);
+        else if (body.security_groups?.length) throw new NeutronConflict('PortSecurityAndIPRequiredForSecurityGroups', 'Port security must be enabled and port must have an IP address in order to use security groups.');
+        if (mac !== undefined) {
+          if (!/^([0-9a-f]{2}:){5}[0-9a-f]{2}$/i.test(mac) || (parseInt(mac.slice(0, 2), 16) & 1) === 1) throw new InvalidInput(`'${mac}' is not a valid MAC address.`);
+          mac = mac.toLowerCase();
+        } else mac = newMac();
+        const row: PortRow = {
+          ...standardAttributes(project, body),
+          network_id: net.id,
+          admin_state_up: bit(body.admin_state_up === undefined ? true : toBool(body.admin_state_up, 'admin_state_up')),
+          mac_address: mac,
+          device_id: body.device_id ?? '',
+          device_owner: body.device_owner ?? '',
+          status: 'DOWN',
+          port_security_enabled: bit(portSecurity),
+          host_id: body['binding:host_id'] ?? '',
+          allowed_address_pairs: addressPairs(body.allowed_address_pairs ?? [], portSecurity),
+          ...internal,
+        };
+        if (project) await core.checkQuotaLimit(tx, 'port', project, context.portQuota ?? DEFAULT_QUOTAS.port ?? -1);
+        if (body.mac_address !== undefined && (await tx.macInUse(net.id, mac))) throw new NeutronConflict('MacAddressInUse', `Unable to complete operation for network ${net.id}. The mac address ${mac} is in use.`);
+        row.seq = tx.nextSeq();
+        await tx.insert('port', row);
+        allocating = true;
+        const fixedIps = await allocateFixedIps(core, tx, net, row.id, body.fixed_ips, false, context.subnets);
+        await tx.addGroups(row.id, groups);
+        if (body.tags?.length) await tx.setTags('port', row.id, [...new Set(body.tags)]);
+        if (andThen) await andThen(tx, row);
+        return { row, network: net, subnets: context.subnets, fixedIps, groups, routed: context.routed };
+      });
+    } catch (err) {
+      // The transaction rolled back: addresses the allocator marked taken may not be.
+      if (allocating) core.ipam.forget();
+      if (isUniqueViolation(err)) {
+        if (body.mac_address === undefined && attempt < 4) continue;
+        throw new NeutronConflict('MacAddressInUse', `Unable to complete operation for network ${networkId}. The mac address ${mac} is in use.`);
+      }
+      throw err;
+    }
   }
   // A port made for a server (andThen binds it) gets its firewall when compute says the server runs.
   if (!andThen) core.events.emit('firewall', [made.row.id]);
