@@ -13,6 +13,28 @@ import { overQuota } from './quota.ts';
 
 const SLOT_BYTES = 4 << 20;
 const SLOTS = 4;
+/** Slot memories kept for the next uploads once one finishes (each is SLOTS * SLOT_BYTES). */
+const IDLE_KEPT = 2;
+const idleMemory: SharedArrayBuffer[] = [];
+
+/**
+ * Shared memory for one upload's slots. A shared WebAssembly memory is page-aligned, so the store
+ * can write slots straight to disk (O_DIRECT); where one cannot be had, a SharedArrayBuffer (whose
+ * writes then go through the page cache). A finished upload's memory is reused: its pages are
+ * already mapped, where fresh ones fault on first touch.
+ */
+function slotMemory(): SharedArrayBuffer {
+  const idle = idleMemory.pop();
+  if (idle) return idle;
+  const pages = (SLOT_BYTES * SLOTS) / 65536;
+  try {
+    const memory: unknown = new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true }).buffer;
+    if (memory instanceof SharedArrayBuffer) return memory;
+  } catch {
+    // No WebAssembly memory here (address space, flags): the page cache path below.
+  }
+  return new SharedArrayBuffer(SLOT_BYTES * SLOTS);
+}
 
 /** Layer hashing for the validator through the sha256 thread: parts collected per slot, digests awaited at the end. */
 class WorkerHashing implements EntryHashing {
@@ -36,10 +58,11 @@ export interface IngestResult {
 }
 
 export class ImageIngest extends Writable {
-  private readonly sab = new SharedArrayBuffer(SLOT_BYTES * SLOTS);
+  private readonly sab = slotMemory();
   /** Work still reading each slot (the write and the hashing threads); 0 = free. */
   private readonly busy = new Array<number>(SLOTS).fill(0);
-  private readonly freed: (() => void)[] = [];
+  /** Who waits for each slot to be free. */
+  private readonly waiters = Array.from({ length: SLOTS }, () => [] as (() => void)[]);
   private slot = 0;
   private fill = 0;
   private position = 0;
@@ -71,15 +94,22 @@ export class ImageIngest extends Writable {
     return Buffer.from(this.sab, slot * SLOT_BYTES, len);
   }
 
-  /** Resolves once `slot` is free. A release wakes every waiter, whichever slot it freed: each waiter looks again. */
+  /** Resolves once `slot` is free. */
   private async slotFree(slot: number): Promise<void> {
-    while (this.busy[slot] !== 0) await new Promise<void>((resolve) => this.freed.push(resolve));
+    while (this.busy[slot] !== 0) await new Promise<void>((resolve) => this.waiters[slot]!.push(resolve));
+  }
+
+  /** Runs `then` once `slot` is free: now if it is, else when its last reader lets it go. */
+  private whenFree(slot: number, then: () => void): void {
+    if (this.busy[slot] === 0) then();
+    else this.waiters[slot]!.push(then);
   }
 
   private release(slot: number, err?: Error): void {
     if (err && !this.failure) this.failure = err;
     this.busy[slot]! -= 1;
-    if (this.busy[slot] === 0) for (const wake of this.freed.splice(0)) wake();
+    // Only waiters of this very slot wake: a slot is refilled only once every reader released it.
+    if (this.busy[slot] === 0) for (const wake of this.waiters[slot]!.splice(0)) wake();
   }
 
   private dispatch(slot: number, len: number): void {
@@ -100,26 +130,53 @@ export class ImageIngest extends Writable {
     if (parts.length) hashWorker('sha256').update(this.sab, parts, done);
   }
 
-  private async put(chunk: Buffer): Promise<void> {
-    if (!this.reservation.growTo(this.position + this.fill + chunk.length)) throw overQuota(this.quota);
-    let from = 0;
-    while (from < chunk.length) {
-      if (this.failure) throw this.failure;
-      if (this.fill === 0) await this.slotFree(this.slot);
-      const n = Math.min(SLOT_BYTES - this.fill, chunk.length - from);
-      chunk.copy(this.view(this.slot), this.fill, from, from + n);
-      this.fill += n;
-      from += n;
-      if (this.fill === SLOT_BYTES) {
-        this.dispatch(this.slot, this.fill);
-        this.slot = (this.slot + 1) % SLOTS;
-        this.fill = 0;
+  /**
+   * Copies `chunks` (from chunk `i`, byte `from` on) into the slots, dispatching each slot as it fills.
+   * Runs synchronously while slots are free (no promise or tick per chunk); when the next slot is
+   * still being read, it carries on from there once that slot is released.
+   */
+  private put(chunks: Buffer[], i: number, from: number, done: (err?: Error | null) => void): void {
+    for (; i < chunks.length; i++, from = 0) {
+      const chunk = chunks[i]!;
+      while (from < chunk.length) {
+        if (this.failure) return done(this.failure);
+        // A destroyed upload fills no slot any more (its file is being thrown away).
+        if (this.destroyed) return done();
+        if (this.fill === 0 && this.busy[this.slot] !== 0) {
+          const at = i;
+          const resumeFrom = from;
+          return this.whenFree(this.slot, () => this.put(chunks, at, resumeFrom, done));
+        }
+        const n = Math.min(SLOT_BYTES - this.fill, chunk.length - from);
+        chunk.copy(this.view(this.slot), this.fill, from, from + n);
+        this.fill += n;
+        from += n;
+        if (this.fill === SLOT_BYTES) {
+          this.dispatch(this.slot, this.fill);
+          this.slot = (this.slot + 1) % SLOTS;
+          this.fill = 0;
+        }
       }
     }
+    done();
+  }
+
+  private accept(chunks: Buffer[], done: (err?: Error | null) => void): void {
+    let total = this.position + this.fill;
+    for (const c of chunks) total += c.length;
+    if (!this.reservation.growTo(total)) return done(overQuota(this.quota));
+    this.put(chunks, 0, 0, done);
   }
 
   override _write(chunk: Buffer, _enc: BufferEncoding, done: (err?: Error | null) => void): void {
-    this.put(chunk).then(() => done(), done);
+    this.accept([chunk], done);
+  }
+
+  override _writev(chunks: { chunk: Buffer }[], done: (err?: Error | null) => void): void {
+    this.accept(
+      chunks.map((c) => c.chunk),
+      done,
+    );
   }
 
   override _final(done: (err?: Error | null) => void): void {
@@ -142,6 +199,8 @@ export class ImageIngest extends Writable {
     });
     await Promise.all(this.layerHashing?.digests ?? []);
     this.result = { bytes, md5: await md5, sha512: await sha512 };
+    // Every slot is free and every hash finished: nothing reads this memory any more.
+    if (idleMemory.length < IDLE_KEPT) idleMemory.push(this.sab);
   }
 
   /** Resolves once nothing reads or writes the slots any more (before the incoming data is thrown away). */
