@@ -7,6 +7,11 @@ import { startTestCloud, type TestCloud } from '../helpers/cloud.ts';
 import { waitFor } from '../helpers/compute.ts';
 import { memberOfNewProject } from '../helpers/projects.ts';
 import { busyboxDockerArchive } from '../../src/host/busybox-image.ts';
+import path from 'node:path';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+
+const exec = promisify(execFile);
 
 const C = '/compute/v2.1';
 
@@ -207,6 +212,28 @@ describe("Nova's proxy APIs", () => {
 
     assert.equal((await get('/images', '2.36')).status, 404);
     assert.equal((await t.request('GET', `/image/v2/images/${imageId}`, { token: demo })).status, 200);
+  });
+
+  it('serves openstacksdk compute proxy calls at 2.1: images, image metadata, a server\'s groups, floating IP actions', async () => {
+    const f = (await send('POST', '/os-floating-ips', { pool: 'public' })).body.floating_ip;
+    const c = t.cloud.identity.credentials.demo;
+    const script = path.join(import.meta.dirname, 'python', 'nova_proxy_sdk.py');
+    // Debian's python3 carries python3-openstacksdk; another python3 earlier on PATH may not.
+    const { stdout } = await exec('/usr/bin/python3', [script, `${t.url}/identity/v3`, c.username, c.password, c.project, serverId, imageId, f.ip], {
+      timeout: 120_000,
+      env: { PATH: '/usr/bin:/bin', HOME: process.env.HOME ?? '/root' },
+    }).catch((err: { stderr?: string; message: string }) => {
+      throw new Error(`python failed: ${err.stderr || err.message}`);
+    });
+    const out = JSON.parse(stdout);
+    assert.ok(out.image_ids.includes(imageId));
+    assert.equal(out.min_ram, 16);
+    assert.equal(out.metadata.sdk, 'yes');
+    assert.equal(out.metadata_after.sdk, undefined);
+    assert.deepEqual(out.groups, ['default']);
+    assert.ok(out.addresses.includes(f.ip), JSON.stringify(out.addresses));
+    assert.equal((await get(`/os-floating-ips/${f.id}`)).body.floating_ip.instance_id, null, 'removed again');
+    assert.equal((await send('DELETE', `/os-floating-ips/${f.id}`, undefined)).status, 202);
   });
 
   it('answers the removed APIs with 410 and the proxies to absent services as Nova does without them', async () => {
