@@ -267,13 +267,19 @@ export interface ComputeDriver {
   snapshot(serverId: string, name: string): Promise<Readable>;
   /**
    * Plugs one more interface into an existing server (running or stopped), on the spec's network
-   * with its address. Guarantees: if it fails, the server has no interface on that network and is
-   * otherwise as before (the engine network itself may stay: it is shared); a server has at most one
-   * interface per network, and a second one on the same network fails without touching the first.
+   * with its address. Guarantees: if it fails, the server has no new interface and is otherwise as
+   * before (the engine network itself may stay: it is shared); a server may have several interfaces
+   * on one network (one per address); an interface the server already has with that address is
+   * success without change (so compute plugs a server's ports again after it starts, when a host
+   * cannot keep all of them across a restart of the container); a host that cannot give a server a
+   * second interface on one network answers BadRequestError, touching nothing.
    */
   attachInterface(serverId: string, nic: InterfaceSpec): Promise<void>;
-  /** Unplugs the server from the network. Guarantee: succeeds when the interface or the server is already gone. */
-  detachInterface(serverId: string, networkName: string): Promise<void>;
+  /**
+   * Unplugs the server's interface on the network with that address (without one: the server's
+   * interface on the network). Guarantee: succeeds when the interface or the server is already gone.
+   */
+  detachInterface(serverId: string, networkName: string, address?: string | null): Promise<void>;
   /**
    * Sends a signal (a name like SIGTERM, or a number) to the server's main process. Guarantees: a
    * server that is not running is a ConflictError; what the process does with it is its own (the

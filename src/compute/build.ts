@@ -128,9 +128,6 @@ export class Builder {
         if (typeof n.uuid !== 'string' && typeof n.port !== 'string') throw new BadRequestError('Invalid input for field/attribute networks: each needs a uuid or a port.');
         if (n.fixed_ip !== undefined && !/^\d+\.\d+\.\d+\.\d+$/.test(n.fixed_ip)) throw new BadRequestError(`Invalid fixed IP address ${n.fixed_ip}.`);
       }
-      // Nova allows one network twice; an engine plugs a container into a network once.
-      const uuids = networks.filter((n) => typeof n.uuid === 'string' && typeof n.port !== 'string').map((n) => n.uuid!);
-      if (new Set(uuids).size < uuids.length) throw new BadRequestError('A network is asked for twice: hafen servers take one interface per network.');
     }
     let container = parseContainerOptions(s['hafen:container']);
     // As in Nova, a config drive when asked for (config_drive=true) or when there is something to
@@ -369,7 +366,6 @@ export class Builder {
           return;
         }
         const spec = { ...(await serverSpec(this.core, row, image, flavor, bindings[0])), ...(infrastructure ? { infrastructure: infrastructure.spec } : {}) };
-        if (new Set(bindings.map((b) => b.networkId)).size < bindings.length) throw new Error('Two of the requested ports are on one network: hafen servers take one interface per network.');
         if (bindings.length > 1 && !driver.capabilities.interfaceHotplug) throw new Error(`The host ${hostId} cannot give a server more than one interface.`);
         // An engine starts containers fastest a few at a time; more at once only adds latency.
         // Several networks asked for: the first at create, the others plugged in after, in order.

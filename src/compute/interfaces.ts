@@ -1,7 +1,7 @@
 // Interface attach and detach (os-interface): a port bound through the network service and
 // plugged into the running container by its host's driver, all or nothing; one change at a time
 // per server, so "one interface per network" holds.
-import type { InterfaceSpec } from '../agent/driver.ts';
+import type { ComputeDriver, InterfaceSpec } from '../agent/driver.ts';
 import type { RequestContext } from '../platform/auth/context.ts';
 import { BadRequestError, ConflictError, HafenError, NotFoundError } from '../platform/errors.ts';
 import type { NicRequest, PortBinding } from '../network/client.ts';
@@ -66,9 +66,6 @@ export class Interfaces {
       const request: NicRequest = nic ?? { networkId: await this.core.defaultNetwork(ctx, row.project_id) };
       const [binding] = await network.bindPorts(ctx, id, row.host_id!, [request], { projectId: row.project_id, ...(row.kind === 'container' ? { deviceOwner: 'compute:zun' } : {}) });
       try {
-        if (before.some((b) => b.networkId === binding!.networkId)) {
-          throw new ConflictError(`Instance ${id} already has an interface on network ${binding!.networkId}; hafen servers take one interface per network.`);
-        }
         await driver.attachInterface(id, interfaceSpec(binding!));
       } catch (err) {
         await network.unbindPort(ctx, id, binding!.portId).catch(() => undefined);
@@ -92,7 +89,7 @@ export class Interfaces {
       if (!binding) throw new NotFoundError(`Port ${portId} is not attached to instance ${id}.`);
       await this.hosts
         .driverOf(row.host_id)
-        .detachInterface(id, binding.engineNetwork.name)
+        .detachInterface(id, binding.engineNetwork.name, binding.fixedIps[0]?.ipAddress ?? null)
         .catch((err: unknown) => Promise.reject(hostFailure(err, `Failed to detach network adapter device from ${id}`)));
       await network.unbindPort(ctx, id, portId);
       await this.actions.record(row, 'detach_interface', requestId, ctx, true);
@@ -103,6 +100,19 @@ export class Interfaces {
 function assertInterfaceState(row: ServerRow, action: string): void {
   if (!['active', 'paused', 'stopped'].includes(row.vm_state)) throw new ConflictError(`Cannot '${action}' instance ${row.id} while it is in vm_state ${row.vm_state}`);
   if (row.task_state) throw new ConflictError(`Cannot '${action}' instance ${row.id} while it is in task_state ${row.task_state}`);
+}
+
+/**
+ * Plugs the server's ports in again after its container started: a host keeps the interfaces its
+ * engine made, not the further ones on a network that hafen made itself (see the driver's
+ * attachInterface), which go with the container's namespace. Ports plugged in already are left.
+ */
+export async function replugInterfaces(core: ComputeCore, driver: ComputeDriver, serverId: string): Promise<void> {
+  if (!driver.capabilities.interfaceHotplug) return;
+  const bindings = await core.network.bindingsOf(serverId);
+  // Only a server with two ports on one network has interfaces its host did not keep.
+  if (new Set(bindings.map((b) => b.networkId)).size === bindings.length) return;
+  for (const b of bindings) await driver.attachInterface(serverId, interfaceSpec(b));
 }
 
 /** What the host needs to plug a port in. */

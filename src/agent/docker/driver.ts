@@ -9,7 +9,8 @@ import { writeTar } from '../../host/tar-writer.ts';
 import { ensureEngineNetwork, type EngineNetworkSpec } from '../net/engine-network.ts';
 import { forgetHelperImage, helperImage, loadUntagged } from './helper-image.ts';
 import { createInfrastructure } from './infrastructure.ts';
-import { ConflictError } from '../../platform/errors.ts';
+import { BadRequestError, ConflictError } from '../../platform/errors.ts';
+import { plugExtraInterface, unplugExtraInterface } from '../net/extra-interface.ts';
 import type { ArchiveStat, ComputeDriver, DriverCapabilities, ExecResult, HostCapacity, HostConfinement, InterfaceSpec, LogOptions, PowerState, ProcessStream, ProcessTable, ServerInspect, ServerSpec, ServerState, ServerStats, TtySize } from '../driver.ts';
 import { tenantInspect } from './inspect.ts';
 import { DockerVerbs } from './verbs.ts';
@@ -522,21 +523,68 @@ export class DockerDriver implements ComputeDriver {
   async attachInterface(serverId: string, nic: InterfaceSpec): Promise<void> {
     const c = this.docker.getContainer(containerName(serverId));
     const info = await c.inspect();
-    // The engine refuses a second network next to `none`, and one endpoint per network per container.
+    // The engine refuses a second network next to `none`.
     if (info.HostConfig.NetworkMode === 'none') throw new ConflictError(`Server ${serverId} was booted without networking (networks: none) and cannot take interfaces.`);
-    if (info.NetworkSettings.Networks?.[nic.name]) throw new ConflictError(`Server ${serverId} already has an interface on this network; hafen servers take one interface per network.`);
+    const endpoint = info.NetworkSettings.Networks?.[nic.name];
+    if (endpoint) {
+      // Plugged already (a re-plug after a start): nothing to do. Otherwise the engine has its one
+      // endpoint of the container on this network, and hafen makes the further ones itself.
+      if (nic.ip && endpointAddress(endpoint) === nic.ip) return;
+      return this.plugExtraInterface(info, nic);
+    }
     await this.ensureHostGuard();
     await ensureEngineNetwork(this.docker, this.engineNetwork(nic));
     try {
       // Engine API 1.41 sets a MAC only when the container is created: an attached interface gets the engine's.
-      await this.docker.getNetwork(nic.name).connect({ Container: info.Id, EndpointConfig: { IPAMConfig: nic.ip ? { IPv4Address: nic.ip } : {} } });
+      // The engine names the interface by a counter of its own, which may land on an ethN hafen made
+      // (it says "file exists"): its counter moved on, so asking again takes the next name.
+      for (let attempt = 0; ; attempt++) {
+        try {
+          await this.docker.getNetwork(nic.name).connect({ Container: info.Id, EndpointConfig: { IPAMConfig: nic.ip ? { IPv4Address: nic.ip } : {} } });
+          break;
+        } catch (err) {
+          if (attempt >= 8 || !/file exists/i.test(String((err as Error).message))) throw err;
+        }
+      }
     } catch (err) {
       await this.detachInterface(serverId, nic.name).catch(() => undefined);
       throw err;
     }
   }
 
-  async detachInterface(serverId: string, networkName: string): Promise<void> {
+  /**
+   * A further interface on a network the server has (see net/extra-interface.ts): made in the
+   * container's namespace on this host through nsenter, and only here (an engine reached over TCP is on
+   * another host). A server that is not running gets it when it starts (compute plugs its ports again).
+   */
+  private async plugExtraInterface(info: Docker.ContainerInspectInfo, nic: InterfaceSpec): Promise<void> {
+    if (!this.local) throw new BadRequestError('A second interface on one network is made on the engine\'s own host, and this host\'s engine is reached over the network: give the server one interface per network on this host.');
+    if (!nic.ip) throw new BadRequestError('A second interface on one network needs a fixed IP.');
+    if (!info.State.Running || !info.State.Pid) return;
+    const net = (await this.docker.getNetwork(nic.name).inspect()) as { Id: string; Driver: string; Options?: Record<string, string> };
+    if (net.Driver !== 'bridge') throw new BadRequestError('A second interface on one network is made only on bridge networks.');
+    await plugExtraInterface(info.State.Pid, {
+      hostName: extraInterfaceName(this.tag, info.Id, nic.ip),
+      bridge: net.Options?.['com.docker.network.bridge.name'] ?? `br-${net.Id.slice(0, 12)}`,
+      mac: nic.mac,
+      ip: nic.ip,
+      prefixLength: Number(nic.subnet.split('/')[1] ?? 32),
+      mtu: this.engineNetwork(nic).mtu,
+    });
+  }
+
+  async detachInterface(serverId: string, networkName: string, address?: string | null): Promise<void> {
+    if (address) {
+      const info = await ignoreMissing(this.docker.getContainer(containerName(serverId)).inspect());
+      if (!info) return;
+      const endpoint = info.NetworkSettings.Networks?.[networkName];
+      const own = endpoint ? endpointAddress(endpoint) : undefined;
+      // Not the engine's endpoint: one hafen made (gone with the namespace when the server is not running).
+      if (!endpoint || (own && own !== address)) {
+        if (this.local && info.State.Running && info.State.Pid) await unplugExtraInterface(info.State.Pid, address);
+        return;
+      }
+    }
     try {
       await this.docker.getNetwork(networkName).disconnect({ Container: containerName(serverId), Force: true });
     } catch (err) {
@@ -587,6 +635,16 @@ function powerOfStatus(status: string): PowerState {
   if (status === 'running') return 'running';
   if (status === 'dead') return 'crashed';
   return 'shutdown';
+}
+
+/** The address of a container's endpoint: the one asked for (kept while stopped), else the one it got. */
+function endpointAddress(e: { IPAddress?: string; IPAMConfig?: { IPv4Address?: string } | null }): string | undefined {
+  return e.IPAMConfig?.IPv4Address || e.IPAddress || undefined;
+}
+
+/** The host end of a hafen-made interface: this cloud's tag and a hash of container and address (15 characters at most). */
+function extraInterfaceName(tag: string, containerId: string, ip: string): string {
+  return `hv${tag}${createHash('sha256').update(`${containerId} ${ip}`).digest('hex').slice(0, 6)}`;
 }
 
 /** Docker's multiplexed log stream (8-byte frame headers) to plain text. */

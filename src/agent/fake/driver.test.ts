@@ -56,13 +56,16 @@ describe('fake driver', () => {
     await assert.rejects(d.power('nope', 'start'), /No server/);
   });
 
-  it('plugs one interface per network and unplugs idempotently', async () => {
+  it('plugs interfaces, several on one network, again idempotently, and unplugs idempotently', async () => {
     const d = new FakeDriver({ hostname: 'f1' });
     await d.ensureImage('img', 'sha', async () => Readable.from([]));
     await d.spawn(spec('s1'));
     await d.attachInterface('s1', nic('net-b', '10.2.0.5'));
     assert.deepEqual(d.interfacesOf('s1').sort(), ['net-a', 'net-b']);
-    await assert.rejects(d.attachInterface('s1', nic('net-b', '10.2.0.6')), /one interface per network/);
+    await d.attachInterface('s1', nic('net-b', '10.2.0.6'));
+    await d.attachInterface('s1', nic('net-b', '10.2.0.5'));
+    assert.deepEqual(d.interfacesOf('s1').sort(), ['net-a', 'net-b', 'net-b 10.2.0.6']);
+    await d.detachInterface('s1', 'net-b', '10.2.0.6');
     assert.deepEqual(d.interfacesOf('s1').sort(), ['net-a', 'net-b']);
     await d.detachInterface('s1', 'net-b');
     await d.detachInterface('s1', 'net-b');

@@ -149,12 +149,17 @@ export class FakeDriver implements ComputeDriver {
     if (!s) throw new Error(`No server ${serverId} on ${this.cap.hostname}.`);
     // As on an engine: a server booted without networking (networks: none) takes no interfaces.
     if (s.spec.network === null) throw new ConflictError(`Server ${serverId} was booted without networking (networks: none) and cannot take interfaces.`);
-    if (s.interfaces.has(nic.name)) throw new ConflictError(`Server ${serverId} already has an interface on this network; hafen servers take one interface per network.`);
-    s.interfaces.set(nic.name, nic);
+    // Several on one network, one per address; the same address again is a re-plug.
+    const key = s.interfaces.has(nic.name) ? `${nic.name} ${nic.ip}` : nic.name;
+    if (s.interfaces.get(nic.name)?.ip === nic.ip) return;
+    s.interfaces.set(key, nic);
   }
 
-  async detachInterface(serverId: string, networkName: string): Promise<void> {
-    this.servers.get(serverId)?.interfaces.delete(networkName);
+  async detachInterface(serverId: string, networkName: string, address?: string | null): Promise<void> {
+    const s = this.servers.get(serverId);
+    if (!s) return;
+    const key = [...s.interfaces.entries()].find(([, n]) => n.name === networkName && (!address || n.ip === address))?.[0];
+    if (key !== undefined) s.interfaces.delete(key);
   }
 
   // ---- the container verbs, simulated

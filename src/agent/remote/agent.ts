@@ -421,7 +421,7 @@ export class Agent {
       case 'attachInterface':
         return d.attachInterface(call.args.serverId, call.args.nic);
       case 'detachInterface':
-        return d.detachInterface(call.args.serverId, call.args.networkName);
+        return d.detachInterface(call.args.serverId, call.args.networkName, call.args.address ?? null);
       case 'listServers':
         return d.listServers();
       case 'firewallsChanged':

@@ -283,8 +283,8 @@ export class RemoteDriver implements ComputeDriver {
     await this.call('attachInterface', { serverId, nic });
   }
 
-  async detachInterface(serverId: string, networkName: string): Promise<void> {
-    await this.call('detachInterface', { serverId, networkName });
+  async detachInterface(serverId: string, networkName: string, address?: string | null): Promise<void> {
+    await this.call('detachInterface', { serverId, networkName, ...(address ? { address } : {}) });
   }
 
   listServers(): Promise<{ serverId: string; power: PowerState }[]> {

@@ -223,7 +223,7 @@ export const CallSchema = Type.Union([
   /** The archive comes back as the body of PUT .../calls/{id}/stream, not as a result. */
   call('snapshot', Type.Object({ serverId: Id, name: Type.String() })),
   call('attachInterface', Type.Object({ serverId: Id, nic: InterfaceSpecSchema })),
-  call('detachInterface', Type.Object({ serverId: Id, networkName: Id })),
+  call('detachInterface', Type.Object({ serverId: Id, networkName: Id, address: Type.Optional(Nullable(Type.String({ maxLength: 45 }))) })),
   call('listServers', Type.Object({})),
   call('signal', Type.Object({ serverId: Id, signal: Type.String({ minLength: 1, maxLength: 16, pattern: '^[A-Za-z0-9+]+$' }) })),
   call('exec', Type.Object({ serverId: Id, command: Type.Array(Type.String(), { minItems: 1 }), maxOutputBytes: Type.Integer({ minimum: 0, maximum: MAX_EXEC_OUTPUT_BYTES }) })),

@@ -3,6 +3,7 @@
 // the row, the driver acts in the background, the result is recorded.
 import type { ComputeDriver } from '../../agent/driver.ts';
 import { BadRequestError } from '../../platform/errors.ts';
+import { replugInterfaces } from '../interfaces.ts';
 import { assertUnlocked } from '../servers.ts';
 import { faultJson, POWER, powerCode } from '../states.ts';
 import type { VmState } from '../tables.ts';
@@ -20,7 +21,9 @@ async function power(p: ActionParts, req: ActionRequest, action: string, states:
   core.track(
     (async () => {
       try {
-        const state = await hosts.driverOf(row.host_id).power(id, op);
+        const driver = hosts.driverOf(row.host_id);
+        const state = await driver.power(id, op);
+        if (state.power === 'running' && (op === 'start' || op === 'reboot' || op === 'hard-reboot')) await replugInterfaces(core, driver, id);
         await core.store.updateServer(id, { vm_state: to, task_state: null, power_state: to === 'suspended' ? POWER.SUSPENDED : powerCode(state.power) });
         await actions.finish(id, action, 'Success');
       } catch (err) {
