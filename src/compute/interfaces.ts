@@ -1,6 +1,6 @@
 // Interface attach and detach (os-interface): a port bound through the network service and
-// plugged into the running container by its host's driver, all or nothing; one change at a time
-// per server, so "one interface per network" holds.
+// plugged into the container by its host's driver, all or nothing; one change at a time per server.
+// Several on one network are allowed (the host makes the further ones itself, see the driver).
 import type { ComputeDriver, InterfaceSpec } from '../agent/driver.ts';
 import type { RequestContext } from '../platform/auth/context.ts';
 import { BadRequestError, ConflictError, HafenError, NotFoundError } from '../platform/errors.ts';
