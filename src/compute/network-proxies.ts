@@ -221,6 +221,44 @@ export class NetworkProxies {
     return [...(await this.groupsById(ctx, ids)).values()];
   }
 
+  /** A group by name or id among those the caller sees (Neutron's find by name or id, as Nova asks it). */
+  private async groupNamed(ctx: RequestContext, name: string): Promise<NeutronDoc> {
+    const column = UUID.test(name) ? 'id' : 'name';
+    const found = await this.net.list(ctx, 'security_group', { where: [{ kind: 'in', column, values: [name] }, { kind: 'in', column: 'project_id', values: [this.core.projectOf(ctx)] }], limit: 2 });
+    if (found.length === 0) throw new NotFoundError(`Security group ${name} not found.`);
+    if (found.length > 1) throw new ConflictError(`Multiple security_group matches found for name '${name}', use an ID to be more specific.`);
+    return found[0]!;
+  }
+
+  /** The server's ports (404 for a server the caller may not see; Nova's 404 when it has none). */
+  private async serverPorts(ctx: RequestContext, serverId: string): Promise<NeutronDoc[]> {
+    const server = await this.core.server(ctx, serverId);
+    const ports = await this.net.list(ctx, 'port', { where: [{ kind: 'in', column: 'device_id', values: [server.id] }] });
+    if (ports.length === 0) throw new NotFoundError(`instance_id ${server.id} could not be found as device id on any ports`);
+    return ports;
+  }
+
+  /** addSecurityGroup (every version): the group on each of the server's ports. */
+  async addSecurityGroup(ctx: RequestContext, serverId: string, name: string): Promise<void> {
+    const ports = await this.serverPorts(ctx, serverId);
+    const group = await this.groupNamed(ctx, name);
+    const insecure = ports.find((p) => p.port_security_enabled === false);
+    if (insecure) throw new BadRequestError(`Cannot add security group ${name} to ${serverId} since the port ${insecure.id} does not meet security requirements`);
+    for (const p of ports) {
+      const groups = (p.security_groups as string[] | undefined) ?? [];
+      if (!groups.includes(group.id)) await this.net.updatePort(ctx, p.id, { security_groups: [...groups, group.id] });
+    }
+  }
+
+  /** removeSecurityGroup (every version): the group off each port that has it; 400 when none has. */
+  async removeSecurityGroup(ctx: RequestContext, serverId: string, name: string): Promise<void> {
+    const ports = await this.serverPorts(ctx, serverId);
+    const group = await this.groupNamed(ctx, name);
+    const holding = ports.filter((p) => ((p.security_groups as string[] | undefined) ?? []).includes(group.id));
+    if (holding.length === 0) throw new BadRequestError(`Security group ${name} not associated with the instance ${serverId}`);
+    for (const p of holding) await this.net.updatePort(ctx, p.id, { security_groups: (p.security_groups as string[]).filter((g) => g !== group.id) });
+  }
+
   // ---- floating IPs --------------------------------------------------------------------------
 
   /** The external networks (floating IP pools) the caller sees. */

@@ -198,6 +198,9 @@ export const ServerActionBody = Type.Object(
     // Nova's floating IP actions (until 2.44; see api/proxies/floating-ips.ts).
     addFloatingIp: Type.Optional(Type.Object({ address: IpAddress, fixed_address: Type.Optional(IpAddress) }, { additionalProperties: false })),
     removeFloatingIp: Type.Optional(Type.Object({ address: IpAddress }, { additionalProperties: false })),
+    // A group on, or off, every port of the server (every version; see api/proxies/security-groups.ts).
+    addSecurityGroup: Type.Optional(Type.Object({ name: Type.String({ minLength: 1, maxLength: 255 }) })),
+    removeSecurityGroup: Type.Optional(Type.Object({ name: Type.String({ minLength: 1, maxLength: 255 }) })),
   },
   { additionalProperties: true },
 );

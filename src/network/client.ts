@@ -66,6 +66,8 @@ export interface NetworkClient {
   deleteSecurityGroupRule(ctx: RequestContext, id: string): Promise<void>;
   createFloatingIp(ctx: RequestContext, body: Record<string, unknown>): Promise<NeutronDoc>;
   updateFloatingIp(ctx: RequestContext, id: string, body: Record<string, unknown>): Promise<NeutronDoc>;
+  /** Neutron's port update, as the caller (Nova's addSecurityGroup/removeSecurityGroup change `security_groups`). */
+  updatePort(ctx: RequestContext, id: string, body: Record<string, unknown>): Promise<NeutronDoc>;
   deleteFloatingIp(ctx: RequestContext, id: string): Promise<void>;
 }
 

@@ -138,6 +138,31 @@ describe("Nova's proxy APIs", () => {
     assert.equal((await neutron('GET', `/security-groups/${g.id}`)).status, 404);
   });
 
+  it('adds a security group to a server\'s ports and removes it (addSecurityGroup, every version), through the openstack CLI', async () => {
+    const group = (await neutron('POST', '/security-groups', { security_group: { name: 'extra' } })).body.security_group;
+    const portGroups = async () => (await neutron('GET', `/ports?device_id=${serverId}`)).body.ports[0].security_groups.slice().sort();
+    await t.openstack(['server', 'add', 'security', 'group', serverId, 'extra']);
+    const defaultId = (await neutron('GET', '/security-groups?name=default')).body.security_groups[0].id;
+    assert.deepEqual(await portGroups(), [defaultId, group.id].sort());
+    // Adding it again changes nothing; a group the project lacks is 404.
+    assert.equal((await send('POST', `/servers/${serverId}/action`, { addSecurityGroup: { name: 'extra' } }, '2.79')).status, 202);
+    const missing = await send('POST', `/servers/${serverId}/action`, { addSecurityGroup: { name: 'nope' } });
+    assert.equal(missing.status, 404, missing.text);
+    assert.match(missing.body.itemNotFound.message, /Security group nope not found/);
+    // Another project: its own group of the same name cannot go on demo's server, nor demo's on its.
+    const theirs = (await neutron('POST', '/security-groups', { security_group: { name: 'extra' } }, other.token)).body.security_group;
+    assert.equal((await send('POST', `/servers/${serverId}/action`, { addSecurityGroup: { name: theirs.id } }, '2.1', other.token)).status, 404);
+    assert.equal((await send('POST', `/servers/${serverId}/action`, { removeSecurityGroup: { name: 'extra' } }, '2.1', other.token)).status, 404);
+    assert.equal((await send('POST', `/servers/${serverId}/action`, { addSecurityGroup: { name: theirs.id } })).status, 404);
+    assert.deepEqual(await portGroups(), [defaultId, group.id].sort());
+    await t.openstack(['server', 'remove', 'security', 'group', serverId, 'extra']);
+    assert.deepEqual(await portGroups(), [defaultId]);
+    const notThere = await send('POST', `/servers/${serverId}/action`, { removeSecurityGroup: { name: 'extra' } });
+    assert.equal(notThere.status, 400, notThere.text);
+    assert.match(notThere.body.badRequest.message, /not associated with the instance/);
+    assert.equal((await neutron('DELETE', `/security-groups/${group.id}`)).status, 204);
+  });
+
   it('allocates, associates, disassociates and releases floating IPs', async () => {
     assert.deepEqual((await get('/os-floating-ip-pools')).body.floating_ip_pools, [{ name: 'public' }]);
     assert.equal((await send('POST', '/os-floating-ips', { pool: 'nope' })).status, 404);

@@ -21,6 +21,7 @@ import { atOf, type ComputeRoutes } from './index.ts';
 import { nextLinks } from './paging.ts';
 import { newerThan, removedAt } from './versions.ts';
 import { floatingIpAction } from './proxies/floating-ips.ts';
+import { securityGroupAction } from './proxies/security-groups.ts';
 
 export function serverRoutes({ app, compute, base, publicUrl }: ComputeRoutes): void {
   type Req = Parameters<typeof atOf>[0];
@@ -77,6 +78,7 @@ export function serverRoutes({ app, compute, base, publicUrl }: ComputeRoutes): 
     removedAt(request, body.rebuild, { personality: '2.57' });
     newerThan(request, body.lock ?? undefined, { locked_reason: '2.73' });
     if (await floatingIpAction(compute, request, request.params.id, body)) return reply.code(202).send();
+    if (await securityGroupAction(compute, request, request.params.id, body)) return reply.code(202).send();
     const result = await compute.actions.run(ctx, request.params.id, body, request.id);
     if (result === undefined) return reply.code(202).send();
     const name = Object.keys(body)[0];

@@ -1,7 +1,9 @@
 // os-security-groups and os-security-group-rules (until 2.36) and a server's groups
 // (`/servers/{id}/os-security-groups`, every version): Neutron's groups in Nova's shape, ingress rules only.
 import { contextOf, type RequestContext } from '../../../platform/auth/context.ts';
+import type { FastifyRequest } from 'fastify';
 import type { NeutronDoc } from '../../../network/client.ts';
+import type { ComputeService } from '../../service.ts';
 import type { ComputeRoutes } from '../index.ts';
 import { servedUntil } from './gates.ts';
 import { ProxyIdParams, ProxyQuery, SecurityGroupBody, SecurityGroupListQuery, SecurityGroupRuleBody, ServerIdParams } from './schemas.ts';
@@ -68,4 +70,15 @@ export function securityGroupRoutes({ app, compute }: ComputeRoutes): void {
     const ctx = contextOf(request);
     return { security_groups: sortedGroups(await render(ctx, await proxies.serverSecurityGroups(ctx, request.params.server_id))) };
   });
+}
+
+/** addSecurityGroup/removeSecurityGroup, served at every version: true when the body was one of them. */
+export async function securityGroupAction(compute: ComputeService, request: FastifyRequest, id: string, body: Record<string, unknown>): Promise<boolean> {
+  const add = body.addSecurityGroup as { name: string } | undefined;
+  const remove = body.removeSecurityGroup as { name: string } | undefined;
+  if (!add && !remove) return false;
+  const ctx = contextOf(request);
+  if (add) await compute.networkProxies.addSecurityGroup(ctx, id, add.name);
+  else await compute.networkProxies.removeSecurityGroup(ctx, id, remove!.name);
+  return true;
 }
