@@ -25,6 +25,7 @@ describe('two interfaces on one network through the openstack CLI', () => {
   let docker: Docker;
   let token: string;
   let peerIp: string;
+  const netIds: string[] = [];
   const C = '/compute/v2.1';
   const os = (args: string[], cloud = 'hafen-demo') => t.openstack(args, cloud);
   const json = async (args: string[], cloud = 'hafen-demo') => JSON.parse(await os([...args, '-f', 'json'], cloud));
@@ -48,7 +49,7 @@ describe('two interfaces on one network through the openstack CLI', () => {
     token = await t.token('demo');
     await os(['image', 'create', '--container-format', 'docker', '--disk-format', 'raw', '--file', c.imageTar, 'busybox']);
     for (const [name, cidr] of [['same', '10.83.0.0/24'], ['side', '10.84.0.0/24']] as const) {
-      await json(['network', 'create', name]);
+      netIds.push((await json(['network', 'create', name])).id);
       await os(['subnet', 'create', '--network', name, '--subnet-range', cidr, `${name}-sub`]);
     }
     const peer = await json(['server', 'create', '--image', 'busybox', '--flavor', 'm1.tiny', '--nic', 'net-id=same', '--wait', 'peer']);
@@ -56,6 +57,8 @@ describe('two interfaces on one network through the openstack CLI', () => {
   });
   after(async () => {
     for (const s of await json(['server', 'list', '--all-projects'], 'hafen-admin').catch(() => [])) await os(['server', 'delete', '--wait', s.ID], 'hafen-admin').catch(() => undefined);
+    // The engine networks go too: the shared engine refuses another cloud's network on the same range.
+    for (const id of netIds) await docker.getNetwork(`hafen-net-${id}`).remove().catch(() => undefined);
     await t.close();
   });
 
