@@ -6,14 +6,13 @@ import assert from 'node:assert/strict';
 import { startTestCloud, type TestCloud } from '../helpers/cloud.ts';
 import { waitFor } from '../helpers/compute.ts';
 import { memberOfNewProject } from '../helpers/projects.ts';
+import { novaCalls } from '../helpers/nova.ts';
 import { busyboxDockerArchive } from '../../src/host/busybox-image.ts';
 import path from 'node:path';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 
 const exec = promisify(execFile);
-
-const C = '/compute/v2.1';
 
 describe("Nova's proxy APIs", () => {
   let t: TestCloud;
@@ -23,9 +22,7 @@ describe("Nova's proxy APIs", () => {
   let netId: string;
   let serverId: string;
   let imageId: string;
-  const at = (v: string) => ({ 'openstack-api-version': `compute ${v}` });
-  const get = (path: string, v = '2.1', token = demo) => t.request('GET', `${C}${path}`, { token, headers: at(v) });
-  const send = (method: string, path: string, body: unknown, v = '2.1', token = demo) => t.request(method, `${C}${path}`, { token, body, headers: at(v) });
+  const { get, send } = novaCalls({ cloud: () => t, token: () => demo, admin: () => admin, version: '2.1' });
   const neutron = (method: string, path: string, body?: unknown, token = demo) => t.request(method, `/network/v2.0${path}`, { token, body });
 
   before(async () => {
