@@ -61,7 +61,9 @@ describe('http platform', () => {
       const headers: Record<string, string> = { 'content-type': 'application/json', 'x-auth-token': admin };
       const res = await fetch(`${t.url}${url}`, { method: r.method, headers, body: ['GET', 'DELETE'].includes(r.method) ? undefined : '' });
       const text = await res.text();
-      assert.ok(res.status < 500, `${r.method} ${r.url}: ${res.status} ${text.slice(0, 200)}`);
+      // 501 is an answer of its own where OpenStack gives it (Nova's power actions of os-hosts, bare metal without Ironic).
+      const notImplemented = res.status === 501 && /"notImplemented"/.test(text);
+      assert.ok(res.status < 500 || notImplemented, `${r.method} ${r.url}: ${res.status} ${text.slice(0, 200)}`);
       assert.doesNotMatch(text, /must not be empty/, `${r.method} ${r.url}`);
       const service = /^\/(identity|compute|network|image|orchestration)\//.test(r.url);
       if (service && text.startsWith('{')) assert.equal(res.headers.get('content-type'), 'application/json', `${r.method} ${r.url}`);
