@@ -1,5 +1,6 @@
 // GET /v3/auth/tokens answers: a token's rendered body (catalog included) is kept, as the bytes sent,
 // until the token expires or the catalog changes; the token is checked on every request before it is used.
+import { evictOne } from '../platform/clock-eviction.ts';
 import type { CatalogCache, ProjectCatalog } from './catalog.ts';
 import type { TokenService } from './token-service.ts';
 import type { TokenClaims } from './tokens.ts';
@@ -48,7 +49,7 @@ export class TokenBodies {
       const hit = withCatalog ? kept.catalog : kept.plain;
       if (hit && hit.version === version) return hit.body;
     } else {
-      if (this.bodies.size >= MAX_BODIES) this.evictOne();
+      if (this.bodies.size >= MAX_BODIES) evictOne(this.bodies);
       kept = { catalog: undefined, plain: undefined, used: false };
       this.bodies.set(claims, kept);
     }
@@ -56,15 +57,5 @@ export class TokenBodies {
     if (withCatalog) kept.catalog = rendered;
     else kept.plain = rendered;
     return rendered.body;
-  }
-
-  /** Drops the oldest token's bodies not used since the last pass; used ones move to the end. */
-  private evictOne(): void {
-    for (const [claims, kept] of this.bodies) {
-      this.bodies.delete(claims);
-      if (!kept.used) return;
-      kept.used = false;
-      this.bodies.set(claims, kept);
-    }
   }
 }

@@ -5,6 +5,7 @@ import type { Config } from '../config.ts';
 import type { AccessRule } from '../platform/auth/access-rules.ts';
 import type { RequestContext, TokenValidator } from '../platform/auth/context.ts';
 import { BadRequestError, ForbiddenError, NotFoundError, UnauthorizedError } from '../platform/errors.ts';
+import { evictOne } from '../platform/clock-eviction.ts';
 import { decoyHash, verifyPassword } from './passwords.ts';
 import { RevocationList } from './revocations.ts';
 import type { DomainRow, IdentityStore, ProjectRow, UserRow } from './store.ts';
@@ -111,21 +112,12 @@ export class TokenService implements TokenValidator {
       return hit;
     }
     const claims = this.codec.decode(token);
-    if (this.decoded.size >= MAX_DECODED) this.evictOne();
+    if (this.decoded.size >= MAX_DECODED) evictOne(this.decoded);
     const entry: Decoded = { claims, keyId: Number(token.split('.')[2]), used: false, checkedAt: -1, context: undefined };
     this.decoded.set(token, entry);
     return entry;
   }
 
-  /** Drops the oldest entry not used since it was last passed over; used ones move to the end (CLOCK). */
-  private evictOne(): void {
-    for (const [token, entry] of this.decoded) {
-      this.decoded.delete(token);
-      if (!entry.used) return;
-      entry.used = false;
-      this.decoded.set(token, entry);
-    }
-  }
 
   /**
    * Whether a kept token has been revoked: the revocation events are looked up again whenever the
