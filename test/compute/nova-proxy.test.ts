@@ -273,6 +273,32 @@ describe("Nova's proxy APIs", () => {
     assert.equal((await get('/os-volumes', '2.36')).status, 404);
   });
 
+  it("serves os-volumes_boot as Nova's old name of /servers: list, create, show, update, action, delete, and another project's 404", async () => {
+    const listed = (await get('/os-volumes_boot')).body.servers.map((s: { id: string }) => s.id);
+    assert.ok(listed.includes(serverId), JSON.stringify(listed));
+    assert.ok((await get('/os-volumes_boot/detail')).body.servers.some((s: { id: string; status: string }) => s.id === serverId && s.status === 'ACTIVE'));
+    const made = await send('POST', '/os-volumes_boot', { server: { name: 'vb', imageRef: imageId, flavorRef: '1', networks: 'none' } }, '2.37');
+    assert.equal(made.status, 202, made.text);
+    const id = made.body.server.id as string;
+    await waitFor('vb ACTIVE', async () => ((await get(`/os-volumes_boot/${id}`)).body.server.status === 'ACTIVE' ? true : undefined));
+    assert.equal((await send('PUT', `/os-volumes_boot/${id}`, { server: { name: 'vb2' } })).body.server.name, 'vb2');
+    assert.equal((await get(`/servers/${id}`)).body.server.name, 'vb2');
+    assert.equal((await send('POST', `/os-volumes_boot/${id}/action`, { 'os-stop': null })).status, 202);
+    await waitFor('vb SHUTOFF', async () => ((await get(`/servers/${id}`)).body.server.status === 'SHUTOFF' ? true : undefined));
+    // The same tenancy as /servers: another project's token finds nothing under this name either.
+    assert.equal((await get(`/os-volumes_boot/${id}`, '2.1', other.token)).status, 404);
+    assert.equal((await send('DELETE', `/os-volumes_boot/${id}`, undefined, '2.1', other.token)).status, 404);
+    assert.ok(!(await get('/os-volumes_boot', '2.1', other.token)).body.servers.some((s: { id: string }) => s.id === id));
+    // Bad input is refused with the servers' own schema.
+    const bad = await send('POST', '/os-volumes_boot', { server: { name: 'x' } });
+    assert.equal(bad.status, 400, bad.text);
+    assert.ok(bad.body.badRequest.message);
+    assert.equal((await send('DELETE', `/os-volumes_boot/${id}`, undefined)).status, 204);
+    await waitFor('vb gone', async () => ((await get(`/servers/${id}`)).status === 404 ? true : undefined));
+    // Only the routes Nova aliases: a server's sub-resources are not served under the old name.
+    assert.equal((await get(`/os-volumes_boot/${serverId}/metadata`)).status, 404);
+  });
+
   it('shows the network limits until 2.36, maxImageMeta until 2.39 and the personality limits until 2.57', async () => {
     const l1 = (await get('/limits')).body.limits.absolute;
     for (const k of ['maxTotalFloatingIps', 'maxSecurityGroups', 'maxSecurityGroupRules', 'totalFloatingIpsUsed', 'totalSecurityGroupsUsed', 'maxImageMeta', 'maxPersonality']) assert.ok(k in l1, k);

@@ -19,6 +19,7 @@ import { usageRoutes } from './usage.ts';
 import { osHostRoutes } from './os-hosts.ts';
 import { proxyRoutes } from './proxies/index.ts';
 import { novaValidatorCompiler } from '../validation.ts';
+import { volumesBootAlias } from './volumes-boot.ts';
 
 export const MIN_VERSION = '2.1';
 export const MAX_VERSION = '2.79';
@@ -72,6 +73,7 @@ export function computeApi(compute: ComputeService, validator: TokenValidator, p
 
     const routes: ComputeRoutes = { app, compute, base, publicUrl };
     flavorRoutes(routes);
+    volumesBootAlias(app);
     serverRoutes(routes);
     tagRoutes(routes);
     keypairRoutes(routes);
