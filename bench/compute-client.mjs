@@ -1,7 +1,8 @@
 // The client side of bench/compute on a thread of its own, as a real client runs in a process of its
-// own: Nova boots polled to ACTIVE and deletes polled to 404 through the API, and the raw Engine API
-// create+start and force-remove of the same container, each timed here. The controller keeps the main
-// thread to itself. Plain .mjs so that it needs no loader.
+// own: Nova boots polled to ACTIVE and deletes polled to 404 through the API, and the raw twin (what a
+// user types to get the same container by hand: `docker run -d -i` with the same options, `docker rm
+// -f -v`) through the Engine API, each timed here. The controller keeps the main thread to itself.
+// Plain .mjs so that it needs no loader.
 import { randomUUID } from 'node:crypto';
 import { parentPort, workerData } from 'node:worker_threads';
 import Docker from 'dockerode';
@@ -23,10 +24,10 @@ async function bootOne(imageId, name) {
   if (r.status !== 202) throw new Error(`boot: ${r.status} ${await r.text()}`);
   const id = (await r.json()).server.id;
   for (;;) {
+    await sleep(pollMs);
     const s = (await (await fetch(`${url}/compute/v2.1/servers/${id}`, { headers: h })).json()).server;
     if (s.status === 'ACTIVE') return id;
     if (s.status === 'ERROR') throw new Error(`boot failed: ${JSON.stringify(s)}`);
-    await sleep(pollMs);
   }
 }
 
@@ -34,20 +35,28 @@ async function deleteOne(id) {
   const r = await fetch(`${url}/compute/v2.1/servers/${id}`, { method: 'DELETE', headers: { 'x-auth-token': token } });
   if (r.status !== 204) throw new Error(`delete: ${r.status} ${await r.text()}`);
   for (;;) {
+    await sleep(pollMs);
     const res = await fetch(`${url}/compute/v2.1/servers/${id}`, { headers: h });
     await res.arrayBuffer();
     if (res.status === 404) return;
-    await sleep(pollMs);
   }
 }
 
-// The same container the driver makes, minus hafen: same image, limits, profile, no network.
+/**
+ * The raw twin of a server booted with flavor m1.tiny and `networks: none`: `docker run -d -i --name
+ * N --hostname N --memory 64m --memory-swap 64m --cpus 1 --pids-limit 1024 --cap-drop ALL --cap-add
+ * <hafen's 12> --security-opt no-new-privileges --ipc private --network none <image>`, which is the
+ * Engine API's create and start (and nothing else: `-d` attaches nothing).
+ */
 async function rawOne(image, capabilities) {
+  const name = `bench-raw-${randomUUID()}`;
   const c = await docker.createContainer({
-    name: `bench-raw-${randomUUID()}`,
+    name,
+    Hostname: name.slice(0, 63),
     Image: image,
+    OpenStdin: true,
     Labels: { 'hafen.bench': 'raw' },
-    HostConfig: { Memory: 64 << 20, MemorySwap: 64 << 20, NanoCpus: 1e9, PidsLimit: 1024, CapDrop: ['ALL'], CapAdd: capabilities, SecurityOpt: ['no-new-privileges'], NetworkMode: 'none' },
+    HostConfig: { Memory: 64 << 20, MemorySwap: 64 << 20, NanoCpus: 1e9, PidsLimit: 1024, CapDrop: ['ALL'], CapAdd: capabilities, SecurityOpt: ['no-new-privileges'], IpcMode: 'private', NetworkMode: 'none' },
   });
   await c.start();
   return c.id;
@@ -70,7 +79,7 @@ const ops = {
   boot: ({ imageId, names, concurrency }) => timed(names, concurrency, (name) => bootOne(imageId, name)),
   delete: ({ ids, concurrency }) => timed(ids, concurrency, deleteOne),
   raw: ({ image, capabilities, count, concurrency }) => timed(Array.from({ length: count }, (_, i) => i), concurrency, () => rawOne(image, capabilities)),
-  rawRemove: ({ ids, concurrency }) => timed(ids, concurrency, (id) => docker.getContainer(id).remove({ force: true })),
+  rawRemove: ({ ids, concurrency }) => timed(ids, concurrency, (id) => docker.getContainer(id).remove({ force: true, v: true })),
 };
 
 parentPort.on('message', async ({ seq, op, args }) => {

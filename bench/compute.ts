@@ -1,10 +1,14 @@
-// Benchmark: one server (image cached) POST /servers -> ACTIVE against the Engine API's create+start
-// of an identical container, alternating rounds; a burst of N servers against N raw create+starts
-// at concurrency 8; and deleting them all against raw force-remove. Both clients run on a thread of
-// their own (bench/compute-client.mjs), as a real client runs in a process of its own, so the main
-// thread is the controller's alone: its event loop's busy share and its CPU time a server are
-// printed for each part.
-// HAFEN_BENCH_ROUNDS (default 10), HAFEN_BENCH_BURST (default 100), HAFEN_BENCH_POLL_MS (5).
+// Benchmark: servers through compute against their raw twins on the same engine, in pairs that run
+// next to each other, so that both sides of a pair see the same load on a busy machine. One server
+// (image cached) POST /servers -> ACTIVE seen by polling, against the raw create+start of the same
+// container (bench/compute-client.mjs says exactly what the twin runs); bursts of N servers at 8 at a
+// time against N raw create+starts at 8; deleting each burst (polled to 404) against raw force-removes.
+// Within each pair the side that goes first alternates (ABBA...). Ratios are of the medians and the
+// p99s over the paired samples; each pair's ratio and each phase's load average are printed too. Both
+// clients run on a thread of their own, as a real client runs in a process of its own, so the main
+// thread is the controller's alone: its event loop's busy share and its CPU time a server are printed.
+// HAFEN_BENCH_ROUNDS (single boots, default 20), HAFEN_BENCH_BURST (default 20),
+// HAFEN_BENCH_BURST_ROUNDS (bursts of each side, default 3), HAFEN_BENCH_POLL_MS (default 10).
 import fs from 'node:fs';
 import os from 'node:os';
 import { performance } from 'node:perf_hooks';
@@ -14,9 +18,10 @@ import { ENGINE_API_VERSION } from '../src/host/engine-client.ts';
 import type { BenchOptions } from './run.ts';
 import { startBenchCloud } from './cloud.ts';
 
-export const description = 'server boot/burst/delete through compute vs the raw Engine API, same engine';
+export const description = 'server boot/burst/delete through compute vs raw create+start/remove on the same engine, interleaved in pairs';
 
 const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.ceil((p / 100) * xs.length) - 1)]!;
+const load = () => os.loadavg()[0]!;
 
 interface Timed {
   ids: string[];
@@ -58,72 +63,120 @@ function controllerCpuMs(): number {
   }
 }
 
-interface Share {
-  /** The event loop's busy share (time descheduled on a loaded machine counts as busy). */
-  busy: number;
-  cpuMs: number;
-}
+/** The paired samples of one phase: hafen's and raw's times, the controller's share while hafen ran, the load seen. */
+class Phase {
+  readonly hafen: number[] = [];
+  readonly raw: number[] = [];
+  private busyMs = 0;
+  private wallMs = 0;
+  private cpuMs = 0;
+  private servers = 0;
+  private readonly loads: number[] = [];
 
-/** What the controller (this thread) spent while `fn` ran, with fn's result. */
-async function controllerShare<T>(fn: () => Promise<T>): Promise<[T, Share]> {
-  const before = performance.eventLoopUtilization();
-  const cpu = controllerCpuMs();
-  const out = await fn();
-  return [out, { busy: performance.eventLoopUtilization(before).utilization, cpuMs: controllerCpuMs() - cpu }];
-}
+  constructor(readonly title: string, readonly target: { p50?: number; p99?: number }) {}
 
-const shareOf = (s: Share, servers: number) => `controller loop busy ${(s.busy * 100).toFixed(0)} %, CPU ${(s.cpuMs / servers).toFixed(0)} ms a server`;
+  /** Runs one pair, the side going first alternating with the pair's index; records both times. */
+  async pair(index: number, hafen: () => Promise<Timed>, raw: () => Promise<Timed>): Promise<[Timed, Timed]> {
+    this.loads.push(load());
+    const runHafen = async () => {
+      const before = performance.eventLoopUtilization();
+      const cpu = controllerCpuMs();
+      const out = await hafen();
+      const elu = performance.eventLoopUtilization(before);
+      this.busyMs += elu.active;
+      this.wallMs += elu.active + elu.idle;
+      this.cpuMs += controllerCpuMs() - cpu;
+      this.servers += out.each.length;
+      return out;
+    };
+    let h: Timed;
+    let r: Timed;
+    if (index % 2 === 0) {
+      h = await runHafen();
+      r = await raw();
+    } else {
+      r = await raw();
+      h = await runHafen();
+    }
+    this.hafen.push(h.totalMs);
+    this.raw.push(r.totalMs);
+    this.loads.push(load());
+    return [h, r];
+  }
+
+  get ratioP50(): number {
+    return pct(this.hafen, 50) / pct(this.raw, 50);
+  }
+
+  get ratioP99(): number {
+    return pct(this.hafen, 99) / pct(this.raw, 99);
+  }
+
+  report(): string {
+    const ms = (x: number) => (x >= 10_000 ? `${(x / 1000).toFixed(1)} s` : `${x.toFixed(0)} ms`);
+    const pairs = this.hafen.map((h, i) => h / this.raw[i]!);
+    const t = (v: number, target?: number) => `${v.toFixed(2)}x${target ? ` (target ${target})` : ''}`;
+    return [
+      `${this.title}: ${this.hafen.length} pairs, load ${Math.min(...this.loads).toFixed(1)}-${Math.max(...this.loads).toFixed(1)}`,
+      `  hafen p50 ${ms(pct(this.hafen, 50))} p99 ${ms(pct(this.hafen, 99))}; raw p50 ${ms(pct(this.raw, 50))} p99 ${ms(pct(this.raw, 99))}`,
+      `  ratio of medians ${t(this.ratioP50, this.target.p50)}, of p99s ${t(this.ratioP99, this.target.p99)}; pairs' ratios p50 ${pct(pairs, 50).toFixed(2)}x, each ${pairs.map((p) => p.toFixed(2)).join(' ')}`,
+      `  controller while hafen ran: loop busy ${((this.busyMs / this.wallMs) * 100).toFixed(0)} %, CPU ${(this.cpuMs / this.servers).toFixed(1)} ms a server`,
+    ].join('\n');
+  }
+}
 
 export async function run(_options: BenchOptions): Promise<void> {
-  const rounds = Number(process.env.HAFEN_BENCH_ROUNDS ?? 10);
-  const burst = Number(process.env.HAFEN_BENCH_BURST ?? 100);
-  const pollMs = Number(process.env.HAFEN_BENCH_POLL_MS ?? 5);
+  const rounds = Number(process.env.HAFEN_BENCH_ROUNDS ?? 20);
+  const burst = Number(process.env.HAFEN_BENCH_BURST ?? 20);
+  const burstRounds = Number(process.env.HAFEN_BENCH_BURST_ROUNDS ?? 3);
+  const pollMs = Number(process.env.HAFEN_BENCH_POLL_MS ?? 10);
   const { cloud, url, docker, socket, token, headers: h, imageId, work } = await startBenchCloud('compute', { instances: burst + 10, cores: burst + 10, ram: (burst + 10) * 64 });
   const client = clientThread({ url, token, socket, engineVersion: ENGINE_API_VERSION, pollMs });
-  const rawIds: string[] = [];
+  const rawIds = new Set<string>();
   try {
     const boot = (names: string[], concurrency = 1) => client.call('boot', { imageId, names, concurrency });
     const remove = (ids: string[], concurrency = 1) => client.call('delete', { ids, concurrency });
     const raw = async (count: number, concurrency = 1) => {
       const r = await client.call('raw', { image: engineImage, capabilities: TENANT_CAPABILITIES, count, concurrency });
-      rawIds.push(...r.ids);
+      for (const id of r.ids) rawIds.add(id);
       return r;
     };
     const rawRemove = async (ids: string[], concurrency = 1) => {
       const r = await client.call('rawRemove', { ids, concurrency });
-      for (const id of ids) rawIds.splice(rawIds.indexOf(id), 1);
+      for (const id of ids) rawIds.delete(id);
       return r;
     };
-    // Warm-up boot loads the image into the engine (cached from then on), known there by its content id.
+    // Warm-up: the image loaded into the engine (cached from then on, known there by its content id),
+    // and one of each side, so that neither pays for a first time.
     await remove((await boot(['warm'])).ids);
     const engineImage = ((await (await fetch(`${url}/image/v2/images/${imageId}`, { headers: h })).json()) as { docker_image_id: string }).docker_image_id;
-    console.log(`load average at start ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}; ${rounds} rounds, burst of ${burst}, polling every ${pollMs} ms`);
+    await rawRemove((await raw(1)).ids);
+    const startLoad = os.loadavg().map((l) => l.toFixed(1)).join(' ');
+    console.log(`load average at start ${startLoad}; ${rounds} single pairs, ${burstRounds} burst pairs of ${burst} at 8 at a time, polling every ${pollMs} ms`);
 
-    const hafenMs: number[] = [];
-    const rawMs: number[] = [];
-    const one: Share = { busy: 0, cpuMs: 0 };
+    const one = new Phase('one server to ACTIVE (vs raw create+start)', { p50: 1.15, p99: 1.3 });
+    const oneDelete = new Phase('deleting one (vs raw force-remove)', {});
     for (let i = 0; i < rounds; i++) {
-      const [b, share] = await controllerShare(() => boot([`one-${i}`]));
-      one.busy += share.busy / rounds;
-      one.cpuMs += share.cpuMs;
-      hafenMs.push(b.totalMs);
-      const r = await raw(1);
-      rawMs.push(r.totalMs);
-      await remove(b.ids);
-      await rawRemove(r.ids);
+      const [b, r] = await one.pair(i, () => boot([`one-${i}`]), () => raw(1));
+      await oneDelete.pair(i, () => remove(b.ids), () => rawRemove(r.ids));
     }
-    console.log(`one server to ACTIVE: hafen p50 ${pct(hafenMs, 50).toFixed(0)} ms p99 ${pct(hafenMs, 99).toFixed(0)} ms; raw create+start p50 ${pct(rawMs, 50).toFixed(0)} ms p99 ${pct(rawMs, 99).toFixed(0)} ms; ratio p50 ${(pct(hafenMs, 50) / pct(rawMs, 50)).toFixed(2)}x (target 1.15), p99 ${(pct(hafenMs, 99) / pct(rawMs, 99)).toFixed(2)}x (target 1.3); ${shareOf(one, rounds)}`);
+    console.log(one.report());
+    console.log(oneDelete.report());
 
-    const [hafenBurst, burstShare] = await controllerShare(() => boot(Array.from({ length: burst }, (_, i) => `burst-${i}`), 8));
-    const rawBurst = await raw(burst, 8);
-    console.log(`burst of ${burst}: hafen ${(hafenBurst.totalMs / 1000).toFixed(1)} s, raw ${(rawBurst.totalMs / 1000).toFixed(1)} s, ratio ${(hafenBurst.totalMs / rawBurst.totalMs).toFixed(2)}x (target 1.15); ${shareOf(burstShare, burst)}`);
-    const [hafenDel, delShare] = await controllerShare(() => remove(hafenBurst.ids, 8));
-    const rawDel = await rawRemove(rawBurst.ids, 8);
-    console.log(`delete ${burst}: hafen ${(hafenDel.totalMs / 1000).toFixed(1)} s, raw ${(rawDel.totalMs / 1000).toFixed(1)} s, ratio ${(hafenDel.totalMs / rawDel.totalMs).toFixed(2)}x (target 1.2); ${shareOf(delShare, burst)}`);
-    console.log(`load average at end ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`);
+    const bursts = new Phase(`burst of ${burst} (vs ${burst} raw create+starts)`, { p50: 1.15 });
+    const burstDeletes = new Phase(`deleting the burst (vs ${burst} raw force-removes)`, { p50: 1.2 });
+    for (let i = 0; i < burstRounds; i++) {
+      const [b, r] = await bursts.pair(i, () => boot(Array.from({ length: burst }, (_, j) => `burst-${i}-${j}`), 8), () => raw(burst, 8));
+      await burstDeletes.pair(i, () => remove(b.ids, 8), () => rawRemove(r.ids, 8));
+    }
+    console.log(bursts.report());
+    console.log(burstDeletes.report());
+    const endLoad = os.loadavg().map((l) => l.toFixed(1)).join(' ');
+    console.log(`load average at end ${endLoad}`);
+    console.log(`summary: one boot p50 ${one.ratioP50.toFixed(2)}x / p99 ${one.ratioP99.toFixed(2)}x, burst ${bursts.ratioP50.toFixed(2)}x, delete ${burstDeletes.ratioP50.toFixed(2)}x (targets 1.15, 1.3, 1.15, 1.2); load ${startLoad} -> ${endLoad}`);
   } finally {
     await client.stop();
-    for (const id of rawIds) await docker.getContainer(id).remove({ force: true }).catch(() => undefined);
+    for (const id of rawIds) await docker.getContainer(id).remove({ force: true, v: true }).catch(() => undefined);
     await cloud.close();
     fs.rmSync(work, { recursive: true, force: true });
   }
