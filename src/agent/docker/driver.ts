@@ -320,8 +320,11 @@ export class DockerDriver implements ComputeDriver {
       const entries = files.map(([p, content]) => ({ type: 'file' as const, path: p.replace(/^\/+/, ''), content: Buffer.from(content, 'base64') }));
       await container.putArchive(writeTar(entries), { path: '/' });
     }
-    if (c?.start !== false) await againIfNetworkGone(() => container.start());
-    return this.state(spec.serverId);
+    // The state is what was just done, as `docker run -d` knows it: the engine answers a start only
+    // once the process runs (one that ends at once is shown stopped by compute's next reconcile).
+    if (c?.start === false) return { power: 'shutdown', ip: spec.network?.ip ?? null, mac: spec.network?.mac ?? null, exitCode: null };
+    await againIfNetworkGone(() => container.start());
+    return { power: 'running', ip: spec.network?.ip ?? null, mac: spec.network?.mac ?? null, exitCode: null };
   }
 
   /**
@@ -360,14 +363,11 @@ export class DockerDriver implements ComputeDriver {
     const container = this.docker.getContainer(containerName(serverId));
     const known = this.volumesOf.get(serverId);
     if (known) {
-      // Spawned here: its volumes are known, so the container goes at once (beside the look for
-      // anything else labelled for it), then the volumes.
-      const name = `/${containerName(serverId)}`;
-      const [, labelled] = await Promise.all([
-        ignoreMissing(container.remove({ force: true, v: true })),
-        this.docker.listContainers({ all: true, filters: { label: [`${LABEL_SERVER}=${serverId}`] } }),
-      ]);
-      await Promise.all(labelled.filter((c) => !c.Names?.includes(name)).map((c) => ignoreMissing(this.docker.getContainer(c.Id).remove({ force: true, v: true }))));
+      // Spawned here: its container and volumes are known, so the container goes at once, as
+      // `docker rm -f -v` would, then the volumes. Nothing else carries its label (tenants' labels
+      // never start with hafen.); anything made behind this driver's back is found by compute's
+      // reconcile, which removes labelled containers without a row (through the path below).
+      await ignoreMissing(container.remove({ force: true, v: true }));
       await this.removeVolumes(known.named, known.own);
       this.volumesOf.delete(serverId);
       return;
