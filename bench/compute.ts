@@ -7,6 +7,9 @@
 // p99s over the paired samples; each pair's ratio and each phase's load average are printed too. Both
 // clients run on a thread of their own, as a real client runs in a process of its own, so the main
 // thread is the controller's alone: its event loop's busy share and its CPU time a server are printed.
+// A single server is polled (GET /servers/{id}); a burst is watched as a client watching many of
+// its servers does, by one poll of the project's list for all of them (GET /servers/detail for ACTIVE,
+// GET /servers for deletes gone), unless HAFEN_BENCH_BURST_WATCH=each polls each server as before.
 // HAFEN_BENCH_ROUNDS (single boots, default 20), HAFEN_BENCH_BURST (default 20),
 // HAFEN_BENCH_BURST_ROUNDS (bursts of each side, default 3), HAFEN_BENCH_POLL_MS (default 10).
 import fs from 'node:fs';
@@ -27,6 +30,8 @@ interface Timed {
   ids: string[];
   each: number[];
   totalMs: number;
+  /** The client thread's CPU time over the operation. */
+  clientCpuMs: number;
 }
 
 /** The client thread: each call posts one operation and resolves with its result. */
@@ -71,6 +76,9 @@ class Phase {
   private wallMs = 0;
   private cpuMs = 0;
   private servers = 0;
+  private hafenClientCpuMs = 0;
+  private rawClientCpuMs = 0;
+  private rawServers = 0;
   private readonly loads: number[] = [];
 
   constructor(readonly title: string, readonly target: { p50?: number; p99?: number }) {}
@@ -100,6 +108,9 @@ class Phase {
     }
     this.hafen.push(h.totalMs);
     this.raw.push(r.totalMs);
+    this.hafenClientCpuMs += h.clientCpuMs;
+    this.rawClientCpuMs += r.clientCpuMs;
+    this.rawServers += r.each.length;
     this.loads.push(load());
     return [h, r];
   }
@@ -120,7 +131,7 @@ class Phase {
       `${this.title}: ${this.hafen.length} pairs, load ${Math.min(...this.loads).toFixed(1)}-${Math.max(...this.loads).toFixed(1)}`,
       `  hafen p50 ${ms(pct(this.hafen, 50))} p99 ${ms(pct(this.hafen, 99))}; raw p50 ${ms(pct(this.raw, 50))} p99 ${ms(pct(this.raw, 99))}`,
       `  ratio of medians ${t(this.ratioP50, this.target.p50)}, of p99s ${t(this.ratioP99, this.target.p99)}; pairs' ratios p50 ${pct(pairs, 50).toFixed(2)}x, each ${pairs.map((p) => p.toFixed(2)).join(' ')}`,
-      `  controller while hafen ran: loop busy ${((this.busyMs / this.wallMs) * 100).toFixed(0)} %, CPU ${(this.cpuMs / this.servers).toFixed(1)} ms a server`,
+      `  controller while hafen ran: loop busy ${((this.busyMs / this.wallMs) * 100).toFixed(0)} %, CPU ${(this.cpuMs / this.servers).toFixed(1)} ms a server; client CPU ${(this.hafenClientCpuMs / this.servers).toFixed(1)} ms a server (raw's ${(this.rawClientCpuMs / this.rawServers).toFixed(1)})`,
     ].join('\n');
   }
 }
@@ -130,12 +141,13 @@ export async function run(_options: BenchOptions): Promise<void> {
   const burst = Number(process.env.HAFEN_BENCH_BURST ?? 20);
   const burstRounds = Number(process.env.HAFEN_BENCH_BURST_ROUNDS ?? 3);
   const pollMs = Number(process.env.HAFEN_BENCH_POLL_MS ?? 10);
+  const burstWatch = process.env.HAFEN_BENCH_BURST_WATCH === 'each' ? 'each' : 'list';
   const { cloud, url, docker, socket, token, headers: h, imageId, work } = await startBenchCloud('compute', { instances: burst + 10, cores: burst + 10, ram: (burst + 10) * 64 });
   const client = clientThread({ url, token, socket, engineVersion: ENGINE_API_VERSION, pollMs });
   const rawIds = new Set<string>();
   try {
-    const boot = (names: string[], concurrency = 1) => client.call('boot', { imageId, names, concurrency });
-    const remove = (ids: string[], concurrency = 1) => client.call('delete', { ids, concurrency });
+    const boot = (names: string[], concurrency = 1) => client.call('boot', { imageId, names, concurrency, watch: concurrency > 1 ? burstWatch : 'each' });
+    const remove = (ids: string[], concurrency = 1) => client.call('delete', { ids, concurrency, watch: concurrency > 1 ? burstWatch : 'each' });
     const raw = async (count: number, concurrency = 1) => {
       const r = await client.call('raw', { image: engineImage, capabilities: TENANT_CAPABILITIES, count, concurrency });
       for (const id of r.ids) rawIds.add(id);
@@ -152,7 +164,7 @@ export async function run(_options: BenchOptions): Promise<void> {
     const engineImage = ((await (await fetch(`${url}/image/v2/images/${imageId}`, { headers: h })).json()) as { docker_image_id: string }).docker_image_id;
     await rawRemove((await raw(1)).ids);
     const startLoad = os.loadavg().map((l) => l.toFixed(1)).join(' ');
-    console.log(`load average at start ${startLoad}; ${rounds} single pairs, ${burstRounds} burst pairs of ${burst} at 8 at a time, polling every ${pollMs} ms`);
+    console.log(`load average at start ${startLoad}; ${rounds} single pairs, ${burstRounds} burst pairs of ${burst} at 8 at a time, polling every ${pollMs} ms (bursts: ${burstWatch === 'list' ? 'one poll of the project\'s list for all' : 'each server polled'})`);
 
     const one = new Phase('one server to ACTIVE (vs raw create+start)', { p50: 1.15, p99: 1.3 });
     const oneDelete = new Phase('deleting one (vs raw force-remove)', {});
