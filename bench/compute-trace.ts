@@ -3,6 +3,8 @@
 // compute's database calls, the image and network clients' calls, each Engine API call, and the
 // client's polls; then the raw create+start and force-remove of the same container with its Engine
 // API calls. Prints one timeline per kind and the median of each step over HAFEN_BENCH_ROUNDS (5).
+// HAFEN_BENCH_NETWORK=1: the server on its project's default network (networks: auto), the raw twin
+// on an engine bridge network of its own (docker network create, then docker run --network).
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -79,7 +81,10 @@ function print(title: string, runs: { total: number; spans: Span[] }[]): void {
 export async function run(_options: BenchOptions): Promise<void> {
   const rounds = Number(process.env.HAFEN_BENCH_ROUNDS ?? 5);
   const { cloud, url, docker, token, headers: h, imageId, work } = await startBenchCloud('compute-trace', { instances: 20, cores: 20, ram: 20 * 64 });
+  const networked = process.env.HAFEN_BENCH_NETWORK === '1';
+  const rawNetwork = networked ? `bench-raw-${process.pid}` : 'none';
   try {
+    if (networked) await docker.createNetwork({ Name: rawNetwork, Driver: 'bridge' });
     const service = cloud.compute.service;
     const core = (service as unknown as { core: { store: object; network: object; images: object } }).core;
     timeMethods(core.store, 'db');
@@ -100,7 +105,7 @@ export async function run(_options: BenchOptions): Promise<void> {
 
     const bootOne = async (name: string) => {
       let t0 = now();
-      const r = await fetch(`${url}/compute/v2.1/servers`, { method: 'POST', headers: h, body: JSON.stringify({ server: { name, imageRef: imageId, flavorRef: '1', networks: 'none' } }) });
+      const r = await fetch(`${url}/compute/v2.1/servers`, { method: 'POST', headers: h, body: JSON.stringify({ server: { name, imageRef: imageId, flavorRef: '1', networks: networked ? 'auto' : 'none' } }) });
       const id = ((await r.json()) as { server: { id: string } }).server.id;
       record('client POST /servers', t0);
       for (;;) {
@@ -152,12 +157,14 @@ export async function run(_options: BenchOptions): Promise<void> {
           name: `bench-raw-${randomUUID()}`,
           Image: engineImage,
           Labels: { 'hafen.bench': 'raw' },
-          HostConfig: { Memory: 64 << 20, MemorySwap: 64 << 20, NanoCpus: 1e9, PidsLimit: 1024, CapDrop: ['ALL'], CapAdd: TENANT_CAPABILITIES, SecurityOpt: ['no-new-privileges'], NetworkMode: 'none' },
+          Hostname: `t-${i}`,
+          OpenStdin: true,
+          HostConfig: { Memory: 64 << 20, MemorySwap: 64 << 20, NanoCpus: 1e9, PidsLimit: 1024, CapDrop: ['ALL'], CapAdd: TENANT_CAPABILITIES, SecurityOpt: ['no-new-privileges'], IpcMode: 'private', NetworkMode: rawNetwork },
         });
         await c.start();
         rawId = c.id;
       }));
-      rawDeletes.push(await traced(() => docker.getContainer(rawId).remove({ force: true })));
+      rawDeletes.push(await traced(() => docker.getContainer(rawId).remove({ force: true, v: true })));
     }
     print('boot (POST -> ACTIVE seen)', boots);
     print('raw create+start', raws);
@@ -165,6 +172,7 @@ export async function run(_options: BenchOptions): Promise<void> {
     print('raw force-remove', rawDeletes);
     console.log(`\nratios of p50: boot ${(median(boots.map((r) => r.total)) / median(raws.map((r) => r.total))).toFixed(2)}x, delete ${(median(deletes.map((r) => r.total)) / median(rawDeletes.map((r) => r.total))).toFixed(2)}x`);
   } finally {
+    if (networked) await docker.getNetwork(rawNetwork).remove().catch(() => undefined);
     await cloud.close();
     fs.rmSync(work, { recursive: true, force: true });
   }
