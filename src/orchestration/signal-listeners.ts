@@ -13,6 +13,14 @@ export interface SignalListenerOptions {
   intervalMs?: number;
 }
 
+/** How often the listeners are checked against this host's interfaces. */
+const INTERFACE_RECHECK_MS = 30_000;
+
+/** The IPv4 addresses on this host's interfaces. */
+function localAddresses(): Set<string> {
+  return new Set(Object.values(os.networkInterfaces()).flatMap((list) => (list ?? []).filter((a) => a.family === 'IPv4').map((a) => a.address)));
+}
+
 const SIGNAL_PATH = /^\/orchestration\/v1\/signal\/[0-9a-f-]{36}$/;
 const MAX_BODY = 64 * 1024;
 
@@ -20,6 +28,10 @@ export class SignalListeners {
   private readonly servers = new Map<string, http.Server>();
   private timer: NodeJS.Timeout | undefined;
   private syncing: Promise<void> = Promise.resolve();
+  /** When the listeners were last checked against this host's interfaces. */
+  private lookedAt = 0;
+  /** Gateways bound but not on this host, left alone until the next look at the interfaces. */
+  private readonly notHere = new Set<string>();
 
   constructor(private readonly options: SignalListenerOptions) {}
 
@@ -34,25 +46,41 @@ export class SignalListeners {
 
   /** Listens on the gateways present on this host's interfaces, and on no others. */
   async sync(): Promise<void> {
-    const local = new Set(Object.values(os.networkInterfaces()).flatMap((list) => (list ?? []).filter((a) => a.family === 'IPv4').map((a) => a.address)));
-    const wanted = new Set((await this.options.gateways()).filter((ip) => local.has(ip) && !ip.startsWith('127.')));
+    const wanted = new Set((await this.options.gateways()).filter((ip) => !ip.startsWith('127.')));
+    // Reading every interface costs ~10 ms of CPU on a host with many bridges and veths (73 here),
+    // which every second was most of an idle controller's CPU: the listeners are checked against
+    // the interfaces only now and then (a gateway gone from the host), and a gateway not listened
+    // on yet is simply tried: a bind to an address this host does not carry fails at once.
+    const look = Date.now() - this.lookedAt >= INTERFACE_RECHECK_MS;
+    let local: Set<string> | undefined;
+    if (look) {
+      local = localAddresses();
+      this.lookedAt = Date.now();
+      this.notHere.clear();
+    }
     for (const [ip, server] of this.servers) {
-      if (!wanted.has(ip)) {
+      if (!wanted.has(ip) || (local && !local.has(ip))) {
         this.servers.delete(ip);
         server.close();
       }
     }
     for (const ip of wanted) {
-      if (this.servers.has(ip)) continue;
+      if (this.servers.has(ip) || this.notHere.has(ip)) continue;
       const server = http.createServer((req, res) => void this.handle(req, res));
       this.servers.set(ip, server);
-      await new Promise<void>((resolve) => {
+      const bound = await new Promise<boolean>((resolve) => {
         server.once('error', () => {
           this.servers.delete(ip);
-          resolve();
+          resolve(false);
         });
-        server.listen(this.options.port, ip, () => resolve());
+        server.listen(this.options.port, ip, () => resolve(true));
       });
+      // A host that lets any address be bound (ip_nonlocal_bind): only the ones it carries are kept.
+      if (bound && !(local ??= localAddresses()).has(ip)) {
+        this.servers.delete(ip);
+        this.notHere.add(ip);
+        server.close();
+      }
     }
   }
 
