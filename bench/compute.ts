@@ -11,7 +11,7 @@
 // its servers does, by one poll of the project's list for all of them (GET /servers/detail for ACTIVE,
 // GET /servers for deletes gone), unless HAFEN_BENCH_BURST_WATCH=each polls each server as before.
 // HAFEN_BENCH_ROUNDS (single boots, default 20), HAFEN_BENCH_BURST (default 20),
-// HAFEN_BENCH_BURST_ROUNDS (bursts of each side, default 3), HAFEN_BENCH_POLL_MS (default 10).
+// HAFEN_BENCH_BURST_ROUNDS (bursts of each side, default 3), HAFEN_BENCH_POLL_MS (default 25).
 import fs from 'node:fs';
 import os from 'node:os';
 import { performance } from 'node:perf_hooks';
@@ -140,7 +140,7 @@ export async function run(_options: BenchOptions): Promise<void> {
   const rounds = Number(process.env.HAFEN_BENCH_ROUNDS ?? 20);
   const burst = Number(process.env.HAFEN_BENCH_BURST ?? 20);
   const burstRounds = Number(process.env.HAFEN_BENCH_BURST_ROUNDS ?? 3);
-  const pollMs = Number(process.env.HAFEN_BENCH_POLL_MS ?? 10);
+  const pollMs = Number(process.env.HAFEN_BENCH_POLL_MS ?? 25);
   const burstWatch = process.env.HAFEN_BENCH_BURST_WATCH === 'each' ? 'each' : 'list';
   const { cloud, url, docker, socket, token, headers: h, imageId, work } = await startBenchCloud('compute', { instances: burst + 10, cores: burst + 10, ram: (burst + 10) * 64 });
   const client = clientThread({ url, token, socket, engineVersion: ENGINE_API_VERSION, pollMs });
