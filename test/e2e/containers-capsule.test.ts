@@ -11,6 +11,7 @@ import path from 'node:path';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { startComputeCloud, waitFor } from '../helpers/compute.ts';
+import { claimTestSubnet } from '../helpers/subnets.ts';
 import type { TestCloud } from '../helpers/cloud.ts';
 import { memberOfNewProject } from '../helpers/projects.ts';
 import { engineClient } from '../../src/host/engine-client.ts';
@@ -78,7 +79,7 @@ describe('Zun capsules through the openstack capsule CLI', () => {
   const networkFor = async (token: string, name: string) => {
     const net = await t.request('POST', '/network/v2.0/networks', { token, body: { network: { name } } });
     assert.equal(net.status, 201, net.text);
-    const sub = await t.request('POST', '/network/v2.0/subnets', { token, body: { subnet: { network_id: net.body.network.id, cidr: `10.${150 + Math.floor(Math.random() * 50)}.${Math.floor(Math.random() * 250)}.0/24`, ip_version: 4 } } });
+    const sub = await t.request('POST', '/network/v2.0/subnets', { token, body: { subnet: { network_id: net.body.network.id, cidr: (await claimTestSubnet()).cidr, ip_version: 4 } } });
     assert.equal(sub.status, 201, sub.text);
   };
 

@@ -10,6 +10,7 @@ import path from 'node:path';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { startComputeCloud, waitFor } from '../helpers/compute.ts';
+import { claimTestSubnet } from '../helpers/subnets.ts';
 import type { TestCloud } from '../helpers/cloud.ts';
 import { memberOfNewProject } from '../helpers/projects.ts';
 import { engineClient } from '../../src/host/engine-client.ts';
@@ -98,8 +99,7 @@ describe('Zun API through the openstack appcontainer CLI', () => {
     await os(['image', 'create', '--container-format', 'docker', '--disk-format', 'raw', '--public', '--file', imageTar, 'busybox'], 'hafen-admin');
     // Zun joins a container to the project's oldest network: the demo project gets one.
     const net = await t.request('POST', '/network/v2.0/networks', { token: demo, body: { network: { name: 'zun-net' } } });
-    const range = `10.${150 + Math.floor(Math.random() * 50)}.${Math.floor(Math.random() * 250)}`;
-    const sub = await t.request('POST', '/network/v2.0/subnets', { token: demo, body: { subnet: { network_id: net.body.network.id, cidr: `${range}.0/24`, ip_version: 4, name: 'zun-sub' } } });
+    const sub = await t.request('POST', '/network/v2.0/subnets', { token: demo, body: { subnet: { network_id: net.body.network.id, cidr: (await claimTestSubnet()).cidr, ip_version: 4, name: 'zun-sub' } } });
     assert.equal(sub.status, 201, sub.text);
   });
   after(async () => {
@@ -351,7 +351,7 @@ describe('Zun API through the openstack appcontainer CLI', () => {
     const admin = await t.token('admin');
     const other = await memberOfNewProject(t, 'zun-quota');
     const net = await t.request('POST', '/network/v2.0/networks', { token: other.token, body: { network: { name: 'q-net' } } });
-    await t.request('POST', '/network/v2.0/subnets', { token: other.token, body: { subnet: { network_id: net.body.network.id, cidr: `10.${150 + Math.floor(Math.random() * 50)}.${Math.floor(Math.random() * 250)}.0/24`, ip_version: 4 } } });
+    await t.request('POST', '/network/v2.0/subnets', { token: other.token, body: { subnet: { network_id: net.body.network.id, cidr: (await claimTestSubnet()).cidr, ip_version: 4 } } });
     const set = await zun('PUT', `/quotas/${other.projectId}`, { token: admin, body: { containers: 3 } });
     assert.equal(set.status, 200, set.text);
     assert.equal(set.body.containers, 3);
@@ -379,7 +379,7 @@ describe('Zun API through the openstack appcontainer CLI', () => {
     const thief = await memberOfNewProject(t, 'zun-thief');
     const as = (method: string, url: string, body?: unknown) => zun(method, url, { token: thief.token, ...(body !== undefined ? { body } : {}) });
     const net = await t.request('POST', '/network/v2.0/networks', { token: thief.token, body: { network: { name: 'thief-net' } } });
-    await t.request('POST', '/network/v2.0/subnets', { token: thief.token, body: { subnet: { network_id: net.body.network.id, cidr: `10.${150 + Math.floor(Math.random() * 50)}.${Math.floor(Math.random() * 250)}.0/24`, ip_version: 4 } } });
+    await t.request('POST', '/network/v2.0/subnets', { token: thief.token, body: { subnet: { network_id: net.body.network.id, cidr: (await claimTestSubnet()).cidr, ip_version: 4 } } });
     const own = await as('POST', '/containers?run=true', { name: 'thief1', image: 'busybox', command: ['sleep', '3600'], interactive: true, tty: true });
     assert.equal(own.status, 202, own.text);
     await waitFor('thief1 Running', async () => ((await as('GET', `/containers/${own.body.uuid}`)).body?.status === 'Running' ? true : undefined), 90_000);

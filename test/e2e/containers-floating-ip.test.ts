@@ -5,6 +5,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { startComputeCloud, waitFor } from '../helpers/compute.ts';
+import { claimTestSubnet } from '../helpers/subnets.ts';
 import type { TestCloud } from '../helpers/cloud.ts';
 
 /** The page at the address, or undefined when nothing answers within 2 s. */
@@ -29,7 +30,7 @@ describe('floating IPs of Zun containers through the openstack appcontainer CLI'
     demo = await t.token('demo');
     await os(['image', 'create', '--container-format', 'docker', '--disk-format', 'raw', '--public', '--file', imageTar, 'busybox'], 'hafen-admin');
     await os(['network', 'create', 'fip-net']);
-    await os(['subnet', 'create', '--network', 'fip-net', '--subnet-range', `10.${150 + Math.floor(Math.random() * 50)}.${Math.floor(Math.random() * 250)}.0/24`, 'fip-sub']);
+    await os(['subnet', 'create', '--network', 'fip-net', '--subnet-range', (await claimTestSubnet()).cidr, 'fip-sub']);
     await os(['router', 'create', 'fip-router']);
     await os(['router', 'set', '--external-gateway', 'public', 'fip-router']);
     await os(['router', 'add', 'subnet', 'fip-router', 'fip-sub']);

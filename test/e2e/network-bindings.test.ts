@@ -10,18 +10,11 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type Docker from 'dockerode';
 import { startComputeCloud } from '../helpers/compute.ts';
+import { claimTestSubnet } from '../helpers/subnets.ts';
 import type { TestCloud } from '../helpers/cloud.ts';
 import { memberOfNewProject } from '../helpers/projects.ts';
 import { engineClient } from '../../src/host/engine-client.ts';
 import { busyboxDockerArchive } from '../../src/host/busybox-image.ts';
-
-// Engine bridges of every checkout on this machine share the host's routing table: /24s drawn at random
-// keep a run's addresses from being another run's.
-const [vCidr, aCidr, adCidr] = (() => {
-  const x = 160 + Math.floor(Math.random() * 32);
-  const y = Math.floor(Math.random() * 250);
-  return [0, 1, 2].map((i) => `10.${x}.${y + i}.0/24`);
-})();
 
 describe('port bindings belong to compute (attack)', () => {
   let t: TestCloud;
@@ -29,6 +22,9 @@ describe('port bindings belong to compute (attack)', () => {
   let victim: { id: string; ip: string; port: string };
   let attackerEnv: Record<string, string>;
   const nets: Record<string, string> = {};
+  let vCidr: string;
+  let aCidr: string;
+  let adCidr: string;
   const json = async (args: string[], cloud = 'hafen-demo', env: Record<string, string> = {}) => JSON.parse(await t.openstack([...args, '-f', 'json'], cloud, env));
   const attacker = (args: string[]) => t.openstack(args, '', attackerEnv);
   const attackerJson = (args: string[]) => json(args, '', attackerEnv);
@@ -48,6 +44,8 @@ describe('port bindings belong to compute (attack)', () => {
   const engineNetworks = async (serverId: string) => Object.keys((await docker.getContainer(`hafen-${serverId}`).inspect()).NetworkSettings.Networks ?? {}).sort();
 
   before(async () => {
+    // /24s no other test file on the shared engine (or bridge on this machine) holds.
+    [vCidr, aCidr, adCidr] = [(await claimTestSubnet()).cidr, (await claimTestSubnet()).cidr, (await claimTestSubnet()).cidr];
     const c = await startComputeCloud('network-bindings');
     t = c.t;
     docker = engineClient(c.socket);
@@ -56,7 +54,7 @@ describe('port bindings belong to compute (attack)', () => {
     fs.writeFileSync(tar, busyboxDockerArchive({ cmd: ['sh', '-c', 'mkdir -p /www && echo victim-page > /www/index.html && httpd -p 8080 -h /www && exec httpd -f -p 80 -h /www'] }));
     await t.openstack(['image', 'create', '--public', '--container-format', 'docker', '--disk-format', 'raw', '--file', tar, 'web'], 'hafen-admin');
     nets.victim = (await json(['network', 'create', 'vnet'])).id;
-    await t.openstack(['subnet', 'create', '--network', 'vnet', '--subnet-range', vCidr!, 'vnet-sub']);
+    await t.openstack(['subnet', 'create', '--network', 'vnet', '--subnet-range', vCidr, 'vnet-sub']);
     const server = await json(['server', 'create', '--image', 'web', '--flavor', 'm1.tiny', '--network', 'vnet', '--wait', 'victim']);
     const ports = await json(['port', 'list', '--server', server.id]);
     assert.equal(ports.length, 1);
@@ -64,9 +62,9 @@ describe('port bindings belong to compute (attack)', () => {
     await memberOfNewProject(t, 'binder');
     attackerEnv = { OS_CLOUD: '', OS_AUTH_URL: `${t.url}/identity/v3`, OS_USERNAME: 'binder-user', OS_PASSWORD: 'pw-binder-secret', OS_PROJECT_NAME: 'binder', OS_USER_DOMAIN_NAME: 'Default', OS_PROJECT_DOMAIN_NAME: 'Default', OS_IDENTITY_API_VERSION: '3' };
     nets.attacker = (await attackerJson(['network', 'create', 'anet'])).id;
-    await attacker(['subnet', 'create', '--network', 'anet', '--subnet-range', aCidr!, 'anet-sub']);
+    await attacker(['subnet', 'create', '--network', 'anet', '--subnet-range', aCidr, 'anet-sub']);
     nets.admin = (await json(['network', 'create', 'adnet'], 'hafen-admin')).id;
-    await t.openstack(['subnet', 'create', '--network', 'adnet', '--subnet-range', adCidr!, 'adnet-sub'], 'hafen-admin');
+    await t.openstack(['subnet', 'create', '--network', 'adnet', '--subnet-range', adCidr, 'adnet-sub'], 'hafen-admin');
     await settle();
   });
   after(async () => {

@@ -9,14 +9,15 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type Docker from 'dockerode';
 import { startComputeCloud } from '../helpers/compute.ts';
+import { claimTestSubnet } from '../helpers/subnets.ts';
 import type { TestCloud } from '../helpers/cloud.ts';
 import { engineClient } from '../../src/host/engine-client.ts';
 import { busyboxDockerArchive } from '../../src/host/busybox-image.ts';
 import { runTool } from '../../src/agent/net/run.ts';
 
-// Engine bridges of every checkout on this machine share the host's routing table: a /24 drawn at random
-// keeps a run's addresses from being another run's (n5's /25 overlaps n4 on purpose).
-const prefix = `10.${192 + Math.floor(Math.random() * 32)}.${Math.floor(Math.random() * 256)}`;
+// A /24 no other test file on the shared engine (or bridge on this machine) holds, claimed in `before`
+// (n5's /25 overlaps n4 on purpose).
+let prefix = '';
 
 describe('Neutron compatibility (issue 13)', () => {
   let t: TestCloud;
@@ -37,6 +38,7 @@ describe('Neutron compatibility (issue 13)', () => {
   };
 
   before(async () => {
+    ({ prefix } = await claimTestSubnet());
     const c = await startComputeCloud('network-neutron');
     t = c.t;
     docker = engineClient(c.socket);

@@ -6,6 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { startComputeCloud, waitFor } from '../helpers/compute.ts';
+import { claimTestSubnet } from '../helpers/subnets.ts';
 import type { TestCloud } from '../helpers/cloud.ts';
 import { memberOfNewProject } from '../helpers/projects.ts';
 
@@ -54,7 +55,7 @@ describe('cross-tenant matrix', () => {
 
     // Network: a network with a subnet, a port, a security group with a rule, a router, a floating IP.
     ids.network = (await ok('POST', `${N}/networks`, { network: { name: 'a-net' } })).network.id;
-    ids.subnet = (await ok('POST', `${N}/subnets`, { subnet: { name: 'a-subnet', network_id: ids.network, cidr: '10.250.7.0/24', ip_version: 4 } })).subnet.id;
+    ids.subnet = (await ok('POST', `${N}/subnets`, { subnet: { name: 'a-subnet', network_id: ids.network, cidr: (await claimTestSubnet()).cidr, ip_version: 4 } })).subnet.id;
     ids.port = (await ok('POST', `${N}/ports`, { port: { name: 'a-port', network_id: ids.network } })).port.id;
     ids.group = (await ok('POST', `${N}/security-groups`, { security_group: { name: 'a-group' } })).security_group.id;
     ids.rule = (await ok('POST', `${N}/security-group-rules`, { security_group_rule: { security_group_id: ids.group, direction: 'ingress', protocol: 'tcp', port_range_min: 22, port_range_max: 22 } })).security_group_rule.id;
@@ -185,7 +186,7 @@ describe('cross-tenant matrix', () => {
     ]);
     // B claims A's server as the owner of a port of its own: refused, A's server unchanged (checked last).
     const bNet = (await t.request('POST', `${N}/networks`, { token: b.token, body: { network: { name: 'b-net' } } })).body.network.id;
-    await t.request('POST', `${N}/subnets`, { token: b.token, body: { subnet: { network_id: bNet, cidr: '10.250.9.0/24', ip_version: 4 } } });
+    await t.request('POST', `${N}/subnets`, { token: b.token, body: { subnet: { network_id: bNet, cidr: (await claimTestSubnet()).cidr, ip_version: 4 } } });
     const bPort = (await t.request('POST', `${N}/ports`, { token: b.token, body: { port: { network_id: bNet } } })).body.port.id;
     await attempt([
       { method: 'POST', path: `${N}/ports`, body: { port: { network_id: bNet, device_owner: 'compute:nova', device_id: ids.server } }, allowed: [403] },
