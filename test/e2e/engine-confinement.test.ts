@@ -55,7 +55,8 @@ describe('tenant containers run with remapped ids', { skip: !userNamespacesAvail
     const serverId = await waitFor('the writer container', async () => {
       const status = JSON.parse(await os(['stack', 'show', 'writer', '-f', 'json'])).stack_status as string;
       if (status === 'CREATE_FAILED') throw new Error(await os(['stack', 'show', 'writer']));
-      const list = await docker.listContainers({ filters: { label: ['hafen.server_id'] } });
+      // This cloud's containers only: other files' servers on the shared engine may mount /data too.
+      const list = await docker.listContainers({ filters: { label: ['hafen.server_id', `hafen.cloud=${t.cloud.compute.service.hosts.cloudId}`] } });
       const mine = list.find((c) => (c.Mounts ?? []).some((m) => m.Destination === '/data'));
       return status === 'CREATE_COMPLETE' && mine ? mine.Labels['hafen.server_id'] : undefined;
     }, 120_000);
