@@ -126,7 +126,7 @@ describe('floating IPs of servers on a remote agent\'s host', () => {
     const url = `http://${address}:8080/`;
     assert.equal(await page(url), undefined, 'nothing answers before association');
     await os(['server', 'add', 'floating', 'ip', 'web', address]);
-    assert.equal(await waitFor('floating IP answers', () => page(url), 20_000), 'hello-fip');
+    assert.equal(await waitFor('floating IP answers', () => page(url), 60_000), 'hello-fip');
     const via = new RegExp(`via ${escaped(hosts.hosts[0]!.address)} `);
     assert.match(await routeOf(address), via, "routed to the agent's host");
     assert.match(await natOfHost(), new RegExp(`-d ${escaped(address)}/32 .*-j DNAT --to-destination ${escaped(fixed)}`), "NATed on the agent's host");
@@ -135,27 +135,27 @@ describe('floating IPs of servers on a remote agent\'s host', () => {
     agent.child.kill('SIGTERM');
     assert.equal(await agent.exited, 0);
     logs.push(agent.log());
-    await waitFor('route removed', async () => ((await routeOf(address)) === '' ? true : undefined), 10_000);
+    await waitFor('route removed', async () => ((await routeOf(address)) === '' ? true : undefined), 60_000);
     assert.equal(await page(url), undefined, 'silent without its agent');
     assert.doesNotMatch(await natOfHost(), new RegExp(escaped(address)), 'the host forgot it');
     agent = startAgent();
     await registered(agent);
-    assert.equal(await waitFor('floating IP answers again', () => page(url), 20_000), 'hello-fip');
+    assert.equal(await waitFor('floating IP answers again', () => page(url), 60_000), 'hello-fip');
     // An agent killed outright is lost after HAFEN_HOST_DOWN_AFTER: the controller drops its route (the
     // host keeps its NAT, made exact again by the next agent there).
     agent.child.kill('SIGKILL');
     await agent.exited;
     logs.push(agent.log());
-    await waitFor('route of a lost agent removed', async () => ((await routeOf(address)) === '' ? true : undefined), 15_000);
+    await waitFor('route of a lost agent removed', async () => ((await routeOf(address)) === '' ? true : undefined), 60_000);
     assert.equal(await page(url), undefined, 'silent without its agent');
     agent = startAgent();
     await registered(agent);
-    assert.equal(await waitFor('floating IP answers once more', () => page(url), 20_000), 'hello-fip');
+    assert.equal(await waitFor('floating IP answers once more', () => page(url), 60_000), 'hello-fip');
 
     await os(['server', 'remove', 'floating', 'ip', 'web', address]);
-    await waitFor('floating IP silent', async () => ((await page(url)) === undefined ? true : undefined), 20_000);
+    await waitFor('floating IP silent', async () => ((await page(url)) === undefined ? true : undefined), 60_000);
     assert.equal(await routeOf(address), '', 'route removed');
-    await waitFor('NAT removed', async () => (new RegExp(escaped(address)).test(await natOfHost()) ? undefined : true), 10_000);
+    await waitFor('NAT removed', async () => (new RegExp(escaped(address)).test(await natOfHost()) ? undefined : true), 60_000);
 
     await os(['server', 'delete', '--wait', 'web']);
     await os(['floating', 'ip', 'delete', address]);

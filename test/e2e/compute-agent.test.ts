@@ -198,14 +198,14 @@ describe('compute on hosts driven by remote agents', () => {
       return (await exec.inspect()).ExitCode === 0 && out.includes('hello-web');
     };
     // In the default group, the client (a member too) gets in; in a group with no ingress rule, not.
-    await waitFor('port 8080 open to the default group', async () => ((await reaches()) ? true : undefined), 20_000);
+    await waitFor('port 8080 open to the default group', async () => ((await reaches()) ? true : undefined), 60_000);
     const [port] = await json(['port', 'list', '--server', ids.get('web')!]);
     await os(['port', 'set', '--no-security-group', '--security-group', 'closed', port.ID]);
-    await waitFor('port 8080 closed', async () => ((await reaches()) ? undefined : true), 20_000);
+    await waitFor('port 8080 closed', async () => ((await reaches()) ? undefined : true), 60_000);
     const rule = await json(['security', 'group', 'rule', 'create', '--protocol', 'tcp', '--dst-port', '8080', '--ingress', 'closed']);
-    await waitFor('port 8080 open by the rule', async () => ((await reaches()) ? true : undefined), 20_000);
+    await waitFor('port 8080 open by the rule', async () => ((await reaches()) ? true : undefined), 60_000);
     await os(['security', 'group', 'rule', 'delete', rule.id]);
-    await waitFor('port 8080 closed', async () => ((await reaches()) ? undefined : true), 20_000);
+    await waitFor('port 8080 closed', async () => ((await reaches()) ? undefined : true), 60_000);
     assert.equal(await reaches(), false);
     await os(['server', 'delete', 'web', 'client']);
     ids.delete('web');
@@ -217,7 +217,7 @@ describe('compute on hosts driven by remote agents', () => {
     const survivor = 1 - victim;
     agents[victim]!.child.kill('SIGTERM');
     assert.equal(await agents[victim]!.exited, 0);
-    await waitFor('host down', async () => ((await stateOf(hostIds[victim]!)) === 'down' ? true : undefined), 15_000);
+    await waitFor('host down', async () => ((await stateOf(hostIds[victim]!)) === 'down' ? true : undefined), 60_000);
     const services = await json(['compute', 'service', 'list'], 'hafen-admin');
     assert.equal(services.find((s: { Host: string }) => s.Host === hostIds[victim]).State, 'down');
     assert.equal((await adminShow('s1')).host_status, 'DOWN');
@@ -252,13 +252,13 @@ describe('compute on hosts driven by remote agents', () => {
     const victim = hosts.hosts[0]!;
     await outer.getContainer(victim.containerId).pause();
     try {
-      await waitFor('host down', async () => ((await stateOf(hostIds[0]!)) === 'down' ? true : undefined), 15_000);
+      await waitFor('host down', async () => ((await stateOf(hostIds[0]!)) === 'down' ? true : undefined), 60_000);
       assert.equal(agents[0]!.child.exitCode, null);
       assert.match(agents[0]!.log(), /does not answer; no heartbeat/);
     } finally {
       await outer.getContainer(victim.containerId).unpause();
     }
-    await waitFor('host up', async () => ((await stateOf(hostIds[0]!)) === 'up' ? true : undefined), 15_000);
+    await waitFor('host up', async () => ((await stateOf(hostIds[0]!)) === 'up' ? true : undefined), 60_000);
   });
 
   it('deletes the servers from both hosts', async () => {

@@ -117,7 +117,7 @@ describe('compute on three hosts', () => {
       await waitFor('host down', async () => {
         const hv = (await t.request('GET', `${C}/os-hypervisors`, { token: admin })).body.hypervisors;
         return hv.find((h: { hypervisor_hostname: string; state: string }) => h.hypervisor_hostname === victimId && h.state === 'down') ? true : undefined;
-      }, 20_000);
+      }, 60_000);
       const services = (await t.request('GET', `${C}/os-services`, { token: admin })).body.services;
       assert.equal(services.find((s: { host: string }) => s.host === victimId).state, 'down');
       // host_status is shown from microversion 2.16.

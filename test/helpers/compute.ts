@@ -14,7 +14,11 @@ export async function startComputeCloud(name: string, env: Record<string, string
   return { t, socket, imageTar };
 }
 
-export async function waitFor<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
+/**
+ * Polls `fn` every 100 ms until it gives a value. The default deadline is for a machine at load 10-20
+ * (2 cores, three files at once beside other work): a boot there can take most of a minute.
+ */
+export async function waitFor<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 90_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const v = await fn();

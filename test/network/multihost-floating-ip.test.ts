@@ -112,7 +112,7 @@ describe('floating IPs of servers on other hosts', () => {
     assert.equal(await page(address), undefined, 'nothing answers before association');
     // Associated the way a user does it: through Nova, with the real client.
     await t.openstack(['server', 'add', 'floating', 'ip', web1.id, address]);
-    const onHost1 = await waitFor('floating IP answers', () => page(address), 20_000);
+    const onHost1 = await waitFor('floating IP answers', () => page(address), 60_000);
     assert.match(onHost1, /^hello-/);
     assert.match(await routeOf(address), viaHost(1), "routed to the server's host");
     assert.match(await natOf(1), new RegExp(`-d ${address}/32 .*-j DNAT --to-destination ${web1.addresses.fipnet[0].addr}`));
@@ -123,13 +123,13 @@ describe('floating IPs of servers on other hosts', () => {
     const onHost0 = await waitFor('floating IP moved', async () => {
       const p = await page(address);
       return p && p !== onHost1 ? p : undefined;
-    }, 20_000);
+    }, 60_000);
     assert.match(onHost0, /^hello-/);
     assert.match(await routeOf(address), viaHost(0));
     assert.doesNotMatch(await natOf(1), new RegExp(address.replace(/\./g, '\\.')), 'the first host forgot it');
 
     await t.openstack(['server', 'remove', 'floating', 'ip', web0.id, address]);
-    await waitFor('floating IP silent', async () => ((await page(address)) === undefined ? true : undefined), 20_000);
+    await waitFor('floating IP silent', async () => ((await page(address)) === undefined ? true : undefined), 60_000);
     assert.equal(await routeOf(address), '', 'route removed');
     assert.doesNotMatch(await natOf(0), new RegExp(address.replace(/\./g, '\\.')));
     for (const s of [web0, web1]) await api('DELETE', `${C}/servers/${s.id}`);

@@ -189,7 +189,7 @@ describe('orchestration bounds', () => {
       const r = await t.request('POST', `${H()}/stacks`, { token: demo, body: { stack_name: 'endless', template_url: `http://127.0.0.1:${port}/t.yaml` } });
       assert.equal(r.status, 400, r.text);
       assert.match(r.body.error.message, /exceeds maximum allowed size/);
-      await waitFor('the fetch to stop', async () => (closed ? true : undefined), 10_000);
+      await waitFor('the fetch to stop', async () => (closed ? true : undefined), 60_000);
       assert.ok(sent < 64 << 20, `the controller stopped reading early (${sent >> 20} MiB sent)`);
     } finally {
       endless.close();
