@@ -305,6 +305,12 @@ async function createHost(docker: Docker, name: string, setId: string, ownerPid:
       return { container, address };
     } catch (err) {
       await container.remove({ force: true }).catch(() => {});
+      // A container that has not started holds no endpoint: another run's teardown may remove the
+      // network between our create and start (the engine then answers 404 for the network).
+      if (notFound(err) && attempt <= 5) {
+        await ensureNetwork(docker);
+        continue;
+      }
       if (!/address already in use|already allocated/i.test(String((err as Error).message)) || attempt > 5) throw err;
     }
   }
