@@ -105,14 +105,15 @@ describe('identity trusts', () => {
 
   it('expires', async () => {
     const trustor = await tokenOf('trustor');
-    const expiresAt = new Date(Date.now() + 2000).toISOString().replace('Z', '');
+    // Long enough for the create and the first token at load 20; then waited out to the millisecond.
+    const expiresAt = new Date(Date.now() + 8000).toISOString().replace('Z', '');
     const created = await createTrust(trustor, { trustor_user_id: users.trustor!.id, trustee_user_id: users.trustee!.id, project_id: project.id, impersonation: true, roles: [{ name: 'member' }], expires_at: expiresAt });
     assert.equal(created.status, 201, created.text);
     assert.match(created.body.trust.expires_at, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/);
     const token = await trustToken('trustee', created.body.trust.id);
     assert.equal(token.status, 201);
     assert.ok(Date.parse(token.body.token.expires_at) <= Date.parse(`${expiresAt}Z`) + 1, 'a trust token ends with its trust');
-    await new Promise((r) => setTimeout(r, 2200));
+    await new Promise((r) => setTimeout(r, Math.max(0, Date.parse(`${expiresAt}Z`) + 200 - Date.now())));
     assert.equal((await trustToken('trustee', created.body.trust.id)).status, 404);
     assert.equal((await check(token.headers.get('x-subject-token')!)).status, 404);
   });
@@ -223,9 +224,10 @@ describe('identity trusts', () => {
     assert.equal((await grant('PUT', 'stranger', 'member')).status, 204);
     assert.equal((await client.contextOfDelegation(trustId)).userId, users.stranger!.id);
 
-    const expiring = await client.createDelegation(ctx, { expiresAt: new Date(Date.now() + 1500) });
+    const expiry = new Date(Date.now() + 6000);
+    const expiring = await client.createDelegation(ctx, { expiresAt: expiry });
     await client.contextOfDelegation(expiring.trustId);
-    await new Promise((r) => setTimeout(r, 1700));
+    await new Promise((r) => setTimeout(r, Math.max(0, expiry.getTime() + 200 - Date.now())));
     await assert.rejects(client.contextOfDelegation(expiring.trustId), ForbiddenError);
 
     await client.deleteDelegation(trustId);
