@@ -69,7 +69,7 @@ describe('Zun capsules through the openstack capsule CLI', () => {
     fs.writeFileSync(file, text);
     return file;
   };
-  const docker = async (...args: string[]) => (await run('docker', ['-H', `unix://${socket}`, ...args], { timeout: 60_000 })).stdout;
+  const docker = async (...args: string[]) => (await run('docker', ['-H', `unix://${socket}`, ...args], { timeout: 180_000 })).stdout;
   /** Engine containers of these Zun containers (by the workload label), whatever their state. */
   const engineContainers = async (uuids: string[]) => {
     const all = await engineClient(`unix://${socket}`).listContainers({ all: true, filters: { label: ['hafen.server_id'] } });

@@ -85,7 +85,7 @@ describe('tenant containers run with remapped ids', { skip: !userNamespacesAvail
     assert.equal(shown.confinement.seccomp, 'default');
     const { stdout } = await exec(process.execPath, [path.join(checkoutDir, 'bin', 'hafen.mjs'), 'status'], {
       env: { ...process.env, HAFEN_DATA_DIR: t.dataDir, HAFEN_DOCKER_HOSTS: `unix://${socket}` },
-      timeout: 60_000,
+      timeout: 180_000,
     });
     assert.match(stdout, new RegExp(`user namespaces: remapped \\(root in a container is uid ${range.start} on the host\\)`));
     assert.match(stdout, /seccomp: default/);

@@ -27,7 +27,7 @@ describe('metadata definitions catalog (issue 13)', () => {
           OS_PROJECT_DOMAIN_ID: 'default',
           OS_IDENTITY_API_VERSION: '3',
         },
-        timeout: 60_000,
+        timeout: 180_000,
       });
       return stdout;
     } catch (err) {

@@ -35,7 +35,7 @@ async function up(env: Record<string, string>): Promise<Running> {
 }
 
 function down(env: Record<string, string>): { status: number | null; stdout: string } {
-  const r = spawnSync(process.execPath, [hafen, 'down'], { env: { ...process.env, ...env }, encoding: 'utf8', timeout: 60_000 });
+  const r = spawnSync(process.execPath, [hafen, 'down'], { env: { ...process.env, ...env }, encoding: 'utf8', timeout: 180_000 });
   return { status: r.status, stdout: r.stdout + r.stderr };
 }
 
@@ -124,7 +124,7 @@ describe('hafen up and down', () => {
     const r = spawnSync(process.execPath, [hafen, 'up'], {
       env: { ...process.env, HAFEN_DATA_DIR: testDataDir('lifecycle-bad'), HAFEN_PORT: 'abc' },
       encoding: 'utf8',
-      timeout: 30_000,
+      timeout: 180_000,
     });
     assert.notEqual(r.status, 0);
     const lines = r.stderr.trim().split('\n');
@@ -138,7 +138,7 @@ describe('hafen up and down', () => {
     const r = spawnSync(process.execPath, [hafen, 'up'], {
       env: { ...process.env, HAFEN_DATA_DIR: badDir, HAFEN_PORT: '0', HAFEN_DATABASE_URL: 'postgres://bob:secret@127.0.0.1:1/none' },
       encoding: 'utf8',
-      timeout: 60_000,
+      timeout: 180_000,
     });
     assert.equal(r.status, 1);
     assert.deepEqual(r.stderr.trim().split('\n'), ['hafen: start-up failed: cannot connect to the database postgres://bob:***@127.0.0.1:1/none: connect ECONNREFUSED 127.0.0.1:1']);

@@ -102,7 +102,8 @@ export async function startTestCloud(name: string, env: Record<string, string> =
       try {
         const { stdout } = await exec('openstack', args, {
           env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/root', OS_CLIENT_CONFIG_FILE: cloud.cloudsYaml, OS_CLOUD: cloudName, ...extraEnv },
-          timeout: 60_000,
+          // A deadline, not a speed check: the CLI's start alone takes 10-30 s at load 20, and a --wait longer.
+          timeout: 300_000,
           maxBuffer: 16 << 20,
         });
         return stdout;
