@@ -23,6 +23,11 @@ export interface Config {
    * of 127.128.0.0/10 chosen by the data directory (clear of the 127.77.0.0/16 of cluster front addresses), so that clouds on one machine do not share addresses.
    */
   floatingIpRange: string;
+  /**
+   * Where a project's "default" network takes its /24 (HAFEN_DEFAULT_NETWORK_RANGE, 10.96.0.0/12 unless
+   * set): clouds sharing one engine (tests, benches) give each its own range, as bridges may not overlap.
+   */
+  defaultNetworkRange: string;
   /** HAFEN_DOCKER_HOSTS=none: no engine is driven in-process; hosts come only from remote agents (`hafen agent`). */
   agentsOnly: boolean;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
@@ -164,6 +169,19 @@ function clusterFrontAddresses(env: Env, dataDir: string): string {
   return raw;
 }
 
+function defaultNetworkRange(env: Env): string {
+  const raw = env.HAFEN_DEFAULT_NETWORK_RANGE?.trim();
+  if (!raw) return '10.96.0.0/12';
+  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/.exec(raw);
+  const octets = m ? m.slice(1, 5).map(Number) : [];
+  const bits = Number(m?.[5]);
+  const base = octets.reduce((n, o) => n * 256 + o, 0);
+  if (!m || octets.some((o) => o > 255) || bits < 8 || bits > 24 || base % 2 ** (32 - bits) !== 0) {
+    throw new ConfigError('HAFEN_DEFAULT_NETWORK_RANGE', `must be an IPv4 range from /8 to /24 such as 10.96.0.0/12, got "${raw}"`);
+  }
+  return raw;
+}
+
 function floatingIpRange(env: Env, dataDir: string): string {
   const raw = env.HAFEN_FLOATING_IP_RANGE?.trim();
   if (raw) {
@@ -198,6 +216,7 @@ export function loadConfig(env: Env = process.env): Config {
     databaseUrl: databaseUrl(env, dataDir),
     dockerHosts: dockerHosts(env),
     floatingIpRange: floatingIpRange(env, dataDir),
+    defaultNetworkRange: defaultNetworkRange(env),
     agentsOnly: env.HAFEN_DOCKER_HOSTS?.trim() === 'none',
     logLevel: oneOf(env, 'HAFEN_LOG_LEVEL', 'info', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const),
     logFormat: oneOf(env, 'HAFEN_LOG_FORMAT', 'auto', ['auto', 'text', 'json'] as const),

@@ -51,6 +51,8 @@ export class NetworkCore {
     readonly store: NetworkStore,
     readonly policy: PolicyEngine,
     readonly ipam: AddressAllocator,
+    /** Where projects' "default" networks take their /24s (config.defaultNetworkRange). */
+    readonly defaultNetworkRange = '10.96.0.0/12',
   ) {
     this.events.setMaxListeners(50);
   }

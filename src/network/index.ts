@@ -46,7 +46,7 @@ function engineHostAddress(endpoint: string): string | undefined {
 export async function createNetwork(database: Database, policy: PolicyEngine, validator: TokenValidator, config: Config, adminProjectId?: string, engines: string[] = []): Promise<Network> {
   policy.registerDefaults(networkPolicy);
   const store = await NetworkStore.create(database);
-  const service = new NetworkService(new NetworkCore(store, policy, new AddressAllocator()));
+  const service = new NetworkService(new NetworkCore(store, policy, new AddressAllocator(), config.defaultNetworkRange));
   // Its floating IPs wait for the cloud's tag (the composition root sets it once compute has read the cloud's id).
   const dataplane = engines.length ? new Dataplane(service.feed, engines.map((e) => ({ docker: engineClient(e), local: e.startsWith('unix://'), address: engineHostAddress(e) }))).awaitCloudTag() : undefined;
   const network: Network = {

@@ -5,7 +5,7 @@ import { randomInt, randomUUID } from 'node:crypto';
 import { requireProject, type RequestContext } from '../platform/auth/context.ts';
 import { bit, checkIfMatch, NetworkCore, now, standardAttributes, toBool, toInt, type WriteOptions } from './core.ts';
 import { InvalidInput, NeutronConflict } from './errors.ts';
-import { layoutSubnet, overlaps, parseCidr } from './ipam.ts';
+import { intToIp, layoutSubnet, overlaps, parseCidr } from './ipam.ts';
 import type { NetworkRow } from './store/index.ts';
 import { createSubnet, insertSubnet } from './subnets.ts';
 
@@ -97,13 +97,15 @@ export async function defaultNetworkId(core: NetworkCore, ctx: RequestContext, p
   const existing = await core.store.projectNetworkNamed(projectId, 'default');
   if (existing) return existing.id;
   const net = await createNetwork(core, ctx, { name: 'default', ...(projectId !== requireProject(ctx) ? { project_id: projectId } : {}) });
-  // A /24 no other subnet uses: engine bridge networks on one engine may not overlap. The search
-  // starts at a random /24 so that clouds sharing an engine (tests, benches) rarely pick the same.
+  // A /24 of the range no other subnet uses: engine bridge networks on one engine may not overlap. The
+  // search starts at a random /24 so that clouds sharing an engine and a range rarely pick the same.
   const used = (await core.store.allCidrs()).map((c) => parseCidr(c)!);
-  const start = randomInt(4096);
-  for (let n = 0; n < 4096; n++) {
-    const i = (start + n) % 4096;
-    const cidr = parseCidr(`10.${96 + (i >> 8)}.${i & 255}.0/24`)!;
+  const range = parseCidr(core.defaultNetworkRange)!;
+  const count = 2 ** (24 - range.prefix);
+  const start = randomInt(count);
+  for (let n = 0; n < count; n++) {
+    const i = (start + n) % count;
+    const cidr = parseCidr(`${intToIp(range.network + i * 256)}/24`)!;
     if (!used.some((u) => overlaps(u, cidr))) {
       await createSubnet(core, ctx, { network_id: net.id, name: 'default', cidr: cidr.text, ip_version: 4, ...(projectId !== requireProject(ctx) ? { project_id: projectId } : {}) });
       return net.id;
