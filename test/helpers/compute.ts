@@ -4,11 +4,13 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { startTestCloud, type TestCloud } from './cloud.ts';
 import { testEngineSocket } from './engine.ts';
+import { claimDefaultNetworkRange } from './subnets.ts';
 import { busyboxDockerArchive } from '../../src/host/busybox-image.ts';
 
 export async function startComputeCloud(name: string, env: Record<string, string> = {}): Promise<{ t: TestCloud; socket: string; imageTar: string }> {
   const socket = await testEngineSocket();
-  const t = await startTestCloud(name, { HAFEN_DOCKER_HOSTS: `unix://${socket}`, HAFEN_RECONCILE_INTERVAL: '1', ...env });
+  // Default networks from a range of this cloud's own: another file's cloud on the engine cannot pick the same /24.
+  const t = await startTestCloud(name, { HAFEN_DOCKER_HOSTS: `unix://${socket}`, HAFEN_RECONCILE_INTERVAL: '1', HAFEN_DEFAULT_NETWORK_RANGE: await claimDefaultNetworkRange(), ...env });
   const imageTar = path.join(t.dataDir, 'busybox.tar');
   fs.writeFileSync(imageTar, busyboxDockerArchive({ cmd: ['sh', '-c', 'echo booted; exec sleep 3600'] }));
   return { t, socket, imageTar };

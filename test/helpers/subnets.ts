@@ -1,4 +1,4 @@
-// Tenant subnets for tests whose servers join engine networks on the shared test engine: a /24 that no
+// Address ranges for tests whose servers join engine networks on the shared test engine: a range that no
 // other test file of this checkout holds, now or earlier in the run. Engine bridge networks on one
 // engine may not overlap ("Pool overlaps"), and the engine keeps every network a test cloud made until
 // the run ends, so a range drawn at random can meet another file's, running beside it or finished.
@@ -8,16 +8,17 @@ import path from 'node:path';
 import { randomInt } from 'node:crypto';
 import { checkoutDir } from '../../src/config.ts';
 import { engineClient } from '../../src/host/engine-client.ts';
-import { overlaps, parseCidr } from '../../src/network/ipam.ts';
+import { contains, ipToInt, overlaps, parseCidr, type Cidr } from '../../src/network/ipam.ts';
 import { testEngineSocket } from './engine.ts';
 
 /**
- * 10.150.0.0 to 10.223.255.0: clear of the product's own ranges on the engine (default networks in
- * 10.96.0.0/12, cluster node networks in 10.250.0.0/16) and of the fixed ranges test files name.
+ * Tenant subnets: 10.150.0.0 to 10.223.255.0, clear of the product's own ranges on the engine (default
+ * networks in 10.96.0.0/12, cluster node networks in 10.250.0.0/16) and of the fixed ranges tests name.
  */
-const FIRST_OCTET = 150;
-const LAST_OCTET = 223;
-/** One file per claimed /24, holding the claiming process's pid: claims live as long as their process. */
+const TENANT_OCTETS = [150, 223] as const;
+/** Default-network ranges, one per test cloud: /21s (eight default networks) of 10.96.0.0/12. */
+const DEFAULT_OCTETS = [96, 111] as const;
+/** One file per claimed range, holding the claiming process's pid: claims live as long as their process. */
 const claimsDir = path.join(checkoutDir, '.hafen-test', 'subnet-claims');
 /** A dead process's claim is cleared once this old (its networks, if any, are on the engine anyway). */
 const STALE_CLAIM_MS = 3600_000;
@@ -32,16 +33,16 @@ function alive(pid: number): boolean {
 }
 
 /** Subnets the shared engine's networks hold and addresses of this machine's interfaces (other engines' bridges). */
-async function rangesInUse(): Promise<{ subnets: string[]; addresses: string[] }> {
+async function rangesInUse(): Promise<{ subnets: Cidr[]; addresses: number[] }> {
   const docker = engineClient(`unix://${await testEngineSocket()}`);
   const networks = (await docker.listNetworks()) as { IPAM?: { Config?: { Subnet?: string }[] | null } }[];
-  const subnets = networks.flatMap((n) => (n.IPAM?.Config ?? []).map((c) => c.Subnet ?? '')).filter((s) => parseCidr(s) !== undefined);
-  const addresses = Object.values(os.networkInterfaces()).flat().map((a) => a?.address ?? '');
+  const subnets = networks.flatMap((n) => (n.IPAM?.Config ?? []).map((c) => parseCidr(c.Subnet ?? ''))).filter((c): c is Cidr => c !== undefined);
+  const addresses = Object.values(os.networkInterfaces()).flat().map((a) => ipToInt(a?.address ?? '')).filter((a): a is number => a !== undefined);
   return { subnets, addresses };
 }
 
-function claim(prefix: string): boolean {
-  const file = path.join(claimsDir, prefix);
+function claim(cidr: string): boolean {
+  const file = path.join(claimsDir, cidr.replace('/', '-'));
   try {
     fs.writeFileSync(file, String(process.pid), { flag: 'wx' });
     return true;
@@ -59,21 +60,34 @@ function claim(prefix: string): boolean {
   return false;
 }
 
+/** Claims a free block of `10.<octets>.x.0/<prefix>` (prefix 16 to 24) for this process. */
+async function claimRange(octets: readonly [number, number], prefix: number): Promise<Cidr> {
+  fs.mkdirSync(claimsDir, { recursive: true });
+  const { subnets, addresses } = await rangesInUse();
+  const step = 2 ** (24 - prefix);
+  for (let attempt = 0; attempt < 1000; attempt++) {
+    const candidate = parseCidr(`10.${randomInt(octets[0], octets[1] + 1)}.${randomInt(0, 256 / step) * step}.0/${prefix}`)!;
+    if (subnets.some((s) => overlaps(s, candidate))) continue;
+    if (addresses.some((a) => contains(candidate, a))) continue;
+    if (claim(candidate.text)) return candidate;
+  }
+  throw new Error(`no free /${prefix} in 10.${octets[0]}.0.0-10.${octets[1]}.255.255 for a test`);
+}
+
 /**
  * Claims a /24 for this test process: `cidr` is `10.x.y.0/24`, `prefix` its first three octets (for
  * addresses such as `${prefix}.50`). It overlaps no network on the shared engine, no address on this
  * machine, and no range another live test process claimed.
  */
 export async function claimTestSubnet(): Promise<{ cidr: string; prefix: string }> {
-  fs.mkdirSync(claimsDir, { recursive: true });
-  const { subnets, addresses } = await rangesInUse();
-  const held = subnets.map((s) => parseCidr(s)!);
-  for (let attempt = 0; attempt < 1000; attempt++) {
-    const prefix = `10.${randomInt(FIRST_OCTET, LAST_OCTET + 1)}.${randomInt(0, 256)}`;
-    const cidr = `${prefix}.0/24`;
-    if (held.some((h) => overlaps(h, parseCidr(cidr)!))) continue;
-    if (addresses.some((a) => a.startsWith(`${prefix}.`))) continue;
-    if (claim(prefix)) return { cidr, prefix };
-  }
-  throw new Error(`no free /24 in 10.${FIRST_OCTET}.0.0-10.${LAST_OCTET}.255.0 for a test subnet`);
+  const c = await claimRange(TENANT_OCTETS, 24);
+  return { cidr: c.text, prefix: c.text.replace(/\.0\/24$/, '') };
+}
+
+/**
+ * Claims a /21 of 10.96.0.0/12 for one test cloud's default networks (HAFEN_DEFAULT_NETWORK_RANGE):
+ * clouds on the shared engine drawing from all of 10.96.0.0/12 could pick the same /24.
+ */
+export async function claimDefaultNetworkRange(): Promise<string> {
+  return (await claimRange(DEFAULT_OCTETS, 21)).text;
 }
