@@ -11,6 +11,7 @@ import { BUSYBOX_IMAGE, ensureBusyboxEngineImage } from '../../src/host/test-ima
 import { NESTED_HOSTS_NETWORK } from '../../src/host/nested-hosts.ts';
 import { startTestHosts, type NestedHostSet } from '../helpers/hosts.ts';
 import { testEngineSocket } from '../helpers/engine.ts';
+import { waitFor } from '../helpers/compute.ts';
 
 let set: NestedHostSet | undefined;
 after(async () => set?.teardown());
@@ -60,10 +61,15 @@ it('starts two nested hosts that run containers, and removes them completely', a
   set = undefined;
   const left = await outer.listContainers({ all: true, filters: { name: names } });
   assert.deepEqual(left, []);
-  const networks = await outer.listNetworks({ filters: { name: [NESTED_HOSTS_NETWORK] } });
-  const ours = networks.filter((n) => n.Name === NESTED_HOSTS_NETWORK);
-  // The network goes with the last set; another run's hosts may still hold it.
-  if (ours.length > 0) assert.ok(Object.keys((await outer.getNetwork(NESTED_HOSTS_NETWORK).inspect()).Containers ?? {}).length > 0);
+  // The network goes with the last set; another file's hosts may still hold it, or be joining it: one
+  // made (or about to be) holds no endpoint until it starts. Gone or held, then: an empty network left behind never is.
+  const goneOrHeld = async () => {
+    const networks = await outer.listNetworks({ filters: { name: [NESTED_HOSTS_NETWORK] } });
+    if (!networks.some((n) => n.Name === NESTED_HOSTS_NETWORK)) return true;
+    const held = await outer.getNetwork(NESTED_HOSTS_NETWORK).inspect().then((n) => Object.keys(n.Containers ?? {}).length > 0, () => true);
+    return held ? true : undefined;
+  };
+  await waitFor('the hosts network gone, or held by another file\'s hosts', goneOrHeld, 60_000);
   for (const name of names) assert.equal(fs.existsSync(`/sys/fs/cgroup/memory/hafen-nested/${name}`), false, `cgroups of ${name} removed`);
 });
 
