@@ -70,7 +70,7 @@ describe('floating IPs of servers on a remote agent\'s host', () => {
     await testEngineSocket();
     hosts = await startTestHosts(1);
     engine = engineClient(hosts.hosts[0]!.endpoint);
-    t = await startTestCloud('compute-agent-fip', { HAFEN_DOCKER_HOSTS: 'none', HAFEN_RECONCILE_INTERVAL: '1', HAFEN_HOST_DOWN_AFTER: '4' });
+    t = await startTestCloud('compute-agent-fip', { HAFEN_DOCKER_HOSTS: 'none', HAFEN_RECONCILE_INTERVAL: '1', HAFEN_HOST_DOWN_AFTER: '10' });
     const web = path.join(t.dataDir, 'web.tar');
     fs.writeFileSync(web, busyboxDockerArchive({ cmd: ['sh', '-c', 'mkdir -p /tmp/www && echo hello-fip > /tmp/www/index.html && exec httpd -f -p 8080 -h /tmp/www'] }));
     await os(['image', 'create', '--container-format', 'docker', '--disk-format', 'raw', '--file', web, 'web']);

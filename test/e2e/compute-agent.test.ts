@@ -75,7 +75,7 @@ describe('compute on hosts driven by remote agents', () => {
     hosts = await startTestHosts(2);
     engines = hosts.hosts.map((h) => engineClient(h.endpoint));
     hostIds = await Promise.all(hosts.hosts.map((h) => defaultHostId(h.endpoint)));
-    t = await startTestCloud('compute-agent', { HAFEN_DOCKER_HOSTS: 'none', HAFEN_RECONCILE_INTERVAL: '1', HAFEN_HOST_DOWN_AFTER: '4' });
+    t = await startTestCloud('compute-agent', { HAFEN_DOCKER_HOSTS: 'none', HAFEN_RECONCILE_INTERVAL: '1', HAFEN_HOST_DOWN_AFTER: '10' });
     const tar = path.join(t.dataDir, 'bb.tar');
     fs.writeFileSync(tar, busyboxDockerArchive({ cmd: ['sh', '-c', 'echo booted; exec sleep 3600'] }));
     await os(['image', 'create', '--container-format', 'docker', '--disk-format', 'raw', '--file', tar, 'bb']);

@@ -38,7 +38,7 @@ describe('compute on three hosts', () => {
     t = await startTestCloud('compute-multihost', {
       HAFEN_DOCKER_HOSTS: hosts.hosts.map((h) => h.endpoint).join(','),
       HAFEN_RECONCILE_INTERVAL: '1',
-      HAFEN_HOST_DOWN_AFTER: '4',
+      HAFEN_HOST_DOWN_AFTER: '10',
     });
     token = await t.token('demo');
     admin = await t.token('admin');
