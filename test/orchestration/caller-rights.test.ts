@@ -101,7 +101,7 @@ describe('stacks act with the caller\'s rights', () => {
   it('work after the request stops when its user loses the role', async () => {
     const file = path.join(t.dataDir, 'slow.yaml');
     fs.writeFileSync(file, template({
-      wait: { type: 'OS::Heat::TestResource', properties: { action_wait_secs: { create: 5 } } },
+      wait: { type: 'OS::Heat::TestResource', properties: { action_wait_secs: { create: 20 } } },
       key: { type: 'OS::Nova::KeyPair', depends_on: ['wait'], properties: { name: 'made-after-revoke' } },
     }));
     // Through the API, so that the role goes while the create is surely still under way.

@@ -135,7 +135,7 @@ if (process.env.HAFEN_RECOVERY_CHILD) {
 
     it('finishes a delete interrupted by a stop', async () => {
       const a = api(t);
-      const template = { heat_template_version: '2021-04-16', resources: { fast: { type: 'OS::Heat::None' }, slowdel: { type: 'OS::Heat::TestResource', properties: { action_wait_secs: { delete: 3 } } } } };
+      const template = { heat_template_version: '2021-04-16', resources: { fast: { type: 'OS::Heat::None' }, slowdel: { type: 'OS::Heat::TestResource', properties: { action_wait_secs: { delete: 10 } } } } };
       await a.create('deleting', template, true);
       const s = await a.settled('deleting');
       assert.equal(s.stack_status, 'CREATE_COMPLETE');
@@ -216,7 +216,7 @@ if (process.env.HAFEN_RECOVERY_CHILD) {
       const a = api(remote);
       await a.create('crash-norb', slowTemplate(), true);
       await a.create('crash-rb', slowTemplate(), false);
-      await a.create('crash-del', { heat_template_version: '2021-04-16', resources: { fast: { type: 'OS::Heat::None' }, slowdel: { type: 'OS::Heat::TestResource', properties: { action_wait_secs: { delete: 5 } } } } }, true);
+      await a.create('crash-del', { heat_template_version: '2021-04-16', resources: { fast: { type: 'OS::Heat::None' }, slowdel: { type: 'OS::Heat::TestResource', properties: { action_wait_secs: { delete: 10 } } } } }, true);
       await a.midCreate('crash-norb');
       await a.midCreate('crash-rb');
       const d = await a.settled('crash-del');
