@@ -7,7 +7,8 @@ import { yieldToIo, type ComputeCore } from './core.ts';
 import type { ServerListQuery } from './schemas.ts';
 import { LATEST, type At } from './views.ts';
 import { novaStatus } from './states.ts';
-import type { ServerRow, WorkloadKind } from './tables.ts';
+import type { ServerFilter } from './store.ts';
+import type { ServerRevision, ServerRow, WorkloadKind } from './tables.ts';
 import { tagFilter } from './tags.ts';
 
 /** The statuses Nova knows (a filter naming another is refused from 2.38). */
@@ -44,6 +45,23 @@ export class ServerListing {
   constructor(private readonly core: ComputeCore) {}
 
   async list(ctx: RequestContext, q: ServerListQuery, kind: WorkloadKind = 'server', at: At = LATEST): Promise<ServerRow[]> {
+    return this.select(ctx, q, kind, at, (f) => this.core.store.serversPage(f));
+  }
+
+  /**
+   * list() as ids and revisions, for views kept by revision: where the page is cut in SQL only those
+   * two columns are read (a filter matched in JavaScript reads whole rows, which are answered whole).
+   */
+  async listRevisions(ctx: RequestContext, q: ServerListQuery, kind: WorkloadKind = 'server', at: At = LATEST): Promise<(ServerRevision | ServerRow)[]> {
+    return this.select(ctx, q, kind, at, (f) => this.core.store.serverRevisionsPage(f));
+  }
+
+  /** Live servers by id (in no particular order): the rows behind views that are not kept yet. */
+  byIds(ids: string[]): Promise<ServerRow[]> {
+    return ids.length ? this.core.store.serversById(ids) : Promise.resolve([]);
+  }
+
+  private async select<T extends { id: string }>(ctx: RequestContext, q: ServerListQuery, kind: WorkloadKind, at: At, readPage: (filter: ServerFilter) => Promise<T[]>): Promise<(T | ServerRow)[]> {
     this.core.enforce(ctx, 'servers:index');
     // 2.75: an unknown filter is an error instead of being ignored.
     if (at('2.75')) for (const k of Object.keys(q)) if (!KNOWN_FILTERS.has(k)) throw new BadRequestError(`Invalid input for query parameters ${k}. Additional properties are not allowed ('${k}' was unexpected)`);
@@ -75,7 +93,7 @@ export class ServerListing {
       ...(at('2.26') ? tagFilters(q as Record<string, unknown>) : {}),
     };
     // Without name (a pattern) or status the page is cut in SQL.
-    if (!q.name && !q.status) return this.core.store.serversPage({ ...sqlFilter, ...(after ? { after } : {}), limit });
+    if (!q.name && !q.status) return readPage({ ...sqlFilter, ...(after ? { after } : {}), limit });
     let name: RE2JS | undefined;
     if (q.name) {
       try {
@@ -119,9 +137,21 @@ export class ServerListing {
    */
   async addressesOf(rows: ServerRow[]): Promise<Map<string, unknown>> {
     const out = new Map<string, unknown>();
-    const live = rows.filter((r) => r.vm_state !== 'building' && r.vm_state !== 'error' && r.networks !== NO_NETWORKS);
-    const fromNetwork = live.length ? await this.core.network.serversAddresses(live.map((r) => r.id)) : new Map();
+    const fromNetwork = await this.liveAddresses(rows.filter(addressesLive).map((r) => r.id));
     for (const r of rows) out.set(r.id, fromNetwork.get(r.id) ?? JSON.parse(r.addresses));
     return out;
   }
+
+  /** The network service's addresses of servers whose addresses are live (addressesLive()). */
+  async liveAddresses(serverIds: string[]): Promise<Map<string, unknown>> {
+    return serverIds.length ? this.core.network.serversAddresses(serverIds) : new Map();
+  }
+}
+
+/**
+ * Whether a server's addresses are read live from the network service, or are the ones its row
+ * recorded (while it builds, after it failed, or without networking).
+ */
+export function addressesLive(r: Pick<ServerRow, 'vm_state' | 'networks'>): boolean {
+  return r.vm_state !== 'building' && r.vm_state !== 'error' && r.networks !== NO_NETWORKS;
 }

@@ -8,7 +8,7 @@ import { isUniqueViolation } from '../platform/db/database.ts';
 import { migrate, type Migration } from '../platform/db/migrations.ts';
 import { ConflictError } from '../platform/errors.ts';
 import { HostLedger } from './ledger.ts';
-import type { ActionRow, AggregateHostRow, AggregateRow, AllocationRow, ComputeTables, FlavorRow, HostRow, KeypairRow, ServerGroupRow, ServerRow, ServerStateRow, VmState, WorkloadKind } from './tables.ts';
+import type { ActionRow, AggregateHostRow, AggregateRow, AllocationRow, ComputeTables, FlavorRow, HostRow, KeypairRow, ServerGroupRow, ServerRevision, ServerRow, ServerStateRow, VmState, WorkloadKind } from './tables.ts';
 
 export type { ActionRow, FlavorRow, HostRow, KeypairRow, ServerGroupRow, ServerRow, ServerStateRow, VmState, WorkloadKind } from './tables.ts';
 
@@ -274,6 +274,13 @@ const migrations: Migration[] = [
       await db.schema.alterTable('compute_servers').addColumn('terminated_at', 'varchar(32)').execute();
     },
   },
+  {
+    // A server row's revision, bumped by every update: lists keep each server's rendered view by it.
+    name: '0010-server-revision',
+    async up(db: Kysely<any>) {
+      await db.schema.alterTable('compute_servers').addColumn('revision', 'integer', (c) => c.notNull().defaultTo(0)).execute();
+    },
+  },
 ];
 
 export class ComputeStore {
@@ -474,7 +481,21 @@ export class ComputeStore {
   }
   /** Live servers, newest first, narrowed in SQL; `after` continues a listing after that server (keyset). */
   async serversPage(filter: ServerFilter): Promise<ServerRow[]> {
-    let q = this.db.selectFrom('compute_servers').selectAll().where('deleted', '=', 0);
+    return this.pageQuery(filter).selectAll().execute();
+  }
+  /** serversPage() as ids and revisions only (a list whose views are kept by revision). */
+  async serverRevisionsPage(filter: ServerFilter): Promise<ServerRevision[]> {
+    // The column is NOT NULL: every stored row has its revision.
+    return (await this.pageQuery(filter).select(['id', 'revision']).execute()) as ServerRevision[];
+  }
+  /** Live servers by id, in no particular order. */
+  async serversById(ids: string[]): Promise<ServerRow[]> {
+    const out: ServerRow[] = [];
+    for (let i = 0; i < ids.length; i += 500) out.push(...(await this.db.selectFrom('compute_servers').selectAll().where('id', 'in', ids.slice(i, i + 500)).where('deleted', '=', 0).execute()));
+    return out;
+  }
+  private pageQuery(filter: ServerFilter) {
+    let q = this.db.selectFrom('compute_servers').where('deleted', '=', 0);
     if (filter.kind !== undefined) q = q.where('kind', '=', filter.kind);
     if (filter.projectId !== undefined) q = q.where('project_id', '=', filter.projectId);
     if (filter.hostId !== undefined) q = q.where('host_id', '=', filter.hostId);
@@ -491,7 +512,7 @@ export class ComputeStore {
     if (after) q = q.where((eb) => eb.or([eb('created_at', '<', after.created_at), eb.and([eb('created_at', '=', after.created_at), eb('id', '<', after.id)])]));
     q = q.orderBy('created_at', 'desc').orderBy('id', 'desc');
     if (filter.limit !== undefined) q = q.limit(filter.limit);
-    return q.execute();
+    return q;
   }
   /** What reconciliation compares with the engines, for every live server. */
   async serverStates(): Promise<ServerStateRow[]> {
@@ -520,7 +541,7 @@ export class ComputeStore {
   }
   async updateServer(id: string, changes: Partial<ServerRow>, onlyIf?: { task_state?: string | null; vm_state?: VmState[] }): Promise<boolean> {
     const set: Partial<ServerRow> = { ...changes, ...(changes.flavor !== undefined ? allocationOf(changes.flavor) : {}), updated_at: new Date().toISOString() };
-    let q = this.db.updateTable('compute_servers').set(set).where('id', '=', id).where('deleted', '=', 0);
+    let q = this.db.updateTable('compute_servers').set(set).set((eb) => ({ revision: eb('revision', '+', 1) })).where('id', '=', id).where('deleted', '=', 0);
     if (onlyIf?.task_state !== undefined) q = onlyIf.task_state === null ? q.where('task_state', 'is', null) : q.where('task_state', '=', onlyIf.task_state);
     if (onlyIf?.vm_state) q = q.where('vm_state', 'in', onlyIf.vm_state);
     const updated = Number((await q.executeTakeFirst()).numUpdatedRows) > 0;

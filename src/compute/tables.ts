@@ -92,7 +92,12 @@ export interface ServerRow {
   vcpus: number;
   memory_mib: number;
   disk_gib: number;
+  /** Bumped by every update of the row (0 when inserted; absent on rows built before the insert). */
+  revision?: number;
 }
+
+/** A server's id and revision: what a list reads when it keeps each server's view by revision. */
+export type ServerRevision = { id: string; revision: number };
 
 export interface KeypairRow {
   user_id: string;

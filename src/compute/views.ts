@@ -48,8 +48,10 @@ export interface ServerViewOptions {
   admin: boolean;
   detail: boolean;
   at?: At;
-  host?: HostRow;
-  hostUp?: boolean;
+  /** The availability zone of the server's host (shown when the server's row names none). */
+  hostZone?: string | null;
+  /** 2.16, admins: the host's state (UP, MAINTENANCE or DOWN), when the server has a host. */
+  hostStatus?: string;
   addresses?: unknown;
   /** 2.71: the server's groups (show, update and rebuild only). */
   groups?: string[];
@@ -96,7 +98,7 @@ export function serverView(s: ServerRow, base: string, opts: ServerViewOptions) 
     links,
     'OS-DCF:diskConfig': 'MANUAL',
     progress: status === 'ACTIVE' ? 100 : 0,
-    'OS-EXT-AZ:availability_zone': s.availability_zone?.split(':')[0] || (opts.host?.availability_zone ?? 'nova'),
+    'OS-EXT-AZ:availability_zone': s.availability_zone?.split(':')[0] || (opts.hostZone ?? 'nova'),
     config_drive: 'True',
     key_name: s.key_name,
     'OS-SRV-USG:launched_at': novaTime(s.launched_at),
@@ -110,7 +112,7 @@ export function serverView(s: ServerRow, base: string, opts: ServerViewOptions) 
     ...(at('2.9') ? { locked: Boolean(s.locked) } : {}),
     ...(at('2.73') ? { locked_reason: s.locked_reason } : {}),
     // Nova's policy shows host_status to admins (os_compute_api:servers:show:host_status).
-    ...(at('2.16') && opts.admin && opts.host ? { host_status: opts.hostUp ? (opts.host.enabled ? 'UP' : 'MAINTENANCE') : 'DOWN' } : {}),
+    ...(at('2.16') && opts.admin && opts.hostStatus !== undefined ? { host_status: opts.hostStatus } : {}),
     ...(at('2.19') ? { description: s.description } : {}),
     ...(at('2.26') ? { tags: opts.tags ?? [] } : {}),
     ...(at('2.63') ? { trusted_image_certificates: null } : {}),
@@ -150,11 +152,14 @@ export async function serverDetails(compute: ComputeService, ctx: RequestContext
       at,
       addresses: addresses.get(s.id),
       tags: tags.get(s.id) ?? [],
-      ...(host ? { host, hostUp: compute.hosts.isUp(host) } : {}),
+      ...(host ? { hostZone: host.availability_zone, hostStatus: hostStatus(host, compute.hosts.isUp(host)) } : {}),
       ...(withGroups ? { groups: s.server_group_id ? [s.server_group_id] : [] } : {}),
     });
   });
 }
+
+/** Nova's host_status of a server's host. */
+export const hostStatus = (host: HostRow, up: boolean) => (up ? (host.enabled ? 'UP' : 'MAINTENANCE') : 'DOWN');
 
 /** Nova's hostId: a per-project hash of the host, so tenants can compare hosts without naming them. */
 function hostHash(projectId: string, hostId: string): string {

@@ -1,0 +1,162 @@
+// Detailed server views kept by row revision, for lists: a page renders only the servers whose row
+// changed since they were last rendered at that microversion; what changes without the row (addresses, tags, the host's zone and state) is filled in per page.
+import { randomBytes } from 'node:crypto';
+import type { RequestContext } from '../platform/auth/context.ts';
+import { addressesLive } from './listing.ts';
+import type { ComputeService } from './service.ts';
+import type { HostRow, ServerRevision, ServerRow } from './tables.ts';
+import { hostStatus, serverView, type At } from './views.ts';
+
+/** The parts of a view that do not come from the server's row. */
+type Slot = 'addresses' | 'tags' | 'hostZone' | 'hostStatus';
+
+/**
+ * A slot is rendered as this string and then cut out of the JSON text. The nonce is random per
+ * process, so no name, metadata or other text a user gives can be taken for a slot.
+ */
+const NONCE = randomBytes(12).toString('hex');
+const slotValue = (slot: Slot) => `${NONCE}:${slot}`;
+const SLOT_PATTERN = new RegExp(`"${NONCE}:(addresses|tags|hostZone|hostStatus)"`);
+
+/** A server's view as UTF-8 JSON: texts[0] slots[0] texts[1] ... texts[n]. */
+interface Template {
+  texts: Buffer[];
+  slots: Slot[];
+  /** The bytes of the texts. */
+  size: number;
+}
+
+/**
+ * A page of views as the pieces of one JSON array (kept texts and the slots' values between them);
+ * `bound` is at least its length in UTF-8 bytes. Written out into one buffer by writeTo().
+ */
+export interface PageText {
+  pieces: (Buffer | string)[];
+  bound: number;
+}
+
+/** Writes `text` into `out` at `offset`; answers the offset after it. */
+export function writeTo(text: PageText, out: Buffer, offset: number): number {
+  for (const p of text.pieces) offset += typeof p === 'string' ? out.write(p, offset) : (out.set(p, offset), p.length);
+  return offset;
+}
+
+interface Kept {
+  revision: number;
+  hostId: string | null;
+  /** The addresses are the network service's now (addressesLive()), not the row's. */
+  live: boolean;
+  /** By microversion, caller (admin or not) and whether the host is known. */
+  templates: Map<string, Template>;
+}
+
+/** How many servers' views are kept (the oldest kept go first), and how many variants of each. */
+const MAX_SERVERS = 20_000;
+const MAX_VARIANTS = 8;
+
+export class ServerViewCache {
+  private readonly kept = new Map<string, Kept>();
+
+  constructor(
+    private readonly compute: ComputeService,
+    private readonly base: string,
+  ) {}
+
+  /**
+   * The JSON text of a page's detailed views (an array), as serverDetails() renders them at `at`
+   * (`version` names that microversion). A server deleted after the page was read is left out.
+   */
+  async page(ctx: RequestContext, page: (ServerRevision | ServerRow)[], at: At, version: string): Promise<PageText> {
+    const admin = this.compute.isAdmin(ctx);
+    const hosts = new Map<string, HostRow>();
+    for (const h of await this.compute.hosts.recent()) hosts.set(h.id, h);
+    const variant = (k: Pick<Kept, 'hostId'>) => `${version}${admin ? '|admin' : ''}${k.hostId !== null && hosts.has(k.hostId) ? '|host' : ''}`;
+
+    // Render what is not kept at this revision and variant, from the rows as they are now.
+    const missing = page.filter((p) => {
+      const k = this.kept.get(p.id);
+      return !k || k.revision !== p.revision || !k.templates.has(variant(k));
+    });
+    if (missing.length) {
+      const whole = missing.filter((p): p is ServerRow => 'flavor' in p);
+      const rows = whole.length === missing.length ? whole : [...whole, ...(await this.compute.listing.byIds(missing.filter((p) => !('flavor' in p)).map((p) => p.id)))];
+      for (const row of rows) this.render(row, admin, at, hosts, variant);
+    }
+
+    const entries: { id: string; kept: Kept; template: Template }[] = [];
+    for (const p of page) {
+      const kept = this.kept.get(p.id);
+      const template = kept?.templates.get(variant(kept));
+      // Absent: the server was deleted (or the cache was cut) between the page's read and now.
+      if (kept && template) entries.push({ id: p.id, kept, template });
+    }
+    const liveIds = entries.filter((e) => e.kept.live && e.template.slots.includes('addresses')).map((e) => e.id);
+    const addresses = await this.compute.listing.liveAddresses(liveIds);
+    const tags = at('2.26') ? await this.compute.tags.of(entries.map((e) => e.id)) : new Map<string, string[]>();
+    const statuses = new Map<string, string>();
+    const statusOf = (h: HostRow) => {
+      let s = statuses.get(h.id);
+      if (s === undefined) statuses.set(h.id, (s = hostStatus(h, this.compute.hosts.isUp(h))));
+      return s;
+    };
+
+    // Pieces rather than one string: a page is a megabyte or more, and every string or buffer made
+    // of it whole costs as much again as writing it out (fresh memory, touched once).
+    const pieces: (Buffer | string)[] = ['['];
+    let bound = 2;
+    for (let e = 0; e < entries.length; e++) {
+      const { id, kept, template } = entries[e]!;
+      const host = kept.hostId !== null ? hosts.get(kept.hostId) : undefined;
+      if (e > 0) pieces.push(',');
+      pieces.push(template.texts[0]!);
+      for (let i = 0; i < template.slots.length; i++) {
+        const slot = template.slots[i]!;
+        const value =
+          slot === 'addresses' ? addresses.get(id) ?? {} : slot === 'tags' ? tags.get(id) ?? [] : slot === 'hostZone' ? host?.availability_zone ?? 'nova' : host ? statusOf(host) : null;
+        const json = JSON.stringify(value);
+        // UTF-8 takes at most three bytes for each UTF-16 unit of a string.
+        bound += json.length * 3;
+        pieces.push(json, template.texts[i + 1]!);
+      }
+      bound += template.size + 1;
+    }
+    pieces.push(']');
+    return { pieces, bound };
+  }
+
+  /** Renders `row` at this variant with its slots cut out, and keeps it. */
+  private render(row: ServerRow, admin: boolean, at: At, hosts: Map<string, HostRow>, variant: (k: Pick<Kept, 'hostId'>) => string): void {
+    const revision = row.revision ?? 0;
+    let kept = this.kept.get(row.id);
+    if (!kept || kept.revision !== revision) {
+      if (kept) this.kept.delete(row.id);
+      else if (this.kept.size >= MAX_SERVERS) this.kept.delete(this.kept.keys().next().value!);
+      kept = { revision, hostId: row.host_id, live: addressesLive(row), templates: new Map() };
+      this.kept.set(row.id, kept);
+    }
+    const key = variant(kept);
+    const host = row.host_id !== null && hosts.has(row.host_id);
+    const view = serverView(row, this.base, {
+      admin,
+      detail: true,
+      at,
+      // The row's own addresses are part of its view; the network service's are filled in per page.
+      addresses: kept.live ? slotValue('addresses') : JSON.parse(row.addresses),
+      tags: slotValue('tags') as unknown as string[],
+      hostZone: slotValue('hostZone'),
+      ...(host ? { hostStatus: slotValue('hostStatus') } : {}),
+    });
+    const pieces = JSON.stringify(view).split(SLOT_PATTERN);
+    const template: Template = { texts: [], slots: [], size: 0 };
+    for (let i = 0; i < pieces.length; i++) {
+      if (i % 2 === 1) template.slots.push(pieces[i] as Slot);
+      else {
+        const text = Buffer.from(pieces[i]!);
+        template.texts.push(text);
+        template.size += text.length;
+      }
+    }
+    if (kept.templates.size >= MAX_VARIANTS) kept.templates.clear();
+    kept.templates.set(key, template);
+  }
+}
