@@ -7,6 +7,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { checkoutDir, loadConfig } from '../../src/config.ts';
 import { createCloud, type Cloud } from '../../src/main.ts';
+import { claimFloatingIpRange } from './subnets.ts';
 
 const exec = promisify(execFile);
 
@@ -47,6 +48,8 @@ export async function startTestCloud(name: string, env: Record<string, string> =
   const fullEnv: Record<string, string> = {
     HAFEN_DATA_DIR: dataDir,
     HAFEN_PORT: String(port),
+    // Floating IPs from a range no other test cloud on the machine holds (a restart keeps its first one).
+    HAFEN_FLOATING_IP_RANGE: env.HAFEN_FLOATING_IP_RANGE ?? (await claimFloatingIpRange()),
     HAFEN_LOG_LEVEL: 'silent',
     HAFEN_PASSWORD_HASH_COST: '1024',
     ...env,

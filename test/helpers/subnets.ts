@@ -37,8 +37,11 @@ async function rangesInUse(): Promise<{ subnets: Cidr[]; addresses: number[] }> 
   const docker = engineClient(`unix://${await testEngineSocket()}`);
   const networks = (await docker.listNetworks()) as { IPAM?: { Config?: { Subnet?: string }[] | null } }[];
   const subnets = networks.flatMap((n) => (n.IPAM?.Config ?? []).map((c) => parseCidr(c.Subnet ?? ''))).filter((c): c is Cidr => c !== undefined);
-  const addresses = Object.values(os.networkInterfaces()).flat().map((a) => ipToInt(a?.address ?? '')).filter((a): a is number => a !== undefined);
-  return { subnets, addresses };
+  return { subnets, addresses: machineAddresses() };
+}
+
+function machineAddresses(): number[] {
+  return Object.values(os.networkInterfaces()).flat().map((a) => ipToInt(a?.address ?? '')).filter((a): a is number => a !== undefined);
 }
 
 function claim(cidr: string): boolean {
@@ -60,18 +63,21 @@ function claim(cidr: string): boolean {
   return false;
 }
 
-/** Claims a free block of `10.<octets>.x.0/<prefix>` (prefix 16 to 24) for this process. */
-async function claimRange(octets: readonly [number, number], prefix: number): Promise<Cidr> {
+/**
+ * Claims a free block of `<first>.<octets>.x.0/<prefix>` (prefix 16 to 24) for this process; engine
+ * networks count against it only for ranges of the engine (10/8), this machine's addresses always.
+ */
+async function claimRange(octets: readonly [number, number], prefix: number, first = 10): Promise<Cidr> {
   fs.mkdirSync(claimsDir, { recursive: true });
-  const { subnets, addresses } = await rangesInUse();
+  const { subnets, addresses } = first === 10 ? await rangesInUse() : { subnets: [], addresses: machineAddresses() };
   const step = 2 ** (24 - prefix);
   for (let attempt = 0; attempt < 1000; attempt++) {
-    const candidate = parseCidr(`10.${randomInt(octets[0], octets[1] + 1)}.${randomInt(0, 256 / step) * step}.0/${prefix}`)!;
+    const candidate = parseCidr(`${first}.${randomInt(octets[0], octets[1] + 1)}.${randomInt(0, 256 / step) * step}.0/${prefix}`)!;
     if (subnets.some((s) => overlaps(s, candidate))) continue;
     if (addresses.some((a) => contains(candidate, a))) continue;
     if (claim(candidate.text)) return candidate;
   }
-  throw new Error(`no free /${prefix} in 10.${octets[0]}.0.0-10.${octets[1]}.255.255 for a test`);
+  throw new Error(`no free /${prefix} in ${first}.${octets[0]}.0.0-${first}.${octets[1]}.255.255 for a test`);
 }
 
 /**
@@ -90,4 +96,13 @@ export async function claimTestSubnet(): Promise<{ cidr: string; prefix: string 
  */
 export async function claimDefaultNetworkRange(): Promise<string> {
   return (await claimRange(DEFAULT_OCTETS, 21)).text;
+}
+
+/**
+ * Claims a /24 of 127.128.0.0/10 for one test cloud's floating IPs (HAFEN_FLOATING_IP_RANGE): the
+ * default, a /20 chosen by a hash of the data directory, is another cloud's 1 time in 1,024, and two
+ * clouds then put the same address on the host's loopback, each NATing it to its own server.
+ */
+export async function claimFloatingIpRange(): Promise<string> {
+  return (await claimRange([128, 191], 24, 127)).text;
 }
