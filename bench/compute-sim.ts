@@ -6,6 +6,7 @@
 import { Writable } from 'node:stream';
 import { Worker } from 'node:worker_threads';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { checkoutDir, loadConfig } from '../src/config.ts';
 import { createCloud } from '../src/main.ts';
@@ -30,6 +31,21 @@ export function sendCount(url: string, o: { method: string; headers: Record<stri
       resolve(m);
     });
   });
+}
+
+/** CPU time of this thread, the controller's event loop (Linux's per-thread scheduler counter, ns), in ms. */
+function mainThreadCpuMs(): number {
+  try {
+    return Number(fs.readFileSync(`/proc/self/task/${process.pid}/schedstat`, 'utf8').split(' ')[0]) / 1e6;
+  } catch {
+    return NaN;
+  }
+}
+
+/** CPU time of the whole process (every thread: the request thread's client, the collector's helpers too), in ms. */
+function processCpuMs(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
 }
 
 export async function run(options: BenchOptions): Promise<void> {
@@ -86,9 +102,11 @@ export async function run(options: BenchOptions): Promise<void> {
     // Boots: every POST from the request thread; ACTIVE when the last build has finished.
     const body = JSON.stringify({ server: { name: 'sim', imageRef: img.id, flavorRef: '1', networks } });
     t0 = performance.now();
+    const [mainCpu0, processCpu0, monotonic0] = [mainThreadCpuMs(), processCpuMs(), process.hrtime.bigint()];
     const posts = await sendCount(`${url}/compute/v2.1/servers`, { method: 'POST', headers: h, body, count: servers, connections, expectStatus: 202 });
     await cloud.compute.service.settle();
     const bootMs = performance.now() - t0;
+    const [mainCpu, processCpu, monotonic1] = [mainThreadCpuMs() - mainCpu0, processCpuMs() - processCpu0, process.hrtime.bigint()];
     const placements = await cloud.compute.service.hosts.placements();
     // Every page of the list (at most 1,000 a page, as Nova's max_limit).
     const all: { id: string; status: string }[] = [];
@@ -101,6 +119,9 @@ export async function run(options: BenchOptions): Promise<void> {
     const active = all.filter((r) => r.status === 'ACTIVE').length;
     const used = new Set(all.map((r) => placements.get(r.id))).size;
     console.log(`boot ${servers} servers (${connections} connections): ${(bootMs / 1000).toFixed(1)} s, ${((servers * 1000) / bootMs).toFixed(0)} boots/s to ACTIVE (target 200); POST p50 ${pct(posts.latencies, 50).toFixed(1)} ms p99 ${pct(posts.latencies, 99).toFixed(1)} ms; ${active} ACTIVE on ${used} hosts`);
+    console.log(`controller CPU a boot: ${(mainCpu / servers).toFixed(2)} ms on its event loop (${((100 * mainCpu) / bootMs).toFixed(0)} % of the boot phase's wall time), ${(processCpu / servers).toFixed(2)} ms the whole process (request thread and collector included); load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`);
+    // The boot phase on the monotonic clock (µs), as `node --cpu-prof` profiles time their samples.
+    if (process.env.HAFEN_SIM_PROFILE_WINDOW === '1') console.log(`boot phase (monotonic µs): ${monotonic0 / 1000n} ${monotonic1 / 1000n}`);
     console.log(`scheduling decision over ${hosts} hosts: p50 ${pct(decisions, 50).toFixed(2)} ms, p99 ${pct(decisions, 99).toFixed(2)} ms, max ${pct(decisions, 100).toFixed(2)} ms (target p99 20 ms; ${decisions.length} decisions)`);
     if (active !== servers) throw new Error(`only ${active} of ${servers} servers are ACTIVE`);
 

@@ -53,7 +53,10 @@ export async function createCloud(config: Config, options: CloudOptions = {}): P
   await mountService(app, image.mount);
   // The all-in-one agents drive the configured engines, or the project's own engine.
   // With HAFEN_DOCKER_HOSTS=none there are none: every host is a remote agent's (`hafen agent`).
-  const engines = config.agentsOnly ? [] : config.dockerHosts.length > 0 ? config.dockerHosts : [`unix://${enginePaths(config.dataDir).socket}`];
+  // Simulated hosts alone (HAFEN_FAKE_HOSTS, no HAFEN_DOCKER_HOSTS) are the whole cloud: no engine
+  // for compute, nor for the network's dataplane to look in for their servers.
+  const fakeOnly = config.fakeHosts > 0 && config.dockerHosts.length === 0;
+  const engines = config.agentsOnly || fakeOnly ? [] : config.dockerHosts.length > 0 ? config.dockerHosts : [`unix://${enginePaths(config.dataDir).socket}`];
   // The operator owns the all-in-one external network (floating IPs on loopback); the network service
   // comes before compute so that compute can bind ports through network.client.
   const network = await createNetwork(database, policy, identity.tokens, config, 'hafen-operator', engines);

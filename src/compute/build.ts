@@ -13,7 +13,7 @@ import { configDriveFiles } from './config-drive.ts';
 import { yieldToIo, type ComputeCore } from './core.ts';
 import type { Flavors } from './flavors.ts';
 import type { Hosts } from './hosts.ts';
-import type { InstanceActions } from './instance-actions.ts';
+import { finished, type InstanceActions } from './instance-actions.ts';
 import { interfaceSpec } from './interfaces.ts';
 import type { Quotas } from './quotas.ts';
 import { chooseHost } from './scheduler/scheduler.ts';
@@ -21,7 +21,7 @@ import type { HostState, SchedulingRequest } from './scheduler/types.ts';
 import type { ServerGroups } from './server-groups.ts';
 import { faultJson, POWER, powerCode } from './states.ts';
 import { novaBool, toInt, type SchedulerHintsBody, type ServerCreateBody } from './schemas.ts';
-import type { FlavorRow, ServerRow, WorkloadKind } from './tables.ts';
+import type { ActionRow, FlavorRow, ServerRow, WorkloadKind } from './tables.ts';
 import type { ContainerOptions, InfrastructureSpec } from '../agent/driver.ts';
 
 /**
@@ -70,6 +70,11 @@ export class Builder {
   private scheduling: Promise<unknown> = Promise.resolve();
   /** Infrastructure workloads being built: their driver spec beyond a server's (kept until built). */
   private readonly infrastructure = new Map<string, InfrastructureBoot>();
+  /**
+   * Servers being built: their create action as recorded and their container options as stored
+   * (null: none), so that neither is read back (kept until built).
+   */
+  private readonly recorded = new Map<string, { action: ActionRow; options: string | null }>();
   /** Observer of each scheduling decision: its time (host states and filters/weighers, ms) and the hosts considered. */
   onSchedulingDecision: ((ms: number, hosts: number) => void) | undefined;
 
@@ -199,8 +204,10 @@ export class Builder {
     }
     const rows = inserted.rows;
     if (infrastructure) for (const row of rows) this.infrastructure.set(row.id, infrastructure);
-    if (container) await store.setContainerOptions(rows.map((r) => r.id), JSON.stringify(container));
-    await this.actions.recordMany(rows, 'create', requestId, ctx);
+    const options = container ? JSON.stringify(container) : null;
+    if (options) await store.setContainerOptions(rows.map((r) => r.id), options);
+    const actions = await this.actions.recordMany(rows, 'create', requestId, ctx);
+    for (const [i, row] of rows.entries()) this.recorded.set(row.id, { action: actions[i]!, options });
     for (const [i, row] of rows.entries()) {
       // A large request starts its builds a few at a time, so that other requests keep answering.
       if (i % 50 === 49) await yieldToIo();
@@ -276,8 +283,9 @@ export class Builder {
     if ('over' in over) throw new OverQuotaError(`Quota exceeded for ${over.over}: Requested ${over.requested}, but already used ${over.used} of ${over.limit} ${over.over}`, over.over);
     // Only compute names the workload whose network a container joins (checked above), never the caller's options.
     const { networkOf: _ignored, ...container } = w.container;
-    await store.setContainerOptions([row.id], JSON.stringify({ ...container, cpus: w.cpus, configDrive: false, ...(w.networkOf !== undefined ? { networkOf: w.networkOf } : {}) }));
-    await this.actions.record(row, 'create', requestId, ctx);
+    const options = JSON.stringify({ ...container, cpus: w.cpus, configDrive: false, ...(w.networkOf !== undefined ? { networkOf: w.networkOf } : {}) });
+    await store.setContainerOptions([row.id], options);
+    this.recorded.set(row.id, { action: await this.actions.record(row, 'create', requestId, ctx), options });
     this.core.track(this.build(ctx, row, image, flavor, hints, w.host));
     return row;
   }
@@ -318,6 +326,7 @@ export class Builder {
       await this.buildOnce(ctx, row, image, flavor, hints, requestedHost);
     } finally {
       this.infrastructure.delete(row.id);
+      this.recorded.delete(row.id);
     }
   }
 
@@ -365,7 +374,8 @@ export class Builder {
           await network.unbindPorts(ctx, row.id).catch(() => undefined);
           return;
         }
-        const spec = { ...(await serverSpec(this.core, row, image, flavor, bindings[0])), ...(infrastructure ? { infrastructure: infrastructure.spec } : {}) };
+        const known = this.recorded.get(row.id);
+        const spec = { ...(await serverSpec(this.core, row, image, flavor, bindings[0], known && (known.options === null ? null : (JSON.parse(known.options) as ContainerOptions)))), ...(infrastructure ? { infrastructure: infrastructure.spec } : {}) };
         if (bindings.length > 1 && !driver.capabilities.interfaceHotplug) throw new Error(`The host ${hostId} cannot give a server more than one interface.`);
         // An engine starts containers fastest a few at a time; more at once only adds latency.
         // Several networks asked for: the first at create, the others plugged in after, in order.
@@ -377,25 +387,24 @@ export class Builder {
         // Its firewalls announced and its addresses read together, then the result recorded (a
         // server without ports has neither: nothing to ask the network service).
         const [, addresses] = bindings.length ? await Promise.all([network.serverRunning(row.id), network.serverAddresses(row.id)]) : [undefined, {}];
-        const ok = await store.updateServer(
-          row.id,
-          {
-            // A workload made without starting it (Zun's create) is recorded stopped.
-            vm_state: state.power === 'shutdown' ? 'stopped' : 'active',
-            task_state: null,
-            power_state: powerCode(state.power),
-            launched_at: new Date().toISOString(),
-            addresses: JSON.stringify(addresses),
-          },
-          { task_state: 'spawning' },
-        );
+        const result = {
+          // A workload made without starting it (Zun's create) is recorded stopped.
+          vm_state: state.power === 'shutdown' ? ('stopped' as const) : ('active' as const),
+          task_state: null,
+          power_state: powerCode(state.power),
+          launched_at: new Date().toISOString(),
+          addresses: JSON.stringify(addresses),
+        };
+        // The result and the action's end in one commit (the action read back only when not known).
+        const action = this.recorded.get(row.id)?.action;
+        const ok = action ? await store.finishBuild(row.id, result, { task_state: 'spawning' }, finished(action, 'Success')) : await store.updateServer(row.id, result, { task_state: 'spawning' });
         // A delete that came in during the build owns the server now: the container and ports go
         // (its own clean-up may have run before they existed).
         if (!ok) {
           await driver.destroy(row.id);
           await network.unbindPorts(ctx, row.id).catch(() => undefined);
         }
-        await this.actions.finish(row.id, 'create', 'Success');
+        if (!action) await this.actions.finish(row.id, 'create', 'Success');
         return;
       } catch (err) {
         if ((err as Error).name === 'NoValidHost') {
@@ -430,11 +439,12 @@ export class Builder {
 }
 
 /** What the host's driver needs to run the server: image, limits, its first interface, config drive. */
-export async function serverSpec(core: ComputeCore, row: ServerRow, image: ImageRecord, flavor: FlavorRow, binding?: PortBinding): Promise<ServerSpec> {
+export async function serverSpec(core: ComputeCore, row: ServerRow, image: ImageRecord, flavor: FlavorRow, binding?: PortBinding, known?: ContainerOptions | null): Promise<ServerSpec> {
   const specs = JSON.parse(flavor.extra_specs) as Record<string, string>;
   const key = row.key_name ? await core.store.keypair(row.user_id, row.key_name) : undefined;
   const commandLine = image.properties.os_command_line;
-  const options = await core.store.containerOptions(row.id).then((o) => (o ? (JSON.parse(o) as ContainerOptions) : null));
+  // `known`: the options as the build stored them (null: none); read from the rows otherwise.
+  const options = known !== undefined ? known : await core.store.containerOptions(row.id).then((o) => (o ? (JSON.parse(o) as ContainerOptions) : null));
   for (const v of options?.namedVolumes ?? []) v.volume = engineVolumeName(row.project_id, v.name);
   return {
     serverId: row.id,

@@ -85,8 +85,14 @@ export class Hosts {
     return d;
   }
 
-  isUp(h: HostRow): boolean {
-    return !h.forced_down && Date.now() - Date.parse(h.heartbeat_at) < this.core.config.hostDownAfterMs;
+  /** Each host row's heartbeat as a time: parsed once per row read, not once per host per decision. */
+  private readonly heartbeats = new WeakMap<HostRow, number>();
+
+  isUp(h: HostRow, now = Date.now()): boolean {
+    if (h.forced_down) return false;
+    let beat = this.heartbeats.get(h);
+    if (beat === undefined) this.heartbeats.set(h, (beat = Date.parse(h.heartbeat_at)));
+    return now - beat < this.core.config.hostDownAfterMs;
   }
 
   async heartbeat(hostId: string): Promise<void> {
@@ -117,23 +123,36 @@ export class Hosts {
     return this.core.store.ledger.hosts();
   }
 
-  /** Every schedulable host (one with an agent here) with its allocations, from the ledger. */
+  /**
+   * The scheduler's host states, one object per host kept while the host rows and agents stay the
+   * same (each decision refreshes their figures in place instead of making a thousand new ones).
+   */
+  private kept: { rows: HostRow[]; agents: number; states: HostState[]; beats: Float64Array } | undefined;
+
+  /**
+   * Every schedulable host (one with an agent here) with its allocations, from the ledger: the
+   * figures as of this call (the next call refreshes the same objects).
+   */
   async states(): Promise<HostState[]> {
-    const hosts = await this.core.store.hostsRecent();
+    const rows = await this.core.store.hostsRecent();
+    let kept = this.kept;
+    if (!kept || kept.rows !== rows || kept.agents !== this.drivers.size) {
+      const schedulable = rows.filter((h) => this.drivers.has(h.id));
+      const states = schedulable.map((h): HostState => ({ host: h, up: false, usedVcpus: 0, usedRamMiB: 0, usedDiskGiB: 0, serverIds: NONE, groupIds: NONE }));
+      this.kept = kept = { rows, agents: this.drivers.size, states, beats: Float64Array.from(schedulable, (h) => Date.parse(h.heartbeat_at)) };
+    }
     const allocations = this.allocations();
-    const states: HostState[] = [];
-    for (const h of hosts) {
-      if (!this.drivers.has(h.id)) continue;
-      const a = allocations.get(h.id);
-      states.push({
-        host: h,
-        up: this.isUp(h),
-        usedVcpus: a?.vcpus ?? 0,
-        usedRamMiB: a?.ramMiB ?? 0,
-        usedDiskGiB: a?.diskGiB ?? 0,
-        serverIds: a?.serverIds ?? NONE,
-        groupIds: a?.groupIds ?? NONE,
-      });
+    const { states, beats } = kept;
+    const upSince = Date.now() - this.core.config.hostDownAfterMs;
+    for (let i = 0; i < states.length; i++) {
+      const s = states[i]!;
+      const a = allocations.get(s.host.id);
+      s.up = !s.host.forced_down && beats[i]! > upSince;
+      s.usedVcpus = a?.vcpus ?? 0;
+      s.usedRamMiB = a?.ramMiB ?? 0;
+      s.usedDiskGiB = a?.diskGiB ?? 0;
+      s.serverIds = a?.serverIds ?? NONE;
+      s.groupIds = a?.groupIds ?? NONE;
     }
     return states;
   }

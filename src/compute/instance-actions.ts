@@ -9,26 +9,26 @@ import type { ActionRow, ServerRow } from './tables.ts';
 export class InstanceActions {
   constructor(private readonly core: ComputeCore) {}
 
-  /** Records the start of an action (`done`: it finished within the request). */
-  async record(row: Pick<ServerRow, 'id' | 'project_id'>, action: string, requestId: string, ctx: RequestContext, done = false): Promise<void> {
-    await this.recordMany([row], action, requestId, ctx, done);
+  /** Records the start of an action (`done`: it finished within the request); answers its row. */
+  async record(row: Pick<ServerRow, 'id' | 'project_id'>, action: string, requestId: string, ctx: RequestContext, done = false): Promise<ActionRow> {
+    return (await this.recordMany([row], action, requestId, ctx, done))[0]!;
   }
 
-  /** record() for the servers of one request, in a few statements. */
-  async recordMany(rows: Pick<ServerRow, 'id' | 'project_id'>[], action: string, requestId: string, ctx: RequestContext, done = false): Promise<void> {
+  /** record() for the servers of one request, in a few statements; answers the rows in order. */
+  async recordMany(rows: Pick<ServerRow, 'id' | 'project_id'>[], action: string, requestId: string, ctx: RequestContext, done = false): Promise<ActionRow[]> {
     const now = new Date().toISOString();
     const events = JSON.stringify([{ event: `compute_${action}`, start_time: now, finish_time: done ? now : null, result: done ? 'Success' : null }]);
-    await this.core.store.addActions(
-      rows.map((row) => ({ id: randomUUID(), server_id: row.id, action, request_id: requestId, user_id: ctx.userId, project_id: row.project_id, start_time: now, message: null, events })),
-    );
+    const recorded = rows.map((row): ActionRow => ({ id: randomUUID(), server_id: row.id, action, request_id: requestId, user_id: ctx.userId, project_id: row.project_id, start_time: now, message: null, events }));
+    await this.core.store.addActions(recorded);
+    return recorded;
   }
 
   /** Finishes the latest action of that name on the server. */
   async finish(serverId: string, action: string, result: 'Success' | 'Error'): Promise<void> {
     const a = (await this.core.store.actions(serverId)).find((x) => x.action === action);
     if (!a) return;
-    const events = (JSON.parse(a.events) as { finish_time: string | null; result: string | null }[]).map((e) => (e.finish_time ? e : { ...e, finish_time: new Date().toISOString(), result }));
-    await this.core.store.setActionEvents(a.id, JSON.stringify(events), result === 'Error' ? 'Error' : null);
+    const done = finished(a, result);
+    await this.core.store.setActionEvents(a.id, done.events, done.message);
   }
 
   /** The actions of a server the caller may see, newest first. */
@@ -43,4 +43,11 @@ export class InstanceActions {
     if (!a) throw new NotFoundError(`Action for request_id ${requestId} on instance ${s.id} not found`);
     return a;
   }
+}
+
+/** An action's row as finished with `result`: its open events closed now. */
+export function finished(a: Pick<ActionRow, 'id' | 'events'>, result: 'Success' | 'Error'): Pick<ActionRow, 'id' | 'events' | 'message'> {
+  const now = new Date().toISOString();
+  const events = (JSON.parse(a.events) as { finish_time: string | null; result: string | null }[]).map((e) => (e.finish_time ? e : { ...e, finish_time: now, result }));
+  return { id: a.id, events: JSON.stringify(events), message: result === 'Error' ? 'Error' : null };
 }

@@ -540,13 +540,31 @@ export class ComputeStore {
     return { instances: Number(r.n), cores: Number(r.cores ?? 0), ram: Number(r.ram ?? 0) };
   }
   async updateServer(id: string, changes: Partial<ServerRow>, onlyIf?: { task_state?: string | null; vm_state?: VmState[] }): Promise<boolean> {
+    return this.updateServerIn(this.db, id, changes, onlyIf);
+  }
+
+  /**
+   * A build's end in one transaction (one commit): the server's result recorded if `onlyIf` still
+   * holds, and its action's events, whether the server's write applied or not.
+   */
+  async finishBuild(id: string, changes: Partial<ServerRow>, onlyIf: { task_state?: string | null }, action: Pick<ActionRow, 'id' | 'events' | 'message'>): Promise<boolean> {
+    return this.db.transaction().execute(async (trx) => {
+      const updated = await this.updateServerIn(trx, id, changes, onlyIf);
+      await trx.updateTable('compute_actions').set({ events: action.events, message: action.message }).where('id', '=', action.id).execute();
+      return updated;
+    });
+  }
+
+  private async updateServerIn(db: Kysely<ComputeTables> | Transaction<ComputeTables>, id: string, changes: Partial<ServerRow>, onlyIf?: { task_state?: string | null; vm_state?: VmState[] }): Promise<boolean> {
     const set: Partial<ServerRow> = { ...changes, ...(changes.flavor !== undefined ? allocationOf(changes.flavor) : {}), updated_at: new Date().toISOString() };
-    let q = this.db.updateTable('compute_servers').set(set).set((eb) => ({ revision: eb('revision', '+', 1) })).where('id', '=', id).where('deleted', '=', 0);
+    let q = db.updateTable('compute_servers').set(set).set((eb) => ({ revision: eb('revision', '+', 1) })).where('id', '=', id).where('deleted', '=', 0);
     if (onlyIf?.task_state !== undefined) q = onlyIf.task_state === null ? q.where('task_state', 'is', null) : q.where('task_state', '=', onlyIf.task_state);
     if (onlyIf?.vm_state) q = q.where('vm_state', 'in', onlyIf.vm_state);
-    const updated = Number((await q.executeTakeFirst()).numUpdatedRows) > 0;
-    if (updated && ('host_id' in changes || 'flavor' in changes || 'server_group_id' in changes)) await this.reloadAllocation(id);
-    return updated;
+    if (!('host_id' in changes || 'flavor' in changes || 'server_group_id' in changes)) return Number((await q.executeTakeFirst()).numUpdatedRows) > 0;
+    // The ledger's entry from the row as written (both dialects return it), not read again after.
+    const r: AllocationRow | undefined = await q.returning(['id', 'host_id', 'server_group_id', 'vcpus', 'memory_mib', 'disk_gib']).executeTakeFirst();
+    if (r) this.ledger.set(id, r);
+    return r !== undefined;
   }
 
   /**
@@ -749,6 +767,7 @@ export class ComputeStore {
 
   // ---- instance actions
   async addActions(rows: ActionRow[]): Promise<void> {
+    // Kept whole by the callers (a build finishes its action from it without reading it again).
     for (let i = 0; i < rows.length; i += 500) await this.db.insertInto('compute_actions').values(rows.slice(i, i + 500)).execute();
   }
   async actions(serverId: string): Promise<ActionRow[]> {

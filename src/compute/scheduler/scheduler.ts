@@ -59,17 +59,29 @@ export function chooseHost(
   weighers: Weighing[] = defaultWeighers,
   log: (msg: string) => void = () => {},
 ): HostState {
-  let candidates = hosts;
-  for (const f of filters) {
-    const kept = candidates.filter((h) => f.passes(h, request));
-    log(`${f.name}: ${candidates.length} -> ${kept.length} hosts`);
-    if (kept.length === 0) {
-      throw new NoValidHost(`No valid host was found. ${f.name} removed the last ${candidates.length} candidate host(s).`);
-    }
-    candidates = kept;
+  // One pass over the hosts: each runs the chain until a filter removes it. Filter i keeps the hosts
+  // that pass it and every filter before it, so the counts (and the filter that removed the last
+  // host) are those of running the filters one after the other, without a list per filter.
+  // A filter the request gives nothing to judge passes every host and is not run.
+  const removedBy = new Uint32Array(filters.length);
+  const judging = filters.flatMap((f, i) => (f.judges?.(request) ?? true ? [i] : []));
+  const candidates: HostState[] = [];
+  for (const h of hosts) {
+    let j = 0;
+    while (j < judging.length && filters[judging[j]!]!.passes(h, request)) j++;
+    if (j === judging.length) candidates.push(h);
+    else removedBy[judging[j]!]!++;
+  }
+  let left = hosts.length;
+  for (const [i, f] of filters.entries()) {
+    const kept = left - removedBy[i]!;
+    log(`${f.name}: ${left} -> ${kept} hosts`);
+    if (kept === 0) throw new NoValidHost(`No valid host was found. ${f.name} removed the last ${left} candidate host(s).`);
+    left = kept;
   }
   const scores = new Float64Array(candidates.length);
   for (const { weigher, multiplier } of weighers) {
+    if (weigher.judges?.(request) === false) continue;
     const raw = candidates.map((h) => weigher.weigh(h, request));
     let min = Infinity;
     let max = -Infinity;

@@ -34,10 +34,14 @@ export interface SchedulingRequest {
 export interface HostFilter {
   name: string;
   passes(host: HostState, request: SchedulingRequest): boolean;
+  /** False when the request gives the filter nothing to judge (it would pass every host): not run. */
+  judges?(request: SchedulingRequest): boolean;
 }
 
 export interface HostWeigher {
   name: string;
   /** Higher is better; raw, normalised by the scheduler. */
   weigh(host: HostState, request: SchedulingRequest): number;
+  /** False when the request gives the weigher nothing to weigh (every host the same): not run. */
+  judges?(request: SchedulingRequest): boolean;
 }

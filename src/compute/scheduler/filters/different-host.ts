@@ -4,4 +4,5 @@ import type { HostFilter } from '../types.ts';
 export const differentHostFilter: HostFilter = {
   name: 'DifferentHostFilter',
   passes: (h, r) => r.differentHost.every((id) => !h.serverIds.has(id)),
+  judges: (r) => r.differentHost.length > 0,
 };

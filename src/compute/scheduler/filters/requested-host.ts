@@ -4,4 +4,5 @@ import type { HostFilter } from '../types.ts';
 export const requestedHostFilter: HostFilter = {
   name: 'RequestedHostFilter',
   passes: (h, r) => !r.requestedHost || h.host.hostname === r.requestedHost || h.host.id === r.requestedHost,
+  judges: (r) => Boolean(r.requestedHost),
 };
