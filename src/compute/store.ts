@@ -4,6 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import type { ExpressionBuilder, Kysely, Transaction } from 'kysely';
 import type { Database, Dialect } from '../platform/db/database.ts';
+import { PreparedQueries, PreparedQuery } from '../platform/db/prepared.ts';
 import { isUniqueViolation } from '../platform/db/database.ts';
 import { migrate, type Migration } from '../platform/db/migrations.ts';
 import { ConflictError } from '../platform/errors.ts';
@@ -11,6 +12,18 @@ import { HostLedger } from './ledger.ts';
 import type { ActionRow, AggregateHostRow, AggregateRow, AllocationRow, ComputeTables, FlavorRow, HostRow, KeypairRow, ServerGroupRow, ServerRevision, ServerRow, ServerStateRow, VmState, WorkloadKind } from './tables.ts';
 
 export type { ActionRow, FlavorRow, HostRow, KeypairRow, ServerGroupRow, ServerRow, ServerStateRow, VmState, WorkloadKind } from './tables.ts';
+
+/** Every column of a server row and of an action row, in the order their prepared inserts bind them. */
+const SERVER_COLUMNS = ['id', 'name', 'kind', 'project_id', 'user_id', 'image_id', 'flavor_id', 'flavor', 'old_flavor', 'host_id', 'vm_state', 'task_state', 'power_state', 'fault', 'metadata', 'key_name', 'user_data', 'availability_zone', 'locked', 'locked_by', 'locked_reason', 'networks', 'addresses', 'security_groups', 'server_group_id', 'description', 'created_at', 'updated_at', 'launched_at', 'deleted', 'vcpus', 'memory_mib', 'disk_gib'] as const satisfies readonly (keyof ServerRow)[];
+const ACTION_COLUMNS = ['id', 'server_id', 'action', 'request_id', 'user_id', 'project_id', 'start_time', 'message', 'events'] as const satisfies readonly (keyof ActionRow)[];
+
+const SERVER_COLUMN_SET: ReadonlySet<string> = new Set(SERVER_COLUMNS);
+const ACTION_COLUMN_SET: ReadonlySet<string> = new Set(ACTION_COLUMNS);
+/** Whether a row sets exactly these columns (then its prepared insert binds each of them). */
+const setsExactly = (row: object, columns: ReadonlySet<string>) => {
+  const keys = Object.keys(row);
+  return keys.length === columns.size && keys.every((k) => columns.has(k) && (row as Record<string, unknown>)[k] !== undefined);
+};
 
 function allocationOf(flavorJson: string): { vcpus: number; memory_mib: number; disk_gib: number } {
   const f = JSON.parse(flavorJson) as { vcpus?: number; ram?: number; disk?: number };
@@ -291,14 +304,39 @@ export class ComputeStore {
   /** Host rows, re-read at most every `maxAgeMs` or after this store changed one. */
   private hostsCache: { rows: HostRow[]; at: number } | undefined;
 
-  private constructor(
-    private readonly db: Kysely<ComputeTables>,
-    private readonly dialect: Dialect,
-  ) {}
+  private readonly db: Kysely<ComputeTables>;
+  private readonly dialect: Dialect;
+  /** The boot path's statements, compiled once (see platform/db/prepared.ts). */
+  private readonly q;
+  /** A server's updates, one statement per set of columns and conditions. */
+  private readonly serverUpdates: PreparedQueries<Record<string, unknown>, AllocationRow>;
+
+  private constructor(database: Database) {
+    const db = (this.db = database.db as Kysely<ComputeTables>);
+    this.dialect = database.dialect;
+    this.serverUpdates = new PreparedQueries(database);
+    this.q = {
+      server: new PreparedQuery<{ id: string }, ServerRow>(database, (p) => db.selectFrom('compute_servers').selectAll().where('id', '=', p('id')).where('deleted', '=', 0)),
+      flavor: new PreparedQuery<{ id: string }, FlavorRow>(database, (p) => db.selectFrom('compute_flavors').selectAll().where('id', '=', p('id'))),
+      quotaClass: new PreparedQuery<{ name: string }, { resource: string; hard_limit: number }>(database, (p) => db.selectFrom('compute_quota_classes').select(['resource', 'hard_limit']).where('class_name', '=', p('name'))),
+      quotaOverrides: new PreparedQuery<{ projectId: string }, { resource: string; hard_limit: number }>(database, (p) => db.selectFrom('compute_quotas').select(['resource', 'hard_limit']).where('project_id', '=', p('projectId'))),
+      projectUsage: new PreparedQuery<{ projectId: string; kind: WorkloadKind }, { n: number | string; cores: number | string | null; ram: number | string | null }>(database, (p) =>
+        db
+          .selectFrom('compute_servers')
+          .select((eb) => [eb.fn.countAll<number | string>().as('n'), eb.fn.sum<number | string | null>('vcpus').as('cores'), eb.fn.sum<number | string | null>('memory_mib').as('ram')])
+          .where('project_id', '=', p('projectId'))
+          .where('kind', '=', p('kind'))
+          .where('deleted', '=', 0),
+      ),
+      insertServer: new PreparedQuery<ServerRow & Record<string, unknown>, never>(database, (p) => db.insertInto('compute_servers').values(Object.fromEntries(SERVER_COLUMNS.map((c) => [c, p(c)])) as unknown as ServerRow)),
+      insertAction: new PreparedQuery<ActionRow & Record<string, unknown>, never>(database, (p) => db.insertInto('compute_actions').values(Object.fromEntries(ACTION_COLUMNS.map((c) => [c, p(c)])) as unknown as ActionRow)),
+      setActionEvents: new PreparedQuery<{ id: string; events: string; message: string | null }, never>(database, (p) => db.updateTable('compute_actions').set({ events: p('events'), message: p('message') }).where('id', '=', p('id'))),
+    };
+  }
 
   static async create(database: Database): Promise<ComputeStore> {
     await migrate(database, 'compute', migrations);
-    const store = new ComputeStore(database.db as Kysely<ComputeTables>, database.dialect);
+    const store = new ComputeStore(database);
     store.cloudId = (await store.db.selectFrom('compute_cloud').select('id').executeTakeFirstOrThrow()).id;
     const since = store.ledger.version();
     store.ledger.refresh(await store.serverStates(), since);
@@ -320,7 +358,7 @@ export class ComputeStore {
     return this.db.selectFrom('compute_flavors').selectAll().orderBy('ram').orderBy('id').execute();
   }
   async flavor(id: string): Promise<FlavorRow | undefined> {
-    return this.db.selectFrom('compute_flavors').selectAll().where('id', '=', id).executeTakeFirst();
+    return this.q.flavor.first({ id });
   }
   async insertFlavor(row: FlavorRow): Promise<void> {
     try {
@@ -473,7 +511,7 @@ export class ComputeStore {
 
   // ---- servers
   async server(id: string): Promise<ServerRow | undefined> {
-    return this.db.selectFrom('compute_servers').selectAll().where('id', '=', id).where('deleted', '=', 0).executeTakeFirst();
+    return this.q.server.first({ id });
   }
   /** A server whether live or deleted (usage reports page over both). */
   async serverEvenDeleted(id: string): Promise<ServerRow | undefined> {
@@ -529,14 +567,8 @@ export class ComputeStore {
     return (await q.orderBy('created_at').execute()).map((r) => r.id);
   }
   /** A project's instances, cores and RAM in use by workloads of one kind (the ledger's sums). */
-  async projectUsage(projectId: string, kind: WorkloadKind = 'server', db: Kysely<ComputeTables> | Transaction<ComputeTables> = this.db): Promise<{ instances: number; cores: number; ram: number }> {
-    const r = await db
-      .selectFrom('compute_servers')
-      .select((eb) => [eb.fn.countAll().as('n'), eb.fn.sum<number | string | null>('vcpus').as('cores'), eb.fn.sum<number | string | null>('memory_mib').as('ram')])
-      .where('project_id', '=', projectId)
-      .where('kind', '=', kind)
-      .where('deleted', '=', 0)
-      .executeTakeFirstOrThrow();
+  async projectUsage(projectId: string, kind: WorkloadKind = 'server', trx?: Transaction<ComputeTables>): Promise<{ instances: number; cores: number; ram: number }> {
+    const r = (await this.q.projectUsage.first({ projectId, kind }, trx))!;
     return { instances: Number(r.n), cores: Number(r.cores ?? 0), ram: Number(r.ram ?? 0) };
   }
   async updateServer(id: string, changes: Partial<ServerRow>, onlyIf?: { task_state?: string | null; vm_state?: VmState[] }): Promise<boolean> {
@@ -550,17 +582,41 @@ export class ComputeStore {
   async finishBuild(id: string, changes: Partial<ServerRow>, onlyIf: { task_state?: string | null }, action: Pick<ActionRow, 'id' | 'events' | 'message'>): Promise<boolean> {
     return this.db.transaction().execute(async (trx) => {
       const updated = await this.updateServerIn(trx, id, changes, onlyIf);
-      await trx.updateTable('compute_actions').set({ events: action.events, message: action.message }).where('id', '=', action.id).execute();
+      await this.q.setActionEvents.execute({ id: action.id, events: action.events, message: action.message }, trx);
       return updated;
     });
   }
 
   private async updateServerIn(db: Kysely<ComputeTables> | Transaction<ComputeTables>, id: string, changes: Partial<ServerRow>, onlyIf?: { task_state?: string | null; vm_state?: VmState[] }): Promise<boolean> {
     const set: Partial<ServerRow> = { ...changes, ...(changes.flavor !== undefined ? allocationOf(changes.flavor) : {}), updated_at: new Date().toISOString() };
+    const allocation = 'host_id' in changes || 'flavor' in changes || 'server_group_id' in changes;
+    const trx = db === this.db ? undefined : (db as Transaction<ComputeTables>);
+    // One statement per shape (columns set, conditions); a list of vm_states is built each time.
+    if (!onlyIf?.vm_state) {
+      // Kysely leaves out columns set to undefined: so does the shape.
+      const columns = (Object.keys(set) as (keyof ServerRow)[]).filter((c) => set[c] !== undefined);
+      const onlyTask = onlyIf?.task_state === undefined ? 'any' : onlyIf.task_state === null ? 'null' : 'is';
+      const q = this.serverUpdates.of(`${columns.join(',')} ${onlyTask} ${allocation}`, (p) => {
+        let u = this.db
+          .updateTable('compute_servers')
+          .set(Object.fromEntries(columns.map((c) => [c, p(c)])) as Partial<ServerRow>)
+          .set((eb) => ({ revision: eb('revision', '+', 1) }))
+          .where('id', '=', p('_id') as string)
+          .where('deleted', '=', 0);
+        if (onlyTask === 'null') u = u.where('task_state', 'is', null);
+        if (onlyTask === 'is') u = u.where('task_state', '=', p('_task_state') as string);
+        return allocation ? u.returning(['id', 'host_id', 'server_group_id', 'vcpus', 'memory_mib', 'disk_gib']) : (u as never);
+      });
+      const args = { ...set, _id: id, _task_state: onlyIf?.task_state } as Record<string, unknown>;
+      if (!allocation) return (await q.affected(args, trx)) > 0;
+      const r = await q.first(args, trx);
+      if (r) this.ledger.set(id, r);
+      return r !== undefined;
+    }
     let q = db.updateTable('compute_servers').set(set).set((eb) => ({ revision: eb('revision', '+', 1) })).where('id', '=', id).where('deleted', '=', 0);
-    if (onlyIf?.task_state !== undefined) q = onlyIf.task_state === null ? q.where('task_state', 'is', null) : q.where('task_state', '=', onlyIf.task_state);
-    if (onlyIf?.vm_state) q = q.where('vm_state', 'in', onlyIf.vm_state);
-    if (!('host_id' in changes || 'flavor' in changes || 'server_group_id' in changes)) return Number((await q.executeTakeFirst()).numUpdatedRows) > 0;
+    if (onlyIf.task_state !== undefined) q = onlyIf.task_state === null ? q.where('task_state', 'is', null) : q.where('task_state', '=', onlyIf.task_state);
+    q = q.where('vm_state', 'in', onlyIf.vm_state);
+    if (!allocation) return Number((await q.executeTakeFirst()).numUpdatedRows) > 0;
     // The ledger's entry from the row as written (both dialects return it), not read again after.
     const r: AllocationRow | undefined = await q.returning(['id', 'host_id', 'server_group_id', 'vcpus', 'memory_mib', 'disk_gib']).executeTakeFirst();
     if (r) this.ledger.set(id, r);
@@ -602,7 +658,8 @@ export class ComputeStore {
       }
       const rows = make(Math.max(fit, count.min));
       // 200 rows (about 7,000 parameters) per statement: under SQLite's and PostgreSQL's limits, and few statements to prepare.
-      for (let i = 0; i < rows.length; i += 200) await trx.insertInto('compute_servers').values(rows.slice(i, i + 200)).execute();
+      if (rows.length === 1 && setsExactly(rows[0]!, SERVER_COLUMN_SET)) await this.q.insertServer.execute(rows[0]! as ServerRow & Record<string, unknown>, trx);
+      else for (let i = 0; i < rows.length; i += 200) await trx.insertInto('compute_servers').values(rows.slice(i, i + 200)).execute();
       if (tags.length) {
         const tagRows = rows.flatMap((r) => tags.map((tag) => ({ server_id: r.id, tag })));
         for (let i = 0; i < tagRows.length; i += 400) await trx.insertInto('compute_server_tags').values(tagRows.slice(i, i + 400)).execute();
@@ -663,7 +720,7 @@ export class ComputeStore {
 
   // ---- quota classes
   async quotaClass(name: string): Promise<Record<string, number>> {
-    const rows = await this.db.selectFrom('compute_quota_classes').select(['resource', 'hard_limit']).where('class_name', '=', name).execute();
+    const rows = await this.q.quotaClass.rows({ name });
     return Object.fromEntries(rows.map((r) => [r.resource, Number(r.hard_limit)]));
   }
   async setQuotaClass(name: string, resource: string, limit: number): Promise<void> {
@@ -754,7 +811,7 @@ export class ComputeStore {
 
   // ---- quotas
   async quotaOverrides(projectId: string): Promise<Record<string, number>> {
-    const rows = await this.db.selectFrom('compute_quotas').selectAll().where('project_id', '=', projectId).execute();
+    const rows = await this.q.quotaOverrides.rows({ projectId });
     return Object.fromEntries(rows.filter((r) => r.resource !== '_lock').map((r) => [r.resource, r.hard_limit]));
   }
   async setQuota(projectId: string, resource: string, limit: number): Promise<void> {
@@ -768,12 +825,13 @@ export class ComputeStore {
   // ---- instance actions
   async addActions(rows: ActionRow[]): Promise<void> {
     // Kept whole by the callers (a build finishes its action from it without reading it again).
-    for (let i = 0; i < rows.length; i += 500) await this.db.insertInto('compute_actions').values(rows.slice(i, i + 500)).execute();
+    if (rows.length === 1 && setsExactly(rows[0]!, ACTION_COLUMN_SET)) await this.q.insertAction.execute(rows[0]! as ActionRow & Record<string, unknown>);
+    else for (let i = 0; i < rows.length; i += 500) await this.db.insertInto('compute_actions').values(rows.slice(i, i + 500)).execute();
   }
   async actions(serverId: string): Promise<ActionRow[]> {
     return this.db.selectFrom('compute_actions').selectAll().where('server_id', '=', serverId).orderBy('start_time', 'desc').execute();
   }
   async setActionEvents(id: string, events: string, message: string | null): Promise<void> {
-    await this.db.updateTable('compute_actions').set({ events, message }).where('id', '=', id).execute();
+    await this.q.setActionEvents.execute({ id, events, message });
   }
 }

@@ -2,7 +2,7 @@
 // Stores keep SQL portable: booleans as 0/1 integers, JSON as text, times as ISO-8601 text.
 import fs from 'node:fs';
 import path from 'node:path';
-import { Kysely, PostgresDialect, SqliteDialect, sql } from 'kysely';
+import { Kysely, PostgresDialect, SqliteDialect, sql, type CompiledQuery, type QueryResult } from 'kysely';
 import SQLite from 'better-sqlite3';
 import pg from 'pg';
 
@@ -13,6 +13,12 @@ export interface Database {
   readonly db: Kysely<any>;
   readonly dialect: Dialect;
   close(): Promise<void>;
+  /**
+   * SQLite only: runs a compiled statement on the connection at once, as Kysely's driver would, when
+   * the caller's own transaction holds it (`inCallersTransaction`) or no transaction does; answers
+   * undefined when another's transaction holds it (the statement then waits its turn through Kysely).
+   */
+  runNow?(query: CompiledQuery, inCallersTransaction: boolean): QueryResult<any> | undefined;
 }
 
 export async function createDatabase(url: string): Promise<Database> {
@@ -39,7 +45,14 @@ export async function createDatabase(url: string): Promise<Database> {
   handle.pragma('busy_timeout = 5000');
   keepStatements(handle);
   const db = new Kysely<any>({ dialect: new SqliteDialect({ database: handle }) });
-  return { db, dialect: 'sqlite', close: () => db.destroy() };
+  const runNow = (query: CompiledQuery, inCallersTransaction: boolean): QueryResult<any> | undefined => {
+    if (!inCallersTransaction && handle.inTransaction) return undefined;
+    const stmt = handle.prepare(query.sql);
+    if (stmt.reader) return { rows: stmt.all(query.parameters) };
+    const { changes, lastInsertRowid } = stmt.run(query.parameters);
+    return { numAffectedRows: BigInt(changes), insertId: BigInt(lastInsertRowid), rows: [] };
+  };
+  return { db, dialect: 'sqlite', close: () => db.destroy(), runNow };
 }
 
 /** How many prepared statements a SQLite handle keeps (distinct SQL texts; the least recently used go). */
