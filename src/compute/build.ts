@@ -194,10 +194,18 @@ export class Builder {
       disk_gib: flavor.disk,
     });
     const q = await this.quotas.of(projectId);
-    // As many as fit between min_count and max_count, decided in one pass over the quotas.
-    const inserted = await store.insertServersWithinQuota(projectId, kind, { min: minCount, max: maxCount }, { cores: flavor.vcpus, ram: flavor.ram }, { instances: q.instances!, cores: q.cores!, ram: q.ram! }, (n) =>
-      Array.from({ length: n }, (_, i) => rowAt(i, maxCount)),
+    // As many as fit between min_count and max_count, decided in one pass over the quotas; their
+    // create actions in the same transaction.
+    let actions: ActionRow[] = [];
+    const inserted = await store.insertServersWithinQuota(
+      projectId,
+      kind,
+      { min: minCount, max: maxCount },
+      { cores: flavor.vcpus, ram: flavor.ram },
+      { instances: q.instances!, cores: q.cores!, ram: q.ram! },
+      (n) => Array.from({ length: n }, (_, i) => rowAt(i, maxCount)),
       tags,
+      (rows) => (actions = this.actions.rowsFor(rows, 'create', requestId, ctx)),
     );
     if ('over' in inserted) {
       throw new OverQuotaError(`Quota exceeded for ${inserted.over}: Requested ${inserted.requested}, but already used ${inserted.used} of ${inserted.limit} ${inserted.over}`, inserted.over);
@@ -206,7 +214,6 @@ export class Builder {
     if (infrastructure) for (const row of rows) this.infrastructure.set(row.id, infrastructure);
     const options = container ? JSON.stringify(container) : null;
     if (options) await store.setContainerOptions(rows.map((r) => r.id), options);
-    const actions = await this.actions.recordMany(rows, 'create', requestId, ctx);
     for (const [i, row] of rows.entries()) this.recorded.set(row.id, { action: actions[i]!, options });
     for (const [i, row] of rows.entries()) {
       // A large request starts its builds a few at a time, so that other requests keep answering.

@@ -16,11 +16,16 @@ export class InstanceActions {
 
   /** record() for the servers of one request, in a few statements; answers the rows in order. */
   async recordMany(rows: Pick<ServerRow, 'id' | 'project_id'>[], action: string, requestId: string, ctx: RequestContext, done = false): Promise<ActionRow[]> {
-    const now = new Date().toISOString();
-    const events = JSON.stringify([{ event: `compute_${action}`, start_time: now, finish_time: done ? now : null, result: done ? 'Success' : null }]);
-    const recorded = rows.map((row): ActionRow => ({ id: randomUUID(), server_id: row.id, action, request_id: requestId, user_id: ctx.userId, project_id: row.project_id, start_time: now, message: null, events }));
+    const recorded = this.rowsFor(rows, action, requestId, ctx, done);
     await this.core.store.addActions(recorded);
     return recorded;
+  }
+
+  /** The action rows record() would insert (for a caller that inserts them with its own rows). */
+  rowsFor(rows: Pick<ServerRow, 'id' | 'project_id'>[], action: string, requestId: string, ctx: RequestContext, done = false): ActionRow[] {
+    const now = new Date().toISOString();
+    const events = JSON.stringify([{ event: `compute_${action}`, start_time: now, finish_time: done ? now : null, result: done ? 'Success' : null }]);
+    return rows.map((row): ActionRow => ({ id: randomUUID(), server_id: row.id, action, request_id: requestId, user_id: ctx.userId, project_id: row.project_id, start_time: now, message: null, events }));
   }
 
   /** Finishes the latest action of that name on the server. */

@@ -567,7 +567,30 @@ export class ComputeStore {
     return (await q.orderBy('created_at').execute()).map((r) => r.id);
   }
   /** A project's instances, cores and RAM in use by workloads of one kind (the ledger's sums). */
+  /**
+   * SQLite: each project's usage by kind, summed once and kept with every write that changes it
+   * (servers inserted, deleted, resized) instead of summed over all its servers on every boot (at
+   * 10,000 servers, 0.7 ms a boot). One controller owns a SQLite database; PostgreSQL's controllers
+   * share theirs and always sum.
+   */
+  private readonly usage = new Map<string, { instances: number; cores: number; ram: number }>();
+
+  /** Forgets the kept usage (reconciliation re-reads the rows; a resize changes a server's share). */
+  forgetUsage(): void {
+    this.usage.clear();
+  }
+
   async projectUsage(projectId: string, kind: WorkloadKind = 'server', trx?: Transaction<ComputeTables>): Promise<{ instances: number; cores: number; ram: number }> {
+    const key = `${projectId} ${kind}`;
+    const kept = this.usage.get(key);
+    if (kept) return { ...kept };
+    const summed = await this.sumUsage(projectId, kind, trx);
+    // Kept unless a transaction kept (and counted into) it meanwhile: that one is the newer.
+    if (this.dialect === 'sqlite' && !this.usage.has(key)) this.usage.set(key, { ...summed });
+    return summed;
+  }
+
+  private async sumUsage(projectId: string, kind: WorkloadKind, trx?: Transaction<ComputeTables>): Promise<{ instances: number; cores: number; ram: number }> {
     const r = (await this.q.projectUsage.first({ projectId, kind }, trx))!;
     return { instances: Number(r.n), cores: Number(r.cores ?? 0), ram: Number(r.ram ?? 0) };
   }
@@ -590,35 +613,30 @@ export class ComputeStore {
   private async updateServerIn(db: Kysely<ComputeTables> | Transaction<ComputeTables>, id: string, changes: Partial<ServerRow>, onlyIf?: { task_state?: string | null; vm_state?: VmState[] }): Promise<boolean> {
     const set: Partial<ServerRow> = { ...changes, ...(changes.flavor !== undefined ? allocationOf(changes.flavor) : {}), updated_at: new Date().toISOString() };
     const allocation = 'host_id' in changes || 'flavor' in changes || 'server_group_id' in changes;
+    // A new flavor changes the project's usage: summed again at the next look.
+    if ('flavor' in changes) this.forgetUsage();
+    // One statement per shape: the columns set (Kysely leaves out those set to undefined), the
+    // conditions, and whether the ledger's entry comes back (both dialects return the row as written).
+    const columns = (Object.keys(set) as (keyof ServerRow)[]).filter((c) => set[c] !== undefined);
+    const onlyTask = onlyIf?.task_state === undefined ? 'any' : onlyIf.task_state === null ? 'null' : 'is';
+    const states = onlyIf?.vm_state ?? [];
+    const q = this.serverUpdates.of(`${columns.join(',')} ${onlyTask} ${states.length} ${allocation}`, (p) => {
+      let u = this.db
+        .updateTable('compute_servers')
+        .set(Object.fromEntries(columns.map((c) => [c, p(c)])) as Partial<ServerRow>)
+        .set((eb) => ({ revision: eb('revision', '+', 1) }))
+        .where('id', '=', p('_id') as string)
+        .where('deleted', '=', 0);
+      if (onlyTask === 'null') u = u.where('task_state', 'is', null);
+      if (onlyTask === 'is') u = u.where('task_state', '=', p('_task_state') as string);
+      if (states.length) u = u.where('vm_state', 'in', states.map((_, i) => p(`_vm_state${i}`) as VmState));
+      return allocation ? u.returning(['id', 'host_id', 'server_group_id', 'vcpus', 'memory_mib', 'disk_gib']) : (u as never);
+    });
+    const args: Record<string, unknown> = { ...set, _id: id, _task_state: onlyIf?.task_state };
+    for (const [i, state] of states.entries()) args[`_vm_state${i}`] = state;
     const trx = db === this.db ? undefined : (db as Transaction<ComputeTables>);
-    // One statement per shape (columns set, conditions); a list of vm_states is built each time.
-    if (!onlyIf?.vm_state) {
-      // Kysely leaves out columns set to undefined: so does the shape.
-      const columns = (Object.keys(set) as (keyof ServerRow)[]).filter((c) => set[c] !== undefined);
-      const onlyTask = onlyIf?.task_state === undefined ? 'any' : onlyIf.task_state === null ? 'null' : 'is';
-      const q = this.serverUpdates.of(`${columns.join(',')} ${onlyTask} ${allocation}`, (p) => {
-        let u = this.db
-          .updateTable('compute_servers')
-          .set(Object.fromEntries(columns.map((c) => [c, p(c)])) as Partial<ServerRow>)
-          .set((eb) => ({ revision: eb('revision', '+', 1) }))
-          .where('id', '=', p('_id') as string)
-          .where('deleted', '=', 0);
-        if (onlyTask === 'null') u = u.where('task_state', 'is', null);
-        if (onlyTask === 'is') u = u.where('task_state', '=', p('_task_state') as string);
-        return allocation ? u.returning(['id', 'host_id', 'server_group_id', 'vcpus', 'memory_mib', 'disk_gib']) : (u as never);
-      });
-      const args = { ...set, _id: id, _task_state: onlyIf?.task_state } as Record<string, unknown>;
-      if (!allocation) return (await q.affected(args, trx)) > 0;
-      const r = await q.first(args, trx);
-      if (r) this.ledger.set(id, r);
-      return r !== undefined;
-    }
-    let q = db.updateTable('compute_servers').set(set).set((eb) => ({ revision: eb('revision', '+', 1) })).where('id', '=', id).where('deleted', '=', 0);
-    if (onlyIf.task_state !== undefined) q = onlyIf.task_state === null ? q.where('task_state', 'is', null) : q.where('task_state', '=', onlyIf.task_state);
-    q = q.where('vm_state', 'in', onlyIf.vm_state);
-    if (!allocation) return Number((await q.executeTakeFirst()).numUpdatedRows) > 0;
-    // The ledger's entry from the row as written (both dialects return it), not read again after.
-    const r: AllocationRow | undefined = await q.returning(['id', 'host_id', 'server_group_id', 'vcpus', 'memory_mib', 'disk_gib']).executeTakeFirst();
+    if (!allocation) return (await q.affected(args, trx)) > 0;
+    const r = await q.first(args, trx);
     if (r) this.ledger.set(id, r);
     return r !== undefined;
   }
@@ -637,7 +655,10 @@ export class ComputeStore {
     limits: QuotaLimits,
     make: (n: number) => ServerRow[],
     tags: string[] = [],
+    /** The servers' instance actions, inserted in the same transaction (one commit for both). */
+    actionsOf?: (rows: ServerRow[]) => ActionRow[],
   ): Promise<{ rows: ServerRow[] } | QuotaExcess> {
+    let added: Pick<ServerRow, 'vcpus' | 'memory_mib'>[] | undefined;
     const result = await this.db.transaction().execute(async (trx): Promise<{ rows: ServerRow[] } | QuotaExcess> => {
       if (this.dialect === 'postgres') {
         // One row per project is the lock (locking the quota rows too deadlocked: a statement that
@@ -664,7 +685,14 @@ export class ComputeStore {
         const tagRows = rows.flatMap((r) => tags.map((tag) => ({ server_id: r.id, tag })));
         for (let i = 0; i < tagRows.length; i += 400) await trx.insertInto('compute_server_tags').values(tagRows.slice(i, i + 400)).execute();
       }
+      if (actionsOf) await this.addActions(actionsOf(rows), trx);
+      // Counted before the commit, so that the next boot's check (SQLite's transactions run one
+      // after another) sees them; taken back below if the commit fails.
+      added = this.addUsage(projectId, kind, rows, 1);
       return { rows };
+    }).catch((err: unknown) => {
+      if (added) this.addUsage(projectId, kind, added, -1);
+      throw err;
     });
     if ('rows' in result) for (const r of result.rows) if (r.host_id) await this.reloadAllocation(r.id);
     return result;
@@ -672,8 +700,30 @@ export class ComputeStore {
 
   async markDeleted(id: string): Promise<void> {
     const now = new Date().toISOString();
-    await this.db.updateTable('compute_servers').set({ deleted: 1, vm_state: 'deleted', task_state: null, updated_at: now, terminated_at: now }).where('id', '=', id).execute();
+    const gone = await this.db
+      .updateTable('compute_servers')
+      .set({ deleted: 1, vm_state: 'deleted', task_state: null, updated_at: now, terminated_at: now })
+      .where('id', '=', id)
+      .where('deleted', '=', 0)
+      .returning(['project_id', 'kind', 'vcpus', 'memory_mib'])
+      .executeTakeFirst();
+    // Deleted already (a repeated delete): written again as before, its usage no longer counted.
+    if (!gone) await this.db.updateTable('compute_servers').set({ deleted: 1, vm_state: 'deleted', task_state: null, updated_at: now, terminated_at: now }).where('id', '=', id).execute();
+    else this.addUsage(gone.project_id, gone.kind, [gone], -1);
     this.ledger.set(id, undefined);
+  }
+
+  /** Adds (sign 1) or takes back (-1) servers in a project's kept usage, if it is kept; answers them. */
+  private addUsage<T extends Pick<ServerRow, 'vcpus' | 'memory_mib'>>(projectId: string, kind: WorkloadKind, rows: T[], sign: 1 | -1): T[] {
+    const kept = this.usage.get(`${projectId} ${kind}`);
+    if (kept) {
+      for (const r of rows) {
+        kept.instances += sign;
+        kept.cores += sign * Number(r.vcpus);
+        kept.ram += sign * Number(r.memory_mib);
+      }
+    }
+    return rows;
   }
 
   // ---- tags
@@ -823,10 +873,10 @@ export class ComputeStore {
   }
 
   // ---- instance actions
-  async addActions(rows: ActionRow[]): Promise<void> {
+  async addActions(rows: ActionRow[], trx?: Transaction<ComputeTables>): Promise<void> {
     // Kept whole by the callers (a build finishes its action from it without reading it again).
-    if (rows.length === 1 && setsExactly(rows[0]!, ACTION_COLUMN_SET)) await this.q.insertAction.execute(rows[0]! as ActionRow & Record<string, unknown>);
-    else for (let i = 0; i < rows.length; i += 500) await this.db.insertInto('compute_actions').values(rows.slice(i, i + 500)).execute();
+    if (rows.length === 1 && setsExactly(rows[0]!, ACTION_COLUMN_SET)) await this.q.insertAction.execute(rows[0]! as ActionRow & Record<string, unknown>, trx);
+    else for (let i = 0; i < rows.length; i += 500) await (trx ?? this.db).insertInto('compute_actions').values(rows.slice(i, i + 500)).execute();
   }
   async actions(serverId: string): Promise<ActionRow[]> {
     return this.db.selectFrom('compute_actions').selectAll().where('server_id', '=', serverId).orderBy('start_time', 'desc').execute();

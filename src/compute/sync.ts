@@ -56,6 +56,8 @@ export class Sync {
     const since = store.ledger.version();
     const rows = await store.serverStates();
     store.ledger.refresh(rows, since);
+    // The projects' kept usage is summed from the rows again at the next boot (as the ledger, it heals).
+    store.forgetUsage();
     const byHost = new Map<string, ServerStateRow[]>();
     for (const r of rows) {
       if (!r.host_id) continue;
