@@ -703,6 +703,7 @@ export class ComputeStore {
     const gone = await this.db
       .updateTable('compute_servers')
       .set({ deleted: 1, vm_state: 'deleted', task_state: null, updated_at: now, terminated_at: now })
+      .set((eb) => ({ revision: eb('revision', '+', 1) }))
       .where('id', '=', id)
       .where('deleted', '=', 0)
       .returning(['project_id', 'kind', 'vcpus', 'memory_mib'])
