@@ -1,4 +1,3 @@
-// test: exclusive (its nodes' engines are reached from the host across a controller crash; beside other files' engines in one CI run they went unanswered, which this file alone never shows: it runs alone until that is understood)
 // Clusters after a controller crash: the process serving the cloud is killed (SIGKILL) in the middle
 // of a cluster's create, and later of its resize; the controller started again on the same data dir
 // resumes both, so `openstack coe cluster show` ends CREATE_COMPLETE and UPDATE_COMPLETE with the
