@@ -9,6 +9,7 @@ import { engineClient, formatEngineEndpoint } from './engine-client.ts';
 import { ensureCertificateAuthority, ensureClientCertificate, issueCertificate, SERVER_CERT_FILES } from './pki.ts';
 import { BUSYBOX_IMAGE, ensureBusyboxEngineImage } from './test-images.ts';
 import { writeTar } from './tar-writer.ts';
+import { blockTaken, machineBlocksInUse } from './machine-blocks.ts';
 import { ensureRemapUser, remapIdentityFiles, REMAP_USER, userNamespacesAvailable, type SubordinateRange } from './userns.ts';
 
 export const NESTED_HOSTS_NETWORK = 'hafen-hosts';
@@ -79,9 +80,10 @@ async function ensureNetwork(docker: Docker): Promise<void> {
   } catch (err) {
     if (!notFound(err)) throw err;
   }
-  // Docker does not check an explicit subnet against the machine's other bridges: we do.
-  const used = Object.values(os.networkInterfaces()).flat().map((a) => a?.address ?? '');
-  const subnet = NESTED_HOSTS_SUBNETS.find((n) => !used.some((addr) => addr.startsWith(n.replace(/0\/24$/, ''))));
+  // Docker does not check an explicit subnet against the machine's other bridges, nor against what a
+  // killed engine left behind (its bridge's route, its NAT rule): we do.
+  const used = await machineBlocksInUse();
+  const subnet = NESTED_HOSTS_SUBNETS.find((n) => !blockTaken(n, used));
   if (!subnet) throw new Error(`every subnet for nested hosts is taken on this machine (${NESTED_HOSTS_SUBNETS.join(', ')})`);
   try {
     await docker.createNetwork({

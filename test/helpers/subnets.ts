@@ -8,6 +8,7 @@ import path from 'node:path';
 import { randomInt } from 'node:crypto';
 import { checkoutDir } from '../../src/config.ts';
 import { engineClient } from '../../src/host/engine-client.ts';
+import { machineBlocksInUse } from '../../src/host/machine-blocks.ts';
 import { contains, ipToInt, overlaps, parseCidr, type Cidr } from '../../src/network/ipam.ts';
 import { testEngineSocket } from './engine.ts';
 
@@ -32,12 +33,16 @@ function alive(pid: number): boolean {
   }
 }
 
-/** Subnets the shared engine's networks hold and addresses of this machine's interfaces (other engines' bridges). */
+/**
+ * Subnets the shared engine's networks hold, and the blocks this machine uses: other engines' bridges,
+ * down ones and the NAT rules of killed engines included (src/host/machine-blocks.ts).
+ */
 async function rangesInUse(): Promise<{ subnets: Cidr[]; addresses: number[] }> {
   const docker = engineClient(`unix://${await testEngineSocket()}`);
   const networks = (await docker.listNetworks()) as { IPAM?: { Config?: { Subnet?: string }[] | null } }[];
   const subnets = networks.flatMap((n) => (n.IPAM?.Config ?? []).map((c) => parseCidr(c.Subnet ?? ''))).filter((c): c is Cidr => c !== undefined);
-  return { subnets, addresses: machineAddresses() };
+  const machine = (await machineBlocksInUse()).map((b) => ({ network: b.first, prefix: 0, first: b.first, last: b.last, text: '' }));
+  return { subnets: [...subnets, ...machine], addresses: machineAddresses() };
 }
 
 function machineAddresses(): number[] {

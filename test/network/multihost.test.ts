@@ -35,6 +35,19 @@ describe('tenant networks across two hosts (swarm overlay)', () => {
     return (await exec.inspect()).ExitCode === 0 && out.includes(`hello-${to}`);
   }
 
+  /**
+   * A path that should be open: the swarm's gossip tells the other host about a new endpoint a moment
+   * after it starts (seconds on a loaded machine), so an open path is polled for up to a minute.
+   */
+  async function reachesSoon(from: string, to: string): Promise<boolean> {
+    const deadline = Date.now() + 60_000;
+    while (!(await reaches(from, to))) {
+      if (Date.now() > deadline) return false;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    return true;
+  }
+
   before(async () => {
     hosts = await startTestHosts(2);
     engines = hosts.hosts.map((h) => engineClient(h.endpoint));
@@ -52,8 +65,8 @@ describe('tenant networks across two hosts (swarm overlay)', () => {
   });
 
   it('carries TCP between servers of one network on different hosts', async () => {
-    assert.equal(await reaches('a1', 'a2'), true);
-    assert.equal(await reaches('a2', 'a1'), true);
+    assert.equal(await reachesSoon('a1', 'a2'), true);
+    assert.equal(await reachesSoon('a2', 'a1'), true);
   });
 
   it('opens and closes a port on a server of another host through its engine', async () => {
@@ -63,7 +76,7 @@ describe('tenant networks across two hosts (swarm overlay)', () => {
     assert.equal(await reaches('a1', 'a2'), false);
     const open = firewallRuleset({ portId: 'a2', portSecurityEnabled: true, rules: [{ direction: 'ingress' as const, protocol: 'tcp', portMin: 80, portMax: 80, remoteCidrs: ['10.233.1.10/32'] }] });
     await applyFirewallViaEngine(a2.docker, a2.id, open, BUSYBOX_IMAGE);
-    assert.equal(await reaches('a1', 'a2'), true);
+    assert.equal(await reachesSoon('a1', 'a2'), true);
     await applyFirewallViaEngine(a2.docker, a2.id, closed, BUSYBOX_IMAGE);
     assert.equal(await reaches('a1', 'a2'), false);
     // The server itself cannot undo it: no CAP_NET_ADMIN inside.
