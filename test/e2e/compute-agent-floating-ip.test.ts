@@ -1,4 +1,4 @@
-// test: exclusive (floating IPs NAT through host-wide chains shared by every cloud on the machine)
+// test: exclusive (floating IPs put addresses, NAT chains and routing rules into the host's own namespace, which every file sees)
 // Floating IPs of servers on a host driven by a remote agent: the cloud has no engine of its own
 // (HAFEN_DOCKER_HOSTS=none), one nested host runs a `hafen agent` child process. The agent NATs the
 // floating IPs of its host's servers there, the controller routes them to the host's address (the

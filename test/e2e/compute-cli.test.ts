@@ -1,4 +1,4 @@
-// test: exclusive (floating IPs NAT through host-wide chains shared by every cloud on the machine)
+// test: exclusive (floating IPs put addresses, NAT chains and routing rules into the host's own namespace, which every file sees)
 // The compute flows of issue 5 through Debian's real `openstack` CLI, on a real engine, and the
 // isolation profile checked on the real containers.
 import { after, before, describe, it } from 'node:test';

@@ -1,4 +1,4 @@
-// test: exclusive (floating IPs NAT through host-wide chains shared by every cloud on the machine)
+// test: exclusive (floating IPs put addresses, NAT chains and routing rules into the host's own namespace, which every file sees)
 // `openstack appcontainer add floating ip` and `remove floating ip`, which python3-zunclient does
 // through the network API on the container's port: a Zun container's busybox httpd answers the test
 // process on the floating IP after the add, and stops answering after the remove.

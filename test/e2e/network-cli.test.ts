@@ -1,4 +1,4 @@
-// test: exclusive (floating IPs NAT through host-wide chains shared by every cloud on the machine)
+// test: exclusive (floating IPs put addresses, NAT chains and routing rules into the host's own namespace, which every file sees)
 // The network flows of issue 6 through Debian's real `openstack` CLI: networks, subnets, ports,
 // security groups and rules, routers, floating IPs and quotas, plus Neutron's answers to bad input.
 import { after, before, describe, it } from 'node:test';

@@ -1,4 +1,4 @@
-// test: exclusive (floating IPs NAT through host-wide chains shared by every cloud on the machine)
+// test: exclusive (floating IPs put addresses, NAT chains and routing rules into the host's own namespace, which every file sees)
 // Docker containers as Heat resources on a real engine through the real openstack CLI: the classic
 // two-container example (the app's env joined from the database's network_ip and logs_head, a
 // published port answering from the host), the isolation refusals, and a Compose file deployed as a

@@ -1,4 +1,4 @@
-// test: exclusive (the cluster's router gateway NATs through host-wide chains shared by every cloud on the machine)
+// test: exclusive (the cluster's router gateway NATs in the host's own namespace, which every file sees)
 // OS::Magnum::ClusterTemplate and OS::Magnum::Cluster through the real openstack CLI on a real
 // engine: a stack makes a template and a swarm-mode cluster from it (1 manager, 1 worker), which
 // `openstack coe` shows as the project's with Heat's properties; the cluster's attributes come back

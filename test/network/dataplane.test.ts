@@ -1,4 +1,4 @@
-// test: exclusive (floating IPs NAT through host-wide chains shared by every cloud on the machine)
+// test: exclusive (floating IPs put addresses, NAT chains and routing rules into the host's own namespace, which every file sees)
 // The data plane on the real test engine: Neutron networks as engine bridges, security groups in each
 // container's namespace (default group, live rule changes, port security off), floating IPs from the host.
 import { after, before, describe, it } from 'node:test';

@@ -1,4 +1,4 @@
-// test: exclusive (floating IPs NAT through host-wide chains shared by every cloud on the machine)
+// test: exclusive (floating IPs put addresses, NAT chains and routing rules into the host's own namespace, which every file sees)
 // Floating IPs of servers on other hosts, answered from this machine: a route sends the address to the
 // server's nested host, whose NAT (installed through its engine) reaches the server there; on a bridge
 // network (a server booted through compute) and on a swarm overlay network (via docker_gwbridge).

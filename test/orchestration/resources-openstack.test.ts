@@ -1,4 +1,4 @@
-// test: exclusive (floating IPs NAT through host-wide chains shared by every cloud on the machine)
+// test: exclusive (floating IPs put addresses, NAT chains and routing rules into the host's own namespace, which every file sees)
 // The OpenStack resource types through the Heat API on a real cloud and engine: a stack with a
 // network, subnet, security group, port, router, router interface, floating IP, key pair and two
 // servers (one on the port, one on the network with the stack's group); the real objects checked
