@@ -7,7 +7,7 @@ import { ForbiddenError, NotFoundError } from '../platform/errors.ts';
 import type { ImageClient } from '../image/client.ts';
 import type { NetworkClient } from '../network/client.ts';
 import type { ComputeStore } from './store.ts';
-import type { ServerRow, WorkloadKind } from './tables.ts';
+import type { ServerRevision, ServerRow, WorkloadKind } from './tables.ts';
 
 /** Lets the event loop answer other requests before going on (large work is done in turns). */
 export const yieldToIo = () => new Promise<void>((resolve) => setImmediate(resolve));
@@ -47,7 +47,15 @@ export class ComputeCore {
 
   /** The server if the caller may see it (and it is of that kind); 404 otherwise, whether it exists or not. */
   async server(ctx: RequestContext, id: string, kind: WorkloadKind = 'server'): Promise<ServerRow> {
-    const s = await this.store.server(id);
+    return this.visible(ctx, id, kind, await this.store.server(id));
+  }
+
+  /** server()'s check on the row's revision and owner alone (a show whose view is kept). */
+  async serverRevision(ctx: RequestContext, id: string, kind: WorkloadKind = 'server'): Promise<ServerRevision> {
+    return this.visible(ctx, id, kind, await this.store.serverOwner(id));
+  }
+
+  private visible<Row extends Pick<ServerRow, 'project_id' | 'kind'>>(ctx: RequestContext, id: string, kind: WorkloadKind, s: Row | undefined): Row {
     if (!s || s.kind !== kind || (s.project_id !== (ctx.scope.kind === 'project' ? ctx.scope.projectId : undefined) && !this.isAdmin(ctx))) {
       throw new NotFoundError(`Instance ${id} could not be found.`);
     }

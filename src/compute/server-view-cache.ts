@@ -1,5 +1,6 @@
-// Detailed server views kept by row revision, for lists: a page renders only the servers whose row
-// changed since they were last rendered at that microversion; what changes without the row (addresses, tags, the host's zone and state) is filled in per page.
+// Detailed server views kept by row revision, for lists and show: a page (or a show) renders only the
+// servers whose row changed since they were last rendered at that microversion; what changes without
+// the row (addresses, tags, the host's zone and state) is filled in per answer.
 import { randomBytes } from 'node:crypto';
 import type { RequestContext } from '../platform/auth/context.ts';
 import { addressesLive } from './listing.ts';
@@ -46,6 +47,8 @@ interface Kept {
   hostId: string | null;
   /** The addresses are the network service's now (addressesLive()), not the row's. */
   live: boolean;
+  /** The row's own addresses (JSON), which show answers for a live server the network has none of. */
+  rowAddresses: string;
   /** By microversion, caller (admin or not) and whether the host is known. */
   templates: Map<string, Template>;
 }
@@ -68,9 +71,8 @@ export class ServerViewCache {
    */
   async page(ctx: RequestContext, page: (ServerRevision | ServerRow)[], at: At, version: string): Promise<PageText> {
     const admin = this.compute.isAdmin(ctx);
-    const hosts = new Map<string, HostRow>();
-    for (const h of await this.compute.hosts.recent()) hosts.set(h.id, h);
-    const variant = (k: Pick<Kept, 'hostId'>) => `${version}${admin ? '|admin' : ''}${k.hostId !== null && hosts.has(k.hostId) ? '|host' : ''}`;
+    const hosts = this.hostsById(await this.compute.hosts.recent());
+    const variant = this.variants(version, admin, hosts, false);
 
     // Render what is not kept at this revision and variant, from the rows as they are now.
     const missing = page.filter((p) => {
@@ -80,7 +82,7 @@ export class ServerViewCache {
     if (missing.length) {
       const whole = missing.filter((p): p is ServerRow => 'flavor' in p);
       const rows = whole.length === missing.length ? whole : [...whole, ...(await this.compute.listing.byIds(missing.filter((p) => !('flavor' in p)).map((p) => p.id)))];
-      for (const row of rows) this.render(row, admin, at, hosts, variant);
+      for (const row of rows) this.render(row, admin, at, hosts, variant, false);
     }
 
     const entries: { id: string; kept: Kept; template: Template }[] = [];
@@ -102,36 +104,75 @@ export class ServerViewCache {
 
     // Pieces rather than one string: a page is a megabyte or more, and every string or buffer made
     // of it whole costs as much again as writing it out (fresh memory, touched once).
-    const pieces: (Buffer | string)[] = ['['];
-    let bound = 2;
+    const out: PageText = { pieces: ['['], bound: 2 };
     for (let e = 0; e < entries.length; e++) {
       const { id, kept, template } = entries[e]!;
       const host = kept.hostId !== null ? hosts.get(kept.hostId) : undefined;
-      if (e > 0) pieces.push(',');
-      pieces.push(template.texts[0]!);
-      for (let i = 0; i < template.slots.length; i++) {
-        const slot = template.slots[i]!;
-        const value =
-          slot === 'addresses' ? addresses.get(id) ?? {} : slot === 'tags' ? tags.get(id) ?? [] : slot === 'hostZone' ? host?.availability_zone ?? 'nova' : host ? statusOf(host) : null;
-        const json = JSON.stringify(value);
-        // UTF-8 takes at most three bytes for each UTF-16 unit of a string.
-        bound += json.length * 3;
-        pieces.push(json, template.texts[i + 1]!);
-      }
-      bound += template.size + 1;
+      if (e > 0) out.pieces.push(',');
+      fill(out, template, (slot) =>
+        slot === 'addresses' ? addresses.get(id) ?? {} : slot === 'tags' ? tags.get(id) ?? [] : slot === 'hostZone' ? host?.availability_zone ?? 'nova' : host ? statusOf(host) : null,
+      );
     }
-    pieces.push(']');
-    return { pieces, bound };
+    out.pieces.push(']');
+    return out;
   }
 
+  /**
+   * The JSON text of one server's detailed view (an object), as show answers it: serverDetails() at
+   * `at` with the server's groups when `withGroups` (from 2.71). Reads the row's revision and owner
+   * (404 as compute.server() answers), and the whole row only when its view is not kept at that revision.
+   */
+  async show(ctx: RequestContext, id: string, at: At, version: string, withGroups: boolean): Promise<PageText> {
+    const ref = await this.compute.serverRevision(ctx, id);
+    const admin = this.compute.isAdmin(ctx);
+    const hosts = this.hostsById(await this.compute.hosts.recent());
+    const groups = withGroups && at('2.71');
+    const variant = this.variants(version, admin, hosts, groups);
+    let kept = this.kept.get(id);
+    let template = kept && kept.revision === (ref.revision ?? 0) ? kept.templates.get(variant(kept)) : undefined;
+    if (!kept || !template) {
+      // The row as it is now (a later revision than the one just read, if it changed since).
+      kept = this.render(await this.compute.server(ctx, id), admin, at, hosts, variant, groups);
+      template = kept.templates.get(variant(kept))!;
+    }
+    const live = kept.live && template.slots.includes('addresses');
+    const rowAddresses = kept.rowAddresses;
+    const addresses = live ? ((await this.compute.listing.liveAddresses([id])).get(id) ?? JSON.parse(rowAddresses)) : undefined;
+    const tags = at('2.26') ? ((await this.compute.tags.of([id])).get(id) ?? []) : [];
+    const host = kept.hostId !== null ? hosts.get(kept.hostId) : undefined;
+    const out: PageText = { pieces: [], bound: 0 };
+    fill(out, template, (slot) =>
+      slot === 'addresses' ? addresses : slot === 'tags' ? tags : slot === 'hostZone' ? host?.availability_zone ?? 'nova' : host ? hostStatus(host, this.compute.hosts.isUp(host)) : null,
+    );
+    return out;
+  }
+
+  /** The variant of a kept view an answer needs: by microversion, caller, whether the host is known, and groups. */
+  private variants(version: string, admin: boolean, hosts: Map<string, HostRow>, groups: boolean): (k: Pick<Kept, 'hostId'>) => string {
+    const prefix = `${version}${admin ? '|admin' : ''}`;
+    const suffix = groups ? '|groups' : '';
+    return (k) => `${prefix}${k.hostId !== null && hosts.has(k.hostId) ? '|host' : ''}${suffix}`;
+  }
+
+  /** The hosts by id, made once for each list of hosts read (hosts.recent() answers the same list for a while). */
+  private hostsById(rows: HostRow[]): Map<string, HostRow> {
+    if (this.hostsOf !== rows) {
+      this.hostsOf = rows;
+      this.hostMap = new Map(rows.map((h) => [h.id, h]));
+    }
+    return this.hostMap;
+  }
+  private hostsOf: HostRow[] | undefined;
+  private hostMap = new Map<string, HostRow>();
+
   /** Renders `row` at this variant with its slots cut out, and keeps it. */
-  private render(row: ServerRow, admin: boolean, at: At, hosts: Map<string, HostRow>, variant: (k: Pick<Kept, 'hostId'>) => string): void {
+  private render(row: ServerRow, admin: boolean, at: At, hosts: Map<string, HostRow>, variant: (k: Pick<Kept, 'hostId'>) => string, groups: boolean): Kept {
     const revision = row.revision ?? 0;
     let kept = this.kept.get(row.id);
     if (!kept || kept.revision !== revision) {
       if (kept) this.kept.delete(row.id);
       else if (this.kept.size >= MAX_SERVERS) this.kept.delete(this.kept.keys().next().value!);
-      kept = { revision, hostId: row.host_id, live: addressesLive(row), templates: new Map() };
+      kept = { revision, hostId: row.host_id, live: addressesLive(row), rowAddresses: row.addresses, templates: new Map() };
       this.kept.set(row.id, kept);
     }
     const key = variant(kept);
@@ -145,6 +186,7 @@ export class ServerViewCache {
       tags: slotValue('tags') as unknown as string[],
       hostZone: slotValue('hostZone'),
       ...(host ? { hostStatus: slotValue('hostStatus') } : {}),
+      ...(groups ? { groups: row.server_group_id ? [row.server_group_id] : [] } : {}),
     });
     const pieces = JSON.stringify(view).split(SLOT_PATTERN);
     const template: Template = { texts: [], slots: [], size: 0 };
@@ -158,5 +200,18 @@ export class ServerViewCache {
     }
     if (kept.templates.size >= MAX_VARIANTS) kept.templates.clear();
     kept.templates.set(key, template);
+    return kept;
   }
+}
+
+/** Appends a kept view to `out`, each slot's value (`valueOf`) as JSON between its texts. */
+function fill(out: PageText, template: Template, valueOf: (slot: Slot) => unknown): void {
+  out.pieces.push(template.texts[0]!);
+  for (let i = 0; i < template.slots.length; i++) {
+    const json = JSON.stringify(valueOf(template.slots[i]!));
+    // UTF-8 takes at most three bytes for each UTF-16 unit of a string.
+    out.bound += json.length * 3;
+    out.pieces.push(json, template.texts[i + 1]!);
+  }
+  out.bound += template.size + 1;
 }

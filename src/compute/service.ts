@@ -27,7 +27,7 @@ import { NetworkProxies } from './network-proxies.ts';
 import { ImageProxies } from './image-proxies.ts';
 import type { ComputeStore } from './store.ts';
 import { Sync } from './sync.ts';
-import type { ServerRow, WorkloadKind } from './tables.ts';
+import type { ServerRevision, ServerRow, WorkloadKind } from './tables.ts';
 
 export type { ComputeOptions } from './core.ts';
 
@@ -88,6 +88,11 @@ export class ComputeService {
   /** The server (of that kind) if the caller may see it; 404 otherwise, whether it exists or not. */
   server(ctx: RequestContext, id: string, kind: WorkloadKind = 'server'): Promise<ServerRow> {
     return this.core.server(ctx, id, kind);
+  }
+
+  /** server()'s answer as its row's id and revision only (404 alike). */
+  serverRevision(ctx: RequestContext, id: string, kind: WorkloadKind = 'server'): Promise<ServerRevision> {
+    return this.core.serverRevision(ctx, id, kind);
   }
 
   /** Waits for every build and action under way (tests, shutdown). */

@@ -9,7 +9,7 @@ import { isUniqueViolation } from '../platform/db/database.ts';
 import { migrate, type Migration } from '../platform/db/migrations.ts';
 import { ConflictError } from '../platform/errors.ts';
 import { HostLedger } from './ledger.ts';
-import type { ActionRow, AggregateHostRow, AggregateRow, AllocationRow, ComputeTables, FlavorRow, HostRow, KeypairRow, ServerGroupRow, ServerRevision, ServerRow, ServerStateRow, VmState, WorkloadKind } from './tables.ts';
+import type { ActionRow, AggregateHostRow, AggregateRow, AllocationRow, ComputeTables, FlavorRow, HostRow, KeypairRow, ServerGroupRow, ServerOwnerRow, ServerRevision, ServerRow, ServerStateRow, VmState, WorkloadKind } from './tables.ts';
 
 export type { ActionRow, FlavorRow, HostRow, KeypairRow, ServerGroupRow, ServerRow, ServerStateRow, VmState, WorkloadKind } from './tables.ts';
 
@@ -317,6 +317,9 @@ export class ComputeStore {
     this.serverUpdates = new PreparedQueries(database);
     this.q = {
       server: new PreparedQuery<{ id: string }, ServerRow>(database, (p) => db.selectFrom('compute_servers').selectAll().where('id', '=', p('id')).where('deleted', '=', 0)),
+      serverOwner: new PreparedQuery<{ id: string }, ServerOwnerRow>(database, (p) =>
+        db.selectFrom('compute_servers').select(['id', 'revision', 'project_id', 'kind']).where('id', '=', p('id')).where('deleted', '=', 0),
+      ),
       flavor: new PreparedQuery<{ id: string }, FlavorRow>(database, (p) => db.selectFrom('compute_flavors').selectAll().where('id', '=', p('id'))),
       quotaClass: new PreparedQuery<{ name: string }, { resource: string; hard_limit: number }>(database, (p) => db.selectFrom('compute_quota_classes').select(['resource', 'hard_limit']).where('class_name', '=', p('name'))),
       quotaOverrides: new PreparedQuery<{ projectId: string }, { resource: string; hard_limit: number }>(database, (p) => db.selectFrom('compute_quotas').select(['resource', 'hard_limit']).where('project_id', '=', p('projectId'))),
@@ -512,6 +515,10 @@ export class ComputeStore {
   // ---- servers
   async server(id: string): Promise<ServerRow | undefined> {
     return this.q.server.first({ id });
+  }
+  /** A live server's revision and owner only (a show whose view is kept reads no more). */
+  async serverOwner(id: string): Promise<ServerOwnerRow | undefined> {
+    return this.q.serverOwner.first({ id });
   }
   /** A server whether live or deleted (usage reports page over both). */
   async serverEvenDeleted(id: string): Promise<ServerRow | undefined> {

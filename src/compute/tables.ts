@@ -99,6 +99,9 @@ export interface ServerRow {
 /** A server's id and revision: what a list reads when it keeps each server's view by revision. */
 export type ServerRevision = { id: string; revision: number };
 
+/** A server's revision and whose it is: what a show whose view is kept needs of its row. */
+export type ServerOwnerRow = ServerRevision & Pick<ServerRow, 'project_id' | 'kind'>;
+
 export interface KeypairRow {
   user_id: string;
   name: string;

@@ -9,9 +9,13 @@ import { startTestCloud, type TestCloud } from '../helpers/cloud.ts';
 import { waitFor } from '../helpers/compute.ts';
 import { memberOfNewProject } from '../helpers/projects.ts';
 import { busyboxDockerArchive } from '../../src/host/busybox-image.ts';
+import { serverDetails } from '../../src/compute/views.ts';
+import { atLeast } from '../../src/platform/http/microversion.ts';
+import type { FastifyRequest } from 'fastify';
 
 const C = '/compute/v2.1';
 const VERSIONS = ['2.1', '2.3', '2.16', '2.26', '2.47', '2.73', '2.79'];
+const SHOW_VERSIONS = [...VERSIONS, '2.70', '2.71'];
 
 describe('server detail lists kept by revision', () => {
   let t: TestCloud;
@@ -105,6 +109,66 @@ describe('server detail lists kept by revision', () => {
     await sameAsShow(demo);
     await sameAsShow(admin, '?all_tenants=1');
     assert.equal((await t.request('PUT', `${C}/os-services/enable`, { token: admin, body: service })).status, 200);
+  });
+
+  it('shows each server as its row renders now (kept views too), and another project none', async () => {
+    const compute = t.cloud.compute.service;
+    const base = `${t.cloud.config.publicUrl}/compute/v2.1`;
+    /** Every server shown at every version equals serverDetails() of its row read now, for `token`. */
+    const showsRowsAsTheyAre = async (token: string) => {
+      const ctx = t.cloud.identity.tokens.validateNow!(token);
+      for (const v of SHOW_VERSIONS) {
+        const [major, minor] = v.split('.').map(Number);
+        const request = { microversion: { major, minor } } as FastifyRequest;
+        for (const id of ids) {
+          const r = await t.request('GET', `${C}/servers/${id}`, { token, headers: at(v) });
+          assert.equal(r.status, 200, r.text);
+          assert.equal(r.headers.get('content-type'), 'application/json');
+          const row = await compute.server(ctx, id);
+          const [fresh] = await serverDetails(compute, ctx, [row], base, (w) => atLeast(request, w), true);
+          assert.deepEqual(r.body, JSON.parse(JSON.stringify({ server: fresh })), `${v} ${id}`);
+        }
+      }
+    };
+    // Twice: rendered, then from the kept views.
+    for (let i = 0; i < 2; i++) {
+      await showsRowsAsTheyAre(demo);
+      await showsRowsAsTheyAre(admin);
+    }
+    // In a server group (2.71 shows it), renamed, tagged, stopped and started: each change shows at once.
+    const group = await t.request('POST', `${C}/os-server-groups`, { token: demo, body: { server_group: { name: 'views-g', policies: ['affinity'] } } });
+    assert.equal(group.status, 200, group.text);
+    const img = (await t.request('GET', `${C}/servers/${ids[0]}`, { token: demo })).body.server.image.id as string;
+    const grouped = await t.request('POST', `${C}/servers`, { token: demo, body: { server: { name: 'grouped', imageRef: img, flavorRef: '1', networks: 'none' }, 'os:scheduler_hints': { group: group.body.server_group.id } } });
+    assert.equal(grouped.status, 202, grouped.text);
+    ids.push(grouped.body.server.id);
+    await waitFor('grouped ACTIVE', async () => ((await t.request('GET', `${C}/servers/${grouped.body.server.id}`, { token: demo })).body.server.status === 'ACTIVE' ? true : undefined));
+    assert.deepEqual((await t.request('GET', `${C}/servers/${grouped.body.server.id}`, { token: demo, headers: at('2.71') })).body.server.server_groups, [group.body.server_group.id]);
+    const id = ids[3]!;
+    assert.equal((await t.request('PUT', `${C}/servers/${id}`, { token: demo, body: { server: { name: 'shown ☃' } } })).status, 200);
+    assert.equal((await t.request('GET', `${C}/servers/${id}`, { token: demo })).body.server.name, 'shown ☃');
+    assert.equal((await t.request('PUT', `${C}/servers/${id}`, { token: demo, body: { server: { name: 'no-net' } } })).status, 200);
+    assert.equal((await t.request('GET', `${C}/servers/${id}`, { token: demo })).body.server.name, 'no-net');
+    assert.equal((await t.request('PUT', `${C}/servers/${id}/tags/green`, { token: demo, headers: at('2.26') })).status, 201);
+    assert.deepEqual((await t.request('GET', `${C}/servers/${id}`, { token: demo, headers: at('2.26') })).body.server.tags, ['green']);
+    assert.equal((await t.request('POST', `${C}/servers/${id}/action`, { token: demo, body: { 'os-stop': null } })).status, 202);
+    await waitFor('stopped', async () => ((await t.request('GET', `${C}/servers/${id}`, { token: demo })).body.server.status === 'SHUTOFF' ? true : undefined));
+    await showsRowsAsTheyAre(demo);
+    await showsRowsAsTheyAre(admin);
+    assert.equal((await t.request('POST', `${C}/servers/${id}/action`, { token: demo, body: { 'os-start': null } })).status, 202);
+    await waitFor('started', async () => ((await t.request('GET', `${C}/servers/${id}`, { token: demo })).body.server.status === 'ACTIVE' ? true : undefined));
+    // Another project's token: 404 for a server whose view is kept, as for one that does not exist.
+    const other = await memberOfNewProject(t, 'views-show-other');
+    for (const target of [id, '00000000-0000-0000-0000-000000000000']) {
+      const r = await t.request('GET', `${C}/servers/${target}`, { token: other.token });
+      assert.equal(r.status, 404, r.text);
+      assert.ok(r.body.itemNotFound, r.text);
+    }
+    // A deleted server is gone from show at once, kept view or not.
+    const gone = grouped.body.server.id as string;
+    assert.equal((await t.request('DELETE', `${C}/servers/${gone}`, { token: demo })).status, 204);
+    await waitFor('deleted', async () => ((await t.request('GET', `${C}/servers/${gone}`, { token: demo })).status === 404 ? true : undefined));
+    ids.pop();
   });
 
   it('pages by marker and filters as before', async () => {

@@ -59,8 +59,9 @@ export function computeApi(compute: ComputeService, validator: TokenValidator, p
 
   return async (scope: HttpServer) => {
     scope.setValidatorCompiler(novaValidatorCompiler);
-    scope.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
+    scope.addHook('onRequest', (request: FastifyRequest, reply: FastifyReply, done: () => void) => {
       reply.header('x-compute-request-id', request.id);
+      done();
     });
     registerMicroversions(scope, { service: 'compute', min: MIN_VERSION, max: MAX_VERSION, legacyHeader: 'X-OpenStack-Nova-API-Version', unversionedPaths: ['/'] });
     scope.addHook('preHandler', authenticate(validator));

@@ -1,7 +1,7 @@
 // OpenStack microversions for the APIs that have them (Nova, Zun, Magnum): reads the version a request
 // asks for, refuses what the API does not serve, and says on every answer which version it spoke.
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { BadRequestError, NotAcceptableError } from '../errors.ts';
+import { BadRequestError, HafenError, NotAcceptableError } from '../errors.ts';
 import type { HttpServer } from './server.ts';
 
 export interface Microversion {
@@ -97,54 +97,76 @@ export function registerMicroversions(scope: HttpServer, options: MicroversionOp
   const unversioned = new Set(options.unversionedPaths ?? []);
   const prefix = scope.prefix;
 
-  const answer = (reply: FastifyReply, served: Microversion): void => {
-    const text = formatMicroversion(served);
-    reply.header('openstack-api-version', `${options.service} ${text}`);
-    if (options.legacyHeader) reply.header(options.legacyHeader, text);
+  /** A version the scope serves, with the texts of its response headers made once. */
+  interface Served {
+    version: Microversion;
+    header: string;
+    text: string;
+  }
+  const served = (version: Microversion): Served => {
+    const text = formatMicroversion(version);
+    return { version, header: `${options.service} ${text}`, text };
+  };
+  const [atMin, atMax] = [served(min), served(max)];
+  const answer = (reply: FastifyReply, s: Served): void => {
+    reply.header('openstack-api-version', s.header);
+    if (options.legacyHeader) reply.header(options.legacyHeader, s.text);
     reply.header('vary', vary);
   };
 
-  scope.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
+  // The version each header value asks for, decided once per distinct value (bounded: the values are
+  // the client's); a value that is refused is decided again each time (an error object is not shared).
+  const decided = new Map<string, Served>();
+  const decide = (request: FastifyRequest): Served | HafenError => {
+    const asked = requestedMicroversion(request.headers, options);
+    if (asked === undefined) return atMin;
+    if ('otherService' in asked) return new NotAcceptableError(`Invalid service type for OpenStack-API-Version header: ${asked.otherService}`);
+    const known = decided.get(asked.text);
+    if (known !== undefined) return known;
+    const result = negotiate(asked.text);
+    if (result instanceof HafenError) return result;
+    if (decided.size >= MAX_DECIDED) decided.clear();
+    decided.set(asked.text, result);
+    return result;
+  };
+  const negotiate = (text: string): Served | HafenError => {
+    if (text.toLowerCase() === 'latest') return atMax;
+    const wanted = parseMicroversion(text);
+    if (!wanted) return new BadRequestError(`Invalid API version request string ${text}`);
+    if (compareMicroversions(wanted, min) < 0 || compareMicroversions(wanted, max) > 0) {
+      return new NotAcceptableError(`Version ${text} is not supported by the API. Minimum is ${options.min} and maximum is ${options.max}.`);
+    }
+    return served(wanted);
+  };
+
+  // A hook with a callback, not a promise: it runs on every request of the API.
+  scope.addHook('onRequest', (request: FastifyRequest, reply: FastifyReply, done: (err?: Error) => void) => {
     if (options.announceRange) {
       reply.header('openstack-api-minimum-version', `${options.service} ${options.min}`);
       reply.header('openstack-api-maximum-version', `${options.service} ${options.max}`);
     }
-    const path = request.url.split('?')[0]!.slice(prefix.length) || '/';
-    if (unversioned.has(path) || unversioned.has(path.replace(/\/+$/, '') || '/')) {
-      request.microversion = min;
-      reply.header('vary', vary);
-      return;
+    if (unversioned.size > 0) {
+      const q = request.url.indexOf('?');
+      const path = (q < 0 ? request.url : request.url.slice(0, q)).slice(prefix.length) || '/';
+      if (unversioned.has(path) || unversioned.has(path.replace(/\/+$/, '') || '/')) {
+        request.microversion = min;
+        reply.header('vary', vary);
+        return done();
+      }
     }
-    const asked = requestedMicroversion(request.headers, options);
-    if (asked === undefined) {
-      request.microversion = min;
-      answer(reply, min);
-      return;
+    const result = decide(request);
+    if (result instanceof HafenError) {
+      answer(reply, atMin);
+      return done(result);
     }
-    if ('otherService' in asked) {
-      answer(reply, min);
-      throw new NotAcceptableError(`Invalid service type for OpenStack-API-Version header: ${asked.otherService}`);
-    }
-    if (asked.text.toLowerCase() === 'latest') {
-      request.microversion = max;
-      answer(reply, max);
-      return;
-    }
-    const wanted = parseMicroversion(asked.text);
-    if (!wanted) {
-      answer(reply, min);
-      throw new BadRequestError(`Invalid API version request string ${asked.text}`);
-    }
-    if (compareMicroversions(wanted, min) < 0 || compareMicroversions(wanted, max) > 0) {
-      answer(reply, min);
-      throw new NotAcceptableError(
-        `Version ${asked.text} is not supported by the API. Minimum is ${options.min} and maximum is ${options.max}.`,
-      );
-    }
-    request.microversion = wanted;
-    answer(reply, wanted);
+    request.microversion = result.version;
+    answer(reply, result);
+    done();
   });
 }
+
+/** How many distinct header values a scope keeps the decision for. */
+const MAX_DECIDED = 256;
 
 /** True when the request is served at `version` or later (`atLeast(request, '2.47')`). */
 export function atLeast(request: FastifyRequest, version: string): boolean {
