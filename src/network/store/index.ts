@@ -5,6 +5,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { sql, type Expression, type ExpressionBuilder, type Kysely, type SqlBool, type Transaction } from 'kysely';
 import type { Database, Dialect } from '../../platform/db/database.ts';
 import { migrate } from '../../platform/db/migrations.ts';
+import { PreparedQueries, PreparedQuery } from '../../platform/db/prepared.ts';
 import { networkMigrations } from './migrations.ts';
 import type {
   FloatingIpRow,
@@ -101,29 +102,107 @@ function chunks<T>(items: T[]): T[][] {
  */
 const current = new AsyncLocalStorage<Db>();
 
+/**
+ * A boot's statements (a port made and bound for a server, its firewall and addresses read), built
+ * and compiled once (see platform/db/prepared.ts): Kysely would build each anew on every call.
+ */
+function bootStatements(database: Database) {
+  const db = database.db as Db;
+  return {
+    portContext: new PreparedQuery<{ networkId: string; projectId: string }, NetworkRow & { s_id: string | null; s_cidr: string | null; s_gateway_ip: string | null; s_allocation_pools: string | null; default_group_id: unknown; port_quota: unknown; routed: unknown }>(database, (p) =>
+      db
+        .selectFrom('network_networks as n')
+        .leftJoin('network_subnets as s', 's.network_id', 'n.id')
+        .selectAll('n')
+        .select(['s.id as s_id', 's.cidr as s_cidr', 's.gateway_ip as s_gateway_ip', 's.allocation_pools as s_allocation_pools'])
+        .select((eb) => [
+          eb.selectFrom('network_security_groups as g').select('g.id').where('g.project_id', '=', p('projectId')).where('g.name', '=', 'default').orderBy('g.seq').limit(1).as('default_group_id'),
+          eb.selectFrom('network_quotas as q').select('q.hard_limit').where('q.project_id', '=', p('projectId')).where('q.resource', '=', 'port').as('port_quota'),
+          eb
+            .exists(
+              eb
+                .selectFrom('network_router_ports as rp')
+                .innerJoin('network_routers as r', 'r.id', 'rp.router_id')
+                .innerJoin('network_ports as p', 'p.id', 'rp.port_id')
+                .select('rp.port_id')
+                .where('rp.port_type', '=', 'network:router_interface')
+                .where('r.gw_network_id', 'is not', null)
+                .whereRef('p.network_id', '=', 'n.id'),
+            )
+            .as('routed'),
+        ])
+        .where('n.id', '=', p('networkId'))
+        .orderBy('s.seq') as never,
+    ),
+    claimAddress: new PreparedQuery<IpAllocationRow & Record<string, unknown>, never>(database, (p) =>
+      db
+        .insertInto('network_ip_allocations')
+        .values({ subnet_id: p('subnet_id'), ip_address: p('ip_address'), owner_id: p('owner_id'), port_id: p('port_id') })
+        .onConflict((oc) => oc.columns(['subnet_id', 'ip_address']).doNothing()),
+    ),
+    addGroup: new PreparedQuery<PortSecurityGroupRow & Record<string, unknown>, never>(database, (p) =>
+      db.insertInto('network_port_security_groups').values({ port_id: p('port_id'), security_group_id: p('security_group_id'), position: p('position') }),
+    ),
+    bind: new PreparedQuery<PortBindingRow & Record<string, unknown>, never>(database, (p) =>
+      db
+        .insertInto('network_port_bindings')
+        .values({ port_id: p('port_id'), server_id: p('server_id'), project_id: p('project_id'), host_id: p('host_id'), created_for_server: p('created_for_server'), seq: p('seq') })
+        .onConflict((oc) => oc.column('port_id').doNothing()),
+    ),
+    boundPortsNatOf: new PreparedQuery<{ serverId: string }, { server_id: string; port_id: string; fip: unknown; fwd: unknown }>(database, (p) =>
+      db
+        .selectFrom('network_port_bindings as b')
+        .select(['b.server_id', 'b.port_id'])
+        .select((eb) => [eb.exists(eb.selectFrom('network_floating_ips as f').select('f.id').whereRef('f.port_id', '=', 'b.port_id')).as('fip'), eb.exists(eb.selectFrom('network_port_forwardings as pf').select('pf.id').whereRef('pf.internal_port_id', '=', 'b.port_id')).as('fwd')])
+        .where('b.server_id', '=', p('serverId'))
+        .orderBy('b.seq') as never,
+    ),
+    addressRowsOf: new PreparedQuery<{ serverId: string }, ServerAddressRow>(database, (p) =>
+      db
+        .selectFrom('network_port_bindings as b')
+        .innerJoin('network_ports as p', (j) => j.onRef('p.id', '=', 'b.port_id').onRef('p.project_id', '=', 'b.project_id'))
+        .innerJoin('network_networks as n', 'n.id', 'p.network_id')
+        .leftJoin('network_ip_allocations as a', 'a.port_id', 'p.id')
+        .leftJoin('network_floating_ips as f', (j) => j.onRef('f.port_id', '=', 'a.port_id').onRef('f.fixed_ip_address', '=', 'a.ip_address'))
+        .select(['b.server_id', 'b.seq', 'p.id as port_id', 'p.mac_address', 'p.network_id', 'n.name as network_name', 'a.ip_address', 'f.floating_ip_address'])
+        .where('b.server_id', '=', p('serverId'))
+        .orderBy('b.seq') as never,
+    ),
+    /** A row's insert, one statement per table and set of columns. */
+    inserts: new PreparedQueries<Record<string, unknown>, never>(database),
+  };
+}
+type BootStatements = ReturnType<typeof bootStatements>;
+
 export class NetworkStore {
   private constructor(
     private readonly handle: Db,
     readonly dialect: Dialect,
     private readonly clock: { seq: number },
     private readonly inTransaction: boolean,
+    private readonly q: BootStatements,
   ) {}
 
   private get db(): Db {
     return this.inTransaction ? this.handle : (current.getStore() ?? this.handle);
   }
 
+  /** The transaction a prepared statement joins (this store's, or the one the current work runs in), if any. */
+  private get trx(): Transaction<NetworkTables> | undefined {
+    return (this.inTransaction ? this.handle : current.getStore()) as Transaction<NetworkTables> | undefined;
+  }
+
   static async create(database: Database): Promise<NetworkStore> {
     await migrate(database, 'network', networkMigrations);
-    return new NetworkStore(database.db as Db, database.dialect, { seq: Date.now() * 1000 }, false);
+    return new NetworkStore(database.db as Db, database.dialect, { seq: Date.now() * 1000 }, false, bootStatements(database));
   }
 
   /** Runs `work` in one transaction; a store already in one joins it. */
   async transaction<T>(work: (tx: NetworkStore) => Promise<T>): Promise<T> {
     if (this.inTransaction) return work(this);
     const joined = current.getStore();
-    if (joined) return work(new NetworkStore(joined, this.dialect, this.clock, true));
-    return this.handle.transaction().execute((trx: Transaction<NetworkTables>) => current.run(trx, () => work(new NetworkStore(trx, this.dialect, this.clock, true))));
+    if (joined) return work(new NetworkStore(joined, this.dialect, this.clock, true, this.q));
+    return this.handle.transaction().execute((trx: Transaction<NetworkTables>) => current.run(trx, () => work(new NetworkStore(trx, this.dialect, this.clock, true, this.q))));
   }
 
   /**
@@ -153,7 +232,11 @@ export class NetworkStore {
   }
 
   async insert<K extends ResourceKind>(kind: K, row: RowOf[K]): Promise<void> {
-    await this.db.insertInto(TABLE_OF[kind] as any).values(row as any).execute();
+    // Kysely leaves out the columns set to undefined: so does the statement's shape.
+    const values = row as unknown as Record<string, unknown>;
+    const columns = Object.keys(values).filter((c) => values[c] !== undefined);
+    const table = TABLE_OF[kind];
+    await this.q.inserts.of(`${table} ${columns.join(',')}`, (p) => this.handle.insertInto(table as any).values(Object.fromEntries(columns.map((c) => [c, p(c)])) as any)).execute(values, this.trx);
   }
 
   /**
@@ -319,30 +402,7 @@ export class NetworkStore {
    * and port quota override (null when it has none). Undefined for an unknown network.
    */
   async portContext(networkId: string, projectId: string): Promise<PortContext | undefined> {
-    const rows = await this.db
-      .selectFrom('network_networks as n')
-      .leftJoin('network_subnets as s', 's.network_id', 'n.id')
-      .selectAll('n')
-      .select(['s.id as s_id', 's.cidr as s_cidr', 's.gateway_ip as s_gateway_ip', 's.allocation_pools as s_allocation_pools'])
-      .select((eb) => [
-        eb.selectFrom('network_security_groups as g').select('g.id').where('g.project_id', '=', projectId).where('g.name', '=', 'default').orderBy('g.seq').limit(1).as('default_group_id'),
-        eb.selectFrom('network_quotas as q').select('q.hard_limit').where('q.project_id', '=', projectId).where('q.resource', '=', 'port').as('port_quota'),
-        eb
-          .exists(
-            eb
-              .selectFrom('network_router_ports as rp')
-              .innerJoin('network_routers as r', 'r.id', 'rp.router_id')
-              .innerJoin('network_ports as p', 'p.id', 'rp.port_id')
-              .select('rp.port_id')
-              .where('rp.port_type', '=', 'network:router_interface')
-              .where('r.gw_network_id', 'is not', null)
-              .whereRef('p.network_id', '=', 'n.id'),
-          )
-          .as('routed'),
-      ])
-      .where('n.id', '=', networkId)
-      .orderBy('s.seq')
-      .execute();
+    const rows = await this.q.portContext.rows({ networkId, projectId }, this.trx);
     const first = rows[0];
     if (!first) return undefined;
     const { s_id: _i, s_cidr: _c, s_gateway_ip: _g, s_allocation_pools: _p, default_group_id, port_quota, routed, ...network } = first;
@@ -354,8 +414,7 @@ export class NetworkStore {
 
   /** Claims an address; false when someone holds it already (no error: PostgreSQL's transaction goes on). */
   async claimAddress(subnetId: string, ipAddress: string, ownerId: string, portId: string | null): Promise<boolean> {
-    const r = await this.db.insertInto('network_ip_allocations').values({ subnet_id: subnetId, ip_address: ipAddress, owner_id: ownerId, port_id: portId }).onConflict((oc) => oc.columns(['subnet_id', 'ip_address']).doNothing()).executeTakeFirst();
-    return Number(r.numInsertedOrUpdatedRows ?? 0n) > 0;
+    return (await this.q.claimAddress.affected({ subnet_id: subnetId, ip_address: ipAddress, owner_id: ownerId, port_id: portId }, this.trx)) > 0;
   }
 
   async addressesIn(subnetId: string): Promise<string[]> {
@@ -408,7 +467,8 @@ export class NetworkStore {
 
   async setGroups(portId: string, groupIds: string[]): Promise<void> {
     await this.db.deleteFrom('network_port_security_groups').where('port_id', '=', portId).execute();
-    if (groupIds.length) await this.db.insertInto('network_port_security_groups').values(groupIds.map((g, position): PortSecurityGroupRow => ({ port_id: portId, security_group_id: g, position }))).execute();
+    if (groupIds.length === 1) await this.q.addGroup.execute({ port_id: portId, security_group_id: groupIds[0]!, position: 0 }, this.trx);
+    else if (groupIds.length) await this.db.insertInto('network_port_security_groups').values(groupIds.map((g, position): PortSecurityGroupRow => ({ port_id: portId, security_group_id: g, position }))).execute();
   }
 
   /** The groups of a port that has none yet (a new one), in order. */
@@ -457,8 +517,7 @@ export class NetworkStore {
 
   /** Records the binding; false when the port is bound already. */
   async bind(b: Omit<PortBindingRow, 'seq'>): Promise<boolean> {
-    const r = await this.db.insertInto('network_port_bindings').values({ ...b, seq: this.nextSeq() }).onConflict((oc) => oc.column('port_id').doNothing()).executeTakeFirst();
-    return Number(r.numInsertedOrUpdatedRows ?? 0n) > 0;
+    return (await this.q.bind.affected({ ...b, seq: this.nextSeq() }, this.trx)) > 0;
   }
 
   async unbind(portId: string): Promise<void> {
@@ -501,6 +560,10 @@ export class NetworkStore {
    */
   async boundPortsNat(serverIds: string[]): Promise<{ server_id: string; port_id: string; nat: boolean }[]> {
     const out: { server_id: string; port_id: string; nat: boolean }[] = [];
+    if (serverIds.length === 1) {
+      for (const r of await this.q.boundPortsNatOf.rows({ serverId: serverIds[0]! }, this.trx)) out.push({ server_id: r.server_id, port_id: r.port_id, nat: Boolean(r.fip) || Boolean(r.fwd) });
+      return out;
+    }
     for (const part of chunks([...new Set(serverIds)])) {
       const rows = await this.db
         .selectFrom('network_port_bindings as b')
@@ -520,6 +583,7 @@ export class NetworkStore {
    * A port without fixed IPs has one row with a null address.
    */
   async serverAddressRows(serverIds: string[]): Promise<ServerAddressRow[]> {
+    if (serverIds.length === 1) return this.q.addressRowsOf.rows({ serverId: serverIds[0]! }, this.trx);
     const out: ServerAddressRow[] = [];
     for (const part of chunks([...new Set(serverIds)])) {
       out.push(
