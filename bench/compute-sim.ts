@@ -5,6 +5,7 @@
 // Servers have no network (networks: none) unless HAFEN_SIM_NETWORK=1.
 import { Writable } from 'node:stream';
 import { Worker } from 'node:worker_threads';
+import { performance } from 'node:perf_hooks';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -33,12 +34,16 @@ export function sendCount(url: string, o: { method: string; headers: Record<stri
   });
 }
 
-/** CPU time of this thread, the controller's event loop (Linux's per-thread scheduler counter, ns), in ms. */
-function mainThreadCpuMs(): number {
+/**
+ * This thread's (the controller's event loop) time on a CPU and time runnable but waiting for one
+ * (Linux's per-thread scheduler counters, ns), in ms.
+ */
+function mainThreadSchedMs(): { cpu: number; waited: number } {
   try {
-    return Number(fs.readFileSync(`/proc/self/task/${process.pid}/schedstat`, 'utf8').split(' ')[0]) / 1e6;
+    const [cpu, waited] = fs.readFileSync(`/proc/self/task/${process.pid}/schedstat`, 'utf8').split(' ');
+    return { cpu: Number(cpu) / 1e6, waited: Number(waited) / 1e6 };
   } catch {
-    return NaN;
+    return { cpu: NaN, waited: NaN };
   }
 }
 
@@ -102,11 +107,13 @@ export async function run(options: BenchOptions): Promise<void> {
     // Boots: every POST from the request thread; ACTIVE when the last build has finished.
     const body = JSON.stringify({ server: { name: 'sim', imageRef: img.id, flavorRef: '1', networks } });
     t0 = performance.now();
-    const [mainCpu0, processCpu0, monotonic0] = [mainThreadCpuMs(), processCpuMs(), process.hrtime.bigint()];
+    const [main0, processCpu0, monotonic0, loop0] = [mainThreadSchedMs(), processCpuMs(), process.hrtime.bigint(), performance.eventLoopUtilization()];
     const posts = await sendCount(`${url}/compute/v2.1/servers`, { method: 'POST', headers: h, body, count: servers, connections, expectStatus: 202 });
+    const postsMs = performance.now() - t0;
     await cloud.compute.service.settle();
     const bootMs = performance.now() - t0;
-    const [mainCpu, processCpu, monotonic1] = [mainThreadCpuMs() - mainCpu0, processCpuMs() - processCpu0, process.hrtime.bigint()];
+    const [main1, processCpu, monotonic1, loop] = [mainThreadSchedMs(), processCpuMs() - processCpu0, process.hrtime.bigint(), performance.eventLoopUtilization(loop0)];
+    const [mainCpu, mainWaited] = [main1.cpu - main0.cpu, main1.waited - main0.waited];
     const placements = await cloud.compute.service.hosts.placements();
     // Every page of the list (at most 1,000 a page, as Nova's max_limit).
     const all: { id: string; status: string }[] = [];
@@ -120,6 +127,9 @@ export async function run(options: BenchOptions): Promise<void> {
     const used = new Set(all.map((r) => placements.get(r.id))).size;
     console.log(`boot ${servers} servers (${connections} connections): ${(bootMs / 1000).toFixed(1)} s, ${((servers * 1000) / bootMs).toFixed(0)} boots/s to ACTIVE (target 200); POST p50 ${pct(posts.latencies, 50).toFixed(1)} ms p99 ${pct(posts.latencies, 99).toFixed(1)} ms; ${active} ACTIVE on ${used} hosts`);
     console.log(`controller CPU a boot: ${(mainCpu / servers).toFixed(2)} ms on its event loop (${((100 * mainCpu) / bootMs).toFixed(0)} % of the boot phase's wall time), ${(processCpu / servers).toFixed(2)} ms the whole process (request thread and collector included); load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`);
+    // Where the event loop's wall time went: running, runnable but waiting for a core (the machine's
+    // other work), and idle (nothing to do: waiting on I/O, timers or another thread).
+    console.log(`event loop over the boot phase: on a core ${((100 * mainCpu) / bootMs).toFixed(0)} %, waiting for a core ${((100 * mainWaited) / bootMs).toFixed(0)} %, busy by Node's count (event-loop utilisation) ${(100 * loop.utilization).toFixed(0)} %; POSTs answered in ${(postsMs / 1000).toFixed(1)} s of the ${(bootMs / 1000).toFixed(1)} s`);
     // The boot phase on the monotonic clock (µs), as `node --cpu-prof` profiles time their samples.
     if (process.env.HAFEN_SIM_PROFILE_WINDOW === '1') console.log(`boot phase (monotonic µs): ${monotonic0 / 1000n} ${monotonic1 / 1000n}`);
     console.log(`scheduling decision over ${hosts} hosts: p50 ${pct(decisions, 50).toFixed(2)} ms, p99 ${pct(decisions, 99).toFixed(2)} ms, max ${pct(decisions, 100).toFixed(2)} ms (target p99 20 ms; ${decisions.length} decisions)`);

@@ -63,11 +63,15 @@ export interface WorkloadBoot {
    */
   networkOf?: string;
 }
+/** How long a burst of scheduling decisions holds the event loop before letting it turn (ms). */
+const DECISION_SLICE_MS = 2;
 /** The most servers one create request may ask for (min_count, max_count); more is refused with 400. */
 export const MAX_SERVERS_PER_REQUEST = 1000;
 
 export class Builder {
   private scheduling: Promise<unknown> = Promise.resolve();
+  /** When the scheduler last let the event loop turn. */
+  private sliceStarted = 0;
   /** Infrastructure workloads being built: their driver spec beyond a server's (kept until built). */
   private readonly infrastructure = new Map<string, InfrastructureBoot>();
   /**
@@ -312,20 +316,29 @@ export class Builder {
     return { hostId: h.id, hostname: h.hostname };
   }
 
-  /** Scheduling decisions are serialised so that two boots never both take a host's last room. */
+  /**
+   * Scheduling decisions are serialised so that two boots never both take a host's last room: each
+   * takes its room in the ledger at once, and the placements of one turn are written in one commit.
+   * Resolves once the placement is written.
+   */
   private schedule(row: ServerRow, request: SchedulingRequest): Promise<HostState> {
     const decision = this.scheduling.then(async () => {
-      // Decisions of a large boot come one per turn of the event loop: requests in between are answered.
-      await yieldToIo();
+      // A burst of decisions runs in slices of the event loop: requests in between are answered.
+      if (performance.now() - this.sliceStarted > DECISION_SLICE_MS) {
+        await yieldToIo();
+        this.sliceStarted = performance.now();
+      }
       const t0 = performance.now();
       const states = await this.hosts.states();
       const chosen = chooseHost(states, request);
       this.onSchedulingDecision?.(performance.now() - t0, states.length);
-      await this.core.store.updateServer(row.id, { host_id: chosen.host.id, task_state: 'spawning' });
-      return chosen;
+      return { chosen, placed: this.core.store.placeServer(row, chosen.host.id) };
     });
     this.scheduling = decision.catch(() => undefined);
-    return decision;
+    return decision.then(async ({ chosen, placed }) => {
+      await placed;
+      return chosen;
+    });
   }
 
   private async build(ctx: RequestContext, row: ServerRow, image: ImageRecord, flavor: FlavorRow, hints: SchedulerHintsBody, requestedHost: string | null = null): Promise<void> {

@@ -48,4 +48,18 @@ describe('host ledger', () => {
     l.refresh([row('other', 'h1', { vcpus: 2 })], l.version());
     assert.equal(l.hosts().has('h2'), false);
   });
+
+  it('keeps a claim through refreshes until its row is written', () => {
+    const l = new HostLedger();
+    l.claim(row('c', 'h1', { vcpus: 3 }));
+    // Rows read after the claim, before its write committed: the row has no host yet.
+    l.refresh([], l.version());
+    assert.equal(l.hosts().get('h1')!.vcpus, 3, 'the claim stays');
+    l.set('c', row('c', 'h1', { vcpus: 3 }));
+    l.refresh([row('c', 'h1', { vcpus: 3 })], l.version());
+    assert.equal(l.hosts().get('h1')!.vcpus, 3);
+    // Once written, the rows decide again.
+    l.refresh([], l.version());
+    assert.equal(l.hosts().has('h1'), false);
+  });
 });

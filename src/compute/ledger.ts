@@ -29,6 +29,8 @@ export class HostLedger {
   private readonly byHost = new Map<string, MutableHostAllocation>();
   private writes = 0;
   private readonly lastWrite = new Map<string, number>();
+  /** Servers whose claim is not yet written (see claim). */
+  private readonly claims = new Set<string>();
 
   hosts(): ReadonlyMap<string, HostAllocation> {
     return this.byHost;
@@ -39,10 +41,14 @@ export class HostLedger {
     return this.writes;
   }
 
-  /** Rebuilds the ledger from live rows read after `since`; servers written since then keep their newer entry. */
+  /**
+   * Rebuilds the ledger from live rows read after `since`; servers written since then, and claims not
+   * yet written, keep their newer entry.
+   */
   refresh(rows: AllocationRow[], since: number): void {
     const kept = new Map<string, AllocationRow | undefined>();
     for (const [id, v] of this.lastWrite) if (v > since) kept.set(id, this.allocations.get(id));
+    for (const id of this.claims) kept.set(id, this.allocations.get(id));
     this.allocations.clear();
     this.byHost.clear();
     for (const r of rows) if (!kept.has(r.id)) this.place(r);
@@ -50,8 +56,18 @@ export class HostLedger {
     for (const [id, v] of this.lastWrite) if (v <= since) this.lastWrite.delete(id);
   }
 
+  /**
+   * Records an allocation whose row is being written (a scheduling decision): it counts at once and
+   * outlives any refresh until `set` records the row as written.
+   */
+  claim(r: AllocationRow): void {
+    this.set(r.id, r);
+    this.claims.add(r.id);
+  }
+
   /** Records a server's allocation as it now is (undefined: it is gone). */
   set(id: string, r: AllocationRow | undefined): void {
+    this.claims.delete(id);
     this.lastWrite.set(id, ++this.writes);
     this.unplace(id);
     if (r) this.place(r);

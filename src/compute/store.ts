@@ -5,6 +5,7 @@ import { randomUUID } from 'node:crypto';
 import type { ExpressionBuilder, Kysely, Transaction } from 'kysely';
 import type { Database, Dialect } from '../platform/db/database.ts';
 import { PreparedQueries, PreparedQuery } from '../platform/db/prepared.ts';
+import { WriteGroup } from '../platform/db/write-group.ts';
 import { isUniqueViolation } from '../platform/db/database.ts';
 import { migrate, type Migration } from '../platform/db/migrations.ts';
 import { ConflictError } from '../platform/errors.ts';
@@ -296,6 +297,14 @@ const migrations: Migration[] = [
   },
 ];
 
+/** What a build's end writes (finishBuild). */
+interface BuildEnd {
+  id: string;
+  changes: Partial<ServerRow>;
+  onlyIf: { task_state?: string | null };
+  action: Pick<ActionRow, 'id' | 'events' | 'message'>;
+}
+
 export class ComputeStore {
   /** This cloud's id (shared by every controller of one database). */
   cloudId = '';
@@ -310,11 +319,22 @@ export class ComputeStore {
   private readonly q;
   /** A server's updates, one statement per set of columns and conditions. */
   private readonly serverUpdates: PreparedQueries<Record<string, unknown>, AllocationRow>;
+  /** Builds' ends and placements of the same turn, each kind in one commit (see platform/db/write-group.ts). */
+  private readonly buildEnds: WriteGroup<BuildEnd, boolean>;
+  private readonly placements: WriteGroup<{ id: string; hostId: string }, AllocationRow | undefined>;
 
   private constructor(database: Database) {
     const db = (this.db = database.db as Kysely<ComputeTables>);
     this.dialect = database.dialect;
     this.serverUpdates = new PreparedQueries(database);
+    this.buildEnds = new WriteGroup(db, async (trx, end: BuildEnd) => {
+      const updated = await this.updateServerIn(trx, end.id, end.changes, end.onlyIf);
+      await this.q.setActionEvents.execute({ id: end.action.id, events: end.action.events, message: end.action.message }, trx);
+      return updated;
+    });
+    // The ledger's entry is set once the commit is done (placeServer): a reconciliation reading the
+    // rows before it keeps the claim.
+    this.placements = new WriteGroup(db, async (trx, p: { id: string; hostId: string }) => (await this.writeServer(trx, p.id, { host_id: p.hostId, task_state: 'spawning' })) as AllocationRow | undefined);
     this.q = {
       server: new PreparedQuery<{ id: string }, ServerRow>(database, (p) => db.selectFrom('compute_servers').selectAll().where('id', '=', p('id')).where('deleted', '=', 0)),
       serverOwner: new PreparedQuery<{ id: string }, ServerOwnerRow>(database, (p) =>
@@ -606,18 +626,43 @@ export class ComputeStore {
   }
 
   /**
-   * A build's end in one transaction (one commit): the server's result recorded if `onlyIf` still
-   * holds, and its action's events, whether the server's write applied or not.
+   * A build's end in one transaction (one commit, shared with the other builds ending in the same
+   * turn): the server's result recorded if `onlyIf` still holds, and its action's events, whether
+   * the server's write applied or not.
    */
   async finishBuild(id: string, changes: Partial<ServerRow>, onlyIf: { task_state?: string | null }, action: Pick<ActionRow, 'id' | 'events' | 'message'>): Promise<boolean> {
-    return this.db.transaction().execute(async (trx) => {
-      const updated = await this.updateServerIn(trx, id, changes, onlyIf);
-      await this.q.setActionEvents.execute({ id: action.id, events: action.events, message: action.message }, trx);
-      return updated;
-    });
+    return this.buildEnds.add({ id, changes, onlyIf, action });
+  }
+
+  /**
+   * A scheduling decision: the server's allocation on the host goes into the ledger at once (the next
+   * decision sees it), its row (host, task state spawning) is written with the other placements of
+   * the same turn, in one commit; resolves once written. False: the server was deleted meanwhile
+   * (its allocation is gone again).
+   */
+  async placeServer(row: AllocationRow, hostId: string): Promise<boolean> {
+    this.ledger.claim({ id: row.id, host_id: hostId, server_group_id: row.server_group_id, vcpus: row.vcpus, memory_mib: row.memory_mib, disk_gib: row.disk_gib });
+    try {
+      // No condition but the row's being live: a placement that changes nothing met a deleted server.
+      const written = await this.placements.add({ id: row.id, hostId });
+      this.ledger.set(row.id, written);
+      return written !== undefined;
+    } catch (err) {
+      this.ledger.set(row.id, undefined);
+      await this.reloadAllocation(row.id).catch(() => undefined);
+      throw err;
+    }
   }
 
   private async updateServerIn(db: Kysely<ComputeTables> | Transaction<ComputeTables>, id: string, changes: Partial<ServerRow>, onlyIf?: { task_state?: string | null; vm_state?: VmState[] }): Promise<boolean> {
+    const r = await this.writeServer(db, id, changes, onlyIf);
+    if (typeof r === 'boolean') return r;
+    if (r) this.ledger.set(id, r);
+    return r !== undefined;
+  }
+
+  /** A server's update; answers whether it applied, or the ledger's entry as written when the write changes an allocation (the ledger is not touched). */
+  private async writeServer(db: Kysely<ComputeTables> | Transaction<ComputeTables>, id: string, changes: Partial<ServerRow>, onlyIf?: { task_state?: string | null; vm_state?: VmState[] }): Promise<boolean | AllocationRow | undefined> {
     const set: Partial<ServerRow> = { ...changes, ...(changes.flavor !== undefined ? allocationOf(changes.flavor) : {}), updated_at: new Date().toISOString() };
     const allocation = 'host_id' in changes || 'flavor' in changes || 'server_group_id' in changes;
     // A new flavor changes the project's usage: summed again at the next look.
@@ -643,9 +688,7 @@ export class ComputeStore {
     for (const [i, state] of states.entries()) args[`_vm_state${i}`] = state;
     const trx = db === this.db ? undefined : (db as Transaction<ComputeTables>);
     if (!allocation) return (await q.affected(args, trx)) > 0;
-    const r = await q.first(args, trx);
-    if (r) this.ledger.set(id, r);
-    return r !== undefined;
+    return q.first(args, trx);
   }
 
   /**
