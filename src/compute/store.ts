@@ -337,6 +337,7 @@ export class ComputeStore {
     this.placements = new WriteGroup(db, async (trx, p: { id: string; hostId: string }) => (await this.writeServer(trx, p.id, { host_id: p.hostId, task_state: 'spawning' })) as AllocationRow | undefined);
     this.q = {
       server: new PreparedQuery<{ id: string }, ServerRow>(database, (p) => db.selectFrom('compute_servers').selectAll().where('id', '=', p('id')).where('deleted', '=', 0)),
+      serverTags: new PreparedQuery<{ id: string }, { tag: string }>(database, (p) => db.selectFrom('compute_server_tags').select('tag').where('server_id', '=', p('id')).orderBy('tag')),
       serverOwner: new PreparedQuery<{ id: string }, ServerOwnerRow>(database, (p) =>
         db.selectFrom('compute_servers').select(['id', 'revision', 'project_id', 'kind']).where('id', '=', p('id')).where('deleted', '=', 0),
       ),
@@ -781,6 +782,12 @@ export class ComputeStore {
   /** The tags of each of `ids` (servers without tags are absent). */
   async serverTags(ids: string[]): Promise<Map<string, string[]>> {
     const out = new Map<string, string[]>();
+    if (ids.length === 1) {
+      // One server's (a show): a statement compiled once.
+      const rows = await this.q.serverTags.rows({ id: ids[0]! });
+      if (rows.length) out.set(ids[0]!, rows.map((r) => r.tag));
+      return out;
+    }
     for (let i = 0; i < ids.length; i += 500) {
       const rows = await this.db.selectFrom('compute_server_tags').select(['server_id', 'tag']).where('server_id', 'in', ids.slice(i, i + 500)).orderBy('tag').execute();
       for (const r of rows) {

@@ -76,7 +76,17 @@ export class PolicyEngine {
   }
 }
 
+/** A token's context is frozen (one object serves every request of the token): its credentials are made once. */
+const frozenCredentials = new WeakMap<RequestContext, Credentials>();
+
 function credentialsOf(ctx: RequestContext): Credentials {
+  if (!Object.isFrozen(ctx)) return credentialsFrom(ctx);
+  let creds = frozenCredentials.get(ctx);
+  if (!creds) frozenCredentials.set(ctx, (creds = Object.freeze(credentialsFrom(ctx))));
+  return creds;
+}
+
+function credentialsFrom(ctx: RequestContext): Credentials {
   return {
     user_id: ctx.userId,
     user_domain_id: ctx.userDomainId,
