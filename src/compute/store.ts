@@ -297,6 +297,20 @@ const migrations: Migration[] = [
   },
 ];
 
+/** One create request's servers to insert within quota (insertServersWithinQuota's arguments). */
+interface QuotaInsert {
+  projectId: string;
+  kind: WorkloadKind;
+  count: { min: number; max: number };
+  each: { cores: number; ram: number };
+  limits: QuotaLimits;
+  make: (n: number) => ServerRow[];
+  tags: string[];
+  actionsOf?: (rows: ServerRow[]) => ActionRow[];
+  /** The usage counted for the rows inserted, until their commit is done or rolled back. */
+  added?: Pick<ServerRow, 'vcpus' | 'memory_mib'>[];
+}
+
 /** What a build's end writes (finishBuild). */
 interface BuildEnd {
   id: string;
@@ -322,6 +336,8 @@ export class ComputeStore {
   /** Builds' ends and placements of the same turn, each kind in one commit (see platform/db/write-group.ts). */
   private readonly buildEnds: WriteGroup<BuildEnd, boolean>;
   private readonly placements: WriteGroup<{ id: string; hostId: string }, AllocationRow | undefined>;
+  /** SQLite: create requests' quota checks and inserts of the same turn, in one commit. */
+  private readonly quotaInserts: WriteGroup<QuotaInsert, { rows: ServerRow[] } | QuotaExcess>;
 
   private constructor(database: Database) {
     const db = (this.db = database.db as Kysely<ComputeTables>);
@@ -332,6 +348,7 @@ export class ComputeStore {
       await this.q.setActionEvents.execute({ id: end.action.id, events: end.action.events, message: end.action.message }, trx);
       return updated;
     });
+    this.quotaInserts = new WriteGroup(db, (trx, w: QuotaInsert) => this.insertWithinQuota(trx, w), 200, (w) => this.takeBackUsage(w));
     // The ledger's entry is set once the commit is done (placeServer): a reconciliation reading the
     // rows before it keeps the claim.
     this.placements = new WriteGroup(db, async (trx, p: { id: string; hostId: string }) => (await this.writeServer(trx, p.id, { host_id: p.hostId, task_state: 'spawning' })) as AllocationRow | undefined);
@@ -709,45 +726,66 @@ export class ComputeStore {
     /** The servers' instance actions, inserted in the same transaction (one commit for both). */
     actionsOf?: (rows: ServerRow[]) => ActionRow[],
   ): Promise<{ rows: ServerRow[] } | QuotaExcess> {
-    let added: Pick<ServerRow, 'vcpus' | 'memory_mib'>[] | undefined;
-    const result = await this.db.transaction().execute(async (trx): Promise<{ rows: ServerRow[] } | QuotaExcess> => {
-      if (this.dialect === 'postgres') {
-        // One row per project is the lock (locking the quota rows too deadlocked: a statement that
-        // saw the lock row locked it first, in key order, one that did not locked it last).
-        await trx.insertInto('compute_quotas').values({ project_id: projectId, resource: '_lock', hard_limit: 0 }).onConflict((oc) => oc.doNothing()).execute();
-        await trx.selectFrom('compute_quotas').select('project_id').where('project_id', '=', projectId).where('resource', '=', '_lock').forUpdate().execute();
-      }
-      const used = await this.projectUsage(projectId, kind, trx);
-      const cost = { instances: 1, cores: each.cores, ram: each.ram };
-      let fit = count.max;
-      for (const k of ['instances', 'cores', 'ram'] as const) {
-        if (limits[k] >= 0 && cost[k] > 0) fit = Math.min(fit, Math.floor((limits[k] - used[k]) / cost[k]));
-      }
-      if (fit < count.min) {
-        for (const k of ['instances', 'cores', 'ram'] as const) {
-          if (limits[k] >= 0 && used[k] + count.min * cost[k] > limits[k]) return { over: k, used: used[k], limit: limits[k], requested: count.min * cost[k] };
-        }
-      }
-      const rows = make(Math.max(fit, count.min));
-      // 200 rows (about 7,000 parameters) per statement: under SQLite's and PostgreSQL's limits, and few statements to prepare.
-      if (rows.length === 1 && setsExactly(rows[0]!, SERVER_COLUMN_SET)) await this.q.insertServer.execute(rows[0]! as ServerRow & Record<string, unknown>, trx);
-      else for (let i = 0; i < rows.length; i += 200) await trx.insertInto('compute_servers').values(rows.slice(i, i + 200)).execute();
-      if (tags.length) {
-        const tagRows = rows.flatMap((r) => tags.map((tag) => ({ server_id: r.id, tag })));
-        for (let i = 0; i < tagRows.length; i += 400) await trx.insertInto('compute_server_tags').values(tagRows.slice(i, i + 400)).execute();
-      }
-      if (actionsOf) await this.addActions(actionsOf(rows), trx);
-      // Counted before the commit, so that the next boot's check (SQLite's transactions run one
-      // after another) sees them; taken back below if the commit fails.
-      added = this.addUsage(projectId, kind, rows, 1);
-      return { rows };
-    }).catch((err: unknown) => {
-      if (added) this.addUsage(projectId, kind, added, -1);
-      throw err;
-    });
+    const insert: QuotaInsert = { projectId, kind, count, each, limits, make, tags, actionsOf };
+    let result: { rows: ServerRow[] } | QuotaExcess;
+    if (this.dialect === 'postgres') {
+      result = await this.db
+        .transaction()
+        .execute(async (trx) => {
+          // One row per project is the lock (locking the quota rows too deadlocked: a statement that
+          // saw the lock row locked it first, in key order, one that did not locked it last).
+          await trx.insertInto('compute_quotas').values({ project_id: projectId, resource: '_lock', hard_limit: 0 }).onConflict((oc) => oc.doNothing()).execute();
+          await trx.selectFrom('compute_quotas').select('project_id').where('project_id', '=', projectId).where('resource', '=', '_lock').forUpdate().execute();
+          return this.insertWithinQuota(trx, insert);
+        })
+        .catch((err: unknown) => {
+          this.takeBackUsage(insert);
+          throw err;
+        });
+    } else {
+      // SQLite: one controller, one connection; the boots of one turn share a commit.
+      result = await this.quotaInserts.add(insert);
+    }
     if ('rows' in result) for (const r of result.rows) if (r.host_id) await this.reloadAllocation(r.id);
     return result;
   }
+
+  /** The quota check and the inserts of one create request, within a transaction (insertServersWithinQuota). */
+  private async insertWithinQuota(trx: Transaction<ComputeTables>, w: QuotaInsert): Promise<{ rows: ServerRow[] } | QuotaExcess> {
+    const { projectId, kind, count, each, limits } = w;
+    const used = await this.projectUsage(projectId, kind, trx);
+    const cost = { instances: 1, cores: each.cores, ram: each.ram };
+    let fit = count.max;
+    for (const k of ['instances', 'cores', 'ram'] as const) {
+      if (limits[k] >= 0 && cost[k] > 0) fit = Math.min(fit, Math.floor((limits[k] - used[k]) / cost[k]));
+    }
+    if (fit < count.min) {
+      for (const k of ['instances', 'cores', 'ram'] as const) {
+        if (limits[k] >= 0 && used[k] + count.min * cost[k] > limits[k]) return { over: k, used: used[k], limit: limits[k], requested: count.min * cost[k] };
+      }
+    }
+    const rows = w.make(Math.max(fit, count.min));
+    // 200 rows (about 7,000 parameters) per statement: under SQLite's and PostgreSQL's limits, and few statements to prepare.
+    if (rows.length === 1 && setsExactly(rows[0]!, SERVER_COLUMN_SET)) await this.q.insertServer.execute(rows[0]! as ServerRow & Record<string, unknown>, trx);
+    else for (let i = 0; i < rows.length; i += 200) await trx.insertInto('compute_servers').values(rows.slice(i, i + 200)).execute();
+    if (w.tags.length) {
+      const tagRows = rows.flatMap((r) => w.tags.map((tag) => ({ server_id: r.id, tag })));
+      for (let i = 0; i < tagRows.length; i += 400) await trx.insertInto('compute_server_tags').values(tagRows.slice(i, i + 400)).execute();
+    }
+    if (w.actionsOf) await this.addActions(w.actionsOf(rows), trx);
+    // Counted before the commit, so that the next boot's check (SQLite's transactions run one
+    // after another, and a group's inserts one after another in its transaction) sees them; taken
+    // back if the commit fails.
+    w.added = this.addUsage(projectId, kind, rows, 1);
+    return { rows };
+  }
+
+  /** Takes back the usage an insert counted whose transaction rolled back. */
+  private takeBackUsage(w: QuotaInsert): void {
+    if (w.added) this.addUsage(w.projectId, w.kind, w.added, -1);
+    w.added = undefined;
+  }
+
 
   async markDeleted(id: string): Promise<void> {
     const now = new Date().toISOString();

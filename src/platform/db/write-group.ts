@@ -23,6 +23,8 @@ export class WriteGroup<Item, Result> {
     private readonly write: (trx: Transaction<any>, item: Item) => Promise<Result>,
     /** The most writes one transaction holds; more wait for the next. */
     private readonly maxWrites = 200,
+    /** Takes back what a write did besides the database when its transaction rolled back. */
+    private readonly rolledBack: (item: Item) => void = () => undefined,
   ) {}
 
   add(item: Item): Promise<Result> {
@@ -47,11 +49,15 @@ export class WriteGroup<Item, Result> {
         return out;
       });
     } catch {
+      for (const w of group) this.rolledBack(w.item);
       for (const w of group) {
         await this.db
           .transaction()
           .execute((trx) => this.write(trx, w.item))
-          .then(w.resolve, w.reject);
+          .then(w.resolve, (err: unknown) => {
+            this.rolledBack(w.item);
+            w.reject(err);
+          });
       }
       return;
     }
