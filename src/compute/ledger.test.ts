@@ -61,5 +61,10 @@ describe('host ledger', () => {
     // Once written, the rows decide again.
     l.refresh([], l.version());
     assert.equal(l.hosts().has('h1'), false);
+    // A delete between a claim and its write's answer has the last word.
+    l.claim(row('d', 'h2'));
+    l.set('d', undefined);
+    l.settle('d', row('d', 'h2'));
+    assert.equal(l.hosts().has('h2'), false);
   });
 });

@@ -65,6 +65,14 @@ export class HostLedger {
     this.claims.add(r.id);
   }
 
+  /**
+   * Records a claimed allocation as written (undefined: its row was gone), unless the server was
+   * written since the claim (a delete that came in between has the last word).
+   */
+  settle(id: string, r: AllocationRow | undefined): void {
+    if (this.claims.has(id)) this.set(id, r);
+  }
+
   /** Records a server's allocation as it now is (undefined: it is gone). */
   set(id: string, r: AllocationRow | undefined): void {
     this.claims.delete(id);

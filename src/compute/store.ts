@@ -663,7 +663,7 @@ export class ComputeStore {
     try {
       // No condition but the row's being live: a placement that changes nothing met a deleted server.
       const written = await this.placements.add({ id: row.id, hostId });
-      this.ledger.set(row.id, written);
+      this.ledger.settle(row.id, written);
       return written !== undefined;
     } catch (err) {
       this.ledger.set(row.id, undefined);
