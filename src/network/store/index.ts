@@ -103,6 +103,20 @@ function chunks<T>(items: T[]): T[][] {
 const current = new AsyncLocalStorage<Db>();
 
 /**
+ * Per bound port of a server (binding order; the port of the binding's project): its network's name,
+ * MAC, each fixed IP and the floating IP NATed to it; the caller says which servers.
+ */
+function addressRows(db: Db) {
+  return db
+    .selectFrom('network_port_bindings as b')
+    .innerJoin('network_ports as p', (j) => j.onRef('p.id', '=', 'b.port_id').onRef('p.project_id', '=', 'b.project_id'))
+    .innerJoin('network_networks as n', 'n.id', 'p.network_id')
+    .leftJoin('network_ip_allocations as a', 'a.port_id', 'p.id')
+    .leftJoin('network_floating_ips as f', (j) => j.onRef('f.port_id', '=', 'a.port_id').onRef('f.fixed_ip_address', '=', 'a.ip_address'))
+    .select(['b.server_id', 'b.seq', 'p.id as port_id', 'p.mac_address', 'p.network_id', 'n.name as network_name', 'a.ip_address', 'f.floating_ip_address']);
+}
+
+/**
  * A boot's statements (a port made and bound for a server, its firewall and addresses read), built
  * and compiled once (see platform/db/prepared.ts): Kysely would build each anew on every call.
  */
@@ -158,13 +172,7 @@ function bootStatements(database: Database) {
         .orderBy('b.seq') as never,
     ),
     addressRowsOf: new PreparedQuery<{ serverId: string }, ServerAddressRow>(database, (p) =>
-      db
-        .selectFrom('network_port_bindings as b')
-        .innerJoin('network_ports as p', (j) => j.onRef('p.id', '=', 'b.port_id').onRef('p.project_id', '=', 'b.project_id'))
-        .innerJoin('network_networks as n', 'n.id', 'p.network_id')
-        .leftJoin('network_ip_allocations as a', 'a.port_id', 'p.id')
-        .leftJoin('network_floating_ips as f', (j) => j.onRef('f.port_id', '=', 'a.port_id').onRef('f.fixed_ip_address', '=', 'a.ip_address'))
-        .select(['b.server_id', 'b.seq', 'p.id as port_id', 'p.mac_address', 'p.network_id', 'n.name as network_name', 'a.ip_address', 'f.floating_ip_address'])
+      addressRows(db)
         .where('b.server_id', '=', p('serverId'))
         .orderBy('b.seq') as never,
     ),
@@ -587,13 +595,7 @@ export class NetworkStore {
     const out: ServerAddressRow[] = [];
     for (const part of chunks([...new Set(serverIds)])) {
       out.push(
-        ...(await this.db
-          .selectFrom('network_port_bindings as b')
-          .innerJoin('network_ports as p', (j) => j.onRef('p.id', '=', 'b.port_id').onRef('p.project_id', '=', 'b.project_id'))
-          .innerJoin('network_networks as n', 'n.id', 'p.network_id')
-          .leftJoin('network_ip_allocations as a', 'a.port_id', 'p.id')
-          .leftJoin('network_floating_ips as f', (j) => j.onRef('f.port_id', '=', 'a.port_id').onRef('f.fixed_ip_address', '=', 'a.ip_address'))
-          .select(['b.server_id', 'b.seq', 'p.id as port_id', 'p.mac_address', 'p.network_id', 'n.name as network_name', 'a.ip_address', 'f.floating_ip_address'])
+        ...(await addressRows(this.db)
           .where('b.server_id', 'in', part)
           .orderBy('b.seq')
           .execute()),
