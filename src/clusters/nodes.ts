@@ -282,10 +282,14 @@ export class NodeRuntime implements ClusterNodesClient {
         await sleep(100);
       }
       stage = 'joining the swarm';
-      const swarmId = await this.serial(cluster.uuid, () => this.join(cluster, tls, node, engine));
-      // Recorded at once: a node cut short from here on (a failure, a restart) also leaves the swarm when removed.
-      node.swarm_node_id = swarmId;
-      await this.store.updateNode(node.id, { swarm_node_id: swarmId });
+      const swarmId = await this.serial(cluster.uuid, async () => {
+        const id = await this.join(cluster, tls, node, engine);
+        // Recorded before the next node's join (which must see this one in the swarm, ready or not),
+        // and at once: a node cut short from here on (a failure, a restart) also leaves the swarm when removed.
+        node.swarm_node_id = id;
+        await this.store.updateNode(node.id, { swarm_node_id: id });
+        return id;
+      });
       stage = 'waiting to be ready in the swarm';
       for (;;) {
         aborted();
@@ -309,7 +313,11 @@ export class NodeRuntime implements ClusterNodesClient {
   private async join(cluster: ClusterRow, tls: ClusterTls, node: NodeRow, engine: Docker): Promise<string> {
     const info = (await engine.info()) as { Swarm: { LocalNodeState: string; NodeID: string } };
     if (info.Swarm.LocalNodeState === 'active') return info.Swarm.NodeID;
-    const managers = (await this.managers(cluster.uuid)).filter((m) => m.id !== node.id);
+    // The managers to join: the ready ones first, then those that joined but are not ready yet (two
+    // masters booted together: the second must join the swarm the first started, not start its own).
+    const masters = (await this.store.nodes(cluster.uuid)).filter((n) => n.id !== node.id && n.role === 'master' && n.infra_address);
+    const joined = masters.filter((n) => n.state === 'joining' && n.swarm_node_id);
+    const managers = [...(await this.managers(cluster.uuid)).filter((m) => m.id !== node.id), ...joined];
     const advertise = `${node.infra_address}:2377`;
     if (managers.length === 0) {
       if (node.role !== 'master') throw new Error('the cluster has no ready manager to join');
