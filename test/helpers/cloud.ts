@@ -7,7 +7,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { checkoutDir, loadConfig } from '../../src/config.ts';
 import { createCloud, type Cloud } from '../../src/main.ts';
-import { claimFloatingIpRange } from './subnets.ts';
+import { claimFloatingIpRange, testClusterRanges } from './subnets.ts';
 
 const exec = promisify(execFile);
 
@@ -45,11 +45,15 @@ export interface TestCloud {
 export async function startTestCloud(name: string, env: Record<string, string> = {}): Promise<TestCloud> {
   const dataDir = env.HAFEN_DATA_DIR ?? testDataDir(name);
   const port = env.HAFEN_PORT ? Number(env.HAFEN_PORT) : await freePort();
+  const clusterRanges = await testClusterRanges(dataDir);
   const fullEnv: Record<string, string> = {
     HAFEN_DATA_DIR: dataDir,
     HAFEN_PORT: String(port),
     // Floating IPs from a range no other test cloud on the machine holds (a restart keeps its first one).
     HAFEN_FLOATING_IP_RANGE: env.HAFEN_FLOATING_IP_RANGE ?? (await claimFloatingIpRange()),
+    // Cluster node networks and front addresses no other test cloud on the machine holds.
+    HAFEN_CLUSTER_NODE_NETWORK: clusterRanges.nodeNetwork,
+    HAFEN_CLUSTER_FRONT_ADDRESSES: clusterRanges.frontAddresses,
     HAFEN_LOG_LEVEL: 'silent',
     HAFEN_PASSWORD_HASH_COST: '1024',
     ...env,

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { randomInt } from 'node:crypto';
 import { checkoutDir } from '../../src/config.ts';
 import { engineClient } from '../../src/host/engine-client.ts';
-import { machineBlocksInUse } from '../../src/host/machine-blocks.ts';
+import { blockTaken, machineBlocksInUse } from '../../src/host/machine-blocks.ts';
 import { contains, ipToInt, overlaps, parseCidr, type Cidr } from '../../src/network/ipam.ts';
 import { testEngineSocket } from './engine.ts';
 
@@ -49,7 +49,7 @@ function machineAddresses(): number[] {
   return Object.values(os.networkInterfaces()).flat().map((a) => ipToInt(a?.address ?? '')).filter((a): a is number => a !== undefined);
 }
 
-function claim(cidr: string): boolean {
+function claim(cidr: string, staleMs = STALE_CLAIM_MS): boolean {
   const file = path.join(claimsDir, cidr.replace('/', '-'));
   try {
     fs.writeFileSync(file, String(process.pid), { flag: 'wx' });
@@ -61,7 +61,7 @@ function claim(cidr: string): boolean {
   try {
     const stat = fs.statSync(file);
     const holder = Number(fs.readFileSync(file, 'utf8'));
-    if (!alive(holder) && Date.now() - stat.mtimeMs > STALE_CLAIM_MS) fs.rmSync(file, { force: true });
+    if (!alive(holder) && Date.now() - stat.mtimeMs > staleMs) fs.rmSync(file, { force: true });
   } catch {
     // cleared by another process meanwhile
   }
@@ -110,4 +110,41 @@ export async function claimDefaultNetworkRange(): Promise<string> {
  */
 export async function claimFloatingIpRange(): Promise<string> {
   return (await claimRange([128, 191], 24, 127)).text;
+}
+
+/**
+ * Claims the cluster ranges of one test cloud: its node network `bridge:10.250.x.0/24` and its front
+ * addresses `127.77.x.0/24` (HAFEN_CLUSTER_NODE_NETWORK, HAFEN_CLUSTER_FRONT_ADDRESSES). The default,
+ * one byte of a hash of the data directory, is another cloud's 1 time in 250: two test files making
+ * clusters at the same time then both listen on 127.77.x.2:2376 (EADDRINUSE) and bridge one /24.
+ */
+async function claimClusterRanges(): Promise<{ nodeNetwork: string; frontAddresses: string }> {
+  fs.mkdirSync(claimsDir, { recursive: true });
+  const used = await machineBlocksInUse();
+  for (let attempt = 0; attempt < 1000; attempt++) {
+    const x = randomInt(0, 250);
+    const nodes = `10.250.${x}.0/24`;
+    if (blockTaken(nodes, used)) continue;
+    // A dead holder's claim goes at once: its node network, if still there, is routed (taken above),
+    // and its fronts listened only while it lived.
+    if (claim(nodes, 0)) return { nodeNetwork: `bridge:${nodes}`, frontAddresses: `127.77.${x}.0/24` };
+  }
+  throw new Error('no free /24 in 10.250.0.0/16 for a test cloud\'s cluster nodes');
+}
+
+/**
+ * A test cloud's cluster ranges: claimed at the first start on `dataDir` and kept there, so that the
+ * cloud started again on it (a restart, a child process serving it) keeps its clusters' networks.
+ */
+export async function testClusterRanges(dataDir: string): Promise<{ nodeNetwork: string; frontAddresses: string }> {
+  const file = path.join(dataDir, 'test-cluster-ranges.json');
+  try {
+    return JSON.parse(fs.readFileSync(file, 'utf8')) as { nodeNetwork: string; frontAddresses: string };
+  } catch {
+    // first start on this data directory
+  }
+  const ranges = await claimClusterRanges();
+  fs.mkdirSync(dataDir, { recursive: true });
+  fs.writeFileSync(file, JSON.stringify(ranges));
+  return ranges;
 }
