@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto';
 import Docker from 'dockerode';
 import type { RequestContext } from '../platform/auth/context.ts';
 import { BadRequestError, NotFoundError } from '../platform/errors.ts';
+import { intToIp, ipToInt } from '../platform/ipv4.ts';
 import type { InfrastructureSpec, NodeNetworkSpec } from '../agent/driver.ts';
 import type { ClusterClients } from './clients.ts';
 import type { Sealer } from './seal.ts';
@@ -28,20 +29,22 @@ export interface NodeNetworkConfig {
   last: number;
 }
 
-const ipToInt = (ip: string) => ip.split('.').reduce((n, p) => n * 256 + Number(p), 0);
-const intToIp = (n: number) => [n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join('.');
-
 /** Reads HAFEN_CLUSTER_NODE_NETWORK (see config.ts). */
 export function parseNodeNetwork(text: string): NodeNetworkConfig {
   const name = `hafen-nodes-${Math.abs([...text].reduce((h, c) => (h * 31 + c.charCodeAt(0)) | 0, 7)).toString(36)}`;
+  const address = (ip: string): number => {
+    const n = ipToInt(ip);
+    if (n === undefined) throw new Error(`not a node network: ${text}`);
+    return n;
+  };
   const bridge = /^bridge:(\d+\.\d+\.\d+)\.0\/(\d+)$/.exec(text);
   if (bridge) {
-    const base = ipToInt(`${bridge[1]}.0`);
+    const base = address(`${bridge[1]}.0`);
     return { name, driver: 'bridge', subnet: `${bridge[1]}.0/${bridge[2]}`, gateway: `${bridge[1]}.1`, parent: null, first: base + 10, last: base + 250 };
   }
   const m = /^macvlan:([\w.-]+):((\d+\.\d+\.\d+)\.0\/\d+):(\S+)-(\S+)$/.exec(text);
   if (!m) throw new Error(`not a node network: ${text}`);
-  return { name, driver: 'macvlan', subnet: m[2]!, gateway: `${m[3]}.1`, parent: m[1]!, first: ipToInt(m[4]!), last: ipToInt(m[5]!) };
+  return { name, driver: 'macvlan', subnet: m[2]!, gateway: `${m[3]}.1`, parent: m[1]!, first: address(m[4]!), last: address(m[5]!) };
 }
 
 export interface ClusterTls {

@@ -6,6 +6,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import { execFile } from 'node:child_process';
+import { ipToInt } from '../platform/ipv4.ts';
 
 /** An IPv4 block as first and last address (32-bit unsigned). */
 export interface Block {
@@ -13,18 +14,10 @@ export interface Block {
   last: number;
 }
 
-function toInt(ip: string): number | undefined {
-  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(ip);
-  if (!m) return undefined;
-  const parts = m.slice(1).map(Number);
-  if (parts.some((p) => p > 255)) return undefined;
-  return parts.reduce((n, p) => n * 256 + p, 0);
-}
-
 /** `a.b.c.d/n` as a block; undefined for anything else. */
 export function parseBlock(cidr: string): Block | undefined {
   const m = /^([\d.]+)\/(\d{1,2})$/.exec(cidr);
-  const addr = m ? toInt(m[1]!) : undefined;
+  const addr = m ? ipToInt(m[1]!) : undefined;
   const prefix = m ? Number(m[2]) : NaN;
   if (addr === undefined || !(prefix >= 0 && prefix <= 32)) return undefined;
   const size = 2 ** (32 - prefix);
@@ -77,7 +70,7 @@ export async function machineBlocksInUse(): Promise<Block[]> {
   }
   const addresses = Object.values(os.networkInterfaces())
     .flat()
-    .map((a) => (a?.family === 'IPv4' ? toInt(a.address) : undefined))
+    .map((a) => (a?.family === 'IPv4' ? ipToInt(a.address) : undefined))
     .filter((n): n is number => n !== undefined)
     .map((n) => ({ first: n, last: n }));
   return [...routeBlocks(table), ...masqueradeBlocks(await natRules()), ...addresses];

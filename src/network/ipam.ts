@@ -2,18 +2,9 @@
 // picks free addresses. The store's address ledger (its key) is what makes allocation unique; the
 // allocator's per-subnet map of taken addresses only makes the search cheap.
 import { InvalidInput, NeutronBadRequest, NeutronConflict } from './errors.ts';
+import { intToIp, ipToInt } from '../platform/ipv4.ts';
 
-export function ipToInt(ip: string): number | undefined {
-  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(ip);
-  if (!m) return undefined;
-  const parts = m.slice(1).map(Number);
-  if (parts.some((p) => p > 255)) return undefined;
-  return ((parts[0]! << 24) >>> 0) + (parts[1]! << 16) + (parts[2]! << 8) + parts[3]!;
-}
-
-export function intToIp(n: number): string {
-  return [n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join('.');
-}
+export { intToIp, ipToInt } from '../platform/ipv4.ts';
 
 export interface Cidr {
   network: number;
