@@ -8,7 +8,7 @@ import path from 'node:path';
 import { randomInt } from 'node:crypto';
 import { checkoutDir } from '../../src/config.ts';
 import { engineClient } from '../../src/host/engine-client.ts';
-import { blockTaken, machineBlocksInUse } from '../../src/host/machine-blocks.ts';
+import { machineBlocksInUse } from '../../src/host/machine-blocks.ts';
 import { contains, ipToInt, overlaps, parseCidr, type Cidr } from '../../src/network/ipam.ts';
 import { testEngineSocket } from './engine.ts';
 
@@ -34,14 +34,20 @@ function alive(pid: number): boolean {
 }
 
 /**
- * Subnets the shared engine's networks hold, and the blocks this machine uses: other engines' bridges,
- * down ones and the NAT rules of killed engines included (src/host/machine-blocks.ts).
+ * What a candidate range must not overlap: `engine`, the shared engine's networks and this machine's
+ * blocks (other engines' bridges, down ones and the NAT rules of killed engines included:
+ * src/host/machine-blocks.ts); `machine`, this machine's blocks alone (no engine started for it);
+ * `addresses`, this machine's interface addresses alone (loopback ranges, which no route names).
  */
-async function rangesInUse(): Promise<{ subnets: Cidr[]; addresses: number[] }> {
+type CheckedAgainst = 'engine' | 'machine' | 'addresses';
+
+async function rangesInUse(against: CheckedAgainst): Promise<{ subnets: Cidr[]; addresses: number[] }> {
+  if (against === 'addresses') return { subnets: [], addresses: machineAddresses() };
+  const machine = (await machineBlocksInUse()).map((b) => ({ network: b.first, prefix: 0, first: b.first, last: b.last, text: '' }));
+  if (against === 'machine') return { subnets: machine, addresses: [] };
   const docker = engineClient(`unix://${await testEngineSocket()}`);
   const networks = (await docker.listNetworks()) as { IPAM?: { Config?: { Subnet?: string }[] | null } }[];
   const subnets = networks.flatMap((n) => (n.IPAM?.Config ?? []).map((c) => parseCidr(c.Subnet ?? ''))).filter((c): c is Cidr => c !== undefined);
-  const machine = (await machineBlocksInUse()).map((b) => ({ network: b.first, prefix: 0, first: b.first, last: b.last, text: '' }));
   return { subnets: [...subnets, ...machine], addresses: machineAddresses() };
 }
 
@@ -69,18 +75,22 @@ function claim(cidr: string, staleMs = STALE_CLAIM_MS): boolean {
 }
 
 /**
- * Claims a free block of `<first>.<octets>.x.0/<prefix>` (prefix 16 to 24) for this process; engine
- * networks count against it only for ranges of the engine (10/8), this machine's addresses always.
+ * Claims a free block of `<first>.<octets>.x.0/<prefix>` (prefix 16 to 24) for this process, checked
+ * against what `against` names. A dead process's claim is taken over once `staleMs` old.
  */
-async function claimRange(octets: readonly [number, number], prefix: number, first = 10): Promise<Cidr> {
+async function claimRange(
+  octets: readonly [number, number],
+  prefix: number,
+  { first = 10, against = 'engine', staleMs = STALE_CLAIM_MS }: { first?: number; against?: CheckedAgainst; staleMs?: number } = {},
+): Promise<Cidr> {
   fs.mkdirSync(claimsDir, { recursive: true });
-  const { subnets, addresses } = first === 10 ? await rangesInUse() : { subnets: [], addresses: machineAddresses() };
+  const { subnets, addresses } = await rangesInUse(against);
   const step = 2 ** (24 - prefix);
   for (let attempt = 0; attempt < 1000; attempt++) {
     const candidate = parseCidr(`${first}.${randomInt(octets[0], octets[1] + 1)}.${randomInt(0, 256 / step) * step}.0/${prefix}`)!;
     if (subnets.some((s) => overlaps(s, candidate))) continue;
     if (addresses.some((a) => contains(candidate, a))) continue;
-    if (claim(candidate.text)) return candidate;
+    if (claim(candidate.text, staleMs)) return candidate;
   }
   throw new Error(`no free /${prefix} in ${first}.${octets[0]}.0.0-${first}.${octets[1]}.255.255 for a test`);
 }
@@ -109,7 +119,7 @@ export async function claimDefaultNetworkRange(): Promise<string> {
  * clouds then put the same address on the host's loopback, each NATing it to its own server.
  */
 export async function claimFloatingIpRange(): Promise<string> {
-  return (await claimRange([128, 191], 24, 127)).text;
+  return (await claimRange([128, 191], 24, { first: 127, against: 'addresses' })).text;
 }
 
 /**
@@ -119,17 +129,11 @@ export async function claimFloatingIpRange(): Promise<string> {
  * clusters at the same time then both listen on 127.77.x.2:2376 (EADDRINUSE) and bridge one /24.
  */
 async function claimClusterRanges(): Promise<{ nodeNetwork: string; frontAddresses: string }> {
-  fs.mkdirSync(claimsDir, { recursive: true });
-  const used = await machineBlocksInUse();
-  for (let attempt = 0; attempt < 1000; attempt++) {
-    const x = randomInt(0, 250);
-    const nodes = `10.250.${x}.0/24`;
-    if (blockTaken(nodes, used)) continue;
-    // A dead holder's claim goes at once: its node network, if still there, is routed (taken above),
-    // and its fronts listened only while it lived.
-    if (claim(nodes, 0)) return { nodeNetwork: `bridge:${nodes}`, frontAddresses: `127.77.${x}.0/24` };
-  }
-  throw new Error('no free /24 in 10.250.0.0/16 for a test cloud\'s cluster nodes');
+  // Against this machine's blocks only: the node network, if a cloud made it, is a routed bridge. A dead
+  // holder's claim goes at once: its node network, if still there, is routed (so taken), and its fronts
+  // listened only while it lived.
+  const nodes = await claimRange([250, 250], 24, { against: 'machine', staleMs: 0 });
+  return { nodeNetwork: `bridge:${nodes.text}`, frontAddresses: nodes.text.replace(/^10\.250\.(\d+)\.0\/24$/, '127.77.$1.0/24') };
 }
 
 /**
