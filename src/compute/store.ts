@@ -797,9 +797,9 @@ export class ComputeStore {
       .where('deleted', '=', 0)
       .returning(['project_id', 'kind', 'vcpus', 'memory_mib'])
       .executeTakeFirst();
-    // Deleted already (a repeated delete): written again as before, its usage no longer counted.
-    if (!gone) await this.db.updateTable('compute_servers').set({ deleted: 1, vm_state: 'deleted', task_state: null, updated_at: now, terminated_at: now }).where('id', '=', id).execute();
-    else this.addUsage(gone.project_id, gone.kind, [gone], -1);
+    // Deleted already (a repeated delete): left as it is, its first deletion's times kept (a changes-since
+    // list must not see it change again) and its usage no longer counted.
+    if (gone) this.addUsage(gone.project_id, gone.kind, [gone], -1);
     this.ledger.set(id, undefined);
   }
 
