@@ -1,7 +1,7 @@
 // What every compute concern shares: the rows, the policy, the clients of the image and network
 // services, the settings, the work in flight, and the one way to find a server a caller may see.
 import type { Config } from '../config.ts';
-import type { RequestContext } from '../platform/auth/context.ts';
+import { internalContext, type RequestContext } from '../platform/auth/context.ts';
 import type { PolicyEngine } from '../platform/auth/policy.ts';
 import { ForbiddenError, NotFoundError } from '../platform/errors.ts';
 import type { ImageClient } from '../image/client.ts';
@@ -87,17 +87,5 @@ export class ComputeCore {
 
 /** The server's owner as a request context, for clean-up the controller does on its own after a restart. */
 export function ownerContext(s: Pick<ServerRow, 'user_id' | 'project_id'>): RequestContext {
-  return {
-    userId: s.user_id,
-    userName: '',
-    userDomainId: 'default',
-    userDomainName: 'Default',
-    scope: { kind: 'project', projectId: s.project_id, projectName: '', projectDomainId: 'default', projectDomainName: 'Default' },
-    roles: ['member', 'reader'],
-    auditId: 'reconcile',
-    issuedAt: new Date(),
-    expiresAt: new Date(Date.now() + 60_000),
-    methods: [],
-    token: '',
-  };
+  return internalContext({ userId: s.user_id, projectId: s.project_id, roles: ['member', 'reader'], auditId: 'reconcile' });
 }

@@ -5,7 +5,7 @@ import path from 'node:path';
 import type { Config } from '../config.ts';
 import type { Database } from '../platform/db/database.ts';
 import type { PolicyEngine } from '../platform/auth/policy.ts';
-import type { RequestContext, TokenValidator } from '../platform/auth/context.ts';
+import { internalContext, type RequestContext, type TokenValidator } from '../platform/auth/context.ts';
 import type { ServiceMount } from '../platform/http/server.ts';
 import { zunApi } from './api.ts';
 import { Capsules } from './capsules.ts';
@@ -40,19 +40,7 @@ export interface Containers {
 
 /** The owner of a row as a context, for the clean-up the service does on its own. */
 function ownerContext(row: Pick<ContainerRow, 'user_id' | 'project_id'>): RequestContext {
-  return {
-    userId: row.user_id,
-    userName: '',
-    userDomainId: 'default',
-    userDomainName: 'Default',
-    scope: { kind: 'project', projectId: row.project_id, projectName: '', projectDomainId: 'default', projectDomainName: 'Default' },
-    roles: ['member', 'reader'],
-    auditId: 'zun-sweep',
-    issuedAt: new Date(),
-    expiresAt: new Date(Date.now() + 60_000),
-    methods: [],
-    token: '',
-  };
+  return internalContext({ userId: row.user_id, projectId: row.project_id, roles: ['member', 'reader'], auditId: 'zun-sweep' });
 }
 
 export async function createContainers(database: Database, policy: PolicyEngine, validator: TokenValidator, clients: ZunClients, config: Config): Promise<Containers> {

@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Config } from '../config.ts';
-import type { RequestContext } from '../platform/auth/context.ts';
+import { internalContext, type RequestContext } from '../platform/auth/context.ts';
 import type { PolicyEngine } from '../platform/auth/policy.ts';
 import {
   BadRequestError,
@@ -476,19 +476,7 @@ export class ImageService implements ImageClient {
   async seedPublicImage(ownerProject: string, name: string, data: () => Readable): Promise<ImageRow> {
     const existing = (await this.store.visibleTo(ownerProject, false)).find((r) => r.name === name && r.owner === ownerProject && r.visibility === 'public');
     if (existing && existing.status === 'active') return existing;
-    const system: RequestContext = {
-      userId: 'hafen',
-      userName: 'hafen',
-      userDomainId: 'default',
-      userDomainName: 'Default',
-      scope: { kind: 'project', projectId: ownerProject, projectName: 'admin', projectDomainId: 'default', projectDomainName: 'Default' },
-      roles: ['admin', 'member', 'reader'],
-      auditId: 'seed',
-      expiresAt: new Date(Date.now() + 60_000),
-      issuedAt: new Date(),
-      methods: [],
-      token: '',
-    };
+    const system = internalContext({ userId: 'hafen', userName: 'hafen', projectId: ownerProject, projectName: 'admin', roles: ['admin', 'member', 'reader'], auditId: 'seed' });
     const row = existing ?? (await this.create(system, { name, container_format: 'docker', disk_format: 'raw', visibility: 'public' }));
     return this.upload(system, row.id, data());
   }

@@ -1,7 +1,7 @@
 // Orchestration's rules: stacks per project (names unique in a project, invisible to others),
 // validation before anything is made, and the operations the API asks the engine for.
 import { randomUUID } from 'node:crypto';
-import type { RequestContext } from '../platform/auth/context.ts';
+import { internalContext, type RequestContext } from '../platform/auth/context.ts';
 import type { PolicyEngine } from '../platform/auth/policy.ts';
 import { BadRequestError, ConflictError, ForbiddenError, NotFoundError, isNotFound } from '../platform/errors.ts';
 import type { Clients } from './clients.ts';
@@ -306,19 +306,7 @@ export class OrchestrationService {
    * else, so it acts as no user and with no roles (Heat's stack domain user).
    */
   async signalByHandle(stack: StackRow, resource: string, details: unknown): Promise<void> {
-    const ctx: RequestContext = {
-      userId: `heat-handle:${stack.id}`,
-      userName: 'heat-handle',
-      userDomainId: 'default',
-      userDomainName: 'Default',
-      scope: { kind: 'project', projectId: stack.project_id, projectName: '', projectDomainId: 'default', projectDomainName: 'Default' },
-      roles: [],
-      auditId: '',
-      methods: [],
-      token: '',
-      issuedAt: new Date(),
-      expiresAt: new Date(Date.now() + 60_000),
-    };
+    const ctx = internalContext({ userId: `heat-handle:${stack.id}`, userName: 'heat-handle', projectId: stack.project_id, roles: [], auditId: '' });
     await this.engine.signalResource(stack, resource, details, callerActor(ctx));
   }
 

@@ -54,6 +54,27 @@ export function requireProject(ctx: RequestContext): string {
   return ctx.scope.projectId;
 }
 
+/**
+ * A context for work the cloud does on its own, with no token (a clean-up after a restart, a seed, a
+ * wait condition's signal): a user in a project of the default domain, with these roles, for a minute.
+ */
+export function internalContext(who: { userId: string; userName?: string; projectId: string; projectName?: string; roles: string[]; auditId: string }): RequestContext {
+  const now = Date.now();
+  return {
+    userId: who.userId,
+    userName: who.userName ?? '',
+    userDomainId: 'default',
+    userDomainName: 'Default',
+    scope: { kind: 'project', projectId: who.projectId, projectName: who.projectName ?? '', projectDomainId: 'default', projectDomainName: 'Default' },
+    roles: who.roles,
+    auditId: who.auditId,
+    issuedAt: new Date(now),
+    expiresAt: new Date(now + 60_000),
+    methods: [],
+    token: '',
+  };
+}
+
 export function isCloudAdmin(ctx: RequestContext): boolean {
   return ctx.roles.includes('admin') && (ctx.scope.kind === 'system' || ctx.scope.kind === 'project' || ctx.scope.kind === 'domain');
 }
