@@ -135,8 +135,15 @@ export async function run(options: BenchOptions): Promise<void> {
     console.log(`scheduling decision over ${hosts} hosts: p50 ${pct(decisions, 50).toFixed(2)} ms, p99 ${pct(decisions, 99).toFixed(2)} ms, max ${pct(decisions, 100).toFixed(2)} ms (target p99 20 ms; ${decisions.length} decisions)`);
     if (active !== servers) throw new Error(`only ${active} of ${servers} servers are ACTIVE`);
 
+    // The controller's CPU a page: its event loop's thread over the whole measurement (the client runs
+    // on a thread of its own), warm-up included, divided by every answer it gave.
+    const [listCpu0, listMonotonic0] = [mainThreadSchedMs(), process.hrtime.bigint()];
     const list = await measure(`${url}/compute/v2.1/servers/detail?limit=1000`, { headers: { 'x-auth-token': demo }, connections: 1, durationMs: options.durationMs, warmupMs: options.warmupMs, expectStatus: 200 });
-    console.log(`list 1,000 servers with detail (of ${servers}), 1 connection: p50 ${list.p50Ms.toFixed(1)} ms, p99 ${list.p99Ms.toFixed(1)} ms, ${list.requestsPerSecond.toFixed(0)} req/s (target p99 50 ms)`);
+    const [listCpu1, listMonotonic1] = [mainThreadSchedMs(), process.hrtime.bigint()];
+    const answers = list.count + (list.warmupCount ?? 0);
+    console.log(`list 1,000 servers with detail (of ${servers}), 1 connection: p50 ${list.p50Ms.toFixed(1)} ms, p99 ${list.p99Ms.toFixed(1)} ms, ${list.requestsPerSecond.toFixed(0)} req/s (target p50 20 ms)`);
+    console.log(`controller CPU a page: ${((listCpu1.cpu - listCpu0.cpu) / answers).toFixed(2)} ms on its event loop, waiting for a core ${((listCpu1.waited - listCpu0.waited) / answers).toFixed(2)} ms (${answers} pages); load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`);
+    if (process.env.HAFEN_SIM_PROFILE_WINDOW === '1') console.log(`list phase (monotonic µs): ${listMonotonic0 / 1000n} ${listMonotonic1 / 1000n}`);
   } finally {
     await cloud.close();
     fs.rmSync(work, { recursive: true, force: true });

@@ -32,7 +32,8 @@ async function loop(until, latencies, counters) {
 
 const counters = { unexpected: 0 };
 const warmEnd = performance.now() + warmupMs;
-await Promise.all(Array.from({ length: connections }, () => loop(warmEnd, undefined, counters)));
+const warm = [];
+await Promise.all(Array.from({ length: connections }, () => loop(warmEnd, warm, counters)));
 counters.unexpected = 0;
 const latencies = [];
 const start = performance.now();
@@ -40,4 +41,4 @@ const end = start + durationMs;
 await Promise.all(Array.from({ length: connections }, () => loop(end, latencies, counters)));
 const elapsed = performance.now() - start;
 agent.destroy();
-parentPort.postMessage({ count: latencies.length, elapsedMs: elapsed, latencies: Float64Array.from(latencies), unexpected: counters.unexpected });
+parentPort.postMessage({ warmupCount: warm.length, count: latencies.length, elapsedMs: elapsed, latencies: Float64Array.from(latencies), unexpected: counters.unexpected });

@@ -18,6 +18,8 @@ export interface LoadResult {
   p50Ms: number;
   p99Ms: number;
   count: number;
+  /** Answers during the warm-up (not in the figures above), for CPU a request measured around the whole call. */
+  warmupCount?: number;
 }
 
 function percentile(sorted: Float64Array, p: number): number {
@@ -32,10 +34,10 @@ export function measure(url: string, options: LoadOptions): Promise<LoadResult> 
       execArgv: [],
     });
     worker.once('error', reject);
-    worker.once('message', (m: { count: number; elapsedMs: number; latencies: Float64Array; unexpected: number }) => {
+    worker.once('message', (m: { warmupCount: number; count: number; elapsedMs: number; latencies: Float64Array; unexpected: number }) => {
       if (m.unexpected > 0) return reject(new Error(`${url}: ${m.unexpected} answers were not ${options.expectStatus}`));
       const sorted = m.latencies.sort();
-      resolve({ requestsPerSecond: (m.count * 1000) / m.elapsedMs, p50Ms: percentile(sorted, 50), p99Ms: percentile(sorted, 99), count: m.count });
+      resolve({ requestsPerSecond: (m.count * 1000) / m.elapsedMs, p50Ms: percentile(sorted, 50), p99Ms: percentile(sorted, 99), count: m.count, warmupCount: m.warmupCount });
     });
   });
 }

@@ -3,6 +3,7 @@
 import type { RequestContext } from '../platform/auth/context.ts';
 import { BadRequestError } from '../platform/errors.ts';
 import { RE2JS } from 're2js';
+import { AddressTexts } from './address-texts.ts';
 import { yieldToIo, type ComputeCore } from './core.ts';
 import type { ServerListQuery } from './schemas.ts';
 import { LATEST, type At } from './views.ts';
@@ -42,7 +43,11 @@ function tagFilters(q: Record<string, unknown>) {
 }
 
 export class ServerListing {
-  constructor(private readonly core: ComputeCore) {}
+  private readonly addressTexts: AddressTexts;
+
+  constructor(private readonly core: ComputeCore) {
+    this.addressTexts = new AddressTexts(core.network);
+  }
 
   async list(ctx: RequestContext, q: ServerListQuery, kind: WorkloadKind = 'server', at: At = LATEST): Promise<ServerRow[]> {
     return this.select(ctx, q, kind, at, (f) => this.core.store.serversPage(f));
@@ -145,6 +150,14 @@ export class ServerListing {
   /** The network service's addresses of servers whose addresses are live (addressesLive()). */
   async liveAddresses(serverIds: string[]): Promise<Map<string, unknown>> {
     return serverIds.length ? this.core.network.serversAddresses(serverIds) : new Map();
+  }
+
+  /**
+   * liveAddresses() as JSON texts (views kept as text). With `kept`, texts read before are answered
+   * while the network counts no change of addresses since (lists); without, all are read now (a show).
+   */
+  liveAddressTexts(serverIds: string[], kept = true): Promise<Map<string, string>> {
+    return this.addressTexts.of(serverIds, kept);
   }
 }
 

@@ -1,6 +1,7 @@
 // Detailed server views kept by row revision, for lists and show: a page (or a show) renders only the
 // servers whose row changed since they were last rendered at that microversion; what changes without
-// the row (addresses, tags, the host's zone and state) is filled in per answer.
+// the row (addresses, tags, the host's zone and state) is filled in per answer, and a view filled with
+// the same values as last time is answered as the bytes it was then.
 import { randomBytes } from 'node:crypto';
 import type { RequestContext } from '../platform/auth/context.ts';
 import { addressesLive } from './listing.ts';
@@ -25,7 +26,38 @@ interface Template {
   slots: Slot[];
   /** The bytes of the texts. */
   size: number;
+  /** The view as last filled in: the slots' values (JSON texts, in slot order) and the whole view's bytes. */
+  filled?: { values: string[]; bytes: Buffer };
 }
+
+/** The JSON texts a view's slots are filled with. */
+interface SlotTexts {
+  addresses: string;
+  tags: string;
+  /** The server's host (zone and status), when the view was rendered knowing it. */
+  host: HostTexts | undefined;
+}
+
+/** A host's availability zone and Nova's host_status of it, as JSON texts. */
+interface HostTexts {
+  zone: string;
+  status: string;
+}
+
+/** The value of one slot of a view: the one place page() and show() pick it. */
+function slotText(slot: Slot, texts: SlotTexts): string {
+  switch (slot) {
+    case 'addresses':
+      return texts.addresses;
+    case 'tags':
+      return texts.tags;
+    case 'hostZone':
+      return texts.host?.zone ?? NOVA_ZONE;
+    case 'hostStatus':
+      return texts.host?.status ?? 'null';
+  }
+}
+const NOVA_ZONE = JSON.stringify('nova');
 
 /**
  * A page of views as the pieces of one JSON array (kept texts and the slots' values between them);
@@ -93,14 +125,9 @@ export class ServerViewCache {
       if (kept && template) entries.push({ id: p.id, kept, template });
     }
     const liveIds = entries.filter((e) => e.kept.live && e.template.slots.includes('addresses')).map((e) => e.id);
-    const addresses = await this.compute.listing.liveAddresses(liveIds);
-    const tags = at('2.26') ? await this.compute.tags.of(entries.map((e) => e.id)) : new Map<string, string[]>();
-    const statuses = new Map<string, string>();
-    const statusOf = (h: HostRow) => {
-      let s = statuses.get(h.id);
-      if (s === undefined) statuses.set(h.id, (s = hostStatus(h, this.compute.hosts.isUp(h))));
-      return s;
-    };
+    const addresses = await this.compute.listing.liveAddressTexts(liveIds);
+    const tags = at('2.26') ? await this.compute.tags.of(entries.map((e) => e.id)) : undefined;
+    const hostTexts = this.hostTexts();
 
     // Pieces rather than one string: a page is a megabyte or more, and every string or buffer made
     // of it whole costs as much again as writing it out (fresh memory, touched once).
@@ -109,9 +136,7 @@ export class ServerViewCache {
       const { id, kept, template } = entries[e]!;
       const host = kept.hostId !== null ? hosts.get(kept.hostId) : undefined;
       if (e > 0) out.pieces.push(',');
-      fill(out, template, (slot) =>
-        slot === 'addresses' ? addresses.get(id) ?? {} : slot === 'tags' ? tags.get(id) ?? [] : slot === 'hostZone' ? host?.availability_zone ?? 'nova' : host ? statusOf(host) : null,
-      );
+      fill(out, template, { addresses: addresses.get(id) ?? EMPTY_OBJECT, tags: tagsText(tags?.get(id)), host: host && hostTexts(host) });
     }
     out.pieces.push(']');
     return out;
@@ -136,15 +161,22 @@ export class ServerViewCache {
       template = kept.templates.get(variant(kept))!;
     }
     const live = kept.live && template.slots.includes('addresses');
-    const rowAddresses = kept.rowAddresses;
-    const addresses = live ? ((await this.compute.listing.liveAddresses([id])).get(id) ?? JSON.parse(rowAddresses)) : undefined;
-    const tags = at('2.26') ? ((await this.compute.tags.of([id])).get(id) ?? []) : [];
+    const addresses = live ? ((await this.compute.listing.liveAddressTexts([id], false)).get(id) ?? JSON.stringify(JSON.parse(kept.rowAddresses))) : EMPTY_OBJECT;
+    const tags = at('2.26') ? tagsText((await this.compute.tags.of([id])).get(id)) : EMPTY_ARRAY;
     const host = kept.hostId !== null ? hosts.get(kept.hostId) : undefined;
     const out: PageText = { pieces: [], bound: 0 };
-    fill(out, template, (slot) =>
-      slot === 'addresses' ? addresses : slot === 'tags' ? tags : slot === 'hostZone' ? host?.availability_zone ?? 'nova' : host ? hostStatus(host, this.compute.hosts.isUp(host)) : null,
-    );
+    fill(out, template, { addresses, tags, host: host && this.hostTexts()(host) });
     return out;
+  }
+
+  /** Each host's zone and status as JSON texts, made once per answer for each host it names. */
+  private hostTexts(): (h: HostRow) => HostTexts {
+    const made = new Map<string, HostTexts>();
+    return (h) => {
+      let t = made.get(h.id);
+      if (t === undefined) made.set(h.id, (t = { zone: JSON.stringify(h.availability_zone ?? 'nova'), status: JSON.stringify(hostStatus(h, this.compute.hosts.isUp(h))) }));
+      return t;
+    };
   }
 
   /** The variant of a kept view an answer needs: by microversion, caller, whether the host is known, and groups. */
@@ -204,14 +236,37 @@ export class ServerViewCache {
   }
 }
 
-/** Appends a kept view to `out`, each slot's value (`valueOf`) as JSON between its texts. */
-function fill(out: PageText, template: Template, valueOf: (slot: Slot) => unknown): void {
-  out.pieces.push(template.texts[0]!);
-  for (let i = 0; i < template.slots.length; i++) {
-    const json = JSON.stringify(valueOf(template.slots[i]!));
-    // UTF-8 takes at most three bytes for each UTF-16 unit of a string.
-    out.bound += json.length * 3;
-    out.pieces.push(json, template.texts[i + 1]!);
+const EMPTY_OBJECT = '{}';
+const EMPTY_ARRAY = '[]';
+const tagsText = (tags: string[] | undefined) => (tags?.length ? JSON.stringify(tags) : EMPTY_ARRAY);
+
+/**
+ * Appends a kept view to `out` with its slots filled in: the bytes it was last filled as when every
+ * slot's value is the same as then, else the view made anew (and kept for the next answer).
+ */
+function fill(out: PageText, template: Template, texts: SlotTexts): void {
+  const values = template.slots.map((slot) => slotText(slot, texts));
+  const filled = template.filled;
+  if (!filled || !sameTexts(filled.values, values)) {
+    let size = template.size;
+    for (const v of values) size += Buffer.byteLength(v);
+    const bytes = Buffer.allocUnsafe(size);
+    bytes.set(template.texts[0]!, 0);
+    let n = template.texts[0]!.length;
+    for (let i = 0; i < values.length; i++) {
+      n += bytes.write(values[i]!, n);
+      const text = template.texts[i + 1]!;
+      bytes.set(text, n);
+      n += text.length;
+    }
+    template.filled = { values, bytes };
   }
-  out.bound += template.size + 1;
+  const bytes = template.filled!.bytes;
+  out.pieces.push(bytes);
+  out.bound += bytes.length + 1;
+}
+
+function sameTexts(a: string[], b: string[]): boolean {
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return a.length === b.length;
 }

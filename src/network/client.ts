@@ -51,6 +51,11 @@ export interface NetworkClient {
   serverAddresses(serverId: string): Promise<Record<string, NovaAddress[]>>;
   /** serverAddresses for many servers at once (server lists): one read of the ports and floating IPs. */
   serversAddresses(serverIds: string[]): Promise<Map<string, Record<string, NovaAddress[]>>>;
+  /**
+   * A count of the changes of what servers' addresses are made of: while it reads the same, addresses
+   * read before still hold. Undefined where changes are not counted (PostgreSQL): read them again.
+   */
+  addressesGeneration(): Promise<number | undefined>;
   /** Tells the network side the server's container now runs: its ports' firewalls are applied at once. */
   serverRunning(serverId: string): Promise<void>;
 

@@ -272,6 +272,9 @@ export class NetworkService implements NetworkClient {
   serversAddresses(serverIds: string[]): Promise<Map<string, Record<string, NovaAddress[]>>> {
     return serversAddresses(this.core, serverIds);
   }
+  addressesGeneration(): Promise<number | undefined> {
+    return this.core.store.addressGeneration();
+  }
   serverRunning(serverId: string): Promise<void> {
     return serverRunning(this.core, serverId);
   }

@@ -184,4 +184,48 @@ describe('server detail lists kept by revision', () => {
     assert.deepEqual(named.servers[0], await shown(demo, '2.1', ids[3]!));
     assert.equal((await t.request('GET', `${C}/servers/detail?marker=00000000-0000-0000-0000-000000000000`, { token: demo })).status, 400);
   });
+
+  it("answers serverDetails()' bytes, and a change of a server's addresses on the next list", async () => {
+    const compute = t.cloud.compute.service;
+    const base = `${t.cloud.config.publicUrl}/compute/v2.1`;
+    /** Each version's list body is, byte for byte, the rows listed now rendered by serverDetails(). */
+    const sameBytes = async (token: string, query = '') => {
+      const ctx = t.cloud.identity.tokens.validateNow!(token);
+      for (const v of VERSIONS) {
+        const [major, minor] = v.split('.').map(Number);
+        const request = { microversion: { major, minor } } as FastifyRequest;
+        const at = (w: string) => atLeast(request, w);
+        const r = await t.request('GET', `${C}/servers/detail${query}`, { token, headers: { 'openstack-api-version': `compute ${v}` } });
+        assert.equal(r.status, 200, r.text);
+        const rows = await compute.listing.list(ctx, query ? { all_tenants: '1' } : {}, 'server', at);
+        assert.equal(r.text, JSON.stringify({ servers: await serverDetails(compute, ctx, rows, base, at) }), v);
+      }
+    };
+    await sameBytes(demo);
+    await sameBytes(admin, '?all_tenants=1');
+    const id = ids[1]!;
+    const addressesOf = async () => byId(await list(demo, '2.1'), id).addresses as Record<string, { addr: string; 'OS-EXT-IPS:type': string }[]>;
+    const [netName] = Object.keys(await addressesOf());
+    const port = (await t.request('GET', `/network/v2.0/ports?device_id=${id}`, { token: demo })).body.ports[0] as { id: string; fixed_ips: { subnet_id: string; ip_address: string }[] };
+    // A fixed address added to the server's port shows on the next list, and goes again.
+    const added = { subnet_id: port.fixed_ips[0]!.subnet_id, ip_address: '10.77.0.201' };
+    assert.equal((await t.request('PUT', `/network/v2.0/ports/${port.id}`, { token: demo, body: { port: { fixed_ips: [...port.fixed_ips, added] } } })).status, 200);
+    assert.ok((await addressesOf())[netName!]!.some((a) => a.addr === '10.77.0.201'));
+    await sameBytes(demo);
+    assert.equal((await t.request('PUT', `/network/v2.0/ports/${port.id}`, { token: demo, body: { port: { fixed_ips: port.fixed_ips } } })).status, 200);
+    assert.ok(!(await addressesOf())[netName!]!.some((a) => a.addr === '10.77.0.201'));
+    // A floating IP associated shows, and is gone on the next list once released.
+    const pub = (await t.request('GET', '/network/v2.0/networks?name=public', { token: demo })).body.networks[0];
+    const router = await t.request('POST', '/network/v2.0/routers', { token: demo, body: { router: { name: 'views-r', external_gateway_info: { network_id: pub.id } } } });
+    assert.equal(router.status, 201, router.text);
+    assert.equal((await t.request('PUT', `/network/v2.0/routers/${router.body.router.id}/add_router_interface`, { token: demo, body: { subnet_id: added.subnet_id } })).status, 200);
+    const fip = await t.request('POST', '/network/v2.0/floatingips', { token: demo, body: { floatingip: { floating_network_id: pub.id, port_id: port.id } } });
+    assert.equal(fip.status, 201, fip.text);
+    const floating = (await addressesOf())[netName!]!.filter((a) => a['OS-EXT-IPS:type'] === 'floating');
+    assert.deepEqual(floating.map((a) => a.addr), [fip.body.floatingip.floating_ip_address]);
+    await sameBytes(demo);
+    assert.equal((await t.request('DELETE', `/network/v2.0/floatingips/${fip.body.floatingip.id}`, { token: demo })).status, 204);
+    assert.deepEqual((await addressesOf())[netName!]!.filter((a) => a['OS-EXT-IPS:type'] === 'floating'), []);
+    await sameBytes(demo);
+  });
 });

@@ -176,6 +176,7 @@ function bootStatements(database: Database) {
         .where('b.server_id', '=', p('serverId'))
         .orderBy('b.seq') as never,
     ),
+    addressGeneration: new PreparedQuery<Record<string, never>, { generation: number }>(database, () => db.selectFrom('network_address_generation').select('generation')),
     /** A row's insert, one statement per table and set of columns. */
     inserts: new PreparedQueries<Record<string, unknown>, never>(database),
   };
@@ -602,6 +603,16 @@ export class NetworkStore {
       );
     }
     return serverIds.length > CHUNK ? out.sort((a, b) => Number(a.seq) - Number(b.seq)) : out;
+  }
+
+  /**
+   * How many times what servers' addresses are made of (bindings, ports, networks' names, fixed and
+   * floating IPs) has changed: equal twice, nothing changed in between. SQLite only (its triggers
+   * count every write); undefined on PostgreSQL, whose addresses are read every time.
+   */
+  async addressGeneration(): Promise<number | undefined> {
+    if (this.dialect !== 'sqlite') return undefined;
+    return Number((await this.q.addressGeneration.first({}, this.trx))!.generation);
   }
 
   async bindingRows(serverIds: string[]): Promise<PortBindingRow[]> {

@@ -1,6 +1,7 @@
 // The network's migrations, the same on SQLite and PostgreSQL: 0001 (one table of JSON documents and the
 // address ledger) and 0002 (compute's port bindings) are the past; 0003 moves every resource to a table
-// of its own with real columns and foreign keys, copying what the documents held.
+// of its own with real columns and foreign keys, copying what the documents held; 0004 counts the
+// changes of what servers' addresses are made of (on SQLite).
 import { randomBytes, randomUUID } from 'node:crypto';
 import { sql, type Kysely } from 'kysely';
 import type { Dialect } from '../../platform/db/database.ts';
@@ -320,6 +321,36 @@ export const networkMigrations: Migration[] = [
         .execute();
       await db.schema.dropTable('network_port_bindings_0002').execute();
       await db.schema.dropTable('network_resources').execute();
+    },
+  },
+  {
+    name: '0004-address-generation',
+    async up(db: Kysely<any>, dialect: Dialect) {
+      await db.schema.createTable('network_address_generation').addColumn('generation', 'bigint', (c) => c.notNull()).execute();
+      await db.insertInto('network_address_generation').values({ generation: 0 }).execute();
+      // SQLite (one controller owns its database): every change of what servers' addresses are made of
+      // counts, whoever writes it, so that views kept in memory know when to read them again.
+      // PostgreSQL's controllers share their database and read the addresses every time instead (a
+      // counter row written by every port change would serialise their transactions).
+      if (dialect !== 'sqlite') return;
+      const watched: [table: string, change: string][] = [
+        ['network_port_bindings', 'insert'],
+        ['network_port_bindings', 'update'],
+        ['network_port_bindings', 'delete'],
+        ['network_ports', 'update of id, project_id, network_id, mac_address'],
+        ['network_ports', 'delete'],
+        ['network_networks', 'update of name'],
+        ['network_ip_allocations', 'insert'],
+        ['network_ip_allocations', 'update of port_id, ip_address'],
+        ['network_ip_allocations', 'delete'],
+        ['network_floating_ips', 'insert'],
+        ['network_floating_ips', 'update of port_id, fixed_ip_address, floating_ip_address'],
+        ['network_floating_ips', 'delete'],
+      ];
+      for (const [table, change] of watched) {
+        const name = `${table}_addresses_${change.split(' ')[0]}`;
+        await sql.raw(`create trigger ${name} after ${change} on ${table} begin update network_address_generation set generation = generation + 1; end`).execute(db);
+      }
     },
   },
 ];

@@ -184,6 +184,8 @@ export interface NetworkTables {
   network_subnetpools: SubnetPoolRow;
   network_tags: TagRow;
   network_quotas: QuotaRow;
+  /** One row: how many changes of servers' addresses SQLite's triggers counted (migration 0004). */
+  network_address_generation: { generation: number };
 }
 
 /** Resource kinds of the API and the table each lives in. */
