@@ -58,6 +58,7 @@ function slotText(slot: Slot, texts: SlotTexts): string {
   }
 }
 const NOVA_ZONE = JSON.stringify('nova');
+const STATUS_TEXTS = { UP: '"UP"', MAINTENANCE: '"MAINTENANCE"', DOWN: '"DOWN"' } as const;
 
 /**
  * A page of views as the pieces of one JSON array (kept texts and the slots' values between them);
@@ -106,24 +107,27 @@ export class ServerViewCache {
     const hosts = this.hostsById(await this.compute.hosts.recent());
     const variant = this.variants(version, admin, hosts, false);
 
-    // Render what is not kept at this revision and variant, from the rows as they are now.
-    const missing = page.filter((p) => {
-      const k = this.kept.get(p.id);
-      return !k || k.revision !== p.revision || !k.templates.has(variant(k));
-    });
+    // One look-up per server; what is not kept at this revision and variant is rendered from the rows as they are now.
+    const found: { id: string; kept: Kept | undefined; template: Template | undefined }[] = [];
+    const missing: (ServerRevision | ServerRow)[] = [];
+    for (const p of page) {
+      const kept = this.kept.get(p.id);
+      const template = kept && kept.revision === p.revision ? kept.templates.get(variant(kept)) : undefined;
+      if (!template) missing.push(p);
+      found.push({ id: p.id, kept, template });
+    }
     if (missing.length) {
       const whole = missing.filter((p): p is ServerRow => 'flavor' in p);
       const rows = whole.length === missing.length ? whole : [...whole, ...(await this.compute.listing.byIds(missing.filter((p) => !('flavor' in p)).map((p) => p.id)))];
       for (const row of rows) this.render(row, admin, at, hosts, variant, false);
+      for (const f of found) {
+        if (f.template) continue;
+        f.kept = this.kept.get(f.id);
+        f.template = f.kept?.templates.get(variant(f.kept));
+      }
     }
-
-    const entries: { id: string; kept: Kept; template: Template }[] = [];
-    for (const p of page) {
-      const kept = this.kept.get(p.id);
-      const template = kept?.templates.get(variant(kept));
-      // Absent: the server was deleted (or the cache was cut) between the page's read and now.
-      if (kept && template) entries.push({ id: p.id, kept, template });
-    }
+    // Absent: the server was deleted (or the cache was cut) between the page's read and now.
+    const entries = found.filter((f): f is { id: string; kept: Kept; template: Template } => f.template !== undefined);
     const liveIds = entries.filter((e) => e.kept.live && e.template.slots.includes('addresses')).map((e) => e.id);
     const addresses = await this.compute.listing.liveAddressTexts(liveIds);
     const tags = at('2.26') ? await this.compute.tags.of(entries.map((e) => e.id)) : undefined;
@@ -169,21 +173,29 @@ export class ServerViewCache {
     return out;
   }
 
-  /** Each host's zone and status as JSON texts, made once per answer for each host it names. */
+  /** Each host's zone and status as JSON texts now (a host row's zone text is kept with the row read). */
   private hostTexts(): (h: HostRow) => HostTexts {
-    const made = new Map<string, HostTexts>();
+    const now = Date.now();
+    const made = new Map<HostRow, HostTexts>();
     return (h) => {
-      let t = made.get(h.id);
-      if (t === undefined) made.set(h.id, (t = { zone: JSON.stringify(h.availability_zone ?? 'nova'), status: JSON.stringify(hostStatus(h, this.compute.hosts.isUp(h))) }));
+      let t = made.get(h);
+      if (t === undefined) {
+        let zone = this.zoneTexts.get(h);
+        if (zone === undefined) this.zoneTexts.set(h, (zone = JSON.stringify(h.availability_zone ?? 'nova')));
+        made.set(h, (t = { zone, status: STATUS_TEXTS[hostStatus(h, this.compute.hosts.isUp(h, now))] }));
+      }
       return t;
     };
   }
+  private readonly zoneTexts = new WeakMap<HostRow, string>();
 
   /** The variant of a kept view an answer needs: by microversion, caller, whether the host is known, and groups. */
   private variants(version: string, admin: boolean, hosts: Map<string, HostRow>, groups: boolean): (k: Pick<Kept, 'hostId'>) => string {
     const prefix = `${version}${admin ? '|admin' : ''}`;
     const suffix = groups ? '|groups' : '';
-    return (k) => `${prefix}${k.hostId !== null && hosts.has(k.hostId) ? '|host' : ''}${suffix}`;
+    // Two keys made once (a string made anew for each server would be hashed anew for each look-up).
+    const [withHost, withoutHost] = [`${prefix}|host${suffix}`, `${prefix}${suffix}`];
+    return (k) => (k.hostId !== null && hosts.has(k.hostId) ? withHost : withoutHost);
   }
 
   /** The hosts by id, made once for each list of hosts read (hosts.recent() answers the same list for a while). */
