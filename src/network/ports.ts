@@ -132,7 +132,8 @@ export interface MadePort {
  * fields come from the services (bindings, routers) and skip the tenant's rules; `andThen` runs in the
  * port's transaction (a binding, a router's link), so the port exists with it or not at all.
  * The network, its subnets, the default group and the quota are read in one query inside the
- * transaction (src/network/store portContext).
+ * transaction (src/network/store portContext). On SQLite the ports made in one turn share a
+ * transaction (the store's groupedTransaction); the quota is still checked inside it.
  */
 export async function makePort(core: NetworkCore, ctx: RequestContext, body: PortBody, project: string, internal: Partial<PortRow> = {}, andThen?: (tx: NetworkStore, port: PortRow) => Promise<void>): Promise<MadePort> {
   if (typeof body.network_id !== 'string') throw new InvalidInput('network_id is required.');
@@ -146,7 +147,8 @@ export async function makePort(core: NetworkCore, ctx: RequestContext, body: Por
   for (let attempt = 0; !made; attempt++) {
     try {
       mac = body.mac_address;
-      made = await core.store.transaction(async (tx) => {
+      // Concurrent ports (a burst of boots) share one commit; a rolled-back group's addresses are forgotten.
+      made = await core.store.groupedTransaction(async (tx) => {
         const context = await tx.portContext(networkId, project);
         const net = context?.network;
         if (!net || !(await core.visible(ctx, 'network', net))) throw new NeutronNotFound('Network', networkId);
@@ -182,7 +184,7 @@ export async function makePort(core: NetworkCore, ctx: RequestContext, body: Por
         if (body.tags?.length) await tx.setTags('port', row.id, [...new Set(body.tags)]);
         if (andThen) await andThen(tx, row);
         return { row, network: net, subnets: context.subnets, fixedIps, groups, routed: context.routed };
-      });
+      }, () => core.ipam.forget());
     } catch (err) {
       // The transaction rolled back: addresses the allocator marked taken may not be.
       if (allocating) core.ipam.forget();

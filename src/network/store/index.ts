@@ -6,6 +6,7 @@ import { sql, type Expression, type ExpressionBuilder, type Kysely, type SqlBool
 import type { Database, Dialect } from '../../platform/db/database.ts';
 import { migrate } from '../../platform/db/migrations.ts';
 import { PreparedQueries, PreparedQuery } from '../../platform/db/prepared.ts';
+import { WriteGroup } from '../../platform/db/write-group.ts';
 import { networkMigrations } from './migrations.ts';
 import type {
   FloatingIpRow,
@@ -183,6 +184,12 @@ function bootStatements(database: Database) {
 }
 type BootStatements = ReturnType<typeof bootStatements>;
 
+/** One caller's work in a grouped transaction, and what to take back besides the rows if it rolls back. */
+interface GroupedWork {
+  work: (tx: NetworkStore) => Promise<unknown>;
+  rolledBack?: () => void;
+}
+
 export class NetworkStore {
   private constructor(
     private readonly handle: Db,
@@ -190,6 +197,8 @@ export class NetworkStore {
     private readonly clock: { seq: number },
     private readonly inTransaction: boolean,
     private readonly q: BootStatements,
+    /** SQLite: concurrent callers' transactions of one turn in one commit (see groupedTransaction). */
+    private readonly groups: WriteGroup<GroupedWork, unknown> | undefined,
   ) {}
 
   private get db(): Db {
@@ -203,15 +212,39 @@ export class NetworkStore {
 
   static async create(database: Database): Promise<NetworkStore> {
     await migrate(database, 'network', networkMigrations);
-    return new NetworkStore(database.db as Db, database.dialect, { seq: Date.now() * 1000 }, false, bootStatements(database));
+    const q = bootStatements(database);
+    const clock = { seq: Date.now() * 1000 };
+    // The group's work runs as transaction() would run it: root-store queries inside it join it.
+    const groups =
+      database.dialect === 'sqlite'
+        ? new WriteGroup<GroupedWork, unknown>(
+            database.db,
+            (trx, w) => current.run(trx as Db, () => w.work(new NetworkStore(trx as Db, database.dialect, clock, true, q, undefined))),
+            200,
+            (w) => w.rolledBack?.(),
+          )
+        : undefined;
+    return new NetworkStore(database.db as Db, database.dialect, clock, false, q, groups);
   }
 
   /** Runs `work` in one transaction; a store already in one joins it. */
   async transaction<T>(work: (tx: NetworkStore) => Promise<T>): Promise<T> {
     if (this.inTransaction) return work(this);
     const joined = current.getStore();
-    if (joined) return work(new NetworkStore(joined, this.dialect, this.clock, true, this.q));
-    return this.handle.transaction().execute((trx: Transaction<NetworkTables>) => current.run(trx, () => work(new NetworkStore(trx, this.dialect, this.clock, true, this.q))));
+    if (joined) return work(new NetworkStore(joined, this.dialect, this.clock, true, this.q, undefined));
+    return this.handle.transaction().execute((trx: Transaction<NetworkTables>) => current.run(trx, () => work(new NetworkStore(trx, this.dialect, this.clock, true, this.q, undefined))));
+  }
+
+  /**
+   * As transaction(), but on SQLite the work of concurrent callers (a burst of boots' ports) shares one
+   * transaction and so one commit, each caller answered once it is done (platform/db/write-group.ts).
+   * A group that fails is run again one caller a transaction, so an error stays its caller's:
+   * `work` may run twice and must decide everything inside; `rolledBack` takes back what it did
+   * outside the database. PostgreSQL, or a caller already in a transaction: transaction().
+   */
+  async groupedTransaction<T>(work: (tx: NetworkStore) => Promise<T>, rolledBack?: () => void): Promise<T> {
+    if (!this.groups || this.inTransaction || current.getStore()) return this.transaction(work);
+    return this.groups.add({ work, ...(rolledBack ? { rolledBack } : {}) }) as Promise<T>;
   }
 
   /**
