@@ -5,6 +5,7 @@ import path from 'node:path';
 import { Kysely, PostgresDialect, SqliteDialect, sql, type CompiledQuery, type QueryResult } from 'kysely';
 import SQLite from 'better-sqlite3';
 import pg from 'pg';
+import { startCheckpointer, type Checkpointer } from './checkpointer.ts';
 
 export type Dialect = 'sqlite' | 'postgres';
 
@@ -44,6 +45,14 @@ export async function createDatabase(url: string): Promise<Database> {
   handle.pragma('foreign_keys = ON');
   handle.pragma('busy_timeout = 5000');
   keepStatements(handle);
+  // Checkpoints on a worker thread (./checkpointer.ts); SQLite's own again if the worker fails.
+  let checkpointer: Checkpointer | undefined;
+  if (file !== ':memory:') {
+    handle.pragma('wal_autocheckpoint = 0');
+    checkpointer = startCheckpointer(file, () => {
+      if (handle.open) handle.pragma('wal_autocheckpoint = 1000');
+    });
+  }
   const db = new Kysely<any>({ dialect: new SqliteDialect({ database: handle }) });
   const runNow = (query: CompiledQuery, inCallersTransaction: boolean): QueryResult<any> | undefined => {
     if (!inCallersTransaction && handle.inTransaction) return undefined;
@@ -52,7 +61,11 @@ export async function createDatabase(url: string): Promise<Database> {
     const { changes, lastInsertRowid } = stmt.run(query.parameters);
     return { numAffectedRows: BigInt(changes), insertId: BigInt(lastInsertRowid), rows: [] };
   };
-  return { db, dialect: 'sqlite', close: () => db.destroy(), runNow };
+  const close = async () => {
+    await checkpointer?.close();
+    await db.destroy();
+  };
+  return { db, dialect: 'sqlite', close, runNow };
 }
 
 /** How many prepared statements a SQLite handle keeps (distinct SQL texts; the least recently used go). */
