@@ -389,7 +389,8 @@ export class Builder {
           infrastructure ? undefined : driver.ensureImage(image.id, image.docker_image_id ?? '', () => images.openData(ctx, image.id)),
           this.bindNics(ctx, row, hostId),
         ]);
-        if (!(await store.server(row.id))) {
+        // Still there? (its owner's columns are enough to say: not the whole row)
+        if (!(await store.serverOwner(row.id))) {
           // Deleted meanwhile: the delete may have released the ports before they were bound here.
           await network.unbindPorts(ctx, row.id).catch(() => undefined);
           return;

@@ -866,15 +866,19 @@ export class ComputeStore {
 
   // ---- quota classes
   async quotaClass(name: string): Promise<Record<string, number>> {
-    const rows = await this.q.quotaClass.rows({ name });
-    return Object.fromEntries(rows.map((r) => [r.resource, Number(r.hard_limit)]));
+    return this.keptLimits(`class ${name}`, async () => {
+      const rows = await this.q.quotaClass.rows({ name });
+      return Object.fromEntries(rows.map((r) => [r.resource, Number(r.hard_limit)]));
+    });
   }
   async setQuotaClass(name: string, resource: string, limit: number): Promise<void> {
+    this.forgetLimits();
     await this.db
       .insertInto('compute_quota_classes')
       .values({ class_name: name, resource, hard_limit: limit })
       .onConflict((oc) => oc.columns(['class_name', 'resource']).doUpdateSet({ hard_limit: limit }))
       .execute();
+    this.forgetLimits();
   }
 
   // ---- usage
@@ -957,15 +961,42 @@ export class ComputeStore {
 
   // ---- quotas
   async quotaOverrides(projectId: string): Promise<Record<string, number>> {
-    const rows = await this.q.quotaOverrides.rows({ projectId });
-    return Object.fromEntries(rows.filter((r) => r.resource !== '_lock').map((r) => [r.resource, r.hard_limit]));
+    return this.keptLimits(`project ${projectId}`, async () => {
+      const rows = await this.q.quotaOverrides.rows({ projectId });
+      return Object.fromEntries(rows.filter((r) => r.resource !== '_lock').map((r) => [r.resource, r.hard_limit]));
+    });
   }
   async setQuota(projectId: string, resource: string, limit: number): Promise<void> {
+    this.forgetLimits();
     await this.db
       .insertInto('compute_quotas')
       .values({ project_id: projectId, resource, hard_limit: limit })
       .onConflict((oc) => oc.columns(['project_id', 'resource']).doUpdateSet({ hard_limit: limit }))
       .execute();
+    this.forgetLimits();
+  }
+
+  /**
+   * SQLite: quota limits (a class's, a project's own) kept as read until this store writes one (every
+   * boot read both). One controller owns a SQLite database; PostgreSQL's share theirs and always read.
+   */
+  private readonly limits = new Map<string, Record<string, number>>();
+  private limitsVersion = 0;
+
+  /** Before and after a limit's write: a read in between keeps nothing. */
+  private forgetLimits(): void {
+    this.limits.clear();
+    this.limitsVersion++;
+  }
+
+  private async keptLimits(key: string, read: () => Promise<Record<string, number>>): Promise<Record<string, number>> {
+    const kept = this.limits.get(key);
+    if (kept) return { ...kept };
+    const version = this.limitsVersion;
+    const limits = await read();
+    // Kept unless a write came in while it was read.
+    if (this.dialect === 'sqlite' && version === this.limitsVersion && this.limits.size < 10_000) this.limits.set(key, { ...limits });
+    return limits;
   }
 
   // ---- instance actions
