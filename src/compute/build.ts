@@ -405,9 +405,9 @@ export class Builder {
           for (const b of bindings.slice(1)) await driver.attachInterface(row.id, interfaceSpec(b));
           return s;
         });
-        // Its firewalls announced and its addresses read together, then the result recorded (a
+        // Its firewalls announced and its addresses read in one call, then the result recorded (a
         // server without ports has neither: nothing to ask the network service).
-        const [, addresses] = bindings.length ? await Promise.all([network.serverRunning(row.id), network.serverAddresses(row.id)]) : [undefined, {}];
+        const addresses = bindings.length ? await network.serverRunning(row.id) : {};
         const result = {
           // A workload made without starting it (Zun's create) is recorded stopped.
           vm_state: state.power === 'shutdown' ? ('stopped' as const) : ('active' as const),

@@ -8,7 +8,7 @@ import { NetworkCore } from './core.ts';
 import { NeutronBadRequest, NeutronConflict, NeutronNotFound } from './errors.ts';
 import { announceRemoved, makePort, removePort, type MadePort } from './ports.ts';
 import { defaultSecurityGroup } from './security-groups.ts';
-import type { NetworkRow, PortRow, SubnetRow } from './store/index.ts';
+import type { NetworkRow, PortRow, ServerAddressRow, SubnetRow } from './store/index.ts';
 
 /** Engine network names carry no tenant data: a prefix and the Neutron network id. */
 export function engineNetworkName(networkId: string): string {
@@ -154,20 +154,28 @@ export async function serversAddresses(core: NetworkCore, serverIds: string[]): 
   const out = new Map<string, Record<string, NovaAddress[]>>();
   for (const id of serverIds) out.set(id, {});
   if (!serverIds.length) return out;
-  for (const r of await core.store.serverAddressRows(serverIds)) {
-    const addresses = out.get(r.server_id)!;
-    const list = (addresses[r.network_name || r.network_id] ??= []);
-    if (r.ip_address === null) continue;
-    list.push({ version: 4, addr: r.ip_address, 'OS-EXT-IPS:type': 'fixed', 'OS-EXT-IPS-MAC:mac_addr': r.mac_address });
-    if (r.floating_ip_address !== null) list.push({ version: 4, addr: r.floating_ip_address, 'OS-EXT-IPS:type': 'floating', 'OS-EXT-IPS-MAC:mac_addr': r.mac_address });
-  }
+  for (const r of await core.store.serverAddressRows(serverIds)) addAddress(out.get(r.server_id)!, r);
   return out;
 }
 
-/** The server's container runs: its ports' firewalls (and NAT, when it has floating IPs) now. */
-export async function serverRunning(core: NetworkCore, serverId: string): Promise<void> {
-  const bound = await core.store.boundPortsNat([serverId]);
-  if (!bound.length) return;
-  core.events.emit('firewall', bound.map((b) => b.port_id));
-  if (bound.some((b) => b.nat)) core.events.emit('floatingip');
+/** One address row into a server's Nova `addresses`. */
+function addAddress(addresses: Record<string, NovaAddress[]>, r: ServerAddressRow): void {
+  const list = (addresses[r.network_name || r.network_id] ??= []);
+  if (r.ip_address === null) return;
+  list.push({ version: 4, addr: r.ip_address, 'OS-EXT-IPS:type': 'fixed', 'OS-EXT-IPS-MAC:mac_addr': r.mac_address });
+  if (r.floating_ip_address !== null) list.push({ version: 4, addr: r.floating_ip_address, 'OS-EXT-IPS:type': 'floating', 'OS-EXT-IPS-MAC:mac_addr': r.mac_address });
+}
+
+/**
+ * The server's container runs: its ports' firewalls (and NAT, when it has floating IPs) now. Answers
+ * its addresses as serverAddresses would, from the same read.
+ */
+export async function serverRunning(core: NetworkCore, serverId: string): Promise<Record<string, NovaAddress[]>> {
+  const rows = await core.store.startedServerRows(serverId);
+  const addresses: Record<string, NovaAddress[]> = {};
+  for (const r of rows) addAddress(addresses, r);
+  if (!rows.length) return addresses;
+  core.events.emit('firewall', [...new Set(rows.map((r) => r.port_id))]);
+  if (rows.some((r) => r.nat)) core.events.emit('floatingip');
+  return addresses;
 }

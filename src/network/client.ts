@@ -56,8 +56,11 @@ export interface NetworkClient {
    * read before still hold. Undefined where changes are not counted (PostgreSQL): read them again.
    */
   addressesGeneration(): Promise<number | undefined>;
-  /** Tells the network side the server's container now runs: its ports' firewalls are applied at once. */
-  serverRunning(serverId: string): Promise<void>;
+  /**
+   * Tells the network side the server's container now runs: its ports' firewalls are applied at once.
+   * Answers the server's addresses (serverAddresses), read with its ports.
+   */
+  serverRunning(serverId: string): Promise<Record<string, NovaAddress[]>>;
 
   // ---- Nova's proxy APIs: Neutron's own calls, with the caller's context (its policy and tenancy).
   /** One resource the caller may see; NotFoundError (Neutron's message) otherwise. */

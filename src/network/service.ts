@@ -275,7 +275,7 @@ export class NetworkService implements NetworkClient {
   addressesGeneration(): Promise<number | undefined> {
     return this.core.store.addressGeneration();
   }
-  serverRunning(serverId: string): Promise<void> {
+  serverRunning(serverId: string): Promise<Record<string, NovaAddress[]>> {
     return serverRunning(this.core, serverId);
   }
 

@@ -164,11 +164,10 @@ function bootStatements(database: Database) {
         .values({ port_id: p('port_id'), server_id: p('server_id'), project_id: p('project_id'), host_id: p('host_id'), created_for_server: p('created_for_server'), seq: p('seq') })
         .onConflict((oc) => oc.column('port_id').doNothing()),
     ),
-    boundPortsNatOf: new PreparedQuery<{ serverId: string }, { server_id: string; port_id: string; fip: unknown; fwd: unknown }>(database, (p) =>
-      db
-        .selectFrom('network_port_bindings as b')
-        .select(['b.server_id', 'b.port_id'])
-        .select((eb) => [eb.exists(eb.selectFrom('network_floating_ips as f').select('f.id').whereRef('f.port_id', '=', 'b.port_id')).as('fip'), eb.exists(eb.selectFrom('network_port_forwardings as pf').select('pf.id').whereRef('pf.internal_port_id', '=', 'b.port_id')).as('fwd')])
+    /** A server that starts: its address rows and whether each port is NATed (a floating IP or a forwarding). */
+    startedOf: new PreparedQuery<{ serverId: string }, ServerAddressRow & { fip: unknown; fwd: unknown }>(database, (p) =>
+      addressRows(db)
+        .select((eb) => [eb.exists(eb.selectFrom('network_floating_ips as nf').select('nf.id').whereRef('nf.port_id', '=', 'p.id')).as('fip'), eb.exists(eb.selectFrom('network_port_forwardings as pf').select('pf.id').whereRef('pf.internal_port_id', '=', 'p.id')).as('fwd')])
         .where('b.server_id', '=', p('serverId'))
         .orderBy('b.seq') as never,
     ),
@@ -596,27 +595,9 @@ export class NetworkStore {
     return serverIds.length > CHUNK ? out.sort((a, b) => a.binding.seq - b.binding.seq) : out;
   }
 
-  /**
-   * The ports bound to these servers, each with whether a floating IP or a port forwarding leads to it
-   * (what a server's start must announce to the dataplane), in one read.
-   */
-  async boundPortsNat(serverIds: string[]): Promise<{ server_id: string; port_id: string; nat: boolean }[]> {
-    const out: { server_id: string; port_id: string; nat: boolean }[] = [];
-    if (serverIds.length === 1) {
-      for (const r of await this.q.boundPortsNatOf.rows({ serverId: serverIds[0]! }, this.trx)) out.push({ server_id: r.server_id, port_id: r.port_id, nat: Boolean(r.fip) || Boolean(r.fwd) });
-      return out;
-    }
-    for (const part of chunks([...new Set(serverIds)])) {
-      const rows = await this.db
-        .selectFrom('network_port_bindings as b')
-        .select(['b.server_id', 'b.port_id'])
-        .select((eb) => [eb.exists(eb.selectFrom('network_floating_ips as f').select('f.id').whereRef('f.port_id', '=', 'b.port_id')).as('fip'), eb.exists(eb.selectFrom('network_port_forwardings as pf').select('pf.id').whereRef('pf.internal_port_id', '=', 'b.port_id')).as('fwd')])
-        .where('b.server_id', 'in', part)
-        .orderBy('b.seq')
-        .execute();
-      for (const r of rows) out.push({ server_id: r.server_id, port_id: r.port_id, nat: Boolean(r.fip) || Boolean(r.fwd) });
-    }
-    return out;
+  /** One server's address rows, each with whether its port is NATed (a floating IP or a forwarding on it): what a start needs, in one read. */
+  async startedServerRows(serverId: string): Promise<(ServerAddressRow & { nat: boolean })[]> {
+    return (await this.q.startedOf.rows({ serverId }, this.trx)).map(({ fip, fwd, ...r }) => ({ ...r, nat: Boolean(fip) || Boolean(fwd) }));
   }
 
   /**
