@@ -26,22 +26,18 @@ interface Template {
   slots: Slot[];
   /** The bytes of the texts. */
   size: number;
+  /** Whether one of the slots is the addresses (live ones, filled in per answer). */
+  liveAddresses: boolean;
   /** The view as last filled in: the slots' values (JSON texts, in slot order) and the whole view's bytes. */
   filled?: { values: string[]; bytes: Buffer };
 }
 
-/** The JSON texts a view's slots are filled with. */
+/** The JSON texts a view's slots are filled with (the host's when the view was rendered knowing it). */
 interface SlotTexts {
   addresses: string;
   tags: string;
-  /** The server's host (zone and status), when the view was rendered knowing it. */
-  host: HostTexts | undefined;
-}
-
-/** A host's availability zone and Nova's host_status of it, as JSON texts. */
-interface HostTexts {
-  zone: string;
-  status: string;
+  hostZone: string;
+  hostStatus: string;
 }
 
 /** The value of one slot of a view: the one place page() and show() pick it. */
@@ -52,9 +48,9 @@ function slotText(slot: Slot, texts: SlotTexts): string {
     case 'tags':
       return texts.tags;
     case 'hostZone':
-      return texts.host?.zone ?? NOVA_ZONE;
+      return texts.hostZone;
     case 'hostStatus':
-      return texts.host?.status ?? 'null';
+      return texts.hostStatus;
   }
 }
 const NOVA_ZONE = JSON.stringify('nova');
@@ -108,39 +104,49 @@ export class ServerViewCache {
     const variant = this.variants(version, admin, hosts, false);
 
     // One look-up per server; what is not kept at this revision and variant is rendered from the rows as they are now.
-    const found: { id: string; kept: Kept | undefined; template: Template | undefined }[] = [];
+    const entries: { id: string; kept: Kept | undefined; template: Template | undefined }[] = new Array(page.length);
     const missing: (ServerRevision | ServerRow)[] = [];
-    for (const p of page) {
+    for (let i = 0; i < page.length; i++) {
+      const p = page[i]!;
       const kept = this.kept.get(p.id);
       const template = kept && kept.revision === p.revision ? kept.templates.get(variant(kept)) : undefined;
       if (!template) missing.push(p);
-      found.push({ id: p.id, kept, template });
+      entries[i] = { id: p.id, kept, template };
     }
     if (missing.length) {
       const whole = missing.filter((p): p is ServerRow => 'flavor' in p);
       const rows = whole.length === missing.length ? whole : [...whole, ...(await this.compute.listing.byIds(missing.filter((p) => !('flavor' in p)).map((p) => p.id)))];
       for (const row of rows) this.render(row, admin, at, hosts, variant, false);
-      for (const f of found) {
-        if (f.template) continue;
-        f.kept = this.kept.get(f.id);
-        f.template = f.kept?.templates.get(variant(f.kept));
+      for (const e of entries) {
+        if (e.template) continue;
+        e.kept = this.kept.get(e.id);
+        e.template = e.kept?.templates.get(variant(e.kept));
       }
     }
-    // Absent: the server was deleted (or the cache was cut) between the page's read and now.
-    const entries = found.filter((f): f is { id: string; kept: Kept; template: Template } => f.template !== undefined);
-    const liveIds = entries.filter((e) => e.kept.live && e.template.slots.includes('addresses')).map((e) => e.id);
+    // An entry without a template: the server was deleted (or the cache was cut) between the page's read and now.
+    const liveIds: string[] = [];
+    const ids: string[] = [];
+    for (const e of entries) {
+      if (!e.template) continue;
+      ids.push(e.id);
+      if (e.kept!.live && e.template.liveAddresses) liveIds.push(e.id);
+    }
     const addresses = await this.compute.listing.liveAddressTexts(liveIds);
-    const tags = at('2.26') ? await this.compute.tags.of(entries.map((e) => e.id)) : undefined;
-    const hostTexts = this.hostTexts();
+    const tags = at('2.26') ? await this.compute.tags.of(ids) : undefined;
+    const now = Date.now();
 
     // Pieces rather than one string: a page is a megabyte or more, and every string or buffer made
     // of it whole costs as much again as writing it out (fresh memory, touched once).
     const out: PageText = { pieces: ['['], bound: 2 };
-    for (let e = 0; e < entries.length; e++) {
-      const { id, kept, template } = entries[e]!;
-      const host = kept.hostId !== null ? hosts.get(kept.hostId) : undefined;
-      if (e > 0) out.pieces.push(',');
-      fill(out, template, { addresses: addresses.get(id) ?? EMPTY_OBJECT, tags: tagsText(tags?.get(id)), host: host && hostTexts(host) });
+    const texts: SlotTexts = { addresses: EMPTY_OBJECT, tags: EMPTY_ARRAY, hostZone: NOVA_ZONE, hostStatus: 'null' };
+    for (const { id, kept, template } of entries) {
+      if (!template) continue;
+      const host = kept!.hostId !== null ? hosts.get(kept!.hostId) : undefined;
+      if (out.pieces.length > 1) out.pieces.push(',');
+      texts.addresses = addresses.get(id) ?? EMPTY_OBJECT;
+      texts.tags = tagsText(tags?.get(id));
+      this.hostTexts(texts, host, now);
+      fill(out, template, texts);
     }
     out.pieces.push(']');
     return out;
@@ -164,28 +170,31 @@ export class ServerViewCache {
       kept = this.render(await this.compute.server(ctx, id), admin, at, hosts, variant, groups);
       template = kept.templates.get(variant(kept))!;
     }
-    const live = kept.live && template.slots.includes('addresses');
+    const live = kept.live && template.liveAddresses;
     const addresses = live ? ((await this.compute.listing.liveAddressTexts([id], false)).get(id) ?? JSON.stringify(JSON.parse(kept.rowAddresses))) : EMPTY_OBJECT;
     const tags = at('2.26') ? tagsText((await this.compute.tags.of([id])).get(id)) : EMPTY_ARRAY;
     const host = kept.hostId !== null ? hosts.get(kept.hostId) : undefined;
     const out: PageText = { pieces: [], bound: 0 };
-    fill(out, template, { addresses, tags, host: host && this.hostTexts()(host) });
+    const texts: SlotTexts = { addresses, tags, hostZone: NOVA_ZONE, hostStatus: 'null' };
+    this.hostTexts(texts, host, Date.now());
+    fill(out, template, texts);
     return out;
   }
 
-  /** Each host's zone and status as JSON texts now (a host row's zone text is kept with the row read). */
-  private hostTexts(): (h: HostRow) => HostTexts {
-    const now = Date.now();
-    const made = new Map<HostRow, HostTexts>();
-    return (h) => {
-      let t = made.get(h);
-      if (t === undefined) {
-        let zone = this.zoneTexts.get(h);
-        if (zone === undefined) this.zoneTexts.set(h, (zone = JSON.stringify(h.availability_zone ?? 'nova')));
-        made.set(h, (t = { zone, status: STATUS_TEXTS[hostStatus(h, this.compute.hosts.isUp(h, now))] }));
-      }
-      return t;
-    };
+  /**
+   * Sets the host's zone and Nova's host_status of it at `now` as JSON texts (a host row's zone text is
+   * kept with the row read); without a host, Nova's default zone and no status.
+   */
+  private hostTexts(texts: SlotTexts, host: HostRow | undefined, now: number): void {
+    if (!host) {
+      texts.hostZone = NOVA_ZONE;
+      texts.hostStatus = 'null';
+      return;
+    }
+    let zone = this.zoneTexts.get(host);
+    if (zone === undefined) this.zoneTexts.set(host, (zone = JSON.stringify(host.availability_zone ?? 'nova')));
+    texts.hostZone = zone;
+    texts.hostStatus = STATUS_TEXTS[hostStatus(host, this.compute.hosts.isUp(host, now))];
   }
   private readonly zoneTexts = new WeakMap<HostRow, string>();
 
@@ -233,9 +242,12 @@ export class ServerViewCache {
       ...(groups ? { groups: row.server_group_id ? [row.server_group_id] : [] } : {}),
     });
     const pieces = JSON.stringify(view).split(SLOT_PATTERN);
-    const template: Template = { texts: [], slots: [], size: 0 };
+    const template: Template = { texts: [], slots: [], size: 0, liveAddresses: false };
     for (let i = 0; i < pieces.length; i++) {
-      if (i % 2 === 1) template.slots.push(pieces[i] as Slot);
+      if (i % 2 === 1) {
+        template.slots.push(pieces[i] as Slot);
+        if (pieces[i] === 'addresses') template.liveAddresses = true;
+      }
       else {
         const text = Buffer.from(pieces[i]!);
         template.texts.push(text);
@@ -257,9 +269,12 @@ const tagsText = (tags: string[] | undefined) => (tags?.length ? JSON.stringify(
  * slot's value is the same as then, else the view made anew (and kept for the next answer).
  */
 function fill(out: PageText, template: Template, texts: SlotTexts): void {
-  const values = template.slots.map((slot) => slotText(slot, texts));
-  const filled = template.filled;
-  if (!filled || !sameTexts(filled.values, values)) {
+  const slots = template.slots;
+  let filled = template.filled;
+  let same = filled !== undefined;
+  for (let i = 0; same && i < slots.length; i++) same = filled!.values[i] === slotText(slots[i]!, texts);
+  if (!same) {
+    const values = slots.map((slot) => slotText(slot, texts));
     let size = template.size;
     for (const v of values) size += Buffer.byteLength(v);
     const bytes = Buffer.allocUnsafe(size);
@@ -271,14 +286,8 @@ function fill(out: PageText, template: Template, texts: SlotTexts): void {
       bytes.set(text, n);
       n += text.length;
     }
-    template.filled = { values, bytes };
+    template.filled = filled = { values, bytes };
   }
-  const bytes = template.filled!.bytes;
-  out.pieces.push(bytes);
-  out.bound += bytes.length + 1;
-}
-
-function sameTexts(a: string[], b: string[]): boolean {
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return a.length === b.length;
+  out.pieces.push(filled!.bytes);
+  out.bound += filled!.bytes.length + 1;
 }
