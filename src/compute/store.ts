@@ -399,21 +399,31 @@ export class ComputeStore {
     return this.db.selectFrom('compute_flavors').selectAll().orderBy('ram').orderBy('id').execute();
   }
   async flavor(id: string): Promise<FlavorRow | undefined> {
-    return this.q.flavor.first({ id });
+    return this.keptRead(`flavor ${id}`, () => this.q.flavor.first({ id }));
   }
   async insertFlavor(row: FlavorRow): Promise<void> {
+    this.forgetKept();
     try {
       await this.db.insertInto('compute_flavors').values(row).execute();
     } catch (err) {
       if (isUniqueViolation(err)) throw new ConflictError(`Flavor with name ${row.name} or ID ${row.id} already exists.`);
       throw err;
+    } finally {
+      this.forgetKept();
     }
   }
   async updateFlavor(id: string, changes: Partial<FlavorRow>): Promise<void> {
+    this.forgetKept();
     await this.db.updateTable('compute_flavors').set(changes).where('id', '=', id).execute();
+    this.forgetKept();
   }
   async deleteFlavor(id: string): Promise<boolean> {
-    return Number((await this.db.deleteFrom('compute_flavors').where('id', '=', id).executeTakeFirst()).numDeletedRows) > 0;
+    this.forgetKept();
+    try {
+      return Number((await this.db.deleteFrom('compute_flavors').where('id', '=', id).executeTakeFirst()).numDeletedRows) > 0;
+    } finally {
+      this.forgetKept();
+    }
   }
 
   // ---- hosts
@@ -866,19 +876,20 @@ export class ComputeStore {
 
   // ---- quota classes
   async quotaClass(name: string): Promise<Record<string, number>> {
-    return this.keptLimits(`class ${name}`, async () => {
+    const limits = await this.keptRead(`class ${name}`, async () => {
       const rows = await this.q.quotaClass.rows({ name });
       return Object.fromEntries(rows.map((r) => [r.resource, Number(r.hard_limit)]));
     });
+    return limits!;
   }
   async setQuotaClass(name: string, resource: string, limit: number): Promise<void> {
-    this.forgetLimits();
+    this.forgetKept();
     await this.db
       .insertInto('compute_quota_classes')
       .values({ class_name: name, resource, hard_limit: limit })
       .onConflict((oc) => oc.columns(['class_name', 'resource']).doUpdateSet({ hard_limit: limit }))
       .execute();
-    this.forgetLimits();
+    this.forgetKept();
   }
 
   // ---- usage
@@ -961,42 +972,44 @@ export class ComputeStore {
 
   // ---- quotas
   async quotaOverrides(projectId: string): Promise<Record<string, number>> {
-    return this.keptLimits(`project ${projectId}`, async () => {
+    const limits = await this.keptRead(`project ${projectId}`, async () => {
       const rows = await this.q.quotaOverrides.rows({ projectId });
       return Object.fromEntries(rows.filter((r) => r.resource !== '_lock').map((r) => [r.resource, r.hard_limit]));
     });
+    return limits!;
   }
   async setQuota(projectId: string, resource: string, limit: number): Promise<void> {
-    this.forgetLimits();
+    this.forgetKept();
     await this.db
       .insertInto('compute_quotas')
       .values({ project_id: projectId, resource, hard_limit: limit })
       .onConflict((oc) => oc.columns(['project_id', 'resource']).doUpdateSet({ hard_limit: limit }))
       .execute();
-    this.forgetLimits();
+    this.forgetKept();
   }
 
   /**
-   * SQLite: quota limits (a class's, a project's own) kept as read until this store writes one (every
-   * boot read both). One controller owns a SQLite database; PostgreSQL's share theirs and always read.
+   * SQLite: rows every boot read and that rarely change (quota limits, a class's and a project's own;
+   * flavors) kept as read until this store writes one of them. One controller owns a SQLite database;
+   * PostgreSQL's share theirs and always read. Each is a flat record, handed out as a copy.
    */
-  private readonly limits = new Map<string, Record<string, number>>();
-  private limitsVersion = 0;
+  private readonly kept = new Map<string, object>();
+  private keptVersion = 0;
 
-  /** Before and after a limit's write: a read in between keeps nothing. */
-  private forgetLimits(): void {
-    this.limits.clear();
-    this.limitsVersion++;
+  /** Before and after a kept kind's write: a read in between keeps nothing. */
+  private forgetKept(): void {
+    this.kept.clear();
+    this.keptVersion++;
   }
 
-  private async keptLimits(key: string, read: () => Promise<Record<string, number>>): Promise<Record<string, number>> {
-    const kept = this.limits.get(key);
-    if (kept) return { ...kept };
-    const version = this.limitsVersion;
-    const limits = await read();
-    // Kept unless a write came in while it was read.
-    if (this.dialect === 'sqlite' && version === this.limitsVersion && this.limits.size < 10_000) this.limits.set(key, { ...limits });
-    return limits;
+  private async keptRead<T extends object>(key: string, read: () => Promise<T | undefined>): Promise<T | undefined> {
+    const kept = this.kept.get(key);
+    if (kept) return { ...(kept as T) };
+    const version = this.keptVersion;
+    const row = await read();
+    // Kept unless a write came in while it was read (nothing kept for what was not found).
+    if (row && this.dialect === 'sqlite' && version === this.keptVersion && this.kept.size < 10_000) this.kept.set(key, { ...row });
+    return row;
   }
 
   // ---- instance actions
