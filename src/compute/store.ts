@@ -354,6 +354,13 @@ export class ComputeStore {
     this.placements = new WriteGroup(db, async (trx, p: { id: string; hostId: string }) => (await this.writeServer(trx, p.id, { host_id: p.hostId, task_state: 'spawning' })) as AllocationRow | undefined);
     this.q = {
       server: new PreparedQuery<{ id: string }, ServerRow>(database, (p) => db.selectFrom('compute_servers').selectAll().where('id', '=', p('id')).where('deleted', '=', 0)),
+      // A project's page of ids and revisions (a detail list's, unfiltered), first and after a marker.
+      revisions: new PreparedQuery<{ kind: WorkloadKind; projectId: string; limit: number }, ServerRevision>(database, (p) =>
+        this.pageQuery({ kind: p('kind'), projectId: p('projectId'), limit: p('limit') }).select(['id', 'revision']),
+      ),
+      revisionsAfter: new PreparedQuery<{ kind: WorkloadKind; projectId: string; limit: number; afterCreatedAt: string; afterId: string }, ServerRevision>(database, (p) =>
+        this.pageQuery({ kind: p('kind'), projectId: p('projectId'), limit: p('limit'), after: { created_at: p('afterCreatedAt'), id: p('afterId') } }).select(['id', 'revision']),
+      ),
       serverTags: new PreparedQuery<{ id: string }, { tag: string }>(database, (p) => db.selectFrom('compute_server_tags').select('tag').where('server_id', '=', p('id')).orderBy('tag')),
       serverOwner: new PreparedQuery<{ id: string }, ServerOwnerRow>(database, (p) =>
         db.selectFrom('compute_servers').select(['id', 'revision', 'project_id', 'kind']).where('id', '=', p('id')).where('deleted', '=', 0),
@@ -578,6 +585,11 @@ export class ComputeStore {
   }
   /** serversPage() as ids and revisions only (a list whose views are kept by revision). */
   async serverRevisionsPage(filter: ServerFilter): Promise<ServerRevision[]> {
+    const { kind, projectId, limit, after, ...narrowed } = filter;
+    // A project's whole list, page by page: its statement is compiled once.
+    if (kind !== undefined && projectId !== undefined && limit !== undefined && Object.values(narrowed).every((v) => v === undefined)) {
+      return after ? this.q.revisionsAfter.rows({ kind, projectId, limit, afterCreatedAt: after.created_at, afterId: after.id }) : this.q.revisions.rows({ kind, projectId, limit });
+    }
     // The column is NOT NULL: every stored row has its revision.
     return (await this.pageQuery(filter).select(['id', 'revision']).execute()) as ServerRevision[];
   }
