@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import type Docker from 'dockerode';
 import type { DataplaneSource, PortFirewall, ServerPortForwarding } from './contract.ts';
-import { applyFirewall, applyFirewallViaEngine, serverRuleset } from './firewall.ts';
+import { applyFirewall, applyFirewallViaEngine, onlyWidens, serverRuleset } from './firewall.ts';
 import { addFloatingIp, addFloatingIpRoute, addPortForwardings, applyLocalHostFloatingIps, applyRemoteFloatingIps, floatingIpChains, removeFloatingIp, removeFloatingIpChains, removeFloatingIpRoute, type FloatingIpChains, type Forward, type RemoteFloatingIp } from './floating-ip.ts';
 
 import { CLOUD_LABEL, SERVER_LABEL } from '../labels.ts';
@@ -316,10 +316,13 @@ export class Dataplane {
     }
     const known = new Set(firewalls.flatMap((f) => f.addresses ?? []));
     const rules = serverRuleset(firewalls, where.addresses.filter((a) => !known.has(a)));
-    const key = `${where.id}:${where.pid}\n${rules}`;
-    if (this.applied.get(serverId) === key) return;
+    const place = `${where.id}:${where.pid}\n`;
+    const key = `${place}${rules}`;
+    const before = this.applied.get(serverId);
+    if (before === key) return;
     try {
-      if (where.local) await applyFirewall(where.pid, rules);
+      // The same container's rules only widened: its tracked flows may stay (no conntrack flush).
+      if (where.local) await applyFirewall(where.pid, rules, before !== undefined && before.startsWith(place) && onlyWidens(before.slice(place.length), rules));
       else await applyFirewallViaEngine(where.docker, where.id, rules, this.helperImage);
     } catch (err) {
       // The container may have stopped or moved: look it up afresh next time.

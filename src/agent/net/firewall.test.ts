@@ -2,7 +2,7 @@
 // its own addresses, nothing leaving from an address no port holds.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { serverRuleset } from './firewall.ts';
+import { onlyWidens, serverRuleset } from './firewall.ts';
 import type { PortFirewall } from './contract.ts';
 
 const web: PortFirewall = {
@@ -64,5 +64,21 @@ describe('firewall compiler', () => {
     assert.match(serverRuleset([]), /:INPUT ACCEPT/);
     // Rules without addresses match any address of the container.
     assert.ok(lines(serverRuleset([{ ...web, addresses: undefined }])).includes('-A INPUT -p tcp --dport 80 -j ACCEPT'));
+  });
+
+  it('tells a change that only allows more (tracked flows may stay) from one that takes anything away', () => {
+    const base = serverRuleset([web]);
+    const ssh = { direction: 'ingress' as const, protocol: 'tcp', portMin: 22, portMax: 22, remoteCidrs: ['10.9.0.0/16'] };
+    const wider = serverRuleset([{ ...web, rules: [...web.rules, ssh] }]);
+    assert.ok(onlyWidens(base, wider));
+    assert.ok(onlyWidens(base, base));
+    // A rule removed, a rule narrowed, an address gone, port security turned on: the flows must go.
+    assert.ok(!onlyWidens(wider, base));
+    assert.ok(!onlyWidens(base, serverRuleset([{ ...web, rules: [{ ...web.rules[0]!, remoteCidrs: ['10.0.0.0/8'] }, ...web.rules.slice(1)] }])));
+    assert.ok(!onlyWidens(serverRuleset([{ ...web, addresses: ['10.0.0.5', '10.0.0.6'] }]), base));
+    assert.ok(!onlyWidens(serverRuleset([{ ...web, portSecurityEnabled: false }]), base));
+    assert.ok(!onlyWidens(serverRuleset([]), base));
+    // An added line that is not an ACCEPT is never a widening.
+    assert.ok(!onlyWidens(base, base.replace('COMMIT', '-A INPUT -p tcp -j DROP\nCOMMIT')));
   });
 });

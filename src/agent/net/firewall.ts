@@ -60,11 +60,29 @@ export function firewallRuleset(fw: PortFirewall): string {
   return serverRuleset([fw]);
 }
 
-/** Installs a ruleset (serverRuleset) in the namespace of process `pid` (the container's init). */
-export async function applyFirewall(pid: number, rules: string): Promise<void> {
+/**
+ * Whether the ruleset `after` only allows more than `before` (both from serverRuleset): every line of
+ * `before` is in `after` in the same order, and each line added accepts. Then no flow `before` allowed
+ * is refused now, and the flows tracked so far may stay.
+ */
+export function onlyWidens(before: string, after: string): boolean {
+  const old = before.split('\n');
+  let i = 0;
+  for (const line of after.split('\n')) {
+    if (i < old.length && line === old[i]) i++;
+    else if (!/^-A (INPUT|OUTPUT) .*-j ACCEPT$/.test(line)) return false;
+  }
+  return i === old.length;
+}
+
+/**
+ * Installs a ruleset (serverRuleset) in the namespace of process `pid` (the container's init). With
+ * `keepFlows` (the rules only widened: onlyWidens) the flows tracked so far stay; otherwise they go, so
+ * that the new rules also cut what was allowed before.
+ */
+export async function applyFirewall(pid: number, rules: string, keepFlows = false): Promise<void> {
   await runTool('nsenter', ['-t', String(pid), '-n', 'iptables-restore'], rules);
-  // New rules must also cut flows that were allowed before: drop their conntrack entries (when the tool exists).
-  if (CONNTRACK) await runTool('nsenter', ['-t', String(pid), '-n', CONNTRACK, '-F']).catch(() => {});
+  if (CONNTRACK && !keepFlows) await runTool('nsenter', ['-t', String(pid), '-n', CONNTRACK, '-F']).catch(() => {});
 }
 
 /**
