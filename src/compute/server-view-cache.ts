@@ -32,27 +32,9 @@ interface Template {
   filled?: { values: string[]; bytes: Buffer };
 }
 
-/** The JSON texts a view's slots are filled with (the host's when the view was rendered knowing it). */
-interface SlotTexts {
-  addresses: string;
-  tags: string;
-  hostZone: string;
-  hostStatus: string;
-}
+/** The JSON texts a view's slots are filled with (the host's when the view was rendered knowing it), by slot. */
+type SlotTexts = Record<Slot, string>;
 
-/** The value of one slot of a view: the one place page() and show() pick it. */
-function slotText(slot: Slot, texts: SlotTexts): string {
-  switch (slot) {
-    case 'addresses':
-      return texts.addresses;
-    case 'tags':
-      return texts.tags;
-    case 'hostZone':
-      return texts.hostZone;
-    case 'hostStatus':
-      return texts.hostStatus;
-  }
-}
 const NOVA_ZONE = JSON.stringify('nova');
 const STATUS_TEXTS = { UP: '"UP"', MAINTENANCE: '"MAINTENANCE"', DOWN: '"DOWN"' } as const;
 
@@ -272,9 +254,9 @@ function fill(out: PageText, template: Template, texts: SlotTexts): void {
   const slots = template.slots;
   let filled = template.filled;
   let same = filled !== undefined;
-  for (let i = 0; same && i < slots.length; i++) same = filled!.values[i] === slotText(slots[i]!, texts);
+  for (let i = 0; same && i < slots.length; i++) same = filled!.values[i] === texts[slots[i]!];
   if (!same) {
-    const values = slots.map((slot) => slotText(slot, texts));
+    const values = slots.map((slot) => texts[slot]);
     let size = template.size;
     for (const v of values) size += Buffer.byteLength(v);
     const bytes = Buffer.allocUnsafe(size);
