@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 want_test=0
 [ "${1:-}" = "--test" ] && want_test=1
 
-packages=(docker.io busybox-static iptables iproute2 conntrack ca-certificates openssl)
+packages=(docker.io busybox-static iptables iproute2 conntrack python3 ca-certificates openssl)
 if [ "$want_test" = 1 ]; then
   packages+=(postgresql python3-openstackclient python3-openstacksdk python3-requests python3-heatclient python3-zunclient docker-registry docker-compose curl)
 fi

@@ -2,7 +2,7 @@
 // into a network once, so hafen makes the others itself as veth pairs, on the engine's own host.
 // One end goes into the container's network namespace (through nsenter, as the firewall does) as
 // the next ethN with the port's MAC and fixed IP; the other end joins the network's bridge.
-import { runTool } from './run.ts';
+import { runTool, runToolIn } from './run.ts';
 
 /** The mark (ifalias) on interfaces hafen made in a container: only these are ever removed here. */
 const MARK = 'hafen-port';
@@ -24,7 +24,7 @@ interface Link {
   addr_info?: { family: string; local: string }[];
 }
 
-const inside = (pid: number, args: string[]) => runTool('nsenter', ['-t', String(pid), '-n', 'ip', ...args]);
+const inside = (pid: number, args: string[]) => runToolIn(pid, 'ip', args);
 
 async function linksIn(pid: number): Promise<Link[]> {
   const addrs = JSON.parse((await inside(pid, ['-j', 'addr', 'show'])) || '[]') as Link[];

@@ -2,7 +2,7 @@
 // ports, replaced atomically with iptables-restore via nsenter; the tenant lacks CAP_NET_ADMIN to undo it.
 import type { FirewallRule, PortFirewall } from './contract.ts';
 import fs from 'node:fs';
-import { runTool } from './run.ts';
+import { runToolIn } from './run.ts';
 import { runEngineHelper } from './engine-helper.ts';
 
 const CONNTRACK = ['/usr/sbin/conntrack', '/sbin/conntrack'].find((p) => fs.existsSync(p));
@@ -81,8 +81,8 @@ export function onlyWidens(before: string, after: string): boolean {
  * that the new rules also cut what was allowed before.
  */
 export async function applyFirewall(pid: number, rules: string, keepFlows = false): Promise<void> {
-  await runTool('nsenter', ['-t', String(pid), '-n', 'iptables-restore'], rules);
-  if (CONNTRACK && !keepFlows) await runTool('nsenter', ['-t', String(pid), '-n', CONNTRACK, '-F']).catch(() => {});
+  await runToolIn(pid, 'iptables-restore', [], rules);
+  if (CONNTRACK && !keepFlows) await runToolIn(pid, CONNTRACK, ['-F']).catch(() => {});
 }
 
 /**
