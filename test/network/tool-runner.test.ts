@@ -72,6 +72,17 @@ describe('host tools through the tool runner', () => {
     await assert.rejects(runTool('no-such-tool-here', []), /no-such-tool-here: exit -1/);
   });
 
+  it('fails the tools of a runner that dies, and starts another for the next', async () => {
+    const long = runTool('sh', ['-c', 'sleep 30']);
+    const [runnerPid] = spawnSync('pgrep', ['-P', String(process.pid), '-f', 'tool-runner.py']).stdout.toString().trim().split('\n').map(Number);
+    assert.ok(runnerPid, 'a runner is this process\'s child');
+    process.kill(runnerPid!, 'SIGKILL');
+    await assert.rejects(long, /tool runner exited \(SIGKILL\)/);
+    assert.deepEqual(links(await runToolIn(pid, 'ip', ['-o', 'link', 'show'])), ['lo']);
+    const [next] = spawnSync('pgrep', ['-P', String(process.pid), '-f', 'tool-runner.py']).stdout.toString().trim().split('\n').map(Number);
+    assert.ok(next && next !== runnerPid, 'a new runner');
+  });
+
   it('lets the process end when no tool runs', async () => {
     const r = await inChild(`console.log((await runToolIn(${pid}, 'ip', ['-o', 'link', 'show'])).trim().split('\\n').length);`, process.env);
     assert.equal(r.status, 0, r.err);

@@ -65,7 +65,14 @@ class ToolRunner {
     child.stdin.on('error', () => {});
     child.stderr.resume();
     readline.createInterface({ input: child.stdout }).on('line', (line) => {
-      const answer = JSON.parse(line) as Answer & { ready?: boolean };
+      let answer: Answer & { ready?: boolean };
+      try {
+        answer = JSON.parse(line) as Answer & { ready?: boolean };
+      } catch {
+        // Not the runner's protocol: end it (its tools in flight fail) rather than guess.
+        child.kill('SIGKILL');
+        return;
+      }
       if (answer.ready) {
         this.ready = true;
         return;
