@@ -1,6 +1,6 @@
 // A server's second (third...) interface on a network it already has: an engine plugs a container
 // into a network once, so hafen makes the others itself as veth pairs, on the engine's own host.
-// One end goes into the container's network namespace (through nsenter, as the firewall does) as
+// One end goes into the container's network namespace (`ip` run there, as the firewall's tool is) as
 // the next ethN with the port's MAC and fixed IP; the other end joins the network's bridge.
 import { runTool, runToolIn } from './run.ts';
 

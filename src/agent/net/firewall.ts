@@ -1,5 +1,6 @@
 // Security groups enforced inside a container's network namespace: one table from all the server's
-// ports, replaced atomically with iptables-restore via nsenter; the tenant lacks CAP_NET_ADMIN to undo it.
+// ports, replaced atomically with iptables-restore run in that namespace (run.ts); the tenant lacks
+// CAP_NET_ADMIN to undo it.
 import type { FirewallRule, PortFirewall } from './contract.ts';
 import fs from 'node:fs';
 import { runToolIn } from './run.ts';

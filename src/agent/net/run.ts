@@ -1,5 +1,6 @@
-// Runs the host's network tools (ip, iptables, nsenter) without a shell; stdin for iptables-restore.
-// One place so every command the data plane issues is visible and its failure names the command.
+// Runs the host's network tools (ip, iptables, iptables-restore), on the host or in a container's
+// network namespace, without a shell: one place, so every command the data plane issues is visible
+// and its failure names the command.
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import readline from 'node:readline';
