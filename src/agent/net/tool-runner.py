@@ -30,14 +30,18 @@ def join_netns(fd):
         raise OSError(ctypes.get_errno(), 'setns: ' + os.strerror(ctypes.get_errno()))
 
 
-def run_in(pid, argv, stdin):
+def execute(argv, stdin):
+    return subprocess.run(argv, input=stdin, capture_output=True, encoding='utf-8', errors='replace')
+
+
+def execute_in(pid, argv, stdin):
     fd = os.open('/proc/%d/ns/net' % pid, os.O_RDONLY)
     try:
         join_netns(fd)
     finally:
         os.close(fd)
     try:
-        return subprocess.run(argv, input=stdin, capture_output=True, encoding='utf-8', errors='replace')
+        return execute(argv, stdin)
     finally:
         try:
             join_netns(host_netns)
@@ -62,9 +66,9 @@ def run(request):
         netns = request.get('netns')
         stdin = request.get('input') or ''
         if netns is None:
-            done = subprocess.run(argv, input=stdin, capture_output=True, encoding='utf-8', errors='replace')
+            done = execute(argv, stdin)
         elif isinstance(netns, int) and not isinstance(netns, bool) and netns > 0:
-            done = run_in(netns, argv, stdin)
+            done = execute_in(netns, argv, stdin)
         else:
             raise ValueError('netns must be a process id')
         answer({'id': rid, 'code': done.returncode, 'stdout': done.stdout[:MAX_OUTPUT], 'stderr': done.stderr[:MAX_OUTPUT]})
